@@ -1,0 +1,8 @@
+module github.com/snapns/snapns
+
+go 1.26.8
+
+require (
+	github.com/syndtr/gocapability v0.0.0-20200815063812-42c35b437635
+	golang.org/x/sys v0.50.0
+)

@@ -1,0 +1,268 @@
+package launcher
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/plan"
+)
+
+// joinPreserved joins the snap's preserved namespace when there is one. A
+// missing file or a plain file (a capture that never happened, or a
+// namespace discarded by unmounting) means "not preserved".
+func (l *launcher) joinPreserved(nsdir int) (bool, error) {
+	name := layout.MountNSName(l.plan.Instance)
+	display := layout.NSDir + "/" + name
+	fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		l.debugf("no preserved mount namespace at %s", display)
+		return false, l.noteExpectation(plan.NamespaceCreate)
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	defer unix.Close(fd)
+	magic, err := fsMagic(fd)
+	if err != nil {
+		return false, fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	if magic != unix.NSFS_MAGIC {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return false, fmt.Errorf("cannot inspect %s: %w", display, err)
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			return false, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
+		}
+		l.debugf("%s is a plain file: not preserved", display)
+		return false, l.noteExpectation(plan.NamespaceCreate)
+	}
+	if err := l.noteExpectation(plan.NamespaceJoin); err != nil {
+		return false, err
+	}
+	if err := l.privileged(policy.OpJoin, func() error {
+		return sysSetnsMount(fd, "the preserved mount namespace "+display)
+	}); err != nil {
+		return false, err
+	}
+	l.debugf("joined the preserved mount namespace %s", display)
+	return true, nil
+}
+
+// noteExpectation logs when the launcher's finding differs from the plan's.
+// That is not an error: another launch may have created or discarded the
+// namespace between planning and locking, and the launcher's finding under
+// the lock is the one that counts.
+func (l *launcher) noteExpectation(found plan.Namespace) error {
+	if l.plan.Namespace != found {
+		l.debugf("plan expected %q, found %q under the lock: doing %q", l.plan.Namespace, found, found)
+	}
+	return nil
+}
+
+// createAndPreserve makes a new namespace for the snap, populates it, records
+// its info file, preserves it on /run/snapd/ns/<instance>.mnt and moves the
+// main thread into it. Ordering matters for a launcher killed half-way: the
+// info file is written before the capture, so a preserved namespace always has
+// one; a plain file left at the capture target means "not preserved".
+func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
+	inst := l.plan.Instance
+	name := layout.MountNSName(inst)
+	display := layout.NSDir + "/" + name
+	hostID, err := mountNSID(hostNS)
+	if err != nil {
+		return fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+	}
+	target := -1
+	if err := l.privileged(policy.OpCapture, func() error {
+		if target, err = sysCreateRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode); err != nil {
+			return fmt.Errorf("cannot create %s: %w", display, err)
+		}
+		return checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, sysFixOwnerMode)
+	}); err != nil {
+		if target >= 0 {
+			unix.Close(target)
+		}
+		return err
+	}
+	defer unix.Close(target)
+
+	nsfd, id, err := l.newNamespace(hostNS, hostID)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(nsfd)
+	if err := l.writeInfo(nsdir, id); err != nil {
+		return err
+	}
+	if err := l.privileged(policy.OpCapture, func() error {
+		return sysCapture(nsfd, target, display)
+	}); err != nil {
+		return err
+	}
+	l.debugf("preserved mount namespace %d at %s", id, display)
+	return l.privileged(policy.OpJoin, func() error {
+		return sysSetnsMount(nsfd, "the new mount namespace")
+	})
+}
+
+// newNamespace creates and populates a mount namespace on a throwaway thread
+// and returns a descriptor of it and its id. The thread is never unlocked,
+// so the Go runtime destroys it when the goroutine returns: no other
+// goroutine ever runs in the half-made namespace, and no helper process is
+// left behind.
+func (l *launcher) newNamespace(hostNS int, hostID uint64) (int, uint64, error) {
+	type result struct {
+		nsfd int
+		id   uint64
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{-1, 0, fmt.Errorf("cannot create the mount namespace: internal error: %v", r)}
+			}
+		}()
+		nsfd, id, err := l.buildNamespace(hostNS, hostID)
+		done <- result{nsfd, id, err}
+	}()
+	r := <-done
+	return r.nsfd, r.id, r.err
+}
+
+// buildNamespace runs on the throwaway thread.
+func (l *launcher) buildNamespace(hostNS int, hostID uint64) (int, uint64, error) {
+	// This thread may have been started from any thread of the process, in
+	// any namespace: give it its own fs_struct and start from pid 1's
+	// namespace explicitly.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return -1, 0, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	}
+	id, err := l.unshareAbove(hostNS, hostID)
+	if err != nil {
+		return -1, 0, err
+	}
+	l.debugf("created mount namespace %d", id)
+	if err := l.privileged(policy.OpSlaveRoot, sysMakeRslave); err != nil {
+		return -1, 0, err
+	}
+	if err := l.setupPrivateTmp(); err != nil {
+		return -1, 0, err
+	}
+	if err := l.runSnapUpdateNS(); err != nil {
+		return -1, 0, err
+	}
+	nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
+	if err != nil {
+		return -1, 0, err
+	}
+	return nsfd, id, nil
+}
+
+// unshareAbove creates a new mount namespace whose id is above hostID.
+//
+// Since Linux 6.18 mount namespace ids come from per-CPU batches, and the
+// kernel refuses to bind mount a namespace file whose id is not above the
+// caller's own namespace's (its guard against namespace loops). Outside the
+// boot namespace a namespace made on the "wrong" CPU gets a smaller id and
+// could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
+// namespace remade pinned to each allowed CPU in turn; the original
+// affinity is restored before anything else runs on this thread.
+func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
+	var orig unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &orig); err != nil {
+		return 0, fmt.Errorf("cannot get the CPU affinity: %w", err)
+	}
+	var cpus []int
+	for cpu := 0; cpu < len(orig)*64; cpu++ {
+		if orig.IsSet(cpu) {
+			cpus = append(cpus, cpu)
+		}
+	}
+	pinned := false
+	defer func() {
+		if pinned {
+			unix.SchedSetaffinity(0, &orig)
+		}
+	}()
+	for attempt := 0; ; attempt++ {
+		if attempt > 0 {
+			if attempt > len(cpus) {
+				return 0, fmt.Errorf("cannot create a mount namespace that can be preserved: on every allowed CPU the kernel gave an id not above %d", hostID)
+			}
+			var one unix.CPUSet
+			one.Set(cpus[attempt-1])
+			if err := unix.SchedSetaffinity(0, &one); err != nil {
+				return 0, fmt.Errorf("cannot pin to CPU %d: %w", cpus[attempt-1], err)
+			}
+			pinned = true
+		}
+		if err := l.privileged(policy.OpUnshare, func() error {
+			if err := sysSetnsMount(hostNS, "pid 1's mount namespace"); err != nil {
+				return err
+			}
+			return sysUnshareMount()
+		}); err != nil {
+			return 0, err
+		}
+		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
+		if err != nil {
+			return 0, err
+		}
+		id, err := mountNSID(nsfd)
+		unix.Close(nsfd)
+		if err != nil {
+			return 0, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
+		}
+		if id > hostID {
+			if pinned {
+				if err := unix.SchedSetaffinity(0, &orig); err != nil {
+					return 0, fmt.Errorf("cannot restore the CPU affinity: %w", err)
+				}
+				pinned = false
+			}
+			return id, nil
+		}
+		next := "no CPU left"
+		if attempt < len(cpus) {
+			next = fmt.Sprintf("retrying on CPU %d", cpus[attempt])
+		}
+		l.debugf("capture retry: new mount namespace id %d is not above pid 1's %d; %s", id, hostID, next)
+	}
+}
+
+// writeInfo replaces snap.<instance>.info atomically with what the new
+// namespace was built from.
+func (l *launcher) writeInfo(nsdir int, id uint64) error {
+	inst := l.plan.Instance
+	name, tmpName := layout.InfoName(inst), layout.InfoTempName(inst)
+	display := layout.NSDir + "/" + name
+	data, err := info.Format(info.Info{BaseSnapName: l.plan.Base, MountNSID: id})
+	if err != nil {
+		return err
+	}
+	return l.privileged(policy.OpWriteInfo, func() error {
+		fd, err := sysCreateRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, layout.InfoFileMode)
+		if err != nil {
+			return fmt.Errorf("cannot create %s: %w", display, err)
+		}
+		defer unix.Close(fd)
+		if err := checkRootOwned(fd, unix.S_IFREG, layout.InfoFileMode, display, sysFixOwnerMode); err != nil {
+			return err
+		}
+		if n, err := unix.Write(fd, data); err != nil || n != len(data) {
+			return fmt.Errorf("cannot write %s: short write (%d of %d bytes): %v", display, n, len(data), err)
+		}
+		if err := sysRenameat(nsdir, tmpName, name); err != nil {
+			return fmt.Errorf("cannot replace %s: %w", display, err)
+		}
+		return nil
+	})
+}

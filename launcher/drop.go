@@ -1,0 +1,75 @@
+package launcher
+
+import (
+	"fmt"
+	"slices"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+)
+
+// dropPrivileges permanently becomes the caller: real, effective and saved
+// uid and gid are set to the caller's real ones on every thread, and the
+// result is verified on the thread that will exec.
+//
+// The stdlib's syscall.Setresgid and syscall.Setresuid are used on purpose:
+// with cgo off they apply to every thread of the process
+// (AllThreadsSyscall), while golang.org/x/sys/unix's act on the calling
+// thread only and would leave other threads privileged. The supplementary
+// groups are the caller's already (setuid execution does not change them)
+// and are verified, not set. Group ids are dropped before user ids, since
+// changing groups needs the privilege that dropping the uid takes away.
+func (l *launcher) dropPrivileges() error {
+	return l.privileged(policy.OpDrop, func() error {
+		if err := syscall.Setresgid(l.rgid, l.rgid, l.rgid); err != nil {
+			return fmt.Errorf("cannot drop to the caller's group %d: %w", l.rgid, err)
+		}
+		if err := syscall.Setresuid(l.ruid, l.ruid, l.ruid); err != nil {
+			return fmt.Errorf("cannot drop to the caller's user %d: %w", l.ruid, err)
+		}
+		return l.verifyDropped()
+	})
+}
+
+// verifyDropped checks the calling thread's credentials after the drop:
+// ids, groups, capabilities, and that root cannot be regained.
+func (l *launcher) verifyDropped() error {
+	ruid, euid, suid := unix.Getresuid()
+	rgid, egid, sgid := unix.Getresgid()
+	if ruid != l.ruid || euid != l.ruid || suid != l.ruid {
+		return fmt.Errorf("cannot drop privileges: uids are %d/%d/%d, want %d", ruid, euid, suid, l.ruid)
+	}
+	if rgid != l.rgid || egid != l.rgid || sgid != l.rgid {
+		return fmt.Errorf("cannot drop privileges: gids are %d/%d/%d, want %d", rgid, egid, sgid, l.rgid)
+	}
+	groups, err := unix.Getgroups()
+	if err != nil {
+		return fmt.Errorf("cannot drop privileges: cannot get groups: %w", err)
+	}
+	if !slices.Equal(groups, l.groups) {
+		return fmt.Errorf("cannot drop privileges: groups are %v, want %v", groups, l.groups)
+	}
+	if l.ruid == 0 {
+		// A root caller runs the app as root, as with snap-confine.
+		return nil
+	}
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err := unix.Capget(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("cannot drop privileges: cannot get capabilities: %w", err)
+	}
+	for _, d := range data {
+		if d.Effective != 0 || d.Permitted != 0 || d.Inheritable != 0 {
+			return fmt.Errorf("cannot drop privileges: capabilities remain (%#x/%#x/%#x)", d.Effective, d.Permitted, d.Inheritable)
+		}
+	}
+	// The drop must be permanent: regaining uid 0 has to fail. This is
+	// the thread-local x/sys call on purpose; should it succeed, the
+	// launcher stops here and never execs.
+	if err := unix.Setresuid(-1, 0, -1); err == nil {
+		return fmt.Errorf("cannot drop privileges: uid 0 can still be regained")
+	}
+	return nil
+}

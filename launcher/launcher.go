@@ -1,0 +1,154 @@
+// Package launcher is the privileged half of snapns: it receives a plan from
+// the unprivileged planner, treats it as untrusted input, and performs only
+// the namespace work the plan's validated names call for before it drops
+// every privilege and execs the target.
+//
+// The threat it answers: snap-launch is setuid root, so whoever runs it
+// controls its argv, environment, descriptors, working directory, limits,
+// signals and timing. The promise: for every plan, the launcher does nothing
+// that the same user could not have had it do through an honest plan. It
+// re-derives every path from validated names (shared/layout), re-checks
+// every file it uses on the descriptor, and keeps its privileged syscalls in
+// sys.go, each named by a policy.Op.
+//
+// Threads: the main goroutine is locked to the main thread from init, which
+// unshares CLONE_FS so that setns(CLONE_NEWNS) is allowed; the namespace work
+// and the final exec happen on that thread. A new namespace is made on a
+// second, throwaway thread (see create.go).
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/plan"
+)
+
+func init() {
+	// The namespace work and the exec must happen on one known thread: a
+	// mount namespace belongs to a thread, and execve keeps only the
+	// calling thread. init runs on the main goroutine, so this pins it.
+	runtime.LockOSThread()
+}
+
+// Version is set at build time.
+var Version = "dev"
+
+// usage is printed for a bad command line; it is one line like every error.
+const usage = "cannot launch: usage: snap-launch PLAN EXECUTABLE [ARGS...]"
+
+// launcher holds what one launch knows; it is built once, from the caller's
+// credentials and a decoded plan.
+type launcher struct {
+	plan   *plan.Plan
+	target []string
+	env    []string
+	debug  bool
+
+	ruid, rgid int
+	groups     []int
+	cwd        string // the caller's working directory, "" if unknown
+	setuidRoot bool   // running with euid 0 (setuid root)
+
+	procfd int // the verified /proc of pid 1's namespace
+}
+
+// Main runs the launcher with the process's arguments and never returns on
+// success: it execs the target. It returns the exit status on failure.
+func Main(args []string) (status int) {
+	defer func() {
+		if r := recover(); r != nil {
+			fail(fmt.Errorf("cannot launch: internal error: %v", r))
+			status = 1
+		}
+	}()
+	if err := run(args); err != nil {
+		fail(err)
+		return 1
+	}
+	return 0
+}
+
+// fail writes err on stderr as exactly one line.
+func fail(err error) {
+	msg := strings.ReplaceAll(err.Error(), "\n", " ")
+	if !strings.HasPrefix(msg, "cannot ") {
+		msg = "cannot launch: " + msg
+	}
+	writeStderr(msg + "\n")
+}
+
+func writeStderr(s string) {
+	// Raw write: no buffering, nothing that could panic.
+	unix.Write(2, []byte(s))
+}
+
+func run(args []string) error {
+	if len(args) == 2 && args[1] == "--version" {
+		writeStderr("snap-launch " + Version + "\n")
+		return nil
+	}
+	if len(args) < 3 {
+		return errors.New(usage)
+	}
+	p, err := plan.Decode([]byte(args[1]))
+	if err != nil {
+		return err
+	}
+	if args[2] == "" {
+		return errors.New("cannot launch: empty executable")
+	}
+	l := &launcher{plan: p, target: args[2:], env: os.Environ(), debug: p.Debug, procfd: -1}
+	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
+	l.groups, err = unix.Getgroups()
+	if err != nil {
+		return fmt.Errorf("cannot get supplementary groups: %w", err)
+	}
+	l.setuidRoot = unix.Geteuid() == 0
+	// The caller's working directory, as a path to re-enter as the caller
+	// after the namespace changed; getcwd fails for an unreachable one.
+	if wd, err := unix.Getwd(); err == nil {
+		l.cwd = wd
+	}
+	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace)
+	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
+
+	if !p.Classic {
+		if !l.setuidRoot {
+			return errors.New("cannot launch: snap-launch is not installed setuid root (effective uid is not 0)")
+		}
+		if err := l.enterSnapNamespace(); err != nil {
+			return err
+		}
+	} else {
+		l.debugf("classic plan: no namespace work")
+	}
+	if err := l.dropPrivileges(); err != nil {
+		return err
+	}
+	return l.execTarget()
+}
+
+// privileged runs fn, one operation of the closed set in policy, with the
+// privileges the operation needs. In the setuid build the whole namespace
+// phase runs as euid 0, so this only names and logs the step; it is the one
+// place where per-operation capabilities are raised in strict-capability
+// builds.
+func (l *launcher) privileged(op policy.Op, fn func() error) error {
+	l.debugf("privileged: %s", op)
+	return fn()
+}
+
+func (l *launcher) debugf(format string, args ...any) {
+	if !l.debug {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	writeStderr("DEBUG: snap-launch: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n")
+}

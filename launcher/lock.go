@@ -1,0 +1,65 @@
+package launcher
+
+import (
+	"fmt"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// lockTimeout bounds how long a launch waits for a lock. A holder can be
+// stopped by its own user (SIGSTOP) or stuck behind snap-update-ns; waiting
+// forever would let one user hang every other user's launches of the snap.
+const lockTimeout = 30 * time.Second
+
+// lock takes an exclusive flock(2) on name in the root-owned lock directory,
+// creating the lock file (0600 root:root) when missing. The lock is released
+// when the descriptor is closed, so a killed launcher never leaves one stuck.
+func (l *launcher) lock(lockdir int, name, display string) (int, error) {
+	fd := -1
+	err := l.privileged(policy.OpInitRunDirs, func() error {
+		var err error
+		if fd, err = sysCreateRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode); err != nil {
+			return fmt.Errorf("cannot open lock file %s: %w", display, err)
+		}
+		return checkRootOwned(fd, unix.S_IFREG, layout.LockFileMode, display, sysFixOwnerMode)
+	})
+	if err != nil {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		return -1, err
+	}
+	// Poll with a short backoff rather than block: a blocked flock cannot
+	// be given a deadline without signals.
+	deadline := time.Now().Add(lockTimeout)
+	wait := 500 * time.Microsecond
+	for {
+		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			l.debugf("locked %s", display)
+			return fd, nil
+		}
+		if err != unix.EWOULDBLOCK && err != unix.EINTR {
+			unix.Close(fd)
+			return -1, fmt.Errorf("cannot lock %s: %w", display, err)
+		}
+		if time.Now().After(deadline) {
+			unix.Close(fd)
+			return -1, fmt.Errorf("cannot lock %s: still held by another process after %s", display, lockTimeout)
+		}
+		time.Sleep(wait)
+		if wait < 20*time.Millisecond {
+			wait *= 2
+		}
+	}
+}
+
+// unlock releases a lock taken by lock.
+func unlock(fd int) {
+	unix.Flock(fd, unix.LOCK_UN)
+	unix.Close(fd)
+}

@@ -1,0 +1,225 @@
+package launcher
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// enterSnapNamespace leaves the main thread in the snap's mount namespace:
+// the preserved one when there is one, a new, populated and preserved one
+// otherwise. It follows snap-confine's order: re-associate with pid 1,
+// initialise /run/snapd/ns under the global lock, then join or create under
+// the per-snap lock.
+func (l *launcher) enterSnapNamespace() error {
+	// setns(CLONE_NEWNS) is refused to a thread that shares its fs_struct
+	// with others, and every Go thread does. This thread gets its own.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	}
+	hostNS, err := l.reassociate()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(hostNS)
+
+	nsdir, lockdir, err := l.initRunDirs()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(nsdir)
+	defer unix.Close(lockdir)
+
+	inst := l.plan.Instance
+	lock, err := l.lock(lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))
+	if err != nil {
+		return err
+	}
+	defer unlock(lock)
+
+	joined, err := l.joinPreserved(nsdir)
+	if err != nil || joined {
+		return err
+	}
+	return l.createAndPreserve(hostNS, nsdir)
+}
+
+// reassociate moves the main thread into pid 1's mount namespace when it is
+// elsewhere (a launch from inside a snap), so that /run/snapd and everything
+// else the launcher looks at is the host's, not a view the caller arranged.
+// It returns a descriptor of that namespace, which is the one new
+// namespaces are made from and captured in.
+func (l *launcher) reassociate() (int, error) {
+	procfd, err := openProc()
+	if err != nil {
+		return -1, err
+	}
+	l.procfd = procfd
+	pid1, err := openNS(procfd, "1/ns/mnt", "pid 1's mount namespace")
+	if err != nil {
+		return -1, err
+	}
+	self, err := openNS(procfd, "thread-self/ns/mnt", "the current mount namespace")
+	if err != nil {
+		unix.Close(pid1)
+		return -1, err
+	}
+	defer unix.Close(self)
+	same, err := sameFile(pid1, self)
+	if err != nil {
+		unix.Close(pid1)
+		return -1, fmt.Errorf("cannot compare mount namespaces: %w", err)
+	}
+	if same {
+		l.debugf("already in pid 1's mount namespace")
+		return pid1, nil
+	}
+	l.debugf("moving to pid 1's mount namespace")
+	if err := l.privileged(policy.OpReassociate, func() error {
+		return sysSetnsMount(pid1, "pid 1's mount namespace")
+	}); err != nil {
+		unix.Close(pid1)
+		return -1, err
+	}
+	// /proc is looked up again: the one seen before may have been the
+	// caller's arrangement.
+	unix.Close(l.procfd)
+	if l.procfd, err = openProc(); err != nil {
+		unix.Close(pid1)
+		return -1, err
+	}
+	return pid1, nil
+}
+
+// openProc opens /proc and checks that it is procfs, since the launcher uses
+// its magic links for every path-based syscall.
+func openProc() (int, error) {
+	fd, err := unix.Open("/proc", dirFlags, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open /proc: %w", err)
+	}
+	if magic, err := fsMagic(fd); err != nil || magic != unix.PROC_SUPER_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use /proc: not procfs")
+	}
+	return fd, nil
+}
+
+// openNS opens a namespace file below /proc (magic links must be followed
+// there) and checks that it is nsfs.
+func openNS(procfd int, name, display string) (int, error) {
+	fd, err := unix.Openat(procfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	if magic, err := fsMagic(fd); err != nil || magic != unix.NSFS_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use %s: not an nsfs file", display)
+	}
+	return fd, nil
+}
+
+func sameFile(a, b int) (bool, error) {
+	var sa, sb unix.Stat_t
+	if err := unix.Fstat(a, &sa); err != nil {
+		return false, err
+	}
+	if err := unix.Fstat(b, &sb); err != nil {
+		return false, err
+	}
+	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
+}
+
+// mountNSID returns the kernel's unique, never reused id of a mount
+// namespace.
+func mountNSID(nsfd int) (uint64, error) {
+	return unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
+}
+
+// initRunDirs makes sure, under the global lock, that /run/snapd/lock and
+// /run/snapd/ns exist as root-owned 0755 directories and that /run/snapd/ns
+// is a private mount. It returns descriptors of both directories.
+func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
+	run, err := openDirPath("/run")
+	if err != nil {
+		return -1, -1, err
+	}
+	defer unix.Close(run)
+	snapd := -1
+	if err := l.privileged(policy.OpInitRunDirs, func() (err error) {
+		if snapd, err = ensureRootDir(run, "snapd", layout.RunSnapdDirMode, layout.RunSnapdDir); err != nil {
+			return err
+		}
+		lockdir, err = ensureRootDir(snapd, "lock", layout.LockDirMode, layout.LockDir)
+		return err
+	}); err != nil {
+		if snapd >= 0 {
+			unix.Close(snapd)
+		}
+		return -1, -1, err
+	}
+	defer unix.Close(snapd)
+	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
+	if err != nil {
+		unix.Close(lockdir)
+		return -1, -1, err
+	}
+	defer unlock(global)
+	if err := l.privileged(policy.OpInitRunDirs, func() (err error) {
+		nsdir, err = ensureRootDir(snapd, "ns", layout.NSDirMode, layout.NSDir)
+		return err
+	}); err != nil {
+		unix.Close(lockdir)
+		return -1, -1, err
+	}
+	if nsdir, err = l.makePrivateMount(nsdir); err != nil {
+		unix.Close(lockdir)
+		return -1, -1, err
+	}
+	return nsdir, lockdir, nil
+}
+
+// makePrivateMount makes /run/snapd/ns a private mount: a bind mount of
+// itself first, unless it already is a mount point. Making an already
+// private mount private again is a no-op, so this is idempotent and needs no
+// parsing of mountinfo: statx tells whether the directory is a mount root.
+// It takes nsdir and returns the descriptor to use from then on: after a new
+// bind mount, the old descriptor names the directory under it, where a
+// capture would be hidden and would propagate.
+func (l *launcher) makePrivateMount(nsdir int) (int, error) {
+	var stx unix.Statx_t
+	if err := unix.Statx(nsdir, "", unix.AT_EMPTY_PATH, 0, &stx); err != nil {
+		unix.Close(nsdir)
+		return -1, fmt.Errorf("cannot inspect %s: %w", layout.NSDir, err)
+	}
+	if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		unix.Close(nsdir)
+		return -1, fmt.Errorf("cannot tell whether %s is a mount point: kernel too old", layout.NSDir)
+	}
+	err := l.privileged(policy.OpPrivateNSDir, func() error {
+		if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+			l.debugf("bind mounting %s onto itself", layout.NSDir)
+			if err := sysBindSelf(nsdir, layout.NSDir); err != nil {
+				return err
+			}
+			mounted, err := openDirPath(layout.NSDir)
+			if err != nil {
+				return err
+			}
+			unix.Close(nsdir)
+			nsdir = mounted
+			if err := checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil); err != nil {
+				return err
+			}
+		}
+		return sysMakePrivate(nsdir, layout.NSDir)
+	})
+	if err != nil {
+		unix.Close(nsdir)
+		return -1, err
+	}
+	return nsdir, nil
+}

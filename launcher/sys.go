@@ -1,0 +1,140 @@
+package launcher
+
+// This file is the launcher's privileged surface: every syscall that needs
+// the launcher's elevated privileges is made by a function below, and every
+// such function is called only inside l.privileged(op, ...) with the
+// policy.Op that names it. Each function says why it cannot hurt the host.
+// Paths passed to mount(2) are /proc/self/fd/N magic links to descriptors
+// that were opened and checked without following symlinks, so nothing a user
+// can rename or swap is resolved between the check and the use.
+
+import (
+	"fmt"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+)
+
+// fdPath names an open descriptor for syscalls that only take paths. The
+// magic link resolves to exactly the opened file, whatever happens to the
+// name it was opened by.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// sysSetnsMount moves the calling thread into the mount namespace nsfd.
+// Safe: nsfd was checked to be an nsfs file (fstatfs) that either came from
+// /proc (pid 1's namespace, or one this launcher just created) or is bind
+// mounted in the root-owned /run/snapd/ns, where only root can put it; the
+// kernel refuses a namespace of another type. Only the calling thread moves
+// (it unshared CLONE_FS first), and that thread later drops every privilege
+// before it execs.
+func sysSetnsMount(nsfd int, what string) error {
+	if err := unix.Setns(nsfd, unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("cannot join %s: %w", what, err)
+	}
+	return nil
+}
+
+// sysUnshareMount gives the calling thread a new mount namespace, a copy of
+// the one it is in. Safe: it changes only this thread's view.
+func sysUnshareMount() error {
+	if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+		return fmt.Errorf("cannot unshare the mount namespace: %w", err)
+	}
+	return nil
+}
+
+// sysMakeRslave makes every mount in the calling thread's (new) namespace a
+// slave. Safe: it only stops propagation from the new namespace back to the
+// host; it is never called in the host's namespace.
+func sysMakeRslave() error {
+	if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("cannot make / recursively slave: %w", err)
+	}
+	return nil
+}
+
+// sysBindSelf bind mounts the directory dirfd onto itself (so that its
+// propagation can be changed independently of its parent mount). Safe: the
+// mount shows exactly what was there before, and dirfd was verified to be a
+// root-owned directory not writable by others.
+func sysBindSelf(dirfd int, display string) error {
+	if err := unix.Mount(fdPath(dirfd), fdPath(dirfd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("cannot bind mount %s onto itself: %w", display, err)
+	}
+	return nil
+}
+
+// sysMakePrivate sets private propagation on the mount at dirfd. Safe: it
+// only stops mount events from propagating to or from that mount; it is
+// idempotent.
+func sysMakePrivate(dirfd int, display string) error {
+	if err := unix.Mount("none", fdPath(dirfd), "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("cannot make %s private: %w", display, err)
+	}
+	return nil
+}
+
+// sysBindPrivateTmp bind mounts the snap's private tmp directory (srcfd) on
+// /tmp (dstfd) in the snap's new namespace. Safe: it runs only in the new
+// namespace (after sysMakeRslave), and both descriptors were opened without
+// following symlinks and checked to be root-owned directories.
+func sysBindPrivateTmp(srcfd, dstfd int) error {
+	if err := unix.Mount(fdPath(srcfd), fdPath(dstfd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("cannot bind mount the private /tmp: %w", err)
+	}
+	if err := unix.Mount("none", fdPath(dstfd), "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("cannot make the private /tmp private: %w", err)
+	}
+	return nil
+}
+
+// sysCapture bind mounts the nsfs file nsfd onto the regular file targetfd
+// inside /run/snapd/ns, preserving the namespace. Safe: nsfd is the
+// namespace this launcher just created, targetfd is a root-owned regular file
+// opened without following symlinks in the root-owned, private
+// /run/snapd/ns, and the mount is made in pid 1's namespace where only root
+// can change it.
+func sysCapture(nsfd, targetfd int, display string) error {
+	if err := unix.Mount(fdPath(nsfd), fdPath(targetfd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("cannot preserve the mount namespace at %s: %w", display, err)
+	}
+	return nil
+}
+
+// sysMkdirRoot creates a directory owned by root:root with exactly mode.
+// Safe: parentfd is a directory opened without following symlinks; the new
+// entry is created with a mode no wider than the one requested, so until it
+// is handed to root:root no one else can use it.
+func sysMkdirRoot(parentfd int, name string, mode uint32) (created bool, err error) {
+	err = unix.Mkdirat(parentfd, name, mode)
+	if err == unix.EEXIST {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// sysCreateRootFile opens name in the root-owned directory dirfd, creating
+// it when missing. Safe: O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a
+// FIFO or device from blocking, and the caller checks on the descriptor that
+// it is a regular file before using it.
+func sysCreateRootFile(dirfd int, name string, flags int, mode uint32) (int, error) {
+	return unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, mode)
+}
+
+// sysFixOwnerMode hands a file or directory the launcher created (or that a
+// killed launcher left half made) to root:root with mode. Safe: fd refers
+// to an entry that is already owned by uid 0; the group and mode are the
+// contract's.
+func sysFixOwnerMode(fd int, mode uint32) error {
+	if err := unix.Fchown(fd, 0, 0); err != nil {
+		return err
+	}
+	return unix.Fchmod(fd, mode)
+}
+
+// sysRenameat replaces the entry newname with oldname inside the same
+// root-owned directory. Safe: both are plain names (no '/') derived from a
+// validated instance name; renameat never follows a symlink at newname.
+func sysRenameat(dirfd int, oldname, newname string) error {
+	return unix.Renameat(dirfd, oldname, dirfd, newname)
+}

@@ -1,0 +1,70 @@
+package launcher
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// setupPrivateTmp gives the snap its own /tmp, kept across launches in
+// /tmp/snap-private-tmp/snap.<instance>/tmp (parents 0700 root:root, tmp
+// 01777 root:root). It runs on the throwaway thread, in the new namespace.
+//
+// /tmp is world-writable: any user can pre-create snap-private-tmp, or any
+// name below a directory they own, as a symlink, FIFO or their own directory
+// to redirect root's mkdir or mount. Each component is therefore created
+// with mkdirat and opened with O_NOFOLLOW relative to its parent, and
+// refused unless it is a directory owned by root; the bind mount uses the
+// opened descriptors, never a path.
+func (l *launcher) setupPrivateTmp() error {
+	return l.privileged(policy.OpPrivateTmp, func() error {
+		tmp, err := openDirPath("/tmp")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(tmp)
+		base, err := ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(base)
+		instName := layout.PrivateTmpName(l.plan.Instance)
+		instDisplay := layout.PrivateTmpDir + "/" + instName
+		inst, err := ensureRootDir(base, instName, layout.PrivateTmpBaseMode, instDisplay)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(inst)
+		priv, err := ensureRootDir(inst, "tmp", layout.PrivateTmpMode, instDisplay+"/tmp")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(priv)
+		if err := sysBindPrivateTmp(priv, tmp); err != nil {
+			return err
+		}
+		l.debugf("mounted %s/tmp on /tmp", instDisplay)
+		return nil
+	})
+}
+
+// ensureRootDir creates name below parent as a root:root directory of mode,
+// or checks the one already there, and returns it opened. The caller runs it
+// inside l.privileged with the operation it belongs to.
+func ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
+	if _, err := sysMkdirRoot(parent, name, mode); err != nil {
+		return -1, fmt.Errorf("cannot create %s: %w", display, err)
+	}
+	fd, err := openDirAt(parent, name, display)
+	if err != nil {
+		return -1, err
+	}
+	if err := checkRootOwned(fd, unix.S_IFDIR, mode, display, sysFixOwnerMode); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}

@@ -1,0 +1,48 @@
+// Command snap-confine is the planner's front: a drop-in for snapd's
+// snap-confine command line that computes a plan and execs snap-launch, the
+// privileged launcher, from its own directory.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/snapns/snapns/planner"
+)
+
+// Version is set at build time.
+var Version = "dev"
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, strings.ReplaceAll(err.Error(), "\n", " "))
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	inv, err := planner.ParseCommandLine(os.Args, os.Getenv)
+	if err != nil {
+		return err
+	}
+	if inv.Version {
+		fmt.Printf("snap-confine %s\n", Version)
+		return nil
+	}
+	p, err := planner.Plan(inv)
+	if err != nil {
+		return err
+	}
+	launcher, err := planner.LauncherPath()
+	if err != nil {
+		return err
+	}
+	if inv.Debug {
+		for _, line := range strings.Split(strings.TrimSuffix(planner.Explain(p), "\n"), "\n") {
+			fmt.Fprintf(os.Stderr, "DEBUG: snap-confine: plan: %s\n", line)
+		}
+		fmt.Fprintf(os.Stderr, "DEBUG: snap-confine: executing %s with target %q\n", launcher, inv.Target())
+	}
+	return planner.Exec(launcher, p, inv.Target(), os.Environ())
+}

@@ -1,0 +1,193 @@
+// Package planner is the unprivileged half of snapns: it turns a
+// snap-confine-compatible invocation into a plan for the privileged launcher.
+//
+// It runs with the caller's privileges only, so nothing here is trusted by
+// the launcher: the planner's job is to decide and to explain, the launcher's
+// to re-check and act. A Go caller such as `snap run` can use it in-process:
+//
+//	inv, err := planner.ParseCommandLine(os.Args, os.Getenv)
+//	p, err := planner.Plan(inv)
+//	err = planner.Exec(planner.LauncherPath(), p, inv.Target(), os.Environ())
+//
+// The snap-confine command (planner/cmd/snap-confine) is exactly that.
+package planner
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/plan"
+)
+
+// DefaultBase is the base snap used when --base is not given, as in
+// snap-confine.
+const DefaultBase = "core"
+
+// LauncherName is the launcher binary, found next to the planner's front.
+const LauncherName = "snap-launch"
+
+// Invocation is one validated snap-confine command line.
+type Invocation struct {
+	// Version is set for `snap-confine --version`; nothing else is then.
+	Version bool
+	// Classic is --classic: no mount namespace work.
+	Classic bool
+	// Base is --base, or DefaultBase.
+	Base string
+	// Instance comes from SNAP_INSTANCE_NAME.
+	Instance naming.Instance
+	// Tag is the security tag; it belongs to Instance.
+	Tag naming.SecurityTag
+	// Executable and Args are the target.
+	Executable string
+	Args       []string
+	// Debug is SNAPD_DEBUG=1.
+	Debug bool
+}
+
+// Target returns the target's argv: the executable, then its arguments, as
+// snap-confine passes them to execv.
+func (inv *Invocation) Target() []string {
+	return append([]string{inv.Executable}, inv.Args...)
+}
+
+// ParseCommandLine parses snap-confine's argv and environment exactly as
+// snap-confine does: option switches first (--version, --classic, --base
+// BASE), then SECURITY-TAG and EXECUTABLE, then the executable's arguments,
+// which are never parsed.
+func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, error) {
+	inv := &Invocation{Debug: getenv("SNAPD_DEBUG") == "1"}
+	i := 1
+	base := ""
+	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
+		switch args[i] {
+		case "--version":
+			inv.Version = true
+			return inv, nil
+		case "--classic":
+			inv.Classic = true
+		case "--base":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("cannot parse arguments: the --base option requires an argument")
+			}
+			if base != "" {
+				return nil, fmt.Errorf("cannot parse arguments: the --base option can be used only once")
+			}
+			i++
+			base = args[i]
+		default:
+			return nil, fmt.Errorf("cannot parse arguments: unrecognized command line option: %q", args[i])
+		}
+	}
+	if i >= len(args) {
+		return nil, fmt.Errorf("cannot parse arguments: application or hook security tag was not provided")
+	}
+	if i+1 >= len(args) {
+		return nil, fmt.Errorf("cannot parse arguments: executable name was not provided")
+	}
+	unsafeTag, executable := args[i], args[i+1]
+	inv.Executable, inv.Args = executable, args[i+2:]
+
+	unsafeInstance := getenv("SNAP_INSTANCE_NAME")
+	if unsafeInstance == "" {
+		return nil, fmt.Errorf("cannot run: SNAP_INSTANCE_NAME is not set")
+	}
+	var err error
+	if inv.Instance, err = naming.ParseInstance(unsafeInstance); err != nil {
+		return nil, err
+	}
+	if inv.Tag, err = naming.ParseSecurityTagFor(unsafeTag, inv.Instance); err != nil {
+		return nil, err
+	}
+	if base == "" {
+		base = DefaultBase
+	}
+	if err := naming.ValidateSnapName(base); err != nil {
+		return nil, fmt.Errorf("cannot use base snap: %w", err)
+	}
+	inv.Base = base
+	return inv, nil
+}
+
+// Plan computes the plan for inv from the state of the running system. It
+// reads, never writes, and needs no privilege.
+func Plan(inv *Invocation) (*plan.Plan, error) {
+	p := &plan.Plan{
+		Classic:  inv.Classic,
+		Instance: inv.Instance,
+		Tag:      inv.Tag,
+		Base:     inv.Base,
+		Debug:    inv.Debug,
+	}
+	switch {
+	case inv.Classic:
+		p.Namespace = plan.NamespaceNone
+	case isPreserved(layout.NSDir + "/" + layout.MountNSName(inv.Instance)):
+		p.Namespace = plan.NamespaceJoin
+	default:
+		p.Namespace = plan.NamespaceCreate
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// isPreserved tells whether path is a preserved namespace (an nsfs file). A
+// plain file, no file or an unreadable one all mean "not preserved".
+func isPreserved(path string) bool {
+	var sfs unix.Statfs_t
+	return unix.Statfs(path, &sfs) == nil && sfs.Type == unix.NSFS_MAGIC
+}
+
+// Explain describes a plan for a human, one line per decision.
+func Explain(p *plan.Plan) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "snap instance %s, security tag %s, base %s\n", p.Instance, p.Tag, p.Base)
+	ns := layout.NSDir + "/" + layout.MountNSName(p.Instance)
+	switch p.Namespace {
+	case plan.NamespaceNone:
+		b.WriteString("classic confinement: no mount namespace work, the app runs in the caller's namespace\n")
+	case plan.NamespaceJoin:
+		fmt.Fprintf(&b, "join the preserved mount namespace %s\n", ns)
+	case plan.NamespaceCreate:
+		fmt.Fprintf(&b, "create a mount namespace (private /tmp, snap-update-ns if installed) and preserve it at %s\n", ns)
+	}
+	return b.String()
+}
+
+// LauncherPath returns the path of snap-launch next to the running program.
+func LauncherPath() (string, error) {
+	self, err := os.Executable()
+	if err != nil {
+		return "", fmt.Errorf("cannot locate %s: %w", LauncherName, err)
+	}
+	return filepath.Join(filepath.Dir(self), LauncherName), nil
+}
+
+// LauncherArgv returns the launcher's argv: its name, the encoded plan, then
+// the target's argv untouched.
+func LauncherArgv(p *plan.Plan, target []string) ([]string, error) {
+	data, err := plan.Encode(p)
+	if err != nil {
+		return nil, err
+	}
+	return append([]string{LauncherName, string(data)}, target...), nil
+}
+
+// Exec replaces the calling process with the launcher.
+func Exec(launcherPath string, p *plan.Plan, target []string, env []string) error {
+	argv, err := LauncherArgv(p, target)
+	if err != nil {
+		return err
+	}
+	err = syscall.Exec(launcherPath, argv, env)
+	return fmt.Errorf("cannot execute %s: %w", launcherPath, err)
+}

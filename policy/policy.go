@@ -1,0 +1,91 @@
+// Package policy holds the launcher's rules as data: the closed set of
+// privileged operations it may perform, the capabilities each one needs, and
+// what the target's environment may inherit from the caller.
+//
+// The threat it answers: privilege that is granted by code paths scattered
+// through a program cannot be reviewed. Every privileged step of the launcher
+// names one Op from this table, so a reviewer reads here what the launcher is
+// able to do, and why each step needs what it needs, without reading the
+// launcher first. Adding an operation means adding a row here.
+package policy
+
+import "github.com/syndtr/gocapability/capability"
+
+// Op is one privileged operation of the launcher.
+type Op int
+
+// The closed set of privileged operations, in the order a launch uses them.
+const (
+	// OpReassociate joins pid 1's mount namespace when the caller runs in
+	// another one (for example inside a snap), so that /run/snapd is the
+	// host's and not a view the caller arranged.
+	OpReassociate Op = iota
+	// OpInitRunDirs creates /run/snapd, /run/snapd/lock and /run/snapd/ns
+	// as root-owned 0755 directories, and the lock files in the lock
+	// directory.
+	OpInitRunDirs
+	// OpPrivateNSDir makes /run/snapd/ns a private bind mount of itself, so
+	// that the nsfs files captured there never propagate into the
+	// namespaces they describe.
+	OpPrivateNSDir
+	// OpJoin enters a preserved mount namespace with setns(2).
+	OpJoin
+	// OpUnshare creates a new mount namespace for the snap.
+	OpUnshare
+	// OpSlaveRoot makes "/" recursively slave in the new namespace, so that
+	// host mounts keep arriving but nothing leaks back to the host.
+	OpSlaveRoot
+	// OpPrivateTmp creates /tmp/snap-private-tmp/snap.<instance>/tmp and
+	// bind mounts it on /tmp in the new namespace.
+	OpPrivateTmp
+	// OpSnapUpdateNS runs snapd's snap-update-ns, as root, inside the new
+	// namespace, to apply the snap's mount profile.
+	OpSnapUpdateNS
+	// OpWriteInfo writes /run/snapd/ns/snap.<instance>.info.
+	OpWriteInfo
+	// OpCapture bind mounts the new namespace's nsfs file onto
+	// /run/snapd/ns/<instance>.mnt, preserving it.
+	OpCapture
+	// OpDrop permanently gives up every privilege before the exec.
+	OpDrop
+
+	numOps
+)
+
+// Spec describes one privileged operation.
+type Spec struct {
+	// Name is used in the debug log and in error messages.
+	Name string
+	// Caps are the capabilities the operation needs when the launcher is
+	// installed with file capabilities instead of setuid root.
+	Caps []capability.Cap
+}
+
+// Ops is the table of privileged operations, indexed by Op.
+var Ops = [numOps]Spec{
+	// setns(CLONE_NEWNS) needs CAP_SYS_ADMIN and CAP_SYS_CHROOT; opening
+	// /proc/1/ns/mnt needs ptrace-read access to pid 1.
+	OpReassociate: {"reassociate with pid 1's mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT, capability.CAP_SYS_PTRACE}},
+	// Creating entries in root-owned directories and giving them to root.
+	OpInitRunDirs:  {"initialise /run/snapd", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpPrivateNSDir: {"make /run/snapd/ns a private bind mount", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpJoin:         {"join the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpUnshare:      {"create a mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpSlaveRoot:    {"make / recursively slave", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpPrivateTmp:   {"set up the private /tmp", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
+	OpSnapUpdateNS: {"run snap-update-ns", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SETUID, capability.CAP_SETGID}},
+	OpWriteInfo:    {"write the namespace info file", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpCapture:      {"preserve the mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	// Changing ids to the caller's own needs nothing for a setuid-root
+	// launcher beyond being root; with file capabilities it needs no
+	// capability at all, because the ids already are the caller's.
+	OpDrop: {"drop privileges", nil},
+}
+
+// String returns the operation's name.
+func (op Op) String() string {
+	if op < 0 || op >= numOps {
+		return "unknown operation"
+	}
+	return Ops[op].Name
+}

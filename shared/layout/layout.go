@@ -1,0 +1,82 @@
+// Package layout is the on-disk contract with snapd: every directory and file
+// name that the planner and the launcher use, derived only from validated names.
+//
+// The threat it answers: a path built from an unvalidated string ("../x",
+// "x/../../etc") could point the privileged launcher anywhere. Functions here
+// take naming.Instance, which only naming.ParseInstance can produce, and return
+// single path components (no "/") to be opened relative to a directory fd.
+package layout
+
+import (
+	"strconv"
+
+	"github.com/snapns/snapns/shared/naming"
+)
+
+// Directories of the contract. They are absolute and fixed: nothing from the
+// plan or the environment is ever joined to them except the names below.
+const (
+	// NSDir holds the preserved namespaces and their info files. It is
+	// 0755 root:root and a private bind mount of itself.
+	NSDir = "/run/snapd/ns"
+	// LockDir holds the flock(2) lock files.
+	LockDir = "/run/snapd/lock"
+	// RunSnapdDir is the parent of NSDir and LockDir.
+	RunSnapdDir = "/run/snapd"
+	// GlobalLockName is the global lock, taken only around the
+	// initialisation of NSDir.
+	GlobalLockName = ".lock"
+	// PrivateTmpDir is the root-owned 0700 parent of every snap's private
+	// /tmp; it lives in the world-writable /tmp, so every step below it is
+	// opened without following symlinks and checked for ownership.
+	PrivateTmpDir = "/tmp/snap-private-tmp"
+	// SnapUpdateNS is snapd's mount-profile helper, run in a new namespace
+	// when it is installed.
+	SnapUpdateNS = "/usr/lib/snapd/snap-update-ns"
+	// VoidDir is where the app starts when the caller's working directory
+	// cannot be entered (snap-confine's SC_VOID_DIR).
+	VoidDir = "/var/lib/snapd/void"
+	// PerUserFeatureFile turns per-user mount namespaces on when it exists.
+	PerUserFeatureFile = "/var/lib/snapd/features/per-user-mount-namespace"
+)
+
+// Directory modes of the contract.
+const (
+	NSDirMode          = 0o755
+	LockDirMode        = 0o755
+	RunSnapdDirMode    = 0o755
+	PrivateTmpBaseMode = 0o700 // /tmp/snap-private-tmp and snap.<instance>
+	PrivateTmpMode     = 0o1777
+	InfoFileMode       = 0o644
+	LockFileMode       = 0o600
+	MountNSFileMode    = 0o600
+)
+
+// MountNSName is the name, inside NSDir, of the preserved per-snap namespace.
+func MountNSName(inst naming.Instance) string { return inst.String() + ".mnt" }
+
+// UserMountNSName is the name, inside NSDir, of a preserved per-user namespace.
+func UserMountNSName(inst naming.Instance, uid uint32) string {
+	return inst.String() + "." + strconv.FormatUint(uint64(uid), 10) + ".mnt"
+}
+
+// InfoName is the name, inside NSDir, of the namespace's info file.
+func InfoName(inst naming.Instance) string { return "snap." + inst.String() + ".info" }
+
+// InfoTempName is the scratch name used to replace the info file atomically.
+// It is fixed (not random) because it is only written under the per-snap
+// lock, so a launcher killed half-way leaves at most one file that the next
+// launch truncates and reuses. Instance names contain no '.', so no instance
+// can own this name as its info file.
+func InfoTempName(inst naming.Instance) string { return InfoName(inst) + ".tmp" }
+
+// FstabName is snap-update-ns's record of the mounts it made in the per-snap
+// namespace.
+func FstabName(inst naming.Instance) string { return "snap." + inst.String() + ".fstab" }
+
+// LockName is the name, inside LockDir, of the per-snap lock.
+func LockName(inst naming.Instance) string { return inst.String() + ".lock" }
+
+// PrivateTmpName is the name, inside PrivateTmpDir, of the snap's directory;
+// its "tmp" child is bind mounted on /tmp in the snap's namespace.
+func PrivateTmpName(inst naming.Instance) string { return "snap." + inst.String() }

@@ -1,0 +1,331 @@
+// Package naming validates the names that snap-confine receives from its
+// untrusted caller: snap names (including base snap names), snap instance
+// names ("name" or "name_key"), app and hook names and security tags
+// ("snap.<instance>.<app>" or "snap.<instance>.hook.<hook>").
+//
+// Threat: the security tag arrives on the command line and the instance name
+// in the environment of a privileged program. Both are used to build paths
+// such as /run/snapd/ns/<instance>.mnt, lock files and profile names. A
+// crafted value ("../x", "x/..", "x\n", a name with a NUL, an over-long name)
+// could otherwise make the program open, create, mount or bind-mount outside
+// the intended directory, or confuse log and info files. The only way to get
+// an Instance or a SecurityTag is through the parsers below, so holding one
+// means the value has been validated; its String() is guaranteed to contain
+// only [a-zA-Z0-9._-] (never "/", "..", NUL or a newline).
+//
+// The rules follow snap-confine's C implementation
+// (cmd/libsnap-confine-private/snap.c in snapd), which this code replaces.
+// snapd's Go implementation (snap/naming/validate.go, snap/naming/tag.go)
+// accepts the same snap names, instance names, app names and hook names.
+// Where the two sides differ the C rule is used; the differences are:
+//
+//   - Security tags longer than 256 bytes are refused (C:
+//     SNAP_SECURITY_TAG_MAX_LEN); the Go side has no overall limit.
+//   - Component tags ("snap.<instance>+<component>.hook.<hook>") are accepted
+//     by the Go side and by C only when SNAP_COMPONENT_NAME names that
+//     component. This package does not support components, which is the C
+//     behaviour with SNAP_COMPONENT_NAME unset: such tags are refused.
+//   - C's sc_is_hook_security_tag (used only to decide whether to fetch the
+//     snap cookie) requires the snap name inside the tag to start with a
+//     letter, so C does not treat "snap.0ad.hook.configure" as a hook tag
+//     although it validates it. SecurityTag.IsHook reports whether the tag
+//     has the hook form, for every valid snap name.
+//
+// Otherwise the C and Go rules agree: the C tag regular expression alone is
+// looser for the instance part (digits-only, one-character or over-long snap
+// names), but snap-confine also requires the tag's instance to equal the
+// instance name from the environment, which passes sc_instance_name_validate;
+// the net effect is the Go rule, which is applied here to the tag's instance
+// directly.
+package naming
+
+import (
+	"fmt"
+	"strings"
+)
+
+const (
+	// minSnapNameLen and maxSnapNameLen bound a snap name (C: SNAP_NAME_LEN).
+	minSnapNameLen = 2
+	maxSnapNameLen = 40
+	// maxInstanceKeyLen bounds an instance key (C: SNAP_INSTANCE_KEY_LEN).
+	maxInstanceKeyLen = 10
+	// maxInstanceNameLen bounds "name_key" (C: SNAP_INSTANCE_LEN).
+	maxInstanceNameLen = maxSnapNameLen + 1 + maxInstanceKeyLen
+	// maxSecurityTagLen bounds a security tag (C: SNAP_SECURITY_TAG_MAX_LEN).
+	maxSecurityTagLen = 256
+
+	tagPrefix  = "snap."
+	hookMarker = "hook"
+
+	// maxQuotedLen bounds how much of a bad input is quoted in an error
+	// message, so that a huge argument does not produce a huge message.
+	maxQuotedLen = 80
+)
+
+// quote quotes an untrusted value for an error message: always with %q, so
+// the message stays on one line, and shortened when very long.
+func quote(unsafeValue string) string {
+	if len(unsafeValue) > maxQuotedLen {
+		return fmt.Sprintf("%q...", unsafeValue[:maxQuotedLen])
+	}
+	return fmt.Sprintf("%q", unsafeValue)
+}
+
+func isLower(c byte) bool { return 'a' <= c && c <= 'z' }
+func isUpper(c byte) bool { return 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+// snapNameProblem returns why s is not a valid snap name, or "" if it is.
+//
+// A snap name has 2 to 40 characters from [a-z0-9-], at least one of them a
+// letter, and does not start or end with a dash nor contain two consecutive
+// dashes. This hand-codes "^(?:[a-z0-9]+-?)*[a-z](?:-?[a-z0-9])*$" plus the
+// length limits, like sc_snap_name_validate; the checks are made in the same
+// order as there so the reasons match.
+func snapNameProblem(s string) string {
+	if len(s) > maxSnapNameLen {
+		return "must be at most 40 characters long"
+	}
+	if len(s) > 0 && s[0] == '-' {
+		return "cannot start with a dash"
+	}
+	gotLetter := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case isLower(c):
+			gotLetter = true
+		case isDigit(c):
+		case c == '-':
+			if i+1 == len(s) {
+				return "cannot end with a dash"
+			}
+			if s[i+1] == '-' {
+				return "cannot contain two consecutive dashes"
+			}
+		default:
+			return "must use lower case letters, digits or dashes"
+		}
+	}
+	if !gotLetter {
+		return "must contain at least one letter"
+	}
+	if len(s) < minSnapNameLen {
+		return "must be at least 2 characters long"
+	}
+	return ""
+}
+
+// instanceKeyProblem returns why s is not a valid instance key, or "" if it
+// is. An instance key matches "^[a-z0-9]{1,10}$".
+func instanceKeyProblem(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !isLower(c) && !isDigit(c) {
+			return "must use lower case letters or digits"
+		}
+	}
+	switch {
+	case len(s) == 0:
+		return "must contain at least one letter or digit"
+	case len(s) > maxInstanceKeyLen:
+		return "must be at most 10 characters long"
+	}
+	return ""
+}
+
+// dashedNameProblem checks s against "^F(?:-?R)*$" where F is the class of
+// the first character and R the class of the others, given as predicates;
+// firstWhat and restWhat describe them for the error message.
+func dashedNameProblem(s string, first, rest func(byte) bool, firstWhat, restWhat string) string {
+	if len(s) == 0 {
+		return "cannot be empty"
+	}
+	if !first(s[0]) {
+		return "must start with " + firstWhat
+	}
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if c == '-' {
+			if i+1 == len(s) {
+				return "cannot end with a dash"
+			}
+			if s[i+1] == '-' {
+				return "cannot contain two consecutive dashes"
+			}
+			continue
+		}
+		if !rest(c) {
+			return "must use " + restWhat
+		}
+	}
+	return ""
+}
+
+func isAppChar(c byte) bool  { return isLower(c) || isUpper(c) || isDigit(c) }
+func isHookChar(c byte) bool { return isLower(c) || isDigit(c) }
+
+// appNameProblem: "^[a-zA-Z0-9](?:-?[a-zA-Z0-9])*$" (same in C and Go);
+// upper case letters are allowed in app names, e.g. "NetworkManager".
+func appNameProblem(s string) string {
+	return dashedNameProblem(s, isAppChar, isAppChar,
+		"a letter or digit", "letters, digits or dashes")
+}
+
+// hookNameProblem: "^[a-z](?:-?[a-z0-9])*$" (same in C and Go).
+func hookNameProblem(s string) string {
+	return dashedNameProblem(s, isLower, isHookChar,
+		"a lower case letter", "lower case letters, digits or dashes")
+}
+
+// ValidateSnapName checks that unsafeName is a valid snap name. It is also
+// used for the names of base snaps.
+func ValidateSnapName(unsafeName string) error {
+	if p := snapNameProblem(unsafeName); p != "" {
+		return fmt.Errorf("cannot use snap name %s: %s", quote(unsafeName), p)
+	}
+	return nil
+}
+
+// Instance is a validated snap instance name: a snap name optionally followed
+// by "_" and an instance key. The zero value is not a valid instance.
+type Instance struct {
+	name string // "snap" or "snap_key"
+	snap string
+	key  string
+}
+
+// instanceProblem splits and validates s, returning the instance or the
+// reason why s is not a valid instance name.
+func instanceProblem(s string) (Instance, string) {
+	// Order of checks as in sc_instance_name_validate: overall length,
+	// number of underscores, snap name, instance key.
+	if len(s) > maxInstanceNameLen {
+		return Instance{}, "must be at most 51 characters long"
+	}
+	snap, key, hasKey := strings.Cut(s, "_")
+	if hasKey && strings.IndexByte(key, '_') >= 0 {
+		return Instance{}, "can contain only one underscore"
+	}
+	if p := snapNameProblem(snap); p != "" {
+		return Instance{}, "snap name " + p
+	}
+	if hasKey {
+		if p := instanceKeyProblem(key); p != "" {
+			return Instance{}, "instance key " + p
+		}
+	}
+	return Instance{name: s, snap: snap, key: key}, ""
+}
+
+// ParseInstance parses and validates a snap instance name, either "name" or
+// "name_key".
+func ParseInstance(unsafeName string) (Instance, error) {
+	inst, p := instanceProblem(unsafeName)
+	if p != "" {
+		return Instance{}, fmt.Errorf("cannot use snap instance name %s: %s", quote(unsafeName), p)
+	}
+	return inst, nil
+}
+
+// String returns the instance name, "name" or "name_key".
+func (i Instance) String() string { return i.name }
+
+// SnapName returns the snap name, without the instance key.
+func (i Instance) SnapName() string { return i.snap }
+
+// Key returns the instance key, or "" if there is none.
+func (i Instance) Key() string { return i.key }
+
+// SecurityTag is a validated security tag, either "snap.<instance>.<app>" or
+// "snap.<instance>.hook.<hook>". The zero value is not a valid tag.
+type SecurityTag struct {
+	tag      string
+	instance Instance
+	app      string
+	hook     string
+}
+
+// securityTagProblem splits and validates s, returning the tag or the reason
+// why s is not a valid security tag.
+func securityTagProblem(s string) (SecurityTag, string) {
+	const form = `must have the form "snap.<instance>.<app>" or "snap.<instance>.hook.<hook>"`
+	if len(s) > maxSecurityTagLen {
+		return SecurityTag{}, "must be at most 256 characters long"
+	}
+	rest, ok := strings.CutPrefix(s, tagPrefix)
+	if !ok {
+		return SecurityTag{}, form
+	}
+	instName, rest, ok := strings.Cut(rest, ".")
+	if !ok {
+		return SecurityTag{}, form
+	}
+	if strings.IndexByte(instName, '+') >= 0 {
+		return SecurityTag{}, "snap component tags are not supported"
+	}
+	inst, p := instanceProblem(instName)
+	if p != "" {
+		return SecurityTag{}, "snap instance name " + quote(instName) + " is invalid: " + p
+	}
+	first, hook, isHook := strings.Cut(rest, ".")
+	if !isHook {
+		// "snap.<instance>.<app>"; note that "snap.pkg.hook" is an app
+		// tag for the app "hook", in C and in Go alike.
+		if p := appNameProblem(first); p != "" {
+			return SecurityTag{}, "app name " + quote(first) + " " + p
+		}
+		return SecurityTag{tag: s, instance: inst, app: first}, ""
+	}
+	if first != hookMarker {
+		return SecurityTag{}, form
+	}
+	// A further "." in hook fails the character check.
+	if p := hookNameProblem(hook); p != "" {
+		return SecurityTag{}, "hook name " + quote(hook) + " " + p
+	}
+	return SecurityTag{tag: s, instance: inst, hook: hook}, ""
+}
+
+// ParseSecurityTag parses and validates a security tag of the form
+// "snap.<instance>.<app>" or "snap.<instance>.hook.<hook>".
+func ParseSecurityTag(unsafeTag string) (SecurityTag, error) {
+	tag, p := securityTagProblem(unsafeTag)
+	if p != "" {
+		return SecurityTag{}, fmt.Errorf("cannot use security tag %s: %s", quote(unsafeTag), p)
+	}
+	return tag, nil
+}
+
+// ParseSecurityTagFor is ParseSecurityTag that also requires the tag to
+// belong to the given instance, as snap-confine requires the tag from the
+// command line to agree with SNAP_INSTANCE_NAME from the environment.
+func ParseSecurityTagFor(unsafeTag string, inst Instance) (SecurityTag, error) {
+	tag, err := ParseSecurityTag(unsafeTag)
+	if err != nil {
+		return SecurityTag{}, err
+	}
+	if inst.name == "" {
+		return SecurityTag{}, fmt.Errorf("cannot use security tag %s: no snap instance name to match", quote(unsafeTag))
+	}
+	if tag.instance.name != inst.name {
+		return SecurityTag{}, fmt.Errorf("cannot use security tag %s: it does not belong to snap instance %q",
+			quote(unsafeTag), inst.name)
+	}
+	return tag, nil
+}
+
+// String returns the whole security tag.
+func (t SecurityTag) String() string { return t.tag }
+
+// Instance returns the snap instance the tag belongs to.
+func (t SecurityTag) Instance() Instance { return t.instance }
+
+// App returns the app name, or "" for a hook tag.
+func (t SecurityTag) App() string { return t.app }
+
+// Hook returns the hook name, or "" for an app tag.
+func (t SecurityTag) Hook() string { return t.hook }
+
+// IsHook reports whether the tag has the form "snap.<instance>.hook.<hook>".
+func (t SecurityTag) IsHook() bool { return t.hook != "" }

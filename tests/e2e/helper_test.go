@@ -1,0 +1,43 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// runHelper is this test binary acting as a helper process, selected by
+// helperEnv. It returns an exit status.
+func runHelper(mode string, args []string) int {
+	switch mode {
+	case "in-other-ns":
+		// args: program argv... Run program from a mount namespace of
+		// its own whose /run is an empty tmpfs, as the unprivileged
+		// caller SNAPNS_E2E_UID.
+		runtime.LockOSThread()
+		uid, _ := strconv.Atoi(os.Getenv("SNAPNS_E2E_UID"))
+		steps := []func() error{
+			func() error { return unix.Unshare(unix.CLONE_NEWNS) },
+			func() error { return unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") },
+			func() error { return unix.Mount("tmpfs", "/run", "tmpfs", 0, "mode=0755") },
+			func() error { return syscall.Setgroups([]int{uid}) },
+			func() error { return syscall.Setresgid(uid, uid, uid) },
+			func() error { return syscall.Setresuid(uid, uid, uid) },
+		}
+		for i, step := range steps {
+			if err := step(); err != nil {
+				fmt.Fprintf(os.Stderr, "helper step %d: %v\n", i, err)
+				return 100
+			}
+		}
+		err := syscall.Exec(args[0], args, os.Environ())
+		fmt.Fprintf(os.Stderr, "helper exec: %v\n", err)
+		return 101
+	}
+	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
+	return 102
+}

@@ -1,0 +1,325 @@
+// Package e2e runs the built binaries for real in the sandbox world of
+// tests/sandbox: real namespaces, real mounts, a real setuid-root launcher,
+// apps run as an unprivileged uid. The test binary re-executes itself as pid 1
+// of the sandbox and runs every test there; without root it skips loudly.
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/tests/sandbox"
+)
+
+const (
+	snapConfine  = "/usr/lib/snapd/snap-confine"
+	snapLaunch   = "/usr/lib/snapd/snap-launch"
+	fakeUpdateNS = "/usr/lib/snapd/fake-snap-update-ns"
+	probe        = "/usr/local/bin/probe"
+	userUID      = 1000
+)
+
+// skipReason is set when the sandbox cannot be built here.
+var skipReason string
+
+// helperEnv names a helper mode of this binary (see runHelper).
+const helperEnv = "SNAPNS_E2E_HELPER"
+
+func TestMain(m *testing.M) {
+	if mode := os.Getenv(helperEnv); mode != "" {
+		os.Exit(runHelper(mode, os.Args[1:]))
+	}
+	if sandbox.Inside() {
+		if err := sandbox.Enter(sandboxFiles()); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(m.Run())
+	}
+	if os.Geteuid() != 0 {
+		skipReason = "SKIPPING the end-to-end tests: they need root to build the sandbox (namespaces, mounts, a setuid launcher); run them as root, as CI does"
+		fmt.Fprintln(os.Stderr, "*** "+skipReason+" ***")
+		os.Exit(m.Run())
+	}
+	staging, err := os.MkdirTemp("", "snapns-e2e-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	status, err := buildAndRun(staging)
+	os.RemoveAll(staging)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	os.Exit(status)
+}
+
+// binaries are built into the staging directory and installed in the sandbox.
+var binaries = map[string]string{
+	"snap-confine": "github.com/snapns/snapns/planner/cmd/snap-confine",
+	"snap-launch":  "github.com/snapns/snapns/launcher/cmd/snap-launch",
+	"probe":        "github.com/snapns/snapns/tests/probe",
+	"fakeupdatens": "github.com/snapns/snapns/tests/fakeupdatens",
+}
+
+func buildAndRun(staging string) (int, error) {
+	bin := filepath.Join(staging, "bin")
+	args := []string{"build", "-o", bin + "/"}
+	for _, pkg := range binaries {
+		args = append(args, pkg)
+	}
+	cmd := exec.Command("go", args...)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
+	if err := os.MkdirAll(bin, 0o755); err != nil {
+		return -1, err
+	}
+	if err := cmd.Run(); err != nil {
+		return -1, fmt.Errorf("cannot build the binaries: %w", err)
+	}
+	return sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+func sandboxFiles() []sandbox.File {
+	bin := filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "bin")
+	return []sandbox.File{
+		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-launch"), Dst: snapLaunch, Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
+		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
+	}
+}
+
+// Report mirrors tests/probe's output.
+type Report struct {
+	Argv      []string          `json:"argv"`
+	Env       []string          `json:"env"`
+	UIDs      [3]int            `json:"uids"`
+	GIDs      [3]int            `json:"gids"`
+	Groups    []int             `json:"groups"`
+	Caps      map[string]string `json:"caps"`
+	CPUs      string            `json:"cpus"`
+	Cwd       string            `json:"cwd"`
+	FDs       []int             `json:"fds"`
+	MountNS   string            `json:"mount_ns"`
+	MountNSID uint64            `json:"mount_ns_id"`
+	Read      map[string]string `json:"read"`
+	Errors    []string          `json:"errors"`
+}
+
+// launch describes one run of snap-confine (or of snap-launch directly).
+type launch struct {
+	instance string   // SNAP_INSTANCE_NAME; "hello" by default
+	tag      string   // security tag; snap.<instance>.app by default
+	flags    []string // options before the tag (--classic, --base ...)
+	args     []string // probe arguments
+	uid      int      // caller's uid; userUID by default, -1 for root
+	groups   []uint32 // caller's supplementary groups
+	env      []string // extra environment
+	dir      string   // working directory
+	debug    bool
+	files    []*os.File // extra descriptors from 3 on
+	argv     []string   // full argv, overriding everything above
+	program  string     // program to run; snap-confine by default
+}
+
+type result struct {
+	report *Report
+	stderr string
+	err    error
+}
+
+func (l launch) command() *exec.Cmd {
+	inst := l.instance
+	if inst == "" {
+		inst = "hello"
+	}
+	tag := l.tag
+	if tag == "" {
+		tag = "snap." + inst + ".app"
+	}
+	program := l.program
+	if program == "" {
+		program = snapConfine
+	}
+	argv := l.argv
+	if argv == nil {
+		argv = append(append(append([]string{}, l.flags...), tag, probe), l.args...)
+	}
+	cmd := exec.Command(program, argv...)
+	cmd.Env = append([]string{"SNAP_INSTANCE_NAME=" + inst, "PATH=/usr/bin:/bin"}, l.env...)
+	if l.debug {
+		cmd.Env = append(cmd.Env, "SNAPD_DEBUG=1")
+	}
+	cmd.Dir = l.dir
+	if cmd.Dir == "" {
+		cmd.Dir = "/"
+	}
+	cmd.ExtraFiles = l.files
+	uid := l.uid
+	if uid == 0 {
+		uid = userUID
+	}
+	if uid > 0 {
+		groups := l.groups
+		if groups == nil {
+			groups = []uint32{uint32(uid)}
+		}
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: groups}}
+	}
+	return cmd
+}
+
+func (l launch) run() result {
+	cmd := l.command()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	res := result{stderr: stderr.String(), err: err}
+	if err == nil {
+		var r Report
+		if jerr := json.Unmarshal(stdout.Bytes(), &r); jerr != nil {
+			res.err = fmt.Errorf("cannot decode the probe's report %q: %w", stdout.String(), jerr)
+		} else {
+			res.report = &r
+		}
+	}
+	return res
+}
+
+// mustRun runs l and fails the test unless the app ran.
+func (l launch) mustRun(t *testing.T) *Report {
+	t.Helper()
+	res := l.run()
+	if res.err != nil {
+		t.Fatalf("launch failed: %v\nstderr:\n%s", res.err, res.stderr)
+	}
+	return res.report
+}
+
+// mustFail runs l, expects a failure with one "cannot ..." line on stderr,
+// and returns that line.
+func (l launch) mustFail(t *testing.T) string {
+	t.Helper()
+	res := l.run()
+	if res.err == nil {
+		t.Fatalf("launch succeeded, expected a failure; report: %+v", res.report)
+	}
+	var ee *exec.ExitError
+	if !errors.As(res.err, &ee) || ee.ExitCode() == 0 {
+		t.Fatalf("expected a non-zero exit, got %v", res.err)
+	}
+	lines := nonDebugLines(res.stderr)
+	if len(lines) > 1 && strings.HasPrefix(lines[0], "fake snap-update-ns: ") {
+		lines = lines[1:] // the helper's own words, on the caller's stderr
+	}
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "cannot ") {
+		t.Fatalf("expected exactly one line starting with \"cannot \", got %q", lines)
+	}
+	return lines[0]
+}
+
+func nonDebugLines(s string) []string {
+	var out []string
+	sc := bufio.NewScanner(strings.NewReader(s))
+	for sc.Scan() {
+		if !strings.HasPrefix(sc.Text(), "DEBUG: ") {
+			out = append(out, sc.Text())
+		}
+	}
+	return out
+}
+
+// world gives a test a fresh sandbox state: no preserved namespaces, no
+// /run/snapd, an empty /tmp and /var/lib/snapd, no snap-update-ns.
+func world(t *testing.T) {
+	t.Helper()
+	if skipReason != "" {
+		t.Skip(skipReason)
+	}
+	reset := func() {
+		unmountBelow(t, "/run/snapd")
+		for _, dir := range []string{"/run", "/tmp", "/var/lib/snapd", "/mnt"} {
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
+					t.Fatalf("cannot reset the world: %v", err)
+				}
+			}
+		}
+		os.Remove("/usr/lib/snapd/snap-update-ns")
+	}
+	reset()
+	t.Cleanup(reset)
+}
+
+// unmountBelow detaches every mount under prefix, deepest first.
+func unmountBelow(t *testing.T, prefix string) {
+	t.Helper()
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var points []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && (f[4] == prefix || strings.HasPrefix(f[4], prefix+"/")) {
+			points = append(points, f[4])
+		}
+	}
+	for i := len(points) - 1; i >= 0; i-- {
+		if err := unix.Unmount(points[i], unix.MNT_DETACH); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+			t.Fatalf("cannot unmount %s: %v", points[i], err)
+		}
+	}
+}
+
+// installUpdateNS puts the fake snap-update-ns in place.
+func installUpdateNS(t *testing.T) {
+	t.Helper()
+	data, err := os.ReadFile(fakeUpdateNS)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/usr/lib/snapd/snap-update-ns", data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// nsID returns the id of the mount namespace behind an nsfs file, or 0 when
+// the file is not one.
+func nsID(t *testing.T, path string) uint64 {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	var sfs unix.Statfs_t
+	if unix.Fstatfs(int(f.Fd()), &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
+		return 0
+	}
+	id, err := unix.IoctlGetUint64(int(f.Fd()), unix.NS_GET_MNTNS_ID)
+	if err != nil {
+		t.Fatalf("cannot get the namespace id of %s: %v", path, err)
+	}
+	return id
+}
+
+// exists reports whether path exists (without following a final symlink).
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}

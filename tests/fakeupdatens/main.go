@@ -1,0 +1,36 @@
+// Command fakeupdatens stands in for snapd's snap-update-ns in the test world.
+// It checks its command line, then proves where and how it ran: it mounts a
+// tmpfs on /mnt and writes /mnt/snap-update-ns.log there with its argv,
+// credentials and environment, so that only processes in the namespace it
+// ran in can see the file. When /var/lib/snapd/fake-update-ns-fail exists it
+// fails instead, so tests can check that the launcher fails with it.
+package main
+
+import (
+	"fmt"
+	"os"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+func main() {
+	if len(os.Args) != 3 || os.Args[1] != "--from-snap-confine" {
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: unexpected arguments %q\n", os.Args)
+		os.Exit(2)
+	}
+	if _, err := os.Stat("/var/lib/snapd/fake-update-ns-fail"); err == nil {
+		fmt.Fprintln(os.Stderr, "fake snap-update-ns: failing on request")
+		os.Exit(3)
+	}
+	if err := unix.Mount("tmpfs", "/mnt", "tmpfs", 0, "mode=0755"); err != nil {
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: cannot mount /mnt: %v\n", err)
+		os.Exit(4)
+	}
+	ruid, euid, suid := unix.Getresuid()
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\n", strings.Join(os.Args, " "), ruid, euid, suid, strings.Join(os.Environ(), " "))
+	if err := os.WriteFile("/mnt/snap-update-ns.log", []byte(log), 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
+		os.Exit(5)
+	}
+}

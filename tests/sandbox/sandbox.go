@@ -1,0 +1,315 @@
+// Package sandbox builds the test world of DESIGN.md §5: a new mount and PID
+// namespace whose root is a tmpfs, so that /run/snapd, /snap, /var/lib/snapd
+// and /tmp are the sandbox's own and nothing is created on, or mounted over,
+// the host's filesystems.
+//
+// The world: the caller process becomes pid 1 of a new PID namespace (so
+// /proc/1/ns/mnt is the sandbox's own namespace, readable by the launcher),
+// "/" is made rprivate, a tmpfs is pivot_root-ed into, /usr is an overlay
+// over the host's /usr with a tmpfs upper layer (so /usr/lib/snapd can hold
+// the built binaries, with a setuid-root launcher on a mount without
+// nosuid), /etc is a read-only bind of the host's, /dev and /sys are
+// recursive binds, and /proc, /run, /tmp, /var, /snap, /home and /mnt are
+// fresh. Nothing propagates back: every host mount is private in here.
+//
+// Use: a program calls Reexec, which starts /proc/self/exe again in new
+// namespaces with InsideEnv set; that child calls Enter, then does its work
+// as pid 1 of the sandbox. When it exits, the kernel tears every mount and
+// process of the sandbox down.
+package sandbox
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// InsideEnv is set in the environment of the process started by Reexec.
+const InsideEnv = "SNAPNS_SANDBOX_INSIDE"
+
+// stagingEnv carries the host directory that holds the files to install.
+const stagingEnv = "SNAPNS_SANDBOX_STAGING"
+
+// Inside reports whether this process is the sandbox's pid 1.
+func Inside() bool { return os.Getenv(InsideEnv) == "1" && os.Getpid() == 1 }
+
+// Reexec runs /proc/self/exe with args as pid 1 of a new mount and PID
+// namespace and returns its exit status. staging is a host directory: its
+// "root" subdirectory becomes the mount point of the sandbox's root tmpfs,
+// and Enter installs files from it (see Install).
+func Reexec(staging string, args []string, stdout, stderr io.Writer) (int, error) {
+	for _, d := range []string{"root", "scratch"} {
+		if err := os.MkdirAll(filepath.Join(staging, d), 0o700); err != nil {
+			return -1, err
+		}
+	}
+	cmd := exec.Command("/proc/self/exe", args...)
+	cmd.Env = append(os.Environ(), InsideEnv+"=1", stagingEnv+"="+staging)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = nil, stdout, stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags: syscall.CLONE_NEWNS | syscall.CLONE_NEWPID,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	err := runOnHighestCPU(cmd)
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("cannot start the sandbox: %w", err)
+	}
+	return 0, nil
+}
+
+// File is a file to install in the sandbox.
+type File struct {
+	// Src is a path on the host (read before the pivot).
+	Src string
+	// Dst is the absolute path inside the sandbox.
+	Dst string
+	// Mode is the file's mode, including setuid bits.
+	Mode os.FileMode
+}
+
+// Enter builds the world and pivots into it. It must be called by the
+// process Reexec started, before any other goroutine does file work.
+func Enter(files []File) error {
+	if !Inside() {
+		return fmt.Errorf("cannot enter the sandbox: not pid 1 of a sandbox")
+	}
+	if err := unpin(); err != nil {
+		return fmt.Errorf("cannot unpin the sandbox: %w", err)
+	}
+	staging := os.Getenv(stagingEnv)
+	root := filepath.Join(staging, "root")
+	scratch := filepath.Join(staging, "scratch")
+	steps := []struct {
+		what string
+		fn   func() error
+	}{
+		{"make / rprivate", func() error { return unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, "") }},
+		{"mount the root tmpfs", func() error { return mountFS("tmpfs", root, "tmpfs", 0, "mode=0755") }},
+		{"mount the scratch tmpfs", func() error { return mountFS("tmpfs", scratch, "tmpfs", 0, "mode=0700") }},
+		{"lay out the root", func() error { return layOut(root) }},
+		{"mount /usr", func() error { return mountUsr(root, scratch) }},
+		{"bind /etc", func() error { return bindRO("/etc", filepath.Join(root, "etc")) }},
+		{"bind /dev", func() error { return unix.Mount("/dev", filepath.Join(root, "dev"), "", unix.MS_BIND|unix.MS_REC, "") }},
+		{"bind /sys", func() error { return unix.Mount("/sys", filepath.Join(root, "sys"), "", unix.MS_BIND|unix.MS_REC, "") }},
+		{"mount /proc", func() error {
+			return mountFS("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+		}},
+		{"mount /run", func() error { return mountFS("tmpfs", filepath.Join(root, "run"), "tmpfs", unix.MS_NODEV, "mode=0755") }},
+		{"mount /tmp", func() error { return mountFS("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NODEV, "mode=1777") }},
+		{"install files", func() error { return install(root, files) }},
+		{"pivot_root", func() error { return pivot(root) }},
+	}
+	for _, s := range steps {
+		if err := s.fn(); err != nil {
+			return fmt.Errorf("cannot build the sandbox: %s: %w", s.what, err)
+		}
+	}
+	return nil
+}
+
+// runOnHighestCPU runs cmd, creating the sandbox's mount namespace on the CPU that currently hands out the highest mount namespace ids.
+//
+// Since Linux 6.18 namespace ids come from per-CPU batches, and a namespace
+// can only be preserved (bind mounted) by a caller whose own namespace has a
+// smaller id. Making the sandbox's namespace on the highest CPU is the
+// unfavourable case: fresh namespaces made on other CPUs get smaller ids, so
+// the launcher's recovery is exercised by every run instead of by chance.
+// Where ids are not batched this changes nothing.
+func runOnHighestCPU(cmd *exec.Cmd) error {
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		return err
+	}
+	best, bestID := -1, uint64(0)
+	for cpu := 0; cpu < len(all)*64; cpu++ {
+		if !all.IsSet(cpu) {
+			continue
+		}
+		if id, err := probeNamespaceID(cpu); err == nil && (best < 0 || id > bestID) {
+			best, bestID = cpu, id
+		}
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// The fork happens on this locked, pinned thread; the thread
+		// is discarded afterwards (the goroutine exits locked). The
+		// child resets its affinity in Enter.
+		runtime.LockOSThread()
+		if best >= 0 {
+			var one unix.CPUSet
+			one.Set(best)
+			if err := unix.SchedSetaffinity(0, &one); err != nil {
+				errc <- err
+				return
+			}
+		}
+		if err := cmd.Start(); err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Wait()
+	}()
+	return <-errc
+}
+
+// probeNamespaceID makes a throwaway mount namespace on cpu and returns its
+// id; the thread that made it is discarded.
+func probeNamespaceID(cpu int) (uint64, error) {
+	type result struct {
+		id  uint64
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
+		var one unix.CPUSet
+		one.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			done <- result{0, err}
+			return
+		}
+		if err := unix.Unshare(unix.CLONE_NEWNS); err != nil {
+			done <- result{0, err}
+			return
+		}
+		fd, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- result{0, err}
+			return
+		}
+		defer unix.Close(fd)
+		id, err := unix.IoctlGetUint64(fd, unix.NS_GET_MNTNS_ID)
+		done <- result{id, err}
+	}()
+	r := <-done
+	return r.id, r.err
+}
+
+func mountFS(src, dst, fstype string, flags uintptr, data string) error {
+	return unix.Mount(src, dst, fstype, flags, data)
+}
+
+// unpin undoes startOnHighestCPU: the process was forked on a pinned
+// thread, and every thread the Go runtime made since inherited the pin. The
+// main thread is unpinned and the program executed again (still pid 1, in
+// the same namespaces), so that it, and everything it starts, runs on every
+// CPU.
+func unpin() error {
+	if os.Getenv(unpinnedEnv) == "1" {
+		return nil
+	}
+	runtime.LockOSThread()
+	var all unix.CPUSet
+	for cpu := 0; cpu < len(all)*64; cpu++ {
+		all.Set(cpu)
+	}
+	if err := unix.SchedSetaffinity(0, &all); err != nil {
+		return err
+	}
+	return syscall.Exec("/proc/self/exe", os.Args, append(os.Environ(), unpinnedEnv+"=1"))
+}
+
+const unpinnedEnv = "SNAPNS_SANDBOX_UNPINNED"
+
+func bindRO(src, dst string) error {
+	if err := unix.Mount(src, dst, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return err
+	}
+	return unix.Mount("none", dst, "", unix.MS_BIND|unix.MS_REMOUNT|unix.MS_RDONLY, "")
+}
+
+// layOut creates the root's skeleton. /bin, /lib, /lib64 and /sbin follow the
+// host: symlinks into /usr on a merged-/usr system, read-only binds otherwise.
+func layOut(root string) error {
+	for _, d := range []string{"usr", "etc", "dev", "sys", "proc", "run", "tmp", "mnt", "media", "root",
+		"home", "snap", "var/lib/snapd", "var/snap", "var/tmp", "var/log", ".oldroot"} {
+		if err := os.MkdirAll(filepath.Join(root, d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Chmod(filepath.Join(root, "var/tmp"), 0o1777); err != nil {
+		return err
+	}
+	for _, d := range []string{"bin", "lib", "lib64", "sbin"} {
+		host := "/" + d
+		target, err := os.Readlink(host)
+		switch {
+		case err == nil:
+			if err := os.Symlink(target, filepath.Join(root, d)); err != nil {
+				return err
+			}
+		case os.IsNotExist(err):
+		default:
+			if _, statErr := os.Stat(host); statErr != nil {
+				continue
+			}
+			if err := os.Mkdir(filepath.Join(root, d), 0o755); err != nil {
+				return err
+			}
+			if err := bindRO(host, filepath.Join(root, d)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// mountUsr overlays a tmpfs on the host's /usr, without nosuid, so that the
+// sandbox can add /usr/lib/snapd and a setuid launcher without writing to
+// the host.
+func mountUsr(root, scratch string) error {
+	upper, work := filepath.Join(scratch, "usr-upper"), filepath.Join(scratch, "usr-work")
+	for _, d := range []string{upper, work} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	opts := fmt.Sprintf("lowerdir=/usr,upperdir=%s,workdir=%s", upper, work)
+	return unix.Mount("overlay", filepath.Join(root, "usr"), "overlay", 0, opts)
+}
+
+func install(root string, files []File) error {
+	for _, f := range files {
+		data, err := os.ReadFile(f.Src)
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(root, f.Dst)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(dst, data, 0o755); err != nil {
+			return err
+		}
+		if err := os.Chown(dst, 0, 0); err != nil {
+			return err
+		}
+		// Chmod after chown: chown clears the setuid bit.
+		if err := os.Chmod(dst, f.Mode); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func pivot(root string) error {
+	if err := unix.PivotRoot(root, filepath.Join(root, ".oldroot")); err != nil {
+		return err
+	}
+	if err := unix.Chdir("/"); err != nil {
+		return err
+	}
+	if err := unix.Unmount("/.oldroot", unix.MNT_DETACH); err != nil {
+		return err
+	}
+	return os.Remove("/.oldroot")
+}
