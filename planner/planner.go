@@ -65,7 +65,7 @@ func (inv *Invocation) Target() []string {
 func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, error) {
 	inv := &Invocation{Debug: getenv("SNAPD_DEBUG") == "1"}
 	i := 1
-	base := ""
+	base, baseGiven := DefaultBase, false
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
 		switch args[i] {
 		case "--version":
@@ -77,11 +77,11 @@ func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, e
 			if i+1 >= len(args) {
 				return nil, fmt.Errorf("cannot parse arguments: the --base option requires an argument")
 			}
-			if base != "" {
+			if baseGiven {
 				return nil, fmt.Errorf("cannot parse arguments: the --base option can be used only once")
 			}
 			i++
-			base = args[i]
+			base, baseGiven = args[i], true
 		default:
 			return nil, fmt.Errorf("cannot parse arguments: unrecognized command line option: %q", args[i])
 		}
@@ -105,9 +105,6 @@ func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, e
 	}
 	if inv.Tag, err = naming.ParseSecurityTagFor(unsafeTag, inv.Instance); err != nil {
 		return nil, err
-	}
-	if base == "" {
-		base = DefaultBase
 	}
 	if err := naming.ValidateSnapName(base); err != nil {
 		return nil, fmt.Errorf("cannot use base snap: %w", err)

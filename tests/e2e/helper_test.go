@@ -41,3 +41,7 @@ func runHelper(mode string, args []string) int {
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 102
 }
+
+// lockThreadForever locks the calling goroutine to its thread for good, so
+// that per-thread state changed on it dies with the goroutine.
+func lockThreadForever() { runtime.LockOSThread() }

@@ -3,13 +3,18 @@
 // tmpfs on /mnt and writes /mnt/snap-update-ns.log there with its argv,
 // credentials and environment, so that only processes in the namespace it
 // ran in can see the file. When /var/lib/snapd/fake-update-ns-fail exists it
-// fails instead, so tests can check that the launcher fails with it.
+// fails instead, so tests can check that the launcher fails with it; when
+// /var/lib/snapd/fake-update-ns-hang exists it writes its pid to
+// /run/fake-update-ns.pid and hangs, so tests can kill the launcher while it
+// waits.
 package main
 
 import (
 	"fmt"
 	"os"
+	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -22,6 +27,10 @@ func main() {
 	if _, err := os.Stat("/var/lib/snapd/fake-update-ns-fail"); err == nil {
 		fmt.Fprintln(os.Stderr, "fake snap-update-ns: failing on request")
 		os.Exit(3)
+	}
+	if _, err := os.Stat("/var/lib/snapd/fake-update-ns-hang"); err == nil {
+		os.WriteFile("/run/fake-update-ns.pid", []byte(strconv.Itoa(os.Getpid())), 0o644)
+		time.Sleep(time.Hour)
 	}
 	if err := unix.Mount("tmpfs", "/mnt", "tmpfs", 0, "mode=0755"); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: cannot mount /mnt: %v\n", err)

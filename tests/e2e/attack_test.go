@@ -1,0 +1,303 @@
+package e2e
+
+import (
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/plan"
+)
+
+// nothingCreated fails the test if a launch left anything in the shared
+// world.
+func nothingCreated(t *testing.T) {
+	t.Helper()
+	for _, path := range []string{"/run/snapd", "/tmp/snap-private-tmp"} {
+		if exists(path) {
+			t.Fatalf("%s was created", path)
+		}
+	}
+}
+
+func TestBadNamesAreRefusedAndCreateNothing(t *testing.T) {
+	for _, tc := range []struct{ name, instance, tag string }{
+		{"dot-dot", "../x", "snap.../x.app"},
+		{"uid-suffix", "x.1000", "snap.x.1000.app"},
+		{"upper-case", "Foo", "snap.Foo.app"},
+		{"empty", "", "snap..app"},
+		{"too-long", strings.Repeat("a", 41), "snap." + strings.Repeat("a", 41) + ".app"},
+		{"leading-dash", "-foo", "snap.-foo.app"},
+		{"tag-of-another-snap", "hello", "snap.other.app"},
+		{"tag-of-another-instance", "hello", "snap.hello_x.app"},
+		{"tag-not-a-tag", "hello", "hello"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			world(t)
+			l := launch{tag: tc.tag, argv: []string{tc.tag, probe}, env: []string{}}
+			l.instance = tc.instance
+			if tc.instance == "" {
+				// launch{} defaults an empty instance to hello; pass it explicitly.
+				l.env = []string{"SNAP_INSTANCE_NAME="}
+			}
+			msg := l.mustFail(t)
+			t.Logf("refused: %s", msg)
+			nothingCreated(t)
+		})
+	}
+}
+
+func TestBadBaseIsRefused(t *testing.T) {
+	world(t)
+	for _, base := range []string{"Core", "../core", "", "core_x"} {
+		launch{flags: []string{"--base", base}}.mustFail(t)
+	}
+	nothingCreated(t)
+}
+
+// validPlan returns a valid encoded plan for hello.
+func validPlan(t *testing.T) string {
+	t.Helper()
+	inst, err := naming.ParseInstance("hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tag, err := naming.ParseSecurityTagFor("snap.hello.app", inst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core", Namespace: plan.NamespaceCreate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
+	good := validPlan(t)
+	for _, tc := range []struct{ name, plan string }{
+		{"garbage", "hello"},
+		{"empty", ""},
+		{"truncated", good[:len(good)-3]},
+		{"trailing-bytes", good + "x"},
+		{"oversized", good + strings.Repeat("x", plan.MaxSize)},
+		{"unknown-field", strings.Replace(good, "debug=false\n", "debug=false\nroot=true\n", 1)},
+		{"duplicate-field", strings.Replace(good, "base=core\n", "base=core\nbase=core\n", 1)},
+		{"bad-type", strings.Replace(good, "debug=false", "debug=yes", 1)},
+		{"dot-dot-instance", strings.NewReplacer("instance=hello", "instance=../x", "snap.hello.app", "snap.../x.app").Replace(good)},
+		{"uid-instance", strings.NewReplacer("instance=hello", "instance=x.1000", "snap.hello.app", "snap.x.1000.app").Replace(good)},
+		{"tag-of-another-snap", strings.Replace(good, "snap.hello.app", "snap.other.app", 1)},
+		{"future-version", strings.Replace(good, "snapns-plan 1", "snapns-plan 2", 1)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			world(t)
+			msg := launch{program: snapLaunch, argv: []string{tc.plan, probe}}.mustFail(t)
+			t.Logf("refused: %s", msg)
+			nothingCreated(t)
+		})
+	}
+	t.Run("no-target", func(t *testing.T) {
+		world(t)
+		launch{program: snapLaunch, argv: []string{good}}.mustFail(t)
+		nothingCreated(t)
+	})
+}
+
+// The planner's expectation is advisory: a plan saying "join" when nothing
+// is preserved creates, and one saying "create" when a namespace is
+// preserved joins it; neither makes a second namespace.
+func TestLauncherDecidesJoinOrCreateItself(t *testing.T) {
+	world(t)
+	join := strings.Replace(validPlan(t), "namespace=create", "namespace=join", 1)
+	first := launch{program: snapLaunch, argv: []string{join, probe}}.mustRun(t)
+	if first.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
+		t.Fatal("a join plan with nothing preserved did not create and preserve")
+	}
+	second := launch{program: snapLaunch, argv: []string{validPlan(t), probe}}.mustRun(t)
+	if second.MountNSID != first.MountNSID {
+		t.Fatal("a create plan replaced the preserved namespace")
+	}
+}
+
+func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		create func() error
+	}{
+		{"users-directory", func() error { return os.Mkdir("/tmp/snap-private-tmp", 0o700) }},
+		{"symlink-to-etc", func() error { return os.Symlink("/etc", "/tmp/snap-private-tmp") }},
+		{"fifo", func() error { return unix.Mkfifo("/tmp/snap-private-tmp", 0o600) }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			world(t)
+			asUser(t, tc.create)
+			msg := launch{}.mustFail(t)
+			if !strings.Contains(msg, "/tmp/snap-private-tmp") {
+				t.Fatalf("error %q does not name /tmp/snap-private-tmp", msg)
+			}
+			if nsID(t, "/run/snapd/ns/hello.mnt") != 0 {
+				t.Fatal("a namespace was preserved")
+			}
+			if exists("/etc/snap.hello") {
+				t.Fatal("the launcher followed the symlink into /etc")
+			}
+		})
+	}
+}
+
+// asUser runs fn with the filesystem uid and gid of the unprivileged user, on
+// a locked thread, so that what it creates is the user's.
+func asUser(t *testing.T, fn func() error) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		// setfsuid is per thread: lock it and let the thread die.
+		lockThreadForever()
+		unix.Setfsgid(userUID)
+		unix.Setfsuid(userUID)
+		done <- fn()
+	}()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A launcher killed between creating a directory and handing it to root
+// leaves it root-owned with the caller's group: the next launch repairs it.
+func TestHalfMadePrivateTmpIsRepaired(t *testing.T) {
+	world(t)
+	if err := os.Mkdir("/tmp/snap-private-tmp", 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown("/tmp/snap-private-tmp", 0, userUID); err != nil {
+		t.Fatal(err)
+	}
+	launch{}.mustRun(t)
+	checkOwnerMode(t, "/tmp/snap-private-tmp", os.ModeDir|0o700)
+}
+
+func TestHostileEntriesInRunSnapdAreRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		create func() error
+		want   string
+	}{
+		{"fifo-at-namespace-file", func() error {
+			return mkdirAllThen("/run/snapd/ns", func() error { return unix.Mkfifo("/run/snapd/ns/hello.mnt", 0o600) })
+		}, "not a regular file"},
+		{"symlink-at-namespace-file", func() error {
+			return mkdirAllThen("/run/snapd/ns", func() error { return os.Symlink("/proc/1/ns/mnt", "/run/snapd/ns/hello.mnt") })
+		}, "/run/snapd/ns/hello.mnt"},
+		{"symlink-at-lock-file", func() error {
+			return mkdirAllThen("/run/snapd/lock", func() error { return os.Symlink("/etc/passwd", "/run/snapd/lock/hello.lock") })
+		}, "/run/snapd/lock/hello.lock"},
+		{"user-owned-ns-dir", func() error {
+			return mkdirAllThen("/run/snapd/ns", func() error { return os.Chown("/run/snapd/ns", userUID, userUID) })
+		}, "owned by uid 1000"},
+		{"world-writable-lock-dir", func() error {
+			return mkdirAllThen("/run/snapd/lock", func() error { return os.Chmod("/run/snapd/lock", 0o777) })
+		}, "writable by others"},
+		{"symlink-at-ns-dir", func() error {
+			return mkdirAllThen("/run/snapd", func() error { return os.Symlink("/tmp", "/run/snapd/ns") })
+		}, "/run/snapd/ns"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			world(t)
+			if err := tc.create(); err != nil {
+				t.Fatal(err)
+			}
+			msg := launch{}.mustFail(t)
+			if !strings.Contains(msg, tc.want) {
+				t.Fatalf("error %q does not contain %q", msg, tc.want)
+			}
+		})
+	}
+}
+
+func mkdirAllThen(dir string, fn func() error) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// TestKilledWhileCreatingLeavesAWorkingState kills the launcher while it
+// waits for snap-update-ns, holding the per-snap lock: the helper must die
+// with it, the lock must be free, and the next launch must work.
+func TestKilledWhileCreatingLeavesAWorkingState(t *testing.T) {
+	world(t)
+	installUpdateNS(t)
+	if err := os.WriteFile("/var/lib/snapd/fake-update-ns-hang", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := launch{}.command()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var helper int
+	for deadline := time.Now().Add(10 * time.Second); helper == 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatal("snap-update-ns never started")
+		}
+		data, _ := os.ReadFile("/run/fake-update-ns.pid")
+		helper, _ = strconv.Atoi(string(data))
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	for deadline := time.Now().Add(5 * time.Second); syscall.Kill(helper, 0) == nil; time.Sleep(time.Millisecond) {
+		reapZombies()
+		if time.Now().After(deadline) {
+			t.Fatal("snap-update-ns outlived the killed launcher")
+		}
+	}
+	os.Remove("/var/lib/snapd/fake-update-ns-hang")
+	start := time.Now()
+	r := launch{}.mustRun(t)
+	if r.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
+		t.Fatal("the launch after the kill did not preserve its namespace")
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("the launch after the kill waited %s: a lock was left held", d)
+	}
+}
+
+// TestKilledAtRandomPointsLeavesAWorkingState kills cold launches after
+// random short delays, so the kill lands at every step of a launch; after
+// each, a normal launch must work and end in a preserved namespace.
+func TestKilledAtRandomPointsLeavesAWorkingState(t *testing.T) {
+	world(t)
+	installUpdateNS(t)
+	for i := range 40 {
+		cmd := launch{}.command()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(time.Duration(i%10) * 400 * time.Microsecond)
+		cmd.Process.Kill()
+		cmd.Wait()
+		reapZombies()
+		r := launch{}.mustRun(t)
+		if r.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
+			t.Fatalf("round %d: app not in the preserved namespace", i)
+		}
+		if i%2 == 0 {
+			unix.Unmount("/run/snapd/ns/hello.mnt", unix.MNT_DETACH)
+		}
+	}
+}
+
+// reapZombies collects orphans re-parented to this pid 1.
+func reapZombies() {
+	for {
+		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
+		if pid <= 0 || err != nil {
+			return
+		}
+	}
+}
