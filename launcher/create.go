@@ -21,7 +21,8 @@ func (l *launcher) joinPreserved(nsdir int) (bool, error) {
 	fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
 		l.debugf("no preserved mount namespace at %s", display)
-		return false, l.noteExpectation(plan.NamespaceCreate)
+		l.noteExpectation(plan.NamespaceCreate)
+		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("cannot open %s: %w", display, err)
@@ -40,11 +41,10 @@ func (l *launcher) joinPreserved(nsdir int) (bool, error) {
 			return false, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
 		}
 		l.debugf("%s is a plain file: not preserved", display)
-		return false, l.noteExpectation(plan.NamespaceCreate)
+		l.noteExpectation(plan.NamespaceCreate)
+		return false, nil
 	}
-	if err := l.noteExpectation(plan.NamespaceJoin); err != nil {
-		return false, err
-	}
+	l.noteExpectation(plan.NamespaceJoin)
 	if err := l.privileged(policy.OpJoin, func() error {
 		return sysSetnsMount(fd, "the preserved mount namespace "+display)
 	}); err != nil {
@@ -58,11 +58,10 @@ func (l *launcher) joinPreserved(nsdir int) (bool, error) {
 // That is not an error: another launch may have created or discarded the
 // namespace between planning and locking, and the launcher's finding under
 // the lock is the one that counts.
-func (l *launcher) noteExpectation(found plan.Namespace) error {
+func (l *launcher) noteExpectation(found plan.Namespace) {
 	if l.plan.Namespace != found {
 		l.debugf("plan expected %q, found %q under the lock: doing %q", l.plan.Namespace, found, found)
 	}
-	return nil
 }
 
 // createAndPreserve makes a new namespace for the snap, populates it, records

@@ -91,7 +91,7 @@ func writeStderr(s string) {
 
 func run(args []string) error {
 	if len(args) == 2 && args[1] == "--version" {
-		writeStderr("snap-launch " + Version + "\n")
+		unix.Write(1, []byte("snap-launch "+Version+"\n"))
 		return nil
 	}
 	if len(args) < 3 {

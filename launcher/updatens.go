@@ -1,7 +1,9 @@
 package launcher
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -57,8 +59,7 @@ func (l *launcher) runSnapUpdateNS() error {
 // openHelper opens a helper binary for execution by descriptor. It returns
 // -1 and no error when the helper is not installed.
 func openHelper(path string) (int, error) {
-	dir := path[:lastSlash(path)]
-	name := path[lastSlash(path)+1:]
+	dir, name := filepath.Split(path)
 	dirfd, err := openDirPath(dir)
 	if err == nil {
 		defer unix.Close(dirfd)
@@ -68,7 +69,7 @@ func openHelper(path string) (int, error) {
 			return fd, checkHelper(fd, path)
 		}
 	}
-	if isNotExist(err) {
+	if errors.Is(err, unix.ENOENT) {
 		return -1, nil
 	}
 	return -1, fmt.Errorf("cannot open %s: %w", path, err)
@@ -88,19 +89,6 @@ func checkHelper(fd int, path string) error {
 		return fmt.Errorf("cannot run %s: writable by group or others (mode %04o)", path, st.Mode&0o7777)
 	}
 	return nil
-}
-
-func lastSlash(s string) int {
-	for i := len(s) - 1; i >= 0; i-- {
-		if s[i] == '/' {
-			return i
-		}
-	}
-	return -1
-}
-
-func isNotExist(err error) bool {
-	return err == unix.ENOENT
 }
 
 // waitHelper waits for a helper with a deadline, killing it when the
