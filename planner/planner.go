@@ -35,7 +35,8 @@ const LauncherName = "snap-launch"
 
 // Invocation is one validated snap-confine command line.
 type Invocation struct {
-	// Version is set for `snap-confine --version`; nothing else is then.
+	// Version is set for `snap-confine --version`; the rest is then not
+	// validated and must not be used.
 	Version bool
 	// Classic is --classic: no mount namespace work.
 	Classic bool
@@ -48,7 +49,7 @@ type Invocation struct {
 	// Executable and Args are the target.
 	Executable string
 	Args       []string
-	// Debug is SNAPD_DEBUG=1.
+	// Debug is SNAPD_DEBUG or SNAP_CONFINE_DEBUG set to 1 or yes.
 	Debug bool
 }
 
@@ -63,7 +64,7 @@ func (inv *Invocation) Target() []string {
 // BASE), then SECURITY-TAG and EXECUTABLE, then the executable's arguments,
 // which are never parsed.
 func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, error) {
-	inv := &Invocation{Debug: getenv("SNAPD_DEBUG") == "1"}
+	inv := &Invocation{Debug: envTrue(getenv("SNAPD_DEBUG")) || envTrue(getenv("SNAP_CONFINE_DEBUG"))}
 	i := 1
 	base, baseGiven := DefaultBase, false
 	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
@@ -112,6 +113,10 @@ func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, e
 	inv.Base = base
 	return inv, nil
 }
+
+// envTrue reads a boolean environment variable as snap-confine does: "1" and
+// "yes" are true, anything else false.
+func envTrue(v string) bool { return v == "1" || v == "yes" }
 
 // Plan computes the plan for inv from the state of the running system. It
 // reads, never writes, and needs no privilege.

@@ -182,7 +182,7 @@ func Decode(data []byte) (*Plan, error) {
 		return nil, fmt.Errorf("cannot decode plan: truncated before the header")
 	}
 	if line != header {
-		if strings.HasPrefix(line, "snapns-plan ") {
+		if v, ok := strings.CutPrefix(line, "snapns-plan "); ok && v != "" && strings.Trim(v, "0123456789") == "" {
 			return nil, fmt.Errorf("cannot decode plan: unsupported version %q (this launcher reads version %d)", strings.TrimPrefix(line, "snapns-plan "), Version)
 		}
 		return nil, fmt.Errorf("cannot decode plan: bad header %q", line)
