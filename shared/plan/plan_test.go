@@ -360,7 +360,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 
 		// Line endings.
 		{"missing final newline", strings.TrimSuffix(validEncoding, "\n"), "truncated before the end line"},
-		{"CRLF line endings", strings.ReplaceAll(validEncoding, "\n", "\r\n"), ""},
+		{"CRLF line endings", strings.ReplaceAll(validEncoding, "\n", "\r\n"), "bad header"},
 		{"CRLF on one field", withValue("instance", "foo\r"), `field "instance"`},
 		{"CRLF on the end line", strings.TrimSuffix(validEncoding, "end\n") + "end\r\n", ""},
 		{"CR line endings", strings.ReplaceAll(validEncoding, "\n", "\r"), "truncated before the header"},
@@ -378,7 +378,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"version 0", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 0", 1), "unsupported version"},
 		{"version 10", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 10", 1), "unsupported version"},
 		{"version 01", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 01", 1), "unsupported version"},
-		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 1 ", 1), "unsupported version"},
+		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 1 ", 1), "bad header"},
 
 		// Size.
 		{"oversize junk", oversizeJunk, "over the limit"},
