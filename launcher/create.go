@@ -82,6 +82,11 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
 		if target, err = sysCreateRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode); err != nil {
 			return fmt.Errorf("cannot create %s: %w", display, err)
 		}
+		// Never stack a capture on a live namespace file: joinPreserved
+		// found none under this lock, so one here is an inconsistency.
+		if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
+			return fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
+		}
 		return checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, sysFixOwnerMode)
 	}); err != nil {
 		if target >= 0 {
@@ -90,6 +95,17 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
 		return err
 	}
 	defer unix.Close(target)
+
+	// snap-update-ns compares the snap's desired profile with its record of
+	// what the namespace holds; a record left by a namespace that was never
+	// preserved (a launch killed after snap-update-ns) would make it skip
+	// mounts the new namespace lacks.
+	fstab := layout.FstabName(inst)
+	if err := l.privileged(policy.OpNSFiles, func() error {
+		return sysUnlinkRootFile(nsdir, fstab)
+	}); err != nil {
+		return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, fstab, err)
+	}
 
 	nsfd, id, err := l.newNamespace(hostNS, hostID)
 	if err != nil {
@@ -247,7 +263,7 @@ func (l *launcher) writeInfo(nsdir int, id uint64) error {
 	if err != nil {
 		return err
 	}
-	return l.privileged(policy.OpWriteInfo, func() error {
+	return l.privileged(policy.OpNSFiles, func() error {
 		fd, err := sysCreateRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, layout.InfoFileMode)
 		if err != nil {
 			return fmt.Errorf("cannot create %s: %w", display, err)

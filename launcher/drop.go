@@ -3,7 +3,6 @@ package launcher
 import (
 	"fmt"
 	"slices"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -11,23 +10,14 @@ import (
 )
 
 // dropPrivileges permanently becomes the caller: real, effective and saved
-// uid and gid are set to the caller's real ones on every thread, and the
-// result is verified on the thread that will exec.
-//
-// The stdlib's syscall.Setresgid and syscall.Setresuid are used on purpose:
-// with cgo off they apply to every thread of the process
-// (AllThreadsSyscall), while golang.org/x/sys/unix's act on the calling
-// thread only and would leave other threads privileged. The supplementary
-// groups are the caller's already (setuid execution does not change them)
-// and are verified, not set. Group ids are dropped before user ids, since
-// changing groups needs the privilege that dropping the uid takes away.
+// uid and gid are set to the caller's real ones on every thread
+// (sysDropToCaller), and the result is verified on the thread that will
+// exec. The supplementary groups are the caller's already (setuid execution
+// does not change them) and are verified, not set.
 func (l *launcher) dropPrivileges() error {
 	return l.privileged(policy.OpDrop, func() error {
-		if err := syscall.Setresgid(l.rgid, l.rgid, l.rgid); err != nil {
-			return fmt.Errorf("cannot drop to the caller's group %d: %w", l.rgid, err)
-		}
-		if err := syscall.Setresuid(l.ruid, l.ruid, l.ruid); err != nil {
-			return fmt.Errorf("cannot drop to the caller's user %d: %w", l.ruid, err)
+		if err := sysDropToCaller(l.ruid, l.rgid); err != nil {
+			return err
 		}
 		return l.verifyDropped()
 	})

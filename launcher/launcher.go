@@ -22,7 +22,9 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -53,26 +55,71 @@ type launcher struct {
 
 	ruid, rgid int
 	groups     []int
+	umask      int    // the caller's, restored right before the exec
 	cwd        string // the caller's working directory, "" if unknown
+	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
 	setuidRoot bool   // running with euid 0 (setuid root)
+	cookie     string // the snap's cookie for snapctl, "" if none
 
 	procfd int // the verified /proc of pid 1's namespace
+
+	// stderr holds what the launcher and its helper have to say until no
+	// lock is held any more: the caller owns fd 2 and can make a write to
+	// it block for as long as they like (a full pipe, a stopped
+	// terminal), which must never happen while other users wait for a
+	// lock.
+	stderr []byte
 }
+
+// maxDeferredStderr bounds what is kept for stderr; the rest is dropped.
+const maxDeferredStderr = 64 << 10
 
 // Main runs the launcher with the process's arguments and never returns on
 // success: it execs the target. It returns the exit status on failure.
 func Main(args []string) (status int) {
+	reexecWithoutRuntimeEnv(args)
+	l := &launcher{procfd: -1, cwdfd: -1}
 	defer func() {
 		if r := recover(); r != nil {
+			l.flushStderr()
 			fail(fmt.Errorf("cannot launch: internal error: %v", r))
 			status = 1
 		}
 	}()
-	if err := run(args); err != nil {
+	if err := l.run(args); err != nil {
+		l.flushStderr()
 		fail(err)
 		return 1
 	}
 	return 0
+}
+
+// runtimeEnv are the variables the Go runtime reads before main even in a
+// setuid binary (see SECURITY.md). None of them ever reaches the target.
+// GOTRACEBACK is not among them: in a setuid process the runtime itself
+// sets it to "none" (runtime/security_unix.go), whatever the caller passed.
+var runtimeEnv = []string{"GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS"}
+
+// reexecWithoutRuntimeEnv executes the launcher again without the Go
+// runtime's variables when the caller set any: the runtime has honoured them
+// already, and some (GODEBUG=gctrace=1 with a blocked stderr) could stall
+// the launcher later, while it holds a lock. It costs an exec only for
+// callers who set them.
+func reexecWithoutRuntimeEnv(args []string) {
+	env := os.Environ()
+	clean := env[:0:0]
+	for _, kv := range env {
+		name, _, _ := strings.Cut(kv, "=")
+		if !slices.Contains(runtimeEnv, name) {
+			clean = append(clean, kv)
+		}
+	}
+	if len(clean) == len(env) {
+		return
+	}
+	err := syscall.Exec("/proc/self/exe", args, clean)
+	fail(fmt.Errorf("cannot re-execute without the Go runtime's variables: %w", err))
+	os.Exit(1)
 }
 
 // fail writes err on stderr as exactly one line.
@@ -89,7 +136,24 @@ func writeStderr(s string) {
 	unix.Write(2, []byte(s))
 }
 
-func run(args []string) error {
+// deferStderr keeps b for stderr until flushStderr.
+func (l *launcher) deferStderr(b []byte) {
+	if room := maxDeferredStderr - len(l.stderr); room > 0 {
+		l.stderr = append(l.stderr, b[:min(len(b), room)]...)
+	}
+}
+
+// flushStderr writes what was kept for stderr. It is called only when the
+// launcher holds no lock: before the exec, or on the way out after a
+// failure.
+func (l *launcher) flushStderr() {
+	if len(l.stderr) > 0 {
+		unix.Write(2, l.stderr)
+		l.stderr = nil
+	}
+}
+
+func (l *launcher) run(args []string) error {
 	if len(args) == 2 && args[1] == "--version" {
 		unix.Write(1, []byte("snap-launch "+Version+"\n"))
 		return nil
@@ -104,17 +168,28 @@ func run(args []string) error {
 	if args[2] == "" {
 		return errors.New("cannot launch: empty executable")
 	}
-	l := &launcher{plan: p, target: args[2:], env: os.Environ(), debug: p.Debug, procfd: -1}
+	l.plan, l.target, l.env, l.debug = p, args[2:], os.Environ(), p.Debug
+	// Every file and directory the launcher creates gets exactly the mode
+	// it asks for, whatever umask the caller chose (umask 002 would
+	// otherwise make root's directories group-writable). umask lives in
+	// the fs_struct every thread still shares at this point.
+	l.umask = unix.Umask(0)
 	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
 	l.groups, err = unix.Getgroups()
 	if err != nil {
 		return fmt.Errorf("cannot get supplementary groups: %w", err)
 	}
 	l.setuidRoot = unix.Geteuid() == 0
-	// The caller's working directory, as a path to re-enter as the caller
-	// after the namespace changed; getcwd fails for an unreachable one.
+	// The caller's working directory: a path to re-enter as the caller
+	// after the namespace changed (getcwd fails for an unreachable one),
+	// and, for classic plans, which stay where they are, a descriptor.
 	if wd, err := unix.Getwd(); err == nil {
 		l.cwd = wd
+	}
+	if p.Classic {
+		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			l.cwdfd = fd
+		}
 	}
 	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
@@ -128,6 +203,9 @@ func run(args []string) error {
 		}
 	} else {
 		l.debugf("classic plan: no namespace work")
+	}
+	if l.setuidRoot {
+		l.readCookie()
 	}
 	if err := l.dropPrivileges(); err != nil {
 		return err
@@ -150,5 +228,5 @@ func (l *launcher) debugf(format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	writeStderr("DEBUG: snap-launch: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n")
+	l.deferStderr([]byte("DEBUG: snap-launch: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
 }

@@ -162,6 +162,9 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 		return -1, -1, err
 	}
 	defer unix.Close(snapd)
+	if nsdir, ok := l.initialisedNSDir(snapd); ok {
+		return nsdir, lockdir, nil
+	}
 	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
 	if err != nil {
 		unix.Close(lockdir)
@@ -180,6 +183,34 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 		return -1, -1, err
 	}
 	return nsdir, lockdir, nil
+}
+
+// initialisedNSDir is the lock-free fast path of initRunDirs: when
+// /run/snapd/ns already is a root-owned 0755 directory and a mount point, the
+// only thing left to make sure of is its private propagation, and making a
+// mount private is idempotent, so concurrent launches may all do it without
+// the global lock. The global lock is then taken only by the first launches
+// after boot, and a caller who stops their own launcher while it holds that
+// lock cannot stall every other user's launches.
+func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
+	fd, err := unix.Openat(snapd, "ns", dirFlags, 0)
+	if err != nil {
+		return -1, false
+	}
+	var stx unix.Statx_t
+	if checkRootOwned(fd, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil) != nil ||
+		unix.Statx(fd, "", unix.AT_EMPTY_PATH, 0, &stx) != nil ||
+		stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		unix.Close(fd)
+		return -1, false
+	}
+	if err := l.privileged(policy.OpPrivateNSDir, func() error {
+		return sysMakePrivate(fd, layout.NSDir)
+	}); err != nil {
+		unix.Close(fd)
+		return -1, false
+	}
+	return fd, true
 }
 
 // makePrivateMount makes /run/snapd/ns a private mount: a bind mount of

@@ -1,9 +1,12 @@
 package launcher
 
 // This file is the launcher's privileged surface: every syscall that needs
-// the launcher's elevated privileges is made by a function below, and every
-// such function is called only inside l.privileged(op, ...) with the
-// policy.Op that names it. Each function says why it cannot hurt the host.
+// the launcher's elevated privileges and changes something is made by a
+// function below, and every such function is called only inside
+// l.privileged(op, ...) with the policy.Op that names it. Each function says
+// why it cannot hurt the host. Outside this file the launcher only opens,
+// inspects and reads (walking paths from "/" without following symlinks,
+// namespace files through the verified /proc), locks, and waits.
 // Paths passed to mount(2) are /proc/self/fd/N magic links to descriptors
 // that were opened and checked without following symlinks, so nothing a user
 // can rename or swap is resolved between the check and the use.
@@ -11,6 +14,7 @@ package launcher
 import (
 	"fmt"
 	"strconv"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -54,11 +58,12 @@ func sysMakeRslave() error {
 }
 
 // sysBindSelf bind mounts the directory dirfd onto itself (so that its
-// propagation can be changed independently of its parent mount). Safe: the
-// mount shows exactly what was there before, and dirfd was verified to be a
+// propagation can be changed independently of its parent mount), recursively
+// so that namespaces already captured below it stay visible. Safe: the mount
+// shows exactly what was there before, and dirfd was verified to be a
 // root-owned directory not writable by others.
 func sysBindSelf(dirfd int, display string) error {
-	if err := unix.Mount(fdPath(dirfd), fdPath(dirfd), "", unix.MS_BIND, ""); err != nil {
+	if err := unix.Mount(fdPath(dirfd), fdPath(dirfd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("cannot bind mount %s onto itself: %w", display, err)
 	}
 	return nil
@@ -77,13 +82,12 @@ func sysMakePrivate(dirfd int, display string) error {
 // sysBindPrivateTmp bind mounts the snap's private tmp directory (srcfd) on
 // /tmp (dstfd) in the snap's new namespace. Safe: it runs only in the new
 // namespace (after sysMakeRslave), and both descriptors were opened without
-// following symlinks and checked to be root-owned directories.
+// following symlinks and checked to be root-owned directories. The new
+// mount is made private by the caller through a fresh descriptor of /tmp:
+// dstfd still names the directory underneath.
 func sysBindPrivateTmp(srcfd, dstfd int) error {
 	if err := unix.Mount(fdPath(srcfd), fdPath(dstfd), "", unix.MS_BIND, ""); err != nil {
 		return fmt.Errorf("cannot bind mount the private /tmp: %w", err)
-	}
-	if err := unix.Mount("none", fdPath(dstfd), "", unix.MS_PRIVATE, ""); err != nil {
-		return fmt.Errorf("cannot make the private /tmp private: %w", err)
 	}
 	return nil
 }
@@ -137,4 +141,52 @@ func sysFixOwnerMode(fd int, mode uint32) error {
 // validated instance name; renameat never follows a symlink at newname.
 func sysRenameat(dirfd int, oldname, newname string) error {
 	return unix.Renameat(dirfd, oldname, dirfd, newname)
+}
+
+// sysForkExecHelper starts a root helper (snap-update-ns) from the calling
+// thread, so that it inherits that thread's new namespace, by descriptor.
+// Safe: the binary was checked on helperfd to be a root-owned regular file
+// not writable by others; its argv and environment are the launcher's own;
+// it gets stdin, stdout and stderr from the launcher (never the caller's),
+// runs fully as root in a session of its own (so the caller's terminal
+// cannot signal it), inherits no other descriptor (the caller's are hidden
+// by withInheritedFDsClosedOnExec), and is killed if the launching thread
+// dies, so a killed launcher leaves no helper behind.
+func sysForkExecHelper(helperfd int, argv, env []string, stdin, out int) (int, error) {
+	return syscall.ForkExec(fdPath(helperfd), argv, &syscall.ProcAttr{
+		Env:   env,
+		Files: []uintptr{uintptr(stdin), uintptr(out), uintptr(out)},
+		Sys: &syscall.SysProcAttr{
+			Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
+			Setsid:     true,
+			Pdeathsig:  syscall.SIGKILL,
+		},
+	})
+}
+
+// sysDropToCaller sets the real, effective and saved group and user ids of
+// every thread to the caller's real ones. Safe: it only gives privilege up.
+// The stdlib calls are used on purpose: with cgo off they apply to every
+// thread of the process (AllThreadsSyscall), while x/sys/unix's act on the
+// calling thread only and would leave other threads privileged. Groups go
+// before the user id, since changing groups needs the privilege that
+// dropping the user id takes away.
+func sysDropToCaller(uid, gid int) error {
+	if err := syscall.Setresgid(gid, gid, gid); err != nil {
+		return fmt.Errorf("cannot drop to the caller's group %d: %w", gid, err)
+	}
+	if err := syscall.Setresuid(uid, uid, uid); err != nil {
+		return fmt.Errorf("cannot drop to the caller's user %d: %w", uid, err)
+	}
+	return nil
+}
+
+// sysUnlinkRootFile removes name from the root-owned directory dirfd. Safe:
+// name is a single component derived from a validated instance name, and
+// unlinkat never follows a symlink.
+func sysUnlinkRootFile(dirfd int, name string) error {
+	if err := unix.Unlinkat(dirfd, name, 0); err != nil && err != unix.ENOENT {
+		return err
+	}
+	return nil
 }

@@ -46,6 +46,14 @@ func (l *launcher) setupPrivateTmp() error {
 		if err := sysBindPrivateTmp(priv, tmp); err != nil {
 			return err
 		}
+		mounted, err := openDirPath("/tmp")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(mounted)
+		if err := sysMakePrivate(mounted, "the private /tmp"); err != nil {
+			return err
+		}
 		l.debugf("mounted %s/tmp on /tmp", instDisplay)
 		return nil
 	})

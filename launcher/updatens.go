@@ -4,7 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"syscall"
+	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -14,7 +14,7 @@ import (
 )
 
 // updateNSTimeout bounds snap-update-ns: it runs while the per-snap lock is
-// held, and its stderr is the caller's, which the caller may never read.
+// held.
 const updateNSTimeout = 30 * time.Second
 
 // runSnapUpdateNS runs snapd's snap-update-ns, when it is installed, inside
@@ -22,38 +22,75 @@ const updateNSTimeout = 30 * time.Second
 // from that thread and inherits its namespace). The binary is opened without
 // following symlinks, checked on the descriptor to be root-owned and not
 // writable by others, and executed through that descriptor, so it cannot be
-// swapped between the check and the exec. Its environment is built here,
-// not inherited.
+// swapped between the check and the exec.
+//
+// The helper runs as root, so nothing of the caller reaches it: its
+// environment is snap-confine's (SNAPD_DEBUG only), it gets a session of its
+// own (the caller's terminal cannot signal it), /dev/null as stdin, a pipe
+// as stdout and stderr (kept and shown after the locks are released), and
+// none of the caller's inherited descriptors.
 func (l *launcher) runSnapUpdateNS() error {
 	fd, err := openHelper(layout.SnapUpdateNS)
-	if err != nil || fd < 0 {
+	if err != nil {
 		return err
+	}
+	if fd < 0 {
+		return l.checkNoMountProfile()
 	}
 	defer unix.Close(fd)
 	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
-	// snap-confine gives snap-update-ns exactly this environment.
 	env := []string{"SNAPD_DEBUG=0"}
 	if l.debug {
 		env = []string{"SNAPD_DEBUG=1"}
 	}
 	return l.privileged(policy.OpSnapUpdateNS, func() error {
 		l.debugf("running %s %v", layout.SnapUpdateNS, argv[1:])
-		pid, err := syscall.ForkExec(fdPath(fd), argv, &syscall.ProcAttr{
-			Env:   env,
-			Files: []uintptr{0, 1, 2},
-			Sys: &syscall.SysProcAttr{
-				// Fully root, like snap-confine's helper: the
-				// caller's uid must not be able to signal or
-				// ptrace it while it changes mounts.
-				Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
-				Pdeathsig:  syscall.SIGKILL,
-			},
+		var p [2]int
+		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+			return fmt.Errorf("cannot make a pipe for %s: %w", layout.SnapUpdateNS, err)
+		}
+		// Only the launcher's end is non-blocking: a helper's
+		// grandchild holding the other end must not stall the read.
+		unix.SetNonblock(p[0], true)
+		null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			unix.Close(p[0])
+			unix.Close(p[1])
+			return fmt.Errorf("cannot open /dev/null: %w", err)
+		}
+		var pid int
+		err = l.withInheritedFDsClosedOnExec(func() (err error) {
+			pid, err = sysForkExecHelper(fd, argv, env, null, p[1])
+			return err
 		})
+		unix.Close(null)
+		unix.Close(p[1])
+		defer unix.Close(p[0])
 		if err != nil {
 			return fmt.Errorf("cannot run %s: %w", layout.SnapUpdateNS, err)
 		}
-		return waitHelper(pid, layout.SnapUpdateNS, updateNSTimeout)
+		return l.waitHelper(pid, p[0], layout.SnapUpdateNS, updateNSTimeout)
 	})
+}
+
+// checkNoMountProfile fails when snapd wrote a mount profile for the snap but
+// no snap-update-ns is installed to apply it: preserving a namespace without
+// the snap's layouts and content mounts would break the snap for everyone
+// until the namespace is discarded.
+func (l *launcher) checkNoMountProfile() error {
+	name := layout.MountProfileName(l.plan.Instance)
+	dir, err := openDirPath(layout.MountProfileDir)
+	if err != nil {
+		l.debugf("%s is not installed and there is no mount profile", layout.SnapUpdateNS)
+		return nil
+	}
+	defer unix.Close(dir)
+	var st unix.Stat_t
+	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+		l.debugf("%s is not installed and there is no mount profile", layout.SnapUpdateNS)
+		return nil
+	}
+	return fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, name, layout.SnapUpdateNS)
 }
 
 // openHelper opens a helper binary for execution by descriptor. It returns
@@ -66,7 +103,11 @@ func openHelper(path string) (int, error) {
 		var fd int
 		fd, err = unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err == nil {
-			return fd, checkHelper(fd, path)
+			if err := checkHelper(fd, path); err != nil {
+				unix.Close(fd)
+				return -1, err
+			}
+			return fd, nil
 		}
 	}
 	if errors.Is(err, unix.ENOENT) {
@@ -91,24 +132,93 @@ func checkHelper(fd int, path string) error {
 	return nil
 }
 
-// waitHelper waits for a helper with a deadline, killing it when the
-// deadline passes, and turns its exit status into an error.
-func waitHelper(pid int, path string, timeout time.Duration) error {
-	pidfd, err := unix.PidfdOpen(pid, 0)
-	if err == nil {
-		defer unix.Close(pidfd)
-		deadline := time.Now().Add(timeout)
-		for {
-			left := time.Until(deadline)
-			if left <= 0 {
-				unix.Kill(pid, unix.SIGKILL)
-				break
+// withInheritedFDsClosedOnExec runs fn (which starts a root helper) with
+// close-on-exec set on every descriptor the caller passed without it, and
+// clears the flag again afterwards, so that those descriptors reach the app,
+// as they must, but never the helper.
+func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
+	dir, err := unix.Openat(l.procfd, "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot list descriptors: %w", err)
+	}
+	var inherited []int
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.ReadDirent(dir, buf)
+		if err != nil {
+			unix.Close(dir)
+			return fmt.Errorf("cannot list descriptors: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
+		for _, name := range names {
+			fd, err := strconv.Atoi(name)
+			if err != nil || fd < 3 || fd == dir {
+				continue
 			}
-			n, err := unix.Poll([]unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}, int(left/time.Millisecond)+1)
-			if n > 0 || (err != nil && err != unix.EINTR) {
-				break
+			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+				inherited = append(inherited, fd)
 			}
 		}
+	}
+	unix.Close(dir)
+	for _, fd := range inherited {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
+			return fmt.Errorf("cannot hide descriptor %d from the helper: %w", fd, err)
+		}
+	}
+	defer func() {
+		for _, fd := range inherited {
+			unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0)
+		}
+	}()
+	return fn()
+}
+
+// maxHelperOutput bounds what is kept of a helper's output.
+const maxHelperOutput = 16 << 10
+
+// waitHelper collects a helper's output from out until it exits, with a
+// deadline after which it is killed, and turns its exit status into an
+// error. The output is kept for stderr, shown once no lock is held.
+func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) error {
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		unix.Kill(pid, unix.SIGKILL)
+		unix.Wait4(pid, nil, 0, nil)
+		return fmt.Errorf("cannot watch %s: %w", path, err)
+	}
+	defer unix.Close(pidfd)
+	deadline := time.Now().Add(timeout)
+	buf := make([]byte, 4096)
+	kept := 0
+	for exited, outOpen := false, true; !exited; {
+		left := time.Until(deadline)
+		if left <= 0 {
+			unix.Kill(pid, unix.SIGKILL)
+			break
+		}
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		if outOpen {
+			fds = append(fds, unix.PollFd{Fd: int32(out), Events: unix.POLLIN})
+		}
+		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			unix.Kill(pid, unix.SIGKILL)
+			break
+		}
+		if outOpen && fds[1].Revents != 0 {
+			n, err := unix.Read(out, buf)
+			if n > 0 && kept < maxHelperOutput {
+				l.deferStderr(buf[:min(n, maxHelperOutput-kept)])
+				kept += n
+			}
+			if n <= 0 && err != unix.EINTR && err != unix.EAGAIN {
+				outOpen = false
+			}
+		}
+		exited = fds[0].Revents != 0
 	}
 	var ws unix.WaitStatus
 	for {
@@ -116,6 +226,15 @@ func waitHelper(pid int, path string, timeout time.Duration) error {
 		if err != unix.EINTR {
 			break
 		}
+	}
+	// Whatever the helper wrote last is still in the pipe.
+	for kept < maxHelperOutput {
+		n, _ := unix.Read(out, buf)
+		if n <= 0 {
+			break
+		}
+		l.deferStderr(buf[:min(n, maxHelperOutput-kept)])
+		kept += n
 	}
 	switch {
 	case err != nil:

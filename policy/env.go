@@ -14,8 +14,10 @@ import (
 
 // EnvPrefixes are kept by prefix. SNAP_ covers everything `snap run` sets,
 // including SNAP_SAVED_* (its way of carrying loader variables across the
-// setuid boundary); XDG_ and LC_ are session and locale settings.
-var EnvPrefixes = []string{"SNAP_", "XDG_", "LC_"}
+// setuid boundary); XDG_ and LC_ are session and locale settings; GTK_, GDK_,
+// QT_ and XCURSOR_ are toolkit settings desktop sessions export (input
+// methods, scaling, themes).
+var EnvPrefixes = []string{"SNAP_", "XDG_", "LC_", "GTK_", "GDK_", "QT_", "XCURSOR_"}
 
 // EnvNames are kept by exact name.
 var EnvNames = []string{
@@ -25,6 +27,10 @@ var EnvNames = []string{
 	"DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "SSH_AUTH_SOCK",
 	"PULSE_SERVER", "DESKTOP_SESSION", "NOTIFY_SOCKET", "LISTEN_PID",
 	"LISTEN_FDS", "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM",
+	"XMODIFIERS", "DESKTOP_STARTUP_ID", "XDG_ACTIVATION_TOKEN",
+	"EDITOR", "VISUAL", "PAGER", "BROWSER", "COLUMNS", "LINES", "NO_COLOR",
+	"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy",
+	"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
 }
 
 // Path is the PATH snap-confine gives every app in a confined snap.
@@ -55,10 +61,22 @@ const Shell = "/bin/bash"
 // alone.
 var ClassicEnvNames = []string{"PATH", "SHELL", "TMPDIR", "TEMPDIR"}
 
-// TargetEnv builds the target's environment from the caller's.
-func TargetEnv(callerEnv []string, classic bool) []string {
-	env := make([]string, 0, len(callerEnv)+3)
-	seen := make(map[string]bool, len(callerEnv))
+// TargetEnv builds the target's environment from the caller's: the
+// caller's variables that policy keeps, then what snap-confine sets for
+// confined snaps (PATH, SHELL, TMPDIR, TEMPDIR), then set ("NAME=value"
+// entries the launcher itself determined, such as the snap cookie). A set
+// variable replaces the caller's of the same name; the first of the caller's
+// duplicates wins.
+func TargetEnv(callerEnv []string, classic bool, set ...string) []string {
+	if !classic {
+		set = append([]string{"PATH=" + Path, "SHELL=" + Shell, "TMPDIR=" + TmpDir, "TEMPDIR=" + TmpDir}, set...)
+	}
+	seen := make(map[string]bool, len(callerEnv)+len(set))
+	for _, kv := range set {
+		name, _, _ := strings.Cut(kv, "=")
+		seen[name] = true
+	}
+	env := make([]string, 0, len(callerEnv)+len(set))
 	for _, kv := range callerEnv {
 		name, _, ok := strings.Cut(kv, "=")
 		if !ok || seen[name] || !(KeepEnv(name) || classic && slices.Contains(ClassicEnvNames, name)) {
@@ -67,8 +85,5 @@ func TargetEnv(callerEnv []string, classic bool) []string {
 		seen[name] = true
 		env = append(env, kv)
 	}
-	if classic {
-		return env
-	}
-	return append(env, "PATH="+Path, "SHELL="+Shell, "TMPDIR="+TmpDir, "TEMPDIR="+TmpDir)
+	return append(env, set...)
 }

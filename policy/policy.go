@@ -41,8 +41,11 @@ const (
 	// OpSnapUpdateNS runs snapd's snap-update-ns, as root, inside the new
 	// namespace, to apply the snap's mount profile.
 	OpSnapUpdateNS
-	// OpWriteInfo writes /run/snapd/ns/snap.<instance>.info.
-	OpWriteInfo
+	// OpNSFiles writes /run/snapd/ns/snap.<instance>.info and removes
+	// snap-update-ns's record of a previous namespace
+	// (snap.<instance>.fstab), so that a new namespace is always populated
+	// from scratch.
+	OpNSFiles
 	// OpCapture bind mounts the new namespace's nsfs file onto
 	// /run/snapd/ns/<instance>.mnt, preserving it.
 	OpCapture
@@ -74,7 +77,7 @@ var Ops = [numOps]Spec{
 	OpSlaveRoot:    {"make / recursively slave", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	OpPrivateTmp:   {"set up the private /tmp", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
 	OpSnapUpdateNS: {"run snap-update-ns", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SETUID, capability.CAP_SETGID}},
-	OpWriteInfo:    {"write the namespace info file", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpNSFiles:      {"write the namespace's files in /run/snapd/ns", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
 	OpCapture:      {"preserve the mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no

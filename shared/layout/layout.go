@@ -36,6 +36,11 @@ const (
 	// VoidDir is where the app starts when the caller's working directory
 	// cannot be entered (snap-confine's SC_VOID_DIR).
 	VoidDir = "/var/lib/snapd/void"
+	// CookieDir holds each snap's cookie for snapctl (root-only files).
+	CookieDir = "/var/lib/snapd/cookie"
+	// MountProfileDir holds the mount profiles snap-update-ns applies; a
+	// snap with a profile there needs snap-update-ns to be installed.
+	MountProfileDir = "/var/lib/snapd/mount"
 	// PerUserFeatureFile turns per-user mount namespaces on when it exists.
 	PerUserFeatureFile = "/var/lib/snapd/features/per-user-mount-namespace"
 )
@@ -80,3 +85,10 @@ func LockName(inst naming.Instance) string { return inst.String() + ".lock" }
 // PrivateTmpName is the name, inside PrivateTmpDir, of the snap's directory;
 // its "tmp" child is bind mounted on /tmp in the snap's namespace.
 func PrivateTmpName(inst naming.Instance) string { return "snap." + inst.String() }
+
+// CookieName is the name, inside CookieDir, of the snap's cookie.
+func CookieName(inst naming.Instance) string { return "snap." + inst.String() }
+
+// MountProfileName is the name, inside MountProfileDir, of the snap's mount
+// profile.
+func MountProfileName(inst naming.Instance) string { return "snap." + inst.String() + ".fstab" }

@@ -111,6 +111,8 @@ type Report struct {
 	Groups    []int             `json:"groups"`
 	Caps      map[string]string `json:"caps"`
 	CPUs      string            `json:"cpus"`
+	Umask     string            `json:"umask"`
+	Mounts    []string          `json:"mounts"`
 	Cwd       string            `json:"cwd"`
 	FDs       []int             `json:"fds"`
 	MountNS   string            `json:"mount_ns"`

@@ -37,7 +37,18 @@ func main() {
 		os.Exit(4)
 	}
 	ruid, euid, suid := unix.Getresuid()
-	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\n", strings.Join(os.Args, " "), ruid, euid, suid, strings.Join(os.Environ(), " "))
+	sid, _ := unix.Getsid(0)
+	_, fstabErr := os.Lstat("/run/snapd/ns/snap." + os.Args[2] + ".fstab")
+	var fds []string
+	entries, _ := os.ReadDir("/proc/self/fd")
+	for _, e := range entries {
+		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		fds = append(fds, e.Name()+"->"+target)
+	}
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nstale-fstab=%t\nfds=%s\n",
+		strings.Join(os.Args, " "), ruid, euid, suid, strings.Join(os.Environ(), " "),
+		sid == os.Getpid(), fstabErr == nil, strings.Join(fds, " "))
+	fmt.Fprintln(os.Stderr, "fake snap-update-ns: applied the profile of", os.Args[2])
 	if err := os.WriteFile("/mnt/snap-update-ns.log", []byte(log), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
 		os.Exit(5)

@@ -26,6 +26,8 @@ type Report struct {
 	Groups    []int             `json:"groups"`
 	Caps      map[string]string `json:"caps"`
 	CPUs      string            `json:"cpus"`
+	Umask     string            `json:"umask"`
+	Mounts    []string          `json:"mounts"`
 	Cwd       string            `json:"cwd"`
 	FDs       []int             `json:"fds"`
 	MountNS   string            `json:"mount_ns"`
@@ -78,9 +80,15 @@ func main() {
 			if ok && k == "Cpus_allowed_list" {
 				r.CPUs = strings.TrimSpace(v)
 			}
+			if ok && k == "Umask" {
+				r.Umask = strings.TrimSpace(v)
+			}
 		}
 	}
 	r.Cwd, _ = os.Getwd()
+	if mi, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		r.Mounts = strings.Split(strings.TrimSpace(string(mi)), "\n")
+	}
 	r.MountNS, _ = os.Readlink("/proc/self/ns/mnt")
 	if f, err := os.Open("/proc/self/ns/mnt"); err == nil {
 		r.MountNSID, _ = unix.IoctlGetUint64(int(f.Fd()), unix.NS_GET_MNTNS_ID)

@@ -9,8 +9,8 @@
 // over the host's /usr with a tmpfs upper layer (so /usr/lib/snapd can hold
 // the built binaries, with a setuid-root launcher on a mount without
 // nosuid), /etc is a read-only bind of the host's, /dev and /sys are
-// recursive binds, and /proc, /run, /tmp, /var, /snap, /home and /mnt are
-// fresh. Nothing propagates back: every host mount is private in here.
+// recursive binds, /proc and /run are fresh mounts, and /tmp, /var, /snap,
+// /home and /mnt are fresh directories of the root tmpfs. Nothing propagates back: every host mount is private in here.
 //
 // Use: a program calls Reexec, which starts /proc/self/exe again in new
 // namespaces with InsideEnv set; that child calls Enter, then does its work
@@ -104,7 +104,9 @@ func Enter(files []File) error {
 			return mountFS("proc", filepath.Join(root, "proc"), "proc", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 		}},
 		{"mount /run", func() error { return mountFS("tmpfs", filepath.Join(root, "run"), "tmpfs", unix.MS_NODEV, "mode=0755") }},
-		{"mount /tmp", func() error { return mountFS("tmpfs", filepath.Join(root, "tmp"), "tmpfs", unix.MS_NODEV, "mode=1777") }},
+		// /tmp stays a plain directory of the root, as on Debian and
+		// Ubuntu, where it is not a mount point.
+		{"make /tmp", func() error { return os.Chmod(filepath.Join(root, "tmp"), 0o1777) }},
 		{"install files", func() error { return install(root, files) }},
 		{"pivot_root", func() error { return pivot(root) }},
 	}

@@ -1,0 +1,49 @@
+package launcher
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// maxCookie bounds a snap cookie (snap-confine reads at most 254 bytes).
+const maxCookie = 254
+
+// readCookie reads the snap's cookie, which snapctl uses to authenticate to
+// snapd, from the root-only /var/lib/snapd/cookie/snap.<instance>, as
+// snap-confine does; the app gets it as SNAP_COOKIE and SNAP_CONTEXT. A
+// missing cookie is not an error (snapd may not have written it yet). It
+// runs while privileged, in the namespace the app will run in, whose
+// /var/lib/snapd is the host's.
+func (l *launcher) readCookie() {
+	dir, err := openDirPath(layout.CookieDir)
+	if err != nil {
+		l.debugf("no snap cookie: %v", err)
+		return
+	}
+	defer unix.Close(dir)
+	name := layout.CookieName(l.plan.Instance)
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		l.debugf("no snap cookie: %v", err)
+		return
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
+		l.debugf("ignoring %s/%s: not a regular file owned by root", layout.CookieDir, name)
+		return
+	}
+	buf := make([]byte, maxCookie)
+	n, err := unix.Read(fd, buf)
+	if err != nil || n == 0 {
+		return
+	}
+	for _, c := range buf[:n] {
+		if c <= ' ' || c > '~' {
+			l.debugf("ignoring %s/%s: not printable", layout.CookieDir, name)
+			return
+		}
+	}
+	l.cookie = string(buf[:n])
+}
