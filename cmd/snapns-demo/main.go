@@ -22,6 +22,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/tests/probe/report"
+
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -115,18 +117,9 @@ func inside() error {
 	return nil
 }
 
-type report struct {
-	UIDs      [3]int            `json:"uids"`
-	Groups    []int             `json:"groups"`
-	Caps      map[string]string `json:"caps"`
-	Cwd       string            `json:"cwd"`
-	MountNS   string            `json:"mount_ns"`
-	MountNSID uint64            `json:"mount_ns_id"`
-}
-
 // launchOnce runs the demo app through snap-confine as the demo user and
 // returns its report and the interesting lines of the debug log.
-func launchOnce(tag string, n int) (*report, []string, error) {
+func launchOnce(tag string, n int) (*report.Report, []string, error) {
 	cmd := exec.Command("/usr/lib/snapd/snap-confine", tag, appPath, "write", fmt.Sprintf("/tmp/launch-%d", n), "hello")
 	cmd.Env = []string{"SNAP_INSTANCE_NAME=" + *instance, "SNAPD_DEBUG=1", "HOME=/home/demo", "PATH=/usr/bin:/bin"}
 	cmd.Dir = "/"
@@ -146,7 +139,7 @@ func launchOnce(tag string, n int) (*report, []string, error) {
 	if err != nil {
 		return nil, log, err
 	}
-	var r report
+	var r report.Report
 	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
 		return nil, log, err
 	}

@@ -19,6 +19,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/tests/probe/report"
+
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -102,25 +104,6 @@ func sandboxFiles() []sandbox.File {
 	}
 }
 
-// Report mirrors tests/probe's output.
-type Report struct {
-	Argv      []string          `json:"argv"`
-	Env       []string          `json:"env"`
-	UIDs      [3]int            `json:"uids"`
-	GIDs      [3]int            `json:"gids"`
-	Groups    []int             `json:"groups"`
-	Caps      map[string]string `json:"caps"`
-	CPUs      string            `json:"cpus"`
-	Umask     string            `json:"umask"`
-	Mounts    []string          `json:"mounts"`
-	Cwd       string            `json:"cwd"`
-	FDs       []int             `json:"fds"`
-	MountNS   string            `json:"mount_ns"`
-	MountNSID uint64            `json:"mount_ns_id"`
-	Read      map[string]string `json:"read"`
-	Errors    []string          `json:"errors"`
-}
-
 // launch describes one run of snap-confine (or of snap-launch directly).
 type launch struct {
 	instance string   // SNAP_INSTANCE_NAME; "hello" by default
@@ -138,7 +121,7 @@ type launch struct {
 }
 
 type result struct {
-	report *Report
+	report *report.Report
 	stderr string
 	err    error
 }
@@ -191,7 +174,7 @@ func (l launch) run() result {
 	err := cmd.Run()
 	res := result{stderr: stderr.String(), err: err}
 	if err == nil {
-		var r Report
+		var r report.Report
 		if jerr := json.Unmarshal(stdout.Bytes(), &r); jerr != nil {
 			res.err = fmt.Errorf("cannot decode the probe's report %q: %w", stdout.String(), jerr)
 		} else {
@@ -202,7 +185,7 @@ func (l launch) run() result {
 }
 
 // mustRun runs l and fails the test unless the app ran.
-func (l launch) mustRun(t *testing.T) *Report {
+func (l launch) mustRun(t *testing.T) *report.Report {
 	t.Helper()
 	res := l.run()
 	if res.err != nil {

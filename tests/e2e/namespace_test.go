@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/tests/probe/report"
 )
 
 func pid1NSID(t *testing.T) uint64 {
@@ -162,7 +164,7 @@ func TestLaunchFromAnotherNamespaceReassociatesWithPid1(t *testing.T) {
 	if err != nil {
 		t.Fatalf("launch from another namespace failed: %v\n%s", err, stderr)
 	}
-	var r Report
+	var r report.Report
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatal(err)
 	}

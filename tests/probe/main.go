@@ -15,32 +15,15 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-)
 
-// Report is what the probe prints.
-type Report struct {
-	Argv      []string          `json:"argv"`
-	Env       []string          `json:"env"`
-	UIDs      [3]int            `json:"uids"`
-	GIDs      [3]int            `json:"gids"`
-	Groups    []int             `json:"groups"`
-	Caps      map[string]string `json:"caps"`
-	CPUs      string            `json:"cpus"`
-	Umask     string            `json:"umask"`
-	Mounts    []string          `json:"mounts"`
-	Cwd       string            `json:"cwd"`
-	FDs       []int             `json:"fds"`
-	MountNS   string            `json:"mount_ns"`
-	MountNSID uint64            `json:"mount_ns_id"`
-	Read      map[string]string `json:"read,omitempty"`
-	Errors    []string          `json:"errors,omitempty"`
-}
+	"github.com/snapns/snapns/tests/probe/report"
+)
 
 func main() {
 	// Descriptors first, with raw syscalls: the Go runtime's own (the
 	// netpoller's) must not be mistaken for inherited ones.
 	fds := listFDs()
-	r := Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}}
+	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}}
 	args := os.Args[1:]
 	for len(args) > 0 {
 		switch {

@@ -1,0 +1,22 @@
+// Package report is the probe app's report: what tests/probe prints and the
+// tests and the demo read.
+package report
+
+// Report is what the launcher handed the probe, as the probe saw it.
+type Report struct {
+	Argv      []string          `json:"argv"`
+	Env       []string          `json:"env"`
+	UIDs      [3]int            `json:"uids"`
+	GIDs      [3]int            `json:"gids"`
+	Groups    []int             `json:"groups"`
+	Caps      map[string]string `json:"caps"`
+	CPUs      string            `json:"cpus"`
+	Umask     string            `json:"umask"`
+	Mounts    []string          `json:"mounts"`
+	Cwd       string            `json:"cwd"`
+	FDs       []int             `json:"fds"`
+	MountNS   string            `json:"mount_ns"`
+	MountNSID uint64            `json:"mount_ns_id"`
+	Read      map[string]string `json:"read,omitempty"`
+	Errors    []string          `json:"errors,omitempty"`
+}
