@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/plan"
@@ -107,12 +108,21 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
 		return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, fstab, err)
 	}
 
-	nsfd, id, err := l.newNamespace(hostNS, hostID)
+	base, err := l.resolveBase()
+	if err != nil {
+		return err
+	}
+	defer base.close()
+	distro := classifyHost()
+	normal := host.NormalMode(distro, l.plan.Base)
+	l.debugf("host is %s: %s mode", distro, map[bool]string{true: "normal", false: "legacy"}[normal])
+
+	nsfd, id, err := l.newNamespace(hostNS, hostID, base, distro, normal)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(nsfd)
-	if err := l.writeInfo(nsdir, id); err != nil {
+	if err := l.writeInfo(nsdir, id, base); err != nil {
 		return err
 	}
 	if err := l.privileged(policy.OpCapture, func() error {
@@ -131,7 +141,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
 // so the Go runtime destroys it when the goroutine returns: no other
 // goroutine ever runs in the half-made namespace, and no helper process is
 // left behind.
-func (l *launcher) newNamespace(hostNS int, hostID uint64) (int, uint64, error) {
+func (l *launcher) newNamespace(hostNS int, hostID uint64, base *baseSnap, distro host.Distro, normal bool) (int, uint64, error) {
 	type result struct {
 		nsfd int
 		id   uint64
@@ -145,20 +155,42 @@ func (l *launcher) newNamespace(hostNS int, hostID uint64) (int, uint64, error) 
 				done <- result{-1, 0, fmt.Errorf("cannot create the mount namespace: internal error: %v", r)}
 			}
 		}()
-		nsfd, id, err := l.buildNamespace(hostNS, hostID)
+		nsfd, id, err := l.buildNamespace(hostNS, hostID, base, distro, normal)
 		done <- result{nsfd, id, err}
 	}()
 	r := <-done
 	return r.nsfd, r.id, r.err
 }
 
-// buildNamespace runs on the throwaway thread.
-func (l *launcher) buildNamespace(hostNS int, hostID uint64) (int, uint64, error) {
+// buildNamespace runs on the throwaway thread: it gathers what the
+// bootstrap needs from pid 1's namespace, creates the new namespace, builds
+// the snap's root filesystem in it, then the private /tmp and /dev/pts, and
+// runs snap-update-ns, in snap-confine's order.
+func (l *launcher) buildNamespace(hostNS int, hostID uint64, base *baseSnap, distro host.Distro, normal bool) (int, uint64, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: give it its own fs_struct and start from pid 1's
 	// namespace explicitly.
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return -1, 0, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	}
+	if err := l.privileged(policy.OpUnshare, func() error {
+		return sysSetnsMount(hostNS, "pid 1's mount namespace")
+	}); err != nil {
+		return -1, 0, err
+	}
+	h, err := l.prepareHostSide(base, normal, distro)
+	if err != nil {
+		return -1, 0, err
+	}
+	defer h.close()
+	// snap-update-ns is the host's, opened before the pivot, as
+	// snap-confine does.
+	updateNS, err := openHelper(layout.SnapUpdateNS)
+	if err != nil {
+		return -1, 0, err
+	}
+	if updateNS >= 0 {
+		defer unix.Close(updateNS)
 	}
 	id, err := l.unshareAbove(hostNS, hostID)
 	if err != nil {
@@ -168,10 +200,16 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64) (int, uint64, error
 	if err := l.privileged(policy.OpSlaveRoot, sysMakeRslave); err != nil {
 		return -1, 0, err
 	}
+	if err := l.bootstrap(base, normal, h); err != nil {
+		return -1, 0, err
+	}
 	if err := l.setupPrivateTmp(); err != nil {
 		return -1, 0, err
 	}
-	if err := l.runSnapUpdateNS(); err != nil {
+	if err := l.setupPrivateDevpts(); err != nil {
+		return -1, 0, err
+	}
+	if err := l.runSnapUpdateNS(updateNS); err != nil {
 		return -1, 0, err
 	}
 	nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
@@ -255,11 +293,16 @@ func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
 
 // writeInfo replaces snap.<instance>.info atomically with what the new
 // namespace was built from.
-func (l *launcher) writeInfo(nsdir int, id uint64) error {
+func (l *launcher) writeInfo(nsdir int, id uint64, base *baseSnap) error {
 	inst := l.plan.Instance
 	name, tmpName := layout.InfoName(inst), layout.InfoTempName(inst)
 	display := layout.NSDir + "/" + name
-	data, err := info.Format(info.Info{BaseSnapName: l.plan.Base, MountNSID: id})
+	data, err := info.Format(info.Info{
+		BaseSnapName:     l.plan.Base,
+		BaseSnapRevision: base.revision,
+		BaseSnapDevice:   base.dev,
+		MountNSID:        id,
+	})
 	if err != nil {
 		return err
 	}

@@ -190,3 +190,76 @@ func sysUnlinkRootFile(dirfd int, name string) error {
 	}
 	return nil
 }
+
+// sysCloneTree makes a detached copy of the mount tree at dirfd/path
+// (recursively when asked), the new mount API's bind source. Safe: a
+// detached copy is visible to no one until sysAttachTree places it; path is
+// empty (the descriptor itself) or a fixed single name.
+func sysCloneTree(dirfd int, path string, recursive bool) (int, error) {
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_SYMLINK_NOFOLLOW)
+	if path == "" {
+		flags |= unix.AT_EMPTY_PATH
+	}
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	return unix.OpenTree(dirfd, path, flags)
+}
+
+// sysSetTreeAttrs sets the propagation (and read-only, when asked) of every
+// mount of a detached tree made by sysCloneTree. Safe: it changes only the
+// copy, before it is attached.
+func sysSetTreeAttrs(treefd int, propagation uintptr, readonly bool) error {
+	attr := unix.MountAttr{Propagation: uint64(propagation)}
+	if readonly {
+		attr.Attr_set = unix.MOUNT_ATTR_RDONLY
+	}
+	return unix.MountSetattr(treefd, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+}
+
+// sysAttachTree attaches a detached tree on the directory or file targetfd.
+// Safe: it is only ever called on the thread building a new namespace,
+// before pivot_root, with targets resolved inside the new root
+// (RESOLVE_IN_ROOT, so no symlink of the base escapes it) or the scratch
+// directory in root-only /tmp/snap-private-tmp.
+func sysAttachTree(treefd, targetfd int) error {
+	return unix.MoveMount(treefd, "", targetfd, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+}
+
+// sysPivotRoot makes rootfd the root of the calling thread's (new)
+// namespace, with the old root kept at HostfsDir inside it. Safe: it only
+// runs in the new namespace, whose only task is the calling thread.
+func sysPivotRoot(rootfd int, putOld string) error {
+	if err := unix.Fchdir(rootfd); err != nil {
+		return err
+	}
+	if err := unix.PivotRoot(".", putOld); err != nil {
+		return err
+	}
+	return unix.Chdir("/")
+}
+
+// sysDetach lazily unmounts the mount at path without following a final
+// symlink. Safe: it runs in the new namespace only, on fixed paths below
+// HostfsDir (the host's own tree, as seen after pivot_root).
+func sysDetach(path string) error {
+	return unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
+}
+
+// sysMountDevpts mounts a new devpts instance on ptsfd (the snap's
+// /dev/pts) and binds its ptmx over ptmxfd (/dev/ptmx). Safe: new namespace
+// only; a new instance shares no terminals with the host's.
+func sysMountDevpts(ptsfd, ptmxfd int, options string) error {
+	if err := unix.Mount("devpts", fdPath(ptsfd), "devpts", 0, options); err != nil {
+		return fmt.Errorf("cannot mount devpts: %w", err)
+	}
+	newptmx, err := unix.Open("/dev/pts/ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot open the new /dev/pts/ptmx: %w", err)
+	}
+	defer unix.Close(newptmx)
+	if err := unix.Mount(fdPath(newptmx), fdPath(ptmxfd), "", unix.MS_BIND, ""); err != nil {
+		return fmt.Errorf("cannot bind mount /dev/pts/ptmx on /dev/ptmx: %w", err)
+	}
+	return nil
+}

@@ -17,27 +17,23 @@ import (
 // held.
 const updateNSTimeout = 30 * time.Second
 
-// runSnapUpdateNS runs snapd's snap-update-ns, when it is installed, inside
-// the new namespace (it runs on the throwaway thread, so the child is forked
-// from that thread and inherits its namespace). The binary is opened without
-// following symlinks, checked on the descriptor to be root-owned and not
-// writable by others, and executed through that descriptor, so it cannot be
-// swapped between the check and the exec.
+// runSnapUpdateNS runs snapd's snap-update-ns (fd, opened by openHelper on
+// the host; -1 when it is not installed) inside the new namespace: it runs on
+// the throwaway thread, so the child is forked from that thread and inherits
+// its namespace. The binary was opened without following symlinks, checked on
+// the descriptor to be root-owned and not writable by others, and is executed
+// through that descriptor, so it cannot be swapped between the check and the
+// exec.
 //
 // The helper runs as root, so nothing of the caller reaches it: its
 // environment is snap-confine's (SNAPD_DEBUG only), it gets a session of its
 // own (the caller's terminal cannot signal it), /dev/null as stdin, a pipe
 // as stdout and stderr (kept and shown after the locks are released), and
 // none of the caller's inherited descriptors.
-func (l *launcher) runSnapUpdateNS() error {
-	fd, err := openHelper(layout.SnapUpdateNS)
-	if err != nil {
-		return err
-	}
+func (l *launcher) runSnapUpdateNS(fd int) error {
 	if fd < 0 {
 		return l.checkNoMountProfile()
 	}
-	defer unix.Close(fd)
 	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
 	env := []string{"SNAPD_DEBUG=0"}
 	if l.debug {

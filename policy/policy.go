@@ -35,6 +35,13 @@ const (
 	// OpSlaveRoot makes "/" recursively slave in the new namespace, so that
 	// host mounts keep arriving but nothing leaks back to the host.
 	OpSlaveRoot
+	// OpBootstrap gives the new namespace the snap's root filesystem: the
+	// base snap bound on a scratch directory, the host directories of
+	// NormalModeBinds (or LegacyModeBinds) bound into it, pivot_root into
+	// it, the host's root detached down to HostfsDir.
+	OpBootstrap
+	// OpDevpts mounts a private devpts instance on /dev/pts.
+	OpDevpts
 	// OpPrivateTmp creates /tmp/snap-private-tmp/snap.<instance>/tmp and
 	// bind mounts it on /tmp in the new namespace.
 	OpPrivateTmp
@@ -75,6 +82,10 @@ var Ops = [numOps]Spec{
 	OpJoin:         {"join the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
 	OpUnshare:      {"create a mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
 	OpSlaveRoot:    {"make / recursively slave", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	// Mount operations, plus creating the few host directories the
+	// bootstrap needs (shared mount points, the hostfs directory).
+	OpBootstrap:    {"bootstrap the snap's root filesystem", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}},
+	OpDevpts:       {"mount a private devpts instance", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	OpPrivateTmp:   {"set up the private /tmp", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
 	OpSnapUpdateNS: {"run snap-update-ns", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SETUID, capability.CAP_SETGID}},
 	OpNSFiles:      {"write the namespace's files in /run/snapd/ns", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},

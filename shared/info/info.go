@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/snapns/snapns/shared/naming"
 )
 
@@ -23,14 +25,22 @@ const MaxSize = 4096
 
 // Keys of the info file. BaseSnapNameKey is snapd's; the others are ours.
 const (
-	BaseSnapNameKey = "base-snap-name"
-	MountNSIDKey    = "mount-ns-id"
+	BaseSnapNameKey     = "base-snap-name"
+	BaseSnapRevisionKey = "base-snap-revision"
+	BaseSnapDeviceKey   = "base-snap-device"
+	MountNSIDKey        = "mount-ns-id"
 )
 
 // Info is the content of an info file.
 type Info struct {
 	// BaseSnapName is the base snap the namespace was built for.
 	BaseSnapName string
+	// BaseSnapRevision is the revision /snap/<base>/current named when the
+	// namespace was built, "" when unknown (a file written by snapd).
+	BaseSnapRevision string
+	// BaseSnapDevice is the device of /snap/<base>/<revision> then, 0 when
+	// unknown; written as MAJOR:MINOR.
+	BaseSnapDevice uint64
 	// MountNSID is the kernel's unique id (NS_GET_MNTNS_ID) of the
 	// preserved namespace, 0 when unknown (a file written by snapd).
 	MountNSID uint64
@@ -43,6 +53,15 @@ func Format(in Info) ([]byte, error) {
 	}
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%s=%s\n", BaseSnapNameKey, in.BaseSnapName)
+	if in.BaseSnapRevision != "" {
+		if err := naming.ValidateRevision(in.BaseSnapRevision); err != nil {
+			return nil, fmt.Errorf("cannot format info file: %w", err)
+		}
+		fmt.Fprintf(&b, "%s=%s\n", BaseSnapRevisionKey, in.BaseSnapRevision)
+	}
+	if in.BaseSnapDevice != 0 {
+		fmt.Fprintf(&b, "%s=%d:%d\n", BaseSnapDeviceKey, unix.Major(in.BaseSnapDevice), unix.Minor(in.BaseSnapDevice))
+	}
 	if in.MountNSID != 0 {
 		fmt.Fprintf(&b, "%s=%d\n", MountNSIDKey, in.MountNSID)
 	}
@@ -66,7 +85,7 @@ func Parse(data []byte) (Info, error) {
 			return in, fmt.Errorf("cannot parse info file: line %d %q is not key=value", n+1, line)
 		}
 		switch key {
-		case BaseSnapNameKey, MountNSIDKey:
+		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, MountNSIDKey:
 		default:
 			continue
 		}
@@ -80,6 +99,17 @@ func Parse(data []byte) (Info, error) {
 				return in, fmt.Errorf("cannot parse info file: %w", err)
 			}
 			in.BaseSnapName = value
+		case BaseSnapRevisionKey:
+			if err := naming.ValidateRevision(value); err != nil {
+				return in, fmt.Errorf("cannot parse info file: %w", err)
+			}
+			in.BaseSnapRevision = value
+		case BaseSnapDeviceKey:
+			dev, err := parseDevice(value)
+			if err != nil {
+				return in, fmt.Errorf("cannot parse info file: bad %s %q", BaseSnapDeviceKey, value)
+			}
+			in.BaseSnapDevice = dev
 		case MountNSIDKey:
 			id, err := strconv.ParseUint(value, 10, 64)
 			if err != nil || id == 0 {
@@ -92,4 +122,25 @@ func Parse(data []byte) (Info, error) {
 		return in, fmt.Errorf("cannot parse info file: no %s", BaseSnapNameKey)
 	}
 	return in, nil
+}
+
+// parseDevice reads MAJOR:MINOR.
+func parseDevice(value string) (uint64, error) {
+	maj, min, ok := strings.Cut(value, ":")
+	if !ok {
+		return 0, fmt.Errorf("no colon")
+	}
+	major, err := strconv.ParseUint(maj, 10, 32)
+	if err != nil {
+		return 0, err
+	}
+	minor, err := strconv.ParseUint(min, 10, 32)
+	if err != nil {
+		return 0, err
+	}
+	dev := unix.Mkdev(uint32(major), uint32(minor))
+	if dev == 0 {
+		return 0, fmt.Errorf("zero device")
+	}
+	return dev, nil
 }

@@ -92,3 +92,12 @@ func CookieName(inst naming.Instance) string { return "snap." + inst.String() }
 // MountProfileName is the name, inside MountProfileDir, of the snap's mount
 // profile.
 func MountProfileName(inst naming.Instance) string { return "snap." + inst.String() + ".fstab" }
+
+// RootfsScratchName is the name, inside PrivateTmpDir (root-only 0700), of
+// the directory the new root filesystem is assembled on before pivot_root.
+// Instance names contain no '.', so it never names a snap's private tmp.
+func RootfsScratchName(inst naming.Instance) string { return "snap." + inst.String() + ".rootfs" }
+
+// SnapMountDir is where snaps are mounted: /snap/<snap>/<revision>, with
+// /snap/<snap>/current naming the revision in use.
+const SnapMountDir = "/snap"

@@ -329,3 +329,19 @@ func (t SecurityTag) Hook() string { return t.hook }
 
 // IsHook reports whether the tag has the form "snap.<instance>.hook.<hook>".
 func (t SecurityTag) IsHook() bool { return t.hook != "" }
+
+// ValidateRevision checks a snap revision as it appears in the name of
+// /snap/<snap>/<revision>: a positive decimal number without leading zeros,
+// or "x" followed by one (an unasserted, locally installed revision). It is
+// the target of /snap/<base>/current and so becomes a path component.
+func ValidateRevision(unsafeRevision string) error {
+	digits := strings.TrimPrefix(unsafeRevision, "x")
+	ok := digits != "" && len(digits) <= 19 && digits[0] != '0'
+	for i := 0; ok && i < len(digits); i++ {
+		ok = isDigit(digits[i])
+	}
+	if !ok {
+		return fmt.Errorf("cannot use snap revision %s: must be a positive number, or x and a positive number", quote(unsafeRevision))
+	}
+	return nil
+}

@@ -28,7 +28,7 @@ const (
 	snapConfine  = "/usr/lib/snapd/snap-confine"
 	snapLaunch   = "/usr/lib/snapd/snap-launch"
 	fakeUpdateNS = "/usr/lib/snapd/fake-snap-update-ns"
-	probe        = "/usr/local/bin/probe"
+	probe        = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
 	userUID      = 1000
 )
 
@@ -45,6 +45,10 @@ func TestMain(m *testing.M) {
 	if sandbox.Inside() {
 		if err := sandbox.Enter(sandboxFiles()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		if err := sandbox.MakeBase(sandbox.Base{Name: "core", Revision: "1", Current: true}); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
 			os.Exit(1)
 		}
 		os.Exit(m.Run())

@@ -38,7 +38,13 @@ func TestFirstLaunchCreatesAndPreservesNamespace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("base-snap-name=core\nmount-ns-id=%d\n", preserved); string(data) != want {
+	var st syscall.Stat_t
+	if err := syscall.Stat("/snap/core/1", &st); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("base-snap-name=core\nbase-snap-revision=1\nbase-snap-device=%d:%d\nmount-ns-id=%d\n",
+		unix.Major(st.Dev), unix.Minor(st.Dev), preserved)
+	if string(data) != want {
 		t.Fatalf("info file is %q, want %q", data, want)
 	}
 	for path, mode := range map[string]os.FileMode{

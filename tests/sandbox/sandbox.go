@@ -109,6 +109,11 @@ func Enter(files []File) error {
 		{"make /tmp", func() error { return os.Chmod(filepath.Join(root, "tmp"), 0o1777) }},
 		{"install files", func() error { return install(root, files) }},
 		{"pivot_root", func() error { return pivot(root) }},
+		// Like a systemd host: mounts are shared, so propagation between
+		// the host and snap namespaces behaves as in production. Every
+		// mount here was made private first, so nothing reaches the real
+		// host.
+		{"make / rshared", func() error { return unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SHARED, "") }},
 	}
 	for _, s := range steps {
 		if err := s.fn(); err != nil {

@@ -1,0 +1,73 @@
+package launcher
+
+import (
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/naming"
+)
+
+// baseSnap is the plan's base snap, resolved once, on the host, before a
+// namespace is made: /snap/<base>/current is read once, and everything after
+// uses the descriptor of the revision it named, so a refresh that changes
+// the link in the meantime cannot mix two revisions.
+type baseSnap struct {
+	name     string
+	revision string
+	fd       int    // /snap/<base>/<revision>, a mount point
+	dev      uint64 // its device, recorded in the info file
+}
+
+func (b *baseSnap) close() {
+	if b != nil && b.fd >= 0 {
+		unix.Close(b.fd)
+	}
+}
+
+// resolveBase opens /snap/<base>/<revision> for the plan's base. The link
+// must name a revision directly below /snap/<base>/ ("1", or
+// "/snap/<base>/1"), and that revision must be a mount point: a base that is
+// not mounted is not installed.
+func (l *launcher) resolveBase() (*baseSnap, error) {
+	name := l.plan.Base
+	display := layout.SnapMountDir + "/" + name
+	snap, err := openDirPath(layout.SnapMountDir)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use base snap %q: %w", name, err)
+	}
+	defer unix.Close(snap)
+	dir, err := openDirAt(snap, name, display)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use base snap %q: %w", name, err)
+	}
+	defer unix.Close(dir)
+	buf := make([]byte, 256)
+	n, err := unix.Readlinkat(dir, "current", buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use base snap %q: cannot read %s/current: %w", name, display, err)
+	}
+	target := string(buf[:n])
+	rev := strings.TrimPrefix(target, display+"/")
+	if err := naming.ValidateRevision(rev); err != nil {
+		return nil, fmt.Errorf("cannot use base snap %q: %s/current points to %q, not to a revision in %s: %w", name, display, target, display, err)
+	}
+	fd, err := unix.Openat(dir, rev, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot use base snap %q: cannot open %s/%s: %w", name, display, rev, err)
+	}
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx); err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("cannot inspect %s/%s: %w", display, rev, err)
+	}
+	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("cannot use base snap %q: %s/%s is not a mount point", name, display, rev)
+	}
+	b := &baseSnap{name: name, revision: rev, fd: fd, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
+	l.debugf("base snap %s: revision %s on device %d:%d", name, rev, stx.Dev_major, stx.Dev_minor)
+	return b, nil
+}

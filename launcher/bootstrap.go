@@ -1,0 +1,475 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/host"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// The bootstrap gives a new namespace the snap's root filesystem, as
+// snap-confine's sc_bootstrap_mount_namespace does, executing the fixed
+// tables of policy/bootstrap.go. Every mount is made with the new mount API
+// from descriptor to descriptor: a host directory is cloned (open_tree), its
+// propagation set on the detached copy (mount_setattr) and the copy attached
+// (move_mount) on a target resolved inside the new root with
+// RESOLVE_IN_ROOT, so that no symlink in the base snap can send a mount
+// outside it.
+
+// hostSide is what the bootstrap takes from pid 1's namespace, cloned on the
+// throwaway thread before it unshares: open_tree only clones mounts of the
+// caller's own namespace, the base snap was resolved there, and the shared
+// binds must be clones of the host's mounts to stay in their peer groups.
+// Every field is a detached mount tree, visible to no one until attached.
+type hostSide struct {
+	root       int            // the base snap (normal mode) or the host's "/" (legacy mode)
+	shared     map[string]int // policy path -> clone; missing optional entries absent
+	snapdTools int            // the launcher's own directory, or -1
+}
+
+func (h *hostSide) close() {
+	for _, fd := range h.shared {
+		unix.Close(fd)
+	}
+	for _, fd := range []int{h.root, h.snapdTools} {
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+	}
+}
+
+// binds returns the table for the launch's mode.
+func binds(normal bool) []policy.HostBind {
+	if normal {
+		return policy.NormalModeBinds
+	}
+	return policy.LegacyModeBinds
+}
+
+// prepareHostSide runs in pid 1's namespace, on the throwaway thread.
+func (l *launcher) prepareHostSide(base *baseSnap, normal bool, distro host.Distro) (*hostSide, error) {
+	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
+	err := l.privileged(policy.OpBootstrap, func() error {
+		var err error
+		if normal {
+			h.root, err = sysCloneTree(base.fd, "", false)
+		} else {
+			var slash int
+			if slash, err = openRoot(); err == nil {
+				h.root, err = sysCloneTree(slash, "", true)
+				unix.Close(slash)
+			}
+		}
+		if err != nil {
+			return fmt.Errorf("cannot clone the root filesystem: %w", err)
+		}
+		for _, b := range binds(normal) {
+			if b.Propagation != policy.Shared {
+				continue
+			}
+			if b.CreateOnHost {
+				if err := ensureHostDir(b.Path); err != nil {
+					return err
+				}
+			}
+			src, err := openHostDir(b.Path)
+			if errors.Is(err, unix.ENOENT) && b.Optional {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("cannot bootstrap: %w", err)
+			}
+			tree, err := sysCloneTree(src, "", true)
+			unix.Close(src)
+			if err != nil {
+				return fmt.Errorf("cannot clone %s: %w", b.Path, err)
+			}
+			h.shared[b.Path] = tree
+		}
+		if normal && host.BindSnapdTools(distro, l.plan.Base) {
+			fd, err := openSnapdTools(l.procfd)
+			if err != nil {
+				return err
+			}
+			h.snapdTools, err = sysCloneTree(fd, "", false)
+			unix.Close(fd)
+			if err != nil {
+				return fmt.Errorf("cannot clone %s: %w", policy.SnapdToolsDir, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		h.close()
+		return nil, err
+	}
+	return h, nil
+}
+
+// ensureHostDir creates the last component of path on the host as a
+// root:root 0755 directory when it is missing (snap-confine does this for
+// /media and /run/netns).
+func ensureHostDir(path string) error {
+	parent, err := openDirPath(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	defer unix.Close(parent)
+	fd, err := ensureRootDir(parent, filepath.Base(path), 0o755, path)
+	if err != nil {
+		return err
+	}
+	unix.Close(fd)
+	return nil
+}
+
+// openSnapdTools opens the directory the launcher runs from, which is bound
+// over /usr/lib/snapd in the snap's root so that snapd's tools there match
+// the launcher. It must be root-owned and not writable by others.
+func openSnapdTools(procfd int) (int, error) {
+	buf := make([]byte, 4096)
+	n, err := unix.Readlinkat(procfd, "self/exe", buf)
+	if err != nil {
+		return -1, fmt.Errorf("cannot locate the launcher: %w", err)
+	}
+	self := string(buf[:n])
+	if !strings.HasPrefix(self, "/") || strings.HasSuffix(self, " (deleted)") {
+		return -1, fmt.Errorf("cannot use the launcher's directory: %q", self)
+	}
+	dir := filepath.Dir(self)
+	fd, err := openDirPath(dir)
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Uid != 0 || st.Mode&0o022 != 0 {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot bind %s over %s: not a root-owned directory closed to others", dir, policy.SnapdToolsDir)
+	}
+	return fd, nil
+}
+
+// bootstrap builds the snap's root filesystem and pivots into it. It runs
+// on the throwaway thread, in the new namespace, after / was made
+// recursively slave.
+func (l *launcher) bootstrap(base *baseSnap, normal bool, h *hostSide) error {
+	return l.privileged(policy.OpBootstrap, func() error {
+		tmp, err := openDirPath("/tmp")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(tmp)
+		privBase, err := ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(privBase)
+		scratchName := layout.RootfsScratchName(l.plan.Instance)
+		scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
+		scratch, err := ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
+		if err != nil {
+			return err
+		}
+		err = l.attachRoot(h, normal, scratch)
+		unix.Close(scratch)
+		if err != nil {
+			return err
+		}
+		root, err := openDirAt(privBase, scratchName, scratchDisplay)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(root)
+		if err := l.populateRoot(root, base, normal, h); err != nil {
+			return err
+		}
+		if err := l.pivot(root, normal); err != nil {
+			return err
+		}
+		// Nothing is mounted on the scratch directory any more.
+		if err := unix.Unlinkat(privBase, scratchName, unix.AT_REMOVEDIR); err != nil {
+			l.debugf("cannot remove %s: %v", scratchDisplay, err)
+		}
+		return nil
+	})
+}
+
+// attachRoot puts the new root on the scratch directory: the clone of the
+// base snap's mount (normal mode) or of the host's whole tree (legacy mode).
+func (l *launcher) attachRoot(h *hostSide, normal bool, scratch int) error {
+	// In normal mode the root is unbindable while it is assembled: it
+	// sits below the host's /tmp, which is bound into it recursively, and
+	// must not be copied into itself. It is made private after the pivot.
+	prop := uintptr(unix.MS_UNBINDABLE)
+	if !normal {
+		prop = unix.MS_SLAVE
+	}
+	if err := sysSetTreeAttrs(h.root, prop, false); err != nil {
+		return fmt.Errorf("cannot set the propagation of the root filesystem: %w", err)
+	}
+	if err := sysAttachTree(h.root, scratch); err != nil {
+		return fmt.Errorf("cannot mount the root filesystem: %w", err)
+	}
+	return nil
+}
+
+// populateRoot binds the host's directories, the snapd tools, /snap and a
+// few files of the base's /etc into the new root, in snap-confine's order.
+func (l *launcher) populateRoot(root int, base *baseSnap, normal bool, h *hostSide) error {
+	for _, b := range binds(normal) {
+		if err := l.bindHost(root, b, h); err != nil {
+			return err
+		}
+	}
+	if !normal {
+		return nil
+	}
+	// The base's own files come from its mount as seen in this namespace
+	// (open_tree clones only mounts of the caller's namespace): the
+	// revision resolved on the host, checked to be on the same device.
+	baseHere, err := openDirPath(layout.SnapMountDir + "/" + base.name + "/" + base.revision)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(baseHere)
+	var st unix.Stat_t
+	if err := unix.Fstat(baseHere, &st); err != nil || st.Dev != base.dev {
+		return fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", base.name, base.revision)
+	}
+	for _, path := range policy.BaseEtcFiles {
+		if err := l.bindFromBase(root, baseHere, base.name, path); err != nil {
+			return err
+		}
+	}
+	if h.snapdTools >= 0 {
+		if err := l.attachTreeAt(root, policy.SnapdToolsDir, h.snapdTools, true); err != nil {
+			return err
+		}
+	}
+	snap, err := openDirPath(layout.SnapMountDir)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(snap)
+	return l.attachAt(root, layout.SnapMountDir, snap, false)
+}
+
+// bindHost binds one host directory of the table into the new root.
+func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
+	if b.Propagation == policy.Shared {
+		tree, ok := h.shared[b.Path]
+		if !ok {
+			l.debugf("skipping %s: not on the host", b.Path)
+			return nil
+		}
+		target, err := l.openTarget(root, b.Path, b.Optional)
+		if err != nil || target < 0 {
+			return err
+		}
+		defer unix.Close(target)
+		if err := sysAttachTree(tree, target); err != nil {
+			return fmt.Errorf("cannot bind %s into the snap's root: %w", b.Path, err)
+		}
+		return nil
+	}
+	src, err := openHostDir(b.Path)
+	if errors.Is(err, unix.ENOENT) && b.Optional {
+		l.debugf("skipping %s: not on the host", b.Path)
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.plan.Instance.String(), b.Path, err)
+	}
+	defer unix.Close(src)
+	return l.attachAt(root, b.Path, src, b.Optional)
+}
+
+// attachAt binds the directory src, recursively, at path inside the new root,
+// as a slave.
+func (l *launcher) attachAt(root int, path string, src int, optional bool) error {
+	tree, err := sysCloneTree(src, "", true)
+	if err != nil {
+		return fmt.Errorf("cannot clone %s: %w", path, err)
+	}
+	defer unix.Close(tree)
+	return l.attachTreeAt(root, path, tree, optional)
+}
+
+// attachTreeAt attaches a detached tree at path inside the new root, as a
+// slave; read-only for the snapd tools.
+func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) error {
+	target, err := l.openTarget(root, path, optional)
+	if err != nil || target < 0 {
+		return err
+	}
+	defer unix.Close(target)
+	if err := sysSetTreeAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir); err != nil {
+		return fmt.Errorf("cannot set the propagation of %s: %w", path, err)
+	}
+	if err := sysAttachTree(tree, target); err != nil {
+		return fmt.Errorf("cannot bind %s into the snap's root: %w", path, err)
+	}
+	return nil
+}
+
+// openTarget resolves a mount point inside the new root. A missing optional
+// one yields -1 and no error; a missing required one is the base snap's
+// fault and says so.
+func (l *launcher) openTarget(root int, path string, optional bool) (int, error) {
+	fd, err := openInRoot(root, path)
+	if errors.Is(err, unix.ENOENT) && optional {
+		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.plan.Base)
+		return -1, nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.plan.Base, path, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.plan.Base, path)
+	}
+	return fd, nil
+}
+
+// openHostDir opens a directory of the bootstrap table on the host. Unlike
+// openDirPath it follows symlinks (a merged-/usr host has /lib -> usr/lib):
+// the table's paths are fixed, and every directory on the way (/, /usr, /var,
+// /var/lib, /run) is root's, so no one else can plant a link there.
+func openHostDir(path string) (int, error) {
+	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", path, err)
+	}
+	return fd, nil
+}
+
+// openInRoot opens path (absolute, as seen from the new root) below root,
+// resolving every symlink as if root were "/": a base snap's absolute
+// symlink cannot point out of it.
+func openInRoot(root int, path string) (int, error) {
+	return unix.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+}
+
+// bindFromBase binds the base snap's own copy of a path of /etc over the
+// host's, when both exist with the same type.
+func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
+	src, err := openInRoot(base, path)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(src)
+	dst, err := openInRoot(root, path)
+	if err != nil {
+		return nil
+	}
+	defer unix.Close(dst)
+	var s, d unix.Stat_t
+	if unix.Fstat(src, &s) != nil || unix.Fstat(dst, &d) != nil {
+		return nil
+	}
+	if s.Mode&unix.S_IFMT != d.Mode&unix.S_IFMT || (s.Mode&unix.S_IFMT != unix.S_IFREG && s.Mode&unix.S_IFMT != unix.S_IFDIR) {
+		return nil
+	}
+	tree, err := sysCloneTree(src, "", false)
+	if err != nil {
+		return fmt.Errorf("cannot clone %s of base snap %q: %w", path, baseName, err)
+	}
+	defer unix.Close(tree)
+	if err := sysSetTreeAttrs(tree, unix.MS_SLAVE, false); err != nil {
+		return fmt.Errorf("cannot set the propagation of %s: %w", path, err)
+	}
+	if err := sysAttachTree(tree, dst); err != nil {
+		return fmt.Errorf("cannot bind %s of base snap %q: %w", path, baseName, err)
+	}
+	return nil
+}
+
+// pivot makes root the namespace's root, keeps the host's root at
+// HostfsDir (created on the host, root:root 0755, as a private mount of its
+// own so that the old root never propagates back), and detaches what the
+// snap sees at its own paths.
+func (l *launcher) pivot(root int, normal bool) error {
+	varlib, err := openInRoot(root, filepath.Dir(policy.HostfsDir))
+	if err != nil {
+		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.plan.Base, filepath.Dir(policy.HostfsDir), err)
+	}
+	hostfs, err := ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
+	unix.Close(varlib)
+	if err != nil {
+		return err
+	}
+	tree, err := sysCloneTree(hostfs, "", false)
+	if err == nil {
+		err = sysSetTreeAttrs(tree, unix.MS_PRIVATE, false)
+		if err == nil {
+			err = sysAttachTree(tree, hostfs)
+		}
+		unix.Close(tree)
+	}
+	unix.Close(hostfs)
+	if err != nil {
+		return fmt.Errorf("cannot make %s a private mount: %w", policy.HostfsDir, err)
+	}
+	if err := sysPivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
+		return fmt.Errorf("cannot pivot_root into the snap's root filesystem: %w", err)
+	}
+	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
+	if normal {
+		// The root was unbindable while it was assembled.
+		slash, err := openRoot()
+		if err != nil {
+			return err
+		}
+		err = sysMakePrivate(slash, "/")
+		unix.Close(slash)
+		if err != nil {
+			return err
+		}
+	}
+	for _, sub := range policy.HostfsDetach {
+		if err := sysDetach(policy.HostfsDir + "/" + sub); err != nil && err != unix.EINVAL && err != unix.ENOENT {
+			return fmt.Errorf("cannot detach %s/%s: %w", policy.HostfsDir, sub, err)
+		}
+	}
+	return nil
+}
+
+// setupPrivateDevpts gives the snap its own devpts instance, so that it
+// cannot reach the host's terminals through /dev/pts.
+func (l *launcher) setupPrivateDevpts() error {
+	return l.privileged(policy.OpDevpts, func() error {
+		pts, err := openDirPath("/dev/pts")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(pts)
+		dev, err := openDirPath("/dev")
+		if err != nil {
+			return err
+		}
+		ptmx, err := unix.Openat(dev, "ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		unix.Close(dev)
+		if err != nil {
+			return fmt.Errorf("cannot open /dev/ptmx: %w", err)
+		}
+		defer unix.Close(ptmx)
+		if err := sysMountDevpts(pts, ptmx, policy.DevptsOptions); err != nil {
+			return err
+		}
+		l.debugf("mounted a private devpts instance on /dev/pts")
+		return nil
+	})
+}
