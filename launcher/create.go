@@ -274,7 +274,7 @@ func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
 		}
-		if id > hostID {
+		if id > hostID || hostID == 0 {
 			if pinned {
 				if err := unix.SchedSetaffinity(0, &orig); err != nil {
 					return 0, fmt.Errorf("cannot restore the CPU affinity: %w", err)

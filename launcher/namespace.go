@@ -134,9 +134,14 @@ func sameFile(a, b int) (bool, error) {
 }
 
 // mountNSID returns the kernel's unique, never reused id of a mount
-// namespace.
+// namespace, or 0 on kernels without NS_GET_MNTNS_ID (before 6.8), which
+// also predate the id ordering that unshareAbove works around.
 func mountNSID(nsfd int) (uint64, error) {
-	return unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
+	id, err := unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
+	if err == unix.ENOTTY || err == unix.EINVAL {
+		return 0, nil
+	}
+	return id, err
 }
 
 // initRunDirs makes sure, under the global lock, that /run/snapd/lock and

@@ -83,12 +83,16 @@ func inside() error {
 	if err := sandbox.Enter(files); err != nil {
 		return err
 	}
+	if err := sandbox.MakeBase(sandbox.Base{Name: "core", Revision: "1", Current: true}); err != nil {
+		return fmt.Errorf("cannot make the demo base snap: %w", err)
+	}
 	tag := "snap." + *instance + "." + *app
 	fmt.Printf("snapns demo: sandbox world ready (own mount and PID namespace, tmpfs root; the host is untouched)\n")
-	fmt.Printf("  snap %q, app %q, base core, launched by uid %d through /usr/lib/snapd/snap-confine (snap-launch is setuid root)\n\n", *instance, *app, *uid)
+	fmt.Printf("  base snap core revision 1: a squashfs image on a loop device at /snap/core/1 (/snap/core/current -> 1)\n")
+	fmt.Printf("  snap %q, app %q, launched by uid %d through /usr/lib/snapd/snap-confine (snap-launch is setuid root)\n\n", *instance, *app, *uid)
 	var ids []uint64
 	for i := 1; i <= 2; i++ {
-		fmt.Printf("launch %d: SNAP_INSTANCE_NAME=%s snap-confine %s %s write /tmp/launch-%d hello\n", i, *instance, tag, appPath, i)
+		fmt.Printf("launch %d: SNAP_INSTANCE_NAME=%s snap-confine %s %s ...\n", i, *instance, tag, appPath)
 		r, log, err := launchOnce(tag, i)
 		for _, line := range log {
 			fmt.Printf("  %s\n", line)
@@ -96,8 +100,10 @@ func inside() error {
 		if err != nil {
 			return fmt.Errorf("launch %d: %w", i, err)
 		}
-		fmt.Printf("  app: uid %d/%d/%d, groups %v, capabilities eff=%s prm=%s, mount namespace %s (id %d), cwd %s\n\n",
+		fmt.Printf("  app: uid %d/%d/%d, groups %v, capabilities eff=%s prm=%s, mount namespace %s (id %d), cwd %s\n",
 			r.UIDs[0], r.UIDs[1], r.UIDs[2], r.Groups, r.Caps["CapEff"], r.Caps["CapPrm"], r.MountNS, r.MountNSID, r.Cwd)
+		fmt.Printf("  app's /: %q from /base-marker, root device %s (the base's: %s)\n\n",
+			strings.TrimSpace(r.Read["/base-marker"]), devOf(r.Stat["/"]), hostDev("/snap/core/1"))
 		ids = append(ids, r.MountNSID)
 	}
 	same := "yes"
@@ -120,7 +126,8 @@ func inside() error {
 // launchOnce runs the demo app through snap-confine as the demo user and
 // returns its report and the interesting lines of the debug log.
 func launchOnce(tag string, n int) (*report.Report, []string, error) {
-	cmd := exec.Command("/usr/lib/snapd/snap-confine", tag, appPath, "write", fmt.Sprintf("/tmp/launch-%d", n), "hello")
+	cmd := exec.Command("/usr/lib/snapd/snap-confine", tag, appPath, "write", fmt.Sprintf("/tmp/launch-%d", n), "hello",
+		"read", "/base-marker", "stat", "/")
 	cmd.Env = []string{"SNAP_INSTANCE_NAME=" + *instance, "SNAPD_DEBUG=1", "HOME=/home/demo", "PATH=/usr/bin:/bin"}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(*uid), Gid: uint32(*uid), Groups: []uint32{uint32(*uid)}}}
@@ -129,7 +136,11 @@ func launchOnce(tag string, n int) (*report.Report, []string, error) {
 	err := cmd.Run()
 	var log []string
 	for _, line := range strings.Split(stderr.String(), "\n") {
-		for _, key := range []string{"plan:", "created", "preserved", "joined", "capture retry", "mounted", "cannot"} {
+		if line != "" && !strings.HasPrefix(line, "DEBUG: ") {
+			log = append(log, line) // an error or a helper's own words
+			continue
+		}
+		for _, key := range []string{"plan:", "base snap", "mode", "created", "pivoted", "preserved", "joined", "capture retry", "mounted"} {
 			if strings.Contains(line, key) {
 				log = append(log, strings.TrimPrefix(line, "DEBUG: "))
 				break
@@ -169,4 +180,21 @@ func listNSDir() {
 			fmt.Printf("  %-24s %q\n", name, data)
 		}
 	}
+}
+
+// devOf takes MAJOR:MINOR from the probe's MAJOR:MINOR:INODE.
+func devOf(stat string) string {
+	parts := strings.Split(stat, ":")
+	if len(parts) < 2 {
+		return stat
+	}
+	return parts[0] + ":" + parts[1]
+}
+
+func hostDev(path string) string {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err.Error()
+	}
+	return fmt.Sprintf("%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev))
 }

@@ -45,9 +45,10 @@ func main() {
 		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
 		fds = append(fds, e.Name()+"->"+target)
 	}
-	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nstale-fstab=%t\nfds=%s\n",
+	marker, _ := os.ReadFile("/base-marker")
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nstale-fstab=%t\nfds=%s\nroot=%s\n",
 		strings.Join(os.Args, " "), ruid, euid, suid, strings.Join(os.Environ(), " "),
-		sid == os.Getpid(), fstabErr == nil, strings.Join(fds, " "))
+		sid == os.Getpid(), fstabErr == nil, strings.Join(fds, " "), strings.TrimSpace(string(marker)))
 	fmt.Fprintln(os.Stderr, "fake snap-update-ns: applied the profile of", os.Args[2])
 	if err := os.WriteFile("/mnt/snap-update-ns.log", []byte(log), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)

@@ -3,7 +3,7 @@
 // capabilities, working directory, descriptors, mount namespace), after
 // doing the optional actions named on its command line:
 //
-//	probe [write PATH CONTENT | read PATH | sleep SECONDS]...
+//	probe [write PATH CONTENT | read PATH | stat PATH | sleep SECONDS]...
 package main
 
 import (
@@ -23,7 +23,7 @@ func main() {
 	// Descriptors first, with raw syscalls: the Go runtime's own (the
 	// netpoller's) must not be mistaken for inherited ones.
 	fds := listFDs()
-	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}}
+	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}, Stat: map[string]string{}}
 	args := os.Args[1:]
 	for len(args) > 0 {
 		switch {
@@ -38,6 +38,14 @@ func main() {
 				r.Errors = append(r.Errors, err.Error())
 			} else {
 				r.Read[args[1]] = string(data)
+			}
+			args = args[2:]
+		case args[0] == "stat" && len(args) >= 2:
+			var st unix.Stat_t
+			if err := unix.Stat(args[1], &st); err != nil {
+				r.Stat[args[1]] = "error: " + err.Error()
+			} else {
+				r.Stat[args[1]] = fmt.Sprintf("%d:%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
 			}
 			args = args[2:]
 		case args[0] == "sleep" && len(args) >= 2:

@@ -18,5 +18,8 @@ type Report struct {
 	MountNS   string            `json:"mount_ns"`
 	MountNSID uint64            `json:"mount_ns_id"`
 	Read      map[string]string `json:"read,omitempty"`
-	Errors    []string          `json:"errors,omitempty"`
+	// Stat maps a path given to "stat" to "MAJOR:MINOR:INODE", or to
+	// "error: ..." when it cannot be stat-ed.
+	Stat   map[string]string `json:"stat,omitempty"`
+	Errors []string          `json:"errors,omitempty"`
 }
