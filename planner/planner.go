@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/plan"
@@ -160,9 +161,28 @@ func Explain(p *plan.Plan) string {
 	case plan.NamespaceJoin:
 		fmt.Fprintf(&b, "join the preserved mount namespace %s\n", ns)
 	case plan.NamespaceCreate:
-		fmt.Fprintf(&b, "create a mount namespace (private /tmp, snap-update-ns if installed) and preserve it at %s\n", ns)
+		fmt.Fprintf(&b, "create a mount namespace and preserve it at %s\n", ns)
+		fmt.Fprintf(&b, "%s\n", explainRoot(p.Base))
+		b.WriteString("then a private /tmp and /dev/pts, and snap-update-ns if installed\n")
 	}
 	return b.String()
+}
+
+// explainRoot says what the new namespace's root filesystem will be, as the
+// launcher will decide it from the same host facts.
+func explainRoot(base string) string {
+	osRelease, _ := os.ReadFile("/etc/os-release")
+	_, metaErr := os.Lstat("/meta/snap.yaml")
+	distro := host.Classify(osRelease, metaErr == nil)
+	if !host.NormalMode(distro, base) {
+		return fmt.Sprintf("legacy mode (a %s host with base %s): the host's root filesystem, with /media and /run/netns shared", distro, base)
+	}
+	current := layout.SnapMountDir + "/" + base + "/current"
+	rev, err := os.Readlink(current)
+	if err != nil {
+		return fmt.Sprintf("normal mode: base snap %s, but %s cannot be read (%v): the launch will fail", base, current, err)
+	}
+	return fmt.Sprintf("normal mode: pivot_root into base snap %s revision %s, host directories bound in (policy/bootstrap.go)", base, rev)
 }
 
 // LauncherPath returns the path of snap-launch next to the running program.
