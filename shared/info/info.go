@@ -12,6 +12,7 @@ package info
 import (
 	"bytes"
 	"fmt"
+	"path"
 	"strconv"
 	"strings"
 
@@ -28,6 +29,7 @@ const (
 	BaseSnapNameKey     = "base-snap-name"
 	BaseSnapRevisionKey = "base-snap-revision"
 	BaseSnapDeviceKey   = "base-snap-device"
+	HomedirsKey         = "homedirs"
 	MountNSIDKey        = "mount-ns-id"
 )
 
@@ -41,6 +43,11 @@ type Info struct {
 	// BaseSnapDevice is the device of /snap/<base>/<revision> then, 0 when
 	// unknown; written as MAJOR:MINOR.
 	BaseSnapDevice uint64
+	// Homedirs are the extra home directories (snapd's system-params
+	// homedirs=) bound into the namespace; HomedirsKnown tells an empty
+	// list from a file that does not record it.
+	Homedirs      []string
+	HomedirsKnown bool
 	// MountNSID is the kernel's unique id (NS_GET_MNTNS_ID) of the
 	// preserved namespace, 0 when unknown (a file written by snapd).
 	MountNSID uint64
@@ -61,6 +68,14 @@ func Format(in Info) ([]byte, error) {
 	}
 	if in.BaseSnapDevice != 0 {
 		fmt.Fprintf(&b, "%s=%d:%d\n", BaseSnapDeviceKey, unix.Major(in.BaseSnapDevice), unix.Minor(in.BaseSnapDevice))
+	}
+	if in.HomedirsKnown {
+		for _, h := range in.Homedirs {
+			if err := ValidateHomedir(h); err != nil {
+				return nil, fmt.Errorf("cannot format info file: %w", err)
+			}
+		}
+		fmt.Fprintf(&b, "%s=%s\n", HomedirsKey, strings.Join(in.Homedirs, ","))
 	}
 	if in.MountNSID != 0 {
 		fmt.Fprintf(&b, "%s=%d\n", MountNSIDKey, in.MountNSID)
@@ -85,7 +100,7 @@ func Parse(data []byte) (Info, error) {
 			return in, fmt.Errorf("cannot parse info file: line %d %q is not key=value", n+1, line)
 		}
 		switch key {
-		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, MountNSIDKey:
+		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, HomedirsKey, MountNSIDKey:
 		default:
 			continue
 		}
@@ -110,6 +125,12 @@ func Parse(data []byte) (Info, error) {
 				return in, fmt.Errorf("cannot parse info file: bad %s %q", BaseSnapDeviceKey, value)
 			}
 			in.BaseSnapDevice = dev
+		case HomedirsKey:
+			dirs, err := ParseHomedirs(value)
+			if err != nil {
+				return in, fmt.Errorf("cannot parse info file: %w", err)
+			}
+			in.Homedirs, in.HomedirsKnown = dirs, true
 		case MountNSIDKey:
 			id, err := strconv.ParseUint(value, 10, 64)
 			if err != nil || id == 0 {
@@ -143,4 +164,47 @@ func parseDevice(value string) (uint64, error) {
 		return 0, fmt.Errorf("zero device")
 	}
 	return dev, nil
+}
+
+// ValidateHomedir checks one extra home directory: absolute, clean, and
+// free of the separators of the files it is written to.
+func ValidateHomedir(dir string) error {
+	if !strings.HasPrefix(dir, "/") || dir == "/" || path.Clean(dir) != dir || strings.ContainsAny(dir, ",\n\x00=") || len(dir) > 512 {
+		return fmt.Errorf("cannot use home directory %q: must be an absolute, clean path", dir)
+	}
+	return nil
+}
+
+// ParseHomedirs reads a comma-separated list of home directories, as
+// snapd's system-params homedirs= and the info file's key hold it.
+func ParseHomedirs(value string) ([]string, error) {
+	var dirs []string
+	for _, d := range strings.Split(value, ",") {
+		if d == "" {
+			continue
+		}
+		if err := ValidateHomedir(d); err != nil {
+			return nil, err
+		}
+		dirs = append(dirs, d)
+	}
+	return dirs, nil
+}
+
+// SystemParamsHomedirs reads the homedirs= line of snapd's
+// /var/lib/snapd/system-params (nil when there is none).
+func SystemParamsHomedirs(data []byte) ([]string, error) {
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("cannot parse system-params: %d bytes is over the limit of %d", len(data), MaxSize)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if value, ok := strings.CutPrefix(line, HomedirsKey+"="); ok {
+			dirs, err := ParseHomedirs(value)
+			if err != nil {
+				return nil, fmt.Errorf("cannot parse system-params: %w", err)
+			}
+			return dirs, nil
+		}
+	}
+	return nil, nil
 }

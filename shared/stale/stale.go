@@ -1,0 +1,126 @@
+// Package stale decides whether a preserved mount namespace may still be
+// joined, with snap-confine's outcomes: keep it, discard it unless the snap
+// still has processes ("should"), or discard it even then ("must").
+//
+// The planner uses it to decide and explain; the launcher runs the same
+// decision again, under the per-snap lock, on facts it gathered itself, and
+// never discards more than the facts justify. The threat it answers: a
+// discard is destructive for every user of the snap (a stale decision that
+// is too eager splits a running snap between two views of the filesystem).
+package stale
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/mountinfo"
+)
+
+// Vote is the outcome of a decision, ordered by how destructive it is.
+type Vote int
+
+const (
+	// Keep: the namespace is fresh; join it.
+	Keep Vote = iota
+	// Should: the base was refreshed or the homedirs changed; discard and
+	// rebuild, unless the snap still has processes.
+	Should
+	// Must: the snap now uses another base; discard and rebuild even while
+	// the snap has processes.
+	Must
+)
+
+func (v Vote) String() string {
+	switch v {
+	case Should:
+		return "should"
+	case Must:
+		return "must"
+	}
+	return "no"
+}
+
+// ParseVote reads a Vote's String form.
+func ParseVote(s string) (Vote, error) {
+	for _, v := range []Vote{Keep, Should, Must} {
+		if v.String() == s {
+			return v, nil
+		}
+	}
+	return Keep, fmt.Errorf("cannot use discard vote %q: not one of no, should, must", s)
+}
+
+// Current is what a namespace for this launch would be built from now.
+type Current struct {
+	Base     string
+	Revision string   // what /snap/<base>/current names
+	Device   uint64   // the device of /snap/<base>/<revision>
+	Homedirs []string // snapd's system-params homedirs=
+	Normal   bool     // normal mode (false: legacy mode)
+}
+
+// Decision is a Vote with its reason, for the debug log and errors.
+type Decision struct {
+	Vote   Vote
+	Reason string
+}
+
+// Decide decides from the namespace's info file (have is false when there is
+// none) and the current facts, without entering the namespace. When the info
+// file does not record what the namespace was built from (one written by
+// snapd's snap-confine), needInspect is set and the caller decides with
+// Inspect instead, except for a base change, which the name alone shows.
+func Decide(in info.Info, have bool, cur Current) (d Decision, needInspect bool) {
+	if have && in.BaseSnapName != cur.Base {
+		return Decision{Must, fmt.Sprintf("the snap's base changed from %q to %q", in.BaseSnapName, cur.Base)}, false
+	}
+	if !cur.Normal {
+		return Decision{Keep, "legacy mode: only a change of base makes the namespace stale"}, false
+	}
+	if !have || in.BaseSnapRevision == "" || in.BaseSnapDevice == 0 || !in.HomedirsKnown {
+		return Decision{}, true
+	}
+	if in.BaseSnapRevision != cur.Revision {
+		return Decision{Should, fmt.Sprintf("base %q was refreshed from revision %s to %s", cur.Base, in.BaseSnapRevision, cur.Revision)}, false
+	}
+	if in.BaseSnapDevice != cur.Device {
+		return Decision{Should, fmt.Sprintf("base %q revision %s moved from device %s to %s", cur.Base, cur.Revision, dev(in.BaseSnapDevice), dev(cur.Device))}, false
+	}
+	if !slices.Equal(in.Homedirs, cur.Homedirs) {
+		return Decision{Should, fmt.Sprintf("the homedirs changed from %q to %q", strings.Join(in.Homedirs, ","), strings.Join(cur.Homedirs, ","))}, false
+	}
+	return Decision{Keep, fmt.Sprintf("built from base %q revision %s on device %s, as now", cur.Base, cur.Revision, dev(cur.Device))}, false
+}
+
+// Inspect decides from the namespace's own mount table, the way
+// snap-confine does: the namespace is fresh when the base's device is
+// mounted at /, /usr or below /usr (tmpfs entries ignored: a writable mimic
+// of /usr keeps the base's entries bound inside it) and every homedir is a
+// mount point in it.
+func Inspect(entries []mountinfo.Entry, cur Current) Decision {
+	found := false
+	for _, e := range entries {
+		if e.FSType == "tmpfs" {
+			continue
+		}
+		if unix.Mkdev(e.Major, e.Minor) == cur.Device && (e.MountDir == "/" || e.MountDir == "/usr" || strings.HasPrefix(e.MountDir, "/usr/")) {
+			found = true
+			break
+		}
+	}
+	if !found {
+		return Decision{Should, fmt.Sprintf("base %q revision %s (device %s) is not mounted at / or /usr in the namespace", cur.Base, cur.Revision, dev(cur.Device))}
+	}
+	for _, h := range cur.Homedirs {
+		if !slices.ContainsFunc(entries, func(e mountinfo.Entry) bool { return e.MountDir == h }) {
+			return Decision{Should, fmt.Sprintf("home directory %s is not mounted in the namespace", h)}
+		}
+	}
+	return Decision{Keep, fmt.Sprintf("base %q revision %s is mounted in the namespace (inspected)", cur.Base, cur.Revision)}
+}
+
+func dev(d uint64) string { return fmt.Sprintf("%d:%d", unix.Major(d), unix.Minor(d)) }

@@ -1,0 +1,134 @@
+package stale
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/mountinfo"
+	"github.com/snapns/snapns/shared/naming"
+)
+
+var (
+	dev1 = unix.Mkdev(7, 1)
+	dev2 = unix.Mkdev(7, 2)
+)
+
+func TestDecide(t *testing.T) {
+	cur := Current{Base: "core", Revision: "2", Device: dev2, Homedirs: []string{"/srv/home"}, Normal: true}
+	full := info.Info{BaseSnapName: "core", BaseSnapRevision: "2", BaseSnapDevice: dev2, Homedirs: []string{"/srv/home"}, HomedirsKnown: true}
+	with := func(f func(*info.Info)) info.Info { in := full; f(&in); return in }
+	for _, tc := range []struct {
+		name    string
+		in      info.Info
+		have    bool
+		cur     Current
+		vote    Vote
+		inspect bool
+		reason  string
+	}{
+		{"fresh", full, true, cur, Keep, false, "as now"},
+		{"base-changed", with(func(i *info.Info) { i.BaseSnapName = "core22" }), true, cur, Must, false, "changed from \"core22\""},
+		{"base-changed-snapd-info", info.Info{BaseSnapName: "core18"}, true, cur, Must, false, "changed"},
+		{"refreshed", with(func(i *info.Info) { i.BaseSnapRevision = "1" }), true, cur, Should, false, "revision 1 to 2"},
+		{"same-revision-other-device", with(func(i *info.Info) { i.BaseSnapDevice = dev1 }), true, cur, Should, false, "device 7:1"},
+		{"homedirs-changed", with(func(i *info.Info) { i.Homedirs = nil }), true, cur, Should, false, "homedirs"},
+		{"snapd-info-needs-inspection", info.Info{BaseSnapName: "core"}, true, cur, Keep, true, ""},
+		{"no-info-needs-inspection", info.Info{}, false, cur, Keep, true, ""},
+		{"legacy-refresh-is-kept", with(func(i *info.Info) { i.BaseSnapRevision = "1" }), true, Current{Base: "core", Revision: "2", Device: dev2}, Keep, false, "legacy"},
+		{"legacy-base-change-is-must", info.Info{BaseSnapName: "core18"}, true, Current{Base: "core"}, Must, false, "changed"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d, inspect := Decide(tc.in, tc.have, tc.cur)
+			if inspect != tc.inspect || (!inspect && (d.Vote != tc.vote || !strings.Contains(d.Reason, tc.reason))) {
+				t.Fatalf("Decide = %+v, inspect %t; want %v (%q), inspect %t", d, inspect, tc.vote, tc.reason, tc.inspect)
+			}
+		})
+	}
+}
+
+func TestInspect(t *testing.T) {
+	cur := Current{Base: "core", Revision: "2", Device: dev2, Homedirs: []string{"/srv/home"}, Normal: true}
+	e := func(dir, fstype string, d uint64) mountinfo.Entry {
+		return mountinfo.Entry{MountDir: dir, FSType: fstype, Major: unix.Major(d), Minor: unix.Minor(d)}
+	}
+	for _, tc := range []struct {
+		name    string
+		entries []mountinfo.Entry
+		vote    Vote
+	}{
+		{"base-at-root", []mountinfo.Entry{e("/", "squashfs", dev2), e("/srv/home", "ext4", dev1)}, Keep},
+		{"base-under-usr-with-tmpfs-root", []mountinfo.Entry{e("/", "tmpfs", dev2), e("/usr/lib", "squashfs", dev2), e("/srv/home", "ext4", dev1)}, Keep},
+		{"old-base", []mountinfo.Entry{e("/", "squashfs", dev1), e("/srv/home", "ext4", dev1)}, Should},
+		{"tmpfs-with-the-device-is-ignored", []mountinfo.Entry{e("/", "tmpfs", dev2), e("/srv/home", "ext4", dev1)}, Should},
+		{"base-elsewhere-only", []mountinfo.Entry{e("/", "squashfs", dev1), e("/snap/core/2", "squashfs", dev2), e("/srv/home", "ext4", dev1)}, Should},
+		{"homedir-missing", []mountinfo.Entry{e("/", "squashfs", dev2)}, Should},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := Inspect(tc.entries, cur); d.Vote != tc.vote {
+				t.Fatalf("Inspect = %+v, want %v", d, tc.vote)
+			}
+		})
+	}
+}
+
+func TestIsTrackingGroup(t *testing.T) {
+	foo, _ := naming.ParseInstance("foo")
+	for name, want := range map[string]bool{
+		"snap.foo.app-1234.scope":                                 true,
+		"snap.foo.app-5ed1b9f6-7f36-4f0d-9d2f-0a6b4c0a7a11.scope": true,
+		"snap.foo.my-app-77.scope":                                true,
+		"snap.foo.app.service":                                    true,
+		"snap.foo.hook.configure-88.scope":                        true,
+		"snap.foo_bar.app-1.scope":                                false,
+		"snap.foobar.app-1.scope":                                 false,
+		"snap.foo-bar.app-1.scope":                                false,
+		"snap.foo.app.scope":                                      false,
+		"snap.foo.app-.scope":                                     false,
+		"snap.foo..service":                                       false,
+		"snap.foo.a.b.service":                                    false,
+		"snap.foo.app-1.slice":                                    false,
+		"foo.app-1.scope":                                         false,
+	} {
+		if got := IsTrackingGroup(name, foo); got != want {
+			t.Errorf("IsTrackingGroup(%q) = %t, want %t", name, got, want)
+		}
+	}
+}
+
+func TestOccupiedV1Freezer(t *testing.T) {
+	root := t.TempDir()
+	foo, _ := naming.ParseInstance("foo")
+	if busy, _, err := Occupied(root, foo); err != nil || busy {
+		t.Fatalf("no freezer group: %t %v", busy, err)
+	}
+	group := filepath.Join(root, "freezer", "snap.foo")
+	os.MkdirAll(group, 0o755)
+	os.WriteFile(filepath.Join(group, "cgroup.procs"), nil, 0o644)
+	if busy, _, err := Occupied(root, foo); err != nil || busy {
+		t.Fatalf("empty freezer group: %t %v", busy, err)
+	}
+	os.WriteFile(filepath.Join(group, "cgroup.procs"), []byte("123\n"), 0o644)
+	if busy, _, err := Occupied(root, foo); err != nil || !busy {
+		t.Fatalf("busy freezer group: %t %v", busy, err)
+	}
+	bar, _ := naming.ParseInstance("foo_bar")
+	if busy, _, _ := Occupied(root, bar); busy {
+		t.Fatal("foo's group counts for foo_bar")
+	}
+}
+
+func TestParseVote(t *testing.T) {
+	for _, v := range []Vote{Keep, Should, Must} {
+		if got, err := ParseVote(v.String()); err != nil || got != v {
+			t.Errorf("ParseVote(%s) = %v %v", v, got, err)
+		}
+	}
+	if _, err := ParseVote("yes"); err == nil {
+		t.Error("ParseVote(yes) succeeded")
+	}
+}
