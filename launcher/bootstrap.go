@@ -53,12 +53,13 @@ func binds(normal bool) []policy.HostBind {
 }
 
 // prepareHostSide runs in pid 1's namespace, on the throwaway thread.
-func (l *launcher) prepareHostSide(base *baseSnap, normal bool, distro host.Distro) (*hostSide, error) {
+func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
+	normal := f.normal
 	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
 	err := l.privileged(policy.OpBootstrap, func() error {
 		var err error
 		if normal {
-			h.root, err = sysCloneTree(base.fd, "", false)
+			h.root, err = sysCloneTree(f.base.fd, "", false)
 		} else {
 			var slash int
 			if slash, err = openRoot(); err == nil {
@@ -92,7 +93,7 @@ func (l *launcher) prepareHostSide(base *baseSnap, normal bool, distro host.Dist
 			}
 			h.shared[b.Path] = tree
 		}
-		if normal && host.BindSnapdTools(distro, l.plan.Base) {
+		if normal && host.BindSnapdTools(f.distro, l.plan.Base) {
 			fd, err := openSnapdTools(l.procfd)
 			if err != nil {
 				return err
@@ -158,7 +159,8 @@ func openSnapdTools(procfd int) (int, error) {
 // bootstrap builds the snap's root filesystem and pivots into it. It runs
 // on the throwaway thread, in the new namespace, after / was made
 // recursively slave.
-func (l *launcher) bootstrap(base *baseSnap, normal bool, h *hostSide) error {
+func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
+	normal := f.normal
 	return l.privileged(policy.OpBootstrap, func() error {
 		tmp, err := openDirPath("/tmp")
 		if err != nil {
@@ -186,7 +188,7 @@ func (l *launcher) bootstrap(base *baseSnap, normal bool, h *hostSide) error {
 			return err
 		}
 		defer unix.Close(root)
-		if err := l.populateRoot(root, base, normal, h); err != nil {
+		if err := l.populateRoot(root, f, h); err != nil {
 			return err
 		}
 		if err := l.pivot(root, normal); err != nil {
@@ -221,7 +223,8 @@ func (l *launcher) attachRoot(h *hostSide, normal bool, scratch int) error {
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a
 // few files of the base's /etc into the new root, in snap-confine's order.
-func (l *launcher) populateRoot(root int, base *baseSnap, normal bool, h *hostSide) error {
+func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide) error {
+	base, normal := f.base, f.normal
 	for _, b := range binds(normal) {
 		if err := l.bindHost(root, b, h); err != nil {
 			return err
@@ -229,6 +232,20 @@ func (l *launcher) populateRoot(root int, base *baseSnap, normal bool, h *hostSi
 	}
 	if !normal {
 		return nil
+	}
+	// snapd's extra home directories (system-params homedirs=), bound like
+	// /home; their mount points must exist in the root (below /home, or
+	// another bound directory, or in the base).
+	for _, dir := range f.homedirs {
+		src, err := openHostDir(dir)
+		if err != nil {
+			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
+		}
+		err = l.attachAt(root, dir, src, false)
+		unix.Close(src)
+		if err != nil {
+			return err
+		}
 	}
 	// The base's own files come from its mount as seen in this namespace
 	// (open_tree clones only mounts of the caller's namespace): the

@@ -7,52 +7,59 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/plan"
 )
 
-// joinPreserved joins the snap's preserved namespace when there is one. A
-// missing file or a plain file (a capture that never happened, or a
-// namespace discarded by unmounting) means "not preserved".
-func (l *launcher) joinPreserved(nsdir int) (bool, error) {
+// openPreserved opens the snap's preserved namespace, or returns -1 when
+// there is none: a missing file or a plain file (a capture that never
+// happened, or a namespace discarded by unmounting) means "not preserved".
+func (l *launcher) openPreserved(nsdir int) (int, error) {
 	name := layout.MountNSName(l.plan.Instance)
 	display := layout.NSDir + "/" + name
 	fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
 		l.debugf("no preserved mount namespace at %s", display)
 		l.noteExpectation(plan.NamespaceCreate)
-		return false, nil
+		return -1, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("cannot open %s: %w", display, err)
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	defer unix.Close(fd)
 	magic, err := fsMagic(fd)
 	if err != nil {
-		return false, fmt.Errorf("cannot inspect %s: %w", display, err)
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
 	}
 	if magic != unix.NSFS_MAGIC {
 		var st unix.Stat_t
-		if err := unix.Fstat(fd, &st); err != nil {
-			return false, fmt.Errorf("cannot inspect %s: %w", display, err)
+		err := unix.Fstat(fd, &st)
+		unix.Close(fd)
+		if err != nil {
+			return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			return false, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
+			return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
 		}
 		l.debugf("%s is a plain file: not preserved", display)
 		l.noteExpectation(plan.NamespaceCreate)
-		return false, nil
+		return -1, nil
 	}
 	l.noteExpectation(plan.NamespaceJoin)
+	return fd, nil
+}
+
+// joinPreserved moves the main thread into the preserved namespace nsfd.
+func (l *launcher) joinPreserved(nsfd int) error {
+	display := layout.NSDir + "/" + layout.MountNSName(l.plan.Instance)
 	if err := l.privileged(policy.OpJoin, func() error {
-		return sysSetnsMount(fd, "the preserved mount namespace "+display)
+		return sysSetnsMount(nsfd, "the preserved mount namespace "+display)
 	}); err != nil {
-		return false, err
+		return err
 	}
 	l.debugf("joined the preserved mount namespace %s", display)
-	return true, nil
+	return nil
 }
 
 // noteExpectation logs when the launcher's finding differs from the plan's.
@@ -70,7 +77,7 @@ func (l *launcher) noteExpectation(found plan.Namespace) {
 // main thread into it. Ordering matters for a launcher killed half-way: the
 // info file is written before the capture, so a preserved namespace always has
 // one; a plain file left at the capture target means "not preserved".
-func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
+func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) error {
 	inst := l.plan.Instance
 	name := layout.MountNSName(inst)
 	display := layout.NSDir + "/" + name
@@ -108,21 +115,12 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
 		return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, fstab, err)
 	}
 
-	base, err := l.resolveBase()
-	if err != nil {
-		return err
-	}
-	defer base.close()
-	distro := classifyHost()
-	normal := host.NormalMode(distro, l.plan.Base)
-	l.debugf("host is %s: %s mode", distro, map[bool]string{true: "normal", false: "legacy"}[normal])
-
-	nsfd, id, err := l.newNamespace(hostNS, hostID, base, distro, normal)
+	nsfd, id, err := l.newNamespace(hostNS, hostID, f)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(nsfd)
-	if err := l.writeInfo(nsdir, id, base); err != nil {
+	if err := l.writeInfo(nsdir, id, f); err != nil {
 		return err
 	}
 	if err := l.privileged(policy.OpCapture, func() error {
@@ -141,7 +139,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int) error {
 // so the Go runtime destroys it when the goroutine returns: no other
 // goroutine ever runs in the half-made namespace, and no helper process is
 // left behind.
-func (l *launcher) newNamespace(hostNS int, hostID uint64, base *baseSnap, distro host.Distro, normal bool) (int, uint64, error) {
+func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
 	type result struct {
 		nsfd int
 		id   uint64
@@ -155,7 +153,7 @@ func (l *launcher) newNamespace(hostNS int, hostID uint64, base *baseSnap, distr
 				done <- result{-1, 0, fmt.Errorf("cannot create the mount namespace: internal error: %v", r)}
 			}
 		}()
-		nsfd, id, err := l.buildNamespace(hostNS, hostID, base, distro, normal)
+		nsfd, id, err := l.buildNamespace(hostNS, hostID, f)
 		done <- result{nsfd, id, err}
 	}()
 	r := <-done
@@ -166,7 +164,7 @@ func (l *launcher) newNamespace(hostNS int, hostID uint64, base *baseSnap, distr
 // bootstrap needs from pid 1's namespace, creates the new namespace, builds
 // the snap's root filesystem in it, then the private /tmp and /dev/pts, and
 // runs snap-update-ns, in snap-confine's order.
-func (l *launcher) buildNamespace(hostNS int, hostID uint64, base *baseSnap, distro host.Distro, normal bool) (int, uint64, error) {
+func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: give it its own fs_struct and start from pid 1's
 	// namespace explicitly.
@@ -178,7 +176,7 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, base *baseSnap, dis
 	}); err != nil {
 		return -1, 0, err
 	}
-	h, err := l.prepareHostSide(base, normal, distro)
+	h, err := l.prepareHostSide(f)
 	if err != nil {
 		return -1, 0, err
 	}
@@ -200,7 +198,7 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, base *baseSnap, dis
 	if err := l.privileged(policy.OpSlaveRoot, sysMakeRslave); err != nil {
 		return -1, 0, err
 	}
-	if err := l.bootstrap(base, normal, h); err != nil {
+	if err := l.bootstrap(f, h); err != nil {
 		return -1, 0, err
 	}
 	if err := l.setupPrivateTmp(); err != nil {
@@ -293,14 +291,16 @@ func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
 
 // writeInfo replaces snap.<instance>.info atomically with what the new
 // namespace was built from.
-func (l *launcher) writeInfo(nsdir int, id uint64, base *baseSnap) error {
+func (l *launcher) writeInfo(nsdir int, id uint64, f *buildFacts) error {
 	inst := l.plan.Instance
 	name, tmpName := layout.InfoName(inst), layout.InfoTempName(inst)
 	display := layout.NSDir + "/" + name
 	data, err := info.Format(info.Info{
 		BaseSnapName:     l.plan.Base,
-		BaseSnapRevision: base.revision,
-		BaseSnapDevice:   base.dev,
+		BaseSnapRevision: f.base.revision,
+		BaseSnapDevice:   f.base.dev,
+		Homedirs:         f.homedirs,
+		HomedirsKnown:    true,
 		MountNSID:        id,
 	})
 	if err != nil {

@@ -40,11 +40,30 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	defer unlock(lock)
 
-	joined, err := l.joinPreserved(nsdir)
-	if err != nil || joined {
+	f, err := l.gatherFacts()
+	if err != nil {
 		return err
 	}
-	return l.createAndPreserve(hostNS, nsdir)
+	defer f.base.close()
+
+	preserved, err := l.openPreserved(nsdir)
+	if err != nil {
+		return err
+	}
+	if preserved >= 0 {
+		defer unix.Close(preserved)
+		keep, err := l.checkStaleness(nsdir, preserved, f)
+		if err != nil {
+			return err
+		}
+		if keep {
+			return l.joinPreserved(preserved)
+		}
+		if err := l.discard(nsdir); err != nil {
+			return err
+		}
+	}
+	return l.createAndPreserve(hostNS, nsdir, f)
 }
 
 // reassociate moves the main thread into pid 1's mount namespace when it is

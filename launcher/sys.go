@@ -240,8 +240,10 @@ func sysPivotRoot(rootfd int, putOld string) error {
 }
 
 // sysDetach lazily unmounts the mount at path without following a final
-// symlink. Safe: it runs in the new namespace only, on fixed paths below
-// HostfsDir (the host's own tree, as seen after pivot_root).
+// symlink. Safe: it is called on fixed paths below HostfsDir in a new
+// namespace (the host's own tree, as seen after pivot_root), and on a
+// discarded namespace's file in the root-only /run/snapd/ns after its nsfs
+// magic was checked on an opened descriptor.
 func sysDetach(path string) error {
 	return unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
 }

@@ -22,9 +22,11 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/host"
+	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/stale"
 )
 
 // DefaultBase is the base snap used when --base is not given, as in
@@ -134,6 +136,10 @@ func Plan(inv *Invocation) (*plan.Plan, error) {
 		p.Namespace = plan.NamespaceNone
 	case isPreserved(layout.NSDir + "/" + layout.MountNSName(inv.Instance)):
 		p.Namespace = plan.NamespaceJoin
+		d := Staleness(inv.Instance, inv.Base)
+		if d.Vote != stale.Keep {
+			p.Discard = d.Vote
+		}
 	default:
 		p.Namespace = plan.NamespaceCreate
 	}
@@ -159,13 +165,61 @@ func Explain(p *plan.Plan) string {
 	case plan.NamespaceNone:
 		b.WriteString("classic confinement: no mount namespace work, the app runs in the caller's namespace\n")
 	case plan.NamespaceJoin:
-		fmt.Fprintf(&b, "join the preserved mount namespace %s\n", ns)
+		d := Staleness(p.Instance, p.Base)
+		switch p.Discard {
+		case stale.Keep:
+			fmt.Fprintf(&b, "join the preserved mount namespace %s: %s\n", ns, d.Reason)
+		default:
+			fmt.Fprintf(&b, "discard (%s) the preserved mount namespace %s: %s\n", p.Discard, ns, d.Reason)
+			fmt.Fprintf(&b, "then create a new one: %s\n", explainRoot(p.Base))
+		}
 	case plan.NamespaceCreate:
 		fmt.Fprintf(&b, "create a mount namespace and preserve it at %s\n", ns)
 		fmt.Fprintf(&b, "%s\n", explainRoot(p.Base))
 		b.WriteString("then a private /tmp and /dev/pts, and snap-update-ns if installed\n")
 	}
 	return b.String()
+}
+
+// Staleness decides, as well as an unprivileged process can, whether the
+// instance's preserved namespace is stale: from its info file and the host's
+// facts, and the snap's cgroups when a refresh would discard it. A namespace
+// whose info file does not say what it was built from can only be inspected
+// by the launcher; the planner then votes to keep it and says so.
+func Staleness(inst naming.Instance, base string) stale.Decision {
+	cur := stale.Current{Base: base, Normal: true}
+	osRelease, _ := os.ReadFile("/etc/os-release")
+	_, metaErr := os.Lstat("/meta/snap.yaml")
+	cur.Normal = host.NormalMode(host.Classify(osRelease, metaErr == nil), base)
+	if rev, err := os.Readlink(layout.SnapMountDir + "/" + base + "/current"); err == nil {
+		cur.Revision = filepath.Base(rev)
+		var st unix.Stat_t
+		if unix.Stat(layout.SnapMountDir+"/"+base+"/"+cur.Revision, &st) == nil {
+			cur.Device = st.Dev
+		}
+	}
+	if data, err := os.ReadFile(layout.SystemParams); err == nil {
+		cur.Homedirs, _ = info.SystemParamsHomedirs(data)
+	}
+	in, err := readInfo(inst)
+	d, inspect := stale.Decide(in, err == nil, cur)
+	if inspect {
+		return stale.Decision{Vote: stale.Keep, Reason: "its info file does not record what it was built from: the launcher inspects it"}
+	}
+	if d.Vote == stale.Should {
+		if busy, why, err := stale.Occupied(layout.CgroupDir, inst); err == nil && busy {
+			return stale.Decision{Vote: stale.Keep, Reason: d.Reason + ", but the snap is running (" + why + ")"}
+		}
+	}
+	return d
+}
+
+func readInfo(inst naming.Instance) (info.Info, error) {
+	data, err := os.ReadFile(layout.NSDir + "/" + layout.InfoName(inst))
+	if err != nil {
+		return info.Info{}, err
+	}
+	return info.Parse(data)
 }
 
 // explainRoot says what the new namespace's root filesystem will be, as the

@@ -30,6 +30,13 @@ const (
 	OpPrivateNSDir
 	// OpJoin enters a preserved mount namespace with setns(2).
 	OpJoin
+	// OpInspect enters a preserved namespace on a throwaway thread to read
+	// its mount table, when its info file does not say what it was built
+	// from.
+	OpInspect
+	// OpDiscard unmounts and removes a stale namespace's files in
+	// /run/snapd/ns (also snap-discard-ns's only operation).
+	OpDiscard
 	// OpUnshare creates a new mount namespace for the snap.
 	OpUnshare
 	// OpSlaveRoot makes "/" recursively slave in the new namespace, so that
@@ -80,6 +87,8 @@ var Ops = [numOps]Spec{
 	OpInitRunDirs:  {"initialise /run/snapd", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
 	OpPrivateNSDir: {"make /run/snapd/ns a private bind mount", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	OpJoin:         {"join the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpInspect:      {"inspect the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpDiscard:      {"discard the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE}},
 	OpUnshare:      {"create a mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
 	OpSlaveRoot:    {"make / recursively slave", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Mount operations, plus creating the few host directories the

@@ -9,6 +9,7 @@ package layout
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -41,6 +42,12 @@ const (
 	// MountProfileDir holds the mount profiles snap-update-ns applies; a
 	// snap with a profile there needs snap-update-ns to be installed.
 	MountProfileDir = "/var/lib/snapd/mount"
+	// SystemParams is snapd's system configuration; its homedirs= line
+	// lists extra home directories bound into every snap's namespace.
+	SystemParams = "/var/lib/snapd/system-params"
+	// CgroupDir is where the cgroup hierarchy is mounted; it tells whether
+	// a snap still has processes.
+	CgroupDir = "/sys/fs/cgroup"
 	// PerUserFeatureFile turns per-user mount namespaces on when it exists.
 	PerUserFeatureFile = "/var/lib/snapd/features/per-user-mount-namespace"
 )
@@ -101,3 +108,41 @@ func RootfsScratchName(inst naming.Instance) string { return "snap." + inst.Stri
 // SnapMountDir is where snaps are mounted: /snap/<snap>/<revision>, with
 // /snap/<snap>/current naming the revision in use.
 const SnapMountDir = "/snap"
+
+// Discardable tells whether name, inside NSDir, belongs to inst and goes
+// when inst's namespace is discarded: <instance>.mnt, <instance>.<uid>.mnt,
+// snap.<instance>.fstab, snap.<instance>.<uid>.user-fstab,
+// snap.<instance>.info (and its scratch copy). isMount is set for the
+// namespace files. Instance names contain no '.', so the names of another
+// instance (foo_bar, foobar, foo-bar for foo) never match.
+func Discardable(name string, inst naming.Instance) (ok, isMount bool) {
+	i := inst.String()
+	if name == MountNSName(inst) {
+		return true, true
+	}
+	if uid, ok := strings.CutSuffix(strings.TrimPrefix(name, i+"."), ".mnt"); ok && strings.HasPrefix(name, i+".") && isUID(uid) {
+		return true, true
+	}
+	switch name {
+	case FstabName(inst), InfoName(inst), InfoTempName(inst):
+		return true, false
+	}
+	if uid, ok := strings.CutSuffix(strings.TrimPrefix(name, "snap."+i+"."), ".user-fstab"); ok && strings.HasPrefix(name, "snap."+i+".") && isUID(uid) {
+		return true, false
+	}
+	return false, false
+}
+
+// isUID tells whether s is a decimal uid as snap-confine prints it.
+func isUID(s string) bool {
+	if s == "" || len(s) > 10 || (s[0] == '0' && s != "0") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	_, err := strconv.ParseUint(s, 10, 32)
+	return err == nil
+}

@@ -17,17 +17,18 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/stale"
 )
 
 // Version is the wire-format version this package reads and writes. Any
 // change to the set, order or meaning of fields bumps it.
-const Version = 1
+const Version = 2
 
 // MaxSize bounds an encoded plan. Real plans are a few hundred bytes; the
 // bound keeps the decoder's work and the launcher's argv small.
 const MaxSize = 4096
 
-const header = "snapns-plan 1"
+const header = "snapns-plan 2"
 
 // Namespace is what the planner expects the launcher to do with the snap's
 // preserved mount namespace. It is the planner's view at planning time; the
@@ -57,6 +58,11 @@ type Plan struct {
 	Base string
 	// Namespace is the planner's expectation; see Namespace.
 	Namespace Namespace
+	// Discard is the planner's staleness vote on the preserved namespace
+	// it expects to join (stale.Keep otherwise). The launcher decides
+	// again from its own facts and refuses a plan that asks to discard
+	// more than those facts justify.
+	Discard stale.Vote
 	// Debug turns on the debug log on stderr (SNAPD_DEBUG=1).
 	Debug bool
 }
@@ -78,6 +84,8 @@ func (p *Plan) Validate() error {
 		return fmt.Errorf("cannot use plan: classic plan expects namespace %q", string(p.Namespace))
 	case !p.Classic && p.Namespace != NamespaceJoin && p.Namespace != NamespaceCreate:
 		return fmt.Errorf("cannot use plan: confined plan expects namespace %q", string(p.Namespace))
+	case p.Namespace != NamespaceJoin && p.Discard != stale.Keep:
+		return fmt.Errorf("cannot use plan: discard %q without a preserved namespace to join", p.Discard)
 	}
 	return nil
 }
@@ -116,6 +124,10 @@ var fields = []field{
 			return nil
 		}
 		return fmt.Errorf("cannot use namespace %q: not one of none, join, create", v)
+	}},
+	{"discard", func(p *Plan) string { return p.Discard.String() }, func(p *Plan, v string) (err error) {
+		p.Discard, err = stale.ParseVote(v)
+		return err
 	}},
 	{"debug", func(p *Plan) string { return formatBool(p.Debug) }, func(p *Plan, v string) (err error) {
 		p.Debug, err = parseBool(v)

@@ -67,28 +67,30 @@ func (c planCase) plan(tb testing.TB) *plan.Plan {
 }
 
 // validEncoding is the wire form of a confined plan, written out by hand.
-const validEncoding = "snapns-plan 1\n" +
+const validEncoding = "snapns-plan 2\n" +
 	"classic=false\n" +
 	"instance=foo\n" +
 	"security-tag=snap.foo.app\n" +
 	"base=core\n" +
 	"namespace=create\n" +
+	"discard=no\n" +
 	"debug=false\n" +
 	"end\n"
 
 // validClassicEncoding is the wire form of a classic plan with an instance
 // key, a hook tag and debug on.
-const validClassicEncoding = "snapns-plan 1\n" +
+const validClassicEncoding = "snapns-plan 2\n" +
 	"classic=true\n" +
 	"instance=foo_x1\n" +
 	"security-tag=snap.foo_x1.hook.install\n" +
 	"base=core22\n" +
 	"namespace=none\n" +
+	"discard=no\n" +
 	"debug=true\n" +
 	"end\n"
 
 // wireFields are the keys of the wire format, in wire order.
-var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "debug"}
+var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "discard", "debug"}
 
 // encodingLines returns the lines of validEncoding without their newlines.
 func encodingLines() []string {
@@ -286,7 +288,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"header after the first field", joinLines(lines[1], lines[0], lines[2], lines[3], lines[4], lines[5], lines[6], lines[7]), "bad header"},
 
 		// Missing fields (see also TestDecodeRefusesEveryMissingField).
-		{"missing end line", joinLines(lines[:7]...), "truncated before the end line"},
+		{"missing end line", joinLines(lines[:8]...), "truncated before the end line"},
 		{"no fields", joinLines(lines[0], lines[7]), ""},
 		{"header only", joinLines(lines[0]), "truncated before field \"classic\""},
 
@@ -304,6 +306,10 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"debug 1", withValue("debug", "1"), `field "debug"`},
 		{"debug empty", withValue("debug", ""), `field "debug"`},
 		{"namespace Join", withValue("namespace", "Join"), `field "namespace"`},
+		{"discard maybe", withValue("discard", "maybe"), `field "discard"`},
+		{"discard Must", withValue("discard", "Must"), `field "discard"`},
+		{"discard on create", withValue("discard", "must"), "without a preserved namespace"},
+		{"discard on classic", strings.Replace(validClassicEncoding, "discard=no", "discard=should", 1), "without a preserved namespace"},
 		{"namespace CREATE", withValue("namespace", "CREATE"), `field "namespace"`},
 		{"namespace discard", withValue("namespace", "discard"), `field "namespace"`},
 		{"namespace empty", withValue("namespace", ""), `field "namespace"`},
@@ -347,7 +353,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"NUL in namespace", withValue("namespace", "create\x00"), `field "namespace"`},
 		{"NUL in debug", withValue("debug", "\x00false"), `field "debug"`},
 		{"NUL in key", withLine("classic", "classic\x00=false"), "unknown field"},
-		{"NUL in header", "snapns-plan 1\x00" + validEncoding[len("snapns-plan 1"):], ""},
+		{"NUL in header", "snapns-plan 2\x00" + validEncoding[len("snapns-plan 2"):], ""},
 		{"NUL in end line", strings.TrimSuffix(validEncoding, "end\n") + "end\x00\n", ""},
 
 		// Trailing bytes.
@@ -368,17 +374,17 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"blank line before header", "\n" + validEncoding, "bad header"},
 
 		// Header and version.
-		{"wrong header", strings.Replace(validEncoding, "snapns-plan 1", "snapd-plan 1", 1), "bad header"},
-		{"header without version", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan", 1), "bad header"},
-		{"header without space", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan1", 1), "bad header"},
-		{"header upper case", strings.Replace(validEncoding, "snapns-plan 1", "SNAPNS-PLAN 1", 1), "bad header"},
+		{"wrong header", strings.Replace(validEncoding, "snapns-plan 2", "snapd-plan 1", 1), "bad header"},
+		{"header without version", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan", 1), "bad header"},
+		{"header without space", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan1", 1), "bad header"},
+		{"header upper case", strings.Replace(validEncoding, "snapns-plan 2", "SNAPNS-PLAN 1", 1), "bad header"},
 		{"header with BOM", "\ufeff" + validEncoding, "bad header"},
-		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 1\n"), "bad header"},
-		{"future version 2", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 2", 1), "unsupported version"},
-		{"version 0", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 0", 1), "unsupported version"},
-		{"version 10", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 10", 1), "unsupported version"},
-		{"version 01", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 01", 1), "unsupported version"},
-		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 1", "snapns-plan 1 ", 1), "bad header"},
+		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 2\n"), "bad header"},
+		{"future version 3", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 3", 1), "unsupported version"},
+		{"version 0", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 0", 1), "unsupported version"},
+		{"version 10", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 20", 1), "unsupported version"},
+		{"version 01", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 01", 1), "unsupported version"},
+		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 2 ", 1), "bad header"},
 
 		// Size.
 		{"oversize junk", oversizeJunk, "over the limit"},
@@ -553,8 +559,8 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"",
 		"\n",
-		"snapns-plan 1\n",
-		"snapns-plan 2\n" + validEncoding[len("snapns-plan 1\n"):],
+		"snapns-plan 2\n",
+		"snapns-plan 2\n" + validEncoding[len("snapns-plan 2\n"):],
 		strings.ReplaceAll(validEncoding, "\n", "\r\n"),
 		insertAfter("classic=", "classic=false"),
 		insertAfter("debug=", "debug=true"),

@@ -92,7 +92,7 @@ func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
 		{"dot-dot-instance", strings.NewReplacer("instance=hello", "instance=../x", "snap.hello.app", "snap.../x.app").Replace(good)},
 		{"uid-instance", strings.NewReplacer("instance=hello", "instance=x.1000", "snap.hello.app", "snap.x.1000.app").Replace(good)},
 		{"tag-of-another-snap", strings.Replace(good, "snap.hello.app", "snap.other.app", 1)},
-		{"future-version", strings.Replace(good, "snapns-plan 1", "snapns-plan 2", 1)},
+		{"future-version", strings.Replace(good, "snapns-plan 2", "snapns-plan 3", 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			world(t)

@@ -42,7 +42,7 @@ func TestFirstLaunchCreatesAndPreservesNamespace(t *testing.T) {
 	if err := syscall.Stat("/snap/core/1", &st); err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("base-snap-name=core\nbase-snap-revision=1\nbase-snap-device=%d:%d\nmount-ns-id=%d\n",
+	want := fmt.Sprintf("base-snap-name=core\nbase-snap-revision=1\nbase-snap-device=%d:%d\nhomedirs=\nmount-ns-id=%d\n",
 		unix.Major(st.Dev), unix.Minor(st.Dev), preserved)
 	if string(data) != want {
 		t.Fatalf("info file is %q, want %q", data, want)

@@ -1,0 +1,14 @@
+// Command snap-discard-ns discards a snap's preserved mount namespaces,
+// command-line compatible with snapd's: snap-discard-ns [--from-snap-confine]
+// INSTANCE. It is a root-only tool: see launcher.DiscardMain.
+package main
+
+import (
+	"os"
+
+	"github.com/snapns/snapns/launcher"
+)
+
+func main() {
+	os.Exit(launcher.DiscardMain(os.Args))
+}

@@ -1,0 +1,211 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/naming"
+)
+
+// discard removes the snap's preserved namespace and everything that goes
+// with it from /run/snapd/ns (nsdir), under the per-snap lock the caller
+// holds: every <instance>.mnt and <instance>.<uid>.mnt is unmounted (after
+// its nsfs magic is checked on an opened descriptor) and unlinked, then
+// snap-update-ns's records and the info file are unlinked. Only regular
+// files are touched; anything else at those names is left alone and
+// reported in the debug log, and another instance's files never match
+// (layout.Discardable).
+func (l *launcher) discard(nsdir int) error {
+	return l.privileged(policy.OpDiscard, func() error {
+		return discardFiles(nsdir, l.plan.Instance, l.debugf)
+	})
+}
+
+func discardFiles(nsdir int, inst naming.Instance, debugf func(string, ...any)) error {
+	names, err := readDirNames(nsdir)
+	if err != nil {
+		return fmt.Errorf("cannot list %s: %w", layout.NSDir, err)
+	}
+	// Namespaces first (per-user ones before the per-snap one, which
+	// sorts first), then the files that describe them, the info file last.
+	var mounts, files []string
+	for _, name := range names {
+		if ok, isMount := layout.Discardable(name, inst); ok && isMount {
+			mounts = append([]string{name}, mounts...)
+		} else if ok {
+			files = append(files, name)
+		}
+	}
+	for _, name := range mounts {
+		if err := unmountNSFile(nsdir, name, debugf); err != nil {
+			return err
+		}
+	}
+	info := layout.InfoName(inst)
+	for i, name := range files {
+		if name == info && i < len(files)-1 {
+			files[i], files[len(files)-1] = files[len(files)-1], files[i]
+		}
+	}
+	for _, name := range append(mounts, files...) {
+		var st unix.Stat_t
+		if err := unix.Fstatat(nsdir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			continue
+		}
+		if st.Mode&unix.S_IFMT != unix.S_IFREG {
+			debugf("leaving %s/%s alone: not a regular file", layout.NSDir, name)
+			continue
+		}
+		if err := sysUnlinkRootFile(nsdir, name); err != nil {
+			return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, name, err)
+		}
+		debugf("removed %s/%s", layout.NSDir, name)
+	}
+	return nil
+}
+
+// maxStackedCaptures bounds the unmount loop of one namespace file.
+const maxStackedCaptures = 16
+
+// unmountNSFile detaches every namespace mounted on name. The file is opened
+// without following symlinks (a FIFO does not block: O_NONBLOCK) and its
+// filesystem checked on the descriptor before each unmount: only an nsfs (or,
+// from older kernels, procfs) mount is ever unmounted, by a path in the
+// root-only /run/snapd/ns that umount2 does not follow as a symlink.
+func unmountNSFile(nsdir int, name string, debugf func(string, ...any)) error {
+	display := layout.NSDir + "/" + name
+	for i := 0; i < maxStackedCaptures; i++ {
+		fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		if err != nil {
+			debugf("leaving %s alone: %v", display, err)
+			return nil
+		}
+		var st unix.Stat_t
+		ferr := unix.Fstat(fd, &st)
+		magic, merr := fsMagic(fd)
+		unix.Close(fd)
+		if ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+			debugf("leaving %s alone: not a regular file", display)
+			return nil
+		}
+		if magic != unix.NSFS_MAGIC && magic != unix.PROC_SUPER_MAGIC {
+			return nil // a plain file: nothing (more) mounted
+		}
+		if err := sysDetach(display); err != nil {
+			return fmt.Errorf("cannot unmount %s: %w", display, err)
+		}
+		debugf("unmounted %s", display)
+	}
+	return fmt.Errorf("cannot unmount %s: more than %d namespaces stacked on it", display, maxStackedCaptures)
+}
+
+func readDirNames(dirfd int) ([]string, error) {
+	// A new descriptor: getdents moves the offset of the one it reads.
+	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var names []string
+	buf := make([]byte, 16<<10)
+	for {
+		n, err := unix.ReadDirent(fd, buf)
+		if err != nil {
+			return nil, err
+		}
+		if n == 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	}
+}
+
+// DiscardMain is snap-discard-ns, command-line compatible with snapd's:
+//
+//	snap-discard-ns [--from-snap-confine] INSTANCE
+//
+// It is a root-only tool (neither setuid nor installed with capabilities).
+// It takes the per-snap lock itself or, with --from-snap-confine, checks
+// that its caller holds it. A missing /run/snapd/ns is success.
+func DiscardMain(args []string) int {
+	if err := discardMain(args); err != nil {
+		fail(err)
+		return 1
+	}
+	return 0
+}
+
+func discardMain(args []string) error {
+	fromSnapConfine := len(args) == 3 && args[1] == "--from-snap-confine"
+	if len(args) != 2 && !fromSnapConfine {
+		return errors.New("cannot discard: usage: snap-discard-ns [--from-snap-confine] INSTANCE")
+	}
+	inst, err := naming.ParseInstance(args[len(args)-1])
+	if err != nil {
+		return err
+	}
+	if unix.Geteuid() != 0 {
+		return errors.New("cannot discard: snap-discard-ns must run as root")
+	}
+	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
+	l := &launcher{debug: debug, procfd: -1, cwdfd: -1}
+	defer l.flushStderr()
+	unix.Umask(0)
+	nsdir, err := openDirPath(layout.NSDir)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unix.Close(nsdir)
+	lockdir, err := openDirPath(layout.LockDir)
+	switch {
+	case err == nil:
+		defer unix.Close(lockdir)
+	case errors.Is(err, unix.ENOENT) && !fromSnapConfine:
+		lockdir = -1 // no lock directory: no launch can be under way
+	default:
+		return err
+	}
+	name, display := layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst)
+	if fromSnapConfine {
+		if err := checkLockHeld(lockdir, name, display); err != nil {
+			return err
+		}
+	} else if lockdir >= 0 {
+		lock, err := l.lock(lockdir, name, display)
+		if err != nil {
+			return err
+		}
+		defer unlock(lock)
+	}
+	return l.privileged(policy.OpDiscard, func() error {
+		return discardFiles(nsdir, inst, l.debugf)
+	})
+}
+
+// checkLockHeld verifies that someone (the calling snap-confine) holds the
+// per-snap lock: a non-blocking attempt through a new open file description
+// must fail.
+func checkLockHeld(lockdir int, name, display string) error {
+	fd, err := unix.Openat(lockdir, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot discard with --from-snap-confine: cannot open %s: %w", display, err)
+	}
+	defer unix.Close(fd)
+	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == nil {
+		unix.Flock(fd, unix.LOCK_UN)
+		return fmt.Errorf("cannot discard with --from-snap-confine: %s is not held by the caller", display)
+	}
+	if err != unix.EWOULDBLOCK {
+		return fmt.Errorf("cannot check %s: %w", display, err)
+	}
+	return nil
+}

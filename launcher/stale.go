@@ -1,0 +1,207 @@
+package launcher
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/host"
+	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/mountinfo"
+	"github.com/snapns/snapns/shared/stale"
+)
+
+// buildFacts is what a namespace for this launch is built from, gathered
+// once under the per-snap lock: it decides whether the preserved namespace
+// is stale, and a new namespace is built from exactly these facts and
+// records them in its info file.
+type buildFacts struct {
+	base     *baseSnap
+	distro   host.Distro
+	normal   bool
+	homedirs []string
+}
+
+func (f *buildFacts) current() stale.Current {
+	return stale.Current{Base: f.base.name, Revision: f.base.revision, Device: f.base.dev, Homedirs: f.homedirs, Normal: f.normal}
+}
+
+func (l *launcher) gatherFacts() (*buildFacts, error) {
+	base, err := l.resolveBase()
+	if err != nil {
+		return nil, err
+	}
+	f := &buildFacts{base: base, distro: classifyHost()}
+	f.normal = host.NormalMode(f.distro, l.plan.Base)
+	l.debugf("host is %s: %s mode", f.distro, map[bool]string{true: "normal", false: "legacy"}[f.normal])
+	if f.homedirs, err = readHomedirs(); err != nil {
+		base.close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// readHomedirs reads the homedirs= setting of snapd's root-owned
+// /var/lib/snapd/system-params; a missing file means none.
+func readHomedirs() ([]string, error) {
+	data, err := readRootFile(layout.SystemParams, info.MaxSize)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return info.SystemParamsHomedirs(data)
+}
+
+// readRootFile reads a small root-owned regular file, opened without
+// following symlinks from "/".
+func readRootFile(path string, max int) ([]byte, error) {
+	dirPath, name := filepath.Split(path)
+	dir, err := openDirPath(dirPath)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dir)
+	return readRootFileAt(dir, name, path, max)
+}
+
+func readRootFileAt(dir int, name, display string, max int) ([]byte, error) {
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
+		return nil, fmt.Errorf("cannot use %s: not a regular file owned by root", display)
+	}
+	buf := make([]byte, max+1)
+	n, err := unix.Read(fd, buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", display, err)
+	}
+	if n > max {
+		return nil, fmt.Errorf("cannot use %s: larger than %d bytes", display, max)
+	}
+	return buf[:n], nil
+}
+
+// checkStaleness decides, under the per-snap lock and from the launcher's
+// own facts, whether the preserved namespace nsfd may be joined, and
+// refuses a plan that asks to discard more than the facts justify: a forged
+// or out-of-date plan can neither discard a fresh namespace nor discard an
+// occupied one after a mere refresh.
+func (l *launcher) checkStaleness(nsdir, nsfd int, f *buildFacts) (keep bool, err error) {
+	cur := f.current()
+	in, have, err := l.readInfo(nsdir)
+	if err != nil {
+		return false, err
+	}
+	d, inspect := stale.Decide(in, have, cur)
+	if inspect {
+		entries, err := l.inspectNamespace(nsfd)
+		if err != nil {
+			return false, err
+		}
+		d = stale.Inspect(entries, cur)
+	}
+	l.debugf("staleness: %s (%s)", d.Vote, d.Reason)
+	if d.Vote == stale.Should {
+		busy, why, err := stale.Occupied(layout.CgroupDir, l.plan.Instance)
+		if err != nil {
+			return false, err
+		}
+		if busy {
+			l.debugf("stale but occupied (%s): kept", why)
+			d = stale.Decision{Vote: stale.Keep, Reason: d.Reason + ", but the snap is running: " + why}
+		}
+	}
+	if l.plan.Discard > d.Vote {
+		return false, fmt.Errorf("cannot discard the preserved mount namespace of snap %q as the plan asks (%q): the launcher finds %q: %s",
+			l.plan.Instance.String(), l.plan.Discard, d.Vote, d.Reason)
+	}
+	return d.Vote == stale.Keep, nil
+}
+
+// readInfo reads the namespace's info file. A missing one, or anything but a
+// root-owned regular file there, counts as "no info": the namespace is then
+// inspected instead.
+func (l *launcher) readInfo(nsdir int) (info.Info, bool, error) {
+	name := layout.InfoName(l.plan.Instance)
+	data, err := readRootFileAt(nsdir, name, layout.NSDir+"/"+name, info.MaxSize)
+	if err != nil {
+		l.debugf("no usable info file: %v", err)
+		return info.Info{}, false, nil
+	}
+	in, err := info.Parse(data)
+	if err != nil {
+		l.debugf("ignoring the info file: %v", err)
+		return info.Info{}, false, nil
+	}
+	return in, true, nil
+}
+
+// maxMountinfo bounds what is read of an inspected namespace's mount table.
+const maxMountinfo = mountinfo.MaxSize
+
+// inspectNamespace reads the mount table of the preserved namespace nsfd on
+// a throwaway thread that joins it, so the rest of the launcher never
+// leaves pid 1's namespace and nothing is forked. The thread is never
+// unlocked: the runtime destroys it when the goroutine returns.
+func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
+	type result struct {
+		data []byte
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{nil, fmt.Errorf("cannot inspect the preserved namespace: internal error: %v", r)}
+			}
+		}()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- result{nil, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)}
+			return
+		}
+		if err := l.privileged(policy.OpInspect, func() error {
+			return sysSetnsMount(nsfd, "the preserved mount namespace for inspection")
+		}); err != nil {
+			done <- result{nil, err}
+			return
+		}
+		fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			done <- result{nil, fmt.Errorf("cannot open the preserved namespace's mountinfo: %w", err)}
+			return
+		}
+		defer unix.Close(fd)
+		var data []byte
+		buf := make([]byte, 64<<10)
+		for len(data) <= maxMountinfo {
+			n, err := unix.Read(fd, buf)
+			if err != nil {
+				done <- result{nil, fmt.Errorf("cannot read the preserved namespace's mountinfo: %w", err)}
+				return
+			}
+			if n == 0 {
+				break
+			}
+			data = append(data, buf[:n]...)
+		}
+		done <- result{data, nil}
+	}()
+	r := <-done
+	if r.err != nil {
+		return nil, r.err
+	}
+	l.debugf("inspected the preserved namespace: %d bytes of mountinfo", len(r.data))
+	return mountinfo.Parse(r.data)
+}
