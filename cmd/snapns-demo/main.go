@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"syscall"
@@ -40,6 +41,7 @@ const appPath = "/snap/demo/app" // the demo app inside the sandbox
 func main() {
 	flag.Parse()
 	if sandbox.Inside() {
+		runtime.LockOSThread() // see sandbox.Enter
 		if err := inside(); err != nil {
 			fmt.Fprintf(os.Stderr, "cannot run the demo: %v\n", err)
 			os.Exit(1)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -25,11 +26,12 @@ import (
 )
 
 const (
-	snapConfine  = "/usr/lib/snapd/snap-confine"
-	snapLaunch   = "/usr/lib/snapd/snap-launch"
-	fakeUpdateNS = "/usr/lib/snapd/fake-snap-update-ns"
-	probe        = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
-	userUID      = 1000
+	snapConfine   = "/usr/lib/snapd/snap-confine"
+	snapLaunch    = "/usr/lib/snapd/snap-launch"
+	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
+	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
+	probe         = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
+	userUID       = 1000
 )
 
 // skipReason is set when the sandbox cannot be built here.
@@ -43,6 +45,11 @@ func TestMain(m *testing.M) {
 		os.Exit(runHelper(mode, os.Args[1:]))
 	}
 	if sandbox.Inside() {
+		// Keep the main thread for the main goroutine: /proc/1/ns/mnt
+		// is this thread's namespace, and a test goroutine that joins a
+		// snap's namespace on a locked thread must never be the main
+		// thread (which cannot exit, so it would stay there).
+		runtime.LockOSThread()
 		if err := sandbox.Enter(sandboxFiles()); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
@@ -51,7 +58,17 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
 			os.Exit(1)
 		}
-		os.Exit(m.Run())
+		cleanup, err := sandbox.EnterCgroupV2()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "cannot give the sandbox a cgroup v2 hierarchy:", err)
+			os.Exit(1)
+		}
+		status := m.Run()
+		if err := cleanup(); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot remove the sandbox's cgroup:", err)
+			status = 1
+		}
+		os.Exit(status)
 	}
 	if os.Geteuid() != 0 {
 		skipReason = "SKIPPING the end-to-end tests: they need root to build the sandbox (namespaces, mounts, a setuid launcher); run them as root, as CI does"
@@ -74,10 +91,11 @@ func TestMain(m *testing.M) {
 
 // binaries are built into the staging directory and installed in the sandbox.
 var binaries = map[string]string{
-	"snap-confine": "github.com/snapns/snapns/planner/cmd/snap-confine",
-	"snap-launch":  "github.com/snapns/snapns/launcher/cmd/snap-launch",
-	"probe":        "github.com/snapns/snapns/tests/probe",
-	"fakeupdatens": "github.com/snapns/snapns/tests/fakeupdatens",
+	"snap-confine":    "github.com/snapns/snapns/planner/cmd/snap-confine",
+	"snap-launch":     "github.com/snapns/snapns/launcher/cmd/snap-launch",
+	"probe":           "github.com/snapns/snapns/tests/probe",
+	"fakeupdatens":    "github.com/snapns/snapns/tests/fakeupdatens",
+	"snap-discard-ns": "github.com/snapns/snapns/launcher/cmd/snap-discard-ns",
 }
 
 func buildAndRun(staging string) (int, error) {
@@ -104,6 +122,7 @@ func sandboxFiles() []sandbox.File {
 		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: snapLaunch, Mode: 0o755 | os.ModeSetuid},
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
 	}
 }

@@ -25,6 +25,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -77,7 +79,10 @@ type File struct {
 }
 
 // Enter builds the world and pivots into it. It must be called by the
-// process Reexec started, before any other goroutine does file work.
+// process Reexec started, before any other goroutine does file work, from
+// the main goroutine locked to the main thread: /proc/1/ns/mnt names that
+// thread's namespace, and only a locked main thread is never lent to a
+// goroutine that joins another namespace.
 func Enter(files []File) error {
 	if !Inside() {
 		return fmt.Errorf("cannot enter the sandbox: not pid 1 of a sandbox")
@@ -319,4 +324,82 @@ func pivot(root string) error {
 		return err
 	}
 	return os.Remove("/.oldroot")
+}
+
+// EnterCgroupV2 gives the sandbox a unified cgroup hierarchy of its own, as
+// on a cgroup v2 host: the sandbox (this pid 1 and everything under it) moves
+// into a new sub-cgroup of the host's v2 hierarchy, a cgroup namespace rooted
+// there is entered, and cgroup2 is mounted on /sys/fs/cgroup inside the
+// sandbox. The host's hierarchy is never changed otherwise. The returned
+// function moves the sandbox back and removes the sub-cgroup; it must run
+// after every process put in a child group has exited.
+func EnterCgroupV2() (cleanup func() error, err error) {
+	hostV2 := "/sys/fs/cgroup/unified"
+	var sfs unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &sfs) == nil && sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+		hostV2 = "/sys/fs/cgroup"
+	}
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return nil, err
+	}
+	orig := ""
+	for _, line := range strings.Split(string(self), "\n") {
+		if rest, ok := strings.CutPrefix(line, "0::"); ok {
+			orig = rest
+		}
+	}
+	if orig == "" {
+		return nil, fmt.Errorf("cannot find this process's cgroup v2 path")
+	}
+	origDir := filepath.Join(hostV2, orig)
+	sub := filepath.Join(origDir, fmt.Sprintf("snapns-sandbox-%d", os.Getppid()))
+	if err := os.Mkdir(sub, 0o755); err != nil {
+		return nil, err
+	}
+	moveAll := func(dir string) error {
+		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+	}
+	if err := moveAll(sub); err != nil {
+		os.Remove(sub)
+		return nil, err
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// The cgroup namespace is per thread until exec; this thread
+		// only mounts, then dies with its namespace.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			errc <- err
+			return
+		}
+		errc <- unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	}()
+	if err := <-errc; err != nil {
+		moveAll(origDir)
+		os.Remove(sub)
+		return nil, err
+	}
+	return func() error {
+		if err := unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH); err != nil {
+			return err
+		}
+		if err := moveAll(origDir); err != nil {
+			return err
+		}
+		// Child groups made by tests, deepest first.
+		var dirs []string
+		filepath.WalkDir(sub, func(path string, d os.DirEntry, err error) error {
+			if err == nil && d.IsDir() {
+				dirs = append(dirs, path)
+			}
+			return nil
+		})
+		for i := len(dirs) - 1; i >= 0; i-- {
+			if err := os.Remove(dirs[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	}, nil
 }
