@@ -7,7 +7,7 @@ LIBEXEC  ?= $(PREFIX)/lib/snapd
 FUZZTIME ?= 30s
 
 # The launcher is privileged: static, no cgo, no dynamic loader.
-BINARIES := launcher/cmd/snap-launch planner/cmd/snap-confine cmd/snapns-demo tests/probe
+BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
 
 .PHONY: all build test unit e2e vet fuzz demo install clean
 
@@ -38,17 +38,20 @@ test: vet build unit e2e
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/plan/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/info/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/mountinfo/
 	$(GO) test -run='^$$' -fuzz=FuzzParseInstance -fuzztime=$(FUZZTIME) ./shared/naming/
 	$(GO) test -run='^$$' -fuzz=FuzzParseSecurityTag -fuzztime=$(FUZZTIME) ./shared/naming/
 
 demo: build
 	./bin/snapns-demo
 
-# Installs the launcher setuid root next to the planner's front.
+# Installs the launcher setuid root next to the planner's front, and the
+# root-only snap-discard-ns (neither setuid nor capable).
 install: build
 	install -d $(DESTDIR)$(LIBEXEC)
 	install -m 0755 -o root -g root bin/snap-confine $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 4755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-launch
+	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
 
 clean:
 	rm -rf bin
