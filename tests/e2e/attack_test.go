@@ -193,6 +193,15 @@ func TestHostileEntriesInRunSnapdAreRefused(t *testing.T) {
 		{"symlink-at-namespace-file", func() error {
 			return mkdirAllThen("/run/snapd/ns", func() error { return os.Symlink("/proc/1/ns/mnt", "/run/snapd/ns/hello.mnt") })
 		}, "/run/snapd/ns/hello.mnt"},
+		{"directory-at-namespace-file", func() error {
+			return mkdirAllThen("/run/snapd/ns", func() error { return os.Mkdir("/run/snapd/ns/hello.mnt", 0o755) })
+		}, "not a regular file"},
+		{"socket-at-namespace-file", func() error {
+			return mkdirAllThen("/run/snapd/ns", func() error {
+				_, err := listenUnix("/run/snapd/ns/hello.mnt")
+				return err
+			})
+		}, "/run/snapd/ns/hello.mnt"},
 		{"symlink-at-lock-file", func() error {
 			return mkdirAllThen("/run/snapd/lock", func() error { return os.Symlink("/etc/passwd", "/run/snapd/lock/hello.lock") })
 		}, "/run/snapd/lock/hello.lock"},
