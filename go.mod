@@ -6,3 +6,5 @@ require (
 	github.com/syndtr/gocapability v0.0.0-20200815063812-42c35b437635
 	golang.org/x/sys v0.50.0
 )
+
+require github.com/seccomp/libseccomp-golang v0.11.1 // indirect

@@ -50,18 +50,6 @@ func (l *launcher) openPreserved(nsdir int) (int, error) {
 	return fd, nil
 }
 
-// joinPreserved moves the main thread into the preserved namespace nsfd.
-func (l *launcher) joinPreserved(nsfd int) error {
-	display := layout.NSDir + "/" + layout.MountNSName(l.plan.Instance)
-	if err := l.privileged(policy.OpJoin, func() error {
-		return sysSetnsMount(nsfd, "the preserved mount namespace "+display)
-	}); err != nil {
-		return err
-	}
-	l.debugf("joined the preserved mount namespace %s", display)
-	return nil
-}
-
 // noteExpectation logs when the launcher's finding differs from the plan's.
 // That is not an error: another launch may have created or discarded the
 // namespace between planning and locking, and the launcher's finding under
@@ -77,30 +65,17 @@ func (l *launcher) noteExpectation(found plan.Namespace) {
 // main thread into it. Ordering matters for a launcher killed half-way: the
 // info file is written before the capture, so a preserved namespace always has
 // one; a plain file left at the capture target means "not preserved".
-func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) error {
+func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, error) {
 	inst := l.plan.Instance
 	name := layout.MountNSName(inst)
 	display := layout.NSDir + "/" + name
 	hostID, err := mountNSID(hostNS)
 	if err != nil {
-		return fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	target := -1
-	if err := l.privileged(policy.OpCapture, func() error {
-		if target, err = sysCreateRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode); err != nil {
-			return fmt.Errorf("cannot create %s: %w", display, err)
-		}
-		// Never stack a capture on a live namespace file: joinPreserved
-		// found none under this lock, so one here is an inconsistency.
-		if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
-			return fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
-		}
-		return checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, sysFixOwnerMode)
-	}); err != nil {
-		if target >= 0 {
-			unix.Close(target)
-		}
-		return err
+	target, err := l.captureTarget(nsdir, name)
+	if err != nil {
+		return -1, err
 	}
 	defer unix.Close(target)
 
@@ -112,25 +87,52 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) error {
 	if err := l.privileged(policy.OpNSFiles, func() error {
 		return sysUnlinkRootFile(nsdir, fstab)
 	}); err != nil {
-		return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, fstab, err)
+		return -1, fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, fstab, err)
 	}
 
 	nsfd, id, err := l.newNamespace(hostNS, hostID, f)
 	if err != nil {
-		return err
+		return -1, err
 	}
-	defer unix.Close(nsfd)
-	if err := l.writeInfo(nsdir, id, f); err != nil {
-		return err
+	if err := l.writeInfo(nsdir, layout.InfoName(inst), id, f); err != nil {
+		unix.Close(nsfd)
+		return -1, err
 	}
-	if err := l.privileged(policy.OpCapture, func() error {
-		return sysCapture(nsfd, target, display)
-	}); err != nil {
-		return err
+	if err := l.capture(nsfd, target, display); err != nil {
+		unix.Close(nsfd)
+		return -1, err
 	}
 	l.debugf("preserved mount namespace %d at %s", id, display)
-	return l.privileged(policy.OpJoin, func() error {
-		return sysSetnsMount(nsfd, "the new mount namespace")
+	return nsfd, nil
+}
+
+// captureTarget creates (or reuses a plain) root-owned file name in
+// /run/snapd/ns to capture a namespace on.
+func (l *launcher) captureTarget(nsdir int, name string) (int, error) {
+	display := layout.NSDir + "/" + name
+	target := -1
+	err := l.privileged(policy.OpCapture, func() (err error) {
+		if target, err = sysCreateRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode); err != nil {
+			return fmt.Errorf("cannot create %s: %w", display, err)
+		}
+		// Never stack a capture on a live namespace file: the caller
+		// found none under this lock, so one here is an inconsistency.
+		if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
+			return fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
+		}
+		return checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, sysFixOwnerMode)
+	})
+	if err != nil && target >= 0 {
+		unix.Close(target)
+		target = -1
+	}
+	return target, err
+}
+
+// capture preserves the namespace nsfd on target.
+func (l *launcher) capture(nsfd, target int, display string) error {
+	return l.privileged(policy.OpCapture, func() error {
+		return sysCapture(nsfd, target, display)
 	})
 }
 
@@ -217,7 +219,9 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 	return nsfd, id, nil
 }
 
-// unshareAbove creates a new mount namespace whose id is above hostID.
+// unshareAbove creates a new mount namespace, a copy of fromNS, whose id is
+// above hostID (pid 1's namespace's, where it will be captured); hostID 0
+// means no check (not captured, or a kernel without namespace ids).
 //
 // Since Linux 6.18 mount namespace ids come from per-CPU batches, and the
 // kernel refuses to bind mount a namespace file whose id is not above the
@@ -226,7 +230,7 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 // could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
 // namespace remade pinned to each allowed CPU in turn; the original
 // affinity is restored before anything else runs on this thread.
-func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
+func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
 		return 0, fmt.Errorf("cannot get the CPU affinity: %w", err)
@@ -256,7 +260,7 @@ func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
 			pinned = true
 		}
 		if err := l.privileged(policy.OpUnshare, func() error {
-			if err := sysSetnsMount(hostNS, "pid 1's mount namespace"); err != nil {
+			if err := sysSetnsMount(fromNS, "the namespace to copy"); err != nil {
 				return err
 			}
 			return sysUnshareMount()
@@ -291,11 +295,8 @@ func (l *launcher) unshareAbove(hostNS int, hostID uint64) (uint64, error) {
 
 // writeInfo replaces snap.<instance>.info atomically with what the new
 // namespace was built from.
-func (l *launcher) writeInfo(nsdir int, id uint64, f *buildFacts) error {
-	inst := l.plan.Instance
-	name, tmpName := layout.InfoName(inst), layout.InfoTempName(inst)
-	display := layout.NSDir + "/" + name
-	data, err := info.Format(info.Info{
+func (l *launcher) writeInfo(nsdir int, name string, id uint64, f *buildFacts) error {
+	return l.writeInfoFile(nsdir, name, info.Info{
 		BaseSnapName:     l.plan.Base,
 		BaseSnapRevision: f.base.revision,
 		BaseSnapDevice:   f.base.dev,
@@ -303,6 +304,13 @@ func (l *launcher) writeInfo(nsdir int, id uint64, f *buildFacts) error {
 		HomedirsKnown:    true,
 		MountNSID:        id,
 	})
+}
+
+// writeInfoFile replaces the info file name in /run/snapd/ns atomically.
+func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
+	tmpName := name + ".tmp"
+	display := layout.NSDir + "/" + name
+	data, err := info.Format(in)
 	if err != nil {
 		return err
 	}

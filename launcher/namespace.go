@@ -46,24 +46,51 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	defer f.base.close()
 
-	preserved, err := l.openPreserved(nsdir)
+	snapNS, err := l.openPreserved(nsdir)
 	if err != nil {
 		return err
 	}
-	if preserved >= 0 {
-		defer unix.Close(preserved)
-		keep, err := l.checkStaleness(nsdir, preserved, f)
+	display := "the preserved mount namespace " + layout.NSDir + "/" + layout.MountNSName(inst)
+	if snapNS >= 0 {
+		keep, err := l.checkStaleness(nsdir, snapNS, f)
+		if err != nil || !keep {
+			unix.Close(snapNS)
+			snapNS = -1
+		}
 		if err != nil {
 			return err
 		}
-		if keep {
-			return l.joinPreserved(preserved)
-		}
-		if err := l.discard(nsdir); err != nil {
-			return err
+		if !keep {
+			if err := l.discard(nsdir); err != nil {
+				return err
+			}
 		}
 	}
-	return l.createAndPreserve(hostNS, nsdir, f)
+	if snapNS < 0 {
+		if snapNS, err = l.createAndPreserve(hostNS, nsdir, f); err != nil {
+			return err
+		}
+		display = "the new mount namespace"
+	}
+	defer unix.Close(snapNS)
+	// A non-root caller's app runs in a per-user layer on top of the
+	// snap's namespace; root's runs in the snap's namespace itself.
+	final := snapNS
+	if l.ruid != 0 {
+		userNS, userDisplay, err := l.perUserNamespace(hostNS, nsdir, lockdir, snapNS, f)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(userNS)
+		final, display = userNS, userDisplay
+	}
+	if err := l.privileged(policy.OpJoin, func() error {
+		return sysSetnsMount(final, display)
+	}); err != nil {
+		return err
+	}
+	l.debugf("joined %s", display)
+	return nil
 }
 
 // reassociate moves the main thread into pid 1's mount namespace when it is

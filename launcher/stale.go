@@ -25,6 +25,7 @@ type buildFacts struct {
 	distro   host.Distro
 	normal   bool
 	homedirs []string
+	perUser  bool // the per-user-mount-namespace feature is on
 }
 
 func (f *buildFacts) current() stale.Current {
@@ -43,6 +44,8 @@ func (l *launcher) gatherFacts() (*buildFacts, error) {
 		base.close()
 		return nil, err
 	}
+	var st unix.Stat_t
+	f.perUser = unix.Lstat(layout.PerUserFeatureFile, &st) == nil
 	return f, nil
 }
 

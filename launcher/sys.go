@@ -17,6 +17,8 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
 )
 
 // fdPath names an open descriptor for syscalls that only take paths. The
@@ -152,15 +154,28 @@ func sysRenameat(dirfd int, oldname, newname string) error {
 // cannot signal it), inherits no other descriptor (the caller's are hidden
 // by withInheritedFDsClosedOnExec), and is killed if the launching thread
 // dies, so a killed launcher leaves no helper behind.
-func sysForkExecHelper(helperfd int, argv, env []string, stdin, out int) (int, error) {
+//
+// With asCaller set (snap-update-ns --user-mounts, as snap-confine runs it)
+// the helper runs with the caller's uid, gid and groups instead of root's,
+// and only the ambient capabilities policy.UserHelperCaps: it mounts in the
+// caller's per-user namespace, and the caller, lacking those capabilities,
+// can neither ptrace it nor read its memory.
+func sysForkExecHelper(helperfd int, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
+	sys := &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
+		Setsid:     true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if asCaller != nil {
+		sys.Credential = asCaller
+		for _, c := range policy.UserHelperCaps {
+			sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
+		}
+	}
 	return syscall.ForkExec(fdPath(helperfd), argv, &syscall.ProcAttr{
 		Env:   env,
 		Files: []uintptr{uintptr(stdin), uintptr(out), uintptr(out)},
-		Sys: &syscall.SysProcAttr{
-			Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
-			Setsid:     true,
-			Pdeathsig:  syscall.SIGKILL,
-		},
+		Sys:   sys,
 	})
 }
 

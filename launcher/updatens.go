@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -32,13 +34,58 @@ const updateNSTimeout = 30 * time.Second
 // none of the caller's inherited descriptors.
 func (l *launcher) runSnapUpdateNS(fd int) error {
 	if fd < 0 {
-		return l.checkNoMountProfile()
+		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance))
 	}
 	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
+	return l.runHelper(fd, argv, l.helperEnv(false), nil)
+}
+
+// runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
+// namespace when the snap has a per-user mount profile (as snap-confine,
+// which skips it otherwise), as the caller with only policy.UserHelperCaps.
+func (l *launcher) runUserSnapUpdateNS(fd int) error {
+	profile := layout.UserMountProfileName(l.plan.Instance)
+	dir, err := openDirPath(layout.MountProfileDir)
+	if err == nil {
+		var st unix.Stat_t
+		err = unix.Fstatat(dir, profile, &st, unix.AT_SYMLINK_NOFOLLOW)
+		unix.Close(dir)
+	}
+	if err != nil {
+		l.debugf("no per-user mount profile: not running snap-update-ns --user-mounts")
+		return nil
+	}
+	if fd < 0 {
+		return l.checkNoMountProfile(profile)
+	}
+	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.plan.Instance.String()}
+	groups := make([]uint32, len(l.groups))
+	for i, g := range l.groups {
+		groups[i] = uint32(g)
+	}
+	caller := &syscall.Credential{Uid: uint32(l.ruid), Gid: uint32(l.rgid), Groups: groups}
+	return l.runHelper(fd, argv, l.helperEnv(true), caller)
+}
+
+// helperEnv is snap-confine's environment for snap-update-ns: SNAPD_DEBUG,
+// and for --user-mounts the caller's XDG_RUNTIME_DIR and SNAP_REAL_HOME.
+func (l *launcher) helperEnv(user bool) []string {
 	env := []string{"SNAPD_DEBUG=0"}
 	if l.debug {
 		env = []string{"SNAPD_DEBUG=1"}
 	}
+	if user {
+		for _, kv := range l.env {
+			if strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") || strings.HasPrefix(kv, "SNAP_REAL_HOME=") {
+				env = append(env, kv)
+			}
+		}
+	}
+	return env
+}
+
+// runHelper runs snap-update-ns with argv and env, as root or as the caller.
+func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Credential) error {
 	return l.privileged(policy.OpSnapUpdateNS, func() error {
 		l.debugf("running %s %v", layout.SnapUpdateNS, argv[1:])
 		var p [2]int
@@ -56,7 +103,7 @@ func (l *launcher) runSnapUpdateNS(fd int) error {
 		}
 		var pid int
 		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = sysForkExecHelper(fd, argv, env, null, p[1])
+			pid, err = sysForkExecHelper(fd, argv, env, null, p[1], asCaller)
 			return err
 		})
 		unix.Close(null)
@@ -73,8 +120,7 @@ func (l *launcher) runSnapUpdateNS(fd int) error {
 // no snap-update-ns is installed to apply it: preserving a namespace without
 // the snap's layouts and content mounts would break the snap for everyone
 // until the namespace is discarded.
-func (l *launcher) checkNoMountProfile() error {
-	name := layout.MountProfileName(l.plan.Instance)
+func (l *launcher) checkNoMountProfile(name string) error {
 	dir, err := openDirPath(layout.MountProfileDir)
 	if err != nil {
 		l.debugf("%s is not installed and there is no mount profile", layout.SnapUpdateNS)

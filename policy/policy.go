@@ -105,6 +105,13 @@ var Ops = [numOps]Spec{
 	OpDrop: {"drop privileges", nil},
 }
 
+// UserHelperCaps are the only capabilities snap-update-ns --user-mounts
+// gets (as ambient capabilities, running as the caller), as snap-confine
+// gives them: it mounts (SYS_ADMIN) in the caller's per-user namespace,
+// poking around files as a regular user (DAC_OVERRIDE) and setting their
+// ownership (CHOWN).
+var UserHelperCaps = []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_SYS_ADMIN, capability.CAP_CHOWN}
+
 // String returns the operation's name.
 func (op Op) String() string {
 	if op < 0 || op >= numOps {

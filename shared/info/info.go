@@ -31,6 +31,7 @@ const (
 	BaseSnapDeviceKey   = "base-snap-device"
 	HomedirsKey         = "homedirs"
 	MountNSIDKey        = "mount-ns-id"
+	ParentMountNSIDKey  = "parent-mount-ns-id"
 )
 
 // Info is the content of an info file.
@@ -51,6 +52,9 @@ type Info struct {
 	// MountNSID is the kernel's unique id (NS_GET_MNTNS_ID) of the
 	// preserved namespace, 0 when unknown (a file written by snapd).
 	MountNSID uint64
+	// ParentMountNSID, in a per-user namespace's info file, is the id of
+	// the per-snap namespace it was derived from; 0 elsewhere.
+	ParentMountNSID uint64
 }
 
 // Format returns the file's content.
@@ -80,6 +84,9 @@ func Format(in Info) ([]byte, error) {
 	if in.MountNSID != 0 {
 		fmt.Fprintf(&b, "%s=%d\n", MountNSIDKey, in.MountNSID)
 	}
+	if in.ParentMountNSID != 0 {
+		fmt.Fprintf(&b, "%s=%d\n", ParentMountNSIDKey, in.ParentMountNSID)
+	}
 	return b.Bytes(), nil
 }
 
@@ -100,7 +107,7 @@ func Parse(data []byte) (Info, error) {
 			return in, fmt.Errorf("cannot parse info file: line %d %q is not key=value", n+1, line)
 		}
 		switch key {
-		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, HomedirsKey, MountNSIDKey:
+		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, HomedirsKey, MountNSIDKey, ParentMountNSIDKey:
 		default:
 			continue
 		}
@@ -131,12 +138,16 @@ func Parse(data []byte) (Info, error) {
 				return in, fmt.Errorf("cannot parse info file: %w", err)
 			}
 			in.Homedirs, in.HomedirsKnown = dirs, true
-		case MountNSIDKey:
+		case MountNSIDKey, ParentMountNSIDKey:
 			id, err := strconv.ParseUint(value, 10, 64)
 			if err != nil || id == 0 {
-				return in, fmt.Errorf("cannot parse info file: bad %s %q", MountNSIDKey, value)
+				return in, fmt.Errorf("cannot parse info file: bad %s %q", key, value)
 			}
-			in.MountNSID = id
+			if key == MountNSIDKey {
+				in.MountNSID = id
+			} else {
+				in.ParentMountNSID = id
+			}
 		}
 	}
 	if !seen[BaseSnapNameKey] {

@@ -86,6 +86,23 @@ func InfoTempName(inst naming.Instance) string { return InfoName(inst) + ".tmp" 
 // namespace.
 func FstabName(inst naming.Instance) string { return "snap." + inst.String() + ".fstab" }
 
+// UserLockName is the name, inside LockDir, of the per-user lock, taken
+// while the per-snap lock is held.
+func UserLockName(inst naming.Instance, uid uint32) string {
+	return inst.String() + "." + strconv.FormatUint(uint64(uid), 10) + ".lock"
+}
+
+// UserInfoName is the name, inside NSDir, of a preserved per-user
+// namespace's info file: it records the per-snap namespace it was derived
+// from.
+func UserInfoName(inst naming.Instance, uid uint32) string {
+	return "snap." + inst.String() + "." + strconv.FormatUint(uint64(uid), 10) + ".info"
+}
+
+// UserMountProfileName is the name, inside MountProfileDir, of the snap's
+// per-user mount profile, applied by snap-update-ns --user-mounts.
+func UserMountProfileName(inst naming.Instance) string { return "snap." + inst.String() + ".user-fstab" }
+
 // LockName is the name, inside LockDir, of the per-snap lock.
 func LockName(inst naming.Instance) string { return inst.String() + ".lock" }
 
@@ -112,7 +129,8 @@ const SnapMountDir = "/snap"
 // Discardable tells whether name, inside NSDir, belongs to inst and goes
 // when inst's namespace is discarded: <instance>.mnt, <instance>.<uid>.mnt,
 // snap.<instance>.fstab, snap.<instance>.<uid>.user-fstab,
-// snap.<instance>.info (and its scratch copy). isMount is set for the
+// snap.<instance>.info, snap.<instance>.<uid>.info (and their scratch
+// copies). isMount is set for the
 // namespace files. Instance names contain no '.', so the names of another
 // instance (foo_bar, foobar, foo-bar for foo) never match.
 func Discardable(name string, inst naming.Instance) (ok, isMount bool) {
@@ -129,6 +147,11 @@ func Discardable(name string, inst naming.Instance) (ok, isMount bool) {
 	}
 	if uid, ok := strings.CutSuffix(strings.TrimPrefix(name, "snap."+i+"."), ".user-fstab"); ok && strings.HasPrefix(name, "snap."+i+".") && isUID(uid) {
 		return true, false
+	}
+	for _, suffix := range []string{".info", ".info.tmp"} {
+		if uid, ok := strings.CutSuffix(strings.TrimPrefix(name, "snap."+i+"."), suffix); ok && strings.HasPrefix(name, "snap."+i+".") && isUID(uid) {
+			return true, false
+		}
 	}
 	return false, false
 }

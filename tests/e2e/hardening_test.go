@@ -16,7 +16,7 @@ import (
 func TestCallerUmaskDoesNotReachRootFiles(t *testing.T) {
 	world(t)
 	old := syscall.Umask(0o002)
-	r := launch{}.run()
+	r := launch{uid: userUID}.run()
 	syscall.Umask(old)
 	if r.err != nil {
 		t.Fatalf("launch with umask 002 failed: %v\n%s", r.err, r.stderr)

@@ -133,7 +133,7 @@ type launch struct {
 	tag      string   // security tag; snap.<instance>.app by default
 	flags    []string // options before the tag (--classic, --base ...)
 	args     []string // probe arguments
-	uid      int      // caller's uid; userUID by default, -1 for root
+	uid      int      // caller's uid; root (0 or -1) by default: see command
 	groups   []uint32 // caller's supplementary groups
 	env      []string // extra environment
 	dir      string   // working directory
@@ -176,11 +176,12 @@ func (l launch) command() *exec.Cmd {
 		cmd.Dir = "/"
 	}
 	cmd.ExtraFiles = l.files
-	uid := l.uid
-	if uid == 0 {
-		uid = userUID
-	}
-	if uid > 0 {
+	// The default caller is root, whose app runs in the snap's namespace
+	// itself, so that tests about that namespace can compare it with the
+	// app's; a non-root caller's app runs in a per-user layer on top of
+	// it (per-user tests), and the drop to a user is tested with an
+	// explicit uid.
+	if uid := l.uid; uid > 0 {
 		groups := l.groups
 		if groups == nil {
 			groups = []uint32{uint32(uid)}

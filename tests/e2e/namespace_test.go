@@ -160,7 +160,7 @@ func TestLaunchFromAnotherNamespaceReassociatesWithPid1(t *testing.T) {
 	// The helper (this binary) unshares, hides /run, drops to the caller
 	// and execs snap-confine.
 	helper := exec.Command("/proc/self/exe", append([]string{cmd.Path}, cmd.Args[1:]...)...)
-	helper.Env = append(cmd.Env, helperEnv+"=in-other-ns", fmt.Sprintf("SNAPNS_E2E_UID=%d", userUID))
+	helper.Env = append(cmd.Env, helperEnv+"=in-other-ns", "SNAPNS_E2E_UID=0")
 	helper.Dir = "/"
 	out, err := helper.Output()
 	var stderr string
@@ -195,7 +195,7 @@ func TestPlainFileAtNamespacePathIsCapturedOver(t *testing.T) {
 
 func TestClassicLaunchDoesNoNamespaceWork(t *testing.T) {
 	world(t)
-	r := launch{flags: []string{"--classic"}}.mustRun(t)
+	r := launch{uid: userUID, flags: []string{"--classic"}}.mustRun(t)
 	if r.MountNSID != pid1NSID(t) {
 		t.Fatalf("classic app runs in namespace %d, not the caller's %d", r.MountNSID, pid1NSID(t))
 	}

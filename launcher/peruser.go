@@ -1,0 +1,182 @@
+package launcher
+
+import (
+	"fmt"
+	"runtime"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// perUserNamespace returns the namespace a non-root caller's app runs in: a
+// per-user layer on top of the snap's namespace snapNS, where the snap's
+// per-user mounts (snap-update-ns --user-mounts) live.
+//
+// With the per-user-mount-namespace feature the layer is preserved as
+// <instance>.<uid>.mnt and joined next time, but only while it was derived
+// from the snap's current namespace (its info file records that
+// namespace's id): a layer on top of a namespace that has since been
+// discarded would run the app on a stale base. Without the feature, the
+// layer is rebuilt on every launch (snapd's behaviour today).
+//
+// The uid is the launcher's own view of the caller (the real uid), never
+// the plan's. It runs under the per-snap lock and takes the per-user lock,
+// in that order (SECURITY.md, locks).
+func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *buildFacts) (int, string, error) {
+	inst := l.plan.Instance
+	uid := uint32(l.ruid)
+	name := layout.UserMountNSName(inst, uid)
+	display := layout.NSDir + "/" + name
+	lockName := layout.UserLockName(inst, uid)
+	lock, err := l.lock(lockdir, lockName, layout.LockDir+"/"+lockName)
+	if err != nil {
+		return -1, "", err
+	}
+	defer unlock(lock)
+	snapID, err := mountNSID(snapNS)
+	if err != nil {
+		return -1, "", fmt.Errorf("cannot get the id of the snap's mount namespace: %w", err)
+	}
+
+	if f.perUser {
+		fd, err := l.openPreservedUser(nsdir, name, snapID)
+		if err != nil || fd >= 0 {
+			return fd, "the preserved per-user mount namespace " + display, err
+		}
+	}
+
+	updateNS, err := openHelper(layout.SnapUpdateNS)
+	if err != nil {
+		return -1, "", err
+	}
+	if updateNS >= 0 {
+		defer unix.Close(updateNS)
+	}
+	var hostID uint64
+	target := -1
+	if f.perUser {
+		if hostID, err = mountNSID(hostNS); err != nil {
+			return -1, "", fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+		}
+		if target, err = l.captureTarget(nsdir, name); err != nil {
+			return -1, "", err
+		}
+		defer unix.Close(target)
+	}
+	nsfd, id, err := l.newUserNamespace(snapNS, hostID, updateNS)
+	if err != nil {
+		return -1, "", err
+	}
+	if !f.perUser {
+		l.debugf("per-user mount namespace %d is ephemeral (the per-user-mount-namespace feature is off)", id)
+		return nsfd, "a new, ephemeral per-user mount namespace", nil
+	}
+	if err := l.writeInfoFile(nsdir, layout.UserInfoName(inst, uid), info.Info{
+		BaseSnapName: l.plan.Base, MountNSID: id, ParentMountNSID: snapID,
+	}); err != nil {
+		unix.Close(nsfd)
+		return -1, "", err
+	}
+	if err := l.capture(nsfd, target, display); err != nil {
+		unix.Close(nsfd)
+		return -1, "", err
+	}
+	l.debugf("preserved per-user mount namespace %d (on top of %d) at %s", id, snapID, display)
+	return nsfd, "the new per-user mount namespace " + display, nil
+}
+
+// openPreservedUser returns the preserved per-user namespace name when it
+// was derived from the snap's namespace snapID, or -1. One derived from
+// another (discarded) snap namespace is discarded here, under the locks.
+func (l *launcher) openPreservedUser(nsdir int, name string, snapID uint64) (int, error) {
+	display := layout.NSDir + "/" + name
+	fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		l.debugf("no preserved per-user mount namespace at %s", display)
+		return -1, nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	var st unix.Stat_t
+	magic, merr := fsMagic(fd)
+	if ferr := unix.Fstat(fd, &st); ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
+	}
+	if magic != unix.NSFS_MAGIC {
+		unix.Close(fd)
+		l.debugf("%s is a plain file: not preserved", display)
+		return -1, nil
+	}
+	infoName := layout.UserInfoName(l.plan.Instance, uint32(l.ruid))
+	var parent uint64
+	if data, err := readRootFileAt(nsdir, infoName, layout.NSDir+"/"+infoName, info.MaxSize); err == nil {
+		if in, err := info.Parse(data); err == nil {
+			parent = in.ParentMountNSID
+		}
+	}
+	if snapID != 0 && parent == snapID {
+		l.debugf("the preserved per-user mount namespace %s is on top of the snap's namespace %d", display, snapID)
+		return fd, nil
+	}
+	unix.Close(fd)
+	l.debugf("the preserved per-user mount namespace %s was derived from namespace %d, not the snap's %d: discarding it", display, parent, snapID)
+	if err := l.privileged(policy.OpDiscard, func() error {
+		if err := unmountNSFile(nsdir, name, l.debugf); err != nil {
+			return err
+		}
+		for _, n := range []string{name, infoName} {
+			if err := sysUnlinkRootFile(nsdir, n); err != nil {
+				return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, n, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		return -1, err
+	}
+	return -1, nil
+}
+
+// newUserNamespace makes a per-user namespace on top of snapNS on a
+// throwaway thread: a copy of it, made recursively slave (the snap's mounts
+// keep arriving, the user's never leave), with the snap's per-user mounts.
+// hostID is 0 when the layer will not be captured.
+func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS int) (int, uint64, error) {
+	type result struct {
+		nsfd int
+		id   uint64
+		err  error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: see newNamespace
+		defer func() {
+			if r := recover(); r != nil {
+				done <- result{-1, 0, fmt.Errorf("cannot create the per-user mount namespace: internal error: %v", r)}
+			}
+		}()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- result{-1, 0, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)}
+			return
+		}
+		id, err := l.unshareAbove(snapNS, hostID)
+		if err == nil {
+			err = l.privileged(policy.OpSlaveRoot, sysMakeRslave)
+		}
+		if err == nil {
+			err = l.runUserSnapUpdateNS(updateNS)
+		}
+		if err != nil {
+			done <- result{-1, 0, err}
+			return
+		}
+		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new per-user mount namespace")
+		done <- result{nsfd, id, err}
+	}()
+	r := <-done
+	return r.nsfd, r.id, r.err
+}
