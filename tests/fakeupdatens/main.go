@@ -20,9 +20,14 @@ import (
 )
 
 func main() {
-	if len(os.Args) != 3 || os.Args[1] != "--from-snap-confine" {
+	user := len(os.Args) == 4 && os.Args[1] == "--from-snap-confine" && os.Args[2] == "--user-mounts"
+	if !user && (len(os.Args) != 3 || os.Args[1] != "--from-snap-confine") {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: unexpected arguments %q\n", os.Args)
 		os.Exit(2)
+	}
+	if user {
+		userMounts()
+		return
 	}
 	if _, err := os.Stat("/var/lib/snapd/fake-update-ns-fail"); err == nil {
 		fmt.Fprintln(os.Stderr, "fake snap-update-ns: failing on request")
@@ -51,6 +56,30 @@ func main() {
 		sid == os.Getpid(), fstabErr == nil, strings.Join(fds, " "), strings.TrimSpace(string(marker)))
 	fmt.Fprintln(os.Stderr, "fake snap-update-ns: applied the profile of", os.Args[2])
 	if err := os.WriteFile("/mnt/snap-update-ns.log", []byte(log), 0o644); err != nil {
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
+		os.Exit(5)
+	}
+}
+
+// userMounts is --user-mounts: it proves it ran as the caller, with
+// capabilities enough to mount, in the caller's per-user namespace, by
+// mounting a tmpfs on /var/tmp there with a log in it.
+func userMounts() {
+	if err := unix.Mount("tmpfs", "/var/tmp", "tmpfs", 0, "mode=0755"); err != nil {
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: cannot mount /var/tmp: %v\n", err)
+		os.Exit(4)
+	}
+	ruid, euid, suid := unix.Getresuid()
+	status, _ := os.ReadFile("/proc/self/status")
+	var caps []string
+	for _, line := range strings.Split(string(status), "\n") {
+		if strings.HasPrefix(line, "Cap") {
+			caps = append(caps, strings.ReplaceAll(line, "\t", ""))
+		}
+	}
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\n%s\n", strings.Join(os.Args, " "), ruid, euid, suid,
+		strings.Join(os.Environ(), " "), strings.Join(caps, "\n"))
+	if err := os.WriteFile("/var/tmp/user-mounts.log", []byte(log), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
 		os.Exit(5)
 	}
