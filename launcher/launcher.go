@@ -191,7 +191,7 @@ func (l *launcher) run(args []string) error {
 			l.cwdfd = fd
 		}
 	}
-	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace)
+	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s discard=%s per-user=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace, p.Discard, p.PerUser)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
 	if !p.Classic {

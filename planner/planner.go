@@ -143,10 +143,34 @@ func Plan(inv *Invocation) (*plan.Plan, error) {
 	default:
 		p.Namespace = plan.NamespaceCreate
 	}
+	p.PerUser, _ = perUser(p, uint32(os.Getuid()))
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	return p, nil
+}
+
+// perUser says what happens to the caller's per-user layer, and why.
+func perUser(p *plan.Plan, uid uint32) (plan.PerUser, string) {
+	switch {
+	case p.Classic:
+		return plan.PerUserNone, "classic snaps have no per-user layer"
+	case uid == 0:
+		return plan.PerUserNone, "root's app runs in the snap's namespace itself"
+	}
+	if _, err := os.Lstat(layout.PerUserFeatureFile); err != nil {
+		return plan.PerUserEphemeral, "a new layer for this launch only: the per-user-mount-namespace feature is off"
+	}
+	if p.Namespace != plan.NamespaceJoin || p.Discard != stale.Keep {
+		return plan.PerUserCreate, "a new layer, preserved, on top of the snap's new namespace"
+	}
+	snapInfo, err1 := readInfo(p.Instance)
+	userInfo, err2 := readInfoFile(layout.UserInfoName(p.Instance, uid))
+	if err1 == nil && err2 == nil && snapInfo.MountNSID != 0 && userInfo.ParentMountNSID == snapInfo.MountNSID &&
+		isPreserved(layout.NSDir+"/"+layout.UserMountNSName(p.Instance, uid)) {
+		return plan.PerUserJoin, "the preserved layer is on top of the snap's current namespace"
+	}
+	return plan.PerUserCreate, "a new layer, preserved: none is preserved on top of the snap's current namespace"
 }
 
 // isPreserved tells whether path is a preserved namespace (an nsfs file). A
@@ -177,6 +201,10 @@ func Explain(p *plan.Plan) string {
 		fmt.Fprintf(&b, "create a mount namespace and preserve it at %s\n", ns)
 		fmt.Fprintf(&b, "%s\n", explainRoot(p.Base))
 		b.WriteString("then a private /tmp and /dev/pts, and snap-update-ns if installed\n")
+	}
+	if p.PerUser != plan.PerUserNone {
+		_, why := perUser(p, uint32(os.Getuid()))
+		fmt.Fprintf(&b, "per-user layer: %s (%s)\n", p.PerUser, why)
 	}
 	return b.String()
 }
@@ -215,7 +243,11 @@ func Staleness(inst naming.Instance, base string) stale.Decision {
 }
 
 func readInfo(inst naming.Instance) (info.Info, error) {
-	data, err := os.ReadFile(layout.NSDir + "/" + layout.InfoName(inst))
+	return readInfoFile(layout.InfoName(inst))
+}
+
+func readInfoFile(name string) (info.Info, error) {
+	data, err := os.ReadFile(layout.NSDir + "/" + name)
 	if err != nil {
 		return info.Info{}, err
 	}

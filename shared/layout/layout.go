@@ -101,7 +101,9 @@ func UserInfoName(inst naming.Instance, uid uint32) string {
 
 // UserMountProfileName is the name, inside MountProfileDir, of the snap's
 // per-user mount profile, applied by snap-update-ns --user-mounts.
-func UserMountProfileName(inst naming.Instance) string { return "snap." + inst.String() + ".user-fstab" }
+func UserMountProfileName(inst naming.Instance) string {
+	return "snap." + inst.String() + ".user-fstab"
+}
 
 // LockName is the name, inside LockDir, of the per-snap lock.
 func LockName(inst naming.Instance) string { return inst.String() + ".lock" }

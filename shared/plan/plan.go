@@ -22,13 +22,13 @@ import (
 
 // Version is the wire-format version this package reads and writes. Any
 // change to the set, order or meaning of fields bumps it.
-const Version = 2
+const Version = 3
 
 // MaxSize bounds an encoded plan. Real plans are a few hundred bytes; the
 // bound keeps the decoder's work and the launcher's argv small.
 const MaxSize = 4096
 
-const header = "snapns-plan 2"
+const header = "snapns-plan 3"
 
 // Namespace is what the planner expects the launcher to do with the snap's
 // preserved mount namespace. It is the planner's view at planning time; the
@@ -43,6 +43,21 @@ const (
 	// NamespaceCreate: no preserved namespace; a new one will be created,
 	// populated and preserved.
 	NamespaceCreate Namespace = "create"
+)
+
+// PerUser is what the planner expects for the per-user layer.
+type PerUser string
+
+const (
+	// PerUserNone: root, or a classic snap: no per-user layer.
+	PerUserNone PerUser = "none"
+	// PerUserJoin: a preserved layer on top of the snap's current
+	// namespace is joined.
+	PerUserJoin PerUser = "join"
+	// PerUserCreate: a new layer is made and preserved (feature on).
+	PerUserCreate PerUser = "create"
+	// PerUserEphemeral: a new layer is made for this launch only.
+	PerUserEphemeral PerUser = "ephemeral"
 )
 
 // Plan is what the planner decided for one launch. The target's argv is not
@@ -63,6 +78,9 @@ type Plan struct {
 	// again from its own facts and refuses a plan that asks to discard
 	// more than those facts justify.
 	Discard stale.Vote
+	// PerUser is the planner's expectation for the caller's per-user
+	// layer; like Namespace, the launcher decides from its own facts.
+	PerUser PerUser
 	// Debug turns on the debug log on stderr (SNAPD_DEBUG=1).
 	Debug bool
 }
@@ -84,6 +102,10 @@ func (p *Plan) Validate() error {
 		return fmt.Errorf("cannot use plan: classic plan expects namespace %q", string(p.Namespace))
 	case !p.Classic && p.Namespace != NamespaceJoin && p.Namespace != NamespaceCreate:
 		return fmt.Errorf("cannot use plan: confined plan expects namespace %q", string(p.Namespace))
+	case p.PerUser != PerUserNone && p.PerUser != PerUserJoin && p.PerUser != PerUserCreate && p.PerUser != PerUserEphemeral:
+		return fmt.Errorf("cannot use plan: per-user %q", string(p.PerUser))
+	case p.Classic && p.PerUser != PerUserNone:
+		return fmt.Errorf("cannot use plan: classic plan expects per-user %q", string(p.PerUser))
 	case p.Namespace != NamespaceJoin && p.Discard != stale.Keep:
 		return fmt.Errorf("cannot use plan: discard %q without a preserved namespace to join", p.Discard)
 	}
@@ -128,6 +150,14 @@ var fields = []field{
 	{"discard", func(p *Plan) string { return p.Discard.String() }, func(p *Plan, v string) (err error) {
 		p.Discard, err = stale.ParseVote(v)
 		return err
+	}},
+	{"per-user", func(p *Plan) string { return string(p.PerUser) }, func(p *Plan, v string) error {
+		switch pu := PerUser(v); pu {
+		case PerUserNone, PerUserJoin, PerUserCreate, PerUserEphemeral:
+			p.PerUser = pu
+			return nil
+		}
+		return fmt.Errorf("cannot use per-user %q: not one of none, join, create, ephemeral", v)
 	}},
 	{"debug", func(p *Plan) string { return formatBool(p.Debug) }, func(p *Plan, v string) (err error) {
 		p.Debug, err = parseBool(v)

@@ -21,7 +21,7 @@ func newPlan(tb testing.TB, classic bool, instance, tag, base string, ns plan.Na
 	if err != nil {
 		tb.Fatalf("test setup: %v", err)
 	}
-	return &plan.Plan{Classic: classic, Instance: inst, Tag: st, Base: base, Namespace: ns, Debug: debug}
+	return &plan.Plan{Classic: classic, Instance: inst, Tag: st, Base: base, Namespace: ns, PerUser: plan.PerUserNone, Debug: debug}
 }
 
 // longestInstance, longestTag and longestBase are the longest names the
@@ -67,30 +67,32 @@ func (c planCase) plan(tb testing.TB) *plan.Plan {
 }
 
 // validEncoding is the wire form of a confined plan, written out by hand.
-const validEncoding = "snapns-plan 2\n" +
+const validEncoding = "snapns-plan 3\n" +
 	"classic=false\n" +
 	"instance=foo\n" +
 	"security-tag=snap.foo.app\n" +
 	"base=core\n" +
 	"namespace=create\n" +
 	"discard=no\n" +
+	"per-user=none\n" +
 	"debug=false\n" +
 	"end\n"
 
 // validClassicEncoding is the wire form of a classic plan with an instance
 // key, a hook tag and debug on.
-const validClassicEncoding = "snapns-plan 2\n" +
+const validClassicEncoding = "snapns-plan 3\n" +
 	"classic=true\n" +
 	"instance=foo_x1\n" +
 	"security-tag=snap.foo_x1.hook.install\n" +
 	"base=core22\n" +
 	"namespace=none\n" +
 	"discard=no\n" +
+	"per-user=none\n" +
 	"debug=true\n" +
 	"end\n"
 
 // wireFields are the keys of the wire format, in wire order.
-var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "discard", "debug"}
+var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "discard", "per-user", "debug"}
 
 // encodingLines returns the lines of validEncoding without their newlines.
 func encodingLines() []string {
@@ -288,7 +290,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"header after the first field", joinLines(lines[1], lines[0], lines[2], lines[3], lines[4], lines[5], lines[6], lines[7]), "bad header"},
 
 		// Missing fields (see also TestDecodeRefusesEveryMissingField).
-		{"missing end line", joinLines(lines[:8]...), "truncated before the end line"},
+		{"missing end line", joinLines(lines[:9]...), "truncated before the end line"},
 		{"no fields", joinLines(lines[0], lines[7]), ""},
 		{"header only", joinLines(lines[0]), "truncated before field \"classic\""},
 
@@ -307,6 +309,8 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"debug empty", withValue("debug", ""), `field "debug"`},
 		{"namespace Join", withValue("namespace", "Join"), `field "namespace"`},
 		{"discard maybe", withValue("discard", "maybe"), `field "discard"`},
+		{"per-user Join", withValue("per-user", "Join"), `field "per-user"`},
+		{"per-user on classic", strings.Replace(validClassicEncoding, "per-user=none", "per-user=create", 1), "classic plan expects per-user"},
 		{"discard Must", withValue("discard", "Must"), `field "discard"`},
 		{"discard on create", withValue("discard", "must"), "without a preserved namespace"},
 		{"discard on classic", strings.Replace(validClassicEncoding, "discard=no", "discard=should", 1), "without a preserved namespace"},
@@ -353,7 +357,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"NUL in namespace", withValue("namespace", "create\x00"), `field "namespace"`},
 		{"NUL in debug", withValue("debug", "\x00false"), `field "debug"`},
 		{"NUL in key", withLine("classic", "classic\x00=false"), "unknown field"},
-		{"NUL in header", "snapns-plan 2\x00" + validEncoding[len("snapns-plan 2"):], ""},
+		{"NUL in header", "snapns-plan 3\x00" + validEncoding[len("snapns-plan 3"):], ""},
 		{"NUL in end line", strings.TrimSuffix(validEncoding, "end\n") + "end\x00\n", ""},
 
 		// Trailing bytes.
@@ -374,17 +378,17 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"blank line before header", "\n" + validEncoding, "bad header"},
 
 		// Header and version.
-		{"wrong header", strings.Replace(validEncoding, "snapns-plan 2", "snapd-plan 1", 1), "bad header"},
-		{"header without version", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan", 1), "bad header"},
-		{"header without space", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan1", 1), "bad header"},
-		{"header upper case", strings.Replace(validEncoding, "snapns-plan 2", "SNAPNS-PLAN 1", 1), "bad header"},
+		{"wrong header", strings.Replace(validEncoding, "snapns-plan 3", "snapd-plan 1", 1), "bad header"},
+		{"header without version", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan", 1), "bad header"},
+		{"header without space", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan1", 1), "bad header"},
+		{"header upper case", strings.Replace(validEncoding, "snapns-plan 3", "SNAPNS-PLAN 1", 1), "bad header"},
 		{"header with BOM", "\ufeff" + validEncoding, "bad header"},
-		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 2\n"), "bad header"},
-		{"future version 3", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 3", 1), "unsupported version"},
-		{"version 0", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 0", 1), "unsupported version"},
-		{"version 10", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 20", 1), "unsupported version"},
-		{"version 01", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 01", 1), "unsupported version"},
-		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 2", "snapns-plan 2 ", 1), "bad header"},
+		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 3\n"), "bad header"},
+		{"future version 4", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 4", 1), "unsupported version"},
+		{"version 0", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 0", 1), "unsupported version"},
+		{"version 10", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 30", 1), "unsupported version"},
+		{"version 01", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 01", 1), "unsupported version"},
+		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 3 ", 1), "bad header"},
 
 		// Size.
 		{"oversize junk", oversizeJunk, "over the limit"},
@@ -483,7 +487,7 @@ func TestEncodeRefusesInvalidPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := plan.Plan{Instance: foo, Tag: fooApp, Base: "core", Namespace: plan.NamespaceCreate}
+	valid := plan.Plan{Instance: foo, Tag: fooApp, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone}
 	if _, err := plan.Encode(&valid); err != nil {
 		t.Fatalf("test setup: Encode(valid): %v", err)
 	}
@@ -559,8 +563,8 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"",
 		"\n",
-		"snapns-plan 2\n",
-		"snapns-plan 2\n" + validEncoding[len("snapns-plan 2\n"):],
+		"snapns-plan 3\n",
+		"snapns-plan 3\n" + validEncoding[len("snapns-plan 3\n"):],
 		strings.ReplaceAll(validEncoding, "\n", "\r\n"),
 		insertAfter("classic=", "classic=false"),
 		insertAfter("debug=", "debug=true"),

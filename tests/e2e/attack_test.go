@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"fmt"
 	"os"
 	"strconv"
 	"strings"
@@ -71,7 +72,7 @@ func validPlan(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core", Namespace: plan.NamespaceCreate})
+	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
 		{"dot-dot-instance", strings.NewReplacer("instance=hello", "instance=../x", "snap.hello.app", "snap.../x.app").Replace(good)},
 		{"uid-instance", strings.NewReplacer("instance=hello", "instance=x.1000", "snap.hello.app", "snap.x.1000.app").Replace(good)},
 		{"tag-of-another-snap", strings.Replace(good, "snap.hello.app", "snap.other.app", 1)},
-		{"future-version", strings.Replace(good, "snapns-plan 2", "snapns-plan 3", 1)},
+		{"future-version", strings.Replace(good, fmt.Sprintf("snapns-plan %d\n", plan.Version), fmt.Sprintf("snapns-plan %d\n", plan.Version+1), 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			world(t)

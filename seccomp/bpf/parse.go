@@ -1,0 +1,58 @@
+package bpf
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// InstructionSize is the size of one struct sock_filter
+// (u16 code, u8 jt, u8 jf, u32 k): the unit of a raw program on disk.
+const InstructionSize = 8
+
+// MaxInstructions is the kernel's BPF_MAXINSNS: a longer classic BPF program
+// is refused by seccomp(2) with EINVAL, so Parse refuses it first with an
+// error that says why.
+const MaxInstructions = 4096
+
+// Parse decodes a raw seccomp program as libseccomp's seccomp_export_bpf
+// writes it: an array of struct sock_filter in host byte order, nothing
+// else. It refuses an empty program (the kernel would refuse it too, and an
+// empty file more likely means a failed compile than "allow everything"), a
+// length that is not a whole number of instructions (a truncated file), and
+// more than MaxInstructions instructions. It does not judge the
+// instructions: the kernel verifies them when Load installs them.
+func Parse(data []byte) ([]unix.SockFilter, error) {
+	switch {
+	case len(data) == 0:
+		return nil, fmt.Errorf("cannot parse seccomp program: empty")
+	case len(data)%InstructionSize != 0:
+		return nil, fmt.Errorf("cannot parse seccomp program: length %d is not a multiple of %d", len(data), InstructionSize)
+	case len(data)/InstructionSize > MaxInstructions:
+		return nil, fmt.Errorf("cannot parse seccomp program: %d instructions, more than the kernel's limit of %d", len(data)/InstructionSize, MaxInstructions)
+	}
+	prog := make([]unix.SockFilter, len(data)/InstructionSize)
+	for i := range prog {
+		insn := data[i*InstructionSize : (i+1)*InstructionSize]
+		prog[i] = unix.SockFilter{
+			Code: binary.NativeEndian.Uint16(insn[0:2]),
+			Jt:   insn[2],
+			Jf:   insn[3],
+			K:    binary.NativeEndian.Uint32(insn[4:8]),
+		}
+	}
+	return prog, nil
+}
+
+// Encode is the inverse of Parse: the on-disk form of prog. The compiler
+// uses it to write what Parse reads.
+func Encode(prog []unix.SockFilter) []byte {
+	data := make([]byte, 0, len(prog)*InstructionSize)
+	for _, insn := range prog {
+		data = binary.NativeEndian.AppendUint16(data, insn.Code)
+		data = append(data, insn.Jt, insn.Jf)
+		data = binary.NativeEndian.AppendUint32(data, insn.K)
+	}
+	return data
+}
