@@ -3,6 +3,7 @@ package launcher
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -17,36 +18,54 @@ import (
 // happened, or a namespace discarded by unmounting) means "not preserved".
 func (l *launcher) openPreserved(nsdir int) (int, error) {
 	name := layout.MountNSName(l.plan.Instance)
+	fd, err := l.openNSFile(nsdir, name)
+	if err != nil || fd < 0 {
+		if err == nil {
+			l.noteExpectation(plan.NamespaceCreate)
+		}
+		return fd, err
+	}
+	l.noteExpectation(plan.NamespaceJoin)
+	return fd, nil
+}
+
+// openNSFile opens a namespace file of /run/snapd/ns for setns, or returns
+// -1 when it is missing or a plain file ("not preserved"). It is opened
+// O_PATH first, without following symlinks, so that a plain 0600 file needs
+// no privilege to be looked at, and its filesystem checked on that
+// descriptor; only an nsfs file (mode 0444) is then opened for reading,
+// through the descriptor's magic link.
+func (l *launcher) openNSFile(nsdir int, name string) (int, error) {
 	display := layout.NSDir + "/" + name
-	fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	path, err := unix.Openat(nsdir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
 		l.debugf("no preserved mount namespace at %s", display)
-		l.noteExpectation(plan.NamespaceCreate)
 		return -1, nil
 	}
 	if err != nil {
 		return -1, fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	magic, err := fsMagic(fd)
-	if err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
+	defer unix.Close(path)
+	var st unix.Stat_t
+	magic, merr := fsMagic(path)
+	if ferr := unix.Fstat(path, &st); ferr != nil || merr != nil {
+		return -1, fmt.Errorf("cannot inspect %s", display)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
 	}
 	if magic != unix.NSFS_MAGIC {
-		var st unix.Stat_t
-		err := unix.Fstat(fd, &st)
-		unix.Close(fd)
-		if err != nil {
-			return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
-		}
-		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
-		}
 		l.debugf("%s is a plain file: not preserved", display)
-		l.noteExpectation(plan.NamespaceCreate)
 		return -1, nil
 	}
-	l.noteExpectation(plan.NamespaceJoin)
+	fd, err := unix.Openat(l.procfd, "self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	if magic, err := fsMagic(fd); err != nil || magic != unix.NSFS_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use %s: it changed while it was opened", display)
+	}
 	return fd, nil
 }
 
@@ -111,7 +130,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 func (l *launcher) captureTarget(nsdir int, name string) (int, error) {
 	display := layout.NSDir + "/" + name
 	target := -1
-	err := l.privileged(policy.OpCapture, func() (err error) {
+	err := l.privileged(policy.OpNSFiles, func() (err error) {
 		if target, err = sysCreateRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode); err != nil {
 			return fmt.Errorf("cannot create %s: %w", display, err)
 		}

@@ -153,7 +153,7 @@ func discardMain(args []string) error {
 		return errors.New("cannot discard: snap-discard-ns must run as root")
 	}
 	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
-	l := &launcher{debug: debug, procfd: -1, cwdfd: -1}
+	l := &launcher{debug: debug, procfd: -1, cwdfd: -1, current: -1}
 	defer l.flushStderr()
 	unix.Umask(0)
 	nsdir, err := openDirPath(layout.NSDir)

@@ -14,13 +14,40 @@ import (
 // (sysDropToCaller), and the result is verified on the thread that will
 // exec. The supplementary groups are the caller's already (setuid execution
 // does not change them) and are verified, not set.
+//
+// With file capabilities the ids already are the caller's and the drop
+// empties the capability sets on every thread (setuid's change of euid
+// does that by itself).
 func (l *launcher) dropPrivileges() error {
-	return l.privileged(policy.OpDrop, func() error {
+	if err := l.privileged(policy.OpDrop, func() error {
 		if err := sysDropToCaller(l.ruid, l.rgid); err != nil {
 			return err
 		}
+		if l.mode == modeFileCaps {
+			if err := setCapsAllThreads(capSet{}, capSet{}, capSet{}); err != nil {
+				return fmt.Errorf("cannot drop capabilities: %w", err)
+			}
+		}
+		// What is left (nothing, unless the caller is root) is what the
+		// rest of the launch works with.
+		_, prm, inh, err := getCaps()
+		if err != nil {
+			return fmt.Errorf("cannot get capabilities: %w", err)
+		}
+		l.permitted, l.inheritable = prm, inh
 		return l.verifyDropped()
-	})
+	}); err != nil {
+		return err
+	}
+	if l.mode == modeRoot {
+		// Root's app runs as root, with root's capabilities effective
+		// again (the exec would restore them too; the working directory
+		// is entered before it).
+		if err := setCapsAllThreads(l.permitted, l.permitted, l.inheritable); err != nil {
+			return fmt.Errorf("cannot restore root's capabilities: %w", err)
+		}
+	}
+	return nil
 }
 
 // verifyDropped checks the calling thread's credentials after the drop:

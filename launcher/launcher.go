@@ -58,10 +58,14 @@ type launcher struct {
 	umask      int    // the caller's, restored right before the exec
 	cwd        string // the caller's working directory, "" if unknown
 	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
-	setuidRoot bool   // running with euid 0 (setuid root)
 	cookie     string // the snap's cookie for snapctl, "" if none
 
-	procfd int // the verified /proc of pid 1's namespace
+	mode        installMode
+	permitted   capSet // the launcher's permitted capabilities
+	inheritable capSet // the caller's inheritable set, left as it was
+
+	procfd  int       // the verified /proc of pid 1's namespace
+	current policy.Op // the privileged operation under way, -1 for none
 
 	// stderr holds what the launcher and its helper have to say until no
 	// lock is held any more: the caller owns fd 2 and can make a write to
@@ -78,7 +82,7 @@ const maxDeferredStderr = 64 << 10
 // success: it execs the target. It returns the exit status on failure.
 func Main(args []string) (status int) {
 	reexecWithoutRuntimeEnv(args)
-	l := &launcher{procfd: -1, cwdfd: -1}
+	l := &launcher{procfd: -1, cwdfd: -1, current: -1}
 	defer func() {
 		if r := recover(); r != nil {
 			l.flushStderr()
@@ -179,7 +183,6 @@ func (l *launcher) run(args []string) error {
 	if err != nil {
 		return fmt.Errorf("cannot get supplementary groups: %w", err)
 	}
-	l.setuidRoot = unix.Geteuid() == 0
 	// The caller's working directory: a path to re-enter as the caller
 	// after the namespace changed (getcwd fails for an unreachable one),
 	// and, for classic plans, which stay where they are, a descriptor.
@@ -194,9 +197,12 @@ func (l *launcher) run(args []string) error {
 	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s discard=%s per-user=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace, p.Discard, p.PerUser)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
+	if err := l.initCaps(); err != nil {
+		return err
+	}
 	if !p.Classic {
-		if !l.setuidRoot {
-			return errors.New("cannot launch: snap-launch is not installed setuid root (effective uid is not 0)")
+		if l.mode == modeNone {
+			return errors.New("cannot launch: snap-launch is installed neither setuid root nor with file capabilities")
 		}
 		if err := l.enterSnapNamespace(); err != nil {
 			return err
@@ -204,8 +210,11 @@ func (l *launcher) run(args []string) error {
 	} else {
 		l.debugf("classic plan: no namespace work")
 	}
-	if l.setuidRoot {
-		l.readCookie()
+	if l.mode != modeNone {
+		l.privileged(policy.OpReadCookie, func() error {
+			l.readCookie()
+			return nil
+		})
 	}
 	if err := l.dropPrivileges(); err != nil {
 		return err
@@ -213,14 +222,33 @@ func (l *launcher) run(args []string) error {
 	return l.execTarget()
 }
 
-// privileged runs fn, one operation of the closed set in policy, with the
-// privileges the operation needs. In the setuid build the whole namespace
-// phase runs as euid 0, so this only names and logs the step; it is the one
-// place where per-operation capabilities are raised in strict-capability
-// builds.
+// privileged runs fn, one operation of the closed set in policy, with
+// exactly the capabilities policy grants it effective on every thread, and
+// none after (see caps.go). Privileged steps nest (a lock file taken while
+// initialising /run/snapd): an inner step raises its own set and restores
+// the outer one.
 func (l *launcher) privileged(op policy.Op, fn func() error) error {
 	l.debugf("privileged: %s", op)
-	return fn()
+	if l.mode == modeNone {
+		return fn()
+	}
+	outer := l.current
+	l.current = op
+	if err := l.raise(policy.Ops[op].Caps); err != nil {
+		return err
+	}
+	err := fn()
+	l.current = outer
+	var restore error
+	if outer >= 0 {
+		restore = l.raise(policy.Ops[outer].Caps)
+	} else {
+		restore = l.lower()
+	}
+	if err == nil {
+		err = restore
+	}
+	return err
 }
 
 func (l *launcher) debugf(format string, args ...any) {

@@ -104,8 +104,12 @@ func (l *launcher) reassociate() (int, error) {
 		return -1, err
 	}
 	l.procfd = procfd
-	pid1, err := openNS(procfd, "1/ns/mnt", "pid 1's mount namespace")
-	if err != nil {
+	pid1 := -1
+	// Opening another process's namespace needs ptrace access to it.
+	if err := l.privileged(policy.OpReassociate, func() (err error) {
+		pid1, err = openNS(procfd, "1/ns/mnt", "pid 1's mount namespace")
+		return err
+	}); err != nil {
 		return -1, err
 	}
 	self, err := openNS(procfd, "thread-self/ns/mnt", "the current mount namespace")

@@ -106,24 +106,9 @@ func (l *launcher) notePerUser(found plan.PerUser) {
 // another (discarded) snap namespace is discarded here, under the locks.
 func (l *launcher) openPreservedUser(nsdir int, name string, snapID uint64) (int, error) {
 	display := layout.NSDir + "/" + name
-	fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		l.debugf("no preserved per-user mount namespace at %s", display)
-		return -1, nil
-	}
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	var st unix.Stat_t
-	magic, merr := fsMagic(fd)
-	if ferr := unix.Fstat(fd, &st); ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
-	}
-	if magic != unix.NSFS_MAGIC {
-		unix.Close(fd)
-		l.debugf("%s is a plain file: not preserved", display)
-		return -1, nil
+	fd, err := l.openNSFile(nsdir, name)
+	if err != nil || fd < 0 {
+		return -1, err
 	}
 	infoName := layout.UserInfoName(l.plan.Instance, uint32(l.ruid))
 	var parent uint64

@@ -120,11 +120,32 @@ func sysMkdirRoot(parentfd int, name string, mode uint32) (created bool, err err
 }
 
 // sysCreateRootFile opens name in the root-owned directory dirfd, creating
-// it when missing. Safe: O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a
-// FIFO or device from blocking, and the caller checks on the descriptor that
-// it is a regular file before using it.
+// it when missing, and hands a file it created to root:root with mode (with
+// file capabilities the launcher creates files as the caller). Safe:
+// O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a FIFO or device from
+// blocking, O_EXCL tells a new file from an existing one, and the caller
+// checks on the descriptor that it is a regular file before using it.
 func sysCreateRootFile(dirfd int, name string, flags int, mode uint32) (int, error) {
-	return unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, mode)
+	const common = unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
+	fd, err := unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL|common, mode)
+	if err == unix.EEXIST {
+		if fd, err = unix.Openat(dirfd, name, flags|common, 0); err != nil {
+			return -1, err
+		}
+		if err := sysClaimOrphan(dirfd, fd, mode); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
+	}
+	if err != nil {
+		return -1, err
+	}
+	if err := sysFixOwnerMode(fd, mode); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
 }
 
 // sysFixOwnerMode hands a file or directory the launcher created (or that a
@@ -136,6 +157,30 @@ func sysFixOwnerMode(fd int, mode uint32) error {
 		return err
 	}
 	return unix.Fchmod(fd, mode)
+}
+
+// sysClaimOrphan hands fd to root:root with mode when it is owned by someone
+// else inside a root-owned directory closed to others: only a launcher
+// installed with file capabilities, killed between creating the entry (as
+// the caller) and handing it to root, can have left it there. Safe: in a
+// directory others can write (the world-writable /tmp) nothing is claimed,
+// and the caller's ownership checks then refuse the entry.
+func sysClaimOrphan(parentfd, fd int, mode uint32) error {
+	var parent, st unix.Stat_t
+	if unix.Fstat(parentfd, &parent) != nil || parent.Uid != 0 || parent.Mode&0o022 != 0 {
+		return nil
+	}
+	if unix.Fstat(fd, &st) != nil || st.Uid == 0 {
+		return nil
+	}
+	// A killed launcher leaves a directory empty; one with entries was
+	// used by its owner, and is refused by the caller's checks.
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if names, err := readDirNames(fd); err != nil || len(names) != 0 {
+			return nil
+		}
+	}
+	return sysFixOwnerMode(fd, mode)
 }
 
 // sysRenameat replaces the entry newname with oldname inside the same

@@ -63,8 +63,15 @@ const (
 	// OpCapture bind mounts the new namespace's nsfs file onto
 	// /run/snapd/ns/<instance>.mnt, preserving it.
 	OpCapture
+	// OpReadCookie reads the snap's cookie for snapctl from the root-only
+	// /var/lib/snapd/cookie.
+	OpReadCookie
 	// OpDrop permanently gives up every privilege before the exec.
 	OpDrop
+	// OpSeccomp loads the app's seccomp profiles, after the drop, with the
+	// one capability the load needs (no_new_privs is not used: it would
+	// also stop the app's AppArmor transitions and setuid helpers).
+	OpSeccomp
 
 	numOps
 )
@@ -93,7 +100,7 @@ var Ops = [numOps]Spec{
 	OpSlaveRoot:    {"make / recursively slave", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Mount operations, plus creating the few host directories the
 	// bootstrap needs (shared mount points, the hostfs directory).
-	OpBootstrap:    {"bootstrap the snap's root filesystem", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}},
+	OpBootstrap:    {"bootstrap the snap's root filesystem", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
 	OpDevpts:       {"mount a private devpts instance", []capability.Cap{capability.CAP_SYS_ADMIN}},
 	OpPrivateTmp:   {"set up the private /tmp", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
 	OpSnapUpdateNS: {"run snap-update-ns", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SETUID, capability.CAP_SETGID}},
@@ -102,7 +109,9 @@ var Ops = [numOps]Spec{
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
 	// capability at all, because the ids already are the caller's.
-	OpDrop: {"drop privileges", nil},
+	OpDrop:       {"drop privileges", nil},
+	OpReadCookie: {"read the snap cookie", []capability.Cap{capability.CAP_DAC_READ_SEARCH}},
+	OpSeccomp:    {"load the app's seccomp profiles", []capability.Cap{capability.CAP_SYS_ADMIN}},
 }
 
 // UserHelperCaps are the only capabilities snap-update-ns --user-mounts
@@ -111,6 +120,22 @@ var Ops = [numOps]Spec{
 // poking around files as a regular user (DAC_OVERRIDE) and setting their
 // ownership (CHOWN).
 var UserHelperCaps = []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_SYS_ADMIN, capability.CAP_CHOWN}
+
+// Required is the union of every operation's capabilities: the set a
+// strict-capability build is installed with (setcap <set>=p).
+func Required() []capability.Cap {
+	var caps []capability.Cap
+	seen := map[capability.Cap]bool{}
+	for _, spec := range Ops {
+		for _, c := range spec.Caps {
+			if !seen[c] {
+				seen[c] = true
+				caps = append(caps, c)
+			}
+		}
+	}
+	return caps
+}
 
 // String returns the operation's name.
 func (op Op) String() string {

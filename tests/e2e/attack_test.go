@@ -206,8 +206,13 @@ func TestHostileEntriesInRunSnapdAreRefused(t *testing.T) {
 		{"symlink-at-lock-file", func() error {
 			return mkdirAllThen("/run/snapd/lock", func() error { return os.Symlink("/etc/passwd", "/run/snapd/lock/hello.lock") })
 		}, "/run/snapd/lock/hello.lock"},
-		{"user-owned-ns-dir", func() error {
-			return mkdirAllThen("/run/snapd/ns", func() error { return os.Chown("/run/snapd/ns", userUID, userUID) })
+		{"user-owned-ns-dir-with-entries", func() error {
+			return mkdirAllThen("/run/snapd/ns", func() error {
+				if err := os.WriteFile("/run/snapd/ns/planted", nil, 0o644); err != nil {
+					return err
+				}
+				return os.Chown("/run/snapd/ns", userUID, userUID)
+			})
 		}, "owned by uid 1000"},
 		{"world-writable-lock-dir", func() error {
 			return mkdirAllThen("/run/snapd/lock", func() error { return os.Chmod("/run/snapd/lock", 0o777) })
@@ -227,6 +232,32 @@ func TestHostileEntriesInRunSnapdAreRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A launcher installed with file capabilities creates as the caller; one
+// killed before handing a new entry of a root-only directory to root leaves
+// it owned by the caller, and the next launch claims it (an empty directory
+// or a file), where it would refuse anything in a directory others can write.
+func TestOrphanedEntriesInRootOnlyDirectoriesAreClaimed(t *testing.T) {
+	world(t)
+	if err := os.MkdirAll("/run/snapd/ns", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown("/run/snapd/ns", userUID, userUID); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll("/run/snapd/lock", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/run/snapd/lock/hello.lock", nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown("/run/snapd/lock/hello.lock", userUID, userUID); err != nil {
+		t.Fatal(err)
+	}
+	launch{}.mustRun(t)
+	checkOwnerMode(t, "/run/snapd/ns", os.ModeDir|0o755)
+	checkOwnerMode(t, "/run/snapd/lock/hello.lock", 0o600)
 }
 
 func mkdirAllThen(dir string, fn func() error) error {

@@ -1,0 +1,148 @@
+package launcher
+
+import (
+	"fmt"
+	"strings"
+	"syscall"
+	"unsafe"
+
+	"github.com/syndtr/gocapability/capability"
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+)
+
+// The launcher holds its privilege as a permitted capability set and keeps
+// its effective set empty, raising exactly policy.Ops[op].Caps around each
+// privileged operation (l.privileged) and lowering them after, on every
+// thread. Two install modes give it that permitted set:
+//
+//   - setuid root: euid 0 gives the full set; the ids are dropped to the
+//     caller's at the end.
+//   - file capabilities (setcap policy.Required()=p): the ids stay the
+//     caller's throughout; the permitted set is exactly policy.Required().
+//
+// A root caller runs the same way and keeps root for the app.
+
+// installMode is how the launcher got its privilege.
+type installMode int
+
+const (
+	modeNone     installMode = iota // no privilege: only classic plans work
+	modeSetuid                      // setuid root, run by a non-root user
+	modeRoot                        // run by root
+	modeFileCaps                    // file capabilities, run by a non-root user
+)
+
+func (m installMode) String() string {
+	return [...]string{"unprivileged", "setuid root", "root caller", "file capabilities"}[m]
+}
+
+// capSet is a capability bit set (two 32-bit words, as capget returns it).
+type capSet [2]uint32
+
+func capsOf(caps []capability.Cap) capSet {
+	var s capSet
+	for _, c := range caps {
+		s[c/32] |= 1 << (uint(c) % 32)
+	}
+	return s
+}
+
+func (s capSet) and(o capSet) capSet { return capSet{s[0] & o[0], s[1] & o[1]} }
+func (s capSet) empty() bool         { return s[0] == 0 && s[1] == 0 }
+
+func (s capSet) names() string {
+	var n []string
+	for c := capability.Cap(0); c < 64; c++ {
+		if s[c/32]&(1<<(uint(c)%32)) != 0 {
+			n = append(n, "cap_"+c.String())
+		}
+	}
+	return strings.Join(n, ",")
+}
+
+// getCaps returns the calling thread's effective, permitted and inheritable
+// sets.
+func getCaps() (eff, prm, inh capSet, err error) {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if err = unix.Capget(&hdr, &data[0]); err != nil {
+		return
+	}
+	for i := range data {
+		eff[i], prm[i], inh[i] = data[i].Effective, data[i].Permitted, data[i].Inheritable
+	}
+	return
+}
+
+// setCapsAllThreads sets the three sets on every thread of the process.
+// AllThreadsSyscall (cgo off) runs capset on each thread and throws if any
+// result differs; unix.Capget/Capset and gocapability act on one thread
+// only, which would leave privilege on the others.
+func setCapsAllThreads(eff, prm, inh capSet) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	for i := range data {
+		data[i] = unix.CapUserData{Effective: eff[i], Permitted: prm[i], Inheritable: inh[i]}
+	}
+	_, _, e := syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
+	if e != 0 {
+		return e
+	}
+	return nil
+}
+
+// initCaps tells the install mode from the credentials, checks that a
+// file-capability install has every capability it needs (a packaging error
+// names the missing ones), and empties the effective set.
+func (l *launcher) initCaps() error {
+	_, prm, inh, err := getCaps()
+	if err != nil {
+		return fmt.Errorf("cannot get capabilities: %w", err)
+	}
+	required := capsOf(policy.Required())
+	switch euid := unix.Geteuid(); {
+	case euid == 0 && l.ruid == 0:
+		l.mode = modeRoot
+	case euid == 0:
+		l.mode = modeSetuid
+	case !prm.empty():
+		if missing := required.and(capSet{^prm[0], ^prm[1]}); !missing.empty() {
+			return fmt.Errorf("cannot launch: snap-launch is installed with file capabilities %s but lacks %s (install with: setcap %s=p)", prm.names(), missing.names(), required.names())
+		}
+		l.mode = modeFileCaps
+	default:
+		l.mode = modeNone
+		return nil
+	}
+	l.permitted, l.inheritable = prm, inh
+	if err := setCapsAllThreads(capSet{}, prm, inh); err != nil {
+		return fmt.Errorf("cannot clear the effective capabilities: %w", err)
+	}
+	l.debugf("install mode: %s; permitted capabilities %s, none effective", l.mode, prm.names())
+	return nil
+}
+
+// raise makes exactly caps effective on every thread (within the permitted
+// set), and lower empties the effective set again.
+func (l *launcher) raise(caps []capability.Cap) error {
+	want := capsOf(caps).and(l.permitted)
+	if err := setCapsAllThreads(want, l.permitted, l.inheritable); err != nil {
+		return fmt.Errorf("cannot raise %s: %w", want.names(), err)
+	}
+	if capHook != nil {
+		capHook(want)
+	}
+	return nil
+}
+
+func (l *launcher) lower() error {
+	if err := setCapsAllThreads(capSet{}, l.permitted, l.inheritable); err != nil {
+		return fmt.Errorf("cannot lower capabilities: %w", err)
+	}
+	return nil
+}
+
+// capHook, when set (tests only), sees every raise.
+var capHook func(capSet)
