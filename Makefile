@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
 
-.PHONY: all build test unit e2e vet fuzz demo install clean
+.PHONY: all build test unit e2e vet fuzz demo install install-caps clean
 
 all: build
 
@@ -52,6 +52,16 @@ install: build
 	install -m 0755 -o root -g root bin/snap-confine $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 4755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-launch
 	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
+
+# The strict-capability install: snap-launch is not setuid, it holds
+# exactly the capabilities policy.Required() lists, in its permitted set.
+CAPS := $(shell CGO_ENABLED=0 $(GO) run ./policy/cmd/required-caps 2>/dev/null)
+install-caps: build
+	install -d $(DESTDIR)$(LIBEXEC)
+	install -m 0755 -o root -g root bin/snap-confine $(DESTDIR)$(LIBEXEC)/snap-confine
+	install -m 0755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-launch
+	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
+	setcap '$(CAPS)=p' $(DESTDIR)$(LIBEXEC)/snap-launch
 
 clean:
 	rm -rf bin

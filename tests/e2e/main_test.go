@@ -22,6 +22,7 @@ import (
 
 	"github.com/snapns/snapns/tests/probe/report"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -30,9 +31,19 @@ const (
 	snapLaunch    = "/usr/lib/snapd/snap-launch"
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
+	capsDir       = "/usr/lib/snapd-caps" // snap-confine and a file-capability snap-launch
 	probe         = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
 	userUID       = 1000
 )
+
+// requiredCaps is policy.Required() in setcap's syntax.
+func requiredCaps() string {
+	var names []string
+	for _, c := range policy.Required() {
+		names = append(names, "cap_"+c.String())
+	}
+	return strings.Join(names, ",")
+}
 
 // skipReason is set when the sandbox cannot be built here.
 var skipReason string
@@ -56,6 +67,10 @@ func TestMain(m *testing.M) {
 		}
 		if err := sandbox.MakeBase(sandbox.Base{Name: "core", Revision: "1", Current: true}); err != nil {
 			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
+			os.Exit(1)
+		}
+		if out, err := exec.Command("setcap", requiredCaps()+"=p", capsDir+"/snap-launch").CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
 			os.Exit(1)
 		}
 		cleanup, err := sandbox.EnterCgroupV2()
@@ -121,6 +136,10 @@ func sandboxFiles() []sandbox.File {
 	return []sandbox.File{
 		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: snapLaunch, Mode: 0o755 | os.ModeSetuid},
+		// The strict-capability install: file capabilities instead of
+		// setuid (set with setcap once inside the sandbox).
+		{Src: filepath.Join(bin, "snap-confine"), Dst: capsDir + "/snap-confine", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-launch"), Dst: capsDir + "/snap-launch", Mode: 0o755},
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
@@ -141,6 +160,7 @@ type launch struct {
 	files    []*os.File // extra descriptors from 3 on
 	argv     []string   // full argv, overriding everything above
 	program  string     // program to run; snap-confine by default
+	caps     bool       // use the file-capability install instead of setuid
 }
 
 type result struct {
@@ -161,6 +181,9 @@ func (l launch) command() *exec.Cmd {
 	program := l.program
 	if program == "" {
 		program = snapConfine
+		if l.caps {
+			program = capsDir + "/snap-confine"
+		}
 	}
 	argv := l.argv
 	if argv == nil {

@@ -1,0 +1,98 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/snapns/snapns/policy"
+)
+
+// The strict-capability install (snap-launch with file capabilities, not
+// setuid) runs the same launches: a non-root caller keeps their ids
+// throughout and ends with no capability at all.
+func TestFileCapabilityInstallCreatesJoinsAndDrops(t *testing.T) {
+	world(t)
+	fi, err := os.Stat(capsDir + "/snap-launch")
+	if err != nil || fi.Mode()&os.ModeSetuid != 0 {
+		t.Fatalf("the file-capability launcher is setuid or missing: %v", err)
+	}
+	installUpdateNS(t)
+	enablePerUser(t)
+	first := launch{caps: true, uid: 1000, groups: []uint32{1000, 2000}, debug: true, args: []string{"write", "/tmp/x", "y", "read", "/mnt/snap-update-ns.log"}}.run()
+	if first.err != nil {
+		t.Fatalf("file-capability launch failed: %v\n%s", first.err, first.stderr)
+	}
+	if !strings.Contains(first.stderr, "install mode: file capabilities") {
+		t.Errorf("the launcher did not run in file-capability mode:\n%s", first.stderr)
+	}
+	r := first.report
+	if r.UIDs != [3]int{1000, 1000, 1000} || r.GIDs != [3]int{1000, 1000, 1000} || !slices.Equal(r.Groups, []int{1000, 2000}) {
+		t.Fatalf("ids %v %v groups %v", r.UIDs, r.GIDs, r.Groups)
+	}
+	for _, c := range []string{"CapInh", "CapPrm", "CapEff", "CapAmb"} {
+		if r.Caps[c] != "0000000000000000" {
+			t.Errorf("app has %s %s", c, r.Caps[c])
+		}
+	}
+	if !strings.Contains(r.Read["/mnt/snap-update-ns.log"], "uids=0/0/0") {
+		t.Errorf("snap-update-ns did not run as root: %q", r.Read["/mnt/snap-update-ns.log"])
+	}
+	checkOwnerMode(t, "/run/snapd/ns/snap.hello.info", 0o644)
+	checkOwnerMode(t, "/run/snapd/lock/hello.lock", 0o600)
+	checkOwnerMode(t, "/run/snapd/lock/hello.1000.lock", 0o600)
+	checkOwnerMode(t, "/tmp/snap-private-tmp/snap.hello", os.ModeDir|0o700)
+	again := launch{caps: true, uid: 1000, args: []string{"read", "/tmp/x"}}.mustRun(t)
+	if again.MountNSID != r.MountNSID || again.Read["/tmp/x"] != "y" {
+		t.Fatal("the second file-capability launch did not join the preserved per-user namespace")
+	}
+	root := launch{caps: true}.mustRun(t)
+	if root.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
+		t.Fatal("root's app does not run in the snap's namespace")
+	}
+	// A refresh discards and rebuilds, with file capabilities too.
+	refresh(t, "core", "2")
+	after := launch{caps: true, uid: 1000, args: []string{"read", "/base-marker"}}.mustRun(t)
+	if after.Read["/base-marker"] != "core 2\n" {
+		t.Fatal("the file-capability launcher did not rebuild a stale namespace")
+	}
+}
+
+// Every capability of policy.Required() is needed: the launcher installed
+// with the set minus any one of them refuses to run with a packaging error
+// naming it.
+func TestFileCapabilityInstallLackingACapabilityIsAPackagingError(t *testing.T) {
+	world(t)
+	dir := "/usr/lib/snapd-caps-minus"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	for _, name := range []string{"snap-confine", "snap-launch"} {
+		data, err := os.ReadFile(capsDir + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/"+name, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, missing := range policy.Required() {
+		var rest []string
+		for _, c := range policy.Required() {
+			if c != missing {
+				rest = append(rest, "cap_"+c.String())
+			}
+		}
+		if out, err := exec.Command("setcap", strings.Join(rest, ",")+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+			t.Fatalf("setcap: %v %s", err, out)
+		}
+		msg := launch{program: dir + "/snap-confine", uid: 1000}.mustFail(t)
+		if !strings.Contains(msg, "lacks cap_"+missing.String()) {
+			t.Errorf("without %s: %q", missing, msg)
+		}
+		nothingCreated(t)
+	}
+}
