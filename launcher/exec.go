@@ -21,6 +21,14 @@ func (l *launcher) execTarget() error {
 		set = []string{"SNAP_COOKIE=" + l.cookie, "SNAP_CONTEXT=" + l.cookie}
 	}
 	env := policy.TargetEnv(l.env, l.plan.Classic, set...)
+	if len(l.profiles) > 0 {
+		if err := l.loadProfiles(l.profiles); err != nil {
+			return err
+		}
+	}
+	if err := l.finishDrop(); err != nil {
+		return err
+	}
 	l.debugf("executing %q", l.target)
 	unix.Umask(l.umask)
 	l.flushStderr()

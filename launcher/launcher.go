@@ -60,6 +60,7 @@ type launcher struct {
 	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
 	cookie     string // the snap's cookie for snapctl, "" if none
 
+	profiles    appProfiles // the app's seccomp programs, loaded last
 	mode        installMode
 	permitted   capSet // the launcher's permitted capabilities
 	inheritable capSet // the caller's inheritable set, left as it was
@@ -209,6 +210,11 @@ func (l *launcher) run(args []string) error {
 		}
 	} else {
 		l.debugf("classic plan: no namespace work")
+		if l.mode != modeNone {
+			if l.profiles, err = l.readProfiles(); err != nil {
+				return err
+			}
+		}
 	}
 	if l.mode != modeNone {
 		l.privileged(policy.OpReadCookie, func() error {

@@ -25,6 +25,11 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer unix.Close(hostNS)
+	// The app's seccomp profiles are the host's, read before any snap
+	// namespace is joined.
+	if l.profiles, err = l.readProfiles(); err != nil {
+		return err
+	}
 
 	nsdir, lockdir, err := l.initRunDirs()
 	if err != nil {

@@ -45,6 +45,11 @@ const (
 	// SystemParams is snapd's system configuration; its homedirs= line
 	// lists extra home directories bound into every snap's namespace.
 	SystemParams = "/var/lib/snapd/system-params"
+	// SeccompDir holds the compiled seccomp profiles snapd writes: raw
+	// BPF, one per security tag, and global.bin for every snap.
+	SeccompDir = "/var/lib/snapd/seccomp/bpf"
+	// GlobalSeccompName is the profile every snap app gets first.
+	GlobalSeccompName = "global.bin"
 	// CgroupDir is where the cgroup hierarchy is mounted; it tells whether
 	// a snap still has processes.
 	CgroupDir = "/sys/fs/cgroup"
@@ -111,6 +116,9 @@ func LockName(inst naming.Instance) string { return inst.String() + ".lock" }
 // PrivateTmpName is the name, inside PrivateTmpDir, of the snap's directory;
 // its "tmp" child is bind mounted on /tmp in the snap's namespace.
 func PrivateTmpName(inst naming.Instance) string { return "snap." + inst.String() }
+
+// SeccompName is the name, inside SeccompDir, of an app's profile.
+func SeccompName(tag naming.SecurityTag) string { return tag.String() + ".bin" }
 
 // CookieName is the name, inside CookieDir, of the snap's cookie.
 func CookieName(inst naming.Instance) string { return "snap." + inst.String() }

@@ -23,6 +23,8 @@ import (
 	"github.com/snapns/snapns/tests/probe/report"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/seccomp/compile"
+	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -32,9 +34,42 @@ const (
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
 	capsDir       = "/usr/lib/snapd-caps" // snap-confine and a file-capability snap-launch
+	profileDir    = "/usr/lib/snapd-test" // compiled test profiles
+	seccompDir    = "/var/lib/snapd/seccomp/bpf"
 	probe         = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
 	userUID       = 1000
 )
+
+// testProfiles are compiled before the sandbox is built: every launch's
+// security tag gets the unrestricted one unless a test installs another.
+var testProfiles = map[string]string{
+	"unrestricted.bin": "@unrestricted\n",
+	"deny-uname.bin":   "# everything but uname\n@complain\n~uname\n",
+}
+
+// installProfile puts a compiled test profile in place for tag (atomically:
+// concurrent launches install the same one).
+func installProfile(tag, profile string) error {
+	data, err := os.ReadFile(profileDir + "/" + profile)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(seccompDir, 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(seccompDir, ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	tmp.Chmod(0o644)
+	tmp.Close()
+	return os.Rename(tmp.Name(), seccompDir+"/"+tag+".bin")
+}
 
 // requiredCaps is policy.Required() in setcap's syntax.
 func requiredCaps() string {
@@ -128,6 +163,18 @@ func buildAndRun(staging string) (int, error) {
 	if err := cmd.Run(); err != nil {
 		return -1, fmt.Errorf("cannot build the binaries: %w", err)
 	}
+	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
+	for name, src := range testProfiles {
+		f, err := os.Create(filepath.Join(bin, name))
+		if err != nil {
+			return -1, err
+		}
+		err = compile.Compile([]byte(src), f)
+		f.Close()
+		if err != nil {
+			return -1, fmt.Errorf("cannot compile the %s test profile: %w", name, err)
+		}
+	}
 	return sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
 }
 
@@ -143,24 +190,27 @@ func sandboxFiles() []sandbox.File {
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
+		{Src: filepath.Join(bin, "unrestricted.bin"), Dst: profileDir + "/unrestricted.bin", Mode: 0o644},
+		{Src: filepath.Join(bin, "deny-uname.bin"), Dst: profileDir + "/deny-uname.bin", Mode: 0o644},
 	}
 }
 
 // launch describes one run of snap-confine (or of snap-launch directly).
 type launch struct {
-	instance string   // SNAP_INSTANCE_NAME; "hello" by default
-	tag      string   // security tag; snap.<instance>.app by default
-	flags    []string // options before the tag (--classic, --base ...)
-	args     []string // probe arguments
-	uid      int      // caller's uid; root (0 or -1) by default: see command
-	groups   []uint32 // caller's supplementary groups
-	env      []string // extra environment
-	dir      string   // working directory
-	debug    bool
-	files    []*os.File // extra descriptors from 3 on
-	argv     []string   // full argv, overriding everything above
-	program  string     // program to run; snap-confine by default
-	caps     bool       // use the file-capability install instead of setuid
+	instance  string   // SNAP_INSTANCE_NAME; "hello" by default
+	tag       string   // security tag; snap.<instance>.app by default
+	flags     []string // options before the tag (--classic, --base ...)
+	args      []string // probe arguments
+	uid       int      // caller's uid; root (0 or -1) by default: see command
+	groups    []uint32 // caller's supplementary groups
+	env       []string // extra environment
+	dir       string   // working directory
+	debug     bool
+	files     []*os.File // extra descriptors from 3 on
+	argv      []string   // full argv, overriding everything above
+	program   string     // program to run; snap-confine by default
+	caps      bool       // use the file-capability install instead of setuid
+	noProfile bool       // do not install a seccomp profile for the tag
 }
 
 type result struct {
@@ -188,6 +238,13 @@ func (l launch) command() *exec.Cmd {
 	argv := l.argv
 	if argv == nil {
 		argv = append(append(append([]string{}, l.flags...), tag, probe), l.args...)
+	}
+	if _, err := naming.ParseSecurityTag(tag); err == nil && !l.noProfile {
+		if _, err := os.Stat(seccompDir + "/" + tag + ".bin"); err != nil {
+			if err := installProfile(tag, "unrestricted.bin"); err != nil {
+				panic(err)
+			}
+		}
 	}
 	cmd := exec.Command(program, argv...)
 	cmd.Env = append([]string{"SNAP_INSTANCE_NAME=" + inst, "PATH=/usr/bin:/bin"}, l.env...)

@@ -23,7 +23,7 @@ func main() {
 	// Descriptors first, with raw syscalls: the Go runtime's own (the
 	// netpoller's) must not be mistaken for inherited ones.
 	fds := listFDs()
-	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}, Stat: map[string]string{}}
+	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}, Stat: map[string]string{}, Status: map[string]string{}}
 	args := os.Args[1:]
 	for len(args) > 0 {
 		switch {
@@ -48,6 +48,12 @@ func main() {
 				r.Stat[args[1]] = fmt.Sprintf("%d:%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
 			}
 			args = args[2:]
+		case args[0] == "uname":
+			var u unix.Utsname
+			if err := unix.Uname(&u); err != nil {
+				r.Errors = append(r.Errors, "uname: "+err.Error())
+			}
+			args = args[1:]
 		case args[0] == "sleep" && len(args) >= 2:
 			s, _ := strconv.ParseFloat(args[1], 64)
 			time.Sleep(time.Duration(s * float64(time.Second)))
@@ -73,6 +79,9 @@ func main() {
 			}
 			if ok && k == "Umask" {
 				r.Umask = strings.TrimSpace(v)
+			}
+			if ok && (k == "NoNewPrivs" || strings.HasPrefix(k, "Seccomp")) {
+				r.Status[k] = strings.TrimSpace(v)
 			}
 		}
 	}

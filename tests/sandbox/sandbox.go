@@ -353,8 +353,17 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		return nil, fmt.Errorf("cannot find this process's cgroup v2 path")
 	}
 	origDir := filepath.Join(hostV2, orig)
-	sub := filepath.Join(origDir, fmt.Sprintf("snapns-sandbox-%d", os.Getppid()))
-	if err := os.Mkdir(sub, 0o755); err != nil {
+	sub := filepath.Join(origDir, "snapns-sandbox")
+	err = os.Mkdir(sub, 0o755)
+	if os.IsExist(err) {
+		// Left by a sandbox that died before its cleanup: empty by now,
+		// since every process of that sandbox died with it.
+		if err := os.Remove(sub); err != nil {
+			return nil, fmt.Errorf("cannot remove the stale %s: %w", sub, err)
+		}
+		err = os.Mkdir(sub, 0o755)
+	}
+	if err != nil {
 		return nil, err
 	}
 	moveAll := func(dir string) error {

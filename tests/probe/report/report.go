@@ -4,14 +4,17 @@ package report
 
 // Report is what the launcher handed the probe, as the probe saw it.
 type Report struct {
-	Argv      []string          `json:"argv"`
-	Env       []string          `json:"env"`
-	UIDs      [3]int            `json:"uids"`
-	GIDs      [3]int            `json:"gids"`
-	Groups    []int             `json:"groups"`
-	Caps      map[string]string `json:"caps"`
-	CPUs      string            `json:"cpus"`
-	Umask     string            `json:"umask"`
+	Argv   []string          `json:"argv"`
+	Env    []string          `json:"env"`
+	UIDs   [3]int            `json:"uids"`
+	GIDs   [3]int            `json:"gids"`
+	Groups []int             `json:"groups"`
+	Caps   map[string]string `json:"caps"`
+	CPUs   string            `json:"cpus"`
+	Umask  string            `json:"umask"`
+	// Status holds the security lines of /proc/self/status: NoNewPrivs,
+	// Seccomp, Seccomp_filters.
+	Status    map[string]string `json:"status"`
 	Mounts    []string          `json:"mounts"`
 	Cwd       string            `json:"cwd"`
 	FDs       []int             `json:"fds"`
