@@ -5,33 +5,28 @@ import (
 	"strings"
 )
 
-// The target's environment is built, not inherited: the launcher keeps only the
-// caller's variables that are named here, then sets the ones snap-confine sets.
-// Nothing here can raise the app's privileges (the app runs with the caller's
-// credentials and no AT_SECURE), so the list is about not carrying variables
-// that steer dynamic loaders and runtimes through the privileged step, and
-// about keeping what `snap run` and desktop sessions hand to snap apps.
+// The target gets the caller's environment, as from snap-confine, less what
+// the dynamic loader strips from a secure-execution (setuid or file
+// capability) process before snap-confine could pass it on, and less the Go
+// runtime's variables; then, for confined snaps, what snap-confine resets.
+// Nothing here can raise the app's privileges (the app runs with the
+// caller's credentials, and the launcher's own decisions read nothing from
+// the environment): the list keeps what `snap run` and desktop sessions
+// hand to snap apps working exactly as with snap-confine. `snap run` carries
+// the loader variables an app needs across the boundary as SNAP_SAVED_*.
 
-// EnvPrefixes are kept by prefix. SNAP_ covers everything `snap run` sets,
-// including SNAP_SAVED_* (its way of carrying loader variables across the
-// setuid boundary); XDG_ and LC_ are session and locale settings; GTK_, GDK_,
-// QT_ and XCURSOR_ are toolkit settings desktop sessions export (input
-// methods, scaling, themes).
-var EnvPrefixes = []string{"SNAP_", "XDG_", "LC_", "GTK_", "GDK_", "QT_", "XCURSOR_"}
-
-// EnvNames are kept by exact name.
-var EnvNames = []string{
-	"SNAP", "SNAPD_DEBUG",
-	"HOME", "USER", "LOGNAME", "LANG", "LANGUAGE", "TZ",
-	"TERM", "COLORTERM", "DISPLAY", "WAYLAND_DISPLAY", "XAUTHORITY",
-	"DBUS_SESSION_BUS_ADDRESS", "DBUS_SYSTEM_BUS_ADDRESS", "SSH_AUTH_SOCK",
-	"PULSE_SERVER", "DESKTOP_SESSION", "NOTIFY_SOCKET", "LISTEN_PID",
-	"LISTEN_FDS", "LISTEN_FDNAMES", "INVOCATION_ID", "JOURNAL_STREAM",
-	"XMODIFIERS", "DESKTOP_STARTUP_ID", "XDG_ACTIVATION_TOKEN",
-	"EDITOR", "VISUAL", "PAGER", "BROWSER", "COLUMNS", "LINES", "NO_COLOR",
-	"http_proxy", "https_proxy", "ftp_proxy", "no_proxy", "all_proxy",
-	"HTTP_PROXY", "HTTPS_PROXY", "FTP_PROXY", "NO_PROXY", "ALL_PROXY",
+// UnsecureEnv are glibc's "unsecure" variables (sysdeps/generic/unsecvars.h),
+// which ld.so removes under AT_SECURE, and the Go runtime's.
+var UnsecureEnv = []string{
+	"GCONV_PATH", "GETCONF_DIR", "GLIBC_TUNABLES", "HOSTALIASES", "LOCALDOMAIN",
+	"LOCPATH", "NIS_PATH", "NLSPATH", "RESOLV_HOST_CONF", "RES_OPTIONS",
+	"TMPDIR", "TZDIR",
+	"GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS", "GOTRACEBACK",
 }
+
+// UnsecureEnvPrefixes are removed by prefix: every loader and malloc
+// tunable.
+var UnsecureEnvPrefixes = []string{"LD_", "MALLOC_"}
 
 // Path is the PATH snap-confine gives every app in a confined snap.
 const Path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:/usr/games:/usr/local/games"
@@ -41,25 +36,20 @@ const TmpDir = "/tmp"
 
 // KeepEnv reports whether the caller's variable name may pass to the target.
 func KeepEnv(name string) bool {
-	if slices.Contains(EnvNames, name) {
-		return true
+	if name == "" || slices.Contains(UnsecureEnv, name) {
+		return false
 	}
-	for _, p := range EnvPrefixes {
-		if strings.HasPrefix(name, p) && len(name) > len(p) {
-			return true
+	for _, p := range UnsecureEnvPrefixes {
+		if strings.HasPrefix(name, p) {
+			return false
 		}
 	}
-	return false
+	return true
 }
 
 // Shell is what snap-confine sets SHELL to for confined snaps: a shell every
 // core base has.
 const Shell = "/bin/bash"
-
-// ClassicEnvNames are also kept for classic snaps, which run on the host's
-// filesystem: snap-confine leaves their PATH, SHELL and temporary directory
-// alone.
-var ClassicEnvNames = []string{"PATH", "SHELL", "TMPDIR", "TEMPDIR"}
 
 // TargetEnv builds the target's environment from the caller's: the
 // caller's variables that policy keeps, then what snap-confine sets for
@@ -79,7 +69,7 @@ func TargetEnv(callerEnv []string, classic bool, set ...string) []string {
 	env := make([]string, 0, len(callerEnv)+len(set))
 	for _, kv := range callerEnv {
 		name, _, ok := strings.Cut(kv, "=")
-		if !ok || seen[name] || !(KeepEnv(name) || classic && slices.Contains(ClassicEnvNames, name)) {
+		if !ok || seen[name] || !KeepEnv(name) {
 			continue
 		}
 		seen[name] = true

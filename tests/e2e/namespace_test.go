@@ -301,7 +301,7 @@ func TestTargetArgvAndEnvironment(t *testing.T) {
 	world(t)
 	args := []string{"", "two words", "new\nline", "--classic", "-"}
 	r := launch{args: args, env: []string{
-		"LD_PRELOAD=/tmp/evil.so", "FOO=bar", "PATH=/evil", "TMPDIR=/evil", "SHELL=/bin/zsh",
+		"LD_PRELOAD=/tmp/evil.so", "GCONV_PATH=/tmp/evil", "FOO=bar", "PATH=/evil", "TMPDIR=/evil", "SHELL=/bin/zsh",
 		"SNAP_NAME=hello", "HOME=/home/user", "LANG=C.UTF-8", "XDG_RUNTIME_DIR=/run/user/1000",
 	}}.mustRun(t)
 	if want := append([]string{probe}, args...); !slices.Equal(r.Argv, want) {
@@ -312,7 +312,7 @@ func TestTargetArgvAndEnvironment(t *testing.T) {
 		k, v, _ := strings.Cut(kv, "=")
 		env[k] = v
 	}
-	for _, gone := range []string{"LD_PRELOAD", "FOO", "SNAP_INSTANCE_NAME_X"} {
+	for _, gone := range []string{"LD_PRELOAD", "GCONV_PATH", "SNAP_INSTANCE_NAME_X"} {
 		if _, ok := env[gone]; ok {
 			t.Errorf("%s reached the app", gone)
 		}
@@ -327,6 +327,7 @@ func TestTargetArgvAndEnvironment(t *testing.T) {
 		"HOME":               "/home/user",
 		"LANG":               "C.UTF-8",
 		"XDG_RUNTIME_DIR":    "/run/user/1000",
+		"FOO":                "bar",
 	} {
 		if env[k] != v {
 			t.Errorf("app's %s is %q, want %q", k, env[k], v)
