@@ -131,9 +131,6 @@ func (l *launcher) raise(caps []capability.Cap) error {
 	if err := setCapsAllThreads(want, l.permitted, l.inheritable); err != nil {
 		return fmt.Errorf("cannot raise %s: %w", want.names(), err)
 	}
-	if capHook != nil {
-		capHook(want)
-	}
 	return nil
 }
 
@@ -144,5 +141,7 @@ func (l *launcher) lower() error {
 	return nil
 }
 
-// capHook, when set (tests only), sees every raise.
-var capHook func(capSet)
+// capHook, set only in test builds (caphook_test_build.go, build tag
+// snapnstest), is called inside every privileged operation, with the
+// operation's capabilities raised.
+var capHook func(op policy.Op)

@@ -243,6 +243,9 @@ func (l *launcher) privileged(op policy.Op, fn func() error) error {
 	if err := l.raise(policy.Ops[op].Caps); err != nil {
 		return err
 	}
+	if capHook != nil {
+		capHook(op)
+	}
 	err := fn()
 	l.current = outer
 	var restore error

@@ -33,8 +33,10 @@ const (
 	snapLaunch    = "/usr/lib/snapd/snap-launch"
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
-	capsDir       = "/usr/lib/snapd-caps" // snap-confine and a file-capability snap-launch
-	profileDir    = "/usr/lib/snapd-test" // compiled test profiles
+	capsDir       = "/usr/lib/snapd-caps"      // snap-confine and a file-capability snap-launch
+	profileDir    = "/usr/lib/snapd-test"      // compiled test profiles
+	hookDir       = "/usr/lib/snapd-hook"      // the hooked launcher, setuid
+	hookCapsDir   = "/usr/lib/snapd-hook-caps" // the hooked launcher, file capabilities
 	seccompDir    = "/var/lib/snapd/seccomp/bpf"
 	probe         = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
 	userUID       = 1000
@@ -104,9 +106,11 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
 			os.Exit(1)
 		}
-		if out, err := exec.Command("setcap", requiredCaps()+"=p", capsDir+"/snap-launch").CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
-			os.Exit(1)
+		for _, dir := range []string{capsDir, hookCapsDir} {
+			if out, err := exec.Command("setcap", requiredCaps()+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
+				os.Exit(1)
+			}
 		}
 		cleanup, err := sandbox.EnterCgroupV2()
 		if err != nil {
@@ -163,6 +167,13 @@ func buildAndRun(staging string) (int, error) {
 	if err := cmd.Run(); err != nil {
 		return -1, fmt.Errorf("cannot build the binaries: %w", err)
 	}
+	// The launcher with the test-only capability hook (caphook_test_build.go).
+	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-launch-hook"), binaries["snap-launch"])
+	hook.Env = cmd.Env
+	hook.Stdout, hook.Stderr = os.Stderr, os.Stderr
+	if err := hook.Run(); err != nil {
+		return -1, fmt.Errorf("cannot build the hooked launcher: %w", err)
+	}
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -187,6 +198,10 @@ func sandboxFiles() []sandbox.File {
 		// setuid (set with setcap once inside the sandbox).
 		{Src: filepath.Join(bin, "snap-confine"), Dst: capsDir + "/snap-confine", Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: capsDir + "/snap-launch", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-confine"), Dst: hookDir + "/snap-confine", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookDir + "/snap-launch", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine"), Dst: hookCapsDir + "/snap-confine", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookCapsDir + "/snap-launch", Mode: 0o755},
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},

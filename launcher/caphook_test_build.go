@@ -1,0 +1,25 @@
+//go:build snapnstest
+
+package launcher
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+)
+
+// In test builds only, every privileged operation writes the capabilities
+// the kernel reports effective on the calling thread while it runs, so that
+// the end-to-end tests can compare reality with what policy grants.
+func init() {
+	capHook = func(op policy.Op) {
+		eff, prm, _, err := getCaps()
+		if err != nil {
+			return
+		}
+		line := fmt.Sprintf("CAPHOOK op=%d eff=%08x%08x prm=%08x%08x\n", int(op), eff[1], eff[0], prm[1], prm[0])
+		unix.Write(2, []byte(line))
+	}
+}

@@ -1,0 +1,92 @@
+package e2e
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/syndtr/gocapability/capability"
+
+	"github.com/snapns/snapns/policy"
+)
+
+// capWord is a set of capabilities as the hook prints it (64 bits, hex).
+func capWord(caps []capability.Cap) uint64 {
+	var w uint64
+	for _, c := range caps {
+		w |= 1 << uint(c)
+	}
+	return w
+}
+
+func capNames(w uint64) string {
+	var n []string
+	for c := capability.Cap(0); c < 64; c++ {
+		if w&(1<<uint(c)) != 0 {
+			n = append(n, "cap_"+c.String())
+		}
+	}
+	if len(n) == 0 {
+		return "none"
+	}
+	return strings.Join(n, ",")
+}
+
+// TestEveryPrivilegedStepRaisesExactlyItsCapabilities runs launches down
+// every path (create with snap-update-ns and a preserved per-user layer,
+// join, discard after a refresh, the seccomp load) with the launcher built
+// with the test-only capability hook, in both install modes, and checks
+// that while each privileged operation runs the kernel reports exactly the
+// capabilities policy grants it effective, and nothing more.
+func TestEveryPrivilegedStepRaisesExactlyItsCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			world(t)
+			installUpdateNS(t)
+			enablePerUser(t)
+			seen := map[policy.Op]uint64{}
+			run := func(l launch) {
+				l.program = mode.dir + "/snap-confine"
+				res := l.run()
+				if res.err != nil {
+					t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+				}
+				for _, line := range strings.Split(res.stderr, "\n") {
+					var op int
+					var eff, prm string
+					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%s prm=%s", &op, &eff, &prm); err != nil {
+						continue
+					}
+					got, _ := strconv.ParseUint(eff, 16, 64)
+					permitted, _ := strconv.ParseUint(prm, 16, 64)
+					want := capWord(policy.Ops[op].Caps) & permitted
+					if got != want {
+						t.Errorf("%s: effective %s, policy grants %s", policy.Op(op), capNames(got), capNames(want))
+					}
+					seen[policy.Op(op)] = got
+				}
+			}
+			run(launch{uid: 1000})                                 // create, per-user create, seccomp
+			run(launch{uid: 1000})                                 // join both
+			run(launch{uid: 1001, dir: "/", env: []string{"A=b"}}) // another user's layer
+			refresh(t, "core", "2")
+			run(launch{uid: 1000})                               // discard and rebuild
+			run(launch{uid: 1000, flags: []string{"--classic"}}) // classic
+			var table []string
+			for op, eff := range seen {
+				table = append(table, fmt.Sprintf("  %-45s %s", op, capNames(eff)))
+			}
+			sort.Strings(table)
+			t.Logf("%d privileged operations observed, effective capabilities while each ran:\n%s", len(seen), strings.Join(table, "\n"))
+			for _, op := range []policy.Op{policy.OpInitRunDirs, policy.OpPrivateNSDir, policy.OpUnshare, policy.OpBootstrap,
+				policy.OpPrivateTmp, policy.OpDevpts, policy.OpSnapUpdateNS, policy.OpNSFiles, policy.OpCapture, policy.OpJoin,
+				policy.OpDiscard, policy.OpDrop, policy.OpSeccomp, policy.OpSlaveRoot, policy.OpReadCookie} {
+				if _, ok := seen[op]; !ok {
+					t.Errorf("%s was never observed", op)
+				}
+			}
+		})
+	}
+}
