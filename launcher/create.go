@@ -342,8 +342,10 @@ func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
 		if err := checkRootOwned(fd, unix.S_IFREG, layout.InfoFileMode, display, sysFixOwnerMode); err != nil {
 			return err
 		}
-		if n, err := unix.Write(fd, data); err != nil || n != len(data) {
-			return fmt.Errorf("cannot write %s: short write (%d of %d bytes): %v", display, n, len(data), err)
+		if n, err := unix.Write(fd, data); err != nil {
+			return fmt.Errorf("cannot write %s: %w", display, err)
+		} else if n != len(data) {
+			return fmt.Errorf("cannot write %s: wrote %d of %d bytes", display, n, len(data))
 		}
 		if err := sysRenameat(nsdir, tmpName, name); err != nil {
 			return fmt.Errorf("cannot replace %s: %w", display, err)

@@ -28,6 +28,7 @@ import (
 	"strconv"
 	"strings"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -404,6 +405,29 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 			}
 			return nil
 		})
+		// Whatever a test left running in them (a killed launcher's
+		// orphans) is killed and reaped first: pid 1 is their reaper.
+		for attempt := 0; ; attempt++ {
+			busy := false
+			for _, dir := range dirs {
+				procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+				for _, f := range strings.Fields(string(procs)) {
+					if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
+						unix.Kill(pid, unix.SIGKILL)
+						busy = true
+					}
+				}
+			}
+			for {
+				if pid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); pid <= 0 || err != nil {
+					break
+				}
+			}
+			if !busy || attempt == 50 {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 		for i := len(dirs) - 1; i >= 0; i-- {
 			if err := os.Remove(dirs[i]); err != nil {
 				return err
