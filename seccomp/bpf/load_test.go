@@ -24,6 +24,7 @@ const helperEnv = "SNAPNS_BPF_TEST_HELPER"
 
 var helpers = map[string]func() error{
 	"deny-uname":            helperDenyUname,
+	"compiled-deny-uname":   helperCompiledDenyUname,
 	"check-uname-denied":    helperCheckUnameDenied,
 	"no-privilege":          helperNoPrivilege,
 	"unsynchronised-thread": helperUnsynchronisedThread,
@@ -166,6 +167,40 @@ func helperCheckUnameDenied() error {
 	return nil
 }
 
+// testdata/deny-uname.amd64.bin is what cmd/snap-seccomp (libseccomp's
+// seccomp_export_bpf underneath) wrote for testdata/deny-uname.src, so this
+// reads the real on-disk format rather than Encode's.
+//
+//go:generate go run ../../cmd/snap-seccomp compile testdata/deny-uname.src testdata/deny-uname.amd64.bin
+func helperCompiledDenyUname() error {
+	data, err := os.ReadFile("testdata/deny-uname.amd64.bin")
+	if err != nil {
+		return err
+	}
+	prog, err := bpf.Parse(data)
+	if err != nil {
+		return err
+	}
+	runtime.LockOSThread()
+	if err := setNoNewPrivs(); err != nil {
+		return err
+	}
+	if err := bpf.Load(prog); err != nil {
+		return err
+	}
+	if err := uname(); !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("uname after the filter: got %v, want EPERM", err)
+	}
+	if pid := unix.Getpid(); pid != os.Getpid() || pid <= 0 {
+		return fmt.Errorf("getpid after the filter: got %d", pid)
+	}
+	// Not in the profile either, so also denied.
+	if _, err := unix.Getcwd(make([]byte, 4096)); !errors.Is(err, unix.EPERM) {
+		return fmt.Errorf("getcwd after the filter: got %v, want EPERM", err)
+	}
+	return nil
+}
+
 // helperNoPrivilege drops CAP_SYS_ADMIN from the loading thread (as root or
 // not) and leaves no_new_privs unset: the kernel must refuse the filter.
 func helperNoPrivilege() error {
@@ -242,6 +277,13 @@ func helperUnsynchronisedThread() error {
 
 func TestLoadedFilterBindsEveryThreadAndSurvivesExec(t *testing.T) {
 	runHelper(t, "deny-uname")
+}
+
+func TestLoadedCompiledFilterDeniesWhatItsProfileLacks(t *testing.T) {
+	if runtime.GOARCH != "amd64" {
+		t.Skip("testdata/deny-uname.amd64.bin is a program for amd64")
+	}
+	runHelper(t, "compiled-deny-uname")
 }
 
 func TestLoadWithoutNoNewPrivsOrCapSysAdminIsRefused(t *testing.T) {

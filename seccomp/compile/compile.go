@@ -23,7 +23,9 @@ var (
 
 // allowEverything is what an @unrestricted profile compiles to: one
 // instruction, no architecture check, nothing the kernel could refuse.
-var allowEverything = []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+func allowEverything() []unix.SockFilter {
+	return []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
+}
 
 // Compile compiles the profile src (snapd's snap-seccomp source format, see
 // profile.go) and writes the raw BPF program the launcher loads to out, as
@@ -50,16 +52,25 @@ func compile(src []byte) ([]unix.SockFilter, error) {
 		return nil, err
 	}
 	if p.unrestricted {
-		return allowEverything, nil
+		return allowEverything(), nil
 	}
+	allow, deny, err := compileFilters(p)
+	if err != nil {
+		return nil, err
+	}
+	return merge(allow, deny)
+}
 
+// compileFilters compiles p into the two programs snapd would write: the
+// allow program, and the deny program (nil without "~" rules).
+func compileFilters(p *profile) (allow, deny []unix.SockFilter, err error) {
 	defaultAction := actImplicitDeny
 	if p.complain {
 		defaultAction = complainAction()
 	}
 	allowFilter, err := newFilter(defaultAction)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer allowFilter.Release()
 	// The deny filter only ever runs when the allow filter has allowed the
@@ -68,11 +79,11 @@ func compile(src []byte) ([]unix.SockFilter, error) {
 	// anything, and allowing there keeps the merge to ALLOW and EACCES.
 	denyFilter, err := newFilter(seccomp.ActAllow)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer denyFilter.Release()
 	if err := denyFilter.SetBadArchAction(seccomp.ActAllow); err != nil {
-		return nil, fmt.Errorf("cannot create seccomp filter: %w", err)
+		return nil, nil, fmt.Errorf("cannot create seccomp filter: %w", err)
 	}
 
 	denials := 0
@@ -81,7 +92,7 @@ func compile(src []byte) ([]unix.SockFilter, error) {
 		case r.deny:
 			added, err := addRule(denyFilter, r, actExplicitDeny)
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if added {
 				denials++
@@ -92,22 +103,20 @@ func compile(src []byte) ([]unix.SockFilter, error) {
 			// the default one); only the denials still matter.
 		default:
 			if _, err := addRule(allowFilter, r, seccomp.ActAllow); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 	}
 
-	allow, err := export(allowFilter)
-	if err != nil {
-		return nil, err
+	if allow, err = export(allowFilter); err != nil {
+		return nil, nil, err
 	}
-	var deny []unix.SockFilter
 	if denials > 0 {
 		if deny, err = export(denyFilter); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return merge(allow, deny)
+	return allow, deny, nil
 }
 
 // complainAction is what @complain profiles do with syscalls they do not

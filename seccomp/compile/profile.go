@@ -14,7 +14,7 @@ import (
 //
 // One rule per line; blank lines and lines starting with '#' are ignored:
 //
-//	@unrestricted          allow everything (no other line is read)
+//	@unrestricted          allow everything (other lines are checked, not used)
 //	@complain              allow and log what the profile does not allow
 //	name                   allow syscall name
 //	name ARG0 ARG1 ...     allow it when every given argument matches
