@@ -16,17 +16,21 @@ all: build
 build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
+	@# The seccomp profile compiler needs libseccomp (cgo); it is never
+	@# linked into the launcher.
+	CGO_ENABLED=1 $(GO) build -trimpath -o bin/ ./cmd/snap-seccomp
 
 vet:
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
-	@# The launcher must never import the planner.
+	@# The launcher must never import the planner nor the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }
+	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
 
 # Unprivileged packages under the race detector; the launcher package too
 # (its unit tests need no privilege).
 unit:
-	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./launcher/...
+	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./launcher/... ./seccomp/... ./cmd/snap-seccomp/
 
 # End-to-end tests in the sandbox world (they need root and skip without it).
 e2e:
@@ -39,6 +43,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/plan/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/info/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/mountinfo/
+	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./seccomp/bpf/
 	$(GO) test -run='^$$' -fuzz=FuzzParseInstance -fuzztime=$(FUZZTIME) ./shared/naming/
 	$(GO) test -run='^$$' -fuzz=FuzzParseSecurityTag -fuzztime=$(FUZZTIME) ./shared/naming/
 

@@ -57,6 +57,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "cannot run the demo: %v\n", err)
 		os.Exit(1)
 	}
+	if err := compileProfile(staging); err != nil {
+		fmt.Fprintf(os.Stderr, "cannot run the demo: %v\n", err)
+		os.RemoveAll(staging)
+		os.Exit(1)
+	}
 	status, err := sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
 	os.RemoveAll(staging)
 	if err != nil {
@@ -64,6 +69,28 @@ func main() {
 		os.Exit(1)
 	}
 	os.Exit(status)
+}
+
+// demoProfile is the demo app's seccomp profile, in snapd's source format:
+// everything but uname(2) (so the demo can show the filter at work).
+const demoProfile = "# the demo app may do anything but uname\n@complain\n~uname\n"
+
+// compileProfile compiles demoProfile with bin/snap-seccomp, as snapd would
+// with its own, before the sandbox is built.
+func compileProfile(staging string) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	src := filepath.Join(staging, "profile.src")
+	if err := os.WriteFile(src, []byte(demoProfile), 0o644); err != nil {
+		return err
+	}
+	out, err := exec.Command(filepath.Join(filepath.Dir(self), "snap-seccomp"), "compile", src, filepath.Join(staging, "profile.bin")).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("cannot compile the demo's seccomp profile (run make build first): %v: %s", err, out)
+	}
+	return nil
 }
 
 func inside() error {
@@ -76,6 +103,7 @@ func inside() error {
 		{Src: filepath.Join(bin, "snap-confine"), Dst: "/usr/lib/snapd/snap-confine", Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: "/usr/lib/snapd/snap-launch", Mode: 0o755 | os.ModeSetuid},
 		{Src: filepath.Join(bin, "probe"), Dst: appPath, Mode: 0o755},
+		{Src: filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "profile.bin"), Dst: "/var/lib/snapd/seccomp/bpf/snap." + *instance + "." + *app + ".bin", Mode: 0o644},
 	}
 	for _, f := range files {
 		if _, err := os.Stat(f.Src); err != nil {
@@ -88,10 +116,19 @@ func inside() error {
 	if err := sandbox.MakeBase(sandbox.Base{Name: "core", Revision: "1", Current: true}); err != nil {
 		return fmt.Errorf("cannot make the demo base snap: %w", err)
 	}
+	// The user's per-user layer is preserved too, so that both launches
+	// show the same namespace: the snap's, with the user's layer on top.
+	if err := os.MkdirAll("/var/lib/snapd/features", 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile("/var/lib/snapd/features/per-user-mount-namespace", nil, 0o644); err != nil {
+		return err
+	}
 	tag := "snap." + *instance + "." + *app
 	fmt.Printf("snapns demo: sandbox world ready (own mount and PID namespace, tmpfs root; the host is untouched)\n")
 	fmt.Printf("  base snap core revision 1: a squashfs image on a loop device at /snap/core/1 (/snap/core/current -> 1)\n")
-	fmt.Printf("  snap %q, app %q, launched by uid %d through /usr/lib/snapd/snap-confine (snap-launch is setuid root)\n\n", *instance, *app, *uid)
+	fmt.Printf("  snap %q, app %q, launched by uid %d through /usr/lib/snapd/snap-confine (snap-launch is setuid root)\n", *instance, *app, *uid)
+	fmt.Printf("  per-user mount namespaces are preserved (feature flag on): uid %d's app runs in its layer on top of the snap's namespace\n\n", *uid)
 	var ids []uint64
 	for i := 1; i <= 2; i++ {
 		fmt.Printf("launch %d: SNAP_INSTANCE_NAME=%s snap-confine %s %s ...\n", i, *instance, tag, appPath)
@@ -104,8 +141,10 @@ func inside() error {
 		}
 		fmt.Printf("  app: uid %d/%d/%d, groups %v, capabilities eff=%s prm=%s, mount namespace %s (id %d), cwd %s\n",
 			r.UIDs[0], r.UIDs[1], r.UIDs[2], r.Groups, r.Caps["CapEff"], r.Caps["CapPrm"], r.MountNS, r.MountNSID, r.Cwd)
-		fmt.Printf("  app's /: %q from /base-marker, root device %s (the base's: %s)\n\n",
+		fmt.Printf("  app's /: %q from /base-marker, root device %s (the base's: %s)\n",
 			strings.TrimSpace(r.Read["/base-marker"]), devOf(r.Stat["/"]), hostDev("/snap/core/1"))
+		fmt.Printf("  app's seccomp: mode %s, %s filter(s); its profile denies uname: %v\n\n",
+			r.Status["Seccomp"], r.Status["Seccomp_filters"], r.Errors)
 		ids = append(ids, r.MountNSID)
 	}
 	same := "yes"
@@ -129,7 +168,7 @@ func inside() error {
 // returns its report and the interesting lines of the debug log.
 func launchOnce(tag string, n int) (*report.Report, []string, error) {
 	cmd := exec.Command("/usr/lib/snapd/snap-confine", tag, appPath, "write", fmt.Sprintf("/tmp/launch-%d", n), "hello",
-		"read", "/base-marker", "stat", "/")
+		"read", "/base-marker", "stat", "/", "uname")
 	cmd.Env = []string{"SNAP_INSTANCE_NAME=" + *instance, "SNAPD_DEBUG=1", "HOME=/home/demo", "PATH=/usr/bin:/bin"}
 	cmd.Dir = "/"
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(*uid), Gid: uint32(*uid), Groups: []uint32{uint32(*uid)}}}
@@ -142,7 +181,7 @@ func launchOnce(tag string, n int) (*report.Report, []string, error) {
 			log = append(log, line) // an error or a helper's own words
 			continue
 		}
-		for _, key := range []string{"plan:", "base snap", "mode", "created", "pivoted", "preserved", "joined", "capture retry", "mounted"} {
+		for _, key := range []string{"plan:", "base snap", "host is", "created", "pivoted", "preserved", "joined", "capture retry", "mounted", "staleness"} {
 			if strings.Contains(line, key) {
 				log = append(log, strings.TrimPrefix(line, "DEBUG: "))
 				break
