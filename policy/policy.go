@@ -114,6 +114,11 @@ var Ops = [numOps]Spec{
 	OpSeccomp:    {"load the app's seccomp profiles", []capability.Cap{capability.CAP_SYS_ADMIN}},
 }
 
+// The bounding set is left as the caller's: a non-root app can gain no
+// capability from it except through the host's own setuid and
+// file-capability programs, exactly as under snap-confine, whose AppArmor
+// and seccomp policy decide whether it may run them.
+
 // UserHelperCaps are the only capabilities snap-update-ns --user-mounts
 // gets (as ambient capabilities, running as the caller), as snap-confine
 // gives them: it mounts (SYS_ADMIN) in the caller's per-user namespace,

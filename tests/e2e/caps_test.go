@@ -37,6 +37,9 @@ func TestFileCapabilityInstallCreatesJoinsAndDrops(t *testing.T) {
 			t.Errorf("app has %s %s", c, r.Caps[c])
 		}
 	}
+	if caller := (launch{program: probe, argv: []string{}, uid: 1000}).mustRun(t); r.Caps["CapBnd"] != caller.Caps["CapBnd"] {
+		t.Errorf("app's bounding set %s, the caller's %s", r.Caps["CapBnd"], caller.Caps["CapBnd"])
+	}
 	if !strings.Contains(r.Read["/mnt/snap-update-ns.log"], "uids=0/0/0") {
 		t.Errorf("snap-update-ns did not run as root: %q", r.Read["/mnt/snap-update-ns.log"])
 	}

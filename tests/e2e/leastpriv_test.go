@@ -2,6 +2,9 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"os/exec"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -89,4 +92,83 @@ func TestEveryPrivilegedStepRaisesExactlyItsCapabilities(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestEveryCapabilityIsNeeded installs the test build of the launcher with
+// file capabilities minus one, with the packaging check off, and runs the
+// launches of a snap's life (create with snap-update-ns and a per-user
+// layer and a cookie, join, discard after a refresh): without any one
+// capability of policy.Required() something breaks.
+func TestEveryCapabilityIsNeeded(t *testing.T) {
+	dir := "/usr/lib/snapd-hook-minus"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	for _, name := range []string{"snap-confine", "snap-launch"} {
+		data, err := os.ReadFile(hookCapsDir + "/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dir+"/"+name, data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var table []string
+	for _, missing := range policy.Required() {
+		t.Run(missing.String(), func(t *testing.T) {
+			world(t)
+			installUpdateNS(t)
+			enablePerUser(t)
+			if err := os.MkdirAll("/var/lib/snapd/cookie", 0o700); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile("/var/lib/snapd/cookie/snap.hello", []byte("cookie"), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			var rest []string
+			for _, c := range policy.Required() {
+				if c != missing {
+					rest = append(rest, "cap_"+c.String())
+				}
+			}
+			if out, err := exec.Command("setcap", strings.Join(rest, ",")+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+				t.Fatalf("setcap: %v %s", err, out)
+			}
+			broke := ""
+			step := func(what string, l launch) {
+				if broke != "" {
+					return
+				}
+				l.program, l.uid = dir+"/snap-confine", userUID
+				l.env = append(l.env, "SNAPNS_TEST_SKIP_PACKAGING_CHECK=1")
+				res := l.run()
+				switch {
+				case res.err != nil:
+					broke = what + ": " + strings.Join(nonHookLines(res.stderr), " ")
+				case !slices.Contains(res.report.Env, "SNAP_COOKIE=cookie"):
+					broke = what + ": the app got no snap cookie"
+				}
+			}
+			step("create", launch{})
+			step("join", launch{})
+			refresh(t, "core", "2")
+			step("discard", launch{})
+			if broke == "" {
+				t.Fatalf("everything worked without cap_%s", missing)
+			}
+			table = append(table, fmt.Sprintf("  without cap_%-16s %s", missing, broke))
+		})
+	}
+	t.Logf("what breaks without each capability:\n%s", strings.Join(table, "\n"))
+}
+
+func nonHookLines(s string) []string {
+	var out []string
+	for _, l := range nonDebugLines(s) {
+		if !strings.HasPrefix(l, "CAPHOOK ") {
+			out = append(out, l)
+		}
+	}
+	return out
 }

@@ -135,6 +135,10 @@ func TestSetuidLauncherDropsToCaller(t *testing.T) {
 			t.Fatalf("app has %s %s, want none", c, r.Caps[c])
 		}
 	}
+	// The bounding set is left as the caller's (policy).
+	if caller := (launch{program: probe, argv: []string{}, uid: 1000}).mustRun(t); r.Caps["CapBnd"] != caller.Caps["CapBnd"] {
+		t.Fatalf("app's bounding set %s, the caller's %s", r.Caps["CapBnd"], caller.Caps["CapBnd"])
+	}
 }
 
 func TestRootCallerRunsAppAsRoot(t *testing.T) {
