@@ -21,6 +21,11 @@ func (l *launcher) execTarget() error {
 		set = []string{"SNAP_COOKIE=" + l.cookie, "SNAP_CONTEXT=" + l.cookie}
 	}
 	env := policy.TargetEnv(l.env, l.plan.Classic, set...)
+	// The exec label is written before the seccomp profiles are loaded, as
+	// snap-confine does: the app's profile need not allow writing it.
+	if err := l.execLabel(l.plan.AppLabel); err != nil {
+		return err
+	}
 	if len(l.profiles) > 0 {
 		if err := l.loadProfiles(l.profiles); err != nil {
 			return err

@@ -61,6 +61,7 @@ type launcher struct {
 	cookie     string // the snap's cookie for snapctl, "" if none
 
 	profiles    appProfiles // the app's seccomp programs, loaded last
+	aa          *apparmor   // what AppArmor detection found
 	mode        installMode
 	permitted   capSet // the launcher's permitted capabilities
 	inheritable capSet // the caller's inheritable set, left as it was
@@ -199,6 +200,9 @@ func (l *launcher) run(args []string) error {
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
 	if err := l.initCaps(); err != nil {
+		return err
+	}
+	if err := l.checkAppArmor(); err != nil {
 		return err
 	}
 	if !p.Classic {

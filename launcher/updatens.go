@@ -101,6 +101,15 @@ func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Crede
 			unix.Close(p[1])
 			return fmt.Errorf("cannot open /dev/null: %w", err)
 		}
+		// The helper transitions to snap-update-ns.<instance> at its exec:
+		// the exec label set on this (forking, throwaway) thread is
+		// inherited by the child.
+		if err := l.execLabel(l.plan.HelperLabel); err != nil {
+			unix.Close(null)
+			unix.Close(p[0])
+			unix.Close(p[1])
+			return err
+		}
 		var pid int
 		err = l.withInheritedFDsClosedOnExec(func() (err error) {
 			pid, err = sysForkExecHelper(fd, argv, env, null, p[1], asCaller)

@@ -144,6 +144,7 @@ func Plan(inv *Invocation) (*plan.Plan, error) {
 		p.Namespace = plan.NamespaceCreate
 	}
 	p.PerUser, _ = perUser(p, uint32(os.Getuid()))
+	p.AppLabel, p.HelperLabel = plan.AppLabelFor(inv.Tag), plan.HelperLabelFor(inv.Instance)
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
@@ -206,6 +207,7 @@ func Explain(p *plan.Plan) string {
 		_, why := perUser(p, uint32(os.Getuid()))
 		fmt.Fprintf(&b, "per-user layer: %s (%s)\n", p.PerUser, why)
 	}
+	fmt.Fprintf(&b, "AppArmor labels (where AppArmor is enabled): the app execs as %s, snap-update-ns as %s\n", p.AppLabel, p.HelperLabel)
 	return b.String()
 }
 

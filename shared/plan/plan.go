@@ -22,13 +22,13 @@ import (
 
 // Version is the wire-format version this package reads and writes. Any
 // change to the set, order or meaning of fields bumps it.
-const Version = 3
+const Version = 4
 
 // MaxSize bounds an encoded plan. Real plans are a few hundred bytes; the
 // bound keeps the decoder's work and the launcher's argv small.
 const MaxSize = 4096
 
-const header = "snapns-plan 3"
+const header = "snapns-plan 4"
 
 // Namespace is what the planner expects the launcher to do with the snap's
 // preserved mount namespace. It is the planner's view at planning time; the
@@ -81,6 +81,10 @@ type Plan struct {
 	// PerUser is the planner's expectation for the caller's per-user
 	// layer; like Namespace, the launcher decides from its own facts.
 	PerUser PerUser
+	// AppLabel and HelperLabel are the AppArmor labels the app and
+	// snap-update-ns run under (AppLabelFor, HelperLabelFor); the launcher
+	// derives them itself and refuses a plan that says otherwise.
+	AppLabel, HelperLabel string
 	// Debug turns on the debug log on stderr (SNAPD_DEBUG=1).
 	Debug bool
 }
@@ -104,6 +108,8 @@ func (p *Plan) Validate() error {
 		return fmt.Errorf("cannot use plan: confined plan expects namespace %q", string(p.Namespace))
 	case p.PerUser != PerUserNone && p.PerUser != PerUserJoin && p.PerUser != PerUserCreate && p.PerUser != PerUserEphemeral:
 		return fmt.Errorf("cannot use plan: per-user %q", string(p.PerUser))
+	case validateLabel(p.AppLabel) != nil || validateLabel(p.HelperLabel) != nil:
+		return fmt.Errorf("cannot use plan: AppArmor labels %q, %q", p.AppLabel, p.HelperLabel)
 	case p.Classic && p.PerUser != PerUserNone:
 		return fmt.Errorf("cannot use plan: classic plan expects per-user %q", string(p.PerUser))
 	case p.Namespace != NamespaceJoin && p.Discard != stale.Keep:
@@ -159,10 +165,38 @@ var fields = []field{
 		}
 		return fmt.Errorf("cannot use per-user %q: not one of none, join, create, ephemeral", v)
 	}},
+	{"app-label", func(p *Plan) string { return p.AppLabel }, func(p *Plan, v string) error {
+		if err := validateLabel(v); err != nil {
+			return err
+		}
+		p.AppLabel = v
+		return nil
+	}},
+	{"helper-label", func(p *Plan) string { return p.HelperLabel }, func(p *Plan, v string) error {
+		if err := validateLabel(v); err != nil {
+			return err
+		}
+		p.HelperLabel = v
+		return nil
+	}},
 	{"debug", func(p *Plan) string { return formatBool(p.Debug) }, func(p *Plan, v string) (err error) {
 		p.Debug, err = parseBool(v)
 		return err
 	}},
+}
+
+// AppLabelFor is the AppArmor label of an app or hook: its security tag.
+func AppLabelFor(tag naming.SecurityTag) string { return tag.String() }
+
+// HelperLabelFor is the AppArmor label snap-update-ns runs under for inst.
+func HelperLabelFor(inst naming.Instance) string { return "snap-update-ns." + inst.String() }
+
+// validateLabel accepts what AppArmor labels of snaps are made of.
+func validateLabel(v string) error {
+	if v == "" || len(v) > 256 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") != "" {
+		return fmt.Errorf("cannot use AppArmor label %q", v)
+	}
+	return nil
 }
 
 func formatBool(b bool) string {

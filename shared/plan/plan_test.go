@@ -21,7 +21,8 @@ func newPlan(tb testing.TB, classic bool, instance, tag, base string, ns plan.Na
 	if err != nil {
 		tb.Fatalf("test setup: %v", err)
 	}
-	return &plan.Plan{Classic: classic, Instance: inst, Tag: st, Base: base, Namespace: ns, PerUser: plan.PerUserNone, Debug: debug}
+	return &plan.Plan{Classic: classic, Instance: inst, Tag: st, Base: base, Namespace: ns, PerUser: plan.PerUserNone,
+		AppLabel: plan.AppLabelFor(st), HelperLabel: plan.HelperLabelFor(inst), Debug: debug}
 }
 
 // longestInstance, longestTag and longestBase are the longest names the
@@ -67,7 +68,7 @@ func (c planCase) plan(tb testing.TB) *plan.Plan {
 }
 
 // validEncoding is the wire form of a confined plan, written out by hand.
-const validEncoding = "snapns-plan 3\n" +
+const validEncoding = "snapns-plan 4\n" +
 	"classic=false\n" +
 	"instance=foo\n" +
 	"security-tag=snap.foo.app\n" +
@@ -75,12 +76,14 @@ const validEncoding = "snapns-plan 3\n" +
 	"namespace=create\n" +
 	"discard=no\n" +
 	"per-user=none\n" +
+	"app-label=snap.foo.app\n" +
+	"helper-label=snap-update-ns.foo\n" +
 	"debug=false\n" +
 	"end\n"
 
 // validClassicEncoding is the wire form of a classic plan with an instance
 // key, a hook tag and debug on.
-const validClassicEncoding = "snapns-plan 3\n" +
+const validClassicEncoding = "snapns-plan 4\n" +
 	"classic=true\n" +
 	"instance=foo_x1\n" +
 	"security-tag=snap.foo_x1.hook.install\n" +
@@ -88,11 +91,13 @@ const validClassicEncoding = "snapns-plan 3\n" +
 	"namespace=none\n" +
 	"discard=no\n" +
 	"per-user=none\n" +
+	"app-label=snap.foo_x1.hook.install\n" +
+	"helper-label=snap-update-ns.foo_x1\n" +
 	"debug=true\n" +
 	"end\n"
 
 // wireFields are the keys of the wire format, in wire order.
-var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "discard", "per-user", "debug"}
+var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "discard", "per-user", "app-label", "helper-label", "debug"}
 
 // encodingLines returns the lines of validEncoding without their newlines.
 func encodingLines() []string {
@@ -290,7 +295,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"header after the first field", joinLines(lines[1], lines[0], lines[2], lines[3], lines[4], lines[5], lines[6], lines[7]), "bad header"},
 
 		// Missing fields (see also TestDecodeRefusesEveryMissingField).
-		{"missing end line", joinLines(lines[:9]...), "truncated before the end line"},
+		{"missing end line", joinLines(lines[:11]...), "truncated before the end line"},
 		{"no fields", joinLines(lines[0], lines[7]), ""},
 		{"header only", joinLines(lines[0]), "truncated before field \"classic\""},
 
@@ -310,6 +315,8 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"namespace Join", withValue("namespace", "Join"), `field "namespace"`},
 		{"discard maybe", withValue("discard", "maybe"), `field "discard"`},
 		{"per-user Join", withValue("per-user", "Join"), `field "per-user"`},
+		{"app label with a slash", withValue("app-label", "snap/foo"), `field "app-label"`},
+		{"empty helper label", withValue("helper-label", ""), `field "helper-label"`},
 		{"per-user on classic", strings.Replace(validClassicEncoding, "per-user=none", "per-user=create", 1), "classic plan expects per-user"},
 		{"discard Must", withValue("discard", "Must"), `field "discard"`},
 		{"discard on create", withValue("discard", "must"), "without a preserved namespace"},
@@ -357,7 +364,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"NUL in namespace", withValue("namespace", "create\x00"), `field "namespace"`},
 		{"NUL in debug", withValue("debug", "\x00false"), `field "debug"`},
 		{"NUL in key", withLine("classic", "classic\x00=false"), "unknown field"},
-		{"NUL in header", "snapns-plan 3\x00" + validEncoding[len("snapns-plan 3"):], ""},
+		{"NUL in header", "snapns-plan 4\x00" + validEncoding[len("snapns-plan 4"):], ""},
 		{"NUL in end line", strings.TrimSuffix(validEncoding, "end\n") + "end\x00\n", ""},
 
 		// Trailing bytes.
@@ -378,17 +385,17 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"blank line before header", "\n" + validEncoding, "bad header"},
 
 		// Header and version.
-		{"wrong header", strings.Replace(validEncoding, "snapns-plan 3", "snapd-plan 1", 1), "bad header"},
-		{"header without version", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan", 1), "bad header"},
-		{"header without space", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan1", 1), "bad header"},
-		{"header upper case", strings.Replace(validEncoding, "snapns-plan 3", "SNAPNS-PLAN 1", 1), "bad header"},
+		{"wrong header", strings.Replace(validEncoding, "snapns-plan 4", "snapd-plan 1", 1), "bad header"},
+		{"header without version", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan", 1), "bad header"},
+		{"header without space", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan1", 1), "bad header"},
+		{"header upper case", strings.Replace(validEncoding, "snapns-plan 4", "SNAPNS-PLAN 1", 1), "bad header"},
 		{"header with BOM", "\ufeff" + validEncoding, "bad header"},
-		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 3\n"), "bad header"},
-		{"future version 4", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 4", 1), "unsupported version"},
-		{"version 0", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 0", 1), "unsupported version"},
-		{"version 10", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 30", 1), "unsupported version"},
-		{"version 01", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 01", 1), "unsupported version"},
-		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 3", "snapns-plan 3 ", 1), "bad header"},
+		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 4\n"), "bad header"},
+		{"future version 5", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 5", 1), "unsupported version"},
+		{"version 0", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 0", 1), "unsupported version"},
+		{"version 10", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 40", 1), "unsupported version"},
+		{"version 01", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 01", 1), "unsupported version"},
+		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 4 ", 1), "bad header"},
 
 		// Size.
 		{"oversize junk", oversizeJunk, "over the limit"},
@@ -487,7 +494,8 @@ func TestEncodeRefusesInvalidPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := plan.Plan{Instance: foo, Tag: fooApp, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone}
+	valid := plan.Plan{Instance: foo, Tag: fooApp, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone,
+		AppLabel: "snap.foo.app", HelperLabel: "snap-update-ns.foo"}
 	if _, err := plan.Encode(&valid); err != nil {
 		t.Fatalf("test setup: Encode(valid): %v", err)
 	}
@@ -563,8 +571,8 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"",
 		"\n",
-		"snapns-plan 3\n",
-		"snapns-plan 3\n" + validEncoding[len("snapns-plan 3\n"):],
+		"snapns-plan 4\n",
+		"snapns-plan 4\n" + validEncoding[len("snapns-plan 4\n"):],
 		strings.ReplaceAll(validEncoding, "\n", "\r\n"),
 		insertAfter("classic=", "classic=false"),
 		insertAfter("debug=", "debug=true"),

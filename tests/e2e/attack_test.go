@@ -72,7 +72,8 @@ func validPlan(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone})
+	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone,
+		AppLabel: plan.AppLabelFor(tag), HelperLabel: plan.HelperLabelFor(inst)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,6 +94,8 @@ func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
 		{"dot-dot-instance", strings.NewReplacer("instance=hello", "instance=../x", "snap.hello.app", "snap.../x.app").Replace(good)},
 		{"uid-instance", strings.NewReplacer("instance=hello", "instance=x.1000", "snap.hello.app", "snap.x.1000.app").Replace(good)},
 		{"tag-of-another-snap", strings.Replace(good, "snap.hello.app", "snap.other.app", 1)},
+		{"app-label-of-another-snap", strings.Replace(good, "app-label=snap.hello.app", "app-label=snap.other.app", 1)},
+		{"helper-label-unconfined", strings.Replace(good, "helper-label=snap-update-ns.hello", "helper-label=unconfined", 1)},
 		{"future-version", strings.Replace(good, fmt.Sprintf("snapns-plan %d\n", plan.Version), fmt.Sprintf("snapns-plan %d\n", plan.Version+1), 1)},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -1,0 +1,138 @@
+package policy
+
+// LauncherProfile is the AppArmor profile snap-launch runs under, to be
+// installed as /etc/apparmor.d/usr.lib.snapd.snap-launch. It is as narrow
+// as what the launcher does: the namespace and lock files, the bootstrap's
+// mounts, the helpers it runs (with a transition to
+// snap-update-ns.<instance>) and the app's exec (with a transition to the
+// snap's security tag). The capabilities are policy.Required(). A test
+// checks its syntax with apparmor_parser, and that every file the
+// end-to-end launches make the launcher open is allowed by it.
+const LauncherProfile = `#include <tunables/global>
+
+profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediate_deleted) {
+  # policy.Required(): each raised only around the operations that need it.
+  capability sys_admin,
+  capability sys_chroot,
+  capability sys_ptrace,
+  capability dac_override,
+  capability dac_read_search,
+  capability chown,
+  capability fowner,
+  capability setuid,
+  capability setgid,
+
+  # Reading pid 1's namespace needs ptrace read access.
+  ptrace (read) peer=unconfined,
+
+  /usr/lib/snapd/snap-launch mr,
+
+  # procfs: the launcher's own threads, pid 1's namespace, the AppArmor
+  # attributes of the thread that execs.
+  @{PROC}/ r,
+  @{PROC}/1/ns/mnt r,
+  @{PROC}/@{pid}/exe r,
+  @{PROC}/@{pid}/fd/ r,
+  @{PROC}/@{pid}/fd/* rw,
+  @{PROC}/@{pid}/task/@{tid}/ns/mnt r,
+  @{PROC}/@{pid}/task/@{tid}/mountinfo r,
+  @{PROC}/@{pid}/task/@{tid}/attr/{apparmor/,}current r,
+  @{PROC}/@{pid}/task/@{tid}/attr/{apparmor/,}exec w,
+  @{PROC}/sys/kernel/cap_last_cap r,
+  /sys/ r,
+  /sys/kernel/security/apparmor/ r,
+  /sys/module/apparmor/parameters/enabled r,
+  /sys/fs/cgroup/{,**} r,
+
+  # /run/snapd: locks, namespace files, info files.
+  / r,
+  /run/ r,
+  /run/snapd/ rw,
+  /run/snapd/lock/ rw,
+  /run/snapd/lock/*.lock rwk,
+  /run/snapd/ns/ rw,
+  /run/snapd/ns/*.mnt rw,
+  /run/snapd/ns/snap.*.info{,.tmp} rw,
+  /run/snapd/ns/snap.*.{fstab,user-fstab} rw,
+
+  # Host facts: base snaps, the host's kind, snapd's configuration.
+  /snap/ r,
+  /snap/*/ r,
+  /snap/*/current r,
+  /snap/*/*/ r,
+  /snap/*/*/etc/{alternatives,nsswitch.conf,apparmor,apparmor.d} r,
+  /etc/ r,
+  /etc/os-release r,
+  /usr/lib/os-release r,
+  /meta/snap.yaml r,
+  /var/ r,
+  /var/lib/ r,
+  /var/lib/snapd/ r,
+  /var/lib/snapd/system-params r,
+  /var/lib/snapd/features/per-user-mount-namespace r,
+  /var/lib/snapd/cookie/ r,
+  /var/lib/snapd/cookie/snap.* r,
+  /var/lib/snapd/mount/ r,
+  /var/lib/snapd/mount/snap.*.{fstab,user-fstab} r,
+  /var/lib/snapd/seccomp/ r,
+  /var/lib/snapd/seccomp/bpf/ r,
+  /var/lib/snapd/seccomp/bpf/*.bin r,
+  /var/lib/snapd/hostfs/ rw,
+  /var/lib/snapd/void/ r,
+  /usr/ r,
+  /usr/lib/ r,
+  /usr/lib/snapd/ r,
+  /dev/ r,
+  /dev/null rw,
+  /dev/pts/ r,
+  /dev/pts/ptmx rw,
+  /dev/ptmx rw,
+
+  # The snap's private /tmp and the scratch directory of a new root.
+  /tmp/ r,
+  /tmp/snap-private-tmp/ rw,
+  /tmp/snap-private-tmp/snap.*/ rw,
+  /tmp/snap-private-tmp/snap.*/tmp/ rw,
+  /tmp/snap-private-tmp/snap.*.rootfs/{,**} rw,
+  # ... removed through the host's root after pivot_root.
+  /var/lib/snapd/hostfs/tmp/snap-private-tmp/snap.*.rootfs/ w,
+
+  # The host directories the bootstrap binds (policy.NormalModeBinds).
+  /{dev,etc,home,root,proc,sys,tmp,media,mnt,snap}/ r,
+  /var/{snap,tmp,log}/ r,
+  /var/lib/{snapd,extrausers}/ r,
+  /{media,run/netns}/ rw,
+  /{,usr/}lib/{modules,firmware}/ r,
+  /usr/src/ r,
+
+  # Mounts: the namespace directory, the new namespace's root and binds,
+  # private /tmp and devpts, captures, discards.
+  mount options=(rw rslave) -> /,
+  mount options=(rw bind) /run/snapd/ns/ -> /run/snapd/ns/,
+  mount options=(rw rbind) /run/snapd/ns/ -> /run/snapd/ns/,
+  mount options=(rw private) -> /run/snapd/ns/,
+  mount options=(rw bind) /proc/*/ns/mnt -> /run/snapd/ns/*.mnt,
+  mount options=(rw bind) /tmp/snap-private-tmp/snap.*/tmp/ -> /tmp/,
+  mount options=(rw private) -> /tmp/,
+  mount options=(rw private) -> /,
+  mount -> /tmp/snap-private-tmp/snap.*.rootfs/{,**},
+  mount -> /var/lib/snapd/hostfs/,
+  mount fstype=devpts options=(rw) devpts -> /dev/pts/,
+  mount options=(rw bind) /dev/pts/ptmx -> /dev/ptmx,
+  pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,
+  umount /var/lib/snapd/hostfs/{sys,dev,proc}/,
+  umount /run/snapd/ns/*.mnt,
+
+  # snap-update-ns, executed by descriptor, transitions to its per-snap
+  # profile; the app to its security tag (both through change_onexec).
+  /usr/lib/snapd/snap-update-ns r,
+  change_profile -> snap-update-ns.*,
+  change_profile -> snap.*,
+  # The app: snapd's snap-exec, or the snap's own command; the exec is
+  # made after the drop, into the app's own label.
+  /usr/lib/snapd/snap-exec ix,
+  /snap/** ix,
+
+  signal (send) set=(kill) peer=snap-update-ns.*,
+}
+`
