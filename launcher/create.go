@@ -156,29 +156,53 @@ func (l *launcher) capture(nsfd, target int, display string) error {
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
-// and returns a descriptor of it and its id. The thread is never unlocked,
-// so the Go runtime destroys it when the goroutine returns: no other
-// goroutine ever runs in the half-made namespace, and no helper process is
-// left behind.
+// and returns a descriptor of it and its id: no other goroutine ever runs in
+// the half-made namespace, and no helper process is left behind.
 func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
+	r, err := onThrowawayThread("create the mount namespace", func() (madeNS, error) {
+		nsfd, id, err := l.buildNamespace(hostNS, hostID, f)
+		return madeNS{nsfd, id}, err
+	})
+	if err != nil {
+		return -1, 0, err
+	}
+	return r.nsfd, r.id, nil
+}
+
+// madeNS is a namespace made on a throwaway thread.
+type madeNS struct {
+	nsfd int
+	id   uint64
+}
+
+// onThrowawayThread runs fn on an OS thread of its own that is never
+// unlocked, so that the Go runtime destroys the thread when fn returns:
+// whatever fn changes that belongs to the thread (its mount namespace, CPU
+// affinity, AppArmor exec label) never reaches another goroutine. fn starts
+// with an fs_struct of its own (setns(CLONE_NEWNS) needs one; Go threads
+// share theirs). A panic in fn is an error.
+func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 	type result struct {
-		nsfd int
-		id   uint64
-		err  error
+		v   T
+		err error
 	}
 	done := make(chan result, 1)
 	go func() {
 		runtime.LockOSThread()
 		defer func() {
 			if r := recover(); r != nil {
-				done <- result{-1, 0, fmt.Errorf("cannot create the mount namespace: internal error: %v", r)}
+				done <- result{err: fmt.Errorf("cannot %s: internal error: %v", what, r)}
 			}
 		}()
-		nsfd, id, err := l.buildNamespace(hostNS, hostID, f)
-		done <- result{nsfd, id, err}
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			done <- result{err: fmt.Errorf("cannot %s: cannot unshare the filesystem attributes: %w", what, err)}
+			return
+		}
+		v, err := fn()
+		done <- result{v, err}
 	}()
 	r := <-done
-	return r.nsfd, r.id, r.err
+	return r.v, r.err
 }
 
 // buildNamespace runs on the throwaway thread: it gathers what the
@@ -187,11 +211,7 @@ func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, 
 // runs snap-update-ns, in snap-confine's order.
 func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
 	// This thread may have been started from any thread of the process, in
-	// any namespace: give it its own fs_struct and start from pid 1's
-	// namespace explicitly.
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return -1, 0, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
-	}
+	// any namespace: start from pid 1's namespace explicitly.
 	if err := l.privileged(policy.OpUnshare, func() error {
 		return sysSetnsMount(hostNS, "pid 1's mount namespace")
 	}); err != nil {

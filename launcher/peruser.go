@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"fmt"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -144,23 +143,7 @@ func (l *launcher) openPreservedUser(nsdir int, name string, snapID uint64) (int
 // keep arriving, the user's never leave), with the snap's per-user mounts.
 // hostID is 0 when the layer will not be captured.
 func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS int) (int, uint64, error) {
-	type result struct {
-		nsfd int
-		id   uint64
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: see newNamespace
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{-1, 0, fmt.Errorf("cannot create the per-user mount namespace: internal error: %v", r)}
-			}
-		}()
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			done <- result{-1, 0, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)}
-			return
-		}
+	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
 		id, err := l.unshareAbove(snapNS, hostID)
 		if err == nil {
 			err = l.privileged(policy.OpSlaveRoot, sysMakeRslave)
@@ -169,12 +152,13 @@ func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS int) (in
 			err = l.runUserSnapUpdateNS(updateNS)
 		}
 		if err != nil {
-			done <- result{-1, 0, err}
-			return
+			return madeNS{}, err
 		}
 		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new per-user mount namespace")
-		done <- result{nsfd, id, err}
-	}()
-	r := <-done
-	return r.nsfd, r.id, r.err
+		return madeNS{nsfd, id}, err
+	})
+	if err != nil {
+		return -1, 0, err
+	}
+	return r.nsfd, r.id, nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -154,36 +153,18 @@ func (l *launcher) readInfo(nsdir int) (info.Info, bool, error) {
 const maxMountinfo = mountinfo.MaxSize
 
 // inspectNamespace reads the mount table of the preserved namespace nsfd on
-// a throwaway thread that joins it, so the rest of the launcher never
-// leaves pid 1's namespace and nothing is forked. The thread is never
-// unlocked: the runtime destroys it when the goroutine returns.
+// a throwaway thread that joins it (onThrowawayThread), so the rest of the
+// launcher never leaves pid 1's namespace and nothing is forked.
 func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
-	type result struct {
-		data []byte
-		err  error
-	}
-	done := make(chan result, 1)
-	go func() {
-		runtime.LockOSThread()
-		defer func() {
-			if r := recover(); r != nil {
-				done <- result{nil, fmt.Errorf("cannot inspect the preserved namespace: internal error: %v", r)}
-			}
-		}()
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			done <- result{nil, fmt.Errorf("cannot unshare the filesystem attributes: %w", err)}
-			return
-		}
+	data, err := onThrowawayThread("inspect the preserved namespace", func() ([]byte, error) {
 		if err := l.privileged(policy.OpInspect, func() error {
 			return sysSetnsMount(nsfd, "the preserved mount namespace for inspection")
 		}); err != nil {
-			done <- result{nil, err}
-			return
+			return nil, err
 		}
 		fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
-			done <- result{nil, fmt.Errorf("cannot open the preserved namespace's mountinfo: %w", err)}
-			return
+			return nil, fmt.Errorf("cannot open the preserved namespace's mountinfo: %w", err)
 		}
 		defer unix.Close(fd)
 		var data []byte
@@ -191,20 +172,18 @@ func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
 		for len(data) <= maxMountinfo {
 			n, err := unix.Read(fd, buf)
 			if err != nil {
-				done <- result{nil, fmt.Errorf("cannot read the preserved namespace's mountinfo: %w", err)}
-				return
+				return nil, fmt.Errorf("cannot read the preserved namespace's mountinfo: %w", err)
 			}
 			if n == 0 {
 				break
 			}
 			data = append(data, buf[:n]...)
 		}
-		done <- result{data, nil}
-	}()
-	r := <-done
-	if r.err != nil {
-		return nil, r.err
+		return data, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	l.debugf("inspected the preserved namespace: %d bytes of mountinfo", len(r.data))
-	return mountinfo.Parse(r.data)
+	l.debugf("inspected the preserved namespace: %d bytes of mountinfo", len(data))
+	return mountinfo.Parse(data)
 }
