@@ -162,15 +162,11 @@ func openSnapdTools(procfd int) (int, error) {
 func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	normal := f.normal
 	return l.privileged(policy.OpBootstrap, func() error {
-		tmp, err := openDirPath("/tmp")
+		tmp, privBase, err := openPrivateTmpDir()
 		if err != nil {
 			return err
 		}
 		defer unix.Close(tmp)
-		privBase, err := ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir)
-		if err != nil {
-			return err
-		}
 		defer unix.Close(privBase)
 		scratchName := layout.RootfsScratchName(l.plan.Instance)
 		scratchDisplay := layout.PrivateTmpDir + "/" + scratchName

@@ -21,15 +21,11 @@ import (
 // opened descriptors, never a path.
 func (l *launcher) setupPrivateTmp() error {
 	return l.privileged(policy.OpPrivateTmp, func() error {
-		tmp, err := openDirPath("/tmp")
+		tmp, base, err := openPrivateTmpDir()
 		if err != nil {
 			return err
 		}
 		defer unix.Close(tmp)
-		base, err := ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir)
-		if err != nil {
-			return err
-		}
 		defer unix.Close(base)
 		instName := layout.PrivateTmpName(l.plan.Instance)
 		instDisplay := layout.PrivateTmpDir + "/" + instName
@@ -57,6 +53,20 @@ func (l *launcher) setupPrivateTmp() error {
 		l.debugf("mounted %s/tmp on /tmp", instDisplay)
 		return nil
 	})
+}
+
+// openPrivateTmpDir opens /tmp and the root-only /tmp/snap-private-tmp in it
+// (creating it when missing), which holds every snap's private tmp and the
+// scratch directories new roots are assembled on.
+func openPrivateTmpDir() (tmp, base int, err error) {
+	if tmp, err = openDirPath("/tmp"); err != nil {
+		return -1, -1, err
+	}
+	if base, err = ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir); err != nil {
+		unix.Close(tmp)
+		return -1, -1, err
+	}
+	return tmp, base, nil
 }
 
 // ensureRootDir creates name below parent as a root:root directory of mode,
