@@ -9,7 +9,11 @@
 // launcher first. Adding an operation means adding a row here.
 package policy
 
-import "github.com/syndtr/gocapability/capability"
+import (
+	"strings"
+
+	"github.com/syndtr/gocapability/capability"
+)
 
 // Op is one privileged operation of the launcher.
 type Op int
@@ -140,6 +144,15 @@ func Required() []capability.Cap {
 		}
 	}
 	return caps
+}
+
+// RequiredSetcap is Required() in setcap(8)'s syntax ("cap_a,cap_b").
+func RequiredSetcap() string {
+	var names []string
+	for _, c := range Required() {
+		names = append(names, "cap_"+c.String())
+	}
+	return strings.Join(names, ",")
 }
 
 // String returns the operation's name.

@@ -73,15 +73,6 @@ func installProfile(tag, profile string) error {
 	return os.Rename(tmp.Name(), seccompDir+"/"+tag+".bin")
 }
 
-// requiredCaps is policy.Required() in setcap's syntax.
-func requiredCaps() string {
-	var names []string
-	for _, c := range policy.Required() {
-		names = append(names, "cap_"+c.String())
-	}
-	return strings.Join(names, ",")
-}
-
 // skipReason is set when the sandbox cannot be built here.
 var skipReason string
 
@@ -107,7 +98,7 @@ func TestMain(m *testing.M) {
 			os.Exit(1)
 		}
 		for _, dir := range []string{capsDir, hookCapsDir} {
-			if out, err := exec.Command("setcap", requiredCaps()+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+			if out, err := exec.Command("setcap", policy.RequiredSetcap()+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
 				os.Exit(1)
 			}

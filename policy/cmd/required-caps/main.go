@@ -4,15 +4,8 @@ package main
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/snapns/snapns/policy"
 )
 
-func main() {
-	var names []string
-	for _, c := range policy.Required() {
-		names = append(names, "cap_"+c.String())
-	}
-	fmt.Println(strings.Join(names, ","))
-}
+func main() { fmt.Println(policy.RequiredSetcap()) }
