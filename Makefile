@@ -9,18 +9,22 @@ FUZZTIME ?= 30s
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
 
-.PHONY: all build test unit e2e vet fuzz demo install install-caps clean
+.PHONY: all deps build test unit e2e vet fuzz demo install install-caps clean
 
 all: build
 
-build:
+# The Debian packages a fresh machine lacks (needs root to install them).
+deps:
+	@./tools/install-deps.sh
+
+build: deps
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
 	@# The seccomp profile compiler needs libseccomp (cgo); it is never
 	@# linked into the launcher.
 	CGO_ENABLED=1 $(GO) build -trimpath -o bin/ ./cmd/snap-seccomp
 
-vet:
+vet: deps
 	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) vet ./...
 	@# The launcher must never import the planner nor the cgo compiler.
@@ -36,7 +40,7 @@ unit:
 e2e:
 	$(GO) test -count=1 -v ./tests/e2e/
 
-test: vet build unit e2e
+test: deps vet build unit e2e
 
 # Every parser of untrusted input has a fuzz target.
 fuzz:

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build, the demo and the tests need, when
+# they are missing: make; gcc and pkg-config for cgo (the race detector, the
+# seccomp compiler); libseccomp-dev (the seccomp compiler; never in the
+# launcher); squashfs-tools and busybox-static (the test base snaps: squashfs
+# images on loop devices with a tiny userland); libcap2-bin (setcap, the
+# file-capability install); apparmor (its parser checks the launcher's
+# profile without a kernel) and strace (the tests watch what the launcher
+# opens). Without root it only says what is missing.
+set -euo pipefail
+missing=()
+for pair in make:make gcc:gcc pkg-config:pkg-config mksquashfs:squashfs-tools \
+	busybox:busybox-static setcap:libcap2-bin apparmor_parser:apparmor strace:strace; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
+done
+dpkg -s libseccomp-dev >/dev/null 2>&1 || missing+=(libseccomp-dev)
+[ "${#missing[@]}" -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+	exit 0
+fi
+apt-get update -qq
+DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
