@@ -244,7 +244,7 @@ func (l *launcher) privileged(op policy.Op, fn func() error) error {
 	}
 	outer := l.current
 	l.current = op
-	if err := l.raise(policy.Ops[op].Caps); err != nil {
+	if err := l.raise(op.Raised(l.mode != modeFileCaps)); err != nil {
 		return err
 	}
 	if capHook != nil {
@@ -254,7 +254,7 @@ func (l *launcher) privileged(op policy.Op, fn func() error) error {
 	l.current = outer
 	var restore error
 	if outer >= 0 {
-		restore = l.raise(policy.Ops[outer].Caps)
+		restore = l.raise(outer.Raised(l.mode != modeFileCaps))
 	} else {
 		restore = l.lower()
 	}

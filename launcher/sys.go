@@ -212,6 +212,10 @@ func sysForkExecHelper(helperfd int, argv, env []string, stdin, out int, asCalle
 		Pdeathsig:  syscall.SIGKILL,
 	}
 	if asCaller != nil {
+		// The groups already are the caller's (a setuid exec keeps
+		// them; a file-capability launcher never changes them), and
+		// setting them again would need cap_setgid.
+		asCaller.NoSetGroups = true
 		sys.Credential = asCaller
 		for _, c := range policy.UserHelperCaps {
 			sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))

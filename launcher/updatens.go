@@ -37,7 +37,23 @@ func (l *launcher) runSnapUpdateNS(fd int) error {
 		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance))
 	}
 	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
-	return l.runHelper(fd, argv, l.helperEnv(false), nil)
+	// With file capabilities the launcher cannot become root (no
+	// cap_setuid): snap-update-ns runs as the caller with snap-confine
+	// 2.70's ambient capabilities. The setuid install runs it as root.
+	var asCaller *syscall.Credential
+	if l.mode == modeFileCaps {
+		asCaller = l.callerCredential()
+	}
+	return l.runHelper(fd, argv, l.helperEnv(false), asCaller)
+}
+
+// callerCredential is the caller's uid, gid and groups for a helper.
+func (l *launcher) callerCredential() *syscall.Credential {
+	groups := make([]uint32, len(l.groups))
+	for i, g := range l.groups {
+		groups[i] = uint32(g)
+	}
+	return &syscall.Credential{Uid: uint32(l.ruid), Gid: uint32(l.rgid), Groups: groups}
 }
 
 // runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
@@ -59,12 +75,7 @@ func (l *launcher) runUserSnapUpdateNS(fd int) error {
 		return l.checkNoMountProfile(profile)
 	}
 	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.plan.Instance.String()}
-	groups := make([]uint32, len(l.groups))
-	for i, g := range l.groups {
-		groups[i] = uint32(g)
-	}
-	caller := &syscall.Credential{Uid: uint32(l.ruid), Gid: uint32(l.rgid), Groups: groups}
-	return l.runHelper(fd, argv, l.helperEnv(true), caller)
+	return l.runHelper(fd, argv, l.helperEnv(true), l.callerCredential())
 }
 
 // helperEnv is snap-confine's environment for snap-update-ns: SNAPD_DEBUG,

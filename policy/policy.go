@@ -84,38 +84,57 @@ const (
 type Spec struct {
 	// Name is used in the debug log and in error messages.
 	Name string
-	// Caps are the capabilities the operation needs when the launcher is
-	// installed with file capabilities instead of setuid root.
+	// Caps are the capabilities the operation needs; their union over
+	// every operation is the file-capability set (Required).
 	Caps []capability.Cap
+	// SetuidCaps are raised as well when the launcher runs with root's
+	// full permitted set (setuid, or a root caller), for the parts of an
+	// operation that only that install does differently. They are not part
+	// of the file-capability set.
+	SetuidCaps []capability.Cap
+}
+
+// Raised returns the capabilities op raises: Caps, and SetuidCaps when
+// fullSet (the launcher holds root's full permitted set).
+func (op Op) Raised(fullSet bool) []capability.Cap {
+	caps := Ops[op].Caps
+	if fullSet {
+		caps = append(append([]capability.Cap{}, caps...), Ops[op].SetuidCaps...)
+	}
+	return caps
 }
 
 // Ops is the table of privileged operations, indexed by Op.
 var Ops = [numOps]Spec{
 	// setns(CLONE_NEWNS) needs CAP_SYS_ADMIN and CAP_SYS_CHROOT; opening
 	// /proc/1/ns/mnt needs ptrace-read access to pid 1.
-	OpReassociate: {"reassociate with pid 1's mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT, capability.CAP_SYS_PTRACE}},
+	OpReassociate: {Name: "reassociate with pid 1's mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT, capability.CAP_SYS_PTRACE}},
 	// Creating entries in root-owned directories and giving them to root.
-	OpInitRunDirs:  {"initialise /run/snapd", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
-	OpPrivateNSDir: {"make /run/snapd/ns a private bind mount", []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpJoin:         {"join the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
-	OpInspect:      {"inspect the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
-	OpDiscard:      {"discard the preserved mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE}},
-	OpUnshare:      {"create a mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
-	OpSlaveRoot:    {"make / recursively slave", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpInitRunDirs:  {Name: "initialise /run/snapd", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpPrivateNSDir: {Name: "make /run/snapd/ns a private bind mount", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpJoin:         {Name: "join the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpInspect:      {Name: "inspect the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpDiscard:      {Name: "discard the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE}},
+	OpUnshare:      {Name: "create a mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
+	OpSlaveRoot:    {Name: "make / recursively slave", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Mount operations, plus creating the few host directories the
 	// bootstrap needs (shared mount points, the hostfs directory).
-	OpBootstrap:    {"bootstrap the snap's root filesystem", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
-	OpDevpts:       {"mount a private devpts instance", []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpPrivateTmp:   {"set up the private /tmp", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
-	OpSnapUpdateNS: {"run snap-update-ns", []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SETUID, capability.CAP_SETGID}},
-	OpNSFiles:      {"write the namespace's files in /run/snapd/ns", []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
-	OpCapture:      {"preserve the mount namespace", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpBootstrap:  {Name: "bootstrap the snap's root filesystem", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpDevpts:     {Name: "mount a private devpts instance", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpPrivateTmp: {Name: "set up the private /tmp", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
+	// The setuid install runs snap-update-ns as root (setgroups, setgid,
+	// setuid in the child); the file-capability install runs it as the
+	// caller with UserHelperCaps as ambient capabilities, as snapd 2.70
+	// does, which needs none raised in the launcher.
+	OpSnapUpdateNS: {Name: "run snap-update-ns", SetuidCaps: []capability.Cap{capability.CAP_SETUID, capability.CAP_SETGID}},
+	OpNSFiles:      {Name: "write the namespace's files in /run/snapd/ns", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpCapture:      {Name: "preserve the mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
 	// capability at all, because the ids already are the caller's.
-	OpDrop:       {"drop privileges", nil},
-	OpReadCookie: {"read the snap cookie", []capability.Cap{capability.CAP_DAC_READ_SEARCH}},
-	OpSeccomp:    {"load the app's seccomp profiles", []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpDrop:       {Name: "drop privileges", Caps: nil},
+	OpReadCookie: {Name: "read the snap cookie", Caps: []capability.Cap{capability.CAP_DAC_READ_SEARCH}},
+	OpSeccomp:    {Name: "load the app's seccomp profiles", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
