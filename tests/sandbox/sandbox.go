@@ -19,6 +19,8 @@
 package sandbox
 
 import (
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
 	"io"
 	"os"
@@ -354,17 +356,22 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		return nil, fmt.Errorf("cannot find this process's cgroup v2 path")
 	}
 	origDir := filepath.Join(hostV2, orig)
-	sub := filepath.Join(origDir, "snapns-sandbox")
-	err = os.Mkdir(sub, 0o755)
-	if os.IsExist(err) {
-		// Left by a sandbox that died before its cleanup: empty by now,
-		// since every process of that sandbox died with it.
-		if err := os.Remove(sub); err != nil {
-			return nil, fmt.Errorf("cannot remove the stale %s: %w", sub, err)
+	// Groups left by sandboxes that died before their cleanup are empty by
+	// now (every process of such a sandbox died with it): remove them. A
+	// group still in use by a sandbox running beside this one is not
+	// empty and stays.
+	if stale, _ := filepath.Glob(filepath.Join(origDir, "snapns-sandbox-*")); stale != nil {
+		for _, dir := range stale {
+			os.Remove(dir)
 		}
-		err = os.Mkdir(sub, 0o755)
 	}
-	if err != nil {
+	// A name of its own, so that sandboxes can run side by side.
+	var suffix [6]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return nil, err
+	}
+	sub := filepath.Join(origDir, "snapns-sandbox-"+hex.EncodeToString(suffix[:]))
+	if err := os.Mkdir(sub, 0o755); err != nil {
 		return nil, err
 	}
 	moveAll := func(dir string) error {
