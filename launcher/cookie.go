@@ -13,8 +13,8 @@ const maxCookie = 254
 // snapd, from the root-only /var/lib/snapd/cookie/snap.<instance>, as
 // snap-confine does; the app gets it as SNAP_COOKIE and SNAP_CONTEXT. A
 // missing cookie is not an error (snapd may not have written it yet). It
-// runs while privileged, in the namespace the app will run in, whose
-// /var/lib/snapd is the host's.
+// runs while privileged, in pid 1's mount namespace: inside the snap's, a
+// mount over the cookie file could hand the app another snap's cookie.
 func (l *launcher) readCookie() {
 	dir, err := openDirPath(layout.CookieDir)
 	if err != nil {

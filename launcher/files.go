@@ -31,10 +31,25 @@ func openDirAt(dirfd int, name, display string) (int, error) {
 }
 
 // openDirPath walks an absolute path from "/" one component at a time.
-func openDirPath(path string) (int, error) {
+func openDirPath(path string) (int, error) { return walkDirPath(path, nil) }
+
+// openTrustedDir walks an absolute path like openDirPath and checks every
+// directory on the way, "/" included: root's, and writable by nobody else,
+// so that only root can have chosen what lies below.
+func openTrustedDir(path string) (int, error) { return walkDirPath(path, checkTrusted) }
+
+// walkDirPath opens path from "/" one component at a time, running check,
+// when set, on each directory it opens.
+func walkDirPath(path string, check func(fd int, display string) error) (int, error) {
 	fd, err := openRoot()
 	if err != nil {
 		return -1, err
+	}
+	if check != nil {
+		if err := check(fd, "/"); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	start := 1
 	for i := 1; i <= len(path); i++ {
@@ -51,8 +66,30 @@ func openDirPath(path string) (int, error) {
 			return -1, err
 		}
 		fd, start = next, i+1
+		if check != nil {
+			if err := check(fd, path[:i]); err != nil {
+				unix.Close(fd)
+				return -1, err
+			}
+		}
 	}
 	return fd, nil
+}
+
+// checkTrusted verifies that the directory behind fd is root's and closed
+// to writes by group and others.
+func checkTrusted(fd int, display string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	if st.Uid != 0 {
+		return fmt.Errorf("cannot trust %s: owned by uid %d, not root", display, st.Uid)
+	}
+	if st.Mode&0o022 != 0 {
+		return fmt.Errorf("cannot trust %s: writable by group or others (mode %04o)", display, st.Mode&0o7777)
+	}
+	return nil
 }
 
 // checkRootOwned verifies, on the descriptor, that fd is of the type fmtType,

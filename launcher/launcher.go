@@ -22,13 +22,13 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"slices"
 	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/shared/plan"
 )
 
@@ -60,7 +60,8 @@ type launcher struct {
 	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
 	cookie     string // the snap's cookie for snapctl, "" if none
 
-	profiles    appProfiles // the app's seccomp programs, loaded last
+	profile     bpf.Profile // the app's seccomp profile, loaded last
+	secure      bool        // the kernel's AT_SECURE: the launch raised privilege
 	aa          *apparmor   // what AppArmor detection found
 	mode        installMode
 	permitted   capSet // the launcher's permitted capabilities
@@ -100,30 +101,18 @@ func Main(args []string) (status int) {
 	return 0
 }
 
-// runtimeEnv are the variables the Go runtime reads before main even in a
-// setuid binary (see SECURITY.md). None of them ever reaches the target.
-// GOTRACEBACK is not among them: in a setuid process the runtime itself
-// sets it to "none" (runtime/security_unix.go), whatever the caller passed.
-var runtimeEnv = []string{"GODEBUG", "GOGC", "GOMEMLIMIT", "GOMAXPROCS"}
-
-// reexecWithoutRuntimeEnv executes the launcher again without the Go
-// runtime's variables when the caller set any: the runtime has honoured them
-// already, and some (GODEBUG=gctrace=1 with a blocked stderr) could stall
-// the launcher later, while it holds a lock. It costs an exec only for
-// callers who set them.
+// reexecWithoutRuntimeEnv executes the launcher again with the Go runtime's
+// variables (policy.RuntimeEnv) moved out of the way when the caller set
+// any: the runtime has acted on them already, and some
+// (GODEBUG=schedtrace=1 with a blocked stderr) could stall the launcher
+// later, while it holds a lock. The app gets them back as the caller set
+// them. It costs an exec only for callers who set them.
 func reexecWithoutRuntimeEnv(args []string) {
-	env := os.Environ()
-	clean := env[:0:0]
-	for _, kv := range env {
-		name, _, _ := strings.Cut(kv, "=")
-		if !slices.Contains(runtimeEnv, name) {
-			clean = append(clean, kv)
-		}
-	}
-	if len(clean) == len(env) {
+	env, found := policy.SaveRuntimeEnv(os.Environ())
+	if !found {
 		return
 	}
-	err := syscall.Exec("/proc/self/exe", args, clean)
+	err := syscall.Exec("/proc/self/exe", args, env)
 	fail(fmt.Errorf("cannot re-execute without the Go runtime's variables: %w", err))
 	os.Exit(1)
 }
@@ -199,6 +188,7 @@ func (l *launcher) run(args []string) error {
 	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s discard=%s per-user=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace, p.Discard, p.PerUser)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
+	l.secure = atSecure()
 	if err := l.initCaps(); err != nil {
 		return err
 	}
@@ -215,21 +205,49 @@ func (l *launcher) run(args []string) error {
 	} else {
 		l.debugf("classic plan: no namespace work")
 		if l.mode != modeNone {
-			if l.profiles, err = l.readProfiles(); err != nil {
+			if err := l.readHostFiles(); err != nil {
 				return err
 			}
 		}
 	}
-	if l.mode != modeNone {
+	return l.handover()
+}
+
+// readHostFiles reads what the app gets from the host's files, in pid 1's
+// mount namespace, before any snap namespace is joined (whose mounts could
+// otherwise stand in for them): the seccomp profile and the snap's cookie.
+func (l *launcher) readHostFiles() error {
+	var err error
+	if l.profile, err = l.readProfile(); err != nil {
+		return err
+	}
+	// A hook keeps the SNAP_COOKIE snapd gave it, as with snap-confine.
+	if !l.plan.Tag.IsHook() {
 		l.privileged(policy.OpReadCookie, func() error {
 			l.readCookie()
 			return nil
 		})
 	}
-	if err := l.dropPrivileges(); err != nil {
-		return err
+	return nil
+}
+
+// atSecure reports the kernel's AT_SECURE for this process: set for a
+// setuid or file-capability launch that raised privilege, not for a root
+// caller. The dynamic loader decides on it what to strip from the
+// environment, so the launcher does too (policy.TargetEnv).
+func atSecure() bool {
+	const atSecureKey = 23 // AT_SECURE, linux/auxvec.h
+	auxv, err := unix.Auxv()
+	if err != nil {
+		// Unknown: strip, as for the setuid launch it most likely is.
+		return true
 	}
-	return l.execTarget()
+	for _, kv := range auxv {
+		if kv[0] == atSecureKey {
+			return kv[1] != 0
+		}
+	}
+	return true
 }
 
 // privileged runs fn, one operation of the closed set in policy, with

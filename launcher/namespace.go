@@ -25,9 +25,7 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer unix.Close(hostNS)
-	// The app's seccomp profiles are the host's, read before any snap
-	// namespace is joined.
-	if l.profiles, err = l.readProfiles(); err != nil {
+	if err := l.readHostFiles(); err != nil {
 		return err
 	}
 

@@ -3,104 +3,187 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"os"
+	"os/signal"
+	"strconv"
 	"syscall"
+	"time"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/shared/layout"
 )
 
-// appProfiles are the app's seccomp programs, read (in pid 1's namespace,
-// before the snap's is joined) from the files snapd compiled: global.bin,
-// when present, then the security tag's own, which must be there.
-type appProfiles [][]unix.SockFilter
+// The app's seccomp profile is read in pid 1's namespace, before the snap's
+// is joined, from what snapd compiled for its security tag:
+//
+//  1. <tag>.bin2 (snapd 2.64 and later): a header and two programs, deny
+//     then allow in load order, or the unrestricted flag and nothing;
+//  2. otherwise <tag>.bin (snapd 2.63 and earlier): one program, or the text
+//     "@unrestricted"; a restricted one is followed by global.bin when
+//     present, as snap-confine 2.57 loaded them;
+//  3. neither there yet: snapd may still be writing it (a service snap
+//     started in parallel with snapd at boot), so wait for one to appear,
+//     as snap-confine does, for SNAP_CONFINE_MAX_PROFILE_WAIT seconds
+//     (default 120, at most 3600). No lock is held while waiting, and the
+//     caller's SIGINT, SIGTERM, SIGHUP or SIGQUIT end the wait.
+//
+// Every directory from / down to the profile must be root's and closed to
+// group and other writes, and so must the file (snap-confine checks the
+// same, so that nobody but root can choose what the kernel is given).
 
-// maxProfileSize bounds a profile file: BPF_MAXINSNS instructions.
-const maxProfileSize = bpf.MaxInstructions * bpf.InstructionSize
+// maxProfileSize bounds a profile file: the header and two programs of at
+// most bpf.MaxProgramSize each.
+const maxProfileSize = bpf.Bin2HeaderSize + 2*bpf.MaxProgramSize
 
-// readProfiles reads and checks the app's profiles. A file is refused if it
-// is missing (the tag's), not a regular root-owned file, writable by group
-// or others, or not a whole number of BPF instructions.
-func (l *launcher) readProfiles() (appProfiles, error) {
-	dir, err := openDirPath(layout.SeccompDir)
+// Wait bounds, as snap-confine's.
+const (
+	defaultProfileWait = 120 * time.Second
+	maxProfileWait     = 3600 * time.Second
+	profilePoll        = 50 * time.Millisecond
+)
+
+// readProfile reads and checks the app's profile.
+func (l *launcher) readProfile() (bpf.Profile, error) {
+	dir, err := openTrustedDir(layout.SeccompDir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot load the seccomp profile of %s: %w", l.plan.Tag, err)
+		return bpf.Profile{}, fmt.Errorf("cannot load the seccomp profile of %s: %w", l.plan.Tag, err)
 	}
 	defer unix.Close(dir)
-	var profiles appProfiles
-	for _, f := range []struct {
-		name     string
-		optional bool
-	}{{layout.GlobalSeccompName, true}, {layout.SeccompName(l.plan.Tag), false}} {
-		display := layout.SeccompDir + "/" + f.name
-		fd, err := unix.Openat(dir, f.name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-		if errors.Is(err, unix.ENOENT) && f.optional {
+	bin2, legacy := layout.SeccompName(l.plan.Tag), layout.LegacySeccompName(l.plan.Tag)
+	var waited *profileWait
+	defer waited.stop()
+	for {
+		p, err := l.readProfileFile(dir, bin2, bpf.ParseBin2)
+		if !errors.Is(err, unix.ENOENT) {
+			return p, err
+		}
+		p, err = l.readProfileFile(dir, legacy, bpf.ParseBin)
+		if err == nil && !p.Unrestricted {
+			global, gerr := l.readProfileFile(dir, layout.GlobalSeccompName, bpf.ParseBin)
+			switch {
+			case gerr == nil:
+				p.Programs = append(p.Programs, global.Programs...)
+			case !errors.Is(gerr, unix.ENOENT):
+				return bpf.Profile{}, gerr
+			}
+		}
+		if !errors.Is(err, unix.ENOENT) {
+			return p, err
+		}
+		if waited == nil {
+			if waited, err = startProfileWait(); err != nil {
+				return bpf.Profile{}, err
+			}
+			l.debugf("waiting up to %s for %s/%s", waited.deadline.Sub(waited.start), layout.SeccompDir, bin2)
+		}
+		if err := waited.next(); err != nil {
+			return bpf.Profile{}, fmt.Errorf("cannot find seccomp profile %s/%s: %w", layout.SeccompDir, bin2, err)
+		}
+	}
+}
+
+// readProfileFile reads one profile file below dir with parse. A missing
+// file is an error that wraps ENOENT.
+func (l *launcher) readProfileFile(dir int, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
+	display := layout.SeccompDir + "/" + name
+	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return bpf.Profile{}, fmt.Errorf("cannot open seccomp profile %s: %w", display, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	err = unix.Fstat(fd, &st)
+	switch {
+	case err != nil:
+	case st.Mode&unix.S_IFMT != unix.S_IFREG:
+		err = errors.New("not a regular file")
+	case st.Uid != 0:
+		err = fmt.Errorf("owned by uid %d, not root", st.Uid)
+	case st.Mode&0o022 != 0:
+		err = fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
+	case st.Size > maxProfileSize:
+		err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, maxProfileSize)
+	}
+	if err != nil {
+		return bpf.Profile{}, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)
+	}
+	// One byte more than the file claims: a file that grew since fstat is
+	// seen as the wrong size by the parser, never cut to a valid one.
+	buf := make([]byte, st.Size+1)
+	n, err := readFull(fd, buf)
+	if err != nil {
+		return bpf.Profile{}, fmt.Errorf("cannot read seccomp profile %s: %w", display, err)
+	}
+	p, err := parse(buf[:n])
+	if err != nil {
+		return bpf.Profile{}, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)
+	}
+	l.debugf("read seccomp profile %s: unrestricted=%t, %d programs", display, p.Unrestricted, len(p.Programs))
+	return p, nil
+}
+
+// readFull reads until buf is full or the file ends.
+func readFull(fd int, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
-			return nil, fmt.Errorf("cannot open seccomp profile %s: %w", display, err)
+			return n, err
 		}
-		var st unix.Stat_t
-		err = unix.Fstat(fd, &st)
-		switch {
-		case err != nil:
-		case st.Mode&unix.S_IFMT != unix.S_IFREG:
-			err = errors.New("not a regular file")
-		case st.Uid != 0:
-			err = fmt.Errorf("owned by uid %d, not root", st.Uid)
-		case st.Mode&0o022 != 0:
-			err = fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
-		case st.Size > maxProfileSize:
-			err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, maxProfileSize)
+		if m == 0 {
+			break
 		}
-		if err != nil {
-			unix.Close(fd)
-			return nil, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)
-		}
-		buf := make([]byte, st.Size+1)
-		n, err := unix.Read(fd, buf)
-		unix.Close(fd)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read seccomp profile %s: %w", display, err)
-		}
-		prog, err := bpf.Parse(buf[:n])
-		if err != nil {
-			return nil, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)
-		}
-		profiles = append(profiles, prog)
+		n += m
 	}
-	l.debugf("read %d seccomp profiles for %s", len(profiles), l.plan.Tag)
-	return profiles, nil
+	return n, nil
 }
 
-// loadProfiles installs the app's profiles on every thread, right before
-// the exec, with CAP_SYS_ADMIN the only capability effective (no_new_privs
-// is not used: it would also stop the app's setuid helpers and AppArmor
-// transitions, as snap-confine avoids). The filters survive exec and bind
-// the app; nothing else of the launcher is filtered.
-func (l *launcher) loadProfiles(profiles appProfiles) error {
-	return l.privileged(policy.OpSeccomp, func() error {
-		for _, prog := range profiles {
-			if err := bpf.Load(prog); err != nil {
-				return err
-			}
+// profileWait is a bounded wait for a profile, cut short by the caller's
+// signals.
+type profileWait struct {
+	start, deadline time.Time
+	signals         chan os.Signal
+}
+
+// startProfileWait starts the wait with snap-confine's bound, which the
+// caller may set (it only decides how long their own launch waits).
+func startProfileWait() (*profileWait, error) {
+	limit := defaultProfileWait
+	if v, ok := os.LookupEnv("SNAP_CONFINE_MAX_PROFILE_WAIT"); ok {
+		secs, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || secs <= 0 {
+			return nil, fmt.Errorf("cannot wait for the seccomp profile: SNAP_CONFINE_MAX_PROFILE_WAIT=%q is not a positive number of seconds", v)
 		}
+		limit = min(time.Duration(min(secs, 1<<30))*time.Second, maxProfileWait)
+	}
+	w := &profileWait{start: time.Now(), signals: make(chan os.Signal, 1)}
+	w.deadline = w.start.Add(limit)
+	signal.Notify(w.signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP, syscall.SIGQUIT)
+	return w, nil
+}
+
+// next waits for the next look, or fails when the time is up or a signal
+// came.
+func (w *profileWait) next() error {
+	left := time.Until(w.deadline)
+	if left <= 0 {
+		return fmt.Errorf("not there after %s", w.deadline.Sub(w.start).Round(time.Second))
+	}
+	select {
+	case sig := <-w.signals:
+		return fmt.Errorf("waiting interrupted by %v", sig)
+	case <-time.After(min(left, profilePoll)):
 		return nil
-	})
+	}
 }
 
-// keepCapsAllThreads sets or clears PR_SET_KEEPCAPS on every thread: a
-// setuid launcher keeps its permitted set across the drop of its uid only
-// long enough to load the app's seccomp profiles.
-func keepCapsAllThreads(on bool) error {
-	v := uintptr(0)
-	if on {
-		v = 1
+func (w *profileWait) stop() {
+	if w != nil {
+		signal.Stop(w.signals)
 	}
-	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, v, 0); e != 0 {
-		return e
-	}
-	return nil
 }

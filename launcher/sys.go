@@ -329,3 +329,19 @@ func sysMountDevpts(ptsfd, ptmxfd int, options string) error {
 	}
 	return nil
 }
+
+// sysKeepCaps sets or clears PR_SET_KEEPCAPS on every thread: a setuid
+// launcher keeps its permitted set across the drop of its uid only long
+// enough to load the app's seccomp profile (the drop clears the flag again
+// right after). Safe: it keeps nothing effective, and the last step of the
+// handover empties the permitted set before the exec.
+func sysKeepCaps(on bool) error {
+	v := uintptr(0)
+	if on {
+		v = 1
+	}
+	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, v, 0); e != 0 {
+		return e
+	}
+	return nil
+}

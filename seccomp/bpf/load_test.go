@@ -9,7 +9,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -23,11 +22,10 @@ import (
 const helperEnv = "SNAPNS_BPF_TEST_HELPER"
 
 var helpers = map[string]func() error{
-	"deny-uname":            helperDenyUname,
-	"compiled-deny-uname":   helperCompiledDenyUname,
-	"check-uname-denied":    helperCheckUnameDenied,
-	"no-privilege":          helperNoPrivilege,
-	"unsynchronised-thread": helperUnsynchronisedThread,
+	"deny-uname":          helperDenyUname,
+	"compiled-deny-uname": helperCompiledDenyUname,
+	"check-uname-denied":  helperCheckUnameDenied,
+	"no-privilege":        helperNoPrivilege,
 }
 
 func TestMain(m *testing.M) {
@@ -117,6 +115,18 @@ func onOtherThread(f func() error) error {
 	return <-done
 }
 
+// load prepares prog and loads it on the calling thread.
+func load(prog []unix.SockFilter) error {
+	f, err := bpf.NewFilter(prog)
+	if err != nil {
+		return err
+	}
+	if errno := f.LoadOnThread(); errno != 0 {
+		return errno
+	}
+	return nil
+}
+
 func helperDenyUname() error {
 	// no_new_privs is per thread: set it and load from the same thread.
 	runtime.LockOSThread()
@@ -126,7 +136,7 @@ func helperDenyUname() error {
 	if err := uname(); err != nil {
 		return fmt.Errorf("uname fails before the filter: %w", err)
 	}
-	if err := bpf.Load(denyUname()); err != nil {
+	if err := load(denyUname()); err != nil {
 		return err
 	}
 	if err := uname(); !errors.Is(err, unix.EPERM) {
@@ -135,18 +145,18 @@ func helperDenyUname() error {
 	if _, err := unix.Getcwd(make([]byte, 4096)); err != nil {
 		return fmt.Errorf("getcwd after the filter: %w", err)
 	}
-	// TSYNC: another thread, which never set no_new_privs itself, is
-	// filtered too.
+	// This thread alone: the runtime's other threads, and so any other
+	// goroutine, keep running unfiltered until the exec.
 	if err := onOtherThread(func() error {
-		if err := uname(); !errors.Is(err, unix.EPERM) {
-			return fmt.Errorf("uname on another thread: got %v, want EPERM", err)
+		if err := uname(); err != nil {
+			return fmt.Errorf("uname on another thread: got %v, want no filter there", err)
 		}
 		return nil
 	}); err != nil {
 		return err
 	}
-	// The filter survives exec: the same binary, exec'd with no filter
-	// of its own, still cannot call uname.
+	// The filter survives exec from the loading thread: the same binary,
+	// exec'd with no filter of its own, still cannot call uname.
 	env := helperEnviron("check-uname-denied")
 	return fmt.Errorf("cannot exec: %w", syscall.Exec(os.Args[0], []string{os.Args[0], "-test.run=^$"}, env))
 }
@@ -185,7 +195,7 @@ func helperCompiledDenyUname() error {
 	if err := setNoNewPrivs(); err != nil {
 		return err
 	}
-	if err := bpf.Load(prog); err != nil {
+	if err := load(prog); err != nil {
 		return err
 	}
 	if err := uname(); !errors.Is(err, unix.EPERM) {
@@ -214,12 +224,8 @@ func helperNoPrivilege() error {
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("cannot drop CAP_SYS_ADMIN: %w", err)
 	}
-	err := bpf.Load(denyUname())
-	if !errors.Is(err, unix.EACCES) {
-		return fmt.Errorf("Load without no_new_privs or CAP_SYS_ADMIN: got %v, want EACCES", err)
-	}
-	if !strings.HasPrefix(err.Error(), "cannot load seccomp filter: ") {
-		return fmt.Errorf("unexpected error text %q", err)
+	if err := load(denyUname()); !errors.Is(err, unix.EACCES) {
+		return fmt.Errorf("a load without no_new_privs or CAP_SYS_ADMIN: got %v, want EACCES", err)
 	}
 	if err := uname(); err != nil {
 		return fmt.Errorf("a refused filter was applied: uname: %w", err)
@@ -227,55 +233,7 @@ func helperNoPrivilege() error {
 	return nil
 }
 
-// helperUnsynchronisedThread gives one thread a filter of its own (not an
-// ancestor of the one Load installs), so TSYNC cannot synchronise it and
-// seccomp(2) returns that thread's id instead of an error.
-func helperUnsynchronisedThread() error {
-	type result struct {
-		tid int
-		err error
-	}
-	ready := make(chan result)
-	never := make(chan struct{})
-	go func() {
-		// This goroutine keeps its thread (and so its filter) until the
-		// process exits.
-		runtime.LockOSThread()
-		if err := setNoNewPrivs(); err != nil {
-			ready <- result{err: err}
-			return
-		}
-		prog := allowAll()
-		fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
-		// Without TSYNC: only this thread gets the filter.
-		if _, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, 0, uintptr(unsafe.Pointer(&fprog))); errno != 0 {
-			ready <- result{err: fmt.Errorf("cannot load a thread's own filter: %w", errno)}
-			return
-		}
-		ready <- result{tid: unix.Gettid()}
-		<-never
-	}()
-	r := <-ready
-	if r.err != nil {
-		return r.err
-	}
-	runtime.LockOSThread()
-	if err := setNoNewPrivs(); err != nil {
-		return err
-	}
-	err := bpf.Load(denyUname())
-	want := fmt.Sprintf("cannot load seccomp filter: thread %d cannot be synchronised to it", r.tid)
-	if err == nil || err.Error() != want {
-		return fmt.Errorf("Load: got %v, want %q", err, want)
-	}
-	// All or nothing: the calling thread did not get the filter either.
-	if err := uname(); err != nil {
-		return fmt.Errorf("a failed TSYNC load left a filter behind: uname: %w", err)
-	}
-	return nil
-}
-
-func TestLoadedFilterBindsEveryThreadAndSurvivesExec(t *testing.T) {
+func TestLoadedFilterBindsItsThreadAndSurvivesExec(t *testing.T) {
 	runHelper(t, "deny-uname")
 }
 
@@ -288,10 +246,6 @@ func TestLoadedCompiledFilterDeniesWhatItsProfileLacks(t *testing.T) {
 
 func TestLoadWithoutNoNewPrivsOrCapSysAdminIsRefused(t *testing.T) {
 	runHelper(t, "no-privilege")
-}
-
-func TestLoadReportsThreadThatCannotBeSynchronised(t *testing.T) {
-	runHelper(t, "unsynchronised-thread")
 }
 
 // These never reach the kernel, so they run in the test process itself.
@@ -308,8 +262,8 @@ func TestLoadRefusesProgramsTheKernelCannotTake(t *testing.T) {
 		{"length that wraps uint16", make([]unix.SockFilter, 65537), "cannot load seccomp filter: 65537 instructions (want 1 to 4096)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if err := bpf.Load(tc.prog); err == nil || err.Error() != tc.want {
-				t.Fatalf("Load: got %v, want %q", err, tc.want)
+			if _, err := bpf.NewFilter(tc.prog); err == nil || err.Error() != tc.want {
+				t.Fatalf("NewFilter: got %v, want %q", err, tc.want)
 			}
 		})
 	}

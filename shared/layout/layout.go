@@ -45,10 +45,12 @@ const (
 	// SystemParams is snapd's system configuration; its homedirs= line
 	// lists extra home directories bound into every snap's namespace.
 	SystemParams = "/var/lib/snapd/system-params"
-	// SeccompDir holds the compiled seccomp profiles snapd writes: raw
-	// BPF, one per security tag, and global.bin for every snap.
+	// SeccompDir holds the compiled seccomp profiles snapd writes, one per
+	// security tag: <tag>.bin2 since snapd 2.64, <tag>.bin and global.bin
+	// for every snap before.
 	SeccompDir = "/var/lib/snapd/seccomp/bpf"
-	// GlobalSeccompName is the profile every snap app gets first.
+	// GlobalSeccompName is the profile snapd ≤ 2.63 wrote for every app
+	// with a restricted <tag>.bin.
 	GlobalSeccompName = "global.bin"
 	// CgroupDir is where the cgroup hierarchy is mounted; it tells whether
 	// a snap still has processes.
@@ -117,8 +119,13 @@ func LockName(inst naming.Instance) string { return inst.String() + ".lock" }
 // its "tmp" child is bind mounted on /tmp in the snap's namespace.
 func PrivateTmpName(inst naming.Instance) string { return "snap." + inst.String() }
 
-// SeccompName is the name, inside SeccompDir, of an app's profile.
-func SeccompName(tag naming.SecurityTag) string { return tag.String() + ".bin" }
+// SeccompName is the name, inside SeccompDir, of an app's profile as snapd
+// 2.64 and later write it: a header, an allow and a deny program.
+func SeccompName(tag naming.SecurityTag) string { return tag.String() + ".bin2" }
+
+// LegacySeccompName is the name, inside SeccompDir, of an app's profile as
+// snapd 2.63 and earlier wrote it: one raw program, or "@unrestricted".
+func LegacySeccompName(tag naming.SecurityTag) string { return tag.String() + ".bin" }
 
 // CookieName is the name, inside CookieDir, of the snap's cookie.
 func CookieName(inst naming.Instance) string { return "snap." + inst.String() }
