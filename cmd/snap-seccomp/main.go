@@ -32,10 +32,16 @@ func dispatch(args []string, stdout io.Writer) error {
 	}
 	switch cmd, args := args[0], args[1:]; cmd {
 	case "compile":
-		if len(args) != 2 {
-			return fmt.Errorf("cannot compile: usage: snap-seccomp compile SRC OUT")
+		// snapd ≥ 2.64 calls "compile SRC OUT" and reads .bin2; --legacy
+		// writes the .bin of snapd ≤ 2.63 for the launchers that read it.
+		legacy := len(args) > 0 && args[0] == "--legacy"
+		if legacy {
+			args = args[1:]
 		}
-		return compileFile(args[0], args[1])
+		if len(args) != 2 {
+			return fmt.Errorf("cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT")
+		}
+		return compileFile(args[0], args[1], legacy)
 	case "version-info":
 		id, err := buildID("/proc/self/exe")
 		if err != nil {
@@ -51,13 +57,17 @@ func dispatch(args []string, stdout io.Writer) error {
 	}
 }
 
-func compileFile(src, out string) error {
+func compileFile(src, out string, legacy bool) error {
 	profile, err := os.ReadFile(src)
 	if err != nil {
 		return fmt.Errorf("cannot compile: %w", err)
 	}
+	compileTo := compile.Compile
+	if legacy {
+		compileTo = compile.CompileLegacy
+	}
 	var prog bytes.Buffer
-	if err := compile.Compile(profile, &prog); err != nil {
+	if err := compileTo(profile, &prog); err != nil {
 		return fmt.Errorf("cannot compile %s: %w", src, err)
 	}
 	return writeAtomically(out, prog.Bytes(), 0o644)

@@ -58,7 +58,7 @@ func TestCompileWritesProgramWithMode0644(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := bpf.Parse(data); err != nil {
+	if _, err := bpf.ParseBin2(data); err != nil {
 		t.Errorf("the launcher cannot read what compile wrote: %v", err)
 	}
 	if names := dirEntries(t, dir); strings.Join(names, " ") != "snap.app.bin snap.app.src" {
@@ -130,9 +130,12 @@ func TestCommandErrors(t *testing.T) {
 	}{
 		{nil, "cannot run snap-seccomp: need a command (compile, version-info or library-version)"},
 		{[]string{"frobnicate"}, `cannot run snap-seccomp: unknown command "frobnicate"`},
-		{[]string{"compile"}, "cannot compile: usage: snap-seccomp compile SRC OUT"},
-		{[]string{"compile", src}, "cannot compile: usage: snap-seccomp compile SRC OUT"},
-		{[]string{"compile", src, "a", "b"}, "cannot compile: usage: snap-seccomp compile SRC OUT"},
+		{[]string{"compile"}, "cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT"},
+		{[]string{"compile", src}, "cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT"},
+		{[]string{"compile", src, "a", "b"}, "cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT"},
+		{[]string{"compile", "--legacy", src}, "cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT"},
+		{[]string{"compile", "--legacy"}, "cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT"},
+		{[]string{"compile", src, "--legacy", "out"}, "cannot compile: usage: snap-seccomp compile [--legacy] SRC OUT"},
 		{[]string{"compile", filepath.Join(dir, "missing"), filepath.Join(dir, "out")}, "cannot compile: open " + filepath.Join(dir, "missing") + ": no such file or directory"},
 		{[]string{"compile", src, filepath.Join(dir, "no-such-dir", "out")}, "cannot write " + filepath.Join(dir, "no-such-dir", "out") + ": open "},
 	} {
@@ -142,6 +145,51 @@ func TestCommandErrors(t *testing.T) {
 				t.Fatalf("status %d, stdout %q, stderr %q; want 1 and one line starting %q", status, stdout, stderr, tc.want)
 			}
 		})
+	}
+}
+
+// TestCompileWritesEachFormat: plain compile writes snapd 2.64's .bin2 (a
+// bare header with the flag for @unrestricted), --legacy snapd 2.57's .bin
+// (the text "@unrestricted" for it), each what the launcher reads.
+func TestCompileWritesEachFormat(t *testing.T) {
+	dir := t.TempDir()
+	confined := filepath.Join(dir, "confined.src")
+	unrestricted := filepath.Join(dir, "unrestricted.src")
+	if err := os.WriteFile(confined, []byte("read\nwrite\nioctl\n~ioctl - TIOCSTI\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(unrestricted, []byte("@unrestricted\nread\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	compileTo := func(args ...string) []byte {
+		t.Helper()
+		out := filepath.Join(dir, "out")
+		if _, stderr, status := runCmd(t, append(append([]string{"compile"}, args...), out)...); status != 0 {
+			t.Fatalf("compile %q: status %d: %s", args, status, stderr)
+		}
+		data, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return data
+	}
+
+	p, err := bpf.ParseBin2(compileTo(confined))
+	if err != nil || p.Unrestricted || len(p.Programs) != 2 {
+		t.Errorf("compile: ParseBin2 gives %+v, %v; want two programs", p, err)
+	}
+	bare := make([]byte, bpf.Bin2HeaderSize)
+	copy(bare, "SC\x01\x01")
+	if got := compileTo(unrestricted); !bytes.Equal(got, bare) {
+		t.Errorf("compile of an unrestricted profile: got % x, want % x", got, bare)
+	}
+
+	p, err = bpf.ParseBin(compileTo("--legacy", confined))
+	if err != nil || p.Unrestricted || len(p.Programs) != 1 {
+		t.Errorf("compile --legacy: ParseBin gives %+v, %v; want one program", p, err)
+	}
+	if got := compileTo("--legacy", unrestricted); string(got) != "@unrestricted\n" {
+		t.Errorf("compile --legacy of an unrestricted profile: got %q", got)
 	}
 }
 

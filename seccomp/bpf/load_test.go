@@ -181,7 +181,7 @@ func helperCheckUnameDenied() error {
 // seccomp_export_bpf underneath) wrote for testdata/deny-uname.src, so this
 // reads the real on-disk format rather than Encode's.
 //
-//go:generate go run ../../cmd/snap-seccomp compile testdata/deny-uname.src testdata/deny-uname.amd64.bin
+//go:generate go run ../../cmd/snap-seccomp compile --legacy testdata/deny-uname.src testdata/deny-uname.amd64.bin
 func helperCompiledDenyUname() error {
 	data, err := os.ReadFile("testdata/deny-uname.amd64.bin")
 	if err != nil {

@@ -24,13 +24,23 @@ const MaxInstructions = 4096
 // more than MaxInstructions instructions. It does not judge the
 // instructions: the kernel verifies them when Load installs them.
 func Parse(data []byte) ([]unix.SockFilter, error) {
+	prog, err := parseProgram(data)
+	if err != nil {
+		return nil, fmt.Errorf("cannot parse seccomp program: %w", err)
+	}
+	return prog, nil
+}
+
+// parseProgram is Parse with bare reasons, for the file formats that say
+// which program of the file is at fault themselves.
+func parseProgram(data []byte) ([]unix.SockFilter, error) {
 	switch {
 	case len(data) == 0:
-		return nil, fmt.Errorf("cannot parse seccomp program: empty")
+		return nil, fmt.Errorf("empty")
 	case len(data)%InstructionSize != 0:
-		return nil, fmt.Errorf("cannot parse seccomp program: length %d is not a multiple of %d", len(data), InstructionSize)
+		return nil, fmt.Errorf("length %d is not a multiple of %d", len(data), InstructionSize)
 	case len(data)/InstructionSize > MaxInstructions:
-		return nil, fmt.Errorf("cannot parse seccomp program: %d instructions, more than the kernel's limit of %d", len(data)/InstructionSize, MaxInstructions)
+		return nil, fmt.Errorf("%d instructions, more than the kernel's limit of %d", len(data)/InstructionSize, MaxInstructions)
 	}
 	prog := make([]unix.SockFilter, len(data)/InstructionSize)
 	for i := range prog {
@@ -48,7 +58,10 @@ func Parse(data []byte) ([]unix.SockFilter, error) {
 // Encode is the inverse of Parse: the on-disk form of prog. The compiler
 // uses it to write what Parse reads.
 func Encode(prog []unix.SockFilter) []byte {
-	data := make([]byte, 0, len(prog)*InstructionSize)
+	return appendProgram(make([]byte, 0, len(prog)*InstructionSize), prog)
+}
+
+func appendProgram(data []byte, prog []unix.SockFilter) []byte {
 	for _, insn := range prog {
 		data = binary.NativeEndian.AppendUint16(data, insn.Code)
 		data = append(data, insn.Jt, insn.Jf)

@@ -21,81 +21,112 @@ var (
 	actExplicitDeny = seccomp.ActErrno.SetReturnCode(int16(unix.EACCES))
 )
 
-// allowEverything is what an @unrestricted profile compiles to: one
-// instruction, no architecture check, nothing the kernel could refuse.
-func allowEverything() []unix.SockFilter {
-	return []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
-}
-
 // Compile compiles the profile src (snapd's snap-seccomp source format, see
-// profile.go) and writes the raw BPF program the launcher loads to out, as
-// bpf.Parse reads it. Nothing is written if it fails. Errors are one line,
-// start with "cannot" and name the profile line at fault.
-//
-// Unlike snapd, which writes its allow and deny filters side by side in a
-// .bin2 file for snap-confine to load as two filters, Compile writes one
-// program that computes the same result (see merge.go).
+// profile.go) into the .bin2 file snapd ≥ 2.64 writes and the launcher
+// reads with bpf.ParseBin2: the allow program and the deny program as
+// libseccomp exports them, or for an @unrestricted profile a bare header
+// with the unrestricted flag. Nothing is written if it fails. Errors are
+// one line, start with "cannot" and name the profile line at fault.
 func Compile(src []byte, out io.Writer) error {
-	prog, err := compile(src)
+	p, err := parseProfile(src)
 	if err != nil {
 		return err
 	}
-	if _, err := out.Write(bpf.Encode(prog)); err != nil {
+	var data []byte
+	if p.unrestricted {
+		data = bpf.EncodeBin2(nil, nil, true)
+	} else {
+		f, err := compileFilters(p)
+		if err != nil {
+			return err
+		}
+		data = bpf.EncodeBin2(f.allow, f.deny, false)
+	}
+	if _, err := out.Write(data); err != nil {
 		return fmt.Errorf("cannot write seccomp program: %w", err)
 	}
 	return nil
 }
 
-func compile(src []byte) ([]unix.SockFilter, error) {
+// legacyUnrestricted is what snapd ≤ 2.63 wrote as the whole .bin file of
+// an unrestricted profile.
+const legacyUnrestricted = "@unrestricted\n"
+
+// CompileLegacy compiles src into the .bin file of snapd ≤ 2.63, which
+// bpf.ParseBin reads: one raw program that decides what the .bin2 pair
+// decides (see merge.go), or the text "@unrestricted\n" for an
+// @unrestricted profile. Otherwise it is Compile.
+func CompileLegacy(src []byte, out io.Writer) error {
 	p, err := parseProfile(src)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	if p.unrestricted {
-		return allowEverything(), nil
+	data := []byte(legacyUnrestricted)
+	if !p.unrestricted {
+		f, err := compileFilters(p)
+		if err != nil {
+			return err
+		}
+		deny := f.deny
+		if f.denials == 0 {
+			// Nothing for the copies of the deny program to decide: keep
+			// the program as small as snapd 2.57's, the allow one alone.
+			deny = nil
+		}
+		prog, err := merge(f.allow, deny)
+		if err != nil {
+			return err
+		}
+		data = bpf.Encode(prog)
 	}
-	allow, deny, err := compileFilters(p)
-	if err != nil {
-		return nil, err
+	if _, err := out.Write(data); err != nil {
+		return fmt.Errorf("cannot write seccomp program: %w", err)
 	}
-	return merge(allow, deny)
+	return nil
 }
 
-// compileFilters compiles p into the two programs snapd would write: the
-// allow program, and the deny program (nil without "~" rules).
-func compileFilters(p *profile) (allow, deny []unix.SockFilter, err error) {
+// filters are the two programs of a profile, and how many "~" rules made
+// it into the deny program (those of syscalls libseccomp does not know are
+// skipped).
+type filters struct {
+	allow, deny []unix.SockFilter
+	denials     int
+}
+
+// compileFilters compiles p into the two programs snapd writes: the allow
+// program (default EPERM, or the complain action) and the deny program
+// (default allow, "~" rules return EACCES). The deny program is there even
+// without "~" rules, as snapd writes it: snap-confine refuses a .bin2 file
+// with an empty one.
+func compileFilters(p *profile) (filters, error) {
 	defaultAction := actImplicitDeny
 	if p.complain {
 		defaultAction = complainAction()
 	}
 	allowFilter, err := newFilter(defaultAction)
 	if err != nil {
-		return nil, nil, err
+		return filters{}, err
 	}
 	defer allowFilter.Release()
-	// The deny filter only ever runs when the allow filter has allowed the
-	// syscall (see merge.go), and so only for an architecture the allow
-	// filter accepts: its own bad-architecture action never decides
-	// anything, and allowing there keeps the merge to ALLOW and EACCES.
+	// The deny filter keeps libseccomp's bad-architecture action (kill),
+	// as snapd's does: in the .bin2 file it is a filter of its own, and on
+	// its own it must not let a syscall of a foreign architecture through.
 	denyFilter, err := newFilter(seccomp.ActAllow)
 	if err != nil {
-		return nil, nil, err
+		return filters{}, err
 	}
 	defer denyFilter.Release()
-	if err := denyFilter.SetBadArchAction(seccomp.ActAllow); err != nil {
-		return nil, nil, fmt.Errorf("cannot create seccomp filter: %w", err)
-	}
 
-	denials := 0
+	var f filters
 	for _, r := range p.rules {
 		switch {
 		case r.deny:
 			added, err := addRule(denyFilter, r, actExplicitDeny)
 			if err != nil {
-				return nil, nil, err
+				return filters{}, err
 			}
 			if added {
-				denials++
+				f.denials++
 			}
 		case defaultAction == seccomp.ActAllow:
 			// complain mode without kernel support for logging: everything
@@ -103,20 +134,18 @@ func compileFilters(p *profile) (allow, deny []unix.SockFilter, err error) {
 			// the default one); only the denials still matter.
 		default:
 			if _, err := addRule(allowFilter, r, seccomp.ActAllow); err != nil {
-				return nil, nil, err
+				return filters{}, err
 			}
 		}
 	}
 
-	if allow, err = export(allowFilter); err != nil {
-		return nil, nil, err
+	if f.allow, err = export(allowFilter); err != nil {
+		return filters{}, err
 	}
-	if denials > 0 {
-		if deny, err = export(denyFilter); err != nil {
-			return nil, nil, err
-		}
+	if f.deny, err = export(denyFilter); err != nil {
+		return filters{}, err
 	}
-	return allow, deny, nil
+	return f, nil
 }
 
 // complainAction is what @complain profiles do with syscalls they do not

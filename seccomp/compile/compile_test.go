@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -97,6 +98,10 @@ func TestMain(m *testing.M) {
 func probeHelper() (string, error) {
 	var progs [][]unix.SockFilter
 	for _, path := range strings.Split(os.Getenv(filtersEnv), ":") {
+		if path == "" {
+			// An unrestricted profile: nothing to load.
+			continue
+		}
 		data, err := os.ReadFile(path)
 		if err != nil {
 			return "", err
@@ -206,17 +211,43 @@ func probeKernel(t *testing.T, progs [][]unix.SockFilter, probes []probe) []sysc
 	return errnos
 }
 
-func mustCompile(t *testing.T, src string) []unix.SockFilter {
+// mustCompile compiles src into a .bin2 file and returns what the launcher
+// reads from it: the programs in load order.
+func mustCompile(t *testing.T, src string) bpf.Profile {
 	t.Helper()
 	var buf bytes.Buffer
 	if err := Compile([]byte(src), &buf); err != nil {
 		t.Fatalf("Compile: %v", err)
 	}
-	prog, err := bpf.Parse(buf.Bytes())
+	p, err := bpf.ParseBin2(buf.Bytes())
 	if err != nil {
-		t.Fatalf("Compile wrote what bpf.Parse refuses: %v", err)
+		t.Fatalf("Compile wrote what bpf.ParseBin2 refuses: %v", err)
 	}
-	return prog
+	return p
+}
+
+// mustCompileLegacy is mustCompile for the .bin file of snapd 2.57.
+func mustCompileLegacy(t *testing.T, src string) bpf.Profile {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := CompileLegacy([]byte(src), &buf); err != nil {
+		t.Fatalf("CompileLegacy: %v", err)
+	}
+	p, err := bpf.ParseBin(buf.Bytes())
+	if err != nil {
+		t.Fatalf("CompileLegacy wrote what bpf.ParseBin refuses: %v", err)
+	}
+	return p
+}
+
+// formats are the two files a profile compiles to, each read as the
+// launcher reads it.
+var formats = []struct {
+	name    string
+	compile func(*testing.T, string) bpf.Profile
+}{
+	{"bin2", mustCompile},
+	{"legacy", mustCompileLegacy},
 }
 
 // Probes: each one is harmless whether it is allowed or not.
@@ -256,7 +287,7 @@ const upper32 = ^uintptr(0) &^ 0xffffffff
 
 // TestCompiledProgramDecidesInTheKernel checks snapd's semantics of the
 // profile format (the cases of snapd's own compiler tests) against the
-// kernel's verdicts on the compiled programs.
+// kernel's verdicts on the compiled programs, of both file formats.
 func TestCompiledProgramDecidesInTheKernel(t *testing.T) {
 	type check struct {
 		probe probe
@@ -349,19 +380,21 @@ func TestCompiledProgramDecidesInTheKernel(t *testing.T) {
 			{probeFchown(1000, 1000), allowed},
 		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			prog := mustCompile(t, runtimeProfile+tc.src)
-			var probes []probe
-			for _, c := range tc.checks {
-				probes = append(probes, c.probe)
-			}
-			errnos := probeKernel(t, [][]unix.SockFilter{prog}, probes)
-			for i, c := range tc.checks {
-				if got := verdict(errnos[i]); got != c.want {
-					t.Errorf("%s: %s (errno %d), want %s", c.probe.name, got, errnos[i], c.want)
+		for _, format := range formats {
+			t.Run(format.name+"/"+tc.name, func(t *testing.T) {
+				p := format.compile(t, runtimeProfile+tc.src)
+				var probes []probe
+				for _, c := range tc.checks {
+					probes = append(probes, c.probe)
 				}
-			}
-		})
+				errnos := probeKernel(t, p.Programs, probes)
+				for i, c := range tc.checks {
+					if got := verdict(errnos[i]); got != c.want {
+						t.Errorf("%s: %s (errno %d), want %s", c.probe.name, got, errnos[i], c.want)
+					}
+				}
+			})
+		}
 	}
 }
 
@@ -388,13 +421,14 @@ func TestMergedProgramDecidesAsTwoFilters(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			allow, deny, err := compileFilters(p)
+			f, err := compileFilters(p)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if len(deny) == 0 {
-				t.Fatal("no deny program: the case tests nothing")
+			if f.denials == 0 {
+				t.Fatal("no denials: the case tests nothing")
 			}
+			allow, deny := f.allow, f.deny
 			merged, err := merge(allow, deny)
 			if err != nil {
 				t.Fatal(err)
@@ -429,60 +463,99 @@ func TestCompile(t *testing.T) {
 		{name: "unknown directive", src: "@devmode", wantErr: `cannot parse seccomp profile: line 1: unknown directive "@devmode"`},
 		{name: "unknown user", src: "fchown - u:no-such-user-here", wantErr: `cannot parse seccomp profile: line 1: argument 1 "u:no-such-user-here": cannot find user "no-such-user-here"`},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			var buf bytes.Buffer
-			err := Compile([]byte(tc.src), &buf)
-			if tc.wantErr != "" {
-				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
-					t.Fatalf("Compile: got error %v, want one line starting %q", err, tc.wantErr)
+		for _, f := range []struct {
+			name    string
+			compile func([]byte, io.Writer) error
+			parse   func([]byte) (bpf.Profile, error)
+		}{
+			{"Compile", Compile, bpf.ParseBin2},
+			{"CompileLegacy", CompileLegacy, bpf.ParseBin},
+		} {
+			t.Run(f.name+"/"+tc.name, func(t *testing.T) {
+				var buf bytes.Buffer
+				err := f.compile([]byte(tc.src), &buf)
+				if tc.wantErr != "" {
+					if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) || strings.Contains(err.Error(), "\n") {
+						t.Fatalf("%s: got error %v, want one line starting %q", f.name, err, tc.wantErr)
+					}
+					if buf.Len() != 0 {
+						t.Fatalf("%s wrote %d bytes and failed", f.name, buf.Len())
+					}
+					return
 				}
-				if buf.Len() != 0 {
-					t.Fatalf("Compile wrote %d bytes and failed", buf.Len())
+				if err != nil {
+					t.Fatalf("%s: %v", f.name, err)
 				}
-				return
-			}
-			if err != nil {
-				t.Fatalf("Compile: %v", err)
-			}
-			if _, err := bpf.Parse(buf.Bytes()); err != nil {
-				t.Fatalf("Compile wrote what bpf.Parse refuses: %v", err)
-			}
-		})
+				if _, err := f.parse(buf.Bytes()); err != nil {
+					t.Fatalf("%s wrote what the launcher refuses: %v", f.name, err)
+				}
+			})
+		}
 	}
 }
 
-func TestUnrestrictedIsOneAllowInstruction(t *testing.T) {
-	got := mustCompile(t, "@unrestricted\nuname\n~setns\n")
-	want := []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("got %v, want %v", got, want)
+func TestUnrestrictedIsABareHeaderWithTheFlag(t *testing.T) {
+	src := "@unrestricted\nuname\n~setns\n"
+	var buf bytes.Buffer
+	if err := Compile([]byte(src), &buf); err != nil {
+		t.Fatal(err)
+	}
+	want := make([]byte, bpf.Bin2HeaderSize)
+	copy(want, "SC\x01\x01")
+	if !bytes.Equal(buf.Bytes(), want) {
+		t.Fatalf("Compile: got % x, want % x", buf.Bytes(), want)
 	}
 }
 
-func TestCompileWithoutDenialsIsTheAllowProgram(t *testing.T) {
+func TestLegacyUnrestrictedIsSnapdsText(t *testing.T) {
+	var buf bytes.Buffer
+	if err := CompileLegacy([]byte("@unrestricted\nuname\n~setns\n"), &buf); err != nil {
+		t.Fatal(err)
+	}
+	if buf.String() != "@unrestricted\n" {
+		t.Fatalf("CompileLegacy: got %q", buf.String())
+	}
+}
+
+// TestProfileWithoutDenialsHasADenyProgram: snap-confine refuses a .bin2
+// file with an empty deny program unless it is unrestricted, so the deny
+// program is there, and allows everything of the profile's architectures.
+func TestProfileWithoutDenialsHasADenyProgram(t *testing.T) {
 	src := runtimeProfile + "uname\nsetns - CLONE_NEWNET\n"
 	p, err := parseProfile([]byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
-	allow, deny, err := compileFilters(p)
+	f, err := compileFilters(p)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if deny != nil {
-		t.Fatalf("a deny program without \"~\" rules: %d instructions", len(deny))
+	got := mustCompile(t, src)
+	if !reflect.DeepEqual(got.Programs, [][]unix.SockFilter{f.deny, f.allow}) {
+		t.Fatal("Compile differs from the deny and allow programs")
 	}
-	if got := mustCompile(t, src); !reflect.DeepEqual(got, allow) {
-		t.Fatalf("Compile differs from the allow program")
+	if len(f.deny) == 0 || f.denials != 0 {
+		t.Fatalf("deny program of %d instructions, %d denials", len(f.deny), f.denials)
+	}
+	for _, insn := range f.deny {
+		if isReturn(insn) && insn.K != retAllow && insn.K != retKill {
+			t.Errorf("the deny program of a profile without denials returns %#x", insn.K)
+		}
+	}
+	// The legacy program is the allow program alone, as snapd 2.57 wrote.
+	if legacy := mustCompileLegacy(t, src); !reflect.DeepEqual(legacy.Programs, [][]unix.SockFilter{f.allow}) {
+		t.Fatal("CompileLegacy differs from the allow program")
 	}
 }
 
 func TestCompileIsDeterministic(t *testing.T) {
 	src := runtimeProfile + "@complain\nioctl\n~ioctl - TIOCSTI\nfchown - u:root g:root\n"
-	first := mustCompile(t, src)
-	for range 3 {
-		if again := mustCompile(t, src); !reflect.DeepEqual(again, first) {
-			t.Fatal("two compilations of one profile differ")
+	for _, format := range formats {
+		first := format.compile(t, src)
+		for range 3 {
+			if again := format.compile(t, src); !reflect.DeepEqual(again, first) {
+				t.Fatalf("%s: two compilations of one profile differ", format.name)
+			}
 		}
 	}
 }
@@ -492,8 +565,12 @@ type failingWriter struct{}
 func (failingWriter) Write([]byte) (int, error) { return 0, errors.New("disk full") }
 
 func TestCompileReportsWriteErrors(t *testing.T) {
-	err := Compile([]byte("uname"), failingWriter{})
-	if err == nil || err.Error() != "cannot write seccomp program: disk full" {
-		t.Fatalf("Compile: got %v", err)
+	for _, src := range []string{"uname", "@unrestricted"} {
+		if err := Compile([]byte(src), failingWriter{}); err == nil || err.Error() != "cannot write seccomp program: disk full" {
+			t.Errorf("Compile %q: got %v", src, err)
+		}
+		if err := CompileLegacy([]byte(src), failingWriter{}); err == nil || err.Error() != "cannot write seccomp program: disk full" {
+			t.Errorf("CompileLegacy %q: got %v", src, err)
+		}
 	}
 }

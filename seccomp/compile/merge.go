@@ -13,9 +13,10 @@ import (
 // then an "allow" filter (default EPERM, or log in complain mode; the other
 // rules allow). For each syscall the kernel runs the newest filter first
 // and keeps the result with the most restrictive action, the earlier one
-// on a tie; so an explicit denial wins over any allow rule. The launcher
-// loads one program per app, so merge builds one program that computes
-// exactly what those two filters compute together:
+// on a tie; so an explicit denial wins over any allow rule. The .bin file
+// of snapd ≤ 2.63 holds one program per app, so for CompileLegacy merge
+// builds one program that computes exactly what those two filters compute
+// together:
 //
 //   - it runs the allow program as is;
 //   - where the allow program would return a result that some result of

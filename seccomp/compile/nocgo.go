@@ -7,9 +7,12 @@ import (
 	"io"
 )
 
-// Compile needs libseccomp, so cgo; built without it, it only says so.
-// This stub lets CGO_ENABLED=0 builds and vets of the whole tree (the
-// launcher's build) succeed with packages that import this one.
-func Compile(src []byte, out io.Writer) error {
-	return errors.New("cannot compile seccomp profile: built without cgo, so without libseccomp")
-}
+var errNoCgo = errors.New("cannot compile seccomp profile: built without cgo, so without libseccomp")
+
+// Compile and CompileLegacy need libseccomp, so cgo; built without it, they
+// only say so. These stubs let CGO_ENABLED=0 builds and vets of the whole
+// tree (the launcher's) succeed with packages that import this one.
+func Compile(src []byte, out io.Writer) error { return errNoCgo }
+
+// CompileLegacy: see Compile.
+func CompileLegacy(src []byte, out io.Writer) error { return errNoCgo }

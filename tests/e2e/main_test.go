@@ -171,7 +171,7 @@ func buildAndRun(staging string) (int, error) {
 		if err != nil {
 			return -1, err
 		}
-		err = compile.Compile([]byte(src), f)
+		err = compile.CompileLegacy([]byte(src), f)
 		f.Close()
 		if err != nil {
 			return -1, fmt.Errorf("cannot compile the %s test profile: %w", name, err)
