@@ -60,3 +60,17 @@ func (f *Filter) LoadOnThread() unix.Errno {
 	}
 	return errno
 }
+
+// Load prepares prog and installs it on the calling thread, whose goroutine
+// the caller has locked to it (runtime.LockOSThread): NewFilter, then
+// LoadOnThread.
+func Load(prog []unix.SockFilter) error {
+	f, err := NewFilter(prog)
+	if err != nil {
+		return err
+	}
+	if errno := f.LoadOnThread(); errno != 0 {
+		return fmt.Errorf("cannot load seccomp filter: %w", errno)
+	}
+	return nil
+}

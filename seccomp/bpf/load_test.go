@@ -115,18 +115,6 @@ func onOtherThread(f func() error) error {
 	return <-done
 }
 
-// load prepares prog and loads it on the calling thread.
-func load(prog []unix.SockFilter) error {
-	f, err := bpf.NewFilter(prog)
-	if err != nil {
-		return err
-	}
-	if errno := f.LoadOnThread(); errno != 0 {
-		return errno
-	}
-	return nil
-}
-
 func helperDenyUname() error {
 	// no_new_privs is per thread: set it and load from the same thread.
 	runtime.LockOSThread()
@@ -136,7 +124,7 @@ func helperDenyUname() error {
 	if err := uname(); err != nil {
 		return fmt.Errorf("uname fails before the filter: %w", err)
 	}
-	if err := load(denyUname()); err != nil {
+	if err := bpf.Load(denyUname()); err != nil {
 		return err
 	}
 	if err := uname(); !errors.Is(err, unix.EPERM) {
@@ -195,7 +183,7 @@ func helperCompiledDenyUname() error {
 	if err := setNoNewPrivs(); err != nil {
 		return err
 	}
-	if err := load(prog); err != nil {
+	if err := bpf.Load(prog); err != nil {
 		return err
 	}
 	if err := uname(); !errors.Is(err, unix.EPERM) {
@@ -224,7 +212,7 @@ func helperNoPrivilege() error {
 	if err := unix.Capset(&hdr, &data[0]); err != nil {
 		return fmt.Errorf("cannot drop CAP_SYS_ADMIN: %w", err)
 	}
-	if err := load(denyUname()); !errors.Is(err, unix.EACCES) {
+	if err := bpf.Load(denyUname()); !errors.Is(err, unix.EACCES) {
 		return fmt.Errorf("a load without no_new_privs or CAP_SYS_ADMIN: got %v, want EACCES", err)
 	}
 	if err := uname(); err != nil {
