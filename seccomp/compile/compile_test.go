@@ -392,10 +392,39 @@ func TestCompiledProgramDecidesInTheKernel(t *testing.T) {
 					if got := verdict(errnos[i]); got != c.want {
 						t.Errorf("%s: %s (errno %d), want %s", c.probe.name, got, errnos[i], c.want)
 					}
+					// The kernel also keeps runBPF, which the decision
+					// tests rely on, honest.
+					if runtime.GOARCH == "amd64" {
+						if model := modelVerdict(t, p, c.probe); model != verdict(errnos[i]) {
+							t.Errorf("%s: runBPF says %s, the kernel %s", c.probe.name, model, verdict(errnos[i]))
+						}
+					}
 				}
 			})
 		}
 	}
+}
+
+// modelVerdict is the verdict runFilters gives for pr on amd64.
+func modelVerdict(t *testing.T, p bpf.Profile, pr probe) string {
+	t.Helper()
+	var args []uint64
+	for _, a := range pr.args {
+		args = append(args, uint64(a))
+	}
+	ret, err := runFilters(p.Programs, amd64Call(int(pr.nr), args...))
+	if err != nil {
+		t.Fatalf("%s: %v", pr.name, err)
+	}
+	switch ret {
+	case decAllow, decLog:
+		return allowed
+	case decEPERM:
+		return denied
+	case decEACCES:
+		return explicit
+	}
+	return fmt.Sprintf("return %#x", ret)
 }
 
 // TestMergedProgramDecidesAsTwoFilters checks merge.go's claim: one merged
