@@ -94,8 +94,9 @@ func (l *launcher) classicNamespace() error {
 		return err
 	}
 	unix.Close(nsdir)
-	defer unix.Close(lockdir)
-	if err := l.ensureSnapDirMounts(lockdir); err != nil {
+	err = l.ensureSnapDirMounts(lockdir)
+	unix.Close(lockdir)
+	if err != nil {
 		return err
 	}
 	if err := l.privileged(policy.OpClassicUnshare, sysUnshareMount); err != nil {
@@ -115,6 +116,19 @@ func (l *launcher) classicNamespace() error {
 		l.cwdfd = -1
 	}
 	return nil
+}
+
+// parallelGlobalInit is the part of snap-confine's global initialisation
+// that the parallel-instances feature adds for every snap, confined ones
+// included: /snap and /var/snap made shared mount points in pid 1's
+// namespace. A confined instance needs nothing else from the launcher:
+// snap-update-ns maps its directories.
+func (l *launcher) parallelGlobalInit(lockdir int) error {
+	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
+	if err != nil || !on {
+		return err
+	}
+	return l.ensureSnapDirMounts(lockdir)
 }
 
 // featureEnabled tells whether snapd's feature flag name is on: a regular
