@@ -203,7 +203,11 @@ func (l *launcher) run(args []string) error {
 			return err
 		}
 	} else {
-		l.debugf("classic plan: no namespace work")
+		// Parallel instances of classic snaps (parallel.go): nothing
+		// unless snapd's parallel-instances feature is on.
+		if err := l.classicNamespace(); err != nil {
+			return err
+		}
 		if l.mode != modeNone {
 			if err := l.readHostFiles(); err != nil {
 				return err

@@ -35,6 +35,11 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	defer unix.Close(nsdir)
 	defer unix.Close(lockdir)
+	// snap-confine's global initialisation with the parallel-instances
+	// feature, for confined snaps too (parallel.go).
+	if err := l.parallelGlobalInit(lockdir); err != nil {
+		return err
+	}
 
 	inst := l.plan.Instance
 	lock, err := l.lock(lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))

@@ -345,3 +345,44 @@ func sysKeepCaps(on bool) error {
 	}
 	return nil
 }
+
+// The parallel-instances feature (parallel.go).
+
+// sysMakeRshared sets shared propagation, recursively, on the mount at
+// dirfd, which sysBindSelf just made of /snap or /var/snap in pid 1's
+// namespace. Safe: the mount shows exactly what the directory showed
+// before, and shared propagation is what the host's "/" has on a systemd
+// host; it is snap-confine's sc_ensure_snap_dir_shared_mounts.
+func sysMakeRshared(dirfd int, display string) error {
+	if err := unix.Mount("none", fdPath(dirfd), "", unix.MS_REC|unix.MS_SHARED, ""); err != nil {
+		return fmt.Errorf("cannot make %s recursively shared: %w", display, err)
+	}
+	return nil
+}
+
+// sysMakeRslaveAt makes the mount at dirfd, and every mount below it,
+// a slave. Safe: it is only called in a classic snap's new namespace
+// (after sysUnshareMount, on the thread that execs the app), where it stops
+// the instance's binds from propagating back to the host's /snap and
+// /var/snap, whose peers the copies are.
+func sysMakeRslaveAt(dirfd int, display string) error {
+	if err := unix.Mount("none", fdPath(dirfd), "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		return fmt.Errorf("cannot make %s recursively slave: %w", display, err)
+	}
+	return nil
+}
+
+// sysBindInstanceDir recursively bind mounts an instance's directory
+// (srcfd, /snap/<snap>_<key> or /var/snap/<snap>_<key>) on the snap's
+// (dstfd, /snap/<snap> or /var/snap/<snap>). Safe: it is only called in a
+// classic snap's new namespace after sysMakeRslaveAt made the parent slave,
+// so the host never sees it; both descriptors were opened in that namespace
+// without following symlinks and checked to be root-owned directories not
+// writable by others, named from a validated instance name; the app then
+// sees root's files of an installed instance, which are readable anyway.
+func sysBindInstanceDir(srcfd, dstfd int, display string) error {
+	if err := unix.Mount(fdPath(srcfd), fdPath(dstfd), "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		return fmt.Errorf("cannot bind mount %s: %w", display, err)
+	}
+	return nil
+}

@@ -186,9 +186,14 @@ func Explain(p *plan.Plan) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "snap instance %s, security tag %s, base %s\n", p.Instance, p.Tag, p.Base)
 	ns := layout.NSDir + "/" + layout.MountNSName(p.Instance)
+	parallel := parallelInstancesEnabled()
 	switch p.Namespace {
 	case plan.NamespaceNone:
-		b.WriteString("classic confinement: no mount namespace work, the app runs in the caller's namespace\n")
+		if parallel {
+			b.WriteString("classic confinement with the parallel-instances feature: the app runs in a new mount namespace of its own, a copy of pid 1's, made for this launch\n")
+		} else {
+			b.WriteString("classic confinement: no mount namespace work, the app runs in the caller's namespace\n")
+		}
 	case plan.NamespaceJoin:
 		d := Staleness(p.Instance, p.Base)
 		switch p.Discard {
@@ -203,12 +208,49 @@ func Explain(p *plan.Plan) string {
 		fmt.Fprintf(&b, "%s\n", explainRoot(p.Base))
 		b.WriteString("then a private /tmp and /dev/pts, and snap-update-ns if installed\n")
 	}
+	if line := explainParallel(p, parallel); line != "" {
+		b.WriteString(line + "\n")
+	}
 	if p.PerUser != plan.PerUserNone {
 		_, why := perUser(p, uint32(os.Getuid()))
 		fmt.Fprintf(&b, "per-user layer: %s (%s)\n", p.PerUser, why)
 	}
 	fmt.Fprintf(&b, "AppArmor labels (where AppArmor is enabled): the app execs as %s, snap-update-ns as %s\n", p.AppLabel, p.HelperLabel)
 	return b.String()
+}
+
+// parallelInstancesEnabled tells whether snapd's parallel-instances feature
+// is on, as the launcher decides it: a regular file owned by root.
+func parallelInstancesEnabled() bool {
+	fi, err := os.Lstat(layout.FeaturesDir + "/" + layout.ParallelInstancesFeature)
+	if err != nil || !fi.Mode().IsRegular() {
+		return false
+	}
+	st, ok := fi.Sys().(*syscall.Stat_t)
+	return ok && st.Uid == 0
+}
+
+// explainParallel says how a parallel instance's directories come to show
+// under the snap's name ($SNAP and $SNAP_DATA are /snap/<snap>/<rev> and
+// /var/snap/<snap>/<rev>), or "" for a snap without an instance key. For a
+// confined snap snap-update-ns maps them from snapd's mount profile; for a
+// classic one the launcher does, with the feature on, as snap-confine does.
+func explainParallel(p *plan.Plan, featureOn bool) string {
+	own, mapped, ok := layout.ParallelInstanceDirs(p.Instance)
+	if !ok {
+		return ""
+	}
+	binds := fmt.Sprintf("%[1]s/%[2]s on %[1]s/%[3]s and %[4]s/%[2]s on %[4]s/%[3]s", layout.SnapMountDir, own, mapped, layout.SnapDataDir)
+	switch {
+	case !p.Classic:
+		return fmt.Sprintf("parallel instance %s: snap-update-ns binds %s in the snap's namespace, from the x-snapd.origin=overname entries of %s/%s",
+			own, binds, layout.MountProfileDir, layout.MountProfileName(p.Instance))
+	case featureOn:
+		return fmt.Sprintf("parallel instance %s of a classic snap: the launcher binds %s in the app's new namespace", own, binds)
+	default:
+		return fmt.Sprintf("parallel instance %s of a classic snap: nothing is mapped, the parallel-instances feature is off (%s/%s is not a regular file owned by root)",
+			own, layout.FeaturesDir, layout.ParallelInstancesFeature)
+	}
 }
 
 // Staleness decides, as well as an unprivileged process can, whether the

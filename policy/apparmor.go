@@ -69,7 +69,8 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /var/lib/ r,
   /var/lib/snapd/ r,
   /var/lib/snapd/system-params r,
-  /var/lib/snapd/features/per-user-mount-namespace r,
+  /var/lib/snapd/features/ r,
+  /var/lib/snapd/features/{per-user-mount-namespace,parallel-instances} r,
   /var/lib/snapd/cookie/ r,
   /var/lib/snapd/cookie/snap.* r,
   /var/lib/snapd/mount/ r,
@@ -122,6 +123,20 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,
   umount /var/lib/snapd/hostfs/{sys,dev,proc}/,
   umount /run/snapd/ns/*.mnt,
+
+  # Parallel instances (the parallel-instances feature): /snap and
+  # /var/snap made shared mount points of themselves on the host; in a
+  # classic app's own namespace, made slave and an instance's directories
+  # bound on the snap's name.
+  /var/snap/*/ r,
+  mount options=(rw rbind) /snap/ -> /snap/,
+  mount options=(rw rbind) /var/snap/ -> /var/snap/,
+  mount options=(rw rshared) -> /snap/,
+  mount options=(rw rshared) -> /var/snap/,
+  mount options=(rw rslave) -> /snap/,
+  mount options=(rw rslave) -> /var/snap/,
+  mount options=(rw rbind) /snap/*_*/ -> /snap/*/,
+  mount options=(rw rbind) /var/snap/*_*/ -> /var/snap/*/,
 
   # snap-update-ns, executed by descriptor, transitions to its per-snap
   # profile; the app to its security tag (both through change_onexec).

@@ -18,7 +18,8 @@ import (
 // Op is one privileged operation of the launcher.
 type Op int
 
-// The closed set of privileged operations, in the order a launch uses them.
+// The closed set of privileged operations, in the order a launch uses them
+// (those of the parallel-instances feature last).
 const (
 	// OpReassociate joins pid 1's mount namespace when the caller runs in
 	// another one (for example inside a snap), so that /run/snapd is the
@@ -76,6 +77,23 @@ const (
 	// one capability the load needs (no_new_privs is not used: it would
 	// also stop the app's AppArmor transitions and setuid helpers).
 	OpSeccomp
+
+	// The parallel-instances feature (snapd's experimental flag
+	// /var/lib/snapd/features/parallel-instances; launcher/parallel.go).
+
+	// OpSnapDirMounts makes /snap and /var/snap shared mount points of
+	// themselves in pid 1's namespace (under the global lock, once), so
+	// that a classic snap's namespace can make them slave and bind an
+	// instance's directories over the snap's name without the bind
+	// reaching the host.
+	OpSnapDirMounts
+	// OpClassicUnshare gives a classic snap's app a mount namespace of
+	// its own, a copy of pid 1's.
+	OpClassicUnshare
+	// OpInstanceMounts, in that namespace only, makes /snap and /var/snap
+	// recursively slave and binds /snap/<snap>_<key> on /snap/<snap> and
+	// /var/snap/<snap>_<key> on /var/snap/<snap>.
+	OpInstanceMounts
 
 	numOps
 )
@@ -135,6 +153,11 @@ var Ops = [numOps]Spec{
 	OpDrop:       {Name: "drop privileges", Caps: nil},
 	OpReadCookie: {Name: "read the snap cookie", Caps: []capability.Cap{capability.CAP_DAC_READ_SEARCH}},
 	OpSeccomp:    {Name: "load the app's seccomp profiles", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	// Mount operations only: every directory involved exists, root's,
+	// and is opened and checked before (nothing is created).
+	OpSnapDirMounts:  {Name: "make /snap and /var/snap shared mount points", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpClassicUnshare: {Name: "create a classic snap's mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpInstanceMounts: {Name: "map the snap instance's directories onto the snap's name", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no

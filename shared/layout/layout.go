@@ -57,6 +57,17 @@ const (
 	CgroupDir = "/sys/fs/cgroup"
 	// PerUserFeatureFile turns per-user mount namespaces on when it exists.
 	PerUserFeatureFile = "/var/lib/snapd/features/per-user-mount-namespace"
+	// FeaturesDir holds snapd's feature flags, one file each (a regular
+	// file there means "on"; snap-confine's feature.c).
+	FeaturesDir = "/var/lib/snapd/features"
+	// ParallelInstancesFeature is the flag, inside FeaturesDir, of
+	// snapd's parallel-instances feature: with it, classic snaps get a
+	// mount namespace of their own in which an instance's directories
+	// are bound on the snap's name.
+	ParallelInstancesFeature = "parallel-instances"
+	// SnapDataDir holds each instance's system data: $SNAP_DATA is
+	// /var/snap/<snap>/<revision> inside the instance's namespace.
+	SnapDataDir = "/var/snap"
 )
 
 // Directory modes of the contract.
@@ -138,6 +149,19 @@ func MountProfileName(inst naming.Instance) string { return "snap." + inst.Strin
 // the directory the new root filesystem is assembled on before pivot_root.
 // Instance names contain no '.', so it never names a snap's private tmp.
 func RootfsScratchName(inst naming.Instance) string { return "snap." + inst.String() + ".rootfs" }
+
+// ParallelInstanceDirs returns, for an instance with a key ("name_key"), the
+// single path components that name its own directories inside SnapMountDir
+// and SnapDataDir ("name_key") and the ones they are mapped onto in the
+// instance's namespace ("name"), so that $SNAP and $SNAP_DATA, which snapd
+// builds from the snap name, show the instance's files. ok is false for an
+// instance without a key: nothing is mapped.
+func ParallelInstanceDirs(inst naming.Instance) (own, mapped string, ok bool) {
+	if inst.Key() == "" {
+		return "", "", false
+	}
+	return inst.String(), inst.SnapName(), true
+}
 
 // SnapMountDir is where snaps are mounted: /snap/<snap>/<revision>, with
 // /snap/<snap>/current naming the revision in use.

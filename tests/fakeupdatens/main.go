@@ -7,11 +7,23 @@
 // /var/lib/snapd/fake-update-ns-hang exists it writes its pid to
 // /run/fake-update-ns.pid and hangs, so tests can kill the launcher while it
 // waits.
+//
+// Parallel instances: like the real snap-update-ns, it applies the
+// x-snapd.origin=overname entries of the snap's mount profile
+// (/var/lib/snapd/mount/snap.<instance>.fstab), with which snapd maps a
+// confined instance's /snap/<snap>_<key> and /var/snap/<snap>_<key> onto
+// /snap/<snap> and /var/snap/<snap> in its namespace: a recursive bind of
+// each, in the namespace it runs in. It is a stand-in: it applies only
+// those entries, with plain paths and no checks, and records nothing in
+// /run/snapd/ns. The per-user profile (--user-mounts) has no such entries:
+// snapd points $SNAP_USER_DATA at ~/snap/<snap>_<key> itself.
 package main
 
 import (
+	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +48,10 @@ func main() {
 	if _, err := os.Stat("/var/lib/snapd/fake-update-ns-hang"); err == nil {
 		os.WriteFile("/run/fake-update-ns.pid", []byte(strconv.Itoa(os.Getpid())), 0o644)
 		time.Sleep(time.Hour)
+	}
+	if err := applyOvername(os.Args[2]); err != nil {
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
+		os.Exit(6)
 	}
 	if err := unix.Mount("tmpfs", "/mnt", "tmpfs", 0, "mode=0755"); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: cannot mount /mnt: %v\n", err)
@@ -83,4 +99,35 @@ func userMounts() {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
 		os.Exit(5)
 	}
+}
+
+// applyOvername bind mounts, recursively, every x-snapd.origin=overname
+// entry of the instance's mount profile, in the profile's order, as
+// snap-update-ns does first of all. A missing profile means nothing to do.
+func applyOvername(instance string) error {
+	data, err := os.ReadFile("/var/lib/snapd/mount/snap." + instance + ".fstab")
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 4 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		opts := strings.Split(f[3], ",")
+		if !slices.Contains(opts, "x-snapd.origin=overname") {
+			continue
+		}
+		if !slices.Contains(opts, "rbind") {
+			return fmt.Errorf("cannot apply %q: an overname entry is an rbind", line)
+		}
+		if err := unix.Mount(f[0], f[1], "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+			return fmt.Errorf("cannot bind mount %s on %s: %w", f[0], f[1], err)
+		}
+		fmt.Fprintf(os.Stderr, "fake snap-update-ns: mapped %s on %s\n", f[0], f[1])
+	}
+	return nil
 }

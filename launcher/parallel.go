@@ -1,0 +1,374 @@
+package launcher
+
+// Parallel instances of classic snaps: what snapd 2.77's snap-confine does
+// when snapd's experimental parallel-instances feature is on
+// (/var/lib/snapd/features/parallel-instances).
+//
+// A parallel instance "name_key" of snap "name" is installed in
+// /snap/name_key and /var/snap/name_key, while snapd builds $SNAP and
+// $SNAP_DATA from the snap name (/snap/name/<rev>, /var/snap/name/<rev>).
+// For a confined snap, snap-update-ns maps one onto the other in the snap's
+// namespace, from the x-snapd.origin=overname entries of its mount profile;
+// the launcher does nothing special. A classic snap has no such namespace,
+// so with the feature on the launcher gives every classic app a mount
+// namespace of its own, and for an instance binds its directories over the
+// snap's name there:
+//
+//  1. global initialisation, as for a confined snap: re-associate with pid
+//     1's mount namespace and make /run/snapd/ns a private mount; then, under
+//     the global lock, make /snap and /var/snap shared mount points of
+//     themselves in pid 1's namespace (once per boot);
+//  2. a new mount namespace for the app, on the thread that execs it;
+//  3. for an instance: /snap and /var/snap made recursively slave in it, then
+//     /snap/name_key bound (recursively) on /snap/name and /var/snap/name_key
+//     on /var/snap/name.
+//
+// The threat: the caller names the instance. Every path is built from the
+// validated instance name (shared/layout), every directory is opened from
+// "/" without following symlinks and checked on the descriptor to be a
+// root-owned directory not writable by others, and the instance's four
+// directories are checked before anything is mounted anywhere, so a
+// symlink, a user's directory or a missing target is refused with one line
+// and leaves the host as it was. The binds are made in the app's own
+// namespace only, behind slave propagation.
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/mountinfo"
+)
+
+// snapDirs are the directories an instance is mapped in, in snap-confine's
+// order.
+var snapDirs = []string{layout.SnapMountDir, layout.SnapDataDir}
+
+// classicNamespace is the namespace work of a classic plan: none unless the
+// parallel-instances feature is on (see the top of this file). It leaves
+// the main thread in the app's new namespace.
+func (l *launcher) classicNamespace() error {
+	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
+	if err != nil {
+		return err
+	}
+	inst := l.plan.Instance
+	own, mapped, isInstance := layout.ParallelInstanceDirs(inst)
+	if !on {
+		l.debugf("classic plan: no namespace work (the parallel-instances feature is off)")
+		if isInstance {
+			l.debugf("classic instance %s is not mapped onto %s", own, mapped)
+		}
+		return nil
+	}
+	if l.mode == modeNone {
+		return fmt.Errorf("cannot set up the mount namespace of classic snap %s: snap-launch is installed neither setuid root nor with file capabilities", inst)
+	}
+	// As for a confined snap: this thread needs an fs_struct of its own
+	// to setns and unshare, and works from pid 1's namespace.
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	}
+	hostNS, err := l.reassociate()
+	if err != nil {
+		return err
+	}
+	unix.Close(hostNS)
+	if isInstance {
+		// Refused here, before anything is mounted.
+		for _, parent := range snapDirs {
+			src, dst, err := l.openInstanceDirs(parent, own, mapped)
+			if err != nil {
+				return err
+			}
+			unix.Close(src)
+			unix.Close(dst)
+		}
+	}
+	nsdir, lockdir, err := l.initRunDirs()
+	if err != nil {
+		return err
+	}
+	unix.Close(nsdir)
+	err = l.ensureSnapDirMounts(lockdir)
+	unix.Close(lockdir)
+	if err != nil {
+		return err
+	}
+	if err := l.privileged(policy.OpClassicUnshare, sysUnshareMount); err != nil {
+		return err
+	}
+	l.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
+	if isInstance {
+		if err := l.mapInstanceDirs(own, mapped); err != nil {
+			return err
+		}
+	}
+	// The caller's directory is looked up again by path, in the new
+	// namespace, as snap-confine does (exec.go restoreCwd): the descriptor
+	// names it in pid 1's namespace, where /snap/<snap> is not mapped.
+	if l.cwdfd >= 0 {
+		unix.Close(l.cwdfd)
+		l.cwdfd = -1
+	}
+	return nil
+}
+
+// parallelGlobalInit is the part of snap-confine's global initialisation
+// that the parallel-instances feature adds for every snap, confined ones
+// included: /snap and /var/snap made shared mount points in pid 1's
+// namespace. A confined instance needs nothing else from the launcher:
+// snap-update-ns maps its directories.
+func (l *launcher) parallelGlobalInit(lockdir int) error {
+	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
+	if err != nil || !on {
+		return err
+	}
+	return l.ensureSnapDirMounts(lockdir)
+}
+
+// featureEnabled tells whether snapd's feature flag name is on: a regular
+// file of that name in /var/lib/snapd/features, not a symlink, as
+// snap-confine's sc_feature_enabled decides; a missing directory or file is
+// "off". The launcher also wants it owned by root (only root can create it
+// there anyway), and treats anything else as "off": off is the direction
+// with less privileged work.
+func (l *launcher) featureEnabled(name string) (bool, error) {
+	display := layout.FeaturesDir + "/" + name
+	dir, err := openDirPath(layout.FeaturesDir)
+	if errors.Is(err, unix.ENOENT) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot check the feature flag %s: %w", display, err)
+	}
+	defer unix.Close(dir)
+	var st unix.Stat_t
+	err = unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	if err == unix.ENOENT {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("cannot inspect the feature flag %s: %w", display, err)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
+		l.debugf("%s is not a regular file owned by root: the feature is off", display)
+		return false, nil
+	}
+	l.debugf("feature %s is on", name)
+	return true, nil
+}
+
+// openInstanceDirs opens parent/own (the instance's directory) and
+// parent/mapped (the snap's, which it is bound on) in the calling thread's
+// namespace, and checks parent and both on the descriptors: root-owned
+// directories, not writable by group or others, not symlinks. snapd creates
+// all of them when it installs the instance.
+func (l *launcher) openInstanceDirs(parent, own, mapped string) (src, dst int, err error) {
+	what := fmt.Sprintf("cannot map snap instance %s onto %s", own, mapped)
+	pfd, err := openDirPath(parent)
+	if err != nil {
+		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	}
+	defer unix.Close(pfd)
+	if err := checkRootDir(pfd, parent); err != nil {
+		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	}
+	if src, err = openRootDirAt(pfd, own, parent+"/"+own); err != nil {
+		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	}
+	if dst, err = openRootDirAt(pfd, mapped, parent+"/"+mapped); err != nil {
+		unix.Close(src)
+		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	}
+	return src, dst, nil
+}
+
+// openRootDirAt opens name below dirfd without following a symlink (O_PATH:
+// no permission on the directory itself is needed) and checks it with
+// checkRootDir.
+func openRootDirAt(dirfd int, name, display string) (int, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return -1, fmt.Errorf("%s does not exist", display)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	if err := checkRootDir(fd, display); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	return fd, nil
+}
+
+// checkRootDir checks, on the descriptor, that fd is a directory owned by
+// root and not writable by group or others.
+func checkRootDir(fd int, display string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
+		return fmt.Errorf("%s is a symbolic link", display)
+	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
+		return fmt.Errorf("%s is not a directory", display)
+	case st.Uid != 0:
+		return fmt.Errorf("%s is owned by uid %d, not root", display, st.Uid)
+	case st.Mode&0o022 != 0:
+		return fmt.Errorf("%s is writable by group or others (mode %04o)", display, st.Mode&0o7777)
+	}
+	return nil
+}
+
+// ensureSnapDirMounts makes /snap and /var/snap shared mount points of
+// themselves in pid 1's namespace when they are not (snap-confine's
+// sc_ensure_snap_dir_shared_mounts: a recursive bind on itself, then
+// recursively shared): a classic app's namespace can then make them slave
+// and mount over the snap's name without the mounts reaching the host,
+// while the host's new snap mounts keep reaching it. Done once per boot,
+// under the global lock, like the rest of the global initialisation; a
+// launch that finds it done takes no lock.
+func (l *launcher) ensureSnapDirMounts(lockdir int) error {
+	todo, err := l.unsharedSnapDirs()
+	if err != nil || len(todo) == 0 {
+		return err
+	}
+	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
+	if err != nil {
+		return err
+	}
+	defer unlock(global)
+	if todo, err = l.unsharedSnapDirs(); err != nil {
+		return err
+	}
+	for _, dir := range todo {
+		if err := l.makeSharedMountPoint(dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// makeSharedMountPoint binds dir on itself and makes the new mount
+// recursively shared.
+func (l *launcher) makeSharedMountPoint(dir string) error {
+	fd, err := openDirPath(dir)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := checkRootDir(fd, dir); err != nil {
+		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+	}
+	return l.privileged(policy.OpSnapDirMounts, func() error {
+		l.debugf("making %s a shared mount point of itself", dir)
+		if err := sysBindSelf(fd, dir); err != nil {
+			return err
+		}
+		// fd names the directory under the new mount; the propagation
+		// is set on the mount itself.
+		mounted, err := openDirPath(dir)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(mounted)
+		if err := checkRootDir(mounted, dir); err != nil {
+			return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+		}
+		return sysMakeRshared(mounted, dir)
+	})
+}
+
+// unsharedSnapDirs returns those of /snap and /var/snap that are not
+// mount points with shared propagation in the calling thread's namespace,
+// from its mount table: the last (topmost) mount on the directory counts.
+func (l *launcher) unsharedSnapDirs() ([]string, error) {
+	entries, err := l.readMountinfo()
+	if err != nil {
+		return nil, err
+	}
+	var todo []string
+	for _, dir := range snapDirs {
+		shared := false
+		for _, e := range entries {
+			if e.MountDir == dir {
+				shared = false
+				for _, opt := range e.Optional {
+					if strings.HasPrefix(opt, "shared:") {
+						shared = true
+					}
+				}
+			}
+		}
+		if !shared {
+			todo = append(todo, dir)
+		}
+	}
+	return todo, nil
+}
+
+// readMountinfo reads the calling thread's mount table through the
+// verified /proc.
+func (l *launcher) readMountinfo() ([]mountinfo.Entry, error) {
+	fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open the mount table: %w", err)
+	}
+	defer unix.Close(fd)
+	var data []byte
+	buf := make([]byte, 64<<10)
+	for len(data) <= mountinfo.MaxSize {
+		n, err := unix.Read(fd, buf)
+		if err != nil {
+			return nil, fmt.Errorf("cannot read the mount table: %w", err)
+		}
+		if n == 0 {
+			break
+		}
+		data = append(data, buf[:n]...)
+	}
+	return mountinfo.Parse(data)
+}
+
+// mapInstanceDirs runs in the classic app's new namespace: /snap and
+// /var/snap made recursively slave, then the instance's directories bound
+// on the snap's, each opened again here and checked again.
+func (l *launcher) mapInstanceDirs(own, mapped string) error {
+	return l.privileged(policy.OpInstanceMounts, func() error {
+		for _, parent := range snapDirs {
+			fd, err := openDirPath(parent)
+			if err != nil {
+				return err
+			}
+			err = checkRootDir(fd, parent)
+			if err == nil {
+				err = sysMakeRslaveAt(fd, parent)
+			}
+			unix.Close(fd)
+			if err != nil {
+				return err
+			}
+		}
+		for _, parent := range snapDirs {
+			src, dst, err := l.openInstanceDirs(parent, own, mapped)
+			if err != nil {
+				return err
+			}
+			display := parent + "/" + own + " on " + parent + "/" + mapped
+			err = sysBindInstanceDir(src, dst, display)
+			unix.Close(src)
+			unix.Close(dst)
+			if err != nil {
+				return err
+			}
+			l.debugf("parallel instance: bound %s", display)
+		}
+		return nil
+	})
+}
