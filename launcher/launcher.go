@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -102,19 +103,31 @@ func Main(args []string) (status int) {
 }
 
 // reexecWithoutRuntimeEnv executes the launcher again with the Go runtime's
-// variables (policy.RuntimeEnv) moved out of the way when the caller set
-// any: the runtime has acted on them already, and some
-// (GODEBUG=schedtrace=1 with a blocked stderr) could stall the launcher
-// later, while it holds a lock. The app gets them back as the caller set
-// them. It costs an exec only for callers who set them.
+// variables (policy.RuntimeEnv) renamed when the caller set any: the
+// runtime has acted on them already, and some (GODEBUG=schedtrace=1 with a
+// blocked stderr) could stall the launcher later, while it holds a lock.
+// The app gets them back as the caller set them. The planner's front
+// renames them itself, so this costs an exec only for callers who run the
+// launcher directly with them set.
 func reexecWithoutRuntimeEnv(args []string) {
-	env, found := policy.SaveRuntimeEnv(os.Environ())
+	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {
 		return
 	}
 	err := syscall.Exec("/proc/self/exe", args, env)
 	fail(fmt.Errorf("cannot re-execute without the Go runtime's variables: %w", err))
 	os.Exit(1)
+}
+
+// callerEnv is the environment the caller passed, as far as the runtime
+// left it: in secure mode it has replaced GOTRACEBACK with its own "none",
+// or added that, so GOTRACEBACK is not the caller's and is dropped.
+func callerEnv(secure bool) []string {
+	env := os.Environ()
+	if secure {
+		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GOTRACEBACK=") })
+	}
+	return env
 }
 
 // fail writes err on stderr as exactly one line.
@@ -163,7 +176,8 @@ func (l *launcher) run(args []string) error {
 	if args[2] == "" {
 		return errors.New("cannot launch: empty executable")
 	}
-	l.plan, l.target, l.env, l.debug = p, args[2:], os.Environ(), p.Debug
+	l.secure = atSecure()
+	l.plan, l.target, l.env, l.debug = p, args[2:], callerEnv(l.secure), p.Debug
 	// Every file and directory the launcher creates gets exactly the mode
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
@@ -188,7 +202,6 @@ func (l *launcher) run(args []string) error {
 	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s discard=%s per-user=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace, p.Discard, p.PerUser)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
-	l.secure = atSecure()
 	if err := l.initCaps(); err != nil {
 		return err
 	}

@@ -46,42 +46,49 @@ const (
 
 // readProfile reads and checks the app's profile.
 func (l *launcher) readProfile() (bpf.Profile, error) {
+	bin2 := layout.SeccompName(l.plan.Tag)
+	var wait *profileWait
+	defer wait.stop()
+	for {
+		p, err := l.readProfileOnce()
+		if !errors.Is(err, unix.ENOENT) {
+			return p, err
+		}
+		if wait == nil {
+			if wait, err = startProfileWait(); err != nil {
+				return bpf.Profile{}, err
+			}
+			l.debugf("waiting up to %s for %s/%s", wait.deadline.Sub(wait.start), layout.SeccompDir, bin2)
+		}
+		if err := wait.next(); err != nil {
+			return bpf.Profile{}, fmt.Errorf("cannot find seccomp profile %s/%s: %w", layout.SeccompDir, bin2, err)
+		}
+	}
+}
+
+// readProfileOnce reads the profile in the order above; an error wrapping
+// ENOENT means that neither format is there yet.
+func (l *launcher) readProfileOnce() (bpf.Profile, error) {
 	dir, err := openTrustedDir(layout.SeccompDir)
 	if err != nil {
 		return bpf.Profile{}, fmt.Errorf("cannot load the seccomp profile of %s: %w", l.plan.Tag, err)
 	}
 	defer unix.Close(dir)
-	bin2, legacy := layout.SeccompName(l.plan.Tag), layout.LegacySeccompName(l.plan.Tag)
-	var waited *profileWait
-	defer waited.stop()
-	for {
-		p, err := l.readProfileFile(dir, bin2, bpf.ParseBin2)
-		if !errors.Is(err, unix.ENOENT) {
-			return p, err
-		}
-		p, err = l.readProfileFile(dir, legacy, bpf.ParseBin)
-		if err == nil && !p.Unrestricted {
-			global, gerr := l.readProfileFile(dir, layout.GlobalSeccompName, bpf.ParseBin)
-			switch {
-			case gerr == nil:
-				p.Programs = append(p.Programs, global.Programs...)
-			case !errors.Is(gerr, unix.ENOENT):
-				return bpf.Profile{}, gerr
-			}
-		}
-		if !errors.Is(err, unix.ENOENT) {
-			return p, err
-		}
-		if waited == nil {
-			if waited, err = startProfileWait(); err != nil {
-				return bpf.Profile{}, err
-			}
-			l.debugf("waiting up to %s for %s/%s", waited.deadline.Sub(waited.start), layout.SeccompDir, bin2)
-		}
-		if err := waited.next(); err != nil {
-			return bpf.Profile{}, fmt.Errorf("cannot find seccomp profile %s/%s: %w", layout.SeccompDir, bin2, err)
-		}
+	p, err := l.readProfileFile(dir, layout.SeccompName(l.plan.Tag), bpf.ParseBin2)
+	if !errors.Is(err, unix.ENOENT) {
+		return p, err
 	}
+	if p, err = l.readProfileFile(dir, layout.LegacySeccompName(l.plan.Tag), bpf.ParseBin); err != nil || p.Unrestricted {
+		return p, err
+	}
+	global, err := l.readProfileFile(dir, layout.GlobalSeccompName, bpf.ParseBin)
+	switch {
+	case err == nil:
+		p.Programs = append(p.Programs, global.Programs...)
+	case !errors.Is(err, unix.ENOENT):
+		return bpf.Profile{}, err
+	}
+	return p, nil
 }
 
 // readProfileFile reads one profile file below dir with parse. A missing

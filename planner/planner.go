@@ -21,6 +21,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
@@ -334,12 +335,16 @@ func LauncherArgv(p *plan.Plan, target []string) ([]string, error) {
 	return append([]string{LauncherName, string(data)}, target...), nil
 }
 
-// Exec replaces the calling process with the launcher.
+// Exec replaces the calling process with the launcher. The Go runtime's
+// variables travel under saved names (policy.SaveRuntimeEnv): the launcher's
+// runtime, in secure mode, would otherwise act on them, or overwrite
+// GOTRACEBACK, before the app could get them as the caller set them.
 func Exec(launcherPath string, p *plan.Plan, target []string, env []string) error {
 	argv, err := LauncherArgv(p, target)
 	if err != nil {
 		return err
 	}
+	env, _ = policy.SaveRuntimeEnv(env)
 	err = syscall.Exec(launcherPath, argv, env)
 	return fmt.Errorf("cannot execute %s: %w", launcherPath, err)
 }

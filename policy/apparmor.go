@@ -78,6 +78,7 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /var/lib/snapd/seccomp/ r,
   /var/lib/snapd/seccomp/bpf/ r,
   /var/lib/snapd/seccomp/bpf/*.bin r,
+  /var/lib/snapd/seccomp/bpf/*.bin2 r,
   /var/lib/snapd/hostfs/ rw,
   /var/lib/snapd/void/ r,
   /usr/ r,

@@ -86,7 +86,7 @@ func compileProfile(staging string) error {
 	if err := os.WriteFile(src, []byte(demoProfile), 0o644); err != nil {
 		return err
 	}
-	out, err := exec.Command(filepath.Join(filepath.Dir(self), "snap-seccomp"), "compile", src, filepath.Join(staging, "profile.bin")).CombinedOutput()
+	out, err := exec.Command(filepath.Join(filepath.Dir(self), "snap-seccomp"), "compile", src, filepath.Join(staging, "profile.bin2")).CombinedOutput()
 	if err != nil {
 		return fmt.Errorf("cannot compile the demo's seccomp profile (run make build first): %v: %s", err, out)
 	}
@@ -103,7 +103,7 @@ func inside() error {
 		{Src: filepath.Join(bin, "snap-confine"), Dst: "/usr/lib/snapd/snap-confine", Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: "/usr/lib/snapd/snap-launch", Mode: 0o755 | os.ModeSetuid},
 		{Src: filepath.Join(bin, "probe"), Dst: appPath, Mode: 0o755},
-		{Src: filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "profile.bin"), Dst: "/var/lib/snapd/seccomp/bpf/snap." + *instance + "." + *app + ".bin", Mode: 0o644},
+		{Src: filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "profile.bin2"), Dst: "/var/lib/snapd/seccomp/bpf/snap." + *instance + "." + *app + ".bin2", Mode: 0o644},
 	}
 	for _, f := range files {
 		if _, err := os.Stat(f.Src); err != nil {

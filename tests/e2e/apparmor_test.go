@@ -142,7 +142,7 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		}
 		traced++
 	}
-	installProfile("snap.hello.app", "unrestricted.bin")
+	installProfile("snap.hello.app", "unrestricted.bin2")
 	run("")       // root: create
 	run("nobody") // a user: join, per-user layer
 	run("nobody") // join both

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -158,18 +159,27 @@ func TestMountProfileWithoutSnapUpdateNSFails(t *testing.T) {
 	}
 }
 
-// The Go runtime's variables are honoured before main even under setuid;
-// the launcher executes itself again without them, and they never reach the
-// app.
-func TestGoRuntimeVariablesAreDropped(t *testing.T) {
+// The Go runtime's variables are honoured before main even under setuid,
+// and there the runtime replaces GOTRACEBACK: they travel to the launcher
+// under saved names, and the app gets them as the caller set them, as from
+// snap-confine (TestAppEnvironmentIsSnapConfines has more of the same).
+func TestGoRuntimeVariablesReachTheAppAsTheCallerSetThem(t *testing.T) {
 	world(t)
-	r := launch{env: []string{"GODEBUG=gctrace=1", "GOGC=1", "GOMAXPROCS=1"}}.run()
-	if r.err != nil {
-		t.Fatalf("launch failed: %v\n%s", r.err, r.stderr)
-	}
-	for _, kv := range r.report.Env {
-		if strings.HasPrefix(kv, "GO") {
-			t.Errorf("%s reached the app", kv)
+	set := []string{"GODEBUG=gctrace=1", "GOGC=1", "GOMAXPROCS=1", "GOMEMLIMIT=64MiB", "GOTRACEBACK=crash"}
+	for _, in := range installs {
+		for _, uid := range []int{userUID, 0} {
+			r := launch{caps: in.caps, uid: uid, env: set}.mustRun(t)
+			var got []string
+			for _, kv := range r.Env {
+				if strings.HasPrefix(kv, "GO") || strings.HasPrefix(kv, "SNAP_LAUNCH_") {
+					got = append(got, kv)
+				}
+			}
+			slices.Sort(got)
+			want := slices.Sorted(slices.Values(set))
+			if !slices.Equal(got, want) {
+				t.Errorf("%s, uid %d: the app got %q, want %q", in.name, uid, got, want)
+			}
 		}
 	}
 }

@@ -49,6 +49,10 @@ func TestEveryPrivilegedStepRaisesExactlyItsCapabilities(t *testing.T) {
 			world(t)
 			installUpdateNS(t)
 			enablePerUser(t)
+			// A profile with filters to load, so that the load is seen.
+			if err := installProfile("snap.hello.app", "deny-uname.bin2"); err != nil {
+				t.Fatal(err)
+			}
 			seen := map[policy.Op]uint64{}
 			run := func(l launch) {
 				l.program = mode.dir + "/snap-confine"

@@ -38,19 +38,29 @@ const (
 	hookDir       = "/usr/lib/snapd-hook"      // the hooked launcher, setuid
 	hookCapsDir   = "/usr/lib/snapd-hook-caps" // the hooked launcher, file capabilities
 	seccompDir    = "/var/lib/snapd/seccomp/bpf"
-	probe         = "/snap/probe/1/probe" // under /snap: visible on the host and in every snap's root
+	probe         = "/snap/probe/1/probe"   // under /snap: visible on the host and in every snap's root
+	startedApp    = "/snap/probe/1/started" // prints "started" with write(2) and exit_group(2) alone
 	userUID       = 1000
 )
 
-// testProfiles are compiled before the sandbox is built: every launch's
-// security tag gets the unrestricted one unless a test installs another.
+// testProfiles are compiled before the sandbox is built, as a current
+// snap-seccomp writes them (.bin2) and as snapd 2.63 and earlier did (.bin):
+// every launch's security tag gets unrestricted.bin2 unless a test installs
+// another.
 var testProfiles = map[string]string{
-	"unrestricted.bin": "@unrestricted\n",
-	"deny-uname.bin":   "# everything but uname\n@complain\n~uname\n",
+	"unrestricted.bin2": "@unrestricted\n",
+	"deny-uname.bin2":   "# everything but uname\n@complain\n~uname\n",
+	// Only what snap-confine 2.77 itself needs once it has loaded the
+	// app's profile: the launcher must start an app under it too.
+	"after-load-only.bin2": "capset\nexecve\nexit_group\nwrite\nreadlink\nopenat\nnewfstatat\nfchdir\n",
+	"unrestricted.bin":     "@unrestricted\n",
+	"deny-uname.bin":       "# everything but uname\n@complain\n~uname\n",
+	"deny-getpid.bin":      "@complain\n~getpid\n",
 }
 
 // installProfile puts a compiled test profile in place for tag (atomically:
-// concurrent launches install the same one).
+// concurrent launches install the same one), under the name snapd gives a
+// profile of its format: <tag>.bin2 or <tag>.bin.
 func installProfile(tag, profile string) error {
 	data, err := os.ReadFile(profileDir + "/" + profile)
 	if err != nil {
@@ -70,7 +80,7 @@ func installProfile(tag, profile string) error {
 	}
 	tmp.Chmod(0o644)
 	tmp.Close()
-	return os.Rename(tmp.Name(), seccompDir+"/"+tag+".bin")
+	return os.Rename(tmp.Name(), seccompDir+"/"+tag+filepath.Ext(profile))
 }
 
 // skipReason is set when the sandbox cannot be built here.
@@ -165,13 +175,21 @@ func buildAndRun(staging string) (int, error) {
 	if err := hook.Run(); err != nil {
 		return -1, fmt.Errorf("cannot build the hooked launcher: %w", err)
 	}
+	// An app that needs nothing but write and exit_group.
+	if err := os.WriteFile(filepath.Join(bin, "started"), startedELF(), 0o755); err != nil {
+		return -1, err
+	}
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
 		if err != nil {
 			return -1, err
 		}
-		err = compile.CompileLegacy([]byte(src), f)
+		if filepath.Ext(name) == ".bin" {
+			err = compile.CompileLegacy([]byte(src), f)
+		} else {
+			err = compile.Compile([]byte(src), f)
+		}
 		f.Close()
 		if err != nil {
 			return -1, fmt.Errorf("cannot compile the %s test profile: %w", name, err)
@@ -182,7 +200,7 @@ func buildAndRun(staging string) (int, error) {
 
 func sandboxFiles() []sandbox.File {
 	bin := filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "bin")
-	return []sandbox.File{
+	files := []sandbox.File{
 		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: snapLaunch, Mode: 0o755 | os.ModeSetuid},
 		// The strict-capability install: file capabilities instead of
@@ -196,9 +214,12 @@ func sandboxFiles() []sandbox.File {
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
-		{Src: filepath.Join(bin, "unrestricted.bin"), Dst: profileDir + "/unrestricted.bin", Mode: 0o644},
-		{Src: filepath.Join(bin, "deny-uname.bin"), Dst: profileDir + "/deny-uname.bin", Mode: 0o644},
+		{Src: filepath.Join(bin, "started"), Dst: startedApp, Mode: 0o755},
 	}
+	for name := range testProfiles {
+		files = append(files, sandbox.File{Src: filepath.Join(bin, name), Dst: profileDir + "/" + name, Mode: 0o644})
+	}
+	return files
 }
 
 // launch describes one run of snap-confine (or of snap-launch directly).
@@ -246,8 +267,8 @@ func (l launch) command() *exec.Cmd {
 		argv = append(append(append([]string{}, l.flags...), tag, probe), l.args...)
 	}
 	if _, err := naming.ParseSecurityTag(tag); err == nil && !l.noProfile {
-		if _, err := os.Stat(seccompDir + "/" + tag + ".bin"); err != nil {
-			if err := installProfile(tag, "unrestricted.bin"); err != nil {
+		if !exists(seccompDir+"/"+tag+".bin2") && !exists(seccompDir+"/"+tag+".bin") {
+			if err := installProfile(tag, "unrestricted.bin2"); err != nil {
 				panic(err)
 			}
 		}
