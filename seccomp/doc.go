@@ -9,7 +9,7 @@
 //     program) as snapd ≤ 2.63 did;
 //   - seccomp/bpf (pure Go, stdlib and x/sys/unix only; linked into the
 //     static setuid launcher) reads either file and installs its programs
-//     on every thread with seccomp(2) and TSYNC.
+//     with seccomp(2) on the thread that execs the app.
 //
 // A filter survives exec and binds the app, so the launcher loads only the
 // app's own programs, last, right before the exec, and no filter of its own.

@@ -7,16 +7,16 @@
 // Threat: a snap app asking the kernel for what its profile does not grant
 // (TIOCSTI keystroke injection, setuid chmod, new user namespaces, ...).
 // The filter is the kernel-enforced answer, and it only helps if exactly
-// the compiled programs end up on every thread of the process that execs
-// the app. So this package is the launcher's whole seccomp surface and is
+// the compiled programs end up on the thread that execs the app. So this package is the launcher's whole seccomp surface and is
 // kept small. The parsers refuse anything that is not whole: a truncated
 // or padded file, a header whose lengths do not add up to the file, a
 // program that is empty or longer than the kernel takes, is never handed
 // to the kernel as some other program. ParseBin2 refuses what snap-confine
 // refuses, in the same order, so a profile means the same under both, and
-// returns the programs in snap-confine's load order. Load makes one
-// seccomp(2) call with SECCOMP_FILTER_FLAG_TSYNC and fails if any thread
-// was left unfiltered.
+// returns the programs in snap-confine's load order. A Filter is a program
+// made ready beforehand; its LoadOnThread makes one seccomp(2) call on the
+// calling thread, allocating nothing, so that it can run after another
+// filter that allows almost nothing (see load.go).
 //
 // What the programs say is libseccomp's business at build time; the kernel
 // verifies the instructions when it loads them. Who may write the file is

@@ -92,3 +92,29 @@ func TestAppEnvironmentIsSnapConfines(t *testing.T) {
 		}
 	}
 }
+
+// The Go runtime raises its own RLIMIT_NOFILE soft limit at start; the app
+// gets the caller's back, as from snap-confine, which never changes it.
+func TestAppGetsTheCallersFileLimit(t *testing.T) {
+	world(t)
+	var orig syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &orig); err != nil {
+		t.Fatal(err)
+	}
+	caller := syscall.Rlimit{Cur: 517, Max: orig.Max}
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &caller); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &orig)
+	for _, in := range installs {
+		for _, uid := range []int{userUID, 0} {
+			for _, flags := range [][]string{nil, {"--classic"}} {
+				l := launch{caps: in.caps, uid: uid, argv: append(append([]string{}, flags...), "snap.hello.app", "/usr/bin/sh", "-c", "ulimit -Sn")}
+				out, err := l.command().Output()
+				if err != nil || strings.TrimSpace(string(out)) != "517" {
+					t.Errorf("%s uid %d %v: the app's soft RLIMIT_NOFILE is %q (%v), want the caller's 517", in.name, uid, flags, out, err)
+				}
+			}
+		}
+	}
+}

@@ -1,4 +1,4 @@
-// Package sandbox builds the test world of DESIGN.md §5: a new mount and PID
+// Package sandbox builds the test world (docs/ARCHITECTURE.md): a new mount and PID
 // namespace whose root is a tmpfs, so that /run/snapd, /snap, /var/lib/snapd
 // and /tmp are the sandbox's own and nothing is created on, or mounted over,
 // the host's filesystems.
