@@ -1,6 +1,7 @@
 package launcher
 
 import (
+	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -79,15 +80,29 @@ func walkDirPath(path string, check func(fd int, display string) error) (int, er
 // checkTrusted verifies that the directory behind fd is root's and closed
 // to writes by group and others.
 func checkTrusted(fd int, display string) error {
+	if err := rootOnly(fd, unix.S_IFDIR); err != nil {
+		return fmt.Errorf("cannot trust %s: %w", display, err)
+	}
+	return nil
+}
+
+// rootOnly checks, on the descriptor, that fd is of the type fmtType, owned
+// by root and writable by nobody else: what only root can have made or
+// changed. It says why not in words that follow "<path> is" or "<path>:".
+func rootOnly(fd int, fmtType uint32) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", display, err)
+		return fmt.Errorf("cannot inspect it: %w", err)
 	}
-	if st.Uid != 0 {
-		return fmt.Errorf("cannot trust %s: owned by uid %d, not root", display, st.Uid)
-	}
-	if st.Mode&0o022 != 0 {
-		return fmt.Errorf("cannot trust %s: writable by group or others (mode %04o)", display, st.Mode&0o7777)
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK && fmtType != unix.S_IFLNK:
+		return errors.New("a symbolic link")
+	case st.Mode&unix.S_IFMT != fmtType:
+		return fmt.Errorf("not a %s", typeName(fmtType))
+	case st.Uid != 0:
+		return fmt.Errorf("owned by uid %d, not root", st.Uid)
+	case st.Mode&0o022 != 0:
+		return fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
 	}
 	return nil
 }

@@ -209,19 +209,8 @@ func openRootDirAt(dirfd int, name, display string) (int, error) {
 // checkRootDir checks, on the descriptor, that fd is a directory owned by
 // root and not writable by group or others.
 func checkRootDir(fd int, display string) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", display, err)
-	}
-	switch {
-	case st.Mode&unix.S_IFMT == unix.S_IFLNK:
-		return fmt.Errorf("%s is a symbolic link", display)
-	case st.Mode&unix.S_IFMT != unix.S_IFDIR:
-		return fmt.Errorf("%s is not a directory", display)
-	case st.Uid != 0:
-		return fmt.Errorf("%s is owned by uid %d, not root", display, st.Uid)
-	case st.Mode&0o022 != 0:
-		return fmt.Errorf("%s is writable by group or others (mode %04o)", display, st.Mode&0o7777)
+	if err := rootOnly(fd, unix.S_IFDIR); err != nil {
+		return fmt.Errorf("%s is %w", display, err)
 	}
 	return nil
 }

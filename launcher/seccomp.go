@@ -101,17 +101,11 @@ func (l *launcher) readProfileFile(dir int, name string, parse func([]byte) (bpf
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
-	err = unix.Fstat(fd, &st)
-	switch {
-	case err != nil:
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		err = errors.New("not a regular file")
-	case st.Uid != 0:
-		err = fmt.Errorf("owned by uid %d, not root", st.Uid)
-	case st.Mode&0o022 != 0:
-		err = fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
-	case st.Size > maxProfileSize:
-		err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, maxProfileSize)
+	err = rootOnly(fd, unix.S_IFREG)
+	if err == nil {
+		if err = unix.Fstat(fd, &st); err == nil && st.Size > maxProfileSize {
+			err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, maxProfileSize)
+		}
 	}
 	if err != nil {
 		return bpf.Profile{}, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)

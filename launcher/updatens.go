@@ -179,17 +179,8 @@ func openHelper(path string) (int, error) {
 }
 
 func checkHelper(fd int, path string) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", path, err)
-	}
-	switch {
-	case st.Mode&unix.S_IFMT != unix.S_IFREG:
-		return fmt.Errorf("cannot run %s: not a regular file", path)
-	case st.Uid != 0:
-		return fmt.Errorf("cannot run %s: owned by uid %d, not root", path, st.Uid)
-	case st.Mode&0o022 != 0:
-		return fmt.Errorf("cannot run %s: writable by group or others (mode %04o)", path, st.Mode&0o7777)
+	if err := rootOnly(fd, unix.S_IFREG); err != nil {
+		return fmt.Errorf("cannot run %s: %w", path, err)
 	}
 	return nil
 }
