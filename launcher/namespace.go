@@ -60,7 +60,7 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	display := "the preserved mount namespace " + layout.NSDir + "/" + layout.MountNSName(inst)
 	if snapNS >= 0 {
-		keep, err := l.checkStaleness(nsdir, snapNS, f)
+		keep, err := l.checkStaleness(hostNS, nsdir, snapNS, f)
 		if err != nil || !keep {
 			unix.Close(snapNS)
 			snapNS = -1

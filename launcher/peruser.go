@@ -42,7 +42,7 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 	}
 
 	if f.perUser {
-		fd, err := l.openPreservedUser(nsdir, name, snapID)
+		fd, err := l.openPreservedUser(hostNS, nsdir, name, snapID)
 		if err != nil || fd >= 0 {
 			l.notePerUser(plan.PerUserJoin)
 			return fd, "the preserved per-user mount namespace " + display, err
@@ -101,27 +101,37 @@ func (l *launcher) notePerUser(found plan.PerUser) {
 }
 
 // openPreservedUser returns the preserved per-user namespace name when it
-// was derived from the snap's namespace snapID, or -1. One derived from
-// another (discarded) snap namespace is discarded here, under the locks.
-func (l *launcher) openPreservedUser(nsdir int, name string, snapID uint64) (int, error) {
+// is the one captured there (verifyCaptured) and was derived from the
+// snap's namespace snapID, or -1. Any other is discarded here, under the
+// locks.
+func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint64) (int, error) {
 	display := layout.NSDir + "/" + name
 	fd, err := l.openNSFile(nsdir, name)
 	if err != nil || fd < 0 {
 		return -1, err
 	}
 	infoName := layout.UserInfoName(l.plan.Instance, uint32(l.ruid))
-	var parent uint64
+	var recorded info.Info
 	if data, err := readRootFileAt(nsdir, infoName, layout.NSDir+"/"+infoName, info.MaxSize); err == nil {
 		if in, err := info.Parse(data); err == nil {
-			parent = in.ParentMountNSID
+			recorded = in
 		}
 	}
-	if snapID != 0 && parent == snapID {
+	// A layer is always ours, so its info file always records its id: one
+	// without is not trusted either.
+	err = l.verifyCaptured(hostNS, fd, recorded.MountNSID)
+	switch {
+	case err == nil && recorded.MountNSID == 0 && snapID != 0:
+		l.debugf("the preserved per-user mount namespace %s has no recorded id: discarding it", display)
+	case err != nil:
+		l.debugf("the preserved per-user mount namespace %s is not the one captured there: %v: discarding it", display, err)
+	case snapID != 0 && recorded.ParentMountNSID == snapID:
 		l.debugf("the preserved per-user mount namespace %s is on top of the snap's namespace %d", display, snapID)
 		return fd, nil
+	default:
+		l.debugf("the preserved per-user mount namespace %s was derived from namespace %d, not the snap's %d: discarding it", display, recorded.ParentMountNSID, snapID)
 	}
 	unix.Close(fd)
-	l.debugf("the preserved per-user mount namespace %s was derived from namespace %d, not the snap's %d: discarding it", display, parent, snapID)
 	if err := l.privileged(policy.OpDiscard, func() error {
 		if err := unmountNSFile(nsdir, name, l.debugf); err != nil {
 			return err

@@ -99,11 +99,16 @@ func readRootFileAt(dir int, name, display string, max int) ([]byte, error) {
 // refuses a plan that asks to discard more than the facts justify: a forged
 // or out-of-date plan can neither discard a fresh namespace nor discard an
 // occupied one after a mere refresh.
-func (l *launcher) checkStaleness(nsdir, nsfd int, f *buildFacts) (keep bool, err error) {
+func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep bool, err error) {
 	cur := f.current()
 	in, have, err := l.readInfo(nsdir)
 	if err != nil {
 		return false, err
+	}
+	// Before anything else, and before the inspection enters it.
+	if err := l.verifyCaptured(hostNS, nsfd, in.MountNSID); err != nil {
+		l.debugf("the preserved mount namespace is not the one captured there: %v: discarding it", err)
+		return false, nil
 	}
 	d, inspect := stale.Decide(in, have, cur)
 	if inspect {

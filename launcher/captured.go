@@ -1,0 +1,75 @@
+package launcher
+
+import (
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// A preserved namespace is joined (or entered for inspection) only when it
+// is one that was captured there: whoever can bind a namespace file over
+// /run/snapd/ns/<instance>.mnt or <instance>.<uid>.mnt (a bug in a root
+// helper, a mistaken admin) must not be able to make the launcher run
+// root's or another user's app in a mount table they chose. Two facts are
+// checked on the descriptor that will be joined, so nothing can change
+// between the check and the setns:
+//
+//   - its owning user namespace is pid 1's: a mount namespace made by an
+//     unprivileged user (unshare -U -r -m), whose mounts that user controls,
+//     is refused;
+//   - its id (NS_GET_MNTNS_ID) is the one the info file recorded when the
+//     launcher captured it, for the per-snap namespace and for each
+//     per-user layer: another snap's namespace, or another user's layer,
+//     bound over this one's file, is refused. A namespace whose info file
+//     records no id (made by snapd's own snap-confine, or on a kernel
+//     without ids) is checked for its owner only.
+//
+// A namespace that fails either check is not ours: it is discarded and
+// rebuilt, as a stale one would be.
+
+// verifyCaptured checks nsfd as described above; recorded is the id from
+// the info file, 0 for none. The error says why it is not the captured one.
+func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded uint64) error {
+	if l.hostOwner == nil {
+		owner, err := ownerOf(hostNS)
+		if err != nil {
+			return fmt.Errorf("cannot get the owner of pid 1's mount namespace: %w", err)
+		}
+		l.hostOwner = &owner
+	}
+	owner, err := ownerOf(nsfd)
+	if err != nil {
+		return fmt.Errorf("cannot get its owning user namespace: %w", err)
+	}
+	if owner != *l.hostOwner {
+		return fmt.Errorf("it is owned by user namespace %d, not pid 1's %d", owner.ino, l.hostOwner.ino)
+	}
+	if recorded == 0 {
+		return nil
+	}
+	id, err := mountNSID(nsfd)
+	if err != nil {
+		return fmt.Errorf("cannot get its id: %w", err)
+	}
+	if id != recorded {
+		return fmt.Errorf("its id %d is not the %d recorded when it was captured", id, recorded)
+	}
+	return nil
+}
+
+// nsOwner names a user namespace by its nsfs inode.
+type nsOwner struct{ dev, ino uint64 }
+
+// ownerOf returns the user namespace that owns the namespace nsfd.
+func ownerOf(nsfd int) (nsOwner, error) {
+	fd, err := unix.IoctlRetInt(nsfd, unix.NS_GET_USERNS)
+	if err != nil {
+		return nsOwner{}, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nsOwner{}, err
+	}
+	return nsOwner{st.Dev, st.Ino}, nil
+}
