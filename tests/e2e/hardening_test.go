@@ -204,6 +204,40 @@ func TestSnapCookieIsPassedToTheApp(t *testing.T) {
 	}
 }
 
+// The cookie is read from the host before the snap's namespace is joined,
+// in both installs: a mount inside that namespace over the snap's cookie
+// file (another snap's root-only cookie bound there) hands nothing over.
+// A hook keeps the SNAP_COOKIE snapd gave it, as with snap-confine.
+func TestSnapCookieIsReadFromTheHostBeforeJoining(t *testing.T) {
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			world(t)
+			if err := os.MkdirAll("/var/lib/snapd/cookie", 0o700); err != nil {
+				t.Fatal(err)
+			}
+			for snap, cookie := range map[string]string{"hello": "hello-cookie", "other": "other-cookie"} {
+				if err := os.WriteFile("/var/lib/snapd/cookie/snap."+snap, []byte(cookie), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			launch{caps: in.caps}.mustRun(t)
+			inNamespace(t, "/run/snapd/ns/hello.mnt", func() error {
+				return unix.Mount("/var/lib/snapd/cookie/snap.other", "/var/lib/snapd/cookie/snap.hello", "", unix.MS_BIND, "")
+			})
+			for _, uid := range []int{0, userUID} {
+				r := launch{caps: in.caps, uid: uid}.mustRun(t)
+				if !slices.Contains(r.Env, "SNAP_COOKIE=hello-cookie") || slices.Contains(r.Env, "SNAP_COOKIE=other-cookie") {
+					t.Fatalf("uid %d: the app's cookie is not the host's: %q", uid, r.Env)
+				}
+			}
+			hook := launch{caps: in.caps, uid: userUID, tag: "snap.hello.hook.configure", env: []string{"SNAP_COOKIE=from-snapd"}}.mustRun(t)
+			if !slices.Contains(hook.Env, "SNAP_COOKIE=from-snapd") {
+				t.Fatalf("the hook's SNAP_COOKIE was replaced: %q", hook.Env)
+			}
+		})
+	}
+}
+
 // The global lock is needed only until /run/snapd/ns is initialised: a
 // caller holding it (stopped, say) must not stall launches after that.
 func TestGlobalLockIsNotNeededOnceInitialised(t *testing.T) {
