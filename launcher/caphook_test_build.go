@@ -5,6 +5,7 @@ package launcher
 import (
 	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -16,6 +17,9 @@ import (
 // the end-to-end tests can compare reality with what policy grants.
 func init() {
 	skipPackagingCheck = os.Getenv("SNAPNS_TEST_SKIP_PACKAGING_CHECK") == "1"
+	if os.Getenv("SNAPNS_TEST_PAUSE_AFTER_CREATE") == "1" {
+		createHook = func() { time.Sleep(100 * time.Millisecond) }
+	}
 	capHook = func(op policy.Op) {
 		eff, prm, _, err := getCaps()
 		if err != nil {

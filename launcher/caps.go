@@ -93,6 +93,19 @@ func setCapsAllThreads(eff, prm, inh capSet) error {
 	return nil
 }
 
+// setThreadCaps sets the three sets of the calling thread only.
+func setThreadCaps(eff, prm, inh capSet) error {
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	for i := range data {
+		data[i] = unix.CapUserData{Effective: eff[i], Permitted: prm[i], Inheritable: inh[i]}
+	}
+	if err := unix.Capset(&hdr, &data[0]); err != nil {
+		return fmt.Errorf("cannot set capabilities: %w", err)
+	}
+	return nil
+}
+
 // initCaps tells the install mode from the credentials, checks that a
 // file-capability install has every capability it needs (a packaging error
 // names the missing ones), and empties the effective set.
@@ -145,6 +158,11 @@ func (l *launcher) lower() error {
 // with too few capabilities run, so that tests can show which operation
 // fails without each one.
 var skipPackagingCheck bool
+
+// createHook, set only in test builds, is called right after the launcher
+// created a file or directory, so that tests can look at what a caller
+// racing the launcher (stopping it at that moment) would find.
+var createHook func()
 
 // capHook, set only in test builds (caphook_test_build.go, build tag
 // snapnstest), is called inside every privileged operation, with the

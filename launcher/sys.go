@@ -107,80 +107,99 @@ func sysCapture(nsfd, targetfd int, display string) error {
 	return nil
 }
 
-// sysMkdirRoot creates a directory owned by root:root with exactly mode.
-// Safe: parentfd is a directory opened without following symlinks; the new
-// entry is created with a mode no wider than the one requested, so until it
-// is handed to root:root no one else can use it.
-func sysMkdirRoot(parentfd int, name string, mode uint32) (created bool, err error) {
-	err = unix.Mkdirat(parentfd, name, mode)
+// sysMkdirRoot creates a directory owned by root:root with exactly mode
+// (the launcher's umask is 0) unless one is there. Safe: parentfd is a directory opened without
+// following symlinks, and the entry is root's from its first instant
+// (sysAsRootOwner), so nobody else can ever have used it.
+func sysMkdirRoot(parentfd int, name string, mode uint32) error {
+	err := sysAsRootOwner(func() error { return unix.Mkdirat(parentfd, name, mode) })
 	if err == unix.EEXIST {
-		return false, nil
+		return nil
 	}
-	return err == nil, err
+	return err
 }
 
 // sysCreateRootFile opens name in the root-owned directory dirfd, creating
-// it when missing, and hands a file it created to root:root with mode (with
-// file capabilities the launcher creates files as the caller). Safe:
-// O_NOFOLLOW refuses a symlink, O_NONBLOCK keeps a FIFO or device from
-// blocking, O_EXCL tells a new file from an existing one, and the caller
-// checks on the descriptor that it is a regular file before using it.
+// it root:root with mode when missing. Safe: the file is root's from its
+// first instant (sysAsRootOwner); O_NOFOLLOW refuses a symlink, O_NONBLOCK
+// keeps a FIFO or device from blocking, O_EXCL tells a new file from an
+// existing one, and the caller checks on the descriptor that it is a
+// regular file owned by root before using it.
 func sysCreateRootFile(dirfd int, name string, flags int, mode uint32) (int, error) {
 	const common = unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	fd, err := unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL|common, mode)
+	fd := -1
+	err := sysAsRootOwner(func() (err error) {
+		fd, err = unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL|common, mode)
+		return err
+	})
 	if err == unix.EEXIST {
-		if fd, err = unix.Openat(dirfd, name, flags|common, 0); err != nil {
-			return -1, err
-		}
-		if err := sysClaimOrphan(dirfd, fd, mode); err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
-		return fd, nil
+		return unix.Openat(dirfd, name, flags|common, 0)
 	}
-	if err != nil {
-		return -1, err
-	}
-	if err := sysFixOwnerMode(fd, mode); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
+	return fd, err
 }
 
-// sysFixOwnerMode hands a file or directory the launcher created (or that a
-// killed launcher left half made) to root:root with mode. Safe: fd refers
-// to an entry that is already owned by uid 0; the group and mode are the
+// sysAsRootOwner runs create, one mkdirat or openat(O_CREAT|O_EXCL) of a
+// single name, with the calling thread's filesystem uid and gid 0, so that
+// what it creates is root:root from its first instant. With file
+// capabilities the launcher's ids are the caller's, and an entry created
+// as the caller and handed to root afterwards is the caller's for a
+// moment: long enough for them to stop the launcher (SIGSTOP on an inotify
+// event), plant entries in it, and leave root's directories theirs. Needs
+// CAP_SETUID and CAP_SETGID. Safe: the ids are the calling thread's alone
+// and are restored before it returns, with the thread's capabilities as
+// they were (the kernel raises the filesystem capabilities of the
+// permitted set when fsuid becomes 0, and drops them all when it goes
+// back). In the setuid install fsuid is 0 already and nothing changes.
+func sysAsRootOwner(create func() error) error {
+	fsuid, _ := unix.SetfsuidRetUid(-1)
+	if fsuid == 0 {
+		err := create()
+		if err == nil && createHook != nil {
+			createHook()
+		}
+		return err
+	}
+	fsgid, _ := unix.SetfsgidRetGid(-1)
+	eff, prm, inh, err := getCaps()
+	if err != nil {
+		return fmt.Errorf("cannot get capabilities: %w", err)
+	}
+	unix.SetfsgidRetGid(0)
+	unix.SetfsuidRetUid(0)
+	err = setThreadCaps(eff, prm, inh)
+	if u, _ := unix.SetfsuidRetUid(-1); u != 0 && err == nil {
+		err = fmt.Errorf("cannot create as root: the filesystem uid stays %d", u)
+	}
+	if g, _ := unix.SetfsgidRetGid(-1); g != 0 && err == nil {
+		err = fmt.Errorf("cannot create as root: the filesystem gid stays %d", g)
+	}
+	if err == nil {
+		err = create()
+	}
+	if err == nil && createHook != nil {
+		createHook()
+	}
+	unix.SetfsuidRetUid(fsuid)
+	unix.SetfsgidRetGid(fsgid)
+	if rerr := setThreadCaps(eff, prm, inh); rerr != nil && err == nil {
+		err = rerr
+	}
+	if u, _ := unix.SetfsuidRetUid(-1); u != fsuid {
+		// The thread would go on creating as root: never use it again.
+		panic(fmt.Sprintf("cannot restore the filesystem uid %d (it is %d)", fsuid, u))
+	}
+	return err
+}
+
+// sysFixOwnerMode hands a root-owned file or directory whose group or mode
+// differ from the contract back to root:root with mode. Safe: fd refers to
+// an entry that is already owned by uid 0; the group and mode are the
 // contract's.
 func sysFixOwnerMode(fd int, mode uint32) error {
 	if err := unix.Fchown(fd, 0, 0); err != nil {
 		return err
 	}
 	return unix.Fchmod(fd, mode)
-}
-
-// sysClaimOrphan hands fd to root:root with mode when it is owned by someone
-// else inside a root-owned directory closed to others: only a launcher
-// installed with file capabilities, killed between creating the entry (as
-// the caller) and handing it to root, can have left it there. Safe: in a
-// directory others can write (the world-writable /tmp) nothing is claimed,
-// and the caller's ownership checks then refuse the entry.
-func sysClaimOrphan(parentfd, fd int, mode uint32) error {
-	var parent, st unix.Stat_t
-	if unix.Fstat(parentfd, &parent) != nil || parent.Uid != 0 || parent.Mode&0o022 != 0 {
-		return nil
-	}
-	if unix.Fstat(fd, &st) != nil || st.Uid == 0 {
-		return nil
-	}
-	// A killed launcher leaves a directory empty; one with entries was
-	// used by its owner, and is refused by the caller's checks.
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if names, err := readDirNames(fd); err != nil || len(names) != 0 {
-			return nil
-		}
-	}
-	return sysFixOwnerMode(fd, mode)
 }
 
 // sysRenameat replaces the entry newname with oldname inside the same

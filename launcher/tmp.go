@@ -73,22 +73,12 @@ func openPrivateTmpDir() (tmp, base int, err error) {
 // or checks the one already there, and returns it opened. The caller runs it
 // inside l.privileged with the operation it belongs to.
 func ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
-	created, err := sysMkdirRoot(parent, name, mode)
-	if err != nil {
+	if err := sysMkdirRoot(parent, name, mode); err != nil {
 		return -1, fmt.Errorf("cannot create %s: %w", display, err)
 	}
 	fd, err := openDirAt(parent, name, display)
 	if err != nil {
 		return -1, err
-	}
-	// With file capabilities the launcher creates as the caller.
-	fix := sysClaimOrphan
-	if created {
-		fix = func(_, fd int, mode uint32) error { return sysFixOwnerMode(fd, mode) }
-	}
-	if err := fix(parent, fd, mode); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot give %s to root: %w", display, err)
 	}
 	if err := checkRootOwned(fd, unix.S_IFDIR, mode, display, sysFixOwnerMode); err != nil {
 		unix.Close(fd)

@@ -7,11 +7,15 @@ import (
 	"github.com/snapns/snapns/policy"
 )
 
-// TestFileCapabilitySetIsSnapdsSeven pins the file-capability set to the
-// seven capabilities snapd 2.70+ ships snap-confine with: a new operation
-// must make do with them, or this test and SECURITY.md change with it.
-func TestFileCapabilitySetIsSnapdsSeven(t *testing.T) {
-	want := []string{"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_fowner", "cap_sys_admin", "cap_sys_chroot", "cap_sys_ptrace"}
+// TestFileCapabilitySetIsPinned pins the
+// file-capability set: the capabilities snapd 2.70+ ships snap-confine
+// with, less fowner (nothing the launcher does needs it once it creates as
+// root), and setuid and setgid (which some distributions add too) to
+// create root's files and directories with filesystem ids of 0, never as
+// the caller. A new operation must make do with them, or this
+// test and SECURITY.md change with it.
+func TestFileCapabilitySetIsPinned(t *testing.T) {
+	want := []string{"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_setgid", "cap_setuid", "cap_sys_admin", "cap_sys_chroot", "cap_sys_ptrace"}
 	var got []string
 	for _, c := range policy.Required() {
 		got = append(got, "cap_"+c.String())

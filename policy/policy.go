@@ -110,17 +110,28 @@ type Spec struct {
 	// operation that only that install does differently. They are not part
 	// of the file-capability set.
 	SetuidCaps []capability.Cap
+	// FileCapsOnly are raised as well in the file-capability install
+	// only, where the launcher's ids are the caller's: creating an entry
+	// root:root from its first instant takes filesystem ids of 0
+	// (setfsuid, setfsgid), which euid 0 gives the setuid install for
+	// free. They are part of the file-capability set.
+	FileCapsOnly []capability.Cap
 }
 
 // Raised returns the capabilities op raises: Caps, and SetuidCaps when
-// fullSet (the launcher holds root's full permitted set).
+// fullSet (the launcher holds root's full permitted set), FileCapsOnly when
+// not.
 func (op Op) Raised(fullSet bool) []capability.Cap {
-	caps := Ops[op].Caps
+	extra := Ops[op].FileCapsOnly
 	if fullSet {
-		caps = append(append([]capability.Cap{}, caps...), Ops[op].SetuidCaps...)
+		extra = Ops[op].SetuidCaps
 	}
-	return caps
+	return append(append([]capability.Cap{}, Ops[op].Caps...), extra...)
 }
+
+// createAsRoot is FileCapsOnly for every operation that creates files or
+// directories.
+var createAsRoot = []capability.Cap{capability.CAP_SETUID, capability.CAP_SETGID}
 
 // Ops is the table of privileged operations, indexed by Op.
 var Ops = [numOps]Spec{
@@ -128,7 +139,7 @@ var Ops = [numOps]Spec{
 	// /proc/1/ns/mnt needs ptrace-read access to pid 1.
 	OpReassociate: {Name: "reassociate with pid 1's mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT, capability.CAP_SYS_PTRACE}},
 	// Creating entries in root-owned directories and giving them to root.
-	OpInitRunDirs:  {Name: "initialise /run/snapd", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpInitRunDirs:  {Name: "initialise /run/snapd", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}, FileCapsOnly: createAsRoot},
 	OpPrivateNSDir: {Name: "make /run/snapd/ns a private bind mount", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 	OpJoin:         {Name: "join the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
 	OpInspect:      {Name: "inspect the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
@@ -137,15 +148,15 @@ var Ops = [numOps]Spec{
 	OpSlaveRoot:    {Name: "make / recursively slave", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Mount operations, plus creating the few host directories the
 	// bootstrap needs (shared mount points, the hostfs directory).
-	OpBootstrap:  {Name: "bootstrap the snap's root filesystem", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpBootstrap:  {Name: "bootstrap the snap's root filesystem", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}, FileCapsOnly: createAsRoot},
 	OpDevpts:     {Name: "mount a private devpts instance", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpPrivateTmp: {Name: "set up the private /tmp", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER, capability.CAP_SYS_ADMIN}},
+	OpPrivateTmp: {Name: "set up the private /tmp", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_SYS_ADMIN}, FileCapsOnly: createAsRoot},
 	// The setuid install runs snap-update-ns as root (setgroups, setgid,
 	// setuid in the child); the file-capability install runs it as the
 	// caller with UserHelperCaps as ambient capabilities, as snapd 2.70
 	// does, which needs none raised in the launcher.
 	OpSnapUpdateNS: {Name: "run snap-update-ns", SetuidCaps: []capability.Cap{capability.CAP_SETUID, capability.CAP_SETGID}},
-	OpNSFiles:      {Name: "write the namespace's files in /run/snapd/ns", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_FOWNER}},
+	OpNSFiles:      {Name: "write the namespace's files in /run/snapd/ns", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}, FileCapsOnly: createAsRoot},
 	OpCapture:      {Name: "preserve the mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
@@ -178,7 +189,7 @@ func Required() []capability.Cap {
 	var caps []capability.Cap
 	seen := map[capability.Cap]bool{}
 	for _, spec := range Ops {
-		for _, c := range spec.Caps {
+		for _, c := range append(append([]capability.Cap{}, spec.Caps...), spec.FileCapsOnly...) {
 			if !seen[c] {
 				seen[c] = true
 				caps = append(caps, c)

@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -237,30 +239,97 @@ func TestHostileEntriesInRunSnapdAreRefused(t *testing.T) {
 	}
 }
 
-// A launcher installed with file capabilities creates as the caller; one
-// killed before handing a new entry of a root-only directory to root leaves
-// it owned by the caller, and the next launch claims it (an empty directory
-// or a file), where it would refuse anything in a directory others can write.
-func TestOrphanedEntriesInRootOnlyDirectoriesAreClaimed(t *testing.T) {
-	world(t)
-	if err := os.MkdirAll("/run/snapd/ns", 0o755); err != nil {
-		t.Fatal(err)
+// An entry of a root-only directory that is not root's can only have been
+// made by someone else: it is refused with one line and never claimed
+// (handed to root), in both installs, since claiming it would make root's
+// whatever its owner planted in it.
+func TestEntriesNotOwnedByRootAreRefusedNeverClaimed(t *testing.T) {
+	for _, path := range []string{"/run/snapd/ns", "/run/snapd/lock/hello.lock"} {
+		for _, in := range installs {
+			t.Run(path+"/"+in.name, func(t *testing.T) {
+				world(t)
+				if err := os.MkdirAll("/run/snapd/ns", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.MkdirAll("/run/snapd/lock", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if path == "/run/snapd/lock/hello.lock" {
+					if err := os.WriteFile(path, nil, 0o600); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if err := os.Chown(path, userUID, userUID); err != nil {
+					t.Fatal(err)
+				}
+				msg := launch{caps: in.caps, uid: userUID}.mustFail(t)
+				if !strings.Contains(msg, path) || !strings.Contains(msg, "owned by uid 1000") {
+					t.Fatalf("unexpected error %q", msg)
+				}
+				var st unix.Stat_t
+				if err := unix.Lstat(path, &st); err != nil || st.Uid != userUID {
+					t.Fatalf("%s was claimed (owner %d, %v)", path, st.Uid, err)
+				}
+			})
+		}
 	}
-	if err := os.Chown("/run/snapd/ns", userUID, userUID); err != nil {
-		t.Fatal(err)
+}
+
+// Nothing the launcher creates is ever the caller's, not even for an
+// instant: with file capabilities it creates with filesystem ids of 0. The
+// test build of the launcher pauses 100 ms right after each file or
+// directory it creates, where a caller racing it (SIGSTOP on an inotify
+// event) would stop it, while this test looks at every entry below the
+// directories the launcher creates in, as a first launch of a snap with a
+// mount profile and a per-user layer goes, in both installs.
+func TestNothingTheLauncherCreatesIsEverTheCallers(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			world(t)
+			installUpdateNS(t)
+			enablePerUser(t)
+			var bad []string
+			seen := 0
+			stop := make(chan struct{})
+			done := make(chan struct{})
+			go func() {
+				defer close(done)
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					for _, top := range []string{"/run/snapd", "/tmp/snap-private-tmp", "/var/lib/snapd"} {
+						filepath.WalkDir(top, func(path string, d os.DirEntry, err error) error {
+							if err != nil {
+								return nil
+							}
+							var st unix.Stat_t
+							if unix.Lstat(path, &st) != nil {
+								return nil
+							}
+							seen++
+							if st.Uid != 0 && !slices.Contains(bad, path) {
+								bad = append(bad, fmt.Sprintf("%s (uid %d)", path, st.Uid))
+							}
+							return nil
+						})
+					}
+				}
+			}()
+			res := launch{program: mode.dir + "/snap-confine", uid: userUID, env: []string{"SNAPNS_TEST_PAUSE_AFTER_CREATE=1"}}.run()
+			close(stop)
+			<-done
+			if res.err != nil {
+				t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+			}
+			if len(bad) > 0 {
+				t.Fatalf("entries owned by the caller were seen: %v", bad)
+			}
+			t.Logf("%d looks at entries, all root's", seen)
+		})
 	}
-	if err := os.MkdirAll("/run/snapd/lock", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile("/run/snapd/lock/hello.lock", nil, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown("/run/snapd/lock/hello.lock", userUID, userUID); err != nil {
-		t.Fatal(err)
-	}
-	launch{}.mustRun(t)
-	checkOwnerMode(t, "/run/snapd/ns", os.ModeDir|0o755)
-	checkOwnerMode(t, "/run/snapd/lock/hello.lock", 0o600)
 }
 
 func mkdirAllThen(dir string, fn func() error) error {
