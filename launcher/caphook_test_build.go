@@ -5,6 +5,8 @@ package launcher
 import (
 	"fmt"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -25,7 +27,31 @@ func init() {
 		if err != nil {
 			return
 		}
-		line := fmt.Sprintf("CAPHOOK op=%d eff=%08x%08x prm=%08x%08x\n", int(op), eff[1], eff[0], prm[1], prm[0])
+		line := fmt.Sprintf("CAPHOOK op=%d eff=%08x%08x prm=%08x%08x others=%016x\n", int(op), eff[1], eff[0], prm[1], prm[0], otherThreadsEffective())
 		unix.Write(2, []byte(line))
 	}
+}
+
+// otherThreadsEffective returns the union of the effective sets of every
+// thread of the process but the calling one, from /proc/self/task.
+func otherThreadsEffective() uint64 {
+	self := strconv.Itoa(unix.Gettid())
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var union uint64
+	for _, task := range tasks {
+		if task.Name() == self {
+			continue
+		}
+		status, err := os.ReadFile("/proc/self/task/" + task.Name() + "/status")
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(status), "\n") {
+			if v, ok := strings.CutPrefix(line, "CapEff:\t"); ok {
+				eff, _ := strconv.ParseUint(v, 16, 64)
+				union |= eff
+			}
+		}
+	}
+	return union
 }

@@ -14,8 +14,9 @@ import (
 
 // The launcher holds its privilege as a permitted capability set and keeps
 // its effective set empty, raising exactly policy.Ops[op].Caps around each
-// privileged operation (l.privileged) and lowering them after, on every
-// thread. Two install modes give it that permitted set:
+// privileged operation (l.privileged) and lowering them after, on the
+// thread that runs it; every other thread holds none. Two install modes
+// give it that permitted set:
 //
 //   - setuid root: euid 0 gives the full set; the ids are dropped to the
 //     caller's at the end.
@@ -137,18 +138,24 @@ func (l *launcher) initCaps() error {
 	return nil
 }
 
-// raise makes exactly caps effective on every thread (within the permitted
-// set), and lower empties the effective set again.
+// raise makes exactly caps effective (within the permitted set) on the
+// calling thread, and lower empties its effective set again. Only that
+// thread: initCaps emptied the effective set of every thread once, and the
+// threads the Go runtime starts later copy one that holds nothing (a new
+// thread copies its creator's sets; while a goroutine is locked to its
+// thread, as every privileged operation's is, the runtime starts new
+// threads from its template thread, never from the locked one). One capset
+// per raise, instead of a stop-the-world and a signal to every thread.
 func (l *launcher) raise(caps []capability.Cap) error {
 	want := capsOf(caps).and(l.permitted)
-	if err := setCapsAllThreads(want, l.permitted, l.inheritable); err != nil {
+	if err := setThreadCaps(want, l.permitted, l.inheritable); err != nil {
 		return fmt.Errorf("cannot raise %s: %w", want.names(), err)
 	}
 	return nil
 }
 
 func (l *launcher) lower() error {
-	if err := setCapsAllThreads(capSet{}, l.permitted, l.inheritable); err != nil {
+	if err := setThreadCaps(capSet{}, l.permitted, l.inheritable); err != nil {
 		return fmt.Errorf("cannot lower capabilities: %w", err)
 	}
 	return nil

@@ -269,8 +269,9 @@ func atSecure() bool {
 }
 
 // privileged runs fn, one operation of the closed set in policy, with
-// exactly the capabilities policy grants it effective on every thread, and
-// none after (see caps.go). Privileged steps nest (a lock file taken while
+// exactly the capabilities policy grants it effective on the calling thread
+// (a locked one: the main thread or a throwaway one), and none after (see
+// caps.go). Privileged steps nest (a lock file taken while
 // initialising /run/snapd): an inner step raises its own set and restores
 // the outer one.
 func (l *launcher) privileged(op policy.Op, fn func() error) error {

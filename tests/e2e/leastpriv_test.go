@@ -63,8 +63,13 @@ func TestEveryPrivilegedStepRaisesExactlyItsCapabilities(t *testing.T) {
 				for _, line := range strings.Split(res.stderr, "\n") {
 					var op int
 					var eff, prm string
-					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%s prm=%s", &op, &eff, &prm); err != nil {
+					var others uint64
+					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%s prm=%s others=%x", &op, &eff, &prm, &others); err != nil {
 						continue
+					}
+					// Raised on the operation's thread alone.
+					if others != 0 {
+						t.Errorf("%s: other threads hold %s", policy.Op(op), capNames(others))
 					}
 					got, _ := strconv.ParseUint(eff, 16, 64)
 					permitted, _ := strconv.ParseUint(prm, 16, 64)
