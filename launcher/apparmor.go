@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/naming"
 )
 
 // AppArmor, as snap-confine uses it: the launcher finds out whether
@@ -15,8 +15,9 @@ import (
 // elevated privileges while unconfined on a system where AppArmor is
 // enabled (an unprivileged user could otherwise run a copy of the launcher
 // outside its profile), and makes the app and each helper transition to
-// their labels at exec. The labels are derived from validated names (and
-// must equal the plan's).
+// their labels at exec. The labels are derived from the plan's validated
+// names (appLabel, helperLabel); a plan carries none, so a caller cannot
+// choose the profile an exec lands in.
 //
 // Detection fails closed: when it cannot complete (unreadable files,
 // descriptor exhaustion), the launcher does not conclude that AppArmor is
@@ -134,16 +135,16 @@ func (aa *apparmor) setExecLabel(procfd int, label string) error {
 	return nil
 }
 
-// checkAppArmor checks the plan's labels against the ones derived from its
-// validated names, detects AppArmor, and refuses to go on unconfined with
+// appLabel is the label the app execs under: its security tag's profile.
+func (l *launcher) appLabel() string { return naming.AppArmorLabel(l.plan.Tag) }
+
+// helperLabel is the label snap-update-ns execs under, for the plan's
+// instance.
+func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.plan.Instance) }
+
+// checkAppArmor detects AppArmor and refuses to go on unconfined with
 // elevated privileges where AppArmor is enabled.
 func (l *launcher) checkAppArmor() error {
-	if want := plan.AppLabelFor(l.plan.Tag); l.plan.AppLabel != want {
-		return fmt.Errorf("cannot launch: the plan's app label %q is not %q", l.plan.AppLabel, want)
-	}
-	if want := plan.HelperLabelFor(l.plan.Instance); l.plan.HelperLabel != want {
-		return fmt.Errorf("cannot launch: the plan's helper label %q is not %q", l.plan.HelperLabel, want)
-	}
 	procfd, err := openProc()
 	if err != nil {
 		return err
@@ -161,7 +162,7 @@ func (l *launcher) checkAppArmor() error {
 		l.debugf("AppArmor: not enabled in this kernel: no labels are set")
 		return nil
 	}
-	l.debugf("AppArmor: enabled; the launcher runs as %q (%s)", l.aa.label, l.aa.mode)
+	l.debugf("AppArmor: enabled; the launcher runs as %q (%s); the app execs as %q, snap-update-ns as %q", l.aa.label, l.aa.mode, l.appLabel(), l.helperLabel())
 	return l.aa.refuseUnconfined(l.mode == modeSetuid || l.mode == modeFileCaps)
 }
 

@@ -3,10 +3,14 @@ package launcher
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/plan"
 )
 
 // fakeRoot builds a fake /sys and /proc for AppArmor detection: files maps
@@ -168,4 +172,53 @@ func TestSetExecLabelWritesExactlyTheTransition(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// The labels the app and snap-update-ns exec under come from the plan's
+// validated names alone: a plan has no field that could name another
+// profile (an "unconfined" one, another snap's).
+func TestExecLabelsAreDerivedFromThePlansNames(t *testing.T) {
+	for _, tc := range []struct{ instance, tag, app, helper string }{
+		{"hello", "snap.hello.app", "snap.hello.app", "snap-update-ns.hello"},
+		{"foo_x1", "snap.foo_x1.hook.install", "snap.foo_x1.hook.install", "snap-update-ns.foo_x1"},
+	} {
+		t.Run(tc.tag, func(t *testing.T) {
+			inst, err := naming.ParseInstance(tc.instance)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tag, err := naming.ParseSecurityTagFor(tc.tag, inst)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, procfd, root := fakeRoot(t, map[string]string{newExec: ""})
+			l := &launcher{
+				plan:   &plan.Plan{Instance: inst, Tag: tag, Base: "core"},
+				aa:     &apparmor{enabled: true, label: "snap-launch", mode: "enforce", execAttr: aaExecAttr},
+				procfd: procfd,
+			}
+			for _, want := range []struct{ label, exec string }{{l.appLabel(), tc.app}, {l.helperLabel(), tc.helper}} {
+				// A real attribute file takes each write whole; the
+				// fake one is emptied before each.
+				if err := os.WriteFile(filepath.Join(root, newExec), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				if err := l.execLabel(want.label); err != nil {
+					t.Fatal(err)
+				}
+				if got, _ := os.ReadFile(filepath.Join(root, newExec)); string(got) != "exec "+want.exec {
+					t.Errorf("wrote %q, want %q", got, "exec "+want.exec)
+				}
+			}
+		})
+	}
+	// The plan's fields are the five the launcher needs; none is a label.
+	fields := reflect.VisibleFields(reflect.TypeFor[plan.Plan]())
+	var names []string
+	for _, f := range fields {
+		names = append(names, f.Name)
+	}
+	if got := strings.Join(names, " "); got != "Classic Instance Tag Base Debug" {
+		t.Errorf("plan.Plan has the fields %s: a label, a vote or an expectation must not travel in the plan", got)
+	}
 }

@@ -10,23 +10,13 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // openPreserved opens the snap's preserved namespace, or returns -1 when
 // there is none: a missing file or a plain file (a capture that never
 // happened, or a namespace discarded by unmounting) means "not preserved".
 func (l *launcher) openPreserved(nsdir int) (int, error) {
-	name := layout.MountNSName(l.plan.Instance)
-	fd, err := l.openNSFile(nsdir, name)
-	if err != nil || fd < 0 {
-		if err == nil {
-			l.noteExpectation(plan.NamespaceCreate)
-		}
-		return fd, err
-	}
-	l.noteExpectation(plan.NamespaceJoin)
-	return fd, nil
+	return l.openNSFile(nsdir, layout.MountNSName(l.plan.Instance))
 }
 
 // openNSFile opens a namespace file of /run/snapd/ns for setns, or returns
@@ -67,16 +57,6 @@ func (l *launcher) openNSFile(nsdir int, name string) (int, error) {
 		return -1, fmt.Errorf("cannot use %s: it changed while it was opened", display)
 	}
 	return fd, nil
-}
-
-// noteExpectation logs when the launcher's finding differs from the plan's.
-// That is not an error: another launch may have created or discarded the
-// namespace between planning and locking, and the launcher's finding under
-// the lock is the one that counts.
-func (l *launcher) noteExpectation(found plan.Namespace) {
-	if l.plan.Namespace != found {
-		l.debugf("plan expected %q, found %q under the lock: doing %q", l.plan.Namespace, found, found)
-	}
 }
 
 // createAndPreserve makes a new namespace for the snap, populates it, records

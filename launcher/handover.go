@@ -48,7 +48,7 @@ func (l *launcher) handover() error {
 	env := policy.TargetEnv(l.env, l.secure, l.plan.Classic, set...)
 	// The exec label is written before the seccomp profile is loaded, as
 	// snap-confine does: the app's profile need not allow writing it.
-	if err := l.execLabel(l.plan.AppLabel); err != nil {
+	if err := l.execLabel(l.appLabel()); err != nil {
 		return err
 	}
 	fin, err := l.prepareFinalStep(env)

@@ -185,6 +185,9 @@ func (l *launcher) run(args []string) error {
 	// the fs_struct every thread still shares at this point.
 	l.umask = unix.Umask(0)
 	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
+	if err := checkCallerIDs(l.ruid, l.rgid); err != nil {
+		return err
+	}
 	l.groups, err = unix.Getgroups()
 	if err != nil {
 		return fmt.Errorf("cannot get supplementary groups: %w", err)
@@ -200,7 +203,7 @@ func (l *launcher) run(args []string) error {
 			l.cwdfd = fd
 		}
 	}
-	l.debugf("plan: classic=%t instance=%s tag=%s base=%s namespace=%s discard=%s per-user=%s", p.Classic, p.Instance, p.Tag, p.Base, p.Namespace, p.Discard, p.PerUser)
+	l.debugf("plan: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
 	if err := l.initCaps(); err != nil {
@@ -229,6 +232,29 @@ func (l *launcher) run(args []string) error {
 		}
 	}
 	return l.handover()
+}
+
+// checkCallerIDs refuses a caller whose real uid or gid is (uid_t)-1 or
+// (uid_t)-2, first, before anything is created or mounted: a launch that
+// could only fail later would otherwise leave /run/snapd, a private /tmp or
+// a preserved namespace behind for an id no account has. -1 is the "leave
+// unchanged" value of setresuid(2), setresgid(2) and chown(2), so a drop to
+// it would keep root's ids (the kernel never gives it to a process, which
+// makes this check a defence in depth); -2 is the sentinel next to it that
+// userspace and filesystems use for "no id" (NFS's nfsnobody), never an id
+// snapd runs a snap as.
+//
+// The ids are compared as the kernel's 32-bit uid_t, so that a 32-bit int
+// (where Getuid returns -2) and a 64-bit one (4294967294) agree.
+func checkCallerIDs(uid, gid int) error {
+	invalid := func(id int) bool { return uint32(id) == ^uint32(0) || uint32(id) == ^uint32(1) }
+	if invalid(uid) {
+		return fmt.Errorf("cannot launch for uid %d: not a valid user id", uint32(uid))
+	}
+	if invalid(gid) {
+		return fmt.Errorf("cannot launch for gid %d: not a valid group id", uint32(gid))
+	}
+	return nil
 }
 
 // readHostFiles reads what the app gets from the host's files, in pid 1's

@@ -8,7 +8,6 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // perUserNamespace returns the namespace a non-root caller's app runs in: a
@@ -44,12 +43,8 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 	if f.perUser {
 		fd, err := l.openPreservedUser(hostNS, nsdir, name, snapID)
 		if err != nil || fd >= 0 {
-			l.notePerUser(plan.PerUserJoin)
 			return fd, "the preserved per-user mount namespace " + display, err
 		}
-		l.notePerUser(plan.PerUserCreate)
-	} else {
-		l.notePerUser(plan.PerUserEphemeral)
 	}
 
 	updateNS, err := openHelper(layout.SnapUpdateNS)
@@ -90,14 +85,6 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 	}
 	l.debugf("preserved per-user mount namespace %d (on top of %d) at %s", id, snapID, display)
 	return nsfd, "the new per-user mount namespace " + display, nil
-}
-
-// notePerUser logs when the launcher's finding about the per-user layer
-// differs from the plan's expectation; like noteExpectation, not an error.
-func (l *launcher) notePerUser(found plan.PerUser) {
-	if l.plan.PerUser != found {
-		l.debugf("plan expected per-user %q, found %q under the locks: doing %q", l.plan.PerUser, found, found)
-	}
 }
 
 // openPreservedUser returns the preserved per-user namespace name when it

@@ -95,10 +95,12 @@ func readRootFileAt(dir int, name, display string, max int) ([]byte, error) {
 }
 
 // checkStaleness decides, under the per-snap lock and from the launcher's
-// own facts, whether the preserved namespace nsfd may be joined, and
-// refuses a plan that asks to discard more than the facts justify: a forged
-// or out-of-date plan can neither discard a fresh namespace nor discard an
-// occupied one after a mere refresh.
+// own facts alone, whether the preserved namespace nsfd may be joined. A
+// plan has no say (it carries no vote): a forged plan can neither discard a
+// fresh namespace nor discard an occupied one after a mere refresh, and an
+// honest one planned before a concurrent launch rebuilt the namespace is not
+// refused for being out of date. Only the base a plan names counts, as
+// snap-confine's --base does: a namespace built on another base must go.
 func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep bool, err error) {
 	cur := f.current()
 	in, have, err := l.readInfo(nsdir)
@@ -128,10 +130,6 @@ func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep 
 			l.debugf("stale but occupied (%s): kept", why)
 			d = stale.Decision{Vote: stale.Keep, Reason: d.Reason + ", but the snap is running: " + why}
 		}
-	}
-	if l.plan.Discard > d.Vote {
-		return false, fmt.Errorf("cannot discard the preserved mount namespace of snap %q as the plan asks (%q): the launcher finds %q: %s",
-			l.plan.Instance.String(), l.plan.Discard, d.Vote, d.Reason)
 	}
 	return d.Vote == stale.Keep, nil
 }

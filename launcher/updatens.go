@@ -115,7 +115,7 @@ func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Crede
 		// The helper transitions to snap-update-ns.<instance> at its exec:
 		// the exec label set on this (forking, throwaway) thread is
 		// inherited by the child.
-		if err := l.execLabel(l.plan.HelperLabel); err != nil {
+		if err := l.execLabel(l.helperLabel()); err != nil {
 			unix.Close(null)
 			unix.Close(p[0])
 			unix.Close(p[1])

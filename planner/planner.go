@@ -9,6 +9,9 @@
 //	p, err := planner.Plan(inv)
 //	err = planner.Exec(planner.LauncherPath(), p, inv.Target(), os.Environ())
 //
+// The plan carries only what the launcher uses (shared/plan). What the
+// planner expects the launcher to do (Expect) is for its debug log.
+//
 // The snap-confine command (planner/cmd/snap-confine) is exactly that.
 package planner
 
@@ -23,7 +26,6 @@ import (
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/host"
-	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/plan"
@@ -122,8 +124,9 @@ func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, e
 // "yes" are true, anything else false.
 func envTrue(v string) bool { return v == "1" || v == "yes" }
 
-// Plan computes the plan for inv from the state of the running system. It
-// reads, never writes, and needs no privilege.
+// Plan computes the plan for inv: what the launcher needs and nothing more.
+// It reads nothing: every field comes from the command line and the
+// environment. What the planner expects the launcher to do is Expect's.
 func Plan(inv *Invocation) (*plan.Plan, error) {
 	p := &plan.Plan{
 		Classic:  inv.Classic,
@@ -132,91 +135,145 @@ func Plan(inv *Invocation) (*plan.Plan, error) {
 		Base:     inv.Base,
 		Debug:    inv.Debug,
 	}
-	switch {
-	case inv.Classic:
-		p.Namespace = plan.NamespaceNone
-	case isPreserved(layout.NSDir + "/" + layout.MountNSName(inv.Instance)):
-		p.Namespace = plan.NamespaceJoin
-		d := Staleness(inv.Instance, inv.Base)
-		if d.Vote != stale.Keep {
-			p.Discard = d.Vote
-		}
-	default:
-		p.Namespace = plan.NamespaceCreate
-	}
-	p.PerUser, _ = perUser(p, uint32(os.Getuid()))
-	p.AppLabel, p.HelperLabel = plan.AppLabelFor(inv.Tag), plan.HelperLabelFor(inv.Instance)
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	return p, nil
 }
 
+// Namespace is what the planner expects the launcher to do with the snap's
+// preserved mount namespace.
+type Namespace string
+
+const (
+	// NamespaceNone: a classic snap, no namespace work.
+	NamespaceNone Namespace = "none"
+	// NamespaceJoin: a preserved namespace was found; it is joined unless
+	// it is stale (Expectation.Staleness).
+	NamespaceJoin Namespace = "join"
+	// NamespaceCreate: none is preserved; one is created and preserved.
+	NamespaceCreate Namespace = "create"
+)
+
+// PerUser is what the planner expects for the caller's per-user layer.
+type PerUser string
+
+const (
+	// PerUserNone: root, or a classic snap: no per-user layer.
+	PerUserNone PerUser = "none"
+	// PerUserJoin: a preserved layer on top of the snap's current
+	// namespace is joined.
+	PerUserJoin PerUser = "join"
+	// PerUserCreate: a new layer is made and preserved (feature on).
+	PerUserCreate PerUser = "create"
+	// PerUserEphemeral: a new layer is made for this launch only.
+	PerUserEphemeral PerUser = "ephemeral"
+)
+
+// Expectation is what the planner, without privilege and without the locks,
+// expects the launcher to do. It is for the debug log only and never reaches
+// the launcher, which decides all of it again from its own facts under the
+// per-snap lock: another launch may rebuild the namespace between planning
+// and locking, and a plan that said so would then be out of date, not wrong.
+type Expectation struct {
+	Namespace Namespace
+	// Staleness is the planner's view of the preserved namespace, for
+	// NamespaceJoin: kept, or discarded and created again.
+	Staleness stale.Decision
+	// PerUser and PerUserReason are the expectation for the caller's
+	// per-user layer, and why.
+	PerUser       PerUser
+	PerUserReason string
+}
+
+// Expect works out what the launcher is expected to do for p, for a caller
+// with the given uid, from the state of the running system. It reads, never
+// writes, and needs no privilege; an entry the launcher will refuse (a FIFO
+// where the preserved namespace or system-params should be) is refused here
+// with the same words.
+func Expect(p *plan.Plan, uid uint32) (Expectation, error) {
+	var e Expectation
+	if p.Classic {
+		e.Namespace = NamespaceNone
+	} else {
+		preserved, err := isPreserved(layout.NSDir, layout.MountNSName(p.Instance))
+		if err != nil {
+			return Expectation{}, err
+		}
+		e.Namespace = NamespaceCreate
+		if preserved {
+			e.Namespace = NamespaceJoin
+			if e.Staleness, err = Staleness(p.Instance, p.Base); err != nil {
+				return Expectation{}, err
+			}
+		}
+	}
+	e.PerUser, e.PerUserReason = perUser(p, e, uid)
+	return e, nil
+}
+
 // perUser says what happens to the caller's per-user layer, and why.
-func perUser(p *plan.Plan, uid uint32) (plan.PerUser, string) {
+func perUser(p *plan.Plan, e Expectation, uid uint32) (PerUser, string) {
 	switch {
 	case p.Classic:
-		return plan.PerUserNone, "classic snaps have no per-user layer"
+		return PerUserNone, "classic snaps have no per-user layer"
 	case uid == 0:
-		return plan.PerUserNone, "root's app runs in the snap's namespace itself"
+		return PerUserNone, "root's app runs in the snap's namespace itself"
 	}
 	if _, err := os.Lstat(layout.PerUserFeatureFile); err != nil {
-		return plan.PerUserEphemeral, "a new layer for this launch only: the per-user-mount-namespace feature is off"
+		return PerUserEphemeral, "a new layer for this launch only: the per-user-mount-namespace feature is off"
 	}
-	if p.Namespace != plan.NamespaceJoin || p.Discard != stale.Keep {
-		return plan.PerUserCreate, "a new layer, preserved, on top of the snap's new namespace"
+	if e.Namespace != NamespaceJoin || e.Staleness.Vote != stale.Keep {
+		return PerUserCreate, "a new layer, preserved, on top of the snap's new namespace"
 	}
-	snapInfo, err1 := readInfo(p.Instance)
-	userInfo, err2 := readInfoFile(layout.UserInfoName(p.Instance, uid))
-	if err1 == nil && err2 == nil && snapInfo.MountNSID != 0 && userInfo.ParentMountNSID == snapInfo.MountNSID &&
-		isPreserved(layout.NSDir+"/"+layout.UserMountNSName(p.Instance, uid)) {
-		return plan.PerUserJoin, "the preserved layer is on top of the snap's current namespace"
+	snapInfo, why1 := readInfoFile(layout.NSDir, layout.InfoName(p.Instance))
+	userInfo, why2 := readInfoFile(layout.NSDir, layout.UserInfoName(p.Instance, uid))
+	userNS, err := isPreserved(layout.NSDir, layout.UserMountNSName(p.Instance, uid))
+	if why1 == "" && why2 == "" && err == nil && userNS && snapInfo.MountNSID != 0 && userInfo.ParentMountNSID == snapInfo.MountNSID {
+		return PerUserJoin, "the preserved layer is on top of the snap's current namespace"
 	}
-	return plan.PerUserCreate, "a new layer, preserved: none is preserved on top of the snap's current namespace"
+	return PerUserCreate, "a new layer, preserved: none is preserved on top of the snap's current namespace"
 }
 
-// isPreserved tells whether path is a preserved namespace (an nsfs file). A
-// plain file, no file or an unreadable one all mean "not preserved".
-func isPreserved(path string) bool {
-	var sfs unix.Statfs_t
-	return unix.Statfs(path, &sfs) == nil && sfs.Type == unix.NSFS_MAGIC
-}
-
-// Explain describes a plan for a human, one line per decision.
-func Explain(p *plan.Plan) string {
+// Explain describes a plan and what the planner expects of it for a human,
+// one line per decision. The expectations are the planner's view only
+// (Expectation).
+func Explain(p *plan.Plan, e Expectation) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "snap instance %s, security tag %s, base %s\n", p.Instance, p.Tag, p.Base)
 	ns := layout.NSDir + "/" + layout.MountNSName(p.Instance)
 	parallel := parallelInstancesEnabled()
-	switch p.Namespace {
-	case plan.NamespaceNone:
+	switch e.Namespace {
+	case NamespaceNone:
 		if parallel {
 			b.WriteString("classic confinement with the parallel-instances feature: the app runs in a new mount namespace of its own, a copy of pid 1's, made for this launch\n")
 		} else {
 			b.WriteString("classic confinement: no mount namespace work, the app runs in the caller's namespace\n")
 		}
-	case plan.NamespaceJoin:
-		d := Staleness(p.Instance, p.Base)
-		switch p.Discard {
+	case NamespaceJoin:
+		switch e.Staleness.Vote {
 		case stale.Keep:
-			fmt.Fprintf(&b, "join the preserved mount namespace %s: %s\n", ns, d.Reason)
+			fmt.Fprintf(&b, "expected: join the preserved mount namespace %s: %s\n", ns, e.Staleness.Reason)
 		default:
-			fmt.Fprintf(&b, "discard (%s) the preserved mount namespace %s: %s\n", p.Discard, ns, d.Reason)
+			fmt.Fprintf(&b, "expected: discard (%s) the preserved mount namespace %s: %s\n", e.Staleness.Vote, ns, e.Staleness.Reason)
 			fmt.Fprintf(&b, "then create a new one: %s\n", explainRoot(p.Base))
 		}
-	case plan.NamespaceCreate:
-		fmt.Fprintf(&b, "create a mount namespace and preserve it at %s\n", ns)
+	case NamespaceCreate:
+		fmt.Fprintf(&b, "expected: create a mount namespace and preserve it at %s\n", ns)
 		fmt.Fprintf(&b, "%s\n", explainRoot(p.Base))
 		b.WriteString("then a private /tmp and /dev/pts, and snap-update-ns if installed\n")
+	}
+	if !p.Classic {
+		b.WriteString("the launcher decides join, create or discard again from its own facts under the snap's lock; the plan carries none of this\n")
 	}
 	if line := explainParallel(p, parallel); line != "" {
 		b.WriteString(line + "\n")
 	}
-	if p.PerUser != plan.PerUserNone {
-		_, why := perUser(p, uint32(os.Getuid()))
-		fmt.Fprintf(&b, "per-user layer: %s (%s)\n", p.PerUser, why)
+	if e.PerUser != PerUserNone && e.PerUser != "" {
+		fmt.Fprintf(&b, "expected per-user layer: %s (%s)\n", e.PerUser, e.PerUserReason)
 	}
-	fmt.Fprintf(&b, "AppArmor labels (where AppArmor is enabled): the app execs as %s, snap-update-ns as %s\n", p.AppLabel, p.HelperLabel)
+	fmt.Fprintf(&b, "AppArmor labels (where AppArmor is enabled, derived by the launcher from the names): the app execs as %s, snap-update-ns as %s\n",
+		naming.AppArmorLabel(p.Tag), naming.UpdateNSAppArmorLabel(p.Instance))
 	return b.String()
 }
 
@@ -257,13 +314,12 @@ func explainParallel(p *plan.Plan, featureOn bool) string {
 // Staleness decides, as well as an unprivileged process can, whether the
 // instance's preserved namespace is stale: from its info file and the host's
 // facts, and the snap's cgroups when a refresh would discard it. A namespace
-// whose info file does not say what it was built from can only be inspected
-// by the launcher; the planner then votes to keep it and says so.
-func Staleness(inst naming.Instance, base string) stale.Decision {
-	cur := stale.Current{Base: base, Normal: true}
-	osRelease, _ := os.ReadFile("/etc/os-release")
-	_, metaErr := os.Lstat("/meta/snap.yaml")
-	cur.Normal = host.NormalMode(host.Classify(osRelease, metaErr == nil), base)
+// whose info file does not say what it was built from (or is not a
+// root-owned regular file: the launcher ignores such an entry too) can only
+// be inspected by the launcher; the planner then expects it kept and says
+// so. Its only error is a system-params the launcher will refuse as well.
+func Staleness(inst naming.Instance, base string) (stale.Decision, error) {
+	cur := stale.Current{Base: base, Normal: normalMode(base)}
 	if rev, err := os.Readlink(layout.SnapMountDir + "/" + base + "/current"); err == nil {
 		cur.Revision = filepath.Base(rev)
 		var st unix.Stat_t
@@ -271,40 +327,44 @@ func Staleness(inst naming.Instance, base string) stale.Decision {
 			cur.Device = st.Dev
 		}
 	}
-	if data, err := os.ReadFile(layout.SystemParams); err == nil {
-		cur.Homedirs, _ = info.SystemParamsHomedirs(data)
+	var err error
+	if cur.Homedirs, err = readSystemParams(layout.SystemParams); err != nil {
+		return stale.Decision{}, err
 	}
-	in, err := readInfo(inst)
-	d, inspect := stale.Decide(in, err == nil, cur)
+	in, why := readInfoFile(layout.NSDir, layout.InfoName(inst))
+	d, inspect := stale.Decide(in, why == "", cur)
 	if inspect {
-		return stale.Decision{Vote: stale.Keep, Reason: "its info file does not record what it was built from: the launcher inspects it"}
+		reason := "its info file does not record what it was built from: the launcher inspects it"
+		if why != "" {
+			reason = "no usable info file (" + why + "): the launcher inspects it"
+		}
+		return stale.Decision{Vote: stale.Keep, Reason: reason}, nil
 	}
 	if d.Vote == stale.Should {
 		if busy, why, err := stale.Occupied(layout.CgroupDir, inst); err == nil && busy {
-			return stale.Decision{Vote: stale.Keep, Reason: d.Reason + ", but the snap is running (" + why + ")"}
+			return stale.Decision{Vote: stale.Keep, Reason: d.Reason + ", but the snap is running (" + why + ")"}, nil
 		}
 	}
-	return d
+	return d, nil
 }
 
-func readInfo(inst naming.Instance) (info.Info, error) {
-	return readInfoFile(layout.InfoName(inst))
+// normalMode tells whether a namespace on base is built on the base snap
+// (normal mode) or on the host's root (legacy mode), as the launcher decides.
+func normalMode(base string) bool {
+	return host.NormalMode(classifyHost(), base)
 }
 
-func readInfoFile(name string) (info.Info, error) {
-	data, err := os.ReadFile(layout.NSDir + "/" + name)
-	if err != nil {
-		return info.Info{}, err
-	}
-	return info.Parse(data)
+// classifyHost is the launcher's classifyHost: /etc/os-release and the
+// presence of /meta/snap.yaml.
+func classifyHost() host.Distro {
+	_, metaErr := os.Lstat("/meta/snap.yaml")
+	return host.Classify(readOSRelease(), metaErr == nil)
 }
 
 // explainRoot says what the new namespace's root filesystem will be, as the
 // launcher will decide it from the same host facts.
 func explainRoot(base string) string {
-	osRelease, _ := os.ReadFile("/etc/os-release")
-	_, metaErr := os.Lstat("/meta/snap.yaml")
-	distro := host.Classify(osRelease, metaErr == nil)
+	distro := classifyHost()
 	if !host.NormalMode(distro, base) {
 		return fmt.Sprintf("legacy mode (a %s host with base %s): the host's root filesystem, with /media and /run/netns shared", distro, base)
 	}

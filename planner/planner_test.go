@@ -11,6 +11,7 @@ import (
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/stale"
 )
 
 // The cases below mirror snapd's cmd/snap-confine/snap-confine-args-test.c
@@ -375,10 +376,17 @@ func TestPlanOfClassicSnapDoesNoNamespaceWork(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Plan: %v", err)
 			}
-			if !p.Classic || p.Namespace != plan.NamespaceNone {
-				t.Errorf("Plan: classic %v, namespace %q; want classic, %q", p.Classic, p.Namespace, plan.NamespaceNone)
+			if !p.Classic {
+				t.Errorf("Plan: classic %v, want classic", p.Classic)
 			}
 			checkPlanMatches(t, p, inv)
+			e, err := planner.Expect(p, 1000)
+			if err != nil {
+				t.Fatalf("Expect: %v", err)
+			}
+			if e.Namespace != planner.NamespaceNone || e.PerUser != planner.PerUserNone {
+				t.Errorf("Expect = %+v, want no namespace work and no per-user layer", e)
+			}
 		})
 	}
 }
@@ -399,10 +407,17 @@ func TestPlanCreatesNamespaceWhenNoneIsPreserved(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Plan: %v", err)
 			}
-			if p.Classic || p.Namespace != plan.NamespaceCreate {
-				t.Errorf("Plan: classic %v, namespace %q; want confined, %q", p.Classic, p.Namespace, plan.NamespaceCreate)
+			if p.Classic {
+				t.Errorf("Plan: classic, want confined")
 			}
 			checkPlanMatches(t, p, inv)
+			e, err := planner.Expect(p, 0)
+			if err != nil {
+				t.Fatalf("Expect: %v", err)
+			}
+			if e.Namespace != planner.NamespaceCreate || e.PerUser != planner.PerUserNone {
+				t.Errorf("Expect = %+v, want create, and no per-user layer for root", e)
+			}
 		})
 	}
 }
@@ -462,19 +477,25 @@ func TestExplainNamesInstanceAndDecision(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	join := *create
-	join.Namespace = plan.NamespaceJoin
+	createExp := planner.Expectation{Namespace: planner.NamespaceCreate, PerUser: planner.PerUserNone}
+	joinExp := planner.Expectation{Namespace: planner.NamespaceJoin, Staleness: stale.Decision{Vote: stale.Keep, Reason: "built from base core22 as now"},
+		PerUser: planner.PerUserJoin, PerUserReason: "on top of the current one"}
+	discardExp := planner.Expectation{Namespace: planner.NamespaceJoin, Staleness: stale.Decision{Vote: stale.Should, Reason: "base refreshed"},
+		PerUser: planner.PerUserCreate, PerUserReason: "a new layer"}
+	classicExp := planner.Expectation{Namespace: planner.NamespaceNone, PerUser: planner.PerUserNone}
 	for _, tc := range []struct {
 		name  string
 		p     *plan.Plan
+		e     planner.Expectation
 		wants []string
 	}{
-		{"create", create, []string{unusedInstance, "snap." + unusedInstance + ".app", "core22", "create", nsFile}},
-		{"join", &join, []string{unusedInstance, "join", nsFile}},
-		{"classic", classic, []string{unusedInstance, "classic", "core"}},
+		{"create", create, createExp, []string{unusedInstance, "snap." + unusedInstance + ".app", "core22", "create", nsFile, "launcher decides", "snap-update-ns." + unusedInstance}},
+		{"join", create, joinExp, []string{unusedInstance, "join", nsFile, "built from base core22 as now", "per-user layer: join"}},
+		{"discard", create, discardExp, []string{"discard (should)", nsFile, "base refreshed", "then create", "per-user layer: create"}},
+		{"classic", classic, classicExp, []string{unusedInstance, "classic", "core"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			text := planner.Explain(tc.p)
+			text := planner.Explain(tc.p, tc.e)
 			for _, w := range tc.wants {
 				if !strings.Contains(text, w) {
 					t.Errorf("Explain does not mention %q:\n%s", w, text)
@@ -495,11 +516,11 @@ func TestExplainNamesInstanceAndDecision(t *testing.T) {
 		})
 	}
 	t.Run("decisions differ", func(t *testing.T) {
-		if planner.Explain(create) == planner.Explain(&join) {
-			t.Errorf("Explain says the same for create and join:\n%s", planner.Explain(create))
+		if planner.Explain(create, createExp) == planner.Explain(create, joinExp) {
+			t.Errorf("Explain says the same for create and join:\n%s", planner.Explain(create, createExp))
 		}
-		if strings.Contains(planner.Explain(classic), nsFile) {
-			t.Errorf("Explain of a classic plan mentions the preserved namespace:\n%s", planner.Explain(classic))
+		if strings.Contains(planner.Explain(classic, classicExp), nsFile) {
+			t.Errorf("Explain of a classic plan mentions the preserved namespace:\n%s", planner.Explain(classic, classicExp))
 		}
 	})
 }
@@ -565,7 +586,7 @@ func TestLauncherArgvRefusesInvalidPlan(t *testing.T) {
 		p    *plan.Plan
 	}{
 		{"zero plan", &plan.Plan{}},
-		{"tag of another instance", &plan.Plan{Instance: foo, Tag: barApp, Base: "core", Namespace: plan.NamespaceCreate}},
+		{"tag of another instance", &plan.Plan{Instance: foo, Tag: barApp, Base: "core"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			argv, err := planner.LauncherArgv(tc.p, []string{"/bin/true"})

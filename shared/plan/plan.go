@@ -17,51 +17,25 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/stale"
 )
 
 // Version is the wire-format version this package reads and writes. Any
-// change to the set, order or meaning of fields bumps it.
-const Version = 4
+// change to the set, order or meaning of fields bumps it. Version 5 dropped
+// the planner's expectations (namespace, discard, per-user) and the
+// AppArmor labels: the launcher derives or decides all of them itself, so a
+// plan can no longer ask for any of them.
+const Version = 5
 
 // MaxSize bounds an encoded plan. Real plans are a few hundred bytes; the
 // bound keeps the decoder's work and the launcher's argv small.
 const MaxSize = 4096
 
-const header = "snapns-plan 4"
+const header = "snapns-plan 5"
 
-// Namespace is what the planner expects the launcher to do with the snap's
-// preserved mount namespace. It is the planner's view at planning time; the
-// launcher decides from what it finds under the per-snap lock.
-type Namespace string
-
-const (
-	// NamespaceNone is used by classic plans: no namespace work at all.
-	NamespaceNone Namespace = "none"
-	// NamespaceJoin: a preserved namespace was found and will be joined.
-	NamespaceJoin Namespace = "join"
-	// NamespaceCreate: no preserved namespace; a new one will be created,
-	// populated and preserved.
-	NamespaceCreate Namespace = "create"
-)
-
-// PerUser is what the planner expects for the per-user layer.
-type PerUser string
-
-const (
-	// PerUserNone: root, or a classic snap: no per-user layer.
-	PerUserNone PerUser = "none"
-	// PerUserJoin: a preserved layer on top of the snap's current
-	// namespace is joined.
-	PerUserJoin PerUser = "join"
-	// PerUserCreate: a new layer is made and preserved (feature on).
-	PerUserCreate PerUser = "create"
-	// PerUserEphemeral: a new layer is made for this launch only.
-	PerUserEphemeral PerUser = "ephemeral"
-)
-
-// Plan is what the planner decided for one launch. The target's argv is not
-// part of it: it travels beside the plan, untouched.
+// Plan is what the launcher needs from the planner for one launch, and
+// nothing more: every field comes from the caller's own command line or
+// environment in the honest path too, so a forged plan adds no power. The
+// target's argv is not part of it: it travels beside the plan, untouched.
 type Plan struct {
 	// Classic plans do no namespace work: the launcher drops and execs.
 	Classic bool
@@ -69,22 +43,8 @@ type Plan struct {
 	Instance naming.Instance
 	// Tag is the security tag of the app or hook; it belongs to Instance.
 	Tag naming.SecurityTag
-	// Base is the name of the base snap.
+	// Base is the name of the base snap (snap-confine's --base).
 	Base string
-	// Namespace is the planner's expectation; see Namespace.
-	Namespace Namespace
-	// Discard is the planner's staleness vote on the preserved namespace
-	// it expects to join (stale.Keep otherwise). The launcher decides
-	// again from its own facts and refuses a plan that asks to discard
-	// more than those facts justify.
-	Discard stale.Vote
-	// PerUser is the planner's expectation for the caller's per-user
-	// layer; like Namespace, the launcher decides from its own facts.
-	PerUser PerUser
-	// AppLabel and HelperLabel are the AppArmor labels the app and
-	// snap-update-ns run under (AppLabelFor, HelperLabelFor); the launcher
-	// derives them itself and refuses a plan that says otherwise.
-	AppLabel, HelperLabel string
 	// Debug turns on the debug log on stderr (SNAPD_DEBUG=1).
 	Debug bool
 }
@@ -100,20 +60,6 @@ func (p *Plan) Validate() error {
 	}
 	if err := naming.ValidateSnapName(p.Base); err != nil {
 		return fmt.Errorf("cannot use plan: invalid base: %w", err)
-	}
-	switch {
-	case p.Classic && p.Namespace != NamespaceNone:
-		return fmt.Errorf("cannot use plan: classic plan expects namespace %q", string(p.Namespace))
-	case !p.Classic && p.Namespace != NamespaceJoin && p.Namespace != NamespaceCreate:
-		return fmt.Errorf("cannot use plan: confined plan expects namespace %q", string(p.Namespace))
-	case p.PerUser != PerUserNone && p.PerUser != PerUserJoin && p.PerUser != PerUserCreate && p.PerUser != PerUserEphemeral:
-		return fmt.Errorf("cannot use plan: per-user %q", string(p.PerUser))
-	case validateLabel(p.AppLabel) != nil || validateLabel(p.HelperLabel) != nil:
-		return fmt.Errorf("cannot use plan: AppArmor labels %q, %q", p.AppLabel, p.HelperLabel)
-	case p.Classic && p.PerUser != PerUserNone:
-		return fmt.Errorf("cannot use plan: classic plan expects per-user %q", string(p.PerUser))
-	case p.Namespace != NamespaceJoin && p.Discard != stale.Keep:
-		return fmt.Errorf("cannot use plan: discard %q without a preserved namespace to join", p.Discard)
 	}
 	return nil
 }
@@ -145,58 +91,10 @@ var fields = []field{
 		p.Base = v
 		return nil
 	}},
-	{"namespace", func(p *Plan) string { return string(p.Namespace) }, func(p *Plan, v string) error {
-		switch ns := Namespace(v); ns {
-		case NamespaceNone, NamespaceJoin, NamespaceCreate:
-			p.Namespace = ns
-			return nil
-		}
-		return fmt.Errorf("cannot use namespace %q: not one of none, join, create", v)
-	}},
-	{"discard", func(p *Plan) string { return p.Discard.String() }, func(p *Plan, v string) (err error) {
-		p.Discard, err = stale.ParseVote(v)
-		return err
-	}},
-	{"per-user", func(p *Plan) string { return string(p.PerUser) }, func(p *Plan, v string) error {
-		switch pu := PerUser(v); pu {
-		case PerUserNone, PerUserJoin, PerUserCreate, PerUserEphemeral:
-			p.PerUser = pu
-			return nil
-		}
-		return fmt.Errorf("cannot use per-user %q: not one of none, join, create, ephemeral", v)
-	}},
-	{"app-label", func(p *Plan) string { return p.AppLabel }, func(p *Plan, v string) error {
-		if err := validateLabel(v); err != nil {
-			return err
-		}
-		p.AppLabel = v
-		return nil
-	}},
-	{"helper-label", func(p *Plan) string { return p.HelperLabel }, func(p *Plan, v string) error {
-		if err := validateLabel(v); err != nil {
-			return err
-		}
-		p.HelperLabel = v
-		return nil
-	}},
 	{"debug", func(p *Plan) string { return formatBool(p.Debug) }, func(p *Plan, v string) (err error) {
 		p.Debug, err = parseBool(v)
 		return err
 	}},
-}
-
-// AppLabelFor is the AppArmor label of an app or hook: its security tag.
-func AppLabelFor(tag naming.SecurityTag) string { return tag.String() }
-
-// HelperLabelFor is the AppArmor label snap-update-ns runs under for inst.
-func HelperLabelFor(inst naming.Instance) string { return "snap-update-ns." + inst.String() }
-
-// validateLabel accepts what AppArmor labels of snaps are made of.
-func validateLabel(v string) error {
-	if v == "" || len(v) > 256 || strings.Trim(v, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-") != "" {
-		return fmt.Errorf("cannot use AppArmor label %q", v)
-	}
-	return nil
 }
 
 func formatBool(b bool) string {

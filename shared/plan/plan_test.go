@@ -11,7 +11,7 @@ import (
 )
 
 // newPlan builds a plan from names that the test knows to be valid.
-func newPlan(tb testing.TB, classic bool, instance, tag, base string, ns plan.Namespace, debug bool) *plan.Plan {
+func newPlan(tb testing.TB, classic bool, instance, tag, base string, debug bool) *plan.Plan {
 	tb.Helper()
 	inst, err := naming.ParseInstance(instance)
 	if err != nil {
@@ -21,8 +21,7 @@ func newPlan(tb testing.TB, classic bool, instance, tag, base string, ns plan.Na
 	if err != nil {
 		tb.Fatalf("test setup: %v", err)
 	}
-	return &plan.Plan{Classic: classic, Instance: inst, Tag: st, Base: base, Namespace: ns, PerUser: plan.PerUserNone,
-		AppLabel: plan.AppLabelFor(st), HelperLabel: plan.HelperLabelFor(inst), Debug: debug}
+	return &plan.Plan{Classic: classic, Instance: inst, Tag: st, Base: base, Debug: debug}
 }
 
 // longestInstance, longestTag and longestBase are the longest names the
@@ -39,65 +38,74 @@ type planCase struct {
 	instance string
 	tag      string
 	base     string
-	ns       plan.Namespace
 	debug    bool
 }
 
-// validPlans covers confined join and create, classic, instance keys, hook
+// validPlans covers confined and classic plans, instance keys, hook
 // tags, debug on and off and the longest names.
 var validPlans = []planCase{
-	{"confined join", false, "foo", "snap.foo.app", "core22", plan.NamespaceJoin, false},
-	{"confined create", false, "foo", "snap.foo.app", "core", plan.NamespaceCreate, false},
-	{"confined create with debug", false, "hello-world", "snap.hello-world.hello-world", "core24", plan.NamespaceCreate, true},
-	{"confined join with instance key", false, "foo_bar", "snap.foo_bar.app", "core18", plan.NamespaceJoin, true},
-	{"confined create with instance key and hook", false, "foo_1234abcd", "snap.foo_1234abcd.hook.configure", "core20", plan.NamespaceCreate, false},
-	{"confined join with hook", false, "foo", "snap.foo.hook.post-refresh", "bare", plan.NamespaceJoin, false},
-	{"confined app named hook", false, "foo", "snap.foo.hook", "core", plan.NamespaceJoin, false},
-	{"confined upper case app name", false, "network-manager", "snap.network-manager.NetworkManager", "core22", plan.NamespaceCreate, false},
-	{"confined digits-first snap", false, "0ad", "snap.0ad.0ad", "core", plan.NamespaceCreate, false},
-	{"classic", true, "go", "snap.go.go", "core", plan.NamespaceNone, false},
-	{"classic with debug", true, "code", "snap.code.code", "core20", plan.NamespaceNone, true},
-	{"classic with instance key", true, "code_insiders", "snap.code_insiders.code", "core22", plan.NamespaceNone, false},
-	{"classic with instance key and hook", true, "juju_1", "snap.juju_1.hook.install", "core24", plan.NamespaceNone, true},
-	{"longest names", false, longestInstance, longestTag, longestBase, plan.NamespaceCreate, true},
+	{"confined join", false, "foo", "snap.foo.app", "core22", false},
+	{"confined create", false, "foo", "snap.foo.app", "core", false},
+	{"confined create with debug", false, "hello-world", "snap.hello-world.hello-world", "core24", true},
+	{"confined join with instance key", false, "foo_bar", "snap.foo_bar.app", "core18", true},
+	{"confined create with instance key and hook", false, "foo_1234abcd", "snap.foo_1234abcd.hook.configure", "core20", false},
+	{"confined join with hook", false, "foo", "snap.foo.hook.post-refresh", "bare", false},
+	{"confined app named hook", false, "foo", "snap.foo.hook", "core", false},
+	{"confined upper case app name", false, "network-manager", "snap.network-manager.NetworkManager", "core22", false},
+	{"confined digits-first snap", false, "0ad", "snap.0ad.0ad", "core", false},
+	{"classic", true, "go", "snap.go.go", "core", false},
+	{"classic with debug", true, "code", "snap.code.code", "core20", true},
+	{"classic with instance key", true, "code_insiders", "snap.code_insiders.code", "core22", false},
+	{"classic with instance key and hook", true, "juju_1", "snap.juju_1.hook.install", "core24", true},
+	{"longest names", false, longestInstance, longestTag, longestBase, true},
 }
 
 func (c planCase) plan(tb testing.TB) *plan.Plan {
 	tb.Helper()
-	return newPlan(tb, c.classic, c.instance, c.tag, c.base, c.ns, c.debug)
+	return newPlan(tb, c.classic, c.instance, c.tag, c.base, c.debug)
 }
 
 // validEncoding is the wire form of a confined plan, written out by hand.
-const validEncoding = "snapns-plan 4\n" +
+const validEncoding = "snapns-plan 5\n" +
 	"classic=false\n" +
 	"instance=foo\n" +
 	"security-tag=snap.foo.app\n" +
 	"base=core\n" +
-	"namespace=create\n" +
-	"discard=no\n" +
+	"debug=false\n" +
+	"end\n"
+
+// validClassicEncoding is the wire form of a classic plan with an instance
+// key, a hook tag and debug on.
+const validClassicEncoding = "snapns-plan 5\n" +
+	"classic=true\n" +
+	"instance=foo_x1\n" +
+	"security-tag=snap.foo_x1.hook.install\n" +
+	"base=core22\n" +
+	"debug=true\n" +
+	"end\n"
+
+// version4Encoding is a plan of the previous version, as a planner of that
+// version wrote it after a base refresh: it carried the planner's
+// expectations, a discard vote among them, and the AppArmor labels.
+const version4Encoding = "snapns-plan 4\n" +
+	"classic=false\n" +
+	"instance=foo\n" +
+	"security-tag=snap.foo.app\n" +
+	"base=core\n" +
+	"namespace=join\n" +
+	"discard=should\n" +
 	"per-user=none\n" +
 	"app-label=snap.foo.app\n" +
 	"helper-label=snap-update-ns.foo\n" +
 	"debug=false\n" +
 	"end\n"
 
-// validClassicEncoding is the wire form of a classic plan with an instance
-// key, a hook tag and debug on.
-const validClassicEncoding = "snapns-plan 4\n" +
-	"classic=true\n" +
-	"instance=foo_x1\n" +
-	"security-tag=snap.foo_x1.hook.install\n" +
-	"base=core22\n" +
-	"namespace=none\n" +
-	"discard=no\n" +
-	"per-user=none\n" +
-	"app-label=snap.foo_x1.hook.install\n" +
-	"helper-label=snap-update-ns.foo_x1\n" +
-	"debug=true\n" +
-	"end\n"
-
 // wireFields are the keys of the wire format, in wire order.
-var wireFields = []string{"classic", "instance", "security-tag", "base", "namespace", "discard", "per-user", "app-label", "helper-label", "debug"}
+var wireFields = []string{"classic", "instance", "security-tag", "base", "debug"}
+
+// removedFields are the keys version 5 dropped: a plan can no longer say
+// anything about them.
+var removedFields = []string{"namespace=join", "discard=must", "discard=should", "per-user=join", "app-label=unconfined", "helper-label=unconfined"}
 
 // encodingLines returns the lines of validEncoding without their newlines.
 func encodingLines() []string {
@@ -180,8 +188,8 @@ func TestEncodeWritesTheVersionedWireFormat(t *testing.T) {
 		p    *plan.Plan
 		want string
 	}{
-		{"confined", newPlan(t, false, "foo", "snap.foo.app", "core", plan.NamespaceCreate, false), validEncoding},
-		{"classic", newPlan(t, true, "foo_x1", "snap.foo_x1.hook.install", "core22", plan.NamespaceNone, true), validClassicEncoding},
+		{"confined", newPlan(t, false, "foo", "snap.foo.app", "core", false), validEncoding},
+		{"classic", newPlan(t, true, "foo_x1", "snap.foo_x1.hook.install", "core22", true), validClassicEncoding},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := plan.Encode(tc.p)
@@ -217,7 +225,7 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 				t.Errorf("Decode(Encode(p)) = %+v, want %+v", *got, *p)
 			}
 			if got.Instance.String() != tc.instance || got.Tag.String() != tc.tag || got.Base != tc.base ||
-				got.Classic != tc.classic || got.Namespace != tc.ns || got.Debug != tc.debug {
+				got.Classic != tc.classic || got.Debug != tc.debug {
 				t.Errorf("decoded fields %+v do not match the case %+v", *got, tc)
 			}
 			if got.Tag.Instance() != got.Instance {
@@ -239,7 +247,7 @@ func TestDecodeKeepsHookAndInstanceKey(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Decode: %v", err)
 	}
-	if !p.Classic || p.Namespace != plan.NamespaceNone || !p.Debug || p.Base != "core22" {
+	if !p.Classic || !p.Debug || p.Base != "core22" {
 		t.Errorf("Decode = %+v", *p)
 	}
 	if p.Instance.SnapName() != "foo" || p.Instance.Key() != "x1" {
@@ -279,24 +287,23 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"duplicate instance adjacent", insertAfter("instance=", "instance=foo"), `duplicate field "instance"`},
 		{"duplicate instance after the tag", insertAfter("security-tag=", "instance=bar"), `duplicate field "instance"`},
 		{"duplicate tag adjacent", insertAfter("security-tag=", "security-tag=snap.foo.other"), `duplicate field "security-tag"`},
-		{"duplicate base after namespace", insertAfter("namespace=", "base=core22"), `duplicate field "base"`},
-		{"duplicate namespace adjacent", insertAfter("namespace=", "namespace=join"), `duplicate field "namespace"`},
+		{"duplicate base after debug", insertAfter("debug=", "base=core22"), `duplicate field "base"`},
 		{"duplicate last field adjacent", insertAfter("debug=", "debug=false"), `duplicate field "debug"`},
 		{"duplicate last field with other value", insertAfter("debug=", "debug=true"), `duplicate field "debug"`},
 		{"duplicate classic before end", insertAfter("debug=", "classic=true"), `duplicate field "classic"`},
 
 		// Reordered fields.
-		{"first two fields swapped", joinLines(lines[0], lines[2], lines[1], lines[3], lines[4], lines[5], lines[6], lines[7]), "out of order"},
-		{"tag before instance", joinLines(lines[0], lines[1], lines[3], lines[2], lines[4], lines[5], lines[6], lines[7]), "out of order"},
-		{"namespace before base", joinLines(lines[0], lines[1], lines[2], lines[3], lines[5], lines[4], lines[6], lines[7]), "out of order"},
-		{"last field first", joinLines(lines[0], lines[6], lines[1], lines[2], lines[3], lines[4], lines[5], lines[7]), "out of order"},
-		{"fields reversed", joinLines(lines[0], lines[6], lines[5], lines[4], lines[3], lines[2], lines[1], lines[7]), "out of order"},
-		{"end before the last field", joinLines(lines[0], lines[1], lines[2], lines[3], lines[4], lines[5], lines[7], lines[6]), ""},
-		{"header after the first field", joinLines(lines[1], lines[0], lines[2], lines[3], lines[4], lines[5], lines[6], lines[7]), "bad header"},
+		{"first two fields swapped", joinLines(lines[0], lines[2], lines[1], lines[3], lines[4], lines[5], lines[6]), "out of order"},
+		{"tag before instance", joinLines(lines[0], lines[1], lines[3], lines[2], lines[4], lines[5], lines[6]), "out of order"},
+		{"debug before base", joinLines(lines[0], lines[1], lines[2], lines[3], lines[5], lines[4], lines[6]), "out of order"},
+		{"last field first", joinLines(lines[0], lines[5], lines[1], lines[2], lines[3], lines[4], lines[6]), "out of order"},
+		{"fields reversed", joinLines(lines[0], lines[5], lines[4], lines[3], lines[2], lines[1], lines[6]), "out of order"},
+		{"end before the last field", joinLines(lines[0], lines[1], lines[2], lines[3], lines[4], lines[6], lines[5]), ""},
+		{"header after the first field", joinLines(lines[1], lines[0], lines[2], lines[3], lines[4], lines[5], lines[6]), "bad header"},
 
 		// Missing fields (see also TestDecodeRefusesEveryMissingField).
-		{"missing end line", joinLines(lines[:11]...), "truncated before the end line"},
-		{"no fields", joinLines(lines[0], lines[7]), ""},
+		{"missing end line", joinLines(lines[:6]...), "truncated before the end line"},
+		{"no fields", joinLines(lines[0], lines[6]), ""},
 		{"header only", joinLines(lines[0]), "truncated before field \"classic\""},
 
 		// Wrong types.
@@ -312,19 +319,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"debug TRUE", withValue("debug", "TRUE"), `field "debug"`},
 		{"debug 1", withValue("debug", "1"), `field "debug"`},
 		{"debug empty", withValue("debug", ""), `field "debug"`},
-		{"namespace Join", withValue("namespace", "Join"), `field "namespace"`},
-		{"discard maybe", withValue("discard", "maybe"), `field "discard"`},
-		{"per-user Join", withValue("per-user", "Join"), `field "per-user"`},
-		{"app label with a slash", withValue("app-label", "snap/foo"), `field "app-label"`},
-		{"empty helper label", withValue("helper-label", ""), `field "helper-label"`},
-		{"per-user on classic", strings.Replace(validClassicEncoding, "per-user=none", "per-user=create", 1), "classic plan expects per-user"},
-		{"discard Must", withValue("discard", "Must"), `field "discard"`},
-		{"discard on create", withValue("discard", "must"), "without a preserved namespace"},
-		{"discard on classic", strings.Replace(validClassicEncoding, "discard=no", "discard=should", 1), "without a preserved namespace"},
-		{"namespace CREATE", withValue("namespace", "CREATE"), `field "namespace"`},
-		{"namespace discard", withValue("namespace", "discard"), `field "namespace"`},
-		{"namespace empty", withValue("namespace", ""), `field "namespace"`},
-		{"namespace with trailing space", withValue("namespace", "create "), `field "namespace"`},
+		{"debug with trailing space", withValue("debug", "false "), `field "debug"`},
 
 		// Bad names.
 		{"instance path traversal", withValue("instance", "../x"), `field "instance"`},
@@ -350,10 +345,13 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"base with instance key", withValue("base", "core_x"), `field "base"`},
 		{"base 41 characters", withValue("base", strings.Repeat("b", 41)), `field "base"`},
 
-		// Classic and namespace must agree.
-		{"classic with namespace join", strings.Replace(validClassicEncoding, "namespace=none", "namespace=join", 1), "classic plan expects namespace"},
-		{"classic with namespace create", strings.Replace(validClassicEncoding, "namespace=none", "namespace=create", 1), "classic plan expects namespace"},
-		{"confined with namespace none", withValue("namespace", "none"), "confined plan expects namespace"},
+		// What version 5 dropped, in a plan of version 5: the launcher
+		// decides these itself, a plan cannot ask (see also
+		// TestDecodeRefusesEveryRemovedField).
+		{"discard vote after base", insertAfter("base=", "discard=must"), `unknown field "discard"`},
+		{"namespace in place of debug", withLine("debug", "namespace=join"), `unknown field "namespace"`},
+		{"app label before end", insertAfter("debug=", "app-label=unconfined"), `unknown field "app-label"`},
+		{"the fields of version 4 under the header of version 5", strings.Replace(version4Encoding, "snapns-plan 4", "snapns-plan 5", 1), `unknown field "namespace"`},
 
 		// NUL bytes.
 		{"NUL in classic", withValue("classic", "false\x00"), `field "classic"`},
@@ -361,10 +359,9 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"NUL inside instance", withValue("instance", "fo\x00o"), `field "instance"`},
 		{"NUL in tag", withValue("security-tag", "snap.foo.app\x00"), `field "security-tag"`},
 		{"NUL in base", withValue("base", "core\x00"), `field "base"`},
-		{"NUL in namespace", withValue("namespace", "create\x00"), `field "namespace"`},
 		{"NUL in debug", withValue("debug", "\x00false"), `field "debug"`},
 		{"NUL in key", withLine("classic", "classic\x00=false"), "unknown field"},
-		{"NUL in header", "snapns-plan 4\x00" + validEncoding[len("snapns-plan 4"):], ""},
+		{"NUL in header", "snapns-plan 5\x00" + validEncoding[len("snapns-plan 5"):], ""},
 		{"NUL in end line", strings.TrimSuffix(validEncoding, "end\n") + "end\x00\n", ""},
 
 		// Trailing bytes.
@@ -385,17 +382,20 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"blank line before header", "\n" + validEncoding, "bad header"},
 
 		// Header and version.
-		{"wrong header", strings.Replace(validEncoding, "snapns-plan 4", "snapd-plan 1", 1), "bad header"},
-		{"header without version", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan", 1), "bad header"},
-		{"header without space", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan1", 1), "bad header"},
-		{"header upper case", strings.Replace(validEncoding, "snapns-plan 4", "SNAPNS-PLAN 1", 1), "bad header"},
+		{"wrong header", strings.Replace(validEncoding, "snapns-plan 5", "snapd-plan 1", 1), "bad header"},
+		{"header without version", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan", 1), "bad header"},
+		{"header without space", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan5", 1), "bad header"},
+		{"header upper case", strings.Replace(validEncoding, "snapns-plan 5", "SNAPNS-PLAN 5", 1), "bad header"},
 		{"header with BOM", "\ufeff" + validEncoding, "bad header"},
-		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 4\n"), "bad header"},
-		{"future version 5", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 5", 1), "unsupported version"},
-		{"version 0", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 0", 1), "unsupported version"},
-		{"version 10", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 40", 1), "unsupported version"},
-		{"version 01", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 01", 1), "unsupported version"},
-		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 4", "snapns-plan 4 ", 1), "bad header"},
+		{"no header", strings.TrimPrefix(validEncoding, "snapns-plan 5\n"), "bad header"},
+		{"future version 6", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 6", 1), "unsupported version"},
+		{"previous version 4, whole", version4Encoding, `unsupported version "4"`},
+		{"previous version 4 with the fields of version 5", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 4", 1), `unsupported version "4"`},
+		{"version 1", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 1", 1), "unsupported version"},
+		{"version 0", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 0", 1), "unsupported version"},
+		{"version 50", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 50", 1), "unsupported version"},
+		{"version 05", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 05", 1), "unsupported version"},
+		{"version with trailing space", strings.Replace(validEncoding, "snapns-plan 5", "snapns-plan 5 ", 1), "bad header"},
 
 		// Size.
 		{"oversize junk", oversizeJunk, "over the limit"},
@@ -418,6 +418,22 @@ func TestDecodeRefusesEveryMissingField(t *testing.T) {
 			p, err := plan.Decode([]byte(withLine(key)))
 			checkDecodeError(t, p, err, "")
 		})
+	}
+}
+
+func TestDecodeRefusesEveryRemovedField(t *testing.T) {
+	// Each line version 5 dropped, after every line of a valid plan but
+	// the last: refused wherever it appears, whatever it asks.
+	lines := encodingLines()
+	for _, removed := range removedFields {
+		key, _, _ := strings.Cut(removed, "=")
+		for i := 1; i < len(lines); i++ {
+			input := joinLines(append(append(append([]string{}, lines[:i]...), removed), lines[i:]...)...)
+			t.Run(fmt.Sprintf("%s after line %d", removed, i), func(t *testing.T) {
+				p, err := plan.Decode([]byte(input))
+				checkDecodeError(t, p, err, fmt.Sprintf("%q", key))
+			})
+		}
 	}
 }
 
@@ -494,8 +510,7 @@ func TestEncodeRefusesInvalidPlans(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	valid := plan.Plan{Instance: foo, Tag: fooApp, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone,
-		AppLabel: "snap.foo.app", HelperLabel: "snap-update-ns.foo"}
+	valid := plan.Plan{Instance: foo, Tag: fooApp, Base: "core"}
 	if _, err := plan.Encode(&valid); err != nil {
 		t.Fatalf("test setup: Encode(valid): %v", err)
 	}
@@ -516,14 +531,8 @@ func TestEncodeRefusesInvalidPlans(t *testing.T) {
 		{"base upper case", with(func(p *plan.Plan) { p.Base = "Core" })},
 		{"base empty", with(func(p *plan.Plan) { p.Base = "" })},
 		{"base path traversal", with(func(p *plan.Plan) { p.Base = "../core" })},
-		{"base with newline", with(func(p *plan.Plan) { p.Base = "core\nclassic=true" })},
-		{"classic with namespace join", with(func(p *plan.Plan) { p.Classic, p.Namespace = true, plan.NamespaceJoin })},
-		{"classic with namespace create", with(func(p *plan.Plan) { p.Classic, p.Namespace = true, plan.NamespaceCreate })},
-		{"classic without namespace", with(func(p *plan.Plan) { p.Classic, p.Namespace = true, "" })},
-		{"confined with namespace none", with(func(p *plan.Plan) { p.Namespace = plan.NamespaceNone })},
-		{"confined without namespace", with(func(p *plan.Plan) { p.Namespace = "" })},
-		{"confined with namespace discard", with(func(p *plan.Plan) { p.Namespace = "discard" })},
-		{"namespace with newline", with(func(p *plan.Plan) { p.Namespace = "create\ndebug=true" })},
+		{"base with newline", with(func(p *plan.Plan) { p.Base = "core\ndiscard=must" })},
+		{"classic with a tag of another instance", with(func(p *plan.Plan) { p.Classic, p.Tag = true, barApp })},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.p.Validate(); err == nil {
@@ -571,14 +580,16 @@ func FuzzDecode(f *testing.F) {
 	for _, s := range []string{
 		"",
 		"\n",
-		"snapns-plan 4\n",
-		"snapns-plan 4\n" + validEncoding[len("snapns-plan 4\n"):],
+		"snapns-plan 5\n",
+		version4Encoding,
+		strings.Replace(version4Encoding, "snapns-plan 4", "snapns-plan 5", 1),
+		insertAfter("base=", "discard=must"),
 		strings.ReplaceAll(validEncoding, "\n", "\r\n"),
 		insertAfter("classic=", "classic=false"),
 		insertAfter("debug=", "debug=true"),
 		withValue("instance", "../x"),
 		withValue("security-tag", "snap.bar.app"),
-		withValue("namespace", "none"),
+		withValue("base", "core18"),
 		validEncoding + "end\n",
 		strings.TrimSuffix(validEncoding, "\n"),
 	} {

@@ -3,6 +3,7 @@ package stale
 import (
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -111,14 +112,29 @@ func occupiedV2(root string, inst naming.Instance) (bool, string, error) {
 }
 
 // hasProcesses reads a cgroup's cgroup.procs (v2, and v1 since 3.x) and
-// tells whether it lists a process. A missing group has none.
+// tells whether it lists a process. A missing group has none. The planner
+// reads it too, without privilege: it is opened O_NONBLOCK|O_NOFOLLOW and
+// must be a regular file (as cgroupfs makes it), so that nothing planted
+// there can hang or redirect the read.
 func hasProcesses(group string) (bool, error) {
-	data, err := os.ReadFile(filepath.Join(group, "cgroup.procs"))
-	if errors.Is(err, os.ErrNotExist) {
+	path := filepath.Join(group, "cgroup.procs")
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if errors.Is(err, unix.ENOENT) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("cannot read %s/cgroup.procs: %w", group, err)
+		return false, fmt.Errorf("cannot read %s: %w", path, err)
 	}
-	return strings.TrimSpace(string(data)) != "", nil
+	f := os.NewFile(uintptr(fd), path)
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() {
+		return false, fmt.Errorf("cannot read %s: not a regular file", path)
+	}
+	// The first bytes are enough: a group without processes reads empty.
+	var buf [64]byte
+	n, err := f.Read(buf[:])
+	if err != nil && !errors.Is(err, io.EOF) {
+		return false, fmt.Errorf("cannot read %s: %w", path, err)
+	}
+	return strings.TrimSpace(string(buf[:n])) != "", nil
 }

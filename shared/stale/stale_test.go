@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -130,5 +131,39 @@ func TestParseVote(t *testing.T) {
 	}
 	if _, err := ParseVote("yes"); err == nil {
 		t.Error("ParseVote(yes) succeeded")
+	}
+}
+
+// The planner reads cgroup.procs without privilege: something other than a
+// regular file there is an error, never a hang.
+func TestHasProcessesRefusesAFIFO(t *testing.T) {
+	group := t.TempDir()
+	if err := unix.Mkfifo(filepath.Join(group, "cgroup.procs"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := hasProcesses(group)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		if err == nil || !strings.HasPrefix(err.Error(), "cannot read ") || !strings.Contains(err.Error(), "not a regular file") {
+			t.Fatalf("hasProcesses of a FIFO: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("hasProcesses hangs on a FIFO")
+	}
+	for content, want := range map[string]bool{"": false, "\n": false, "42\n": true} {
+		g := t.TempDir()
+		if err := os.WriteFile(filepath.Join(g, "cgroup.procs"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if busy, err := hasProcesses(g); err != nil || busy != want {
+			t.Errorf("hasProcesses(%q) = %v, %v; want %v", content, busy, err, want)
+		}
+	}
+	if busy, err := hasProcesses(filepath.Join(group, "missing")); err != nil || busy {
+		t.Errorf("a missing group: %v, %v", busy, err)
 	}
 }

@@ -24,7 +24,7 @@ func TestAppArmorIsNotAvailableHere(t *testing.T) {
 	if !strings.Contains(res.stderr, "AppArmor: not enabled in this kernel") {
 		t.Fatalf("the launcher did not report AppArmor as not available:\n%s", res.stderr)
 	}
-	t.Skip("AppArmor is not in this kernel: the labels are checked end to end (TestForgedPlansHandedToTheLauncherAreRefused), but detection, the refusal to run unconfined and the exec transitions of the app and of snap-update-ns are verified by unit tests over a fake procfs and sysfs only (launcher/apparmor_test.go)")
+	t.Skip("AppArmor is not in this kernel: a plan naming a label is refused end to end (TestForgedPlansHandedToTheLauncherAreRefused), but detection, the refusal to run unconfined and the exec transitions of the app and of snap-update-ns to the labels the launcher derives are verified by unit tests over a fake procfs and sysfs only (launcher/apparmor_test.go)")
 }
 
 func writeProfile(t *testing.T) string {

@@ -74,8 +74,7 @@ func validPlan(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core", Namespace: plan.NamespaceCreate, PerUser: plan.PerUserNone,
-		AppLabel: plan.AppLabelFor(tag), HelperLabel: plan.HelperLabelFor(inst)})
+	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,9 +95,13 @@ func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
 		{"dot-dot-instance", strings.NewReplacer("instance=hello", "instance=../x", "snap.hello.app", "snap.../x.app").Replace(good)},
 		{"uid-instance", strings.NewReplacer("instance=hello", "instance=x.1000", "snap.hello.app", "snap.x.1000.app").Replace(good)},
 		{"tag-of-another-snap", strings.Replace(good, "snap.hello.app", "snap.other.app", 1)},
-		{"app-label-of-another-snap", strings.Replace(good, "app-label=snap.hello.app", "app-label=snap.other.app", 1)},
-		{"helper-label-unconfined", strings.Replace(good, "helper-label=snap-update-ns.hello", "helper-label=unconfined", 1)},
+		// Version 5 dropped the labels and the planner's expectations:
+		// a plan naming any of them is refused, whatever it asks.
+		{"app-label-of-another-snap", strings.Replace(good, "debug=false\n", "debug=false\napp-label=snap.other.app\n", 1)},
+		{"helper-label-unconfined", strings.Replace(good, "base=core\n", "base=core\nhelper-label=unconfined\n", 1)},
+		{"discard-vote", strings.Replace(good, "base=core\n", "base=core\ndiscard=must\n", 1)},
 		{"future-version", strings.Replace(good, fmt.Sprintf("snapns-plan %d\n", plan.Version), fmt.Sprintf("snapns-plan %d\n", plan.Version+1), 1)},
+		{"previous-version", version4Plan("create", "no")},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			world(t)
@@ -114,19 +117,26 @@ func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
 	})
 }
 
-// The planner's expectation is advisory: a plan saying "join" when nothing
-// is preserved creates, and one saying "create" when a namespace is
-// preserved joins it; neither makes a second namespace.
+// version4Plan is a plan of the previous wire format for hello, which
+// carried the planner's namespace expectation and discard vote.
+func version4Plan(namespace, discard string) string {
+	return "snapns-plan 4\nclassic=false\ninstance=hello\nsecurity-tag=snap.hello.app\nbase=core\n" +
+		"namespace=" + namespace + "\ndiscard=" + discard + "\nper-user=none\n" +
+		"app-label=snap.hello.app\nhelper-label=snap-update-ns.hello\ndebug=false\nend\n"
+}
+
+// The plan says nothing about joining or creating: the same plan creates
+// when nothing is preserved and joins what is; it never makes a second
+// namespace.
 func TestLauncherDecidesJoinOrCreateItself(t *testing.T) {
 	world(t)
-	join := strings.Replace(validPlan(t), "namespace=create", "namespace=join", 1)
-	first := launch{program: snapLaunch, argv: []string{join, probe}}.mustRun(t)
+	first := launch{program: snapLaunch, argv: []string{validPlan(t), probe}}.mustRun(t)
 	if first.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
-		t.Fatal("a join plan with nothing preserved did not create and preserve")
+		t.Fatal("with nothing preserved the launcher did not create and preserve")
 	}
 	second := launch{program: snapLaunch, argv: []string{validPlan(t), probe}}.mustRun(t)
 	if second.MountNSID != first.MountNSID {
-		t.Fatal("a create plan replaced the preserved namespace")
+		t.Fatal("the same plan replaced the preserved namespace")
 	}
 }
 

@@ -39,7 +39,13 @@ func run() error {
 		return err
 	}
 	if inv.Debug {
-		for _, line := range strings.Split(strings.TrimSuffix(planner.Explain(p), "\n"), "\n") {
+		// The planner's expectations are worked out only for this log:
+		// the launcher decides for itself and never sees them.
+		e, err := planner.Expect(p, uint32(os.Getuid()))
+		if err != nil {
+			return err
+		}
+		for _, line := range strings.Split(strings.TrimSuffix(planner.Explain(p, e), "\n"), "\n") {
 			fmt.Fprintf(os.Stderr, "DEBUG: snap-confine: plan: %s\n", line)
 		}
 		fmt.Fprintf(os.Stderr, "DEBUG: snap-confine: executing %s with target %q\n", launcher, inv.Target())
