@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -18,6 +19,17 @@ type world struct {
 	snapdVersion string
 	updateNS     string
 	cpu          int
+	loadBefore   string
+}
+
+// loadavg is /proc/loadavg's first three fields: how busy the machine was.
+func loadavg() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // inside builds the world as pid 1 of the sandbox, runs every phase and
@@ -103,6 +115,7 @@ func inside() error {
 		return err
 	}
 	defer os.Remove(b.errLog.Name())
+	w.loadBefore = loadavg()
 	fmt.Printf("snapns-bench: snapns (%s) vs snapd %s's snap-confine (%s), %d rounds, pinned to CPU %d\n",
 		oursDir, w.snapdVersion, refDir, *rounds, w.cpu)
 	for _, phase := range []struct {
@@ -146,8 +159,12 @@ func notes(b *bench, w world) error {
 	fmt.Printf("  kernel %s; every launch pinned to CPU %d (both tools: snapd 2.57 cannot capture otherwise on 6.18)\n",
 		unix.ByteSliceToString(uname.Release[:]), w.cpu)
 	fmt.Printf("  snap-confine: Debian's snapd %s, setuid root in %s; snap-update-ns: %s\n", w.snapdVersion, refDir, w.updateNS)
+	fmt.Printf("  load average %s before, %s after (%d CPUs online): other work on the machine shows as spread\n",
+		w.loadBefore, loadavg(), runtime.NumCPU())
 	fmt.Printf("  app: a static %d-byte exit_group(0) ELF (%s); base: core, a squashfs on a loop device; seccomp: @unrestricted .bin\n",
 		len(trueApp()), trueBin)
+	fmt.Printf("  inittrace: the front passes GODEBUG on to the app under SNAP_LAUNCH_SAVED_GODEBUG, so the launcher\n")
+	fmt.Printf("  it execs does not trace; the launcher's own trace is from a direct call with the same plan\n")
 	fmt.Println()
 	for _, c := range []struct {
 		what string
