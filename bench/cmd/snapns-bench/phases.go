@@ -186,16 +186,18 @@ func phaseConcurrent(b *bench) error {
 			}
 			cmds := make([]*exec.Cmd, *concurrent)
 			outs := make([]*os.File, *concurrent)
+			errs := make([]*os.File, *concurrent)
 			for i := range cmds {
-				f, err := os.CreateTemp("/var/tmp", "concurrent-")
-				if err != nil {
-					return err
+				for _, f := range []**os.File{&outs[i], &errs[i]} {
+					var err error
+					if *f, err = os.CreateTemp("/var/tmp", "concurrent-"); err != nil {
+						return err
+					}
+					defer os.Remove((*f).Name())
+					defer (*f).Close()
 				}
-				defer os.Remove(f.Name())
-				defer f.Close()
-				outs[i] = f
 				cmds[i] = t.launch(how{app: mntnsBin})
-				cmds[i].Stdout, cmds[i].Stderr = f, f
+				cmds[i].Stdout, cmds[i].Stderr = outs[i], errs[i]
 			}
 			start := time.Now()
 			for _, c := range cmds {
@@ -204,18 +206,19 @@ func phaseConcurrent(b *bench) error {
 				}
 			}
 			var failed error
-			for _, c := range cmds {
+			for i, c := range cmds {
 				if err := c.Wait(); err != nil && failed == nil {
-					failed = fmt.Errorf("%s: a concurrent launch failed: %v", t.name, err)
+					log, _ := os.ReadFile(errs[i].Name())
+					failed = fmt.Errorf("%s: a concurrent launch failed: %v\n%s", t.name, err, tail(string(log), 20))
 				}
 			}
 			wall := time.Since(start)
+			if failed != nil {
+				return failed
+			}
 			want := nsOf(nsDir + "/" + t.snap + ".mnt")
 			for _, f := range outs {
 				out, _ := os.ReadFile(f.Name())
-				if failed != nil {
-					return fmt.Errorf("%v\n%s", failed, tail(string(out), 20))
-				}
 				if string(out) != want || want == "" {
 					return fmt.Errorf("%s: a concurrent launch ran in %q, not in the one preserved namespace %q", t.name, out, want)
 				}
