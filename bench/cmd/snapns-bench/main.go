@@ -111,7 +111,7 @@ func outside() error {
 		return err
 	}
 	if status != 0 {
-		os.Exit(status)
+		return fmt.Errorf("the sandbox exited with status %d", status)
 	}
 	return nil
 }
