@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
 
-.PHONY: all deps build test unit e2e vet fuzz demo install install-caps clean
+.PHONY: all deps build test unit e2e vet fuzz demo bench install install-caps clean
 
 all: build
 
@@ -55,6 +55,15 @@ fuzz:
 
 demo: build
 	./bin/snapns-demo
+
+# snapns side by side with Debian snapd's snap-confine, in the sandbox (root;
+# not part of `make test`): see bench/README.md. BENCHFLAGS adds flags, e.g.
+# BENCHFLAGS='-concurrent-rounds 20 -update-ns fake'.
+ROUNDS     ?= 100
+BENCHFLAGS ?=
+bench: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./bench/cmd/snapns-bench ./tests/fakeupdatens
+	./bin/snapns-bench -rounds $(ROUNDS) $(BENCHFLAGS)
 
 # Installs the launcher setuid root next to the planner's front, and the
 # root-only snap-discard-ns (neither setuid nor capable).

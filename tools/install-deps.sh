@@ -6,14 +6,20 @@
 # images on loop devices with a tiny userland); libcap2-bin (setcap, the
 # file-capability install); apparmor (its parser checks the launcher's
 # profile without a kernel) and strace (the tests watch what the launcher
-# opens). Without root it only says what is missing.
+# opens); for `make bench`: util-linux (nsenter, setpriv: the floors) and the
+# libraries Debian's snap-confine links (libudev1, libapparmor1, libcap2; the
+# snapd package itself is downloaded by the bench, never installed). Without
+# root it only says what is missing.
 set -euo pipefail
 missing=()
 for pair in make:make gcc:gcc pkg-config:pkg-config mksquashfs:squashfs-tools \
-	busybox:busybox-static setcap:libcap2-bin apparmor_parser:apparmor strace:strace; do
+	busybox:busybox-static setcap:libcap2-bin apparmor_parser:apparmor strace:strace \
+	nsenter:util-linux setpriv:util-linux; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
 done
-dpkg -s libseccomp-dev >/dev/null 2>&1 || missing+=(libseccomp-dev)
+for pkg in libseccomp-dev libudev1 libapparmor1 libcap2; do
+	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
+done
 [ "${#missing[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "missing Debian packages (install them as root): ${missing[*]}" >&2

@@ -140,18 +140,9 @@ func Enter(files []File) error {
 // the launcher's recovery is exercised by every run instead of by chance.
 // Where ids are not batched this changes nothing.
 func runOnHighestCPU(cmd *exec.Cmd) error {
-	var all unix.CPUSet
-	if err := unix.SchedGetaffinity(0, &all); err != nil {
+	best, err := HighestNamespaceCPU()
+	if err != nil {
 		return err
-	}
-	best, bestID := -1, uint64(0)
-	for cpu := 0; cpu < len(all)*64; cpu++ {
-		if !all.IsSet(cpu) {
-			continue
-		}
-		if id, err := probeNamespaceID(cpu); err == nil && (best < 0 || id > bestID) {
-			best, bestID = cpu, id
-		}
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -174,6 +165,28 @@ func runOnHighestCPU(cmd *exec.Cmd) error {
 		errc <- cmd.Wait()
 	}()
 	return <-errc
+}
+
+// HighestNamespaceCPU returns the allowed CPU that currently hands out the
+// highest mount namespace ids (by making a throwaway namespace on each), or
+// -1 when none could be probed. A process pinned to it makes namespaces
+// whose ids exceed those made before anywhere, such as the sandbox's own:
+// what a capture by bind mount needs on Linux 6.18 (see runOnHighestCPU).
+func HighestNamespaceCPU() (int, error) {
+	var all unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		return -1, err
+	}
+	best, bestID := -1, uint64(0)
+	for cpu := 0; cpu < len(all)*64; cpu++ {
+		if !all.IsSet(cpu) {
+			continue
+		}
+		if id, err := probeNamespaceID(cpu); err == nil && (best < 0 || id > bestID) {
+			best, bestID = cpu, id
+		}
+	}
+	return best, nil
 }
 
 // probeNamespaceID makes a throwaway mount namespace on cpu and returns its

@@ -1,0 +1,268 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"time"
+
+	"github.com/snapns/snapns/tests/sandbox"
+)
+
+// Rows of the table.
+const (
+	rowTrue          = "floor: exec app"
+	rowBinTrue       = "floor: exec /bin/true (dynamic)"
+	rowNsenter       = "floor: nsenter --mount=<ns> app"
+	rowSetpriv       = "floor: setpriv --reuid 1000 app"
+	rowHotRoot       = "hot, root (join)"
+	rowDirect        = "hot, root, snap-launch direct"
+	rowHotUser       = "hot, uid 1000, per-user layer rebuilt"
+	rowHotUserKept   = "hot, uid 1000, per-user layer preserved"
+	rowClassic       = "classic, uid 1000"
+	rowDiscard       = "discard (snap-discard-ns)"
+	rowCold          = "cold, root"
+	rowRefresh       = "cold after base refresh, root"
+	rowConcurrent    = "cold, %d concurrent, root (wall)"
+	rowCrowded       = "hot, root, %d other ns"
+	rowCrowdedDirect = "hot, root, %d other ns, snap-launch direct"
+)
+
+// phaseMain: the floors, the hot, classic, discard, cold and refresh
+// paths, every round, both tools in alternating order. A round leaves both
+// snaps' namespaces preserved, as the next one's hot paths need.
+func phaseMain(b *bench) error {
+	for _, row := range []string{rowNsenter, rowHotRoot, rowDirect, rowHotUser} {
+		b.res.hot[row] = true
+	}
+	for _, t := range []tool{snapns, snapd} {
+		if _, err := b.run(t.launch(how{})); err != nil {
+			return err
+		}
+		if err := expect(t, how{}, nsOf(nsDir+"/"+t.snap+".mnt"), "its snap's preserved namespace"); err != nil {
+			return err
+		}
+	}
+	direct, err := directArgv(0)
+	if err != nil {
+		return err
+	}
+	// The per-user layer, rebuilt each time, is neither the snap's
+	// namespace nor pid 1's.
+	for _, t := range []tool{snapns, snapd} {
+		h := how{uid: userUID, app: mntnsBin}
+		got, err := mntns(t.launch(h))
+		if err != nil {
+			return err
+		}
+		if got == nsOf(nsDir+"/"+t.snap+".mnt") || got == nsOf("/proc/1/ns/mnt") {
+			return fmt.Errorf("%s: uid %d's app ran in %s, not in a per-user layer", t.name, userUID, got)
+		}
+	}
+	base := "1"
+	for r := 0; r < *rounds; r++ {
+		floors := []struct {
+			row  string
+			argv []string
+		}{
+			{rowTrue, []string{trueBin}},
+			{rowBinTrue, []string{"/bin/true"}},
+			{rowNsenter, []string{"nsenter", "--mount=" + nsDir + "/" + snapns.snap + ".mnt", trueBin}},
+			{rowSetpriv, []string{"setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", trueBin}},
+		}
+		for _, f := range floors {
+			path, err := exec.LookPath(f.argv[0])
+			if err != nil {
+				return err
+			}
+			cmd := exec.Command(path, f.argv[1:]...)
+			cmd.Dir = "/"
+			if err := b.time(f.row, floor, cmd); err != nil {
+				return err
+			}
+		}
+		for _, t := range pair(r) {
+			if err := b.time(rowHotRoot, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+		}
+		cmd := exec.Command(direct[0], direct[1:]...)
+		cmd.Args[0] = "snap-launch"
+		cmd.Env = launchEnv(snapns.snap)
+		asUser(cmd, 0)
+		if err := b.time(rowDirect, ours, cmd); err != nil {
+			return err
+		}
+		for _, t := range pair(r) {
+			if err := b.time(rowHotUser, t.name, t.launch(how{uid: userUID})); err != nil {
+				return err
+			}
+		}
+		for _, t := range pair(r) {
+			if err := b.time(rowClassic, t.name, t.launch(how{uid: userUID, classic: true})); err != nil {
+				return err
+			}
+		}
+		for _, t := range pair(r) {
+			if err := b.time(rowDiscard, t.name, t.discard()); err != nil {
+				return err
+			}
+			if nsOf(nsDir+"/"+t.snap+".mnt") != "" {
+				return fmt.Errorf("%s: snap-discard-ns left %s.mnt preserved", t.name, t.snap)
+			}
+		}
+		for _, t := range pair(r) {
+			if err := b.time(rowCold, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+		}
+		// The base refresh: current moves to the other revision (its own
+		// device); the next launch finds the namespace stale, unused,
+		// and rebuilds it.
+		if base == "1" {
+			base = "2"
+		} else {
+			base = "1"
+		}
+		if err := sandbox.SetCurrent("core", base); err != nil {
+			return err
+		}
+		for _, t := range pair(r) {
+			// Compared by 64-bit id: a namespace's inode number is
+			// reused once it is freed.
+			before := nsID(nsDir + "/" + t.snap + ".mnt")
+			if err := b.time(rowRefresh, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+			if after := nsID(nsDir + "/" + t.snap + ".mnt"); after == before || after == 0 {
+				log, _ := os.ReadFile(b.errLog.Name())
+				return fmt.Errorf("%s: a launch after the base refresh kept the stale namespace\n%s", t.name, tail(string(log), 40))
+			}
+		}
+	}
+	return nil
+}
+
+// phasePerUser: uid 1000's hot launch with the per-user-mount-namespace
+// feature on, so that its layer is preserved and joined.
+func phasePerUser(b *bench) error {
+	b.res.hot[rowHotUserKept] = true
+	if err := os.MkdirAll(features, 0o755); err != nil {
+		return err
+	}
+	flag := features + "/per-user-mount-namespace"
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(flag)
+	for _, t := range []tool{snapns, snapd} {
+		if _, err := b.run(t.launch(how{uid: userUID})); err != nil {
+			return err
+		}
+		layer := fmt.Sprintf("%s/%s.%d.mnt", nsDir, t.snap, userUID)
+		if err := expect(t, how{uid: userUID}, nsOf(layer), "its preserved per-user layer"); err != nil {
+			return err
+		}
+	}
+	for r := 0; r < *rounds; r++ {
+		for _, t := range pair(r) {
+			if err := b.time(rowHotUserKept, t.name, t.launch(how{uid: userUID})); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// phaseConcurrent: N launches of one snap started at once on a discarded
+// namespace; wall time until every app has run. Exactly one namespace must
+// come out of it, and every app must have run in it.
+func phaseConcurrent(b *bench) error {
+	row := fmt.Sprintf(rowConcurrent, *concurrent)
+	for r := 0; r < *concRounds; r++ {
+		for _, t := range pair(r) {
+			if _, err := b.run(t.discard()); err != nil {
+				return err
+			}
+			cmds := make([]*exec.Cmd, *concurrent)
+			outs := make([]*os.File, *concurrent)
+			errs := make([]*os.File, *concurrent)
+			for i := range cmds {
+				for _, f := range []**os.File{&outs[i], &errs[i]} {
+					var err error
+					if *f, err = os.CreateTemp("/var/tmp", "concurrent-"); err != nil {
+						return err
+					}
+					defer os.Remove((*f).Name())
+					defer (*f).Close()
+				}
+				cmds[i] = t.launch(how{app: mntnsBin})
+				cmds[i].Stdout, cmds[i].Stderr = outs[i], errs[i]
+			}
+			start := time.Now()
+			for _, c := range cmds {
+				if err := c.Start(); err != nil {
+					return err
+				}
+			}
+			var failed error
+			for i, c := range cmds {
+				if err := c.Wait(); err != nil && failed == nil {
+					log, _ := os.ReadFile(errs[i].Name())
+					failed = fmt.Errorf("%s: a concurrent launch failed: %v\n%s", t.name, err, tail(string(log), 20))
+				}
+			}
+			wall := time.Since(start)
+			if failed != nil {
+				return failed
+			}
+			want := nsOf(nsDir + "/" + t.snap + ".mnt")
+			for _, f := range outs {
+				out, _ := os.ReadFile(f.Name())
+				if string(out) != want || want == "" {
+					return fmt.Errorf("%s: a concurrent launch ran in %q, not in the one preserved namespace %q", t.name, out, want)
+				}
+			}
+			b.res.add(row, t.name, wall)
+		}
+	}
+	return nil
+}
+
+// phaseCrowded: the hot root launch with many other snaps' namespaces
+// preserved (made alternately by each tool), as on a machine with many
+// snaps in use.
+func phaseCrowded(b *bench) error {
+	row, rowDirect := fmt.Sprintf(rowCrowded, *others), fmt.Sprintf(rowCrowdedDirect, *others)
+	b.res.hot[row], b.res.hot[rowDirect] = true, true
+	// Each measured snap sees the other tool's snap plus these.
+	for i := 1; i < *others; i++ {
+		t := []tool{snapns, snapd}[i%2]
+		t.snap = fmt.Sprintf("other%d", i)
+		if err := profile(t.snap); err != nil {
+			return err
+		}
+		if _, err := b.run(t.launch(how{})); err != nil {
+			return err
+		}
+	}
+	direct, err := directArgv(0)
+	if err != nil {
+		return err
+	}
+	for r := 0; r < *rounds; r++ {
+		for _, t := range pair(r) {
+			if err := b.time(row, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+		}
+		cmd := exec.Command(direct[0], direct[1:]...)
+		cmd.Args[0] = "snap-launch"
+		cmd.Env = launchEnv(snapns.snap)
+		asUser(cmd, 0)
+		if err := b.time(rowDirect, ours, cmd); err != nil {
+			return err
+		}
+	}
+	return nil
+}

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+	"time"
+)
+
+// Tools, as the table's columns name them.
+const (
+	ours   = "snapns"
+	theirs = "snap-confine"
+	floor  = "floor"
+)
+
+// results holds every sample, per row and per tool, in the order rows were
+// first measured.
+type results struct {
+	rows    []string
+	samples map[string]map[string][]time.Duration
+	// hot marks rows compared with the nsenter floor.
+	hot map[string]bool
+}
+
+func newResults() *results {
+	return &results{samples: map[string]map[string][]time.Duration{}, hot: map[string]bool{}}
+}
+
+func (r *results) add(row, tool string, d time.Duration) {
+	if r.samples[row] == nil {
+		r.samples[row] = map[string][]time.Duration{}
+		r.rows = append(r.rows, row)
+	}
+	r.samples[row][tool] = append(r.samples[row][tool], d)
+}
+
+// summary is the median, 10th and 90th percentile of a set of samples.
+type summary struct {
+	n             int
+	med, p10, p90 time.Duration
+}
+
+func summarize(s []time.Duration) (summary, bool) {
+	if len(s) == 0 {
+		return summary{}, false
+	}
+	s = slices.Clone(s)
+	slices.Sort(s)
+	at := func(q float64) time.Duration { return s[int(q*float64(len(s)-1)+0.5)] }
+	return summary{n: len(s), med: at(0.5), p10: at(0.1), p90: at(0.9)}, true
+}
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000) }
+
+// print writes the table: per row, median/p10/p90 in milliseconds for
+// each tool, ours/snap-confine, and ours/nsenter-floor for hot rows.
+func (r *results) print(w io.Writer, nsenterRow string) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "path\tn\tsnapns med\tp10\tp90\tsnap-confine med\tp10\tp90\tsnapns/snap-confine\tsnapns/nsenter\t")
+	nsFloor, haveFloor := summarize(r.samples[nsenterRow][floor])
+	for _, row := range r.rows {
+		cols := []string{row}
+		a, okA := summarize(r.samples[row][ours])
+		if f, ok := summarize(r.samples[row][floor]); ok {
+			a, okA = f, true
+		}
+		b, okB := summarize(r.samples[row][theirs])
+		n := a.n
+		if !okA {
+			n = b.n
+		}
+		cols = append(cols, fmt.Sprint(n))
+		for _, s := range []struct {
+			sum summary
+			ok  bool
+		}{{a, okA}, {b, okB}} {
+			if s.ok {
+				cols = append(cols, ms(s.sum.med), ms(s.sum.p10), ms(s.sum.p90))
+			} else {
+				cols = append(cols, "-", "-", "-")
+			}
+		}
+		ratio := "-"
+		if okA && okB && b.med > 0 {
+			ratio = fmt.Sprintf("%.2f", float64(a.med)/float64(b.med))
+		}
+		vsFloor := "-"
+		if r.hot[row] && okA && haveFloor && nsFloor.med > 0 {
+			vsFloor = fmt.Sprintf("%.2f", float64(a.med)/float64(nsFloor.med))
+		}
+		cols = append(cols, ratio, vsFloor)
+		for _, c := range cols {
+			fmt.Fprint(tw, c, "\t")
+		}
+		fmt.Fprintln(tw)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,239 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/tests/sandbox"
+)
+
+// world is what inside() learnt while building the sandbox, for the notes.
+type world struct {
+	snapdVersion string
+	updateNS     string
+	cpu          int
+	loadBefore   string
+}
+
+// loadavg is /proc/loadavg's first three fields: how busy the machine was.
+func loadavg() string {
+	data, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return "unknown"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+// inside builds the world as pid 1 of the sandbox, runs every phase and
+// prints the table and the notes.
+func inside() error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	bin := filepath.Dir(self)
+	staging := os.Getenv("SNAPNS_SANDBOX_STAGING")
+	tree := os.Getenv(snapdEnv)
+	pkg := filepath.Join(tree, "usr/lib/snapd")
+	w := world{snapdVersion: snapdVersion(tree)}
+	updateSrc := filepath.Join(pkg, "snap-update-ns")
+	switch *updateNS {
+	case "snapd":
+		w.updateNS = "snapd " + w.snapdVersion + "'s snap-update-ns, for both tools"
+	case "fake":
+		updateSrc = filepath.Join(bin, "fakeupdatens")
+		w.updateNS = "the test world's stand-in (tests/fakeupdatens), for both tools"
+	default:
+		return fmt.Errorf("unknown -update-ns %q (snapd or fake)", *updateNS)
+	}
+	files := []sandbox.File{
+		{Src: filepath.Join(bin, "snap-confine"), Dst: oursDir + "/snap-confine", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-launch"), Dst: oursDir + "/snap-launch", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: oursDir + "/snap-discard-ns", Mode: 0o755},
+		{Src: updateSrc, Dst: oursDir + "/snap-update-ns", Mode: 0o755},
+		{Src: filepath.Join(pkg, "snap-confine"), Dst: refDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(pkg, "snap-discard-ns"), Dst: refDir + "/snap-discard-ns", Mode: 0o755},
+		{Src: updateSrc, Dst: refDir + "/snap-update-ns", Mode: 0o755},
+		{Src: filepath.Join(pkg, "info"), Dst: refDir + "/info", Mode: 0o644},
+		{Src: filepath.Join(staging, "true"), Dst: trueBin, Mode: 0o755},
+		{Src: filepath.Join(staging, "mntns"), Dst: mntnsBin, Mode: 0o755},
+	}
+	for _, f := range files {
+		if _, err := os.Stat(f.Src); err != nil {
+			return fmt.Errorf("%v (run `make bench`, which builds everything first)", err)
+		}
+	}
+	if err := sandbox.Enter(files); err != nil {
+		return err
+	}
+	// Two revisions of the base, each on its own loop device: a base
+	// refresh is /snap/core/current moving between them.
+	for _, rev := range []string{"1", "2"} {
+		if err := sandbox.MakeBase(sandbox.Base{Name: "core", Revision: rev, Current: rev == "1"}); err != nil {
+			return fmt.Errorf("cannot make the core base snap: %w", err)
+		}
+	}
+	// A cgroup v2 hierarchy of the sandbox's own (the host's may be v1,
+	// where snapd's snap-confine would join host freezer cgroups): both
+	// tools look for the snap's processes in its tracking cgroups.
+	cleanup, err := sandbox.EnterCgroupV2()
+	if err != nil {
+		return fmt.Errorf("cannot give the sandbox a cgroup v2 hierarchy: %w", err)
+	}
+	defer cleanup()
+	for _, t := range []tool{snapns, snapd} {
+		if err := profile(t.snap); err != nil {
+			return err
+		}
+	}
+	// snapd 2.57's snap-confine captures a new namespace from a helper
+	// that stays in pid 1's namespace; on Linux 6.18 that bind mount needs
+	// the new namespace's id to exceed pid 1's, so it must run on the CPU
+	// handing out the highest ids. Ours is pinned the same way, for
+	// fairness (it would otherwise retry on another CPU by itself).
+	if w.cpu, err = sandbox.HighestNamespaceCPU(); err != nil || w.cpu < 0 {
+		return fmt.Errorf("cannot find the CPU with the highest mount namespace ids: %v", err)
+	}
+	var one unix.CPUSet
+	one.Set(w.cpu)
+	if err := unix.SchedSetaffinity(0, &one); err != nil {
+		return fmt.Errorf("cannot pin the bench to CPU %d: %w", w.cpu, err)
+	}
+	b := &bench{res: newResults()}
+	if b.null, err = os.OpenFile("/dev/null", os.O_WRONLY, 0); err != nil {
+		return err
+	}
+	if b.errLog, err = os.CreateTemp("/var/tmp", "launch-stderr-"); err != nil {
+		return err
+	}
+	defer os.Remove(b.errLog.Name())
+	w.loadBefore = loadavg()
+	fmt.Printf("snapns-bench: snapns (%s) vs snapd %s's snap-confine (%s), %d rounds, pinned to CPU %d\n",
+		oursDir, w.snapdVersion, refDir, *rounds, w.cpu)
+	for _, phase := range []struct {
+		name string
+		fn   func(*bench) error
+	}{
+		{"hot, cold, refresh, discard, classic and floors", phaseMain},
+		{"preserved per-user layers", phasePerUser},
+		{"concurrent cold launches", phaseConcurrent},
+		{"crowded /run/snapd/ns", phaseCrowded},
+	} {
+		fmt.Fprintf(os.Stderr, "snapns-bench: %s...\n", phase.name)
+		if err := phase.fn(b); err != nil {
+			return fmt.Errorf("%s: %w", phase.name, err)
+		}
+	}
+	fmt.Println()
+	b.res.print(os.Stdout, rowNsenter)
+	fmt.Println()
+	return notes(b, w)
+}
+
+// profile installs the security tag's seccomp profile as snapd 2.57 writes
+// it for an unconfined app: <tag>.bin holding "@unrestricted\n", which both
+// tools read as "load no filter".
+func profile(snap string) error {
+	dir := "/var/lib/snapd/seccomp/bpf"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "snap."+snap+".app.bin"), []byte("@unrestricted\n"), 0o644)
+}
+
+// notes prints how the run was made, and GODEBUG=inittrace=1 of both our
+// binaries for one hot launch as uid 1000.
+func notes(b *bench, w world) error {
+	var uname unix.Utsname
+	unix.Uname(&uname)
+	fmt.Println("notes:")
+	fmt.Printf("  times in milliseconds, from fork to the app's exit as seen by the bench (Go os/exec); n samples per tool\n")
+	fmt.Printf("  kernel %s; every launch pinned to CPU %d (both tools: snapd 2.57 cannot capture otherwise on 6.18)\n",
+		unix.ByteSliceToString(uname.Release[:]), w.cpu)
+	fmt.Printf("  snap-confine: Debian's snapd %s, setuid root in %s; snap-update-ns: %s\n", w.snapdVersion, refDir, w.updateNS)
+	fmt.Printf("  load average %s before, %s after (%d CPUs online): other work on the machine shows as spread\n",
+		w.loadBefore, loadavg(), runtime.NumCPU())
+	fmt.Printf("  app: a static %d-byte exit_group(0) ELF (%s); base: core, a squashfs on a loop device; seccomp: @unrestricted .bin\n",
+		len(trueApp()), trueBin)
+	fmt.Printf("  inittrace: the front passes GODEBUG on to the app under SNAP_LAUNCH_SAVED_GODEBUG, so the launcher\n")
+	fmt.Printf("  it execs does not trace; the launcher's own trace is from a direct call with the same plan\n")
+	fmt.Println()
+	for _, c := range []struct {
+		what string
+		env  []string
+		cmd  func() ([]string, error)
+	}{
+		{"snap-confine (the front), hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
+			return append([]string{oursDir + "/snap-confine"}, snapns.tag(), trueBin), nil
+		}},
+		{"snap-launch called directly with the plan, hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
+			return directArgv(userUID)
+		}},
+	} {
+		argv, err := c.cmd()
+		if err != nil {
+			return err
+		}
+		cmd := exec.Command(argv[0], argv[1:]...)
+		if strings.HasSuffix(argv[0], "/snap-launch") {
+			cmd.Args[0] = "snap-launch"
+		}
+		cmd.Env = append(launchEnv(snapns.snap), "GODEBUG=inittrace=1")
+		asUser(cmd, userUID)
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s: %v: %s", c.what, err, stderr.String())
+		}
+		fmt.Printf("%s:\n", c.what)
+		for _, line := range strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n") {
+			fmt.Printf("  %s\n", line)
+		}
+	}
+	return nil
+}
+
+// directArgv returns snap-launch's argv for a launch of snapns's snap by
+// uid, with the plan the planner library computes for that caller from the
+// current state (the front's work, done once here): a child of the bench,
+// running as uid, computes it (planMode).
+func directArgv(uid int) ([]string, error) {
+	cmd := exec.Command("/proc/self/exe", snapns.tag(), trueBin)
+	cmd.Env = append(launchEnv(snapns.snap), planEnv+"=1")
+	asUser(cmd, uid)
+	var out, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return nil, fmt.Errorf("cannot compute the plan: %v: %s", err, stderr.String())
+	}
+	return []string{oursDir + "/snap-launch", out.String(), trueBin}, nil
+}
+
+// planEnv makes the bench print the plan for its command line (snap-confine's)
+// and exit.
+const planEnv = "SNAPNS_BENCH_PLAN"
+
+func planMode() error {
+	inv, err := planner.ParseCommandLine(append([]string{"snap-confine"}, os.Args[1:]...), os.Getenv)
+	if err != nil {
+		return err
+	}
+	p, err := planner.Plan(inv)
+	if err != nil {
+		return err
+	}
+	argv, err := planner.LauncherArgv(p, inv.Target())
+	if err != nil {
+		return err
+	}
+	_, err = os.Stdout.WriteString(argv[1])
+	return err
+}
