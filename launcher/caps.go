@@ -6,7 +6,6 @@ import (
 	"syscall"
 	"unsafe"
 
-	"github.com/syndtr/gocapability/capability"
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
@@ -42,7 +41,7 @@ func (m installMode) String() string {
 // capSet is a capability bit set (two 32-bit words, as capget returns it).
 type capSet [2]uint32
 
-func capsOf(caps []capability.Cap) capSet {
+func capsOf(caps []policy.Cap) capSet {
 	var s capSet
 	for _, c := range caps {
 		s[c/32] |= 1 << (uint(c) % 32)
@@ -55,7 +54,7 @@ func (s capSet) empty() bool         { return s[0] == 0 && s[1] == 0 }
 
 func (s capSet) names() string {
 	var n []string
-	for c := capability.Cap(0); c < 64; c++ {
+	for c := policy.Cap(0); c < 64; c++ {
 		if s[c/32]&(1<<(uint(c)%32)) != 0 {
 			n = append(n, "cap_"+c.String())
 		}
@@ -79,7 +78,7 @@ func getCaps() (eff, prm, inh capSet, err error) {
 
 // setCapsAllThreads sets the three sets on every thread of the process.
 // AllThreadsSyscall (cgo off) runs capset on each thread and throws if any
-// result differs; unix.Capget/Capset and gocapability act on one thread
+// result differs; unix.Capget/Capset act on one thread
 // only, which would leave privilege on the others.
 func setCapsAllThreads(eff, prm, inh capSet) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
@@ -146,7 +145,7 @@ func (l *launcher) initCaps() error {
 // thread, as every privileged operation's is, the runtime starts new
 // threads from its template thread, never from the locked one). One capset
 // per raise, instead of a stop-the-world and a signal to every thread.
-func (l *launcher) raise(caps []capability.Cap) error {
+func (l *launcher) raise(caps []policy.Cap) error {
 	want := capsOf(caps).and(l.permitted)
 	if err := setThreadCaps(want, l.permitted, l.inheritable); err != nil {
 		return fmt.Errorf("cannot raise %s: %w", want.names(), err)

@@ -11,8 +11,6 @@ package policy
 
 import (
 	"strings"
-
-	"github.com/syndtr/gocapability/capability"
 )
 
 // Op is one privileged operation of the launcher.
@@ -104,71 +102,71 @@ type Spec struct {
 	Name string
 	// Caps are the capabilities the operation needs; their union over
 	// every operation is the file-capability set (Required).
-	Caps []capability.Cap
+	Caps []Cap
 	// SetuidCaps are raised as well when the launcher runs with root's
 	// full permitted set (setuid, or a root caller), for the parts of an
 	// operation that only that install does differently. They are not part
 	// of the file-capability set.
-	SetuidCaps []capability.Cap
+	SetuidCaps []Cap
 	// FileCapsOnly are raised as well in the file-capability install
 	// only, where the launcher's ids are the caller's: creating an entry
 	// root:root from its first instant takes filesystem ids of 0
 	// (setfsuid, setfsgid), which euid 0 gives the setuid install for
 	// free. They are part of the file-capability set.
-	FileCapsOnly []capability.Cap
+	FileCapsOnly []Cap
 }
 
 // Raised returns the capabilities op raises: Caps, and SetuidCaps when
 // fullSet (the launcher holds root's full permitted set), FileCapsOnly when
 // not.
-func (op Op) Raised(fullSet bool) []capability.Cap {
+func (op Op) Raised(fullSet bool) []Cap {
 	extra := Ops[op].FileCapsOnly
 	if fullSet {
 		extra = Ops[op].SetuidCaps
 	}
-	return append(append([]capability.Cap{}, Ops[op].Caps...), extra...)
+	return append(append([]Cap{}, Ops[op].Caps...), extra...)
 }
 
 // createAsRoot is FileCapsOnly for every operation that creates files or
 // directories.
-var createAsRoot = []capability.Cap{capability.CAP_SETUID, capability.CAP_SETGID}
+var createAsRoot = []Cap{CapSetuid, CapSetgid}
 
 // Ops is the table of privileged operations, indexed by Op.
 var Ops = [numOps]Spec{
 	// setns(CLONE_NEWNS) needs CAP_SYS_ADMIN and CAP_SYS_CHROOT; opening
 	// /proc/1/ns/mnt needs ptrace-read access to pid 1.
-	OpReassociate: {Name: "reassociate with pid 1's mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT, capability.CAP_SYS_PTRACE}},
+	OpReassociate: {Name: "reassociate with pid 1's mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot, CapSysPtrace}},
 	// Creating entries in root-owned directories and giving them to root.
-	OpInitRunDirs:  {Name: "initialise /run/snapd", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}, FileCapsOnly: createAsRoot},
-	OpPrivateNSDir: {Name: "make /run/snapd/ns a private bind mount", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpJoin:         {Name: "join the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
-	OpInspect:      {Name: "inspect the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
-	OpDiscard:      {Name: "discard the preserved mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE}},
-	OpUnshare:      {Name: "create a mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_SYS_CHROOT}},
-	OpSlaveRoot:    {Name: "make / recursively slave", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpInitRunDirs:  {Name: "initialise /run/snapd", Caps: []Cap{CapDacOverride, CapChown}, FileCapsOnly: createAsRoot},
+	OpPrivateNSDir: {Name: "make /run/snapd/ns a private bind mount", Caps: []Cap{CapSysAdmin}},
+	OpJoin:         {Name: "join the preserved mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot}},
+	OpInspect:      {Name: "inspect the preserved mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot}},
+	OpDiscard:      {Name: "discard the preserved mount namespace", Caps: []Cap{CapSysAdmin, CapDacOverride}},
+	OpUnshare:      {Name: "create a mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot}},
+	OpSlaveRoot:    {Name: "make / recursively slave", Caps: []Cap{CapSysAdmin}},
 	// Mount operations, plus creating the few host directories the
 	// bootstrap needs (shared mount points, the hostfs directory).
-	OpBootstrap:  {Name: "bootstrap the snap's root filesystem", Caps: []capability.Cap{capability.CAP_SYS_ADMIN, capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}, FileCapsOnly: createAsRoot},
-	OpDevpts:     {Name: "mount a private devpts instance", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpPrivateTmp: {Name: "set up the private /tmp", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN, capability.CAP_SYS_ADMIN}, FileCapsOnly: createAsRoot},
+	OpBootstrap:  {Name: "bootstrap the snap's root filesystem", Caps: []Cap{CapSysAdmin, CapDacOverride, CapChown}, FileCapsOnly: createAsRoot},
+	OpDevpts:     {Name: "mount a private devpts instance", Caps: []Cap{CapSysAdmin}},
+	OpPrivateTmp: {Name: "set up the private /tmp", Caps: []Cap{CapDacOverride, CapChown, CapSysAdmin}, FileCapsOnly: createAsRoot},
 	// The setuid install runs snap-update-ns as root (setgroups, setgid,
 	// setuid in the child); the file-capability install runs it as the
 	// caller with UserHelperCaps as ambient capabilities, as snapd 2.70
 	// does, which needs none raised in the launcher.
-	OpSnapUpdateNS: {Name: "run snap-update-ns", SetuidCaps: []capability.Cap{capability.CAP_SETUID, capability.CAP_SETGID}},
-	OpNSFiles:      {Name: "write the namespace's files in /run/snapd/ns", Caps: []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_CHOWN}, FileCapsOnly: createAsRoot},
-	OpCapture:      {Name: "preserve the mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpSnapUpdateNS: {Name: "run snap-update-ns", SetuidCaps: []Cap{CapSetuid, CapSetgid}},
+	OpNSFiles:      {Name: "write the namespace's files in /run/snapd/ns", Caps: []Cap{CapDacOverride, CapChown}, FileCapsOnly: createAsRoot},
+	OpCapture:      {Name: "preserve the mount namespace", Caps: []Cap{CapSysAdmin}},
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
 	// capability at all, because the ids already are the caller's.
 	OpDrop:       {Name: "drop privileges", Caps: nil},
-	OpReadCookie: {Name: "read the snap cookie", Caps: []capability.Cap{capability.CAP_DAC_READ_SEARCH}},
-	OpSeccomp:    {Name: "load the app's seccomp profiles", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpReadCookie: {Name: "read the snap cookie", Caps: []Cap{CapDacReadSearch}},
+	OpSeccomp:    {Name: "load the app's seccomp profiles", Caps: []Cap{CapSysAdmin}},
 	// Mount operations only: every directory involved exists, root's,
 	// and is opened and checked before (nothing is created).
-	OpSnapDirMounts:  {Name: "make /snap and /var/snap shared mount points", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpClassicUnshare: {Name: "create a classic snap's mount namespace", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
-	OpInstanceMounts: {Name: "map the snap instance's directories onto the snap's name", Caps: []capability.Cap{capability.CAP_SYS_ADMIN}},
+	OpSnapDirMounts:  {Name: "make /snap and /var/snap shared mount points", Caps: []Cap{CapSysAdmin}},
+	OpClassicUnshare: {Name: "create a classic snap's mount namespace", Caps: []Cap{CapSysAdmin}},
+	OpInstanceMounts: {Name: "map the snap instance's directories onto the snap's name", Caps: []Cap{CapSysAdmin}},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
@@ -181,15 +179,15 @@ var Ops = [numOps]Spec{
 // gives them: it mounts (SYS_ADMIN) in the caller's per-user namespace,
 // poking around files as a regular user (DAC_OVERRIDE) and setting their
 // ownership (CHOWN).
-var UserHelperCaps = []capability.Cap{capability.CAP_DAC_OVERRIDE, capability.CAP_SYS_ADMIN, capability.CAP_CHOWN}
+var UserHelperCaps = []Cap{CapDacOverride, CapSysAdmin, CapChown}
 
 // Required is the union of every operation's capabilities: the set a
 // strict-capability build is installed with (setcap <set>=p).
-func Required() []capability.Cap {
-	var caps []capability.Cap
-	seen := map[capability.Cap]bool{}
+func Required() []Cap {
+	var caps []Cap
+	seen := map[Cap]bool{}
 	for _, spec := range Ops {
-		for _, c := range append(append([]capability.Cap{}, spec.Caps...), spec.FileCapsOnly...) {
+		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
 			if !seen[c] {
 				seen[c] = true
 				caps = append(caps, c)

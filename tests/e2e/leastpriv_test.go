@@ -10,13 +10,11 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/syndtr/gocapability/capability"
-
 	"github.com/snapns/snapns/policy"
 )
 
 // capWord is a set of capabilities as the hook prints it (64 bits, hex).
-func capWord(caps []capability.Cap) uint64 {
+func capWord(caps []policy.Cap) uint64 {
 	var w uint64
 	for _, c := range caps {
 		w |= 1 << uint(c)
@@ -26,7 +24,7 @@ func capWord(caps []capability.Cap) uint64 {
 
 func capNames(w uint64) string {
 	var n []string
-	for c := capability.Cap(0); c < 64; c++ {
+	for c := policy.Cap(0); c < 64; c++ {
 		if w&(1<<uint(c)) != 0 {
 			n = append(n, "cap_"+c.String())
 		}

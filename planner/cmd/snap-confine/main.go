@@ -1,3 +1,13 @@
+// The runtime's default GOMAXPROCS follows the cgroup CPU limit, which it
+// finds at start by reading /proc/self/cgroup and /proc/self/mountinfo and
+// then re-checks from a background goroutine; and it names its anonymous
+// mappings with one prctl each. A launch runs for milliseconds on one
+// thread: none of it is worth its syscalls.
+//
+//go:debug containermaxprocs=0
+//go:debug updatemaxprocs=0
+//go:debug decoratemappings=0
+
 // Command snap-confine is the planner's front: a drop-in for snapd's
 // snap-confine command line that computes a plan and execs snap-launch, the
 // privileged launcher, from its own directory.
