@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
 
-.PHONY: all deps build test unit e2e vet fuzz demo bench install install-caps clean
+.PHONY: all deps build test unit e2e vet fuzz demo bench install install-dropin install-caps clean
 
 all: build
 
@@ -45,6 +45,7 @@ test: deps vet build unit e2e
 # Every parser of untrusted input has a fuzz target.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/plan/
+	$(GO) test -run='^$$' -fuzz=FuzzParseCommandLine -fuzztime=$(FUZZTIME) ./shared/plan/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/info/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/mountinfo/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./seccomp/bpf/
@@ -71,6 +72,14 @@ install: build
 	install -d $(DESTDIR)$(LIBEXEC)
 	install -m 0755 -o root -g root bin/snap-confine $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 4755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-launch
+	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
+
+# The launcher itself installed as snapd's snap-confine, setuid root: it
+# takes snapd's command line, one process per launch instead of the front
+# and the launcher (see README, "One process or two").
+install-dropin: build
+	install -d $(DESTDIR)$(LIBEXEC)
+	install -m 4755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
 
 # The strict-capability install: snap-launch is not setuid, it holds

@@ -163,22 +163,16 @@ func (l *launcher) flushStderr() {
 }
 
 func (l *launcher) run(args []string) error {
-	if len(args) == 2 && args[1] == "--version" {
-		unix.Write(1, []byte("snap-launch "+Version+"\n"))
-		return nil
-	}
-	if len(args) < 3 {
-		return errors.New(usage)
-	}
-	p, err := plan.Decode([]byte(args[1]))
+	p, target, version, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
-	if args[2] == "" {
-		return errors.New("cannot launch: empty executable")
+	if version != "" {
+		unix.Write(1, []byte(version))
+		return nil
 	}
 	l.secure = atSecure()
-	l.plan, l.target, l.env, l.debug = p, args[2:], callerEnv(l.secure), p.Debug
+	l.plan, l.target, l.env, l.debug = p, target, callerEnv(l.secure), p.Debug
 	// Every file and directory the launcher creates gets exactly the mode
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in

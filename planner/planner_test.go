@@ -40,7 +40,7 @@ type want struct {
 	debug      bool
 }
 
-func checkInvocation(t *testing.T, inv *planner.Invocation, w want) {
+func checkInvocation(t *testing.T, inv *plan.Invocation, w want) {
 	t.Helper()
 	if inv.Version != w.version {
 		t.Errorf("Version = %v, want %v", inv.Version, w.version)
@@ -239,7 +239,7 @@ func TestParseCommandLineAccepts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			argsCopy := slices.Clone(tc.args)
-			inv, err := planner.ParseCommandLine(tc.args, getenv(tc.env))
+			inv, err := plan.ParseCommandLine(tc.args, getenv(tc.env))
 			if err != nil {
 				t.Fatalf("ParseCommandLine(%q): %v", tc.args, err)
 			}
@@ -321,7 +321,7 @@ func TestParseCommandLineRefuses(t *testing.T) {
 		{"empty base then another", []string{argv0, "--base", "", "--base", "core22", "snap.foo.app", "/bin/x"}, fooEnv, "only once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv, err := planner.ParseCommandLine(tc.args, getenv(tc.env))
+			inv, err := plan.ParseCommandLine(tc.args, getenv(tc.env))
 			if err == nil {
 				t.Fatalf("ParseCommandLine(%q) accepted: %+v", tc.args, *inv)
 			}
@@ -340,9 +340,9 @@ func TestParseCommandLineRefuses(t *testing.T) {
 }
 
 // mustParse parses a command line the test knows to be valid.
-func mustParse(t *testing.T, env map[string]string, args ...string) *planner.Invocation {
+func mustParse(t *testing.T, env map[string]string, args ...string) *plan.Invocation {
 	t.Helper()
-	inv, err := planner.ParseCommandLine(append([]string{argv0}, args...), getenv(env))
+	inv, err := plan.ParseCommandLine(append([]string{argv0}, args...), getenv(env))
 	if err != nil {
 		t.Fatalf("test setup: ParseCommandLine(%q): %v", args, err)
 	}
@@ -422,7 +422,7 @@ func TestPlanCreatesNamespaceWhenNoneIsPreserved(t *testing.T) {
 	}
 }
 
-func checkPlanMatches(t *testing.T, p *plan.Plan, inv *planner.Invocation) {
+func checkPlanMatches(t *testing.T, p *plan.Plan, inv *plan.Invocation) {
 	t.Helper()
 	if p.Instance != inv.Instance || p.Tag != inv.Tag || p.Base != inv.Base || p.Debug != inv.Debug || p.Classic != inv.Classic {
 		t.Errorf("Plan = %+v does not match the invocation %+v", *p, *inv)
@@ -447,12 +447,12 @@ func TestPlanRefusesInvalidInvocation(t *testing.T) {
 	}
 	for _, tc := range []struct {
 		name string
-		inv  *planner.Invocation
+		inv  *plan.Invocation
 	}{
-		{"zero invocation", &planner.Invocation{}},
-		{"tag of another instance", &planner.Invocation{Classic: true, Instance: foo, Tag: barApp, Base: "core", Executable: "/bin/x"}},
-		{"bad base", &planner.Invocation{Classic: true, Instance: foo, Tag: fooApp, Base: "Core", Executable: "/bin/x"}},
-		{"no base", &planner.Invocation{Classic: true, Instance: foo, Tag: fooApp, Executable: "/bin/x"}},
+		{"zero invocation", &plan.Invocation{}},
+		{"tag of another instance", &plan.Invocation{Classic: true, Instance: foo, Tag: barApp, Base: "core", Executable: "/bin/x"}},
+		{"bad base", &plan.Invocation{Classic: true, Instance: foo, Tag: fooApp, Base: "Core", Executable: "/bin/x"}},
+		{"no base", &plan.Invocation{Classic: true, Instance: foo, Tag: fooApp, Executable: "/bin/x"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p, err := planner.Plan(tc.inv)

@@ -628,3 +628,42 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseCommandLine: snapd's command line is parsed in the privileged
+// launcher when it is installed as snap-confine. Whatever it is given, it
+// returns a valid plan and a non-empty target, or an error starting with
+// "cannot", and never panics.
+func FuzzParseCommandLine(f *testing.F) {
+	f.Add("snap.hello.app\x00/bin/true", "hello")
+	f.Add("--classic\x00--base\x00core22\x00snap.hello.hook.configure\x00/bin/sh\x00-c\x00x", "hello")
+	f.Add("--base\x00--base\x00x", "hello_key")
+	f.Add("--version", "")
+	f.Fuzz(func(t *testing.T, argv, instance string) {
+		args := append([]string{"snap-confine"}, strings.Split(argv, "\x00")...)
+		inv, err := plan.ParseCommandLine(args, func(name string) string {
+			if name == "SNAP_INSTANCE_NAME" {
+				return instance
+			}
+			return ""
+		})
+		if err != nil {
+			if !strings.HasPrefix(err.Error(), "cannot") {
+				t.Fatalf("error %q does not start with cannot", err)
+			}
+			return
+		}
+		if inv.Version {
+			return
+		}
+		p, err := inv.Plan()
+		if err != nil {
+			return
+		}
+		if _, err := plan.Encode(p); err != nil {
+			t.Fatalf("a parsed plan does not encode: %v", err)
+		}
+		if len(inv.Target()) == 0 {
+			t.Fatal("empty target")
+		}
+	})
+}

@@ -33,10 +33,12 @@ const (
 	snapLaunch    = "/usr/lib/snapd/snap-launch"
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
-	capsDir       = "/usr/lib/snapd-caps"      // snap-confine and a file-capability snap-launch
-	profileDir    = "/usr/lib/snapd-test"      // compiled test profiles
-	hookDir       = "/usr/lib/snapd-hook"      // the hooked launcher, setuid
-	hookCapsDir   = "/usr/lib/snapd-hook-caps" // the hooked launcher, file capabilities
+	capsDir       = "/usr/lib/snapd-caps"        // snap-confine and a file-capability snap-launch
+	dropInDir     = "/usr/lib/snapd-dropin"      // snap-launch installed as snap-confine, setuid
+	dropInCapsDir = "/usr/lib/snapd-dropin-caps" // snap-launch installed as snap-confine, file capabilities
+	profileDir    = "/usr/lib/snapd-test"        // compiled test profiles
+	hookDir       = "/usr/lib/snapd-hook"        // the hooked launcher, setuid
+	hookCapsDir   = "/usr/lib/snapd-hook-caps"   // the hooked launcher, file capabilities
 	seccompDir    = "/var/lib/snapd/seccomp/bpf"
 	probe         = "/snap/probe/1/probe"   // under /snap: visible on the host and in every snap's root
 	startedApp    = "/snap/probe/1/started" // prints "started" with write(2) and exit_group(2) alone
@@ -107,8 +109,8 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
 			os.Exit(1)
 		}
-		for _, dir := range []string{capsDir, hookCapsDir} {
-			if out, err := exec.Command("setcap", policy.RequiredSetcap()+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+		for _, path := range []string{capsDir + "/snap-launch", hookCapsDir + "/snap-launch", dropInCapsDir + "/snap-confine"} {
+			if out, err := exec.Command("setcap", policy.RequiredSetcap()+"=p", path).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
 				os.Exit(1)
 			}
@@ -215,6 +217,8 @@ func sandboxFiles() []sandbox.File {
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
 		{Src: filepath.Join(bin, "started"), Dst: startedApp, Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInCapsDir + "/snap-confine", Mode: 0o755},
 	}
 	for name := range testProfiles {
 		files = append(files, sandbox.File{Src: filepath.Join(bin, name), Dst: profileDir + "/" + name, Mode: 0o644})

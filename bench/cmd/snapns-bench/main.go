@@ -33,6 +33,7 @@ var (
 	others     = flag.Int("others", 500, "preserved namespaces of other snaps in the crowded hot path")
 	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/bench next to bin/)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
+	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
 	debug      = flag.Bool("debug", false, "set SNAPD_DEBUG=1 on every launch (failures then show the debug log)")
 )
 
@@ -63,6 +64,10 @@ func main() {
 		return
 	}
 	flag.Parse()
+	if *install != "front" && *install != "dropin" {
+		fmt.Fprintln(os.Stderr, "snapns-bench: -ours must be front or dropin")
+		os.Exit(2)
+	}
 	if sandbox.Inside() {
 		runtime.LockOSThread() // see sandbox.Enter; the bench also pins this thread
 		if err := inside(); err != nil {

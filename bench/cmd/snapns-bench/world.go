@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/plan"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -55,7 +56,7 @@ func inside() error {
 		return fmt.Errorf("unknown -update-ns %q (snapd or fake)", *updateNS)
 	}
 	files := []sandbox.File{
-		{Src: filepath.Join(bin, "snap-confine"), Dst: oursDir + "/snap-confine", Mode: 0o755},
+		oursSnapConfine(bin),
 		{Src: filepath.Join(bin, "snap-launch"), Dst: oursDir + "/snap-launch", Mode: 0o755 | os.ModeSetuid},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: oursDir + "/snap-discard-ns", Mode: 0o755},
 		{Src: updateSrc, Dst: oursDir + "/snap-update-ns", Mode: 0o755},
@@ -116,8 +117,8 @@ func inside() error {
 	}
 	defer os.Remove(b.errLog.Name())
 	w.loadBefore = loadavg()
-	fmt.Printf("snapns-bench: snapns (%s) vs snapd %s's snap-confine (%s), %d rounds, pinned to CPU %d\n",
-		oursDir, w.snapdVersion, refDir, *rounds, w.cpu)
+	fmt.Printf("snapns-bench: snapns (%s, installed as snap-confine: %s) vs snapd %s's snap-confine (%s), %d rounds, pinned to CPU %d\n",
+		oursDir, map[string]string{"front": "the planner's front, which execs the launcher", "dropin": "the launcher itself"}[*install], w.snapdVersion, refDir, *rounds, w.cpu)
 	for _, phase := range []struct {
 		name string
 		fn   func(*bench) error
@@ -205,6 +206,15 @@ func notes(b *bench, w world) error {
 // uid, with the plan the planner library computes for that caller from the
 // current state (the front's work, done once here): a child of the bench,
 // running as uid, computes it (planMode).
+// oursSnapConfine is what snapd runs as snap-confine for snapns: the
+// launcher itself (-ours dropin) or the planner's front (-ours front).
+func oursSnapConfine(bin string) sandbox.File {
+	if *install == "front" {
+		return sandbox.File{Src: filepath.Join(bin, "snap-confine"), Dst: oursDir + "/snap-confine", Mode: 0o755}
+	}
+	return sandbox.File{Src: filepath.Join(bin, "snap-launch"), Dst: oursDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid}
+}
+
 func directArgv(uid int) ([]string, error) {
 	cmd := exec.Command("/proc/self/exe", snapns.tag(), trueBin)
 	cmd.Env = append(launchEnv(snapns.snap), planEnv+"=1")
@@ -222,7 +232,7 @@ func directArgv(uid int) ([]string, error) {
 const planEnv = "SNAPNS_BENCH_PLAN"
 
 func planMode() error {
-	inv, err := planner.ParseCommandLine(append([]string{"snap-confine"}, os.Args[1:]...), os.Getenv)
+	inv, err := plan.ParseCommandLine(append([]string{"snap-confine"}, os.Args[1:]...), os.Getenv)
 	if err != nil {
 		return err
 	}

@@ -19,6 +19,7 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/plan"
 )
 
 // Version is set at build time.
@@ -32,7 +33,7 @@ func main() {
 }
 
 func run() error {
-	inv, err := planner.ParseCommandLine(os.Args, os.Getenv)
+	inv, err := plan.ParseCommandLine(os.Args, os.Getenv)
 	if err != nil {
 		return err
 	}

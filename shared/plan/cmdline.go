@@ -1,0 +1,118 @@
+package plan
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/snapns/snapns/shared/naming"
+)
+
+// snapd runs snap-confine with a command line of its own; this is its
+// parser, shared by the planner's front and by the launcher when it is
+// installed as snap-confine itself (one process per launch instead of two).
+// Like a plan, the command line is untrusted input: everything in it is
+// validated here, and the launcher still re-checks what matters.
+
+// DefaultBase is the base snap used when --base is not given, as in
+// snap-confine.
+const DefaultBase = "core"
+
+// Invocation is one validated snap-confine command line.
+type Invocation struct {
+	// Version is set for `snap-confine --version`; the rest is then not
+	// validated and must not be used.
+	Version bool
+	// Classic is --classic: no mount namespace work.
+	Classic bool
+	// Base is --base, or DefaultBase.
+	Base string
+	// Instance comes from SNAP_INSTANCE_NAME.
+	Instance naming.Instance
+	// Tag is the security tag; it belongs to Instance.
+	Tag naming.SecurityTag
+	// Executable and Args are the target.
+	Executable string
+	Args       []string
+	// Debug is SNAPD_DEBUG or SNAP_CONFINE_DEBUG set to 1 or yes.
+	Debug bool
+}
+
+// Target returns the target's argv: the executable, then its arguments, as
+// snap-confine passes them to execv.
+func (inv *Invocation) Target() []string {
+	return append([]string{inv.Executable}, inv.Args...)
+}
+
+// ParseCommandLine parses snap-confine's argv and environment exactly as
+// snap-confine does: option switches first (--version, --classic, --base
+// BASE), then SECURITY-TAG and EXECUTABLE, then the executable's arguments,
+// which are never parsed.
+func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, error) {
+	inv := &Invocation{Debug: envTrue(getenv("SNAPD_DEBUG")) || envTrue(getenv("SNAP_CONFINE_DEBUG"))}
+	i := 1
+	base, baseGiven := DefaultBase, false
+	for ; i < len(args) && strings.HasPrefix(args[i], "-"); i++ {
+		switch args[i] {
+		case "--version":
+			inv.Version = true
+			return inv, nil
+		case "--classic":
+			inv.Classic = true
+		case "--base":
+			if i+1 >= len(args) {
+				return nil, fmt.Errorf("cannot parse arguments: the --base option requires an argument")
+			}
+			if baseGiven {
+				return nil, fmt.Errorf("cannot parse arguments: the --base option can be used only once")
+			}
+			i++
+			base, baseGiven = args[i], true
+		default:
+			return nil, fmt.Errorf("cannot parse arguments: unrecognized command line option: %q", args[i])
+		}
+	}
+	if i >= len(args) {
+		return nil, fmt.Errorf("cannot parse arguments: application or hook security tag was not provided")
+	}
+	if i+1 >= len(args) {
+		return nil, fmt.Errorf("cannot parse arguments: executable name was not provided")
+	}
+	unsafeTag, executable := args[i], args[i+1]
+	inv.Executable, inv.Args = executable, args[i+2:]
+
+	unsafeInstance := getenv("SNAP_INSTANCE_NAME")
+	if unsafeInstance == "" {
+		return nil, fmt.Errorf("cannot run: SNAP_INSTANCE_NAME is not set")
+	}
+	var err error
+	if inv.Instance, err = naming.ParseInstance(unsafeInstance); err != nil {
+		return nil, err
+	}
+	if inv.Tag, err = naming.ParseSecurityTagFor(unsafeTag, inv.Instance); err != nil {
+		return nil, err
+	}
+	if err := naming.ValidateSnapName(base); err != nil {
+		return nil, fmt.Errorf("cannot use base snap: %w", err)
+	}
+	inv.Base = base
+	return inv, nil
+}
+
+// envTrue reads a boolean environment variable as snap-confine does: "1" and
+// "yes" are true, anything else false.
+func envTrue(v string) bool { return v == "1" || v == "yes" }
+
+// Plan returns the plan for inv: what the launcher needs and nothing more.
+func (inv *Invocation) Plan() (*Plan, error) {
+	p := &Plan{
+		Classic:  inv.Classic,
+		Instance: inv.Instance,
+		Tag:      inv.Tag,
+		Base:     inv.Base,
+		Debug:    inv.Debug,
+	}
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
