@@ -9,7 +9,7 @@ FUZZTIME ?= 30s
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
 
-.PHONY: all deps build test unit e2e vet fuzz demo bench install install-dropin install-caps clean
+.PHONY: all deps build test unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
 
 all: build
 
@@ -30,11 +30,22 @@ vet: deps
 	@# The launcher must never import the planner nor the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
+	@# SECURITY.md's generated tables are the code's (make security-tables).
+	$(GO) run ./tools/securitydoc -check SECURITY.md
+
+# Rewrites SECURITY.md's tables that follow from the code.
+security-tables:
+	$(GO) run ./tools/securitydoc -write SECURITY.md
+
+# The privileged audit set: the non-test lines of every package snap-launch
+# links.
+audit-size:
+	@$(GO) run ./tools/securitydoc -audit
 
 # Unprivileged packages under the race detector; the launcher package too
 # (its unit tests need no privilege).
 unit:
-	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./launcher/... ./seccomp/... ./cmd/snap-seccomp/
+	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./launcher/... ./seccomp/... ./cmd/snap-seccomp/ ./tools/...
 
 # End-to-end tests in the sandbox world (they need root and skip without it).
 e2e:

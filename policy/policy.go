@@ -108,6 +108,8 @@ type Spec struct {
 	// operation that only that install does differently. They are not part
 	// of the file-capability set.
 	SetuidCaps []Cap
+	// Syscalls names what the operation does with them, for SECURITY.md.
+	Syscalls string
 	// FileCapsOnly are raised as well in the file-capability install
 	// only, where the launcher's ids are the caller's: creating an entry
 	// root:root from its first instant takes filesystem ids of 0

@@ -97,6 +97,16 @@ var fields = []field{
 	}},
 }
 
+// Keys returns the wire format's field keys, in wire order, for the
+// documentation generated from this package.
+func Keys() []string {
+	keys := make([]string, len(fields))
+	for i, f := range fields {
+		keys[i] = f.key
+	}
+	return keys
+}
+
 func formatBool(b bool) string {
 	if b {
 		return "true"

@@ -1,0 +1,201 @@
+// Command securitydoc writes the tables of SECURITY.md that follow from the
+// code, so that they cannot drift from it: the privileged operations with
+// their capabilities and syscalls (policy.Ops), the plan's fields (package
+// plan), and the size of the privileged audit set (every package
+// snap-launch links, counted from `go list`). Each table stands between
+// "<!-- BEGIN GENERATED: name -->" and "<!-- END GENERATED: name -->".
+//
+//	securitydoc -check SECURITY.md   # exit 1 when a table differs
+//	securitydoc -write SECURITY.md   # rewrite the tables
+//	securitydoc -audit               # print the audit set table
+package main
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/plan"
+)
+
+func main() {
+	check := flag.String("check", "", "check the generated tables of this file")
+	write := flag.String("write", "", "rewrite the generated tables of this file")
+	audit := flag.Bool("audit", false, "print the audit set table")
+	flag.Parse()
+	if err := run(*check, *write, *audit); err != nil {
+		fmt.Fprintln(os.Stderr, "securitydoc:", err)
+		os.Exit(1)
+	}
+}
+
+func run(check, write string, audit bool) error {
+	if audit {
+		t, err := auditTable(".")
+		if err != nil {
+			return err
+		}
+		fmt.Print(t)
+		return nil
+	}
+	path := check + write
+	if path == "" || (check != "" && write != "") {
+		return fmt.Errorf("usage: securitydoc -check FILE | -write FILE | -audit")
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	tables, err := Tables(filepath.Dir(path))
+	if err != nil {
+		return err
+	}
+	out, err := Fill(data, tables)
+	if err != nil {
+		return err
+	}
+	if write != "" {
+		return os.WriteFile(path, out, 0o644)
+	}
+	if !bytes.Equal(out, data) {
+		return fmt.Errorf("%s: the generated tables differ from the code; run make security-tables", path)
+	}
+	return nil
+}
+
+// Tables returns every generated table by name; root is the module's
+// directory.
+func Tables(root string) (map[string]string, error) {
+	a, err := auditTable(root)
+	if err != nil {
+		return nil, err
+	}
+	p, err := PlanTable()
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"operations": OperationsTable(), "plan": p, "audit-set": a}, nil
+}
+
+// Fill replaces the body of every generated block of doc.
+func Fill(doc []byte, tables map[string]string) ([]byte, error) {
+	s := string(doc)
+	for name, table := range tables {
+		begin, end := "<!-- BEGIN GENERATED: "+name+" -->\n", "<!-- END GENERATED: "+name+" -->"
+		i := strings.Index(s, begin)
+		j := strings.Index(s, end)
+		if i < 0 || j < i {
+			return nil, fmt.Errorf("no generated block %q", name)
+		}
+		s = s[:i+len(begin)] + table + s[j:]
+	}
+	return []byte(s), nil
+}
+
+func capNames(caps []policy.Cap) string {
+	if len(caps) == 0 {
+		return "none"
+	}
+	var names []string
+	for _, c := range caps {
+		names = append(names, c.String())
+	}
+	return strings.Join(names, ", ")
+}
+
+// OperationsTable lists policy.Ops: each operation, the capabilities it
+// raises in the file-capability install and in the setuid install, and its
+// syscalls.
+func OperationsTable() string {
+	var b strings.Builder
+	b.WriteString("| operation | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- |\n")
+	for op := range policy.Ops {
+		o := policy.Op(op)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, capNames(o.Raised(false)), capNames(o.Raised(true)), policy.Ops[op].Syscalls)
+	}
+	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the first column.\n", policy.RequiredSetcap())
+	return b.String()
+}
+
+// planFields says what each of the plan's fields holds and what the
+// launcher uses it for; PlanTable refuses to write a table that does not
+// cover exactly the wire format's fields.
+var planFields = map[string][2]string{
+	"classic":      {"`true` or `false`", "no snap namespace work (`--classic`)"},
+	"instance":     {"a valid instance name", "every name and path it derives (`shared/layout`), the AppArmor label `snap-update-ns.<instance>`"},
+	"security-tag": {"a valid tag of that instance", "the seccomp profile, the app's AppArmor label, hook or app"},
+	"base":         {"a valid snap name", "the base the namespace is built on, and so staleness: a namespace built on another base must go (as with snap-confine's `--base`)"},
+	"debug":        {"`true` or `false`", "the debug log on stderr"},
+}
+
+// PlanTable lists the plan's wire format.
+func PlanTable() (string, error) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Header `snapns-plan %d`; then exactly these fields, once each, in this order, `key=value` per line; then `end` and nothing after it; at most %d bytes.\n\n| field | value | the launcher uses it for |\n| --- | --- | --- |\n", plan.Version, plan.MaxSize)
+	keys := plan.Keys()
+	for _, k := range keys {
+		doc, ok := planFields[k]
+		if !ok {
+			return "", fmt.Errorf("the plan's field %q is not documented in securitydoc", k)
+		}
+		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, doc[0], doc[1])
+	}
+	if len(keys) != len(planFields) {
+		return "", fmt.Errorf("securitydoc documents %d plan fields, the plan has %d", len(planFields), len(keys))
+	}
+	return b.String(), nil
+}
+
+// auditTable counts the non-test lines of every non-standard package
+// snap-launch links, as the compiler sees them for linux/amd64 without cgo.
+func auditTable(root string) (string, error) {
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}{{end}}", "./launcher/cmd/snap-launch")
+	cmd.Dir = root
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("cannot list the launcher's packages: %w", err)
+	}
+	type row struct {
+		pkg          string
+		files, lines int
+	}
+	var ours, theirs []row
+	total := row{pkg: "**project total**"}
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Split(line, "\t")
+		if len(f) != 3 {
+			continue
+		}
+		r := row{pkg: f[0]}
+		for _, name := range strings.Fields(f[2]) {
+			data, err := os.ReadFile(filepath.Join(f[1], name))
+			if err != nil {
+				return "", err
+			}
+			r.files++
+			r.lines += bytes.Count(data, []byte("\n"))
+		}
+		if strings.HasPrefix(r.pkg, "github.com/snapns/snapns/") {
+			r.pkg = strings.TrimPrefix(r.pkg, "github.com/snapns/snapns/")
+			ours = append(ours, r)
+			total.files += r.files
+			total.lines += r.lines
+		} else {
+			theirs = append(theirs, r)
+		}
+	}
+	slices.SortFunc(ours, func(a, b row) int { return strings.Compare(a.pkg, b.pkg) })
+	var b strings.Builder
+	b.WriteString("| package | files | lines |\n| --- | --- | --- |\n")
+	for _, r := range append(append(ours, total), theirs...) {
+		fmt.Fprintf(&b, "| %s | %d | %d |\n", r.pkg, r.files, r.lines)
+	}
+	return b.String(), nil
+}
