@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -172,7 +174,7 @@ func notes(b *bench, w world) error {
 		env  []string
 		cmd  func() ([]string, error)
 	}{
-		{"snap-confine (the front), hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
+		{"snap-confine (" + map[string]string{"front": "the planner's front", "dropin": "the launcher itself"}[*install] + "), hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
 			return append([]string{oursDir + "/snap-confine"}, snapns.tag(), trueBin), nil
 		}},
 		{"snap-launch called directly with the plan, hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
@@ -198,6 +200,68 @@ func notes(b *bench, w world) error {
 		for _, line := range strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n") {
 			fmt.Printf("  %s\n", line)
 		}
+	}
+	return syscallCounts()
+}
+
+// mountTableCalls are the syscalls that change mounts or namespaces.
+var mountTableCalls = []string{"mount", "umount2", "open_tree", "move_mount", "mount_setattr", "pivot_root", "fsopen", "fsmount", "fsconfig", "setns", "unshare"}
+
+// syscallCounts prints what `strace -f -c` counts for one cold and one hot
+// launch of each tool as root: every syscall, those that change mounts or
+// namespaces, and capset.
+func syscallCounts() error {
+	fmt.Println("\nsyscalls of one launch as root, strace -f -c (snapns / snap-confine):")
+	for _, path := range []string{"cold", "hot"} {
+		var cols []string
+		for _, t := range []tool{snapns, snapd} {
+			if path == "cold" {
+				if err := t.discard().Run(); err != nil {
+					return fmt.Errorf("%s: cannot discard: %w", t.name, err)
+				}
+			}
+			out, err := os.CreateTemp("", "strace-")
+			if err != nil {
+				return err
+			}
+			out.Close()
+			defer os.Remove(out.Name())
+			launch := t.launch(how{})
+			cmd := exec.Command("strace", append([]string{"-f", "-c", "-o", out.Name()}, launch.Args...)...)
+			cmd.Env, cmd.Dir = launch.Env, launch.Dir
+			if msg, err := cmd.CombinedOutput(); err != nil {
+				return fmt.Errorf("%s under strace: %v: %s", t.name, err, msg)
+			}
+			data, err := os.ReadFile(out.Name())
+			if err != nil {
+				return err
+			}
+			total, mounts, capsets := 0, 0, 0
+			var which []string
+			for _, line := range strings.Split(string(data), "\n") {
+				f := strings.Fields(line)
+				if len(f) < 5 {
+					continue
+				}
+				name := f[len(f)-1]
+				calls, err := strconv.Atoi(f[3])
+				if err != nil {
+					continue
+				}
+				switch {
+				case name == "total":
+					total = calls
+				case name == "capset":
+					capsets = calls
+				case slices.Contains(mountTableCalls, name):
+					mounts += calls
+					which = append(which, fmt.Sprintf("%s %d", name, calls))
+				}
+			}
+			slices.Sort(which)
+			cols = append(cols, fmt.Sprintf("%d calls, %d capset, %d to mounts and namespaces (%s)", total, capsets, mounts, strings.Join(which, ", ")))
+		}
+		fmt.Printf("  %s: snapns %s\n  %s  snap-confine %s\n", path, cols[0], strings.Repeat(" ", len(path)), cols[1])
 	}
 	return nil
 }
