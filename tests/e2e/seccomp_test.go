@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/tests/sandbox"
 )
 
 var installs = []struct {
@@ -275,7 +277,6 @@ func TestMissingProfileIsWaitedFor(t *testing.T) {
 // with write(2) and ends with exit_group(0): nothing else, so that it runs
 // under a profile that allows only what snap-confine needs.
 func startedELF() []byte {
-	const base = 0x400000
 	code := []byte{
 		0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1 (write)
 		0xbf, 0x01, 0x00, 0x00, 0x00, // mov edi, 1
@@ -287,26 +288,5 @@ func startedELF() []byte {
 		0x0f, 0x05, // syscall
 	}
 	code = append(code, "started\n"...)
-	const ehsize, phsize = 64, 56
-	size := ehsize + phsize + len(code)
-	le := binary.LittleEndian
-	elf := make([]byte, ehsize+phsize)
-	copy(elf, []byte{0x7f, 'E', 'L', 'F', 2, 1, 1})
-	le.PutUint16(elf[16:], 2)                  // ET_EXEC
-	le.PutUint16(elf[18:], 0x3e)               // EM_X86_64
-	le.PutUint32(elf[20:], 1)                  // EV_CURRENT
-	le.PutUint64(elf[24:], base+ehsize+phsize) // entry
-	le.PutUint64(elf[32:], ehsize)             // program headers
-	le.PutUint16(elf[52:], ehsize)             // header size
-	le.PutUint16(elf[54:], phsize)             // program header size
-	le.PutUint16(elf[56:], 1)                  // one program header
-	ph := elf[ehsize:]
-	le.PutUint32(ph[0:], 1)     // PT_LOAD
-	le.PutUint32(ph[4:], 5)     // R+X
-	le.PutUint64(ph[16:], base) // vaddr
-	le.PutUint64(ph[24:], base) // paddr
-	le.PutUint64(ph[32:], uint64(size))
-	le.PutUint64(ph[40:], uint64(size))
-	le.PutUint64(ph[48:], 0x1000)
-	return append(elf, code...)
+	return sandbox.StaticELF(code)
 }

@@ -86,11 +86,7 @@ func phaseMain(b *bench) error {
 				return err
 			}
 		}
-		cmd := exec.Command(direct[0], direct[1:]...)
-		cmd.Args[0] = "snap-launch"
-		cmd.Env = launchEnv(snapns.snap)
-		asUser(cmd, 0)
-		if err := b.time(rowDirect, ours, cmd); err != nil {
+		if err := b.time(rowDirect, ours, directCmd(direct)); err != nil {
 			return err
 		}
 		for _, t := range pair(r) {
@@ -256,13 +252,18 @@ func phaseCrowded(b *bench) error {
 				return err
 			}
 		}
-		cmd := exec.Command(direct[0], direct[1:]...)
-		cmd.Args[0] = "snap-launch"
-		cmd.Env = launchEnv(snapns.snap)
-		asUser(cmd, 0)
-		if err := b.time(rowDirect, ours, cmd); err != nil {
+		if err := b.time(rowDirect, ours, directCmd(direct)); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// directCmd runs snap-launch as root with the plan in direct (directArgv).
+func directCmd(direct []string) *exec.Cmd {
+	cmd := exec.Command(direct[0], direct[1:]...)
+	cmd.Args[0] = "snap-launch"
+	cmd.Env = launchEnv(snapns.snap)
+	asUser(cmd, 0)
+	return cmd
 }
