@@ -1,6 +1,6 @@
 // Package policy holds the launcher's rules as data: the closed set of
-// privileged operations it may perform, the capabilities each one needs, and
-// what the target's environment may inherit from the caller.
+// privileged actions it may perform, the syscalls and capabilities of each,
+// and what the target's environment may inherit from the caller.
 //
 // The threat it answers: privilege that is granted by code paths scattered
 // through a program cannot be reviewed. Every privileged step of the launcher
@@ -15,7 +15,8 @@ import (
 
 // Op is one privileged action of the launcher: one syscall, or a short
 // fixed sequence of them, made by exactly one function of
-// launcher/actions.go with exactly the capabilities of its Spec.
+// launcher/actions.go (OpSeccomp: the last step of launcher/handover.go)
+// with exactly the capabilities of its Spec.
 type Op int
 
 // The closed set of privileged actions, roughly in the order a launch uses
@@ -118,7 +119,8 @@ var (
 // Ops is the table of privileged actions, indexed by Op. The capabilities
 // are measured, not assumed: tests/e2e/leastpriv_test.go checks in both
 // installs that each action runs with exactly these effective, and that
-// without each one of them in turn the action fails.
+// without each one of them in turn a launch fails (the four actions of the
+// parallel-instances feature are not withheld yet).
 var Ops = [numOps]Spec{
 	// Another process's namespace file needs ptrace-read access to it.
 	OpOpenHostNS:  {Name: "open pid 1's mount namespace", Syscalls: "openat(/proc/1/ns/mnt)", Caps: []Cap{CapSysPtrace}},
