@@ -160,7 +160,7 @@ var Ops = [numOps]Spec{
 	// setuid in the child); the file-capability install runs it as the
 	// caller with UserHelperCaps as ambient capabilities, as snapd 2.70
 	// does, which needs none raised in the launcher.
-	OpSnapUpdateNS: {Name: "run snap-update-ns", Syscalls: "fork, execveat (snap-update-ns)", SetuidCaps: []Cap{CapSetuid, CapSetgid}},
+	OpSnapUpdateNS: {Name: "run snap-update-ns", Syscalls: "clone, execve(/proc/self/fd/N of snap-update-ns)", SetuidCaps: []Cap{CapSetuid, CapSetgid}},
 
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
