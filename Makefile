@@ -30,6 +30,8 @@ vet: deps
 	@# The launcher must never import the planner nor the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
+	@# Every privileged syscall of the launcher is an action of launcher/actions.go.
+	@./tools/check-privileged.sh
 	@# SECURITY.md's generated tables are the code's (make security-tables).
 	$(GO) run ./tools/securitydoc -check SECURITY.md
 

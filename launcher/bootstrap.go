@@ -56,26 +56,25 @@ func binds(normal bool) []policy.HostBind {
 func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 	normal := f.normal
 	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
-	err := l.privileged(policy.OpBootstrap, func() error {
-		var err error
+	err := func() (err error) {
 		if normal {
-			h.root, err = sysCloneTree(f.base.fd, "", false)
+			h.root, err = l.cloneTree(f.base.fd, false, "the root filesystem")
 		} else {
 			var slash int
 			if slash, err = openRoot(); err == nil {
-				h.root, err = sysCloneTree(slash, "", true)
+				h.root, err = l.cloneTree(slash, true, "the root filesystem")
 				unix.Close(slash)
 			}
 		}
 		if err != nil {
-			return fmt.Errorf("cannot clone the root filesystem: %w", err)
+			return err
 		}
 		for _, b := range binds(normal) {
 			if b.Propagation != policy.Shared {
 				continue
 			}
 			if b.CreateOnHost {
-				if err := ensureHostDir(b.Path); err != nil {
+				if err := l.ensureHostDir(b.Path); err != nil {
 					return err
 				}
 			}
@@ -86,10 +85,10 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			if err != nil {
 				return fmt.Errorf("cannot bootstrap: %w", err)
 			}
-			tree, err := sysCloneTree(src, "", true)
+			tree, err := l.cloneTree(src, true, b.Path)
 			unix.Close(src)
 			if err != nil {
-				return fmt.Errorf("cannot clone %s: %w", b.Path, err)
+				return err
 			}
 			h.shared[b.Path] = tree
 		}
@@ -98,14 +97,12 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			if err != nil {
 				return err
 			}
-			h.snapdTools, err = sysCloneTree(fd, "", false)
+			h.snapdTools, err = l.cloneTree(fd, false, policy.SnapdToolsDir)
 			unix.Close(fd)
-			if err != nil {
-				return fmt.Errorf("cannot clone %s: %w", policy.SnapdToolsDir, err)
-			}
+			return err
 		}
 		return nil
-	})
+	}()
 	if err != nil {
 		h.close()
 		return nil, err
@@ -116,13 +113,13 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 // ensureHostDir creates the last component of path on the host as a
 // root:root 0755 directory when it is missing (snap-confine does this for
 // /media and /run/netns).
-func ensureHostDir(path string) error {
+func (l *launcher) ensureHostDir(path string) error {
 	parent, err := openDirPath(filepath.Dir(path))
 	if err != nil {
 		return err
 	}
 	defer unix.Close(parent)
-	fd, err := ensureRootDir(parent, filepath.Base(path), 0o755, path)
+	fd, err := l.ensureRootDir(parent, filepath.Base(path), 0o755, path)
 	if err != nil {
 		return err
 	}
@@ -160,42 +157,39 @@ func openSnapdTools(procfd int) (int, error) {
 // on the throwaway thread, in the new namespace, after / was made
 // recursively slave.
 func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
-	normal := f.normal
-	return l.privileged(policy.OpBootstrap, func() error {
-		tmp, privBase, err := openPrivateTmpDir()
-		if err != nil {
-			return err
-		}
-		defer unix.Close(tmp)
-		defer unix.Close(privBase)
-		scratchName := layout.RootfsScratchName(l.plan.Instance)
-		scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
-		scratch, err := ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
-		if err != nil {
-			return err
-		}
-		err = l.attachRoot(h, normal, scratch)
-		unix.Close(scratch)
-		if err != nil {
-			return err
-		}
-		root, err := openDirAt(privBase, scratchName, scratchDisplay)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(root)
-		if err := l.populateRoot(root, f, h); err != nil {
-			return err
-		}
-		if err := l.pivot(root, normal); err != nil {
-			return err
-		}
-		// Nothing is mounted on the scratch directory any more.
-		if err := unix.Unlinkat(privBase, scratchName, unix.AT_REMOVEDIR); err != nil {
-			l.debugf("cannot remove %s: %v", scratchDisplay, err)
-		}
-		return nil
-	})
+	tmp, privBase, err := l.openPrivateTmpDir()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tmp)
+	defer unix.Close(privBase)
+	scratchName := layout.RootfsScratchName(l.plan.Instance)
+	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
+	scratch, err := l.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
+	if err != nil {
+		return err
+	}
+	err = l.attachRoot(h, f.normal, scratch)
+	unix.Close(scratch)
+	if err != nil {
+		return err
+	}
+	root, err := l.openRootOnly(privBase, scratchName, dirFlags, scratchDisplay)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(root)
+	if err := l.populateRoot(root, f, h); err != nil {
+		return err
+	}
+	if err := l.pivot(root, f.normal); err != nil {
+		return err
+	}
+	// Nothing is mounted on the scratch directory any more.
+	if err := l.unlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
+		l.debugf("%v", err)
+	}
+	return nil
 }
 
 // attachRoot puts the new root on the scratch directory: the clone of the
@@ -208,13 +202,10 @@ func (l *launcher) attachRoot(h *hostSide, normal bool, scratch int) error {
 	if !normal {
 		prop = unix.MS_SLAVE
 	}
-	if err := sysSetTreeAttrs(h.root, prop, false); err != nil {
-		return fmt.Errorf("cannot set the propagation of the root filesystem: %w", err)
+	if err := l.setTreeAttrs(h.root, prop, false, "the root filesystem"); err != nil {
+		return err
 	}
-	if err := sysAttachTree(h.root, scratch); err != nil {
-		return fmt.Errorf("cannot mount the root filesystem: %w", err)
-	}
-	return nil
+	return l.attachTree(h.root, scratch, "the root filesystem")
 }
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a
@@ -286,10 +277,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 			return err
 		}
 		defer unix.Close(target)
-		if err := sysAttachTree(tree, target); err != nil {
-			return fmt.Errorf("cannot bind %s into the snap's root: %w", b.Path, err)
-		}
-		return nil
+		return l.attachTree(tree, target, b.Path)
 	}
 	src, err := openHostDir(b.Path)
 	if errors.Is(err, unix.ENOENT) && b.Optional {
@@ -306,9 +294,9 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 // attachAt binds the directory src, recursively, at path inside the new root,
 // as a slave.
 func (l *launcher) attachAt(root int, path string, src int, optional bool) error {
-	tree, err := sysCloneTree(src, "", true)
+	tree, err := l.cloneTree(src, true, path)
 	if err != nil {
-		return fmt.Errorf("cannot clone %s: %w", path, err)
+		return err
 	}
 	defer unix.Close(tree)
 	return l.attachTreeAt(root, path, tree, optional)
@@ -322,13 +310,10 @@ func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) 
 		return err
 	}
 	defer unix.Close(target)
-	if err := sysSetTreeAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir); err != nil {
-		return fmt.Errorf("cannot set the propagation of %s: %w", path, err)
+	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
+		return err
 	}
-	if err := sysAttachTree(tree, target); err != nil {
-		return fmt.Errorf("cannot bind %s into the snap's root: %w", path, err)
-	}
-	return nil
+	return l.attachTree(tree, target, path)
 }
 
 // openTarget resolves a mount point inside the new root. A missing optional
@@ -396,18 +381,16 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 	if s.Mode&unix.S_IFMT != d.Mode&unix.S_IFMT || (s.Mode&unix.S_IFMT != unix.S_IFREG && s.Mode&unix.S_IFMT != unix.S_IFDIR) {
 		return nil
 	}
-	tree, err := sysCloneTree(src, "", false)
+	display := fmt.Sprintf("%s of base snap %q", path, baseName)
+	tree, err := l.cloneTree(src, false, display)
 	if err != nil {
-		return fmt.Errorf("cannot clone %s of base snap %q: %w", path, baseName, err)
+		return err
 	}
 	defer unix.Close(tree)
-	if err := sysSetTreeAttrs(tree, unix.MS_SLAVE, false); err != nil {
-		return fmt.Errorf("cannot set the propagation of %s: %w", path, err)
+	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+		return err
 	}
-	if err := sysAttachTree(tree, dst); err != nil {
-		return fmt.Errorf("cannot bind %s of base snap %q: %w", path, baseName, err)
-	}
-	return nil
+	return l.attachTree(tree, dst, display)
 }
 
 // pivot makes root the namespace's root, keeps the host's root at
@@ -419,25 +402,26 @@ func (l *launcher) pivot(root int, normal bool) error {
 	if err != nil {
 		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.plan.Base, filepath.Dir(policy.HostfsDir), err)
 	}
-	hostfs, err := ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
+	hostfs, err := l.ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
 	unix.Close(varlib)
 	if err != nil {
 		return err
 	}
-	tree, err := sysCloneTree(hostfs, "", false)
+	// A private mount of its own, so that the old root never
+	// propagates back.
+	tree, err := l.cloneTree(hostfs, false, policy.HostfsDir)
 	if err == nil {
-		err = sysSetTreeAttrs(tree, unix.MS_PRIVATE, false)
-		if err == nil {
-			err = sysAttachTree(tree, hostfs)
+		if err = l.setTreeAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
+			err = l.attachTree(tree, hostfs, policy.HostfsDir)
 		}
 		unix.Close(tree)
 	}
 	unix.Close(hostfs)
 	if err != nil {
-		return fmt.Errorf("cannot make %s a private mount: %w", policy.HostfsDir, err)
+		return err
 	}
-	if err := sysPivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
-		return fmt.Errorf("cannot pivot_root into the snap's root filesystem: %w", err)
+	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
+		return err
 	}
 	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
 	if normal {
@@ -446,15 +430,15 @@ func (l *launcher) pivot(root int, normal bool) error {
 		if err != nil {
 			return err
 		}
-		err = sysMakePrivate(slash, "/")
+		err = l.makePrivate(slash, "/")
 		unix.Close(slash)
 		if err != nil {
 			return err
 		}
 	}
 	for _, sub := range policy.HostfsDetach {
-		if err := sysDetach(policy.HostfsDir + "/" + sub); err != nil && err != unix.EINVAL && err != unix.ENOENT {
-			return fmt.Errorf("cannot detach %s/%s: %w", policy.HostfsDir, sub, err)
+		if err := l.detach(policy.HostfsDir + "/" + sub); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return err
 		}
 	}
 	return nil
@@ -463,26 +447,20 @@ func (l *launcher) pivot(root int, normal bool) error {
 // setupPrivateDevpts gives the snap its own devpts instance, so that it
 // cannot reach the host's terminals through /dev/pts.
 func (l *launcher) setupPrivateDevpts() error {
-	return l.privileged(policy.OpDevpts, func() error {
-		pts, err := openDirPath("/dev/pts")
-		if err != nil {
-			return err
-		}
-		defer unix.Close(pts)
-		dev, err := openDirPath("/dev")
-		if err != nil {
-			return err
-		}
-		ptmx, err := unix.Openat(dev, "ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		unix.Close(dev)
-		if err != nil {
-			return fmt.Errorf("cannot open /dev/ptmx: %w", err)
-		}
-		defer unix.Close(ptmx)
-		if err := sysMountDevpts(pts, ptmx, policy.DevptsOptions); err != nil {
-			return err
-		}
-		l.debugf("mounted a private devpts instance on /dev/pts")
-		return nil
-	})
+	pts, err := openDirPath("/dev/pts")
+	if err != nil {
+		return err
+	}
+	defer unix.Close(pts)
+	dev, err := openDirPath("/dev")
+	if err != nil {
+		return err
+	}
+	ptmx, err := unix.Openat(dev, "ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	unix.Close(dev)
+	if err != nil {
+		return fmt.Errorf("cannot open /dev/ptmx: %w", err)
+	}
+	defer unix.Close(ptmx)
+	return l.mountDevpts(pts, ptmx)
 }

@@ -16,19 +16,29 @@ import (
 
 // In test builds only, every privileged operation writes the capabilities
 // the kernel reports effective on the calling thread while it runs, so that
-// the end-to-end tests can compare reality with what policy grants.
+// the end-to-end tests can compare reality with what policy grants; and
+// SNAPNS_TEST_WITHHOLD=<op>:<cap> (numbers) takes one capability away from
+// one operation after it is reported, so that they can show it is needed.
 func init() {
+	var withholdOp, withholdCap int
+	if _, err := fmt.Sscanf(os.Getenv("SNAPNS_TEST_WITHHOLD"), "%d:%d", &withholdOp, &withholdCap); err != nil {
+		withholdOp = -1
+	}
 	skipPackagingCheck = os.Getenv("SNAPNS_TEST_SKIP_PACKAGING_CHECK") == "1"
 	if os.Getenv("SNAPNS_TEST_PAUSE_AFTER_CREATE") == "1" {
 		createHook = func() { time.Sleep(100 * time.Millisecond) }
 	}
 	capHook = func(op policy.Op) {
-		eff, prm, _, err := getCaps()
+		eff, prm, inh, err := getCaps()
 		if err != nil {
 			return
 		}
 		line := fmt.Sprintf("CAPHOOK op=%d eff=%08x%08x prm=%08x%08x others=%016x\n", int(op), eff[1], eff[0], prm[1], prm[0], otherThreadsEffective())
 		unix.Write(2, []byte(line))
+		if int(op) == withholdOp {
+			eff[withholdCap/32] &^= 1 << (withholdCap % 32)
+			setThreadCaps(eff, prm, inh)
+		}
 	}
 }
 

@@ -12,10 +12,10 @@ import (
 )
 
 // The launcher holds its privilege as a permitted capability set and keeps
-// its effective set empty, raising exactly policy.Ops[op].Caps around each
-// privileged operation (l.privileged) and lowering them after, on the
-// thread that runs it; every other thread holds none. Two install modes
-// give it that permitted set:
+// its effective set empty, raising exactly an action's capabilities
+// (policy.Op.Raised) around each privileged action (actions.go) and lowering
+// them after, on the thread that runs it; every other thread holds none.
+// Two install modes give it that permitted set:
 //
 //   - setuid root: euid 0 gives the full set; the ids are dropped to the
 //     caller's at the end.

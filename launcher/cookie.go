@@ -1,6 +1,8 @@
 package launcher
 
 import (
+	"path/filepath"
+
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/layout"
@@ -13,17 +15,19 @@ const maxCookie = 254
 // snapd, from the root-only /var/lib/snapd/cookie/snap.<instance>, as
 // snap-confine does; the app gets it as SNAP_COOKIE and SNAP_CONTEXT. A
 // missing cookie is not an error (snapd may not have written it yet). It
-// runs while privileged, in pid 1's mount namespace: inside the snap's, a
-// mount over the cookie file could hand the app another snap's cookie.
+// runs in pid 1's mount namespace: inside the snap's, a mount over the
+// cookie file could hand the app another snap's cookie.
 func (l *launcher) readCookie() {
-	dir, err := openDirPath(layout.CookieDir)
+	parent, name := filepath.Split(layout.CookieDir)
+	dir, err := openDirPath(parent)
 	if err != nil {
 		l.debugf("no snap cookie: %v", err)
 		return
 	}
 	defer unix.Close(dir)
-	name := layout.CookieName(l.plan.Instance)
-	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	name += "/" + layout.CookieName(l.plan.Instance)
+	display := parent + name
+	fd, err := l.openRootOnly(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, display)
 	if err != nil {
 		l.debugf("no snap cookie: %v", err)
 		return
@@ -31,7 +35,7 @@ func (l *launcher) readCookie() {
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
-		l.debugf("ignoring %s/%s: not a regular file owned by root", layout.CookieDir, name)
+		l.debugf("ignoring %s: not a regular file owned by root", display)
 		return
 	}
 	buf := make([]byte, maxCookie)
@@ -41,7 +45,7 @@ func (l *launcher) readCookie() {
 	}
 	for _, c := range buf[:n] {
 		if c <= ' ' || c > '~' {
-			l.debugf("ignoring %s/%s: not printable", layout.CookieDir, name)
+			l.debugf("ignoring %s: not printable", display)
 			return
 		}
 	}

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 )
@@ -59,80 +58,64 @@ func (l *launcher) openNSFile(nsdir int, name string) (int, error) {
 	return fd, nil
 }
 
-// createAndPreserve makes a new namespace for the snap, populates it, records
-// its info file, preserves it on /run/snapd/ns/<instance>.mnt and moves the
-// main thread into it. Ordering matters for a launcher killed half-way: the
-// info file is written before the capture, so a preserved namespace always has
-// one; a plain file left at the capture target means "not preserved".
+// createAndPreserve makes a new namespace for the snap, populates it and
+// preserves it on /run/snapd/ns/<instance>.mnt (preserve).
 func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, error) {
 	inst := l.plan.Instance
-	name := layout.MountNSName(inst)
-	display := layout.NSDir + "/" + name
 	hostID, err := mountNSID(hostNS)
 	if err != nil {
 		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	target, err := l.captureTarget(nsdir, name)
+	in := info.Info{BaseSnapName: l.plan.Base, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
+	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, uint64, error) {
+		// snap-update-ns compares the snap's desired profile with its
+		// record of what the namespace holds; a record left by a
+		// namespace that was never preserved (a launch killed after
+		// snap-update-ns) would make it skip mounts the new one lacks.
+		fstab := layout.FstabName(inst)
+		if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
+			return -1, 0, err
+		}
+		return l.newNamespace(hostNS, hostID, f)
+	})
+}
+
+// preserve is what the per-snap namespace and a preserved per-user layer
+// share: it takes the capture target name in /run/snapd/ns (a root-owned
+// file), makes the namespace with build, records in with its id as the
+// info file infoName, and captures the namespace on the target. The info
+// file is written before the capture, so a launcher killed half-way leaves
+// a preserved namespace with its info file, or a plain file at the target,
+// which means "not preserved".
+func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, uint64, error)) (int, error) {
+	display := layout.NSDir + "/" + name
+	target, err := l.openRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
 	if err != nil {
 		return -1, err
 	}
 	defer unix.Close(target)
-
-	// snap-update-ns compares the snap's desired profile with its record of
-	// what the namespace holds; a record left by a namespace that was never
-	// preserved (a launch killed after snap-update-ns) would make it skip
-	// mounts the new namespace lacks.
-	fstab := layout.FstabName(inst)
-	if err := l.privileged(policy.OpNSFiles, func() error {
-		return sysUnlinkRootFile(nsdir, fstab)
-	}); err != nil {
-		return -1, fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, fstab, err)
+	// Never stack a capture on a live namespace file: the caller found
+	// none under this lock, so one here is an inconsistency.
+	if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
+		return -1, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
 	}
-
-	nsfd, id, err := l.newNamespace(hostNS, hostID, f)
+	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, l.fixOwnerMode); err != nil {
+		return -1, err
+	}
+	nsfd, id, err := build()
 	if err != nil {
 		return -1, err
 	}
-	if err := l.writeInfo(nsdir, layout.InfoName(inst), id, f); err != nil {
-		unix.Close(nsfd)
-		return -1, err
+	in.MountNSID = id
+	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
+		err = l.capture(nsfd, target, display)
 	}
-	if err := l.capture(nsfd, target, display); err != nil {
+	if err != nil {
 		unix.Close(nsfd)
 		return -1, err
 	}
 	l.debugf("preserved mount namespace %d at %s", id, display)
 	return nsfd, nil
-}
-
-// captureTarget creates (or reuses a plain) root-owned file name in
-// /run/snapd/ns to capture a namespace on.
-func (l *launcher) captureTarget(nsdir int, name string) (int, error) {
-	display := layout.NSDir + "/" + name
-	target := -1
-	err := l.privileged(policy.OpNSFiles, func() (err error) {
-		if target, err = sysCreateRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode); err != nil {
-			return fmt.Errorf("cannot create %s: %w", display, err)
-		}
-		// Never stack a capture on a live namespace file: the caller
-		// found none under this lock, so one here is an inconsistency.
-		if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
-			return fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
-		}
-		return checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, sysFixOwnerMode)
-	})
-	if err != nil && target >= 0 {
-		unix.Close(target)
-		target = -1
-	}
-	return target, err
-}
-
-// capture preserves the namespace nsfd on target.
-func (l *launcher) capture(nsfd, target int, display string) error {
-	return l.privileged(policy.OpCapture, func() error {
-		return sysCapture(nsfd, target, display)
-	})
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
@@ -174,8 +157,8 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 				done <- result{err: fmt.Errorf("cannot %s: internal error: %v", what, r)}
 			}
 		}()
-		if err := unix.Unshare(unix.CLONE_FS); err != nil {
-			done <- result{err: fmt.Errorf("cannot %s: cannot unshare the filesystem attributes: %w", what, err)}
+		if err := unshareFS(); err != nil {
+			done <- result{err: fmt.Errorf("cannot %s: %w", what, err)}
 			return
 		}
 		v, err := fn()
@@ -192,9 +175,7 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
-	if err := l.privileged(policy.OpUnshare, func() error {
-		return sysSetnsMount(hostNS, "pid 1's mount namespace")
-	}); err != nil {
+	if err := l.joinHostNS(hostNS); err != nil {
 		return -1, 0, err
 	}
 	h, err := l.prepareHostSide(f)
@@ -216,7 +197,7 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 		return -1, 0, err
 	}
 	l.debugf("created mount namespace %d", id)
-	if err := l.privileged(policy.OpSlaveRoot, sysMakeRslave); err != nil {
+	if err := l.makeRootRslave(); err != nil {
 		return -1, 0, err
 	}
 	if err := l.bootstrap(f, h); err != nil {
@@ -278,12 +259,7 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
 			}
 			pinned = true
 		}
-		if err := l.privileged(policy.OpUnshare, func() error {
-			if err := sysSetnsMount(fromNS, "the namespace to copy"); err != nil {
-				return err
-			}
-			return sysUnshareMount()
-		}); err != nil {
+		if err := l.unshareFrom(fromNS); err != nil {
 			return 0, err
 		}
 		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
@@ -312,19 +288,6 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
 	}
 }
 
-// writeInfo replaces snap.<instance>.info atomically with what the new
-// namespace was built from.
-func (l *launcher) writeInfo(nsdir int, name string, id uint64, f *buildFacts) error {
-	return l.writeInfoFile(nsdir, name, info.Info{
-		BaseSnapName:     l.plan.Base,
-		BaseSnapRevision: f.base.revision,
-		BaseSnapDevice:   f.base.dev,
-		Homedirs:         f.homedirs,
-		HomedirsKnown:    true,
-		MountNSID:        id,
-	})
-}
-
 // writeInfoFile replaces the info file name in /run/snapd/ns atomically.
 func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
 	tmpName := name + ".tmp"
@@ -333,23 +296,18 @@ func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
 	if err != nil {
 		return err
 	}
-	return l.privileged(policy.OpNSFiles, func() error {
-		fd, err := sysCreateRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, layout.InfoFileMode)
-		if err != nil {
-			return fmt.Errorf("cannot create %s: %w", display, err)
-		}
-		defer unix.Close(fd)
-		if err := checkRootOwned(fd, unix.S_IFREG, layout.InfoFileMode, display, sysFixOwnerMode); err != nil {
-			return err
-		}
-		if n, err := unix.Write(fd, data); err != nil {
-			return fmt.Errorf("cannot write %s: %w", display, err)
-		} else if n != len(data) {
-			return fmt.Errorf("cannot write %s: wrote %d of %d bytes", display, n, len(data))
-		}
-		if err := sysRenameat(nsdir, tmpName, name); err != nil {
-			return fmt.Errorf("cannot replace %s: %w", display, err)
-		}
-		return nil
-	})
+	fd, err := l.openRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, layout.InfoFileMode, display)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := checkRootOwned(fd, unix.S_IFREG, layout.InfoFileMode, display, l.fixOwnerMode); err != nil {
+		return err
+	}
+	if n, err := unix.Write(fd, data); err != nil {
+		return fmt.Errorf("cannot write %s: %w", display, err)
+	} else if n != len(data) {
+		return fmt.Errorf("cannot write %s: wrote %d of %d bytes", display, n, len(data))
+	}
+	return l.renameRoot(nsdir, tmpName, name, display)
 }

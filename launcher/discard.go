@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -20,13 +19,7 @@ import (
 // files are touched; anything else at those names is left alone and
 // reported in the debug log, and another instance's files never match
 // (layout.Discardable).
-func (l *launcher) discard(nsdir int) error {
-	return l.privileged(policy.OpDiscard, func() error {
-		return discardFiles(nsdir, l.plan.Instance, l.debugf)
-	})
-}
-
-func discardFiles(nsdir int, inst naming.Instance, debugf func(string, ...any)) error {
+func (l *launcher) discard(nsdir int, inst naming.Instance) error {
 	names, err := readDirNames(nsdir)
 	if err != nil {
 		return fmt.Errorf("cannot list %s: %w", layout.NSDir, err)
@@ -42,7 +35,7 @@ func discardFiles(nsdir int, inst naming.Instance, debugf func(string, ...any)) 
 		}
 	}
 	for _, name := range mounts {
-		if err := unmountNSFile(nsdir, name, debugf); err != nil {
+		if err := l.unmountNSFile(nsdir, name); err != nil {
 			return err
 		}
 	}
@@ -58,13 +51,12 @@ func discardFiles(nsdir int, inst naming.Instance, debugf func(string, ...any)) 
 			continue
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			debugf("leaving %s/%s alone: not a regular file", layout.NSDir, name)
+			l.debugf("leaving %s/%s alone: not a regular file", layout.NSDir, name)
 			continue
 		}
-		if err := sysUnlinkRootFile(nsdir, name); err != nil {
-			return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, name, err)
+		if err := l.unlinkRoot(nsdir, name, 0, layout.NSDir+"/"+name); err != nil {
+			return err
 		}
-		debugf("removed %s/%s", layout.NSDir, name)
 	}
 	return nil
 }
@@ -77,12 +69,12 @@ const maxStackedCaptures = 16
 // filesystem checked on the descriptor before each unmount: only an nsfs (or,
 // from older kernels, procfs) mount is ever unmounted, by a path in the
 // root-only /run/snapd/ns that umount2 does not follow as a symlink.
-func unmountNSFile(nsdir int, name string, debugf func(string, ...any)) error {
+func (l *launcher) unmountNSFile(nsdir int, name string) error {
 	display := layout.NSDir + "/" + name
 	for i := 0; i < maxStackedCaptures; i++ {
 		fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
-			debugf("leaving %s alone: %v", display, err)
+			l.debugf("leaving %s alone: %v", display, err)
 			return nil
 		}
 		var st unix.Stat_t
@@ -90,16 +82,15 @@ func unmountNSFile(nsdir int, name string, debugf func(string, ...any)) error {
 		magic, merr := fsMagic(fd)
 		unix.Close(fd)
 		if ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-			debugf("leaving %s alone: not a regular file", display)
+			l.debugf("leaving %s alone: not a regular file", display)
 			return nil
 		}
 		if magic != unix.NSFS_MAGIC && magic != unix.PROC_SUPER_MAGIC {
 			return nil // a plain file: nothing (more) mounted
 		}
-		if err := sysDetach(display); err != nil {
-			return fmt.Errorf("cannot unmount %s: %w", display, err)
+		if err := l.unmountNS(display); err != nil {
+			return err
 		}
-		debugf("unmounted %s", display)
 	}
 	return fmt.Errorf("cannot unmount %s: more than %d namespaces stacked on it", display, maxStackedCaptures)
 }
@@ -153,7 +144,7 @@ func discardMain(args []string) error {
 		return errors.New("cannot discard: snap-discard-ns must run as root")
 	}
 	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
-	l := &launcher{debug: debug, procfd: -1, cwdfd: -1, current: -1}
+	l := &launcher{debug: debug, procfd: -1, cwdfd: -1}
 	defer l.flushStderr()
 	unix.Umask(0)
 	nsdir, err := openDirPath(layout.NSDir)
@@ -185,9 +176,7 @@ func discardMain(args []string) error {
 		}
 		defer unlock(lock)
 	}
-	return l.privileged(policy.OpDiscard, func() error {
-		return discardFiles(nsdir, inst, l.debugf)
-	})
+	return l.discard(nsdir, inst)
 }
 
 // checkLockHeld verifies that someone (the calling snap-confine) holds the

@@ -135,9 +135,19 @@ func checkRootOwned(fd int, fmtType uint32, want uint32, display string, fix fun
 		return fmt.Errorf("cannot use %s: owner %d:%d mode %04o (want 0:0 %04o)", display, st.Uid, st.Gid, mode, want)
 	}
 	if err := fix(fd, want); err != nil {
-		return fmt.Errorf("cannot set owner and mode of %s: %w", display, err)
+		return fmt.Errorf("cannot use %s: %w", display, err)
 	}
 	return nil
+}
+
+// whyNot says why root could not open name below dirfd: an entry that is
+// not root's can only have been made by someone else.
+func whyNot(dirfd int, name string, err error) error {
+	var st unix.Stat_t
+	if err == unix.EACCES && unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0 {
+		return fmt.Errorf("owned by uid %d, not root", st.Uid)
+	}
+	return err
 }
 
 func typeName(fmtType uint32) string {

@@ -69,7 +69,7 @@ func TestCheckRootOwned(t *testing.T) {
 			defer unix.Close(fd)
 			var fix func(int, uint32) error
 			if tc.fix {
-				fix = sysFixOwnerMode
+				fix = (&launcher{}).fixOwnerMode
 			}
 			err = checkRootOwned(fd, unix.S_IFDIR, tc.want, path, fix)
 			if tc.err == "" {

@@ -69,7 +69,7 @@ func (l *launcher) handover() error {
 
 // dropPrivileges permanently becomes the caller: real, effective and saved
 // uid and gid are set to the caller's real ones on every thread
-// (sysDropToCaller), and the result is verified on the thread that will
+// (dropToCaller), and the result is verified on the thread that will
 // exec. The supplementary groups are the caller's already (setuid execution
 // does not change them) and are verified, not set.
 //
@@ -86,46 +86,13 @@ func (l *launcher) dropPrivileges() error {
 	if l.unprivilegedCaller() && len(l.profile.Programs) > 0 {
 		keep = capsOf(policy.Ops[policy.OpSeccomp].Caps)
 	}
-	if err := l.privileged(policy.OpDrop, func() error {
-		if l.mode == modeSetuid && !keep.empty() {
-			if err := sysKeepCaps(true); err != nil {
-				return fmt.Errorf("cannot keep capabilities across the drop: %w", err)
-			}
-		}
-		if err := sysDropToCaller(l.ruid, l.rgid); err != nil {
-			return err
-		}
-		if l.unprivilegedCaller() {
-			if err := setCapsAllThreads(capSet{}, keep, capSet{}); err != nil {
-				return fmt.Errorf("cannot drop capabilities: %w", err)
-			}
-			if l.mode == modeSetuid && !keep.empty() {
-				if err := sysKeepCaps(false); err != nil {
-					return fmt.Errorf("cannot stop keeping capabilities: %w", err)
-				}
-			}
-		}
-		_, prm, inh, err := getCaps()
-		if err != nil {
-			return fmt.Errorf("cannot get capabilities: %w", err)
-		}
-		l.permitted, l.inheritable = prm, inh
-		return l.verifyIDs()
-	}); err != nil {
+	if err := l.dropToCaller(keep); err != nil {
 		return err
 	}
-	if l.unprivilegedCaller() {
-		return verifyCaps(keep)
+	if err := l.verifyIDs(); err != nil || !l.unprivilegedCaller() {
+		return err
 	}
-	if l.mode == modeRoot {
-		// Root's app runs as root, with root's capabilities effective
-		// again (the exec would restore them too; the working directory
-		// is entered before it).
-		if err := setCapsAllThreads(l.permitted, l.permitted, l.inheritable); err != nil {
-			return fmt.Errorf("cannot restore root's capabilities: %w", err)
-		}
-	}
-	return nil
+	return verifyCaps(keep)
 }
 
 // unprivilegedCaller reports whether the launcher was given privilege that

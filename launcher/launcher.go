@@ -8,8 +8,8 @@
 // signals and timing. The promise: for every plan, the launcher does nothing
 // that the same user could not have had it do through an honest plan. It
 // re-derives every path from validated names (shared/layout), re-checks
-// every file it uses on the descriptor, and keeps its privileged syscalls in
-// sys.go, each named by a policy.Op.
+// every file it uses on the descriptor, and makes its privileged syscalls
+// only in actions.go, one function per policy.Op.
 //
 // Threads: the main goroutine is locked to the main thread from init, which
 // unshares CLONE_FS so that setns(CLONE_NEWNS) is allowed; the namespace work
@@ -68,9 +68,8 @@ type launcher struct {
 	permitted   capSet // the launcher's permitted capabilities
 	inheritable capSet // the caller's inheritable set, left as it was
 
-	procfd    int       // the verified /proc of pid 1's namespace
-	hostOwner *nsOwner  // the user namespace owning pid 1's mount namespace, once known
-	current   policy.Op // the privileged operation under way, -1 for none
+	procfd    int      // the verified /proc of pid 1's namespace
+	hostOwner *nsOwner // the user namespace owning pid 1's mount namespace, once known
 
 	// stderr holds what the launcher and its helper have to say until no
 	// lock is held any more: the caller owns fd 2 and can make a write to
@@ -87,7 +86,7 @@ const maxDeferredStderr = 64 << 10
 // success: it execs the target. It returns the exit status on failure.
 func Main(args []string) (status int) {
 	reexecWithoutRuntimeEnv(args)
-	l := &launcher{procfd: -1, cwdfd: -1, current: -1}
+	l := &launcher{procfd: -1, cwdfd: -1}
 	defer func() {
 		if r := recover(); r != nil {
 			l.flushStderr()
@@ -261,10 +260,7 @@ func (l *launcher) readHostFiles() error {
 	}
 	// A hook keeps the SNAP_COOKIE snapd gave it, as with snap-confine.
 	if !l.plan.Tag.IsHook() {
-		l.privileged(policy.OpReadCookie, func() error {
-			l.readCookie()
-			return nil
-		})
+		l.readCookie()
 	}
 	return nil
 }
@@ -286,39 +282,6 @@ func atSecure() bool {
 		}
 	}
 	return true
-}
-
-// privileged runs fn, one operation of the closed set in policy, with
-// exactly the capabilities policy grants it effective on the calling thread
-// (a locked one: the main thread or a throwaway one), and none after (see
-// caps.go). Privileged steps nest (a lock file taken while
-// initialising /run/snapd): an inner step raises its own set and restores
-// the outer one.
-func (l *launcher) privileged(op policy.Op, fn func() error) error {
-	l.debugf("privileged: %s", op)
-	if l.mode == modeNone {
-		return fn()
-	}
-	outer := l.current
-	l.current = op
-	if err := l.raise(op.Raised(l.mode != modeFileCaps)); err != nil {
-		return err
-	}
-	if capHook != nil {
-		capHook(op)
-	}
-	err := fn()
-	l.current = outer
-	var restore error
-	if outer >= 0 {
-		restore = l.raise(outer.Raised(l.mode != modeFileCaps))
-	} else {
-		restore = l.lower()
-	}
-	if err == nil {
-		err = restore
-	}
-	return err
 }
 
 func (l *launcher) debugf(format string, args ...any) {

@@ -6,7 +6,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -19,18 +18,12 @@ const lockTimeout = 30 * time.Second
 // creating the lock file (0600 root:root) when missing. The lock is released
 // when the descriptor is closed, so a killed launcher never leaves one stuck.
 func (l *launcher) lock(lockdir int, name, display string) (int, error) {
-	fd := -1
-	err := l.privileged(policy.OpInitRunDirs, func() error {
-		var err error
-		if fd, err = sysCreateRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode); err != nil {
-			return fmt.Errorf("cannot open lock file %s: %w", display, err)
-		}
-		return checkRootOwned(fd, unix.S_IFREG, layout.LockFileMode, display, sysFixOwnerMode)
-	})
+	fd, err := l.openRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode, "lock file "+display)
 	if err != nil {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+		return -1, err
+	}
+	if err := checkRootOwned(fd, unix.S_IFREG, layout.LockFileMode, display, l.fixOwnerMode); err != nil {
+		unix.Close(fd)
 		return -1, err
 	}
 	// Poll with a short backoff rather than block: a blocked flock cannot

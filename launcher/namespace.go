@@ -5,7 +5,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -15,10 +14,8 @@ import (
 // initialise /run/snapd/ns under the global lock, then join or create under
 // the per-snap lock.
 func (l *launcher) enterSnapNamespace() error {
-	// setns(CLONE_NEWNS) is refused to a thread that shares its fs_struct
-	// with others, and every Go thread does. This thread gets its own.
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	if err := unshareFS(); err != nil {
+		return err
 	}
 	hostNS, err := l.reassociate()
 	if err != nil {
@@ -69,7 +66,7 @@ func (l *launcher) enterSnapNamespace() error {
 			return err
 		}
 		if !keep {
-			if err := l.discard(nsdir); err != nil {
+			if err := l.discard(nsdir, inst); err != nil {
 				return err
 			}
 		}
@@ -92,9 +89,7 @@ func (l *launcher) enterSnapNamespace() error {
 		defer unix.Close(userNS)
 		final, display = userNS, userDisplay
 	}
-	if err := l.privileged(policy.OpJoin, func() error {
-		return sysSetnsMount(final, display)
-	}); err != nil {
+	if err := l.join(final, display); err != nil {
 		return err
 	}
 	l.debugf("joined %s", display)
@@ -112,12 +107,11 @@ func (l *launcher) reassociate() (int, error) {
 		return -1, err
 	}
 	l.procfd = procfd
-	pid1 := -1
-	// Opening another process's namespace needs ptrace access to it.
-	if err := l.privileged(policy.OpReassociate, func() (err error) {
-		pid1, err = openNS(procfd, "1/ns/mnt", "pid 1's mount namespace")
-		return err
-	}); err != nil {
+	pid1, err := l.openHostNS()
+	if err != nil {
+		return -1, err
+	}
+	if err := checkNS(pid1, "pid 1's mount namespace"); err != nil {
 		return -1, err
 	}
 	self, err := openNS(procfd, "thread-self/ns/mnt", "the current mount namespace")
@@ -136,9 +130,7 @@ func (l *launcher) reassociate() (int, error) {
 		return pid1, nil
 	}
 	l.debugf("moving to pid 1's mount namespace")
-	if err := l.privileged(policy.OpReassociate, func() error {
-		return sysSetnsMount(pid1, "pid 1's mount namespace")
-	}); err != nil {
+	if err := l.joinHostNS(pid1); err != nil {
 		unix.Close(pid1)
 		return -1, err
 	}
@@ -173,11 +165,16 @@ func openNS(procfd int, name, display string) (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("cannot open %s: %w", display, err)
 	}
+	return fd, checkNS(fd, display)
+}
+
+// checkNS checks that fd is an nsfs file, and closes it if not.
+func checkNS(fd int, display string) error {
 	if magic, err := fsMagic(fd); err != nil || magic != unix.NSFS_MAGIC {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use %s: not an nsfs file", display)
+		return fmt.Errorf("cannot use %s: not an nsfs file", display)
 	}
-	return fd, nil
+	return nil
 }
 
 func sameFile(a, b int) (bool, error) {
@@ -211,20 +208,14 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 		return -1, -1, err
 	}
 	defer unix.Close(run)
-	snapd := -1
-	if err := l.privileged(policy.OpInitRunDirs, func() (err error) {
-		if snapd, err = ensureRootDir(run, "snapd", layout.RunSnapdDirMode, layout.RunSnapdDir); err != nil {
-			return err
-		}
-		lockdir, err = ensureRootDir(snapd, "lock", layout.LockDirMode, layout.LockDir)
-		return err
-	}); err != nil {
-		if snapd >= 0 {
-			unix.Close(snapd)
-		}
+	snapd, err := l.ensureRootDir(run, "snapd", layout.RunSnapdDirMode, layout.RunSnapdDir)
+	if err != nil {
 		return -1, -1, err
 	}
 	defer unix.Close(snapd)
+	if lockdir, err = l.ensureRootDir(snapd, "lock", layout.LockDirMode, layout.LockDir); err != nil {
+		return -1, -1, err
+	}
 	if nsdir, ok := l.initialisedNSDir(snapd); ok {
 		return nsdir, lockdir, nil
 	}
@@ -234,10 +225,7 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 		return -1, -1, err
 	}
 	defer unlock(global)
-	if err := l.privileged(policy.OpInitRunDirs, func() (err error) {
-		nsdir, err = ensureRootDir(snapd, "ns", layout.NSDirMode, layout.NSDir)
-		return err
-	}); err != nil {
+	if nsdir, err = l.ensureRootDir(snapd, "ns", layout.NSDirMode, layout.NSDir); err != nil {
 		unix.Close(lockdir)
 		return -1, -1, err
 	}
@@ -267,9 +255,7 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 		unix.Close(fd)
 		return -1, false
 	}
-	if err := l.privileged(policy.OpPrivateNSDir, func() error {
-		return sysMakePrivate(fd, layout.NSDir)
-	}); err != nil {
+	if err := l.makePrivate(fd, layout.NSDir); err != nil {
 		unix.Close(fd)
 		return -1, false
 	}
@@ -293,10 +279,9 @@ func (l *launcher) makePrivateMount(nsdir int) (int, error) {
 		unix.Close(nsdir)
 		return -1, fmt.Errorf("cannot tell whether %s is a mount point: kernel too old", layout.NSDir)
 	}
-	err := l.privileged(policy.OpPrivateNSDir, func() error {
+	err := func() error {
 		if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-			l.debugf("bind mounting %s onto itself", layout.NSDir)
-			if err := sysBindSelf(nsdir, layout.NSDir); err != nil {
+			if err := l.bindSelf(nsdir, layout.NSDir); err != nil {
 				return err
 			}
 			mounted, err := openDirPath(layout.NSDir)
@@ -309,8 +294,8 @@ func (l *launcher) makePrivateMount(nsdir int) (int, error) {
 				return err
 			}
 		}
-		return sysMakePrivate(nsdir, layout.NSDir)
-	})
+		return l.makePrivate(nsdir, layout.NSDir)
+	}()
 	if err != nil {
 		unix.Close(nsdir)
 		return -1, err

@@ -39,7 +39,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
 )
@@ -70,8 +69,8 @@ func (l *launcher) classicNamespace() error {
 	}
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.
-	if err := unix.Unshare(unix.CLONE_FS); err != nil {
-		return fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	if err := unshareFS(); err != nil {
+		return err
 	}
 	hostNS, err := l.reassociate()
 	if err != nil {
@@ -99,7 +98,7 @@ func (l *launcher) classicNamespace() error {
 	if err != nil {
 		return err
 	}
-	if err := l.privileged(policy.OpClassicUnshare, sysUnshareMount); err != nil {
+	if err := l.classicUnshare(); err != nil {
 		return err
 	}
 	l.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
@@ -255,23 +254,20 @@ func (l *launcher) makeSharedMountPoint(dir string) error {
 	if err := checkRootDir(fd, dir); err != nil {
 		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
 	}
-	return l.privileged(policy.OpSnapDirMounts, func() error {
-		l.debugf("making %s a shared mount point of itself", dir)
-		if err := sysBindSelf(fd, dir); err != nil {
-			return err
-		}
-		// fd names the directory under the new mount; the propagation
-		// is set on the mount itself.
-		mounted, err := openDirPath(dir)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(mounted)
-		if err := checkRootDir(mounted, dir); err != nil {
-			return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
-		}
-		return sysMakeRshared(mounted, dir)
-	})
+	if err := l.bindSelf(fd, dir); err != nil {
+		return err
+	}
+	// fd names the directory under the new mount; the propagation is set
+	// on the mount itself.
+	mounted, err := openDirPath(dir)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mounted)
+	if err := checkRootDir(mounted, dir); err != nil {
+		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+	}
+	return l.makeShared(mounted, dir)
 }
 
 // unsharedSnapDirs returns those of /snap and /var/snap that are not
@@ -329,35 +325,33 @@ func (l *launcher) readMountinfo() ([]mountinfo.Entry, error) {
 // /var/snap made recursively slave, then the instance's directories bound
 // on the snap's, each opened again here and checked again.
 func (l *launcher) mapInstanceDirs(own, mapped string) error {
-	return l.privileged(policy.OpInstanceMounts, func() error {
-		for _, parent := range snapDirs {
-			fd, err := openDirPath(parent)
-			if err != nil {
-				return err
-			}
-			err = checkRootDir(fd, parent)
-			if err == nil {
-				err = sysMakeRslaveAt(fd, parent)
-			}
-			unix.Close(fd)
-			if err != nil {
-				return err
-			}
+	for _, parent := range snapDirs {
+		fd, err := openDirPath(parent)
+		if err != nil {
+			return err
 		}
-		for _, parent := range snapDirs {
-			src, dst, err := l.openInstanceDirs(parent, own, mapped)
-			if err != nil {
-				return err
-			}
-			display := parent + "/" + own + " on " + parent + "/" + mapped
-			err = sysBindInstanceDir(src, dst, display)
-			unix.Close(src)
-			unix.Close(dst)
-			if err != nil {
-				return err
-			}
-			l.debugf("parallel instance: bound %s", display)
+		err = checkRootDir(fd, parent)
+		if err == nil {
+			err = l.makeRslave(fd, parent)
 		}
-		return nil
-	})
+		unix.Close(fd)
+		if err != nil {
+			return err
+		}
+	}
+	for _, parent := range snapDirs {
+		src, dst, err := l.openInstanceDirs(parent, own, mapped)
+		if err != nil {
+			return err
+		}
+		display := parent + "/" + own + " on " + parent + "/" + mapped
+		err = l.bindInstanceDir(src, dst, display)
+		unix.Close(src)
+		unix.Close(dst)
+		if err != nil {
+			return err
+		}
+		l.debugf("parallel instance: bound %s", display)
+	}
+	return nil
 }

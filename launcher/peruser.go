@@ -5,7 +5,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 )
@@ -54,37 +53,19 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 	if updateNS >= 0 {
 		defer unix.Close(updateNS)
 	}
-	var hostID uint64
-	target := -1
-	if f.perUser {
-		if hostID, err = mountNSID(hostNS); err != nil {
-			return -1, "", fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
-		}
-		if target, err = l.captureTarget(nsdir, name); err != nil {
-			return -1, "", err
-		}
-		defer unix.Close(target)
-	}
-	nsfd, id, err := l.newUserNamespace(snapNS, hostID, updateNS)
-	if err != nil {
-		return -1, "", err
-	}
 	if !f.perUser {
-		l.debugf("per-user mount namespace %d is ephemeral (the per-user-mount-namespace feature is off)", id)
-		return nsfd, "a new, ephemeral per-user mount namespace", nil
+		nsfd, _, err := l.newUserNamespace(snapNS, 0, updateNS)
+		return nsfd, "a new, ephemeral per-user mount namespace (the per-user-mount-namespace feature is off)", err
 	}
-	if err := l.writeInfoFile(nsdir, layout.UserInfoName(inst, uid), info.Info{
-		BaseSnapName: l.plan.Base, MountNSID: id, ParentMountNSID: snapID,
-	}); err != nil {
-		unix.Close(nsfd)
-		return -1, "", err
+	hostID, err := mountNSID(hostNS)
+	if err != nil {
+		return -1, "", fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	if err := l.capture(nsfd, target, display); err != nil {
-		unix.Close(nsfd)
-		return -1, "", err
-	}
-	l.debugf("preserved per-user mount namespace %d (on top of %d) at %s", id, snapID, display)
-	return nsfd, "the new per-user mount namespace " + display, nil
+	in := info.Info{BaseSnapName: l.plan.Base, ParentMountNSID: snapID}
+	nsfd, err := l.preserve(nsdir, name, layout.UserInfoName(inst, uid), in, func() (int, uint64, error) {
+		return l.newUserNamespace(snapNS, hostID, updateNS)
+	})
+	return nsfd, "the new per-user mount namespace " + display, err
 }
 
 // openPreservedUser returns the preserved per-user namespace name when it
@@ -119,18 +100,13 @@ func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint
 		l.debugf("the preserved per-user mount namespace %s was derived from namespace %d, not the snap's %d: discarding it", display, recorded.ParentMountNSID, snapID)
 	}
 	unix.Close(fd)
-	if err := l.privileged(policy.OpDiscard, func() error {
-		if err := unmountNSFile(nsdir, name, l.debugf); err != nil {
-			return err
-		}
-		for _, n := range []string{name, infoName} {
-			if err := sysUnlinkRootFile(nsdir, n); err != nil {
-				return fmt.Errorf("cannot remove %s/%s: %w", layout.NSDir, n, err)
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := l.unmountNSFile(nsdir, name); err != nil {
 		return -1, err
+	}
+	for _, n := range []string{name, infoName} {
+		if err := l.unlinkRoot(nsdir, n, 0, layout.NSDir+"/"+n); err != nil {
+			return -1, err
+		}
 	}
 	return -1, nil
 }
@@ -143,7 +119,7 @@ func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS int) (in
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
 		id, err := l.unshareAbove(snapNS, hostID)
 		if err == nil {
-			err = l.privileged(policy.OpSlaveRoot, sysMakeRslave)
+			err = l.makeRootRslave()
 		}
 		if err == nil {
 			err = l.runUserSnapUpdateNS(updateNS)

@@ -7,7 +7,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
@@ -160,9 +159,7 @@ const maxMountinfo = mountinfo.MaxSize
 // launcher never leaves pid 1's namespace and nothing is forked.
 func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
 	data, err := onThrowawayThread("inspect the preserved namespace", func() ([]byte, error) {
-		if err := l.privileged(policy.OpInspect, func() error {
-			return sysSetnsMount(nsfd, "the preserved mount namespace for inspection")
-		}); err != nil {
+		if err := l.inspect(nsfd); err != nil {
 			return nil, err
 		}
 		fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)

@@ -1,11 +1,8 @@
 package launcher
 
 import (
-	"fmt"
-
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -20,49 +17,47 @@ import (
 // refused unless it is a directory owned by root; the bind mount uses the
 // opened descriptors, never a path.
 func (l *launcher) setupPrivateTmp() error {
-	return l.privileged(policy.OpPrivateTmp, func() error {
-		tmp, base, err := openPrivateTmpDir()
-		if err != nil {
-			return err
-		}
-		defer unix.Close(tmp)
-		defer unix.Close(base)
-		instName := layout.PrivateTmpName(l.plan.Instance)
-		instDisplay := layout.PrivateTmpDir + "/" + instName
-		inst, err := ensureRootDir(base, instName, layout.PrivateTmpBaseMode, instDisplay)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(inst)
-		priv, err := ensureRootDir(inst, "tmp", layout.PrivateTmpMode, instDisplay+"/tmp")
-		if err != nil {
-			return err
-		}
-		defer unix.Close(priv)
-		if err := sysBindPrivateTmp(priv, tmp); err != nil {
-			return err
-		}
-		mounted, err := openDirPath("/tmp")
-		if err != nil {
-			return err
-		}
-		defer unix.Close(mounted)
-		if err := sysMakePrivate(mounted, "the private /tmp"); err != nil {
-			return err
-		}
-		l.debugf("mounted %s/tmp on /tmp", instDisplay)
-		return nil
-	})
+	tmp, base, err := l.openPrivateTmpDir()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tmp)
+	defer unix.Close(base)
+	instName := layout.PrivateTmpName(l.plan.Instance)
+	instDisplay := layout.PrivateTmpDir + "/" + instName
+	inst, err := l.ensureRootDir(base, instName, layout.PrivateTmpBaseMode, instDisplay)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(inst)
+	priv, err := l.ensureRootDir(inst, "tmp", layout.PrivateTmpMode, instDisplay+"/tmp")
+	if err != nil {
+		return err
+	}
+	defer unix.Close(priv)
+	if err := l.bindPrivateTmp(priv, tmp); err != nil {
+		return err
+	}
+	mounted, err := openDirPath("/tmp")
+	if err != nil {
+		return err
+	}
+	defer unix.Close(mounted)
+	if err := l.makePrivate(mounted, "the private /tmp"); err != nil {
+		return err
+	}
+	l.debugf("mounted %s/tmp on /tmp", instDisplay)
+	return nil
 }
 
 // openPrivateTmpDir opens /tmp and the root-only /tmp/snap-private-tmp in it
 // (creating it when missing), which holds every snap's private tmp and the
 // scratch directories new roots are assembled on.
-func openPrivateTmpDir() (tmp, base int, err error) {
+func (l *launcher) openPrivateTmpDir() (tmp, base int, err error) {
 	if tmp, err = openDirPath("/tmp"); err != nil {
 		return -1, -1, err
 	}
-	if base, err = ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir); err != nil {
+	if base, err = l.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir); err != nil {
 		unix.Close(tmp)
 		return -1, -1, err
 	}
@@ -70,17 +65,14 @@ func openPrivateTmpDir() (tmp, base int, err error) {
 }
 
 // ensureRootDir creates name below parent as a root:root directory of mode,
-// or checks the one already there, and returns it opened. The caller runs it
-// inside l.privileged with the operation it belongs to.
-func ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
-	if err := sysMkdirRoot(parent, name, mode); err != nil {
-		return -1, fmt.Errorf("cannot create %s: %w", display, err)
-	}
-	fd, err := openDirAt(parent, name, display)
+// or checks the one already there (repairing its group and mode), and
+// returns it opened.
+func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
+	fd, err := l.mkdirRoot(parent, name, mode, display)
 	if err != nil {
 		return -1, err
 	}
-	if err := checkRootOwned(fd, unix.S_IFDIR, mode, display, sysFixOwnerMode); err != nil {
+	if err := checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}

@@ -11,7 +11,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -97,43 +96,36 @@ func (l *launcher) helperEnv(user bool) []string {
 
 // runHelper runs snap-update-ns with argv and env, as root or as the caller.
 func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Credential) error {
-	return l.privileged(policy.OpSnapUpdateNS, func() error {
-		l.debugf("running %s %v", layout.SnapUpdateNS, argv[1:])
-		var p [2]int
-		if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-			return fmt.Errorf("cannot make a pipe for %s: %w", layout.SnapUpdateNS, err)
-		}
-		// Only the launcher's end is non-blocking: a helper's
-		// grandchild holding the other end must not stall the read.
-		unix.SetNonblock(p[0], true)
-		null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			unix.Close(p[0])
-			unix.Close(p[1])
-			return fmt.Errorf("cannot open /dev/null: %w", err)
-		}
-		// The helper transitions to snap-update-ns.<instance> at its exec:
-		// the exec label set on this (forking, throwaway) thread is
-		// inherited by the child.
-		if err := l.execLabel(l.helperLabel()); err != nil {
-			unix.Close(null)
-			unix.Close(p[0])
-			unix.Close(p[1])
-			return err
-		}
-		var pid int
+	l.debugf("running %s %v", layout.SnapUpdateNS, argv[1:])
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		return fmt.Errorf("cannot make a pipe for %s: %w", layout.SnapUpdateNS, err)
+	}
+	// Only the launcher's end is non-blocking: a helper's grandchild
+	// holding the other end must not stall the read.
+	unix.SetNonblock(p[0], true)
+	defer unix.Close(p[0])
+	null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		unix.Close(p[1])
+		return fmt.Errorf("cannot open /dev/null: %w", err)
+	}
+	// The helper transitions to snap-update-ns.<instance> at its exec: the
+	// exec label set on this (forking, throwaway) thread is inherited by
+	// the child.
+	var pid int
+	if err = l.execLabel(l.helperLabel()); err == nil {
 		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = sysForkExecHelper(fd, argv, env, null, p[1], asCaller)
+			pid, err = l.startHelper(fd, argv, env, null, p[1], asCaller)
 			return err
 		})
-		unix.Close(null)
-		unix.Close(p[1])
-		defer unix.Close(p[0])
-		if err != nil {
-			return fmt.Errorf("cannot run %s: %w", layout.SnapUpdateNS, err)
-		}
-		return l.waitHelper(pid, p[0], layout.SnapUpdateNS, updateNSTimeout)
-	})
+	}
+	unix.Close(null)
+	unix.Close(p[1])
+	if err != nil {
+		return err
+	}
+	return l.waitHelper(pid, p[0], layout.SnapUpdateNS, updateNSTimeout)
 }
 
 // checkNoMountProfile fails when snapd wrote a mount profile for the snap but

@@ -9,11 +9,13 @@ import (
 
 // TestFileCapabilitySetIsPinned pins the
 // file-capability set: the capabilities snapd 2.70+ ships snap-confine
-// with, less fowner (nothing the launcher does needs it once it creates as
-// root), and setuid and setgid (which some distributions add too) to
-// create root's files and directories with filesystem ids of 0, never as
-// the caller. A new operation must make do with them, or this
-// test and SECURITY.md change with it.
+// with, less fowner (nothing the launcher does needs it once it creates,
+// opens and repairs root's entries as root), and setuid and setgid (which
+// some distributions add too) to do so with filesystem ids of 0, never as
+// the caller. cap_chown is there only for snap-update-ns's ambient set
+// (UserHelperCaps); the launcher itself never raises it with file
+// capabilities. A new action must make do with them, or this test and
+// SECURITY.md change with it.
 func TestFileCapabilitySetIsPinned(t *testing.T) {
 	want := []string{"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_setgid", "cap_setuid", "cap_sys_admin", "cap_sys_chroot", "cap_sys_ptrace"}
 	var got []string

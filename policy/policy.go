@@ -1,6 +1,6 @@
 // Package policy holds the launcher's rules as data: the closed set of
-// privileged operations it may perform, the capabilities each one needs, and
-// what the target's environment may inherit from the caller.
+// privileged actions it may perform, the syscalls and capabilities of each,
+// and what the target's environment may inherit from the caller.
 //
 // The threat it answers: privilege that is granted by code paths scattered
 // through a program cannot be reviewed. Every privileged step of the launcher
@@ -13,108 +13,82 @@ import (
 	"strings"
 )
 
-// Op is one privileged operation of the launcher.
+// Op is one privileged action of the launcher: one syscall, or a short
+// fixed sequence of them, made by exactly one function of
+// launcher/actions.go (OpSeccomp: the last step of launcher/handover.go)
+// with exactly the capabilities of its Spec.
 type Op int
 
-// The closed set of privileged operations, in the order a launch uses them
-// (those of the parallel-instances feature last).
+// The closed set of privileged actions, roughly in the order a launch uses
+// them (those of the parallel-instances feature last). Each is described
+// by its Spec below; launcher/actions.go says why each is safe.
 const (
-	// OpReassociate joins pid 1's mount namespace when the caller runs in
-	// another one (for example inside a snap), so that /run/snapd is the
-	// host's and not a view the caller arranged.
-	OpReassociate Op = iota
-	// OpInitRunDirs creates /run/snapd, /run/snapd/lock and /run/snapd/ns
-	// as root-owned 0755 directories, and the lock files in the lock
-	// directory.
-	OpInitRunDirs
-	// OpPrivateNSDir makes /run/snapd/ns a private bind mount of itself, so
-	// that the nsfs files captured there never propagate into the
-	// namespaces they describe.
-	OpPrivateNSDir
-	// OpJoin enters a preserved mount namespace with setns(2).
+	// Namespaces: the launcher's threads move between mount namespaces
+	// (each thread first unshares CLONE_FS, which needs no capability).
+	OpOpenHostNS Op = iota
+	OpReassociate
 	OpJoin
-	// OpInspect enters a preserved namespace on a throwaway thread to read
-	// its mount table, when its info file does not say what it was built
-	// from.
 	OpInspect
-	// OpDiscard unmounts and removes a stale namespace's files in
-	// /run/snapd/ns (also snap-discard-ns's only operation).
-	OpDiscard
-	// OpUnshare creates a new mount namespace for the snap.
 	OpUnshare
-	// OpSlaveRoot makes "/" recursively slave in the new namespace, so that
-	// host mounts keep arriving but nothing leaks back to the host.
 	OpSlaveRoot
-	// OpBootstrap gives the new namespace the snap's root filesystem: the
-	// base snap bound on a scratch directory, the host directories of
-	// NormalModeBinds (or LegacyModeBinds) bound into it, pivot_root into
-	// it, the host's root detached down to HostfsDir.
-	OpBootstrap
-	// OpDevpts mounts a private devpts instance on /dev/pts.
-	OpDevpts
-	// OpPrivateTmp creates /tmp/snap-private-tmp/snap.<instance>/tmp and
-	// bind mounts it on /tmp in the new namespace.
-	OpPrivateTmp
-	// OpSnapUpdateNS runs snapd's snap-update-ns, as root, inside the new
-	// namespace, to apply the snap's mount profile.
-	OpSnapUpdateNS
-	// OpNSFiles writes /run/snapd/ns/snap.<instance>.info and removes
-	// snap-update-ns's record of a previous namespace
-	// (snap.<instance>.fstab), so that a new namespace is always populated
-	// from scratch.
-	OpNSFiles
-	// OpCapture bind mounts the new namespace's nsfs file onto
-	// /run/snapd/ns/<instance>.mnt, preserving it.
+
+	// Files in root's directories (/run/snapd, /tmp/snap-private-tmp, the
+	// host's /media and /run/netns, the new root's hostfs directory).
+	OpMkdirRoot
+	OpCreateRootFile
+	OpFixOwner
+	OpOpenRootOnly
+	OpUnlink
+	OpRename
+
+	// Mounts in pid 1's namespace.
+	OpBindSelf
+	OpMakePrivate
 	OpCapture
-	// OpReadCookie reads the snap's cookie for snapctl from the root-only
-	// /var/lib/snapd/cookie.
-	OpReadCookie
-	// OpDrop permanently gives up every privilege before the exec.
+	OpUnmountNS
+
+	// Building a new namespace, on its own thread.
+	OpCloneTree
+	OpSetTreeAttrs
+	OpAttachTree
+	OpPivotRoot
+	OpDetach
+	OpBindPrivateTmp
+	OpDevpts
+	OpSnapUpdateNS
+
+	// The handover.
 	OpDrop
-	// OpSeccomp loads the app's seccomp profiles, after the drop, with the
-	// one capability the load needs (no_new_privs is not used: it would
-	// also stop the app's AppArmor transitions and setuid helpers).
 	OpSeccomp
 
 	// The parallel-instances feature (snapd's experimental flag
 	// /var/lib/snapd/features/parallel-instances; launcher/parallel.go).
-
-	// OpSnapDirMounts makes /snap and /var/snap shared mount points of
-	// themselves in pid 1's namespace (under the global lock, once), so
-	// that a classic snap's namespace can make them slave and bind an
-	// instance's directories over the snap's name without the bind
-	// reaching the host.
-	OpSnapDirMounts
-	// OpClassicUnshare gives a classic snap's app a mount namespace of
-	// its own, a copy of pid 1's.
+	OpMakeShared
 	OpClassicUnshare
-	// OpInstanceMounts, in that namespace only, makes /snap and /var/snap
-	// recursively slave and binds /snap/<snap>_<key> on /snap/<snap> and
-	// /var/snap/<snap>_<key> on /var/snap/<snap>.
-	OpInstanceMounts
+	OpMakeSlave
+	OpBindInstanceDir
 
 	numOps
 )
 
-// Spec describes one privileged operation.
+// Spec describes one privileged action.
 type Spec struct {
 	// Name is used in the debug log and in error messages.
 	Name string
-	// Caps are the capabilities the operation needs; their union over
-	// every operation is the file-capability set (Required).
+	// Syscalls names the syscalls the action makes, in order.
+	Syscalls string
+	// Caps are the capabilities the action needs in both installs; their
+	// union over every action, with FileCapsOnly and UserHelperCaps, is
+	// the file-capability set (Required).
 	Caps []Cap
 	// SetuidCaps are raised as well when the launcher runs with root's
-	// full permitted set (setuid, or a root caller), for the parts of an
-	// operation that only that install does differently. They are not part
-	// of the file-capability set.
+	// full permitted set (setuid, or a root caller), where its euid is 0
+	// but its group is the caller's. They are not part of the
+	// file-capability set.
 	SetuidCaps []Cap
-	// Syscalls names what the operation does with them, for SECURITY.md.
-	Syscalls string
 	// FileCapsOnly are raised as well in the file-capability install
-	// only, where the launcher's ids are the caller's: creating an entry
-	// root:root from its first instant takes filesystem ids of 0
-	// (setfsuid, setfsgid), which euid 0 gives the setuid install for
-	// free. They are part of the file-capability set.
+	// only, where the launcher's ids are the caller's: what euid 0 gives
+	// the setuid install for free (owning root's files and directories).
 	FileCapsOnly []Cap
 }
 
@@ -129,46 +103,75 @@ func (op Op) Raised(fullSet bool) []Cap {
 	return append(append([]Cap{}, Ops[op].Caps...), extra...)
 }
 
-// createAsRoot is FileCapsOnly for every operation that creates files or
-// directories.
-var createAsRoot = []Cap{CapSetuid, CapSetgid}
+var (
+	// asRoot is FileCapsOnly of the actions made with filesystem ids 0
+	// (setfsuid, setfsgid), so that what they create is root:root from
+	// its first instant, and they own root's entries, as the setuid
+	// install's euid 0 does.
+	asRoot = []Cap{CapSetuid, CapSetgid}
+	// mounts is Caps of every mount(2), open_tree(2), mount_setattr(2),
+	// move_mount(2), umount2(2), pivot_root(2) and unshare(CLONE_NEWNS).
+	mounts = []Cap{CapSysAdmin}
+	// setns(CLONE_NEWNS) needs CAP_SYS_ADMIN and CAP_SYS_CHROOT.
+	setns = []Cap{CapSysAdmin, CapSysChroot}
+)
 
-// Ops is the table of privileged operations, indexed by Op.
+// Ops is the table of privileged actions, indexed by Op. The capabilities
+// are measured, not assumed: tests/e2e/leastpriv_test.go checks in both
+// installs that each action runs with exactly these effective, and that
+// without each one of them in turn a launch fails (the four actions of the
+// parallel-instances feature are not withheld yet).
 var Ops = [numOps]Spec{
-	// setns(CLONE_NEWNS) needs CAP_SYS_ADMIN and CAP_SYS_CHROOT; opening
-	// /proc/1/ns/mnt needs ptrace-read access to pid 1.
-	OpReassociate: {Name: "reassociate with pid 1's mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot, CapSysPtrace}},
-	// Creating entries in root-owned directories and giving them to root.
-	OpInitRunDirs:  {Name: "initialise /run/snapd", Caps: []Cap{CapDacOverride, CapChown}, FileCapsOnly: createAsRoot},
-	OpPrivateNSDir: {Name: "make /run/snapd/ns a private bind mount", Caps: []Cap{CapSysAdmin}},
-	OpJoin:         {Name: "join the preserved mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot}},
-	OpInspect:      {Name: "inspect the preserved mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot}},
-	OpDiscard:      {Name: "discard the preserved mount namespace", Caps: []Cap{CapSysAdmin, CapDacOverride}},
-	OpUnshare:      {Name: "create a mount namespace", Caps: []Cap{CapSysAdmin, CapSysChroot}},
-	OpSlaveRoot:    {Name: "make / recursively slave", Caps: []Cap{CapSysAdmin}},
-	// Mount operations, plus creating the few host directories the
-	// bootstrap needs (shared mount points, the hostfs directory).
-	OpBootstrap:  {Name: "bootstrap the snap's root filesystem", Caps: []Cap{CapSysAdmin, CapDacOverride, CapChown}, FileCapsOnly: createAsRoot},
-	OpDevpts:     {Name: "mount a private devpts instance", Caps: []Cap{CapSysAdmin}},
-	OpPrivateTmp: {Name: "set up the private /tmp", Caps: []Cap{CapDacOverride, CapChown, CapSysAdmin}, FileCapsOnly: createAsRoot},
+	// Another process's namespace file needs ptrace-read access to it.
+	OpOpenHostNS:  {Name: "open pid 1's mount namespace", Syscalls: "openat(/proc/1/ns/mnt)", Caps: []Cap{CapSysPtrace}},
+	OpReassociate: {Name: "join pid 1's mount namespace", Syscalls: "setns(CLONE_NEWNS)", Caps: setns},
+	OpJoin:        {Name: "join the snap's mount namespace", Syscalls: "setns(CLONE_NEWNS)", Caps: setns},
+	OpInspect:     {Name: "inspect the preserved mount namespace", Syscalls: "setns(CLONE_NEWNS)", Caps: setns},
+	OpUnshare:     {Name: "create a mount namespace", Syscalls: "setns(CLONE_NEWNS), unshare(CLONE_NEWNS)", Caps: setns},
+	OpSlaveRoot:   {Name: "make / recursively slave", Syscalls: "mount(MS_REC|MS_SLAVE)", Caps: mounts},
+
+	// In root's directories euid 0 is the owner and needs nothing; the
+	// file-capability install acts as root with filesystem ids 0 to
+	// create and open (asRoot), needs CAP_DAC_READ_SEARCH to read in a
+	// root-only directory, CAP_DAC_OVERRIDE to write one.
+	OpMkdirRoot:      {Name: "create a root-owned directory", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat(O_DIRECTORY|O_NOFOLLOW)", FileCapsOnly: asRoot},
+	OpCreateRootFile: {Name: "create a root-owned file", Syscalls: "setfsuid(0), setfsgid(0), openat(O_CREAT|O_EXCL|O_NOFOLLOW) or openat(O_NOFOLLOW)", FileCapsOnly: asRoot},
+	// The setuid install creates with the caller's group (its egid),
+	// which only CAP_CHOWN can change to root's; with filesystem ids 0
+	// the owner may do it.
+	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "setfsuid(0), setfsgid(0), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: asRoot},
+	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)", FileCapsOnly: []Cap{CapDacReadSearch}},
+	OpUnlink:       {Name: "remove an entry of a root-owned directory", Syscalls: "unlinkat", FileCapsOnly: []Cap{CapDacOverride}},
+	OpRename:       {Name: "replace a file in a root-owned directory", Syscalls: "renameat", FileCapsOnly: []Cap{CapDacOverride}},
+
+	OpBindSelf:    {Name: "bind mount a directory onto itself", Syscalls: "mount(MS_BIND|MS_REC)", Caps: mounts},
+	OpMakePrivate: {Name: "make a mount private", Syscalls: "mount(MS_PRIVATE)", Caps: mounts},
+	OpCapture:     {Name: "preserve the mount namespace", Syscalls: "mount(MS_BIND) of an nsfs file", Caps: mounts},
+	OpUnmountNS:   {Name: "unmount a preserved mount namespace", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
+
+	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts},
+	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts},
+	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts},
+	OpPivotRoot:      {Name: "pivot into the snap's root filesystem", Syscalls: "fchdir, pivot_root, chdir", Caps: mounts},
+	OpDetach:         {Name: "detach a host mount from the snap's root", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
+	OpBindPrivateTmp: {Name: "bind mount the private /tmp", Syscalls: "mount(MS_BIND)", Caps: mounts},
+	OpDevpts:         {Name: "mount a private devpts instance", Syscalls: "mount(devpts), openat(/dev/pts/ptmx), mount(MS_BIND)", Caps: mounts},
 	// The setuid install runs snap-update-ns as root (setgroups, setgid,
 	// setuid in the child); the file-capability install runs it as the
 	// caller with UserHelperCaps as ambient capabilities, as snapd 2.70
 	// does, which needs none raised in the launcher.
-	OpSnapUpdateNS: {Name: "run snap-update-ns", SetuidCaps: []Cap{CapSetuid, CapSetgid}},
-	OpNSFiles:      {Name: "write the namespace's files in /run/snapd/ns", Caps: []Cap{CapDacOverride, CapChown}, FileCapsOnly: createAsRoot},
-	OpCapture:      {Name: "preserve the mount namespace", Caps: []Cap{CapSysAdmin}},
+	OpSnapUpdateNS: {Name: "run snap-update-ns", Syscalls: "clone, execve(/proc/self/fd/N of snap-update-ns)", SetuidCaps: []Cap{CapSetuid, CapSetgid}},
+
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
 	// capability at all, because the ids already are the caller's.
-	OpDrop:       {Name: "drop privileges", Caps: nil},
-	OpReadCookie: {Name: "read the snap cookie", Caps: []Cap{CapDacReadSearch}},
-	OpSeccomp:    {Name: "load the app's seccomp profiles", Caps: []Cap{CapSysAdmin}},
-	// Mount operations only: every directory involved exists, root's,
-	// and is opened and checked before (nothing is created).
-	OpSnapDirMounts:  {Name: "make /snap and /var/snap shared mount points", Caps: []Cap{CapSysAdmin}},
-	OpClassicUnshare: {Name: "create a classic snap's mount namespace", Caps: []Cap{CapSysAdmin}},
-	OpInstanceMounts: {Name: "map the snap instance's directories onto the snap's name", Caps: []Cap{CapSysAdmin}},
+	OpDrop:    {Name: "drop privileges", Syscalls: "prctl(PR_SET_KEEPCAPS), setresgid, setresuid, capset (every thread)"},
+	OpSeccomp: {Name: "load the app's seccomp profiles", Syscalls: "seccomp(SECCOMP_SET_MODE_FILTER)", Caps: []Cap{CapSysAdmin}},
+
+	OpMakeShared:      {Name: "make a mount recursively shared", Syscalls: "mount(MS_REC|MS_SHARED)", Caps: mounts},
+	OpClassicUnshare:  {Name: "create a classic snap's mount namespace", Syscalls: "unshare(CLONE_NEWNS)", Caps: mounts},
+	OpMakeSlave:       {Name: "make a mount recursively slave", Syscalls: "mount(MS_REC|MS_SLAVE)", Caps: mounts},
+	OpBindInstanceDir: {Name: "bind a snap instance's directory onto the snap's", Syscalls: "mount(MS_BIND|MS_REC)", Caps: mounts},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
@@ -183,12 +186,14 @@ var Ops = [numOps]Spec{
 // ownership (CHOWN).
 var UserHelperCaps = []Cap{CapDacOverride, CapSysAdmin, CapChown}
 
-// Required is the union of every operation's capabilities: the set a
+// Required is the union of every action's capabilities in the
+// file-capability install and of UserHelperCaps (which the launcher must
+// hold permitted to pass them on as ambient capabilities): the set a
 // strict-capability build is installed with (setcap <set>=p).
 func Required() []Cap {
 	var caps []Cap
 	seen := map[Cap]bool{}
-	for _, spec := range Ops {
+	for _, spec := range append(Ops[:], Spec{Caps: UserHelperCaps}) {
 		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
 			if !seen[c] {
 				seen[c] = true

@@ -6,7 +6,6 @@ import (
 	"os/exec"
 	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -35,68 +34,140 @@ func capNames(w uint64) string {
 	return strings.Join(n, ",")
 }
 
-// TestEveryPrivilegedStepRaisesExactlyItsCapabilities runs launches down
-// every path (create with snap-update-ns and a preserved per-user layer,
-// join, discard after a refresh, the seccomp load) with the launcher built
-// with the test-only capability hook, in both install modes, and checks
+// TestEveryPrivilegedStepRaisesExactlyItsCapabilities runs lifeOfASnap
+// with the launcher built with the test-only capability hook, in both
+// install modes, and checks
 // that while each privileged operation runs the kernel reports exactly the
 // capabilities policy grants it effective, and nothing more.
 func TestEveryPrivilegedStepRaisesExactlyItsCapabilities(t *testing.T) {
 	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
 		t.Run(mode.name, func(t *testing.T) {
-			world(t)
-			installUpdateNS(t)
-			enablePerUser(t)
-			// A profile with filters to load, so that the load is seen.
-			if err := installProfile("snap.hello.app", "deny-uname.bin2"); err != nil {
-				t.Fatal(err)
-			}
 			seen := map[policy.Op]uint64{}
-			run := func(l launch) {
-				l.program = mode.dir + "/snap-confine"
-				res := l.run()
-				if res.err != nil {
-					t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
-				}
-				for _, line := range strings.Split(res.stderr, "\n") {
-					var op int
-					var eff, prm string
-					var others uint64
-					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%s prm=%s others=%x", &op, &eff, &prm, &others); err != nil {
-						continue
-					}
-					// Raised on the operation's thread alone.
-					if others != 0 {
-						t.Errorf("%s: other threads hold %s", policy.Op(op), capNames(others))
-					}
-					got, _ := strconv.ParseUint(eff, 16, 64)
-					permitted, _ := strconv.ParseUint(prm, 16, 64)
-					want := capWord(policy.Op(op).Raised(mode.name == "setuid")) & permitted
-					if got != want {
-						t.Errorf("%s: effective %s, policy grants %s", policy.Op(op), capNames(got), capNames(want))
-					}
-					seen[policy.Op(op)] = got
-				}
+			hooks, broke := lifeOfASnap(t, mode.dir)
+			if broke != "" {
+				t.Fatal(broke)
 			}
-			run(launch{uid: 1000})                                 // create, per-user create, seccomp
-			run(launch{uid: 1000})                                 // join both
-			run(launch{uid: 1001, dir: "/", env: []string{"A=b"}}) // another user's layer
-			refresh(t, "core", "2")
-			run(launch{uid: 1000})                               // discard and rebuild
-			run(launch{uid: 1000, flags: []string{"--classic"}}) // classic
+			for _, h := range hooks {
+				// Raised on the operation's thread alone.
+				if h.others != 0 {
+					t.Errorf("%s: other threads hold %s", h.op, capNames(h.others))
+				}
+				want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm
+				if h.eff != want {
+					t.Errorf("%s: effective %s, policy grants %s", h.op, capNames(h.eff), capNames(want))
+				}
+				seen[h.op] = h.eff
+			}
 			var table []string
 			for op, eff := range seen {
 				table = append(table, fmt.Sprintf("  %-45s %s", op, capNames(eff)))
 			}
 			sort.Strings(table)
 			t.Logf("%d privileged operations observed, effective capabilities while each ran:\n%s", len(seen), strings.Join(table, "\n"))
-			for _, op := range []policy.Op{policy.OpInitRunDirs, policy.OpPrivateNSDir, policy.OpUnshare, policy.OpBootstrap,
-				policy.OpPrivateTmp, policy.OpDevpts, policy.OpSnapUpdateNS, policy.OpNSFiles, policy.OpCapture, policy.OpJoin,
-				policy.OpDiscard, policy.OpDrop, policy.OpSeccomp, policy.OpSlaveRoot, policy.OpReadCookie} {
-				if _, ok := seen[op]; !ok {
+			// Every action but those of the parallel-instances feature
+			// (TestParallelInstanceStepsRaiseExactlyTheirCapabilities).
+			for op := range policy.Op(len(policy.Ops)) {
+				if _, ok := seen[op]; !ok && !slices.Contains(parallelOps, op) {
 					t.Errorf("%s was never observed", op)
 				}
 			}
+		})
+	}
+}
+
+// hookLine is what the test-only capability hook reports from inside one
+// privileged operation.
+type hookLine struct {
+	op               policy.Op
+	eff, prm, others uint64
+}
+
+// lifeOfASnap runs launches down every path of a snap's life with the
+// hooked launcher in dir (create with snap-update-ns and a preserved
+// per-user layer and the seccomp load, join, another user's layer,
+// inspection and a repaired lock file, discard after a refresh, classic),
+// each with env added. It returns what the hook reported, and the first
+// launch that failed ("" if none).
+func lifeOfASnap(t *testing.T, dir string, env ...string) (hooks []hookLine, broke string) {
+	world(t)
+	installUpdateNS(t)
+	enablePerUser(t)
+	// A profile with filters to load, so that the load is seen.
+	if err := installProfile("snap.hello.app", "deny-uname.bin2"); err != nil {
+		t.Fatal(err)
+	}
+	run := func(what string, l launch) {
+		if broke != "" {
+			return
+		}
+		l.program, l.env = dir+"/snap-confine", append(l.env, env...)
+		res := l.run()
+		if res.err != nil {
+			broke = what + ": " + strings.Join(nonHookLines(res.stderr), " ")
+		}
+		// snap-update-ns runs fully as root, or fully as the caller.
+		if len(l.args) > 0 && broke == "" {
+			var r, e, s int
+			log := res.report.Read["/mnt/snap-update-ns.log"]
+			if i := strings.Index(log, "uids="); i < 0 {
+				broke = what + ": snap-update-ns left no log"
+			} else if fmt.Sscanf(log[i:], "uids=%d/%d/%d", &r, &e, &s); r != e || e != s {
+				broke = fmt.Sprintf("%s: snap-update-ns ran with uids %d/%d/%d", what, r, e, s)
+			}
+		}
+		for _, line := range strings.Split(res.stderr, "\n") {
+			var h hookLine
+			if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x others=%x", &h.op, &h.eff, &h.prm, &h.others); err == nil {
+				hooks = append(hooks, h)
+			}
+		}
+	}
+	run("create", launch{uid: 1000})
+	run("join", launch{uid: 1000})
+	run("another user's layer", launch{uid: 1001, dir: "/", env: []string{"A=b"}})
+	refresh(t, "core", "2")
+	run("discard", launch{uid: 1000, args: []string{"read", "/mnt/snap-update-ns.log"}})
+	// An info file without the launcher's facts (snapd's snap-confine
+	// wrote it): the namespace is inspected. A lock file of root's with a
+	// wrong mode (a launcher of the other install killed before fixing
+	// it): it is repaired.
+	if broke != "" {
+		return hooks, broke
+	}
+	if err := os.WriteFile("/run/snapd/ns/snap.hello.info", []byte("base-snap-name=core\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod("/run/snapd/lock/hello.lock", 0o640); err != nil {
+		t.Fatal(err)
+	}
+	run("inspect and repair", launch{uid: 1000})
+	run("classic", launch{uid: 1000, flags: []string{"--classic"}})
+	return hooks, broke
+}
+
+// TestEveryActionNeedsEachOfItsCapabilities withholds, in both install
+// modes, each capability of each action in turn (the test-only hook lowers
+// it right after the action raised it) and runs lifeOfASnap: some launch
+// must fail. So policy grants no action a capability it does not use.
+func TestEveryActionNeedsEachOfItsCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var table []string
+			for op := range policy.Op(len(policy.Ops)) {
+				if slices.Contains(parallelOps, op) {
+					continue // not withheld yet: each is one mount(2) or unshare(2) with cap_sys_admin
+				}
+				for _, c := range op.Raised(mode.name == "setuid") {
+					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
+						_, broke := lifeOfASnap(t, mode.dir, fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c))
+						if broke == "" {
+							t.Errorf("%s works without cap_%s", op, c)
+						}
+						table = append(table, fmt.Sprintf("  %-42s without cap_%-16s %s", op, c, broke))
+					})
+				}
+			}
+			t.Logf("what breaks without each capability of each action:\n%s", strings.Join(table, "\n"))
 		})
 	}
 }

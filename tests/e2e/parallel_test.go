@@ -394,6 +394,9 @@ func TestParallelInstanceDecisionIsInTheDebugLog(t *testing.T) {
 	}
 }
 
+// parallelOps are the actions only the parallel-instances feature uses.
+var parallelOps = []policy.Op{policy.OpMakeShared, policy.OpClassicUnshare, policy.OpMakeSlave, policy.OpBindInstanceDir}
+
 // TestParallelInstanceStepsRaiseExactlyTheirCapabilities is
 // TestEveryPrivilegedStepRaisesExactlyItsCapabilities for the operations of
 // the parallel-instances feature: a classic instance's launch, then a
@@ -422,7 +425,7 @@ func TestParallelInstanceStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 					seen[policy.Op(op)] = true
 				}
 			}
-			for _, op := range []policy.Op{policy.OpSnapDirMounts, policy.OpClassicUnshare, policy.OpInstanceMounts, policy.OpReassociate, policy.OpPrivateNSDir} {
+			for _, op := range append([]policy.Op{policy.OpReassociate, policy.OpMakePrivate}, parallelOps...) {
 				if !seen[op] {
 					t.Errorf("%s was never observed", op)
 				}

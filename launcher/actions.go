@@ -1,0 +1,505 @@
+package launcher
+
+// This file is the launcher's privileged surface, in the manner of
+// bubblewrap's privileged_op(): one function per policy.Op, the only one
+// that names it, raising exactly the op's capabilities on the calling
+// thread around one syscall or a short fixed sequence, and saying why it
+// cannot hurt the host. Everything else (deciding, deriving paths,
+// walking, checking, looping over tables) happens at the call sites,
+// without privilege, before and after. `make vet`
+// (tools/check-privileged.sh) refuses a state-changing syscall in any other
+// file but caps.go (the capset machinery of raise and lower) and
+// handover.go (the last step: capset, seccomp, execve).
+//
+// Paths passed to mount(2) are /proc/self/fd/N magic links to descriptors
+// that were opened and checked without following symlinks, so nothing a
+// user can rename or swap is resolved between the check and the use.
+
+import (
+	"fmt"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// privileged runs fn, the syscalls of op, with exactly the capabilities
+// policy grants op effective on the calling thread (a locked one: the main
+// thread or a throwaway one), and none after (see caps.go). An error reads
+// "cannot <what>: ...".
+func (l *launcher) privileged(op policy.Op, what string, fn func() error) error {
+	l.debugf("privileged: %s: %s", op, what)
+	var err error
+	if l.mode == modeNone {
+		err = fn()
+	} else if err = l.raise(op.Raised(l.mode != modeFileCaps)); err == nil {
+		if capHook != nil {
+			capHook(op)
+		}
+		err = fn()
+		if lerr := l.lower(); err == nil {
+			err = lerr
+		}
+	}
+	if err != nil {
+		return fmt.Errorf("cannot %s: %w", what, err)
+	}
+	return nil
+}
+
+// privilegedFD is privileged for an action that returns a descriptor (or
+// a pid), -1 when it fails.
+func (l *launcher) privilegedFD(op policy.Op, what string, fn func() (int, error)) (int, error) {
+	fd := -1
+	err := l.privileged(op, what, func() (err error) {
+		fd, err = fn()
+		return err
+	})
+	return fd, err
+}
+
+// fdPath names an open descriptor for syscalls that only take paths. The
+// magic link resolves to exactly the opened file, whatever happens to the
+// name it was opened by.
+func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+
+// unshareFS gives the calling thread an fs_struct of its own:
+// setns(CLONE_NEWNS) refuses a thread that shares it, and every Go thread
+// does. It needs no capability.
+func unshareFS() error {
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
+	}
+	return nil
+}
+
+// Namespaces.
+
+// openHostNS opens pid 1's mount namespace, which takes ptrace-read access
+// to pid 1. Safe: it only opens, through the /proc verified to be procfs;
+// the descriptor grants nothing without CAP_SYS_ADMIN to enter it.
+func (l *launcher) openHostNS() (int, error) {
+	return l.privilegedFD(policy.OpOpenHostNS, "open pid 1's mount namespace", func() (int, error) {
+		return unix.Openat(l.procfd, "1/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	})
+}
+
+// joinHostNS moves the calling thread into pid 1's mount namespace, hostNS
+// (checked to be nsfs, from the verified /proc). Safe: it is the host's own
+// view, the one a launch from the host starts in anyway; only the calling
+// thread moves (it unshared CLONE_FS).
+func (l *launcher) joinHostNS(hostNS int) error {
+	return l.privileged(policy.OpReassociate, "join pid 1's mount namespace", func() error { return unix.Setns(hostNS, unix.CLONE_NEWNS) })
+}
+
+// join moves the main thread into the namespace the app runs in. Safe:
+// nsfd is nsfs, either made by this launch or bind mounted in the
+// root-owned /run/snapd/ns and checked to be the one captured there
+// (verifyCaptured); the thread drops every privilege before it execs.
+func (l *launcher) join(nsfd int, display string) error {
+	return l.privileged(policy.OpJoin, "join "+display, func() error { return unix.Setns(nsfd, unix.CLONE_NEWNS) })
+}
+
+// inspect moves a throwaway thread, which only reads its mount table and
+// ends, into the preserved namespace nsfd. Safe: as join; nothing else
+// ever runs on that thread.
+func (l *launcher) inspect(nsfd int) error {
+	return l.privileged(policy.OpInspect, "enter the preserved mount namespace", func() error { return unix.Setns(nsfd, unix.CLONE_NEWNS) })
+}
+
+// unshareFrom gives the calling throwaway thread a new mount namespace, a
+// copy of fromNS (pid 1's, or the snap's for a per-user layer). Safe: it
+// changes only that thread's view; fromNS is nsfs, from /proc or verified.
+func (l *launcher) unshareFrom(fromNS int) error {
+	return l.privileged(policy.OpUnshare, "create a mount namespace", func() error {
+		if err := unix.Setns(fromNS, unix.CLONE_NEWNS); err != nil {
+			return err
+		}
+		return unix.Unshare(unix.CLONE_NEWNS)
+	})
+}
+
+// makeRootRslave makes every mount of the calling thread's new namespace a
+// slave. Safe: it only stops propagation from the new namespace back to
+// the host; it is only called right after unshareFrom.
+func (l *launcher) makeRootRslave() error {
+	return l.privileged(policy.OpSlaveRoot, "make / recursively slave", func() error { return unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SLAVE, "") })
+}
+
+// Files in root's directories.
+
+// mkdirRoot creates name below parent as a root:root directory of exactly
+// mode (the umask is 0) unless one is there, and opens it. Safe: parent was
+// opened without following symlinks; the entry is root's from its first
+// instant (asRootOwner), so nobody else can have used it; the open follows
+// no symlink, and the caller checks on the descriptor what it got.
+func (l *launcher) mkdirRoot(parent int, name string, mode uint32, display string) (int, error) {
+	return l.privilegedFD(policy.OpMkdirRoot, "create "+display, func() (fd int, err error) {
+		err = asRootOwner(func() error {
+			if err := unix.Mkdirat(parent, name, mode); err == nil && createHook != nil {
+				createHook()
+			} else if err != nil && err != unix.EEXIST {
+				return err
+			}
+			fd, err = unix.Openat(parent, name, dirFlags, 0)
+			return err
+		})
+		return fd, whyNot(parent, name, err)
+	})
+}
+
+// openRootFile opens name in the root-owned directory dirfd, creating it
+// root:root with mode when missing. Safe: a new file is root's from its
+// first instant (asRootOwner); O_NOFOLLOW refuses a symlink, O_NONBLOCK
+// keeps a FIFO or device from blocking, and the caller checks on the
+// descriptor that it is a regular file owned by root before using it.
+func (l *launcher) openRootFile(dirfd int, name string, flags int, mode uint32, display string) (int, error) {
+	flags |= unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
+	return l.privilegedFD(policy.OpCreateRootFile, "create "+display, func() (fd int, err error) {
+		err = asRootOwner(func() (err error) {
+			if fd, err = unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, mode); err == unix.EEXIST {
+				fd, err = unix.Openat(dirfd, name, flags, 0)
+			} else if err == nil && createHook != nil {
+				createHook()
+			}
+			return err
+		})
+		return fd, whyNot(dirfd, name, err)
+	})
+}
+
+// fixOwnerMode gives an entry owned by uid 0 whose group or mode differ
+// from the contract (the setuid install creates with the caller's group; a
+// launcher killed before this step) to root:root with mode. Safe: fd is
+// root's already (checkRootOwned); the group and mode are the contract's.
+func (l *launcher) fixOwnerMode(fd int, mode uint32) error {
+	return l.privileged(policy.OpFixOwner, "set its owner and mode", func() error {
+		return asRootOwner(func() error {
+			if err := unix.Fchown(fd, 0, 0); err != nil {
+				return err
+			}
+			return unix.Fchmod(fd, mode)
+		})
+	})
+}
+
+// openRootOnly opens path below dirfd, in root-only directories (the
+// scratch root in /tmp/snap-private-tmp, the snap's cookie) that the
+// file-capability install, running as the caller, cannot search. Safe: it
+// only opens, read-only or O_PATH, without following any symlink or
+// leaving dirfd; the caller checks what it got.
+func (l *launcher) openRootOnly(dirfd int, path string, flags int, display string) (int, error) {
+	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS}
+	return l.privilegedFD(policy.OpOpenRootOnly, "open "+display, func() (int, error) { return unix.Openat2(dirfd, path, how) })
+}
+
+// unlinkRoot removes name (a directory with AT_REMOVEDIR) from the
+// root-owned directory dirfd; a missing one is no error. Safe: name is a
+// single component derived from a validated instance name; unlinkat never
+// follows a symlink; only what the launcher made goes: a discarded
+// namespace's files, a stale record, an empty scratch directory.
+func (l *launcher) unlinkRoot(dirfd int, name string, flags int, display string) error {
+	return l.privileged(policy.OpUnlink, "remove "+display, func() error {
+		if err := unix.Unlinkat(dirfd, name, flags); err != nil && err != unix.ENOENT {
+			return err
+		}
+		return nil
+	})
+}
+
+// renameRoot replaces newname with oldname inside the root-owned directory
+// dirfd. Safe: both are single components derived from a validated
+// instance name; renameat never follows a symlink at newname.
+func (l *launcher) renameRoot(dirfd int, oldname, newname, display string) error {
+	return l.privileged(policy.OpRename, "replace "+display, func() error { return unix.Renameat(dirfd, oldname, dirfd, newname) })
+}
+
+// asRootOwner runs create with the calling thread's filesystem uid and gid
+// 0, so that what it creates is root:root from its first instant and it
+// owns root's entries. With file capabilities the launcher's ids are the
+// caller's, and an entry created as the caller and handed to root
+// afterwards is the caller's for a moment: long enough for them to stop the
+// launcher (SIGSTOP on an inotify event), plant entries in it, and leave
+// root's directories theirs. Needs CAP_SETUID and CAP_SETGID. Safe: the ids
+// are the calling thread's alone and are restored before it returns, with
+// the thread's capabilities as they were (the kernel raises the filesystem
+// capabilities of the permitted set when fsuid becomes 0, and drops them
+// all when it goes back). In the setuid install fsuid is 0 already and
+// nothing changes.
+func asRootOwner(create func() error) error {
+	fsuid, _ := unix.SetfsuidRetUid(-1)
+	if fsuid == 0 {
+		return create()
+	}
+	fsgid, _ := unix.SetfsgidRetGid(-1)
+	eff, prm, inh, err := getCaps()
+	if err != nil {
+		return fmt.Errorf("cannot get capabilities: %w", err)
+	}
+	unix.SetfsgidRetGid(0)
+	unix.SetfsuidRetUid(0)
+	err = setThreadCaps(eff, prm, inh)
+	if u, _ := unix.SetfsuidRetUid(-1); u != 0 && err == nil {
+		err = fmt.Errorf("cannot create as root: the filesystem uid stays %d", u)
+	}
+	if g, _ := unix.SetfsgidRetGid(-1); g != 0 && err == nil {
+		err = fmt.Errorf("cannot create as root: the filesystem gid stays %d", g)
+	}
+	if err == nil {
+		err = create()
+	}
+	unix.SetfsuidRetUid(fsuid)
+	unix.SetfsgidRetGid(fsgid)
+	if rerr := setThreadCaps(eff, prm, inh); rerr != nil && err == nil {
+		err = rerr
+	}
+	if u, _ := unix.SetfsuidRetUid(-1); u != fsuid {
+		// The thread would go on creating as root: never use it again.
+		panic(fmt.Sprintf("cannot restore the filesystem uid %d (it is %d)", fsuid, u))
+	}
+	return err
+}
+
+// Mounts in pid 1's namespace.
+
+// bindSelf bind mounts the directory dirfd onto itself, recursively so that
+// namespaces captured below it stay visible, so that its propagation can
+// be set apart from its parent's: /run/snapd/ns, and with the
+// parallel-instances feature /snap and /var/snap. Safe: the mount shows
+// exactly what was there, and dirfd was checked to be a root-owned
+// directory not writable by others.
+func (l *launcher) bindSelf(dirfd int, display string) error {
+	return l.privileged(policy.OpBindSelf, "bind mount "+display+" onto itself", func() error {
+		return unix.Mount(fdPath(dirfd), fdPath(dirfd), "", unix.MS_BIND|unix.MS_REC, "")
+	})
+}
+
+// makePrivate sets private propagation on the mount at dirfd: /run/snapd/ns
+// after bindSelf, and in a new namespace its private /tmp and its root.
+// Safe: it only stops mount events from propagating to or from that mount;
+// it is idempotent.
+func (l *launcher) makePrivate(dirfd int, display string) error {
+	return l.privileged(policy.OpMakePrivate, "make "+display+" private", func() error { return unix.Mount("none", fdPath(dirfd), "", unix.MS_PRIVATE, "") })
+}
+
+// capture bind mounts the nsfs file nsfd onto the regular file target in
+// /run/snapd/ns, preserving the namespace. Safe: nsfd is a namespace this
+// launcher just made; target is a root-owned regular file opened without
+// following symlinks in the root-owned, private /run/snapd/ns; the mount is
+// made in pid 1's namespace, where only root can change it.
+func (l *launcher) capture(nsfd, target int, display string) error {
+	return l.privileged(policy.OpCapture, "preserve the mount namespace at "+display, func() error {
+		return unix.Mount(fdPath(nsfd), fdPath(target), "", unix.MS_BIND, "")
+	})
+}
+
+// unmountNS lazily unmounts the namespace captured at path in /run/snapd/ns,
+// without following a final symlink. Safe: the caller checked the nsfs (or
+// procfs) magic on an opened descriptor of it, in the root-only directory.
+func (l *launcher) unmountNS(path string) error {
+	return l.privileged(policy.OpUnmountNS, "unmount "+path, func() error { return unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW) })
+}
+
+// Building a new namespace, on the throwaway thread that is its only task.
+
+// cloneTree makes a detached copy of the mount tree at fd (recursively when
+// asked), the new mount API's bind source. Safe: a detached copy is visible
+// to no one until attachTree places it.
+func (l *launcher) cloneTree(fd int, recursive bool, display string) (int, error) {
+	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH)
+	if recursive {
+		flags |= unix.AT_RECURSIVE
+	}
+	return l.privilegedFD(policy.OpCloneTree, "clone "+display, func() (int, error) { return unix.OpenTree(fd, "", flags) })
+}
+
+// setTreeAttrs sets the propagation (and read-only, when asked) of every
+// mount of a detached tree made by cloneTree. Safe: it changes only the
+// copy, before it is attached.
+func (l *launcher) setTreeAttrs(tree int, propagation uintptr, readonly bool, display string) error {
+	attr := unix.MountAttr{Propagation: uint64(propagation)}
+	if readonly {
+		attr.Attr_set = unix.MOUNT_ATTR_RDONLY
+	}
+	return l.privileged(policy.OpSetTreeAttrs, "set the propagation of "+display, func() error {
+		return unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+	})
+}
+
+// attachTree attaches a detached tree on the directory or file target.
+// Safe: it is only called in a new namespace, before pivot_root, with
+// targets resolved inside the new root (RESOLVE_IN_ROOT: no symlink of the
+// base escapes it) or the scratch directory in root-only
+// /tmp/snap-private-tmp.
+func (l *launcher) attachTree(tree, target int, display string) error {
+	return l.privileged(policy.OpAttachTree, "bind "+display+" into the snap's root", func() error {
+		return unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	})
+}
+
+// pivotRoot makes rootfd the root of the calling thread's new namespace,
+// with the old root kept at putOld inside it. Safe: new namespace only.
+func (l *launcher) pivotRoot(rootfd int, putOld string) error {
+	return l.privileged(policy.OpPivotRoot, "pivot_root into the snap's root filesystem", func() error {
+		if err := unix.Fchdir(rootfd); err != nil {
+			return err
+		}
+		if err := unix.PivotRoot(".", putOld); err != nil {
+			return err
+		}
+		return unix.Chdir("/")
+	})
+}
+
+// detach lazily unmounts the mount at path, without following a final
+// symlink. Safe: new namespace only, on fixed paths below HostfsDir (the
+// host's own tree, as seen after pivot_root).
+func (l *launcher) detach(path string) error {
+	return l.privileged(policy.OpDetach, "detach "+path, func() error { return unix.Unmount(path, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW) })
+}
+
+// bindPrivateTmp bind mounts the snap's private tmp directory (src) on /tmp
+// (dst). Safe: new namespace only, after / was made slave; both were opened
+// without following symlinks and checked to be root-owned directories.
+func (l *launcher) bindPrivateTmp(src, dst int) error {
+	return l.privileged(policy.OpBindPrivateTmp, "bind mount the private /tmp", func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, "") })
+}
+
+// mountDevpts mounts a new devpts instance on pts (the snap's /dev/pts) and
+// binds its ptmx over ptmx (/dev/ptmx). Safe: new namespace only; a new
+// instance shares no terminals with the host's.
+func (l *launcher) mountDevpts(pts, ptmx int) error {
+	return l.privileged(policy.OpDevpts, "mount a private devpts instance", func() error {
+		if err := unix.Mount("devpts", fdPath(pts), "devpts", 0, policy.DevptsOptions); err != nil {
+			return err
+		}
+		newptmx, err := unix.Open("/dev/pts/ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(newptmx)
+		return unix.Mount(fdPath(newptmx), fdPath(ptmx), "", unix.MS_BIND, "")
+	})
+}
+
+// startHelper starts snap-update-ns from the calling thread, so that it
+// inherits that thread's new namespace, by descriptor. Safe: the binary was
+// checked on helperfd to be a root-owned regular file not writable by
+// others; its argv and environment are the launcher's own; it gets stdin,
+// stdout and stderr from the launcher (never the caller's), runs in a
+// session of its own (the caller's terminal cannot signal it), inherits no
+// other descriptor (withInheritedFDsClosedOnExec), and is killed if the
+// launching thread dies.
+//
+// As root, or with asCaller (--user-mounts, and every run in the
+// file-capability install) with the caller's ids and only the ambient
+// capabilities policy.UserHelperCaps: the caller, lacking those, can
+// neither ptrace it nor read its memory.
+func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
+	sys := &syscall.SysProcAttr{
+		Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
+		Setsid:     true,
+		Pdeathsig:  syscall.SIGKILL,
+	}
+	if asCaller != nil {
+		// The groups already are the caller's (a setuid exec keeps
+		// them; a file-capability launcher never changes them), and
+		// setting them again would need cap_setgid.
+		asCaller.NoSetGroups = true
+		sys.Credential = asCaller
+		for _, c := range policy.UserHelperCaps {
+			sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
+		}
+	}
+	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{uintptr(stdin), uintptr(out), uintptr(out)}, Sys: sys}
+	return l.privilegedFD(policy.OpSnapUpdateNS, "run "+layout.SnapUpdateNS, func() (int, error) { return syscall.ForkExec(fdPath(helperfd), argv, attr) })
+}
+
+// The handover.
+
+// dropToCaller sets the real, effective and saved gids and uids of every
+// thread to the caller's real ones and leaves a non-root caller's threads
+// with keep permitted and nothing effective, a root caller's with root's
+// capabilities back. Safe: it only gives privilege up. The stdlib calls act
+// on every thread with cgo off (AllThreadsSyscall), x/sys/unix's on the
+// calling thread only. Groups go before the user id, which takes the
+// privilege to change them away. A setuid launcher keeps its permitted set
+// across the change of uid (PR_SET_KEEPCAPS) only to keep keep.
+func (l *launcher) dropToCaller(keep capSet) error {
+	keepCaps := l.mode == modeSetuid && !keep.empty()
+	err := l.privileged(policy.OpDrop, "drop privileges", func() (err error) {
+		if keepCaps {
+			err = setKeepCaps(1)
+		}
+		if err == nil {
+			err = syscall.Setresgid(l.rgid, l.rgid, l.rgid)
+		}
+		if err == nil {
+			err = syscall.Setresuid(l.ruid, l.ruid, l.ruid)
+		}
+		if err == nil && l.unprivilegedCaller() {
+			err = setCapsAllThreads(capSet{}, keep, capSet{})
+		}
+		if err == nil && keepCaps {
+			err = setKeepCaps(0)
+		}
+		// The capabilities are lowered next from what is left.
+		_, l.permitted, l.inheritable, _ = getCaps()
+		return err
+	})
+	if err == nil && l.mode == modeRoot {
+		// Root's app runs as root, with root's capabilities effective
+		// again (the exec would restore them too; the working directory
+		// is entered before it).
+		err = setCapsAllThreads(l.permitted, l.permitted, l.inheritable)
+	}
+	return err
+}
+
+// setKeepCaps sets PR_SET_KEEPCAPS on every thread.
+func setKeepCaps(v uintptr) error {
+	if _, _, e := syscall.AllThreadsSyscall(unix.SYS_PRCTL, unix.PR_SET_KEEPCAPS, v, 0); e != 0 {
+		return e
+	}
+	return nil
+}
+
+// The parallel-instances feature (parallel.go).
+
+// makeShared sets shared propagation, recursively, on the mount at dirfd,
+// which bindSelf just made of /snap or /var/snap in pid 1's namespace.
+// Safe: the mount shows exactly what the directory showed before, and
+// shared propagation is what the host's "/" has on a systemd host; it is
+// snap-confine's sc_ensure_snap_dir_shared_mounts.
+func (l *launcher) makeShared(dirfd int, display string) error {
+	return l.privileged(policy.OpMakeShared, "make "+display+" recursively shared", func() error { return unix.Mount("none", fdPath(dirfd), "", unix.MS_REC|unix.MS_SHARED, "") })
+}
+
+// classicUnshare gives a classic app's thread (the main one, which execs
+// it) a mount namespace of its own. Safe: it changes only that thread's
+// view.
+func (l *launcher) classicUnshare() error {
+	return l.privileged(policy.OpClassicUnshare, "create a classic snap's mount namespace", func() error { return unix.Unshare(unix.CLONE_NEWNS) })
+}
+
+// makeRslave makes the mount at dirfd, and every mount below it, a slave.
+// Safe: only in a classic app's new namespace (after classicUnshare), where
+// it stops the instance's binds from propagating back to the host's /snap
+// and /var/snap, whose peers the copies are.
+func (l *launcher) makeRslave(dirfd int, display string) error {
+	return l.privileged(policy.OpMakeSlave, "make "+display+" recursively slave", func() error { return unix.Mount("none", fdPath(dirfd), "", unix.MS_REC|unix.MS_SLAVE, "") })
+}
+
+// bindInstanceDir recursively bind mounts an instance's directory (src,
+// /snap/<snap>_<key> or /var/snap/<snap>_<key>) on the snap's (dst).
+// Safe: only in a classic app's new namespace, after makeRslave made the
+// parent slave, so the host never sees it; both were opened there without
+// following symlinks and checked to be root-owned directories not writable
+// by others, named from a validated instance name; the app sees root's
+// files of an installed instance, which are readable anyway.
+func (l *launcher) bindInstanceDir(src, dst int, display string) error {
+	return l.privileged(policy.OpBindInstanceDir, "bind mount "+display, func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND|unix.MS_REC, "") })
+}
