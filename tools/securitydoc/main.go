@@ -119,7 +119,7 @@ func OperationsTable() string {
 		o := policy.Op(op)
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, capNames(o.Raised(false)), capNames(o.Raised(true)), policy.Ops[op].Syscalls)
 	}
-	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the first column.\n", policy.RequiredSetcap())
+	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
 	return b.String()
 }
 
