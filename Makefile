@@ -17,7 +17,7 @@ all: build
 deps:
 	@./tools/install-deps.sh
 
-build: deps
+build:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(BINARIES))
 	@# The seccomp profile compiler needs libseccomp (cgo); it is never
@@ -67,7 +67,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseInstance -fuzztime=$(FUZZTIME) ./shared/naming/
 	$(GO) test -run='^$$' -fuzz=FuzzParseSecurityTag -fuzztime=$(FUZZTIME) ./shared/naming/
 
-demo: build
+demo: deps build
 	./bin/snapns-demo
 
 # snapns side by side with Debian snapd's snap-confine, in the sandbox (root;
@@ -75,7 +75,7 @@ demo: build
 # BENCHFLAGS='-concurrent-rounds 20 -update-ns fake'.
 ROUNDS     ?= 100
 BENCHFLAGS ?=
-bench: build
+bench: deps build
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./bench/cmd/snapns-bench ./tests/fakeupdatens
 	./bin/snapns-bench -rounds $(ROUNDS) $(BENCHFLAGS)
 
