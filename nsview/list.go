@@ -129,7 +129,7 @@ func List(dir string, now time.Time) (*Listing, error) {
 		n.Occupied, n.OccupiedBy, n.OccupancyProblem = o.Occupied, o.OccupiedBy, o.OccupancyProblem
 		l.Namespaces = append(l.Namespaces, n)
 	}
-	decideAll(l.Namespaces)
+	decideAll(dir, l.Namespaces)
 	for _, name := range names {
 		if e := describeOther(dirfd, name, used[name]); e != nil {
 			l.Entries = append(l.Entries, *e)
@@ -273,17 +273,17 @@ func occupied(inst naming.Instance) (bool, string, string) {
 
 // decideAll fills in staleness: snap namespaces first, since a per-user
 // layer lives and dies with the snap namespace under it.
-func decideAll(nss []Namespace) {
+func decideAll(dir string, nss []Namespace) {
 	snaps := map[string]*Namespace{}
 	for i := range nss {
 		if nss[i].Kind == "snap" && nss[i].Preserved {
-			decideSnap(&nss[i])
+			decideSnap(dir, &nss[i])
 			snaps[nss[i].Instance] = &nss[i]
 		}
 	}
 	for i := range nss {
 		if nss[i].Kind == "user" && nss[i].Preserved {
-			decideUser(&nss[i], snaps[nss[i].Instance])
+			decideUser(dir, &nss[i], snaps[nss[i].Instance])
 		}
 	}
 }
@@ -291,7 +291,7 @@ func decideAll(nss []Namespace) {
 // decideSnap is the launcher's staleness decision for a snap namespace,
 // against its own base: the base the snap's next launch names is not known
 // here (`snap-ns explain --base` knows it), so a change of base is not seen.
-func decideSnap(n *Namespace) {
+func decideSnap(dir string, n *Namespace) {
 	base := n.Base
 	if base == "" {
 		base = "core" // snap-confine's default, as the plan's
@@ -301,7 +301,7 @@ func decideSnap(n *Namespace) {
 		n.Stale, n.NextLaunch, n.Reason = "unknown", "refused", err.Error()
 		return
 	}
-	in, why := planner.ReadInfoFile(layout.NSDir, n.InfoFile)
+	in, why := planner.ReadInfoFile(dir, n.InfoFile)
 	d, inspect := stale.Decide(in, why == "", cur)
 	if inspect {
 		entries, pid, problem := mountsOf(n.Inode, n.dev)
@@ -328,7 +328,7 @@ func decideSnap(n *Namespace) {
 // decideUser: a layer is joined while it sits on the snap's current
 // namespace (its parent-mount-ns-id is the snap's mount-ns-id) and that is
 // kept; otherwise the launcher makes a new one.
-func decideUser(n *Namespace, snap *Namespace) {
+func decideUser(dir string, n *Namespace, snap *Namespace) {
 	n.NextLaunch = "join"
 	switch {
 	case snap == nil:
@@ -338,7 +338,7 @@ func decideUser(n *Namespace, snap *Namespace) {
 	case n.InfoProblem != "":
 		n.Stale, n.NextLaunch, n.Reason = "must", "discard", "no usable info file: "+n.InfoProblem
 	default:
-		in, why := planner.ReadInfoFile(layout.NSDir, snap.InfoFile)
+		in, why := planner.ReadInfoFile(dir, snap.InfoFile)
 		if why != "" || in.MountNSID == 0 || n.ParentID != in.MountNSID {
 			n.Stale, n.NextLaunch, n.Reason = "must", "discard", "not on top of the snap's current namespace"
 			return

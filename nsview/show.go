@@ -16,16 +16,16 @@ import (
 
 // Shown is the answer of `snap-ns show`.
 type Shown struct {
-	Schema    string  `json:"schema"`
-	Command   string  `json:"command"`
-	Instance  string  `json:"instance"`
-	UID       *uint32 `json:"uid"`
-	Name      string  `json:"name"`
-	ID        uint64  `json:"id"`
-	Inode     uint64  `json:"inode"`
-	PID       int     `json:"pid"`     // the process read through; 0 when none
-	Problem   string  `json:"problem"` // why there is no mount table
-	Mounts    []Mount `json:"mounts"`
+	Schema   string  `json:"schema"`
+	Command  string  `json:"command"`
+	Instance string  `json:"instance"`
+	UID      *uint32 `json:"uid"`
+	Name     string  `json:"name"`
+	ID       uint64  `json:"id"`
+	Inode    uint64  `json:"inode"`
+	PID      int     `json:"pid"`     // the process read through; 0 when none
+	Problem  string  `json:"problem"` // why there is no mount table
+	Mounts   []Mount `json:"mounts"`
 }
 
 // Mount is one line of the namespace's mountinfo.
