@@ -115,12 +115,12 @@ func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
 	}
 	fmt.Fprintf(w, "%s (snap %s, base %s, %s) launched by uid %d now: %s\n\n", x.Tag, x.Instance, x.Base, mode, x.UID, s.word(x.Verdict))
 	tw := newTable(w)
-	ns := x.Namespace.Action
+	ns := x.Namespace.Path
 	if x.Namespace.Stale != "" {
-		ns += " (stale: " + x.Namespace.Stale + ", " + x.Namespace.Reason + ")"
+		ns += ": " + x.Namespace.Stale + " (" + x.Namespace.Reason + ")"
 	}
-	fmt.Fprintf(tw, "  namespace\t%s\t%s\n", ns, x.Namespace.Path)
-	fmt.Fprintf(tw, "  per-user layer\t%s\t%s\n", dash(x.PerUser.Action), x.PerUser.Reason)
+	fmt.Fprintf(tw, "  namespace\t%s\t%s\n", s.word(dash(x.Namespace.Action)), ns)
+	fmt.Fprintf(tw, "  per-user layer\t%s\t%s\n", s.word(dash(x.PerUser.Action)), x.PerUser.Reason)
 	sc := "usable"
 	if !x.Seccomp.Usable {
 		sc = "unusable"
@@ -129,8 +129,8 @@ func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
 	if x.Seccomp.Unrestricted {
 		detail = "unrestricted"
 	}
-	fmt.Fprintf(tw, "  seccomp\t%s, %s, %s\t%s\n", x.Seccomp.Format, detail, s.word(sc), x.Seccomp.File)
-	fmt.Fprintf(tw, "  apparmor\tapp %s\tsnap-update-ns %s\n", x.AppArmor.App, x.AppArmor.UpdateNS)
+	fmt.Fprintf(tw, "  seccomp\t%s\t%s: %s, %s\n", s.word(sc), x.Seccomp.File, x.Seccomp.Format, detail)
+	fmt.Fprintf(tw, "  apparmor\t%s\tapp %s, snap-update-ns %s\n", s.word("labels"), x.AppArmor.App, x.AppArmor.UpdateNS)
 	if err := tw.Flush(); err != nil {
 		return err
 	}

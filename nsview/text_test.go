@@ -95,7 +95,7 @@ func TestExplanationTextStartsWithTheVerdict(t *testing.T) {
 	if !strings.HasSuffix(first, ": refused") {
 		t.Errorf("first line does not end with the verdict: %q", first)
 	}
-	for _, want := range []string{"  1. one\n", "  2. two\n", "refused:\n  cannot use seccomp profile x", "bin2, 0 programs, unusable"} {
+	for _, want := range []string{"  1. one\n", "  2. two\n", "refused:\n  cannot use seccomp profile x", "unusable  /var/lib/snapd/seccomp/bpf/snap.hello.app.bin2: bin2, 0 programs"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("missing %q in:\n%s", want, out)
 		}
