@@ -7,7 +7,7 @@ LIBEXEC  ?= $(PREFIX)/lib/snapd
 FUZZTIME ?= 30s
 
 # The launcher is privileged: static, no cgo, no dynamic loader.
-BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snapns-demo tests/probe
+BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns cmd/snapns-demo tests/probe
 
 .PHONY: all deps build test unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
 
@@ -47,7 +47,7 @@ audit-size:
 # Unprivileged packages under the race detector; the launcher package too
 # (its unit tests need no privilege).
 unit:
-	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./launcher/... ./seccomp/... ./cmd/snap-seccomp/ ./tools/...
+	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./nsview/... ./cmd/snap-ns/ ./launcher/... ./seccomp/... ./cmd/snap-seccomp/ ./tools/...
 
 # End-to-end tests in the sandbox world (they need root and skip without it).
 e2e:
@@ -79,13 +79,15 @@ bench: deps build
 	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./bench/cmd/snapns-bench ./tests/fakeupdatens
 	./bin/snapns-bench -rounds $(ROUNDS) $(BENCHFLAGS)
 
-# Installs the launcher setuid root next to the planner's front, and the
-# root-only snap-discard-ns (neither setuid nor capable).
+# Installs the launcher setuid root next to the planner's front, the
+# root-only snap-discard-ns (neither setuid nor capable) and the
+# unprivileged snap-ns (a read-only view, docs/snap-ns.md).
 install: build
 	install -d $(DESTDIR)$(LIBEXEC)
 	install -m 0755 -o root -g root bin/snap-confine $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 4755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-launch
 	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
+	install -m 0755 -o root -g root bin/snap-ns $(DESTDIR)$(LIBEXEC)/snap-ns
 
 # The launcher itself installed as snapd's snap-confine, setuid root: it
 # takes snapd's command line, one process per launch instead of the front
@@ -94,6 +96,7 @@ install-dropin: build
 	install -d $(DESTDIR)$(LIBEXEC)
 	install -m 4755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
+	install -m 0755 -o root -g root bin/snap-ns $(DESTDIR)$(LIBEXEC)/snap-ns
 
 # The strict-capability install: snap-launch is not setuid, it holds
 # exactly the capabilities policy.Required() lists, in its permitted set.
@@ -103,6 +106,7 @@ install-caps: build
 	install -m 0755 -o root -g root bin/snap-confine $(DESTDIR)$(LIBEXEC)/snap-confine
 	install -m 0755 -o root -g root bin/snap-launch $(DESTDIR)$(LIBEXEC)/snap-launch
 	install -m 0755 -o root -g root bin/snap-discard-ns $(DESTDIR)$(LIBEXEC)/snap-discard-ns
+	install -m 0755 -o root -g root bin/snap-ns $(DESTDIR)$(LIBEXEC)/snap-ns
 	setcap '$(CAPS)=p' $(DESTDIR)$(LIBEXEC)/snap-launch
 
 clean:

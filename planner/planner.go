@@ -218,16 +218,8 @@ func explainParallel(p *plan.Plan, featureOn bool) string {
 // be inspected by the launcher; the planner then expects it kept and says
 // so. Its only error is a system-params the launcher will refuse as well.
 func Staleness(inst naming.Instance, base string) (stale.Decision, error) {
-	cur := stale.Current{Base: base, Normal: normalMode(base)}
-	if rev, err := os.Readlink(layout.SnapMountDir + "/" + base + "/current"); err == nil {
-		cur.Revision = filepath.Base(rev)
-		var st unix.Stat_t
-		if unix.Stat(layout.SnapMountDir+"/"+base+"/"+cur.Revision, &st) == nil {
-			cur.Device = st.Dev
-		}
-	}
-	var err error
-	if cur.Homedirs, err = readSystemParams(layout.SystemParams); err != nil {
+	cur, err := CurrentFacts(base)
+	if err != nil {
 		return stale.Decision{}, err
 	}
 	in, why := readInfoFile(layout.NSDir, layout.InfoName(inst))
@@ -245,6 +237,26 @@ func Staleness(inst naming.Instance, base string) (stale.Decision, error) {
 		}
 	}
 	return d, nil
+}
+
+// CurrentFacts reads what a namespace built now on base would be built
+// from, as the launcher reads it: the revision /snap/<base>/current names,
+// that revision's device, snapd's homedirs and the mode. Its only error is
+// a system-params the launcher will refuse as well.
+func CurrentFacts(base string) (stale.Current, error) {
+	cur := stale.Current{Base: base, Normal: normalMode(base)}
+	if rev, err := os.Readlink(layout.SnapMountDir + "/" + base + "/current"); err == nil {
+		cur.Revision = filepath.Base(rev)
+		var st unix.Stat_t
+		if unix.Stat(layout.SnapMountDir+"/"+base+"/"+cur.Revision, &st) == nil {
+			cur.Device = st.Dev
+		}
+	}
+	var err error
+	if cur.Homedirs, err = readSystemParams(layout.SystemParams); err != nil {
+		return stale.Current{}, err
+	}
+	return cur, nil
 }
 
 // normalMode tells whether a namespace on base is built on the base snap

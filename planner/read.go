@@ -136,3 +136,14 @@ func isPreserved(dir, name string) (bool, error) {
 	}
 	return sfs.Type == unix.NSFS_MAGIC, nil
 }
+
+// ReadInfoFile reads the info file dir/name as the launcher does: anything
+// but a root-owned regular file that parses counts as no info file, and the
+// second result says why (empty when the file is usable). It never follows
+// a symlink nor blocks on a FIFO.
+func ReadInfoFile(dir, name string) (info.Info, string) { return readInfoFile(dir, name) }
+
+// IsPreserved tells whether dir/name is a preserved namespace as the
+// launcher decides it; an entry the launcher refuses is an error with its
+// words.
+func IsPreserved(dir, name string) (bool, error) { return isPreserved(dir, name) }

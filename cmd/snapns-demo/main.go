@@ -2,7 +2,8 @@
 // builds the sandbox world of tests/sandbox (a new mount and PID namespace
 // on a tmpfs root; the host is not touched), installs snap-confine and a
 // setuid-root snap-launch in it, and launches an app of a demo snap twice as
-// an unprivileged user, printing what happened each time.
+// an unprivileged user, printing what happened each time; it ends with
+// what snap-ns (the operator's view) says of the namespaces left behind.
 //
 // It needs root (to build the sandbox) and the binaries of `make build`; run
 // it as `make demo`.
@@ -102,6 +103,7 @@ func inside() error {
 	files := []sandbox.File{
 		{Src: filepath.Join(bin, "snap-confine"), Dst: "/usr/lib/snapd/snap-confine", Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: "/usr/lib/snapd/snap-launch", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-ns"), Dst: "/usr/lib/snapd/snap-ns", Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: appPath, Mode: 0o755},
 		{Src: filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "profile.bin2"), Dst: "/var/lib/snapd/seccomp/bpf/snap." + *instance + "." + *app + ".bin2", Mode: 0o644},
 	}
@@ -160,6 +162,27 @@ func inside() error {
 	}
 	if same != "yes" {
 		return fmt.Errorf("the second launch did not join the first launch's namespace")
+	}
+	// The operator's view of the same state, as uid 1000 sees it.
+	for _, args := range [][]string{{"list"}, {"explain", tag}} {
+		fmt.Printf("\n$ snap-ns %s    (as uid %d)\n", strings.Join(args, " "), *uid)
+		if err := snapNS(args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// snapNS runs the installed snap-ns as the demo user, onto the demo's
+// output.
+func snapNS(args ...string) error {
+	cmd := exec.Command("/usr/lib/snapd/snap-ns", args...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "NO_COLOR=1"}
+	cmd.Dir = "/"
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(*uid), Gid: uint32(*uid), Groups: []uint32{uint32(*uid)}}}
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("cannot run snap-ns %s: %w", strings.Join(args, " "), err)
 	}
 	return nil
 }

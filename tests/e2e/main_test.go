@@ -33,6 +33,7 @@ const (
 	snapLaunch    = "/usr/lib/snapd/snap-launch"
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
+	snapNS        = "/usr/lib/snapd/snap-ns"
 	capsDir       = "/usr/lib/snapd-caps"        // snap-confine and a file-capability snap-launch
 	dropInDir     = "/usr/lib/snapd-dropin"      // snap-launch installed as snap-confine, setuid
 	dropInCapsDir = "/usr/lib/snapd-dropin-caps" // snap-launch installed as snap-confine, file capabilities
@@ -153,6 +154,7 @@ var binaries = map[string]string{
 	"probe":           "github.com/snapns/snapns/tests/probe",
 	"fakeupdatens":    "github.com/snapns/snapns/tests/fakeupdatens",
 	"snap-discard-ns": "github.com/snapns/snapns/launcher/cmd/snap-discard-ns",
+	"snap-ns":         "github.com/snapns/snapns/cmd/snap-ns",
 }
 
 func buildAndRun(staging string) (int, error) {
@@ -215,6 +217,7 @@ func sandboxFiles() []sandbox.File {
 		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookCapsDir + "/snap-launch", Mode: 0o755},
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-ns"), Dst: snapNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
 		{Src: filepath.Join(bin, "started"), Dst: startedApp, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},

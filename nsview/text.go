@@ -1,0 +1,202 @@
+package nsview
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+)
+
+// Style says how text is written: Colour only on a terminal, and never
+// when NO_COLOR is set (the caller decides, see cmd/snap-ns).
+type Style struct{ Colour bool }
+
+// The verdict words and their colours. Every code has the same length, so
+// that a column of coloured words lines up as one of plain words does:
+// tabwriter counts the escape bytes as width.
+const (
+	green  = "\x1b[32m"
+	yellow = "\x1b[33m"
+	red    = "\x1b[31m"
+	bold   = "\x1b[01m"
+	reset  = "\x1b[0m"
+)
+
+var wordColour = map[string]string{
+	"keep": green, "join": green, "create": green, "classic": green, "usable": green, "no": green,
+	"should": yellow, "rebuild": yellow, "inspect": yellow, "unknown": yellow, "yes": yellow, "ephemeral": green,
+	"must": red, "discard": yellow, "refused": red, "unusable": red,
+}
+
+// word colours a verdict word, and pads every cell of a coloured column
+// with codes of the same length.
+func (s Style) word(w string) string {
+	if !s.Colour {
+		return w
+	}
+	c, ok := wordColour[w]
+	if !ok {
+		c = bold
+	}
+	return c + w + reset
+}
+
+// head is a column heading in a column of words.
+func (s Style) head(h string) string {
+	if !s.Colour {
+		return h
+	}
+	return bold + h + reset
+}
+
+func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
+
+// WriteList writes a listing for a person.
+func WriteList(w io.Writer, l *Listing, s Style) error {
+	if len(l.Namespaces) == 0 {
+		fmt.Fprintf(w, "no preserved namespaces in %s\n", l.Dir)
+	} else {
+		tw := newTable(w)
+		fmt.Fprintf(tw, "NAMESPACE\tINSTANCE\tUID\tID\tBASE\tREVISION\tDEVICE\t%s\tOCCUPIED\t%s\tMADE BY\tAGE\n", s.head("STALE"), s.head("NEXT"))
+		for _, n := range l.Namespaces {
+			uid := "-"
+			if n.UID != nil {
+				uid = strconv.FormatUint(uint64(*n.UID), 10)
+			}
+			id := "?"
+			if n.ID != 0 {
+				id = strconv.FormatUint(n.ID, 10)
+			}
+			occ := "no"
+			if n.Occupied {
+				occ = "yes"
+			} else if n.OccupancyProblem != "" {
+				occ = "?"
+			}
+			age := "-"
+			if n.Built != "" {
+				age = Age(time.Duration(n.AgeSeconds) * time.Second)
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Instance, uid, id,
+				dash(n.Base), dash(n.Revision), dash(n.Device), s.word(dash(n.Stale)), occ, s.word(dash(n.NextLaunch)), n.MadeBy, age)
+		}
+		if err := tw.Flush(); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "\nwhy:")
+		for _, n := range l.Namespaces {
+			fmt.Fprintf(w, "  %s: %s\n", n.Name, n.Reason)
+			for _, p := range []string{n.IDProblem, n.InfoProblem, n.OccupancyProblem, n.OccupiedBy} {
+				if p != "" {
+					fmt.Fprintf(w, "  %s: %s\n", n.Name, p)
+				}
+			}
+		}
+	}
+	if len(l.Entries) > 0 {
+		fmt.Fprintf(w, "\nentries in %s that are not used (never followed nor opened for reading):\n", l.Dir)
+		tw := newTable(w)
+		fmt.Fprintln(tw, "  NAME\tTYPE\tUID\tMODE\tPROBLEM")
+		for _, e := range l.Entries {
+			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", Quote(e.Name), e.Type, e.UID, dash(e.Mode), e.Problem)
+		}
+		return tw.Flush()
+	}
+	return nil
+}
+
+// WriteExplanation writes an explanation for a person.
+func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
+	mode := "strict"
+	if x.Classic {
+		mode = "classic"
+	}
+	fmt.Fprintf(w, "%s (snap %s, base %s, %s) launched by uid %d now: %s\n\n", x.Tag, x.Instance, x.Base, mode, x.UID, s.word(x.Verdict))
+	tw := newTable(w)
+	ns := x.Namespace.Path
+	if x.Namespace.Stale != "" {
+		ns += ": " + x.Namespace.Stale + " (" + x.Namespace.Reason + ")"
+	}
+	fmt.Fprintf(tw, "  namespace\t%s\t%s\n", s.word(dash(x.Namespace.Action)), ns)
+	fmt.Fprintf(tw, "  per-user layer\t%s\t%s\n", s.word(dash(x.PerUser.Action)), x.PerUser.Reason)
+	sc := "usable"
+	if !x.Seccomp.Usable {
+		sc = "unusable"
+	}
+	detail := fmt.Sprintf("%d programs", x.Seccomp.Programs)
+	if x.Seccomp.Unrestricted {
+		detail = "unrestricted"
+	}
+	fmt.Fprintf(tw, "  seccomp\t%s\t%s: %s, %s\n", s.word(sc), x.Seccomp.File, x.Seccomp.Format, detail)
+	fmt.Fprintf(tw, "  apparmor\t%s\tapp %s, snap-update-ns %s\n", s.word("labels"), x.AppArmor.App, x.AppArmor.UpdateNS)
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	fmt.Fprintln(w, "\nsteps:")
+	for i, step := range x.Steps {
+		fmt.Fprintf(w, "  %d. %s\n", i+1, step)
+	}
+	if len(x.Refusals) > 0 {
+		fmt.Fprintf(w, "\n%s:\n", s.word("refused"))
+		for _, r := range x.Refusals {
+			fmt.Fprintf(w, "  %s\n", r)
+		}
+	}
+	if len(x.Ignored) > 0 {
+		fmt.Fprintln(w, "\nignored by the launcher, as if absent:")
+		for _, i := range x.Ignored {
+			fmt.Fprintf(w, "  %s: %s\n", i.File, i.Reason)
+		}
+	}
+	return nil
+}
+
+// WriteShown writes a namespace's mount table for a person.
+func WriteShown(w io.Writer, sh *Shown, s Style) error {
+	fmt.Fprintf(w, "%s (namespace id %d, inode %d)", sh.Name, sh.ID, sh.Inode)
+	if sh.Problem != "" {
+		fmt.Fprintf(w, ": %s\n", sh.Problem)
+		return nil
+	}
+	fmt.Fprintf(w, ", read through pid %d:\n", sh.PID)
+	tw := newTable(w)
+	fmt.Fprintln(tw, "MOUNT POINT\tTYPE\tSOURCE\tROOT\tDEVICE\tPROPAGATION")
+	for _, m := range sh.Mounts {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", Quote(m.MountPoint), m.FSType, Quote(m.Source), Quote(m.Root), m.Device, m.Propagation)
+	}
+	return tw.Flush()
+}
+
+// Age is a duration as a person reads it: 42s, 5m, 3h07m, 2d.
+func Age(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return fmt.Sprintf("%ds", int(d.Seconds()))
+	case d < time.Hour:
+		return fmt.Sprintf("%dm", int(d.Minutes()))
+	case d < 24*time.Hour:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+	return fmt.Sprintf("%dd", int(d.Hours()/24))
+}
+
+// Quote keeps a name someone else chose on one line and free of terminal
+// escapes: anything but printable ASCII is written as a Go escape.
+func Quote(name string) string {
+	for i := 0; i < len(name); i++ {
+		if name[i] < 0x21 || name[i] > 0x7e {
+			q := strconv.QuoteToASCII(name)
+			return q
+		}
+	}
+	return name
+}
+
+func dash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return strings.TrimSpace(s)
+}

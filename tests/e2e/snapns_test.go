@@ -1,0 +1,303 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/nsview"
+)
+
+// snapNSRun runs snap-ns as uid (0: root) and returns its standard output;
+// it fails the test on an error or a hang (a FIFO opened for reading would
+// hang it forever).
+func snapNSRun(t *testing.T, uid int, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, snapNS, args...)
+	cmd.Env = []string{"PATH=/usr/bin:/bin"}
+	cmd.Dir = "/"
+	if uid != 0 {
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: []uint32{uint32(uid)}}}
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("snap-ns %s as uid %d: %v (hung: %v)\nstderr: %s", strings.Join(args, " "), uid, err, ctx.Err() != nil, stderr.String())
+	}
+	return stdout.String()
+}
+
+func snapNSList(t *testing.T, uid int) *nsview.Listing {
+	t.Helper()
+	var l nsview.Listing
+	out := snapNSRun(t, uid, "list", "--json")
+	if err := json.Unmarshal([]byte(out), &l); err != nil {
+		t.Fatalf("cannot decode snap-ns list --json: %v\n%s", err, out)
+	}
+	if l.Schema != "snap-ns/1" || l.Command != "list" {
+		t.Fatalf("schema %q command %q", l.Schema, l.Command)
+	}
+	return &l
+}
+
+func listed(t *testing.T, l *nsview.Listing, name string) nsview.Namespace {
+	t.Helper()
+	for _, n := range l.Namespaces {
+		if n.Name == name {
+			return n
+		}
+	}
+	t.Fatalf("%s is not listed: %+v", name, l)
+	return nsview.Namespace{}
+}
+
+func snapNSExplain(t *testing.T, uid int, args ...string) *nsview.Explanation {
+	t.Helper()
+	var x nsview.Explanation
+	out := snapNSRun(t, uid, append([]string{"explain", "--json"}, args...)...)
+	if err := json.Unmarshal([]byte(out), &x); err != nil {
+		t.Fatalf("cannot decode snap-ns explain --json: %v\n%s", err, out)
+	}
+	return &x
+}
+
+// The namespaces our launcher made, as an unprivileged operator sees them:
+// fresh, then stale after a base refresh while the snap runs (kept), then
+// once it stops (discarded on the next launch), with the user's layer.
+func TestSnapNsListsFreshStaleOccupiedAndPerUserNamespaces(t *testing.T) {
+	world(t)
+	enablePerUser(t)
+	launch{}.mustRun(t)
+	launch{uid: userUID}.mustRun(t)
+	snapID, userID := nsID(t, "/run/snapd/ns/hello.mnt"), nsID(t, "/run/snapd/ns/hello.1000.mnt")
+
+	l := snapNSList(t, userUID)
+	if len(l.Entries) != 0 {
+		t.Errorf("entries reported in a clean directory: %+v", l.Entries)
+	}
+	snap := listed(t, l, "hello.mnt")
+	if snap.Kind != "snap" || snap.UID != nil || !snap.Preserved || snap.ID != snapID || snap.IDProblem != "" {
+		t.Errorf("snap namespace: %+v (want id %d)", snap, snapID)
+	}
+	if snap.Base != "core" || snap.Revision != "1" || snap.Device != devOf(t, "/snap/core/1") || snap.MadeBy != "snapns" {
+		t.Errorf("snap namespace facts: %+v", snap)
+	}
+	if snap.Stale != "keep" || snap.NextLaunch != "join" || snap.Occupied || snap.Built == "" || snap.AgeSeconds > 60 {
+		t.Errorf("a fresh namespace: %+v", snap)
+	}
+	user := listed(t, l, "hello.1000.mnt")
+	if user.Kind != "user" || user.UID == nil || *user.UID != userUID || user.ID != userID || user.ParentID != snapID {
+		t.Errorf("per-user layer: %+v (want id %d on %d)", user, userID, snapID)
+	}
+	if user.Stale != "keep" || user.NextLaunch != "join" {
+		t.Errorf("a fresh layer: %+v", user)
+	}
+
+	stop := runningApp(t, "hello")
+	refresh(t, "core", "2")
+	snap = listed(t, snapNSList(t, userUID), "hello.mnt")
+	if snap.Stale != "should" || !snap.Occupied || snap.NextLaunch != "join" || !strings.Contains(snap.Reason, "refreshed from revision 1 to 2") {
+		t.Errorf("a stale namespace of a running snap: %+v", snap)
+	}
+	stop()
+	l = snapNSList(t, userUID)
+	snap, user = listed(t, l, "hello.mnt"), listed(t, l, "hello.1000.mnt")
+	if snap.Stale != "should" || snap.Occupied || snap.NextLaunch != "discard" {
+		t.Errorf("a stale namespace of a stopped snap: %+v", snap)
+	}
+	if user.NextLaunch != "discard" {
+		t.Errorf("the layer on a stale namespace: %+v", user)
+	}
+	// What snap-ns said is what the launcher does.
+	if r := (launch{}).mustRun(t); r.MountNSID == snapID {
+		t.Error("the launcher joined the namespace snap-ns said it would discard")
+	}
+	if snap := listed(t, snapNSList(t, 0), "hello.mnt"); snap.Stale != "keep" || snap.Revision != "2" {
+		t.Errorf("the rebuilt namespace: %+v", snap)
+	}
+	text := snapNSRun(t, userUID, "list")
+	if !strings.HasPrefix(text, "NAMESPACE ") || !strings.Contains(text, "hello.mnt") || strings.Contains(text, "\x1b") {
+		t.Errorf("text listing:\n%s", text)
+	}
+}
+
+// Entries anyone could have put in /run/snapd/ns before snapd made it are
+// reported, never followed nor opened for reading, and do not stop the
+// listing.
+func TestSnapNsReportsHostileEntriesWithoutFollowingThem(t *testing.T) {
+	world(t)
+	launch{}.mustRun(t)
+	dir := "/run/snapd/ns/"
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(os.Symlink("/run/snapd/ns/hello.mnt", dir+"evil.mnt"))
+	must(os.Symlink("/etc/passwd", dir+"snap.evil.info"))
+	must(unix.Mkfifo(dir+"fifo.mnt", 0o666))
+	must(unix.Mkfifo(dir+"snap.fifo.info", 0o666))
+	must(os.Mkdir(dir+"dir.mnt", 0o755))
+	must(os.WriteFile(dir+"user.mnt", nil, 0o600))
+	must(os.Chown(dir+"user.mnt", userUID, userUID))
+	must(os.WriteFile(dir+"snap.user.info", []byte("base-snap-name=core\n"), 0o644))
+	must(os.Chown(dir+"snap.user.info", userUID, userUID))
+	must(os.WriteFile(dir+"strange\nname", nil, 0o644))
+	for _, uid := range []int{0, userUID} {
+		l := snapNSList(t, uid)
+		if len(l.Namespaces) != 1 || l.Namespaces[0].Name != "hello.mnt" || l.Namespaces[0].Stale != "keep" {
+			t.Errorf("uid %d: namespaces %+v", uid, l.Namespaces)
+		}
+		got := map[string]string{}
+		for _, e := range l.Entries {
+			got[e.Name] = e.Type
+		}
+		for name, typ := range map[string]string{
+			"evil.mnt": "symlink", "snap.evil.info": "symlink", "fifo.mnt": "fifo", "snap.fifo.info": "fifo",
+			"dir.mnt": "directory", "user.mnt": "regular file", "snap.user.info": "regular file", "strange\nname": "regular file",
+		} {
+			if got[name] != typ {
+				t.Errorf("uid %d: %q reported as %q, want %q", uid, name, got[name], typ)
+			}
+		}
+	}
+	text := snapNSRun(t, userUID, "list")
+	if !strings.Contains(text, `"strange\nname"`) || !strings.Contains(text, "fifo.mnt") {
+		t.Errorf("the text listing does not show the entries safely:\n%s", text)
+	}
+	// explain refuses where the launcher refuses, with its words.
+	if err := installProfile("snap.fifo.app", "unrestricted.bin2"); err != nil {
+		t.Fatal(err)
+	}
+	x := snapNSExplain(t, 0, "snap.fifo.app")
+	line := launch{instance: "fifo"}.mustFail(t)
+	if x.Verdict != "refused" || len(x.Refusals) != 1 || x.Refusals[0] != line {
+		t.Errorf("explain: %s %q; the launcher: %q", x.Verdict, x.Refusals, line)
+	}
+}
+
+// explain says what the launcher then does, step by step: join, rebuild
+// after a refresh, must after a change of base, the seccomp file and format,
+// and every refusal in the launcher's words.
+func TestSnapNsExplainSaysWhatTheLauncherDoes(t *testing.T) {
+	world(t)
+	enablePerUser(t)
+	x := snapNSExplain(t, userUID, "snap.hello.app")
+	if x.Verdict != "refused" || x.Seccomp.Format != "missing" {
+		t.Errorf("no profile yet: %+v", x)
+	}
+	launch{}.mustRun(t)
+	x = snapNSExplain(t, userUID, "snap.hello.app")
+	if x.Schema != "snap-ns/1" || x.Verdict != "join" || x.Namespace.Stale != "keep" || x.PerUser.Action != "create" || x.UID != userUID {
+		t.Errorf("a fresh namespace: %+v", x)
+	}
+	if x.Seccomp.Format != "bin2" || !x.Seccomp.Usable || !x.Seccomp.Unrestricted || x.AppArmor.App != "snap.hello.app" || x.AppArmor.UpdateNS != "snap-update-ns.hello" {
+		t.Errorf("seccomp and AppArmor: %+v %+v", x.Seccomp, x.AppArmor)
+	}
+	launch{uid: userUID}.mustRun(t)
+	if x = snapNSExplain(t, userUID, "snap.hello.app"); x.PerUser.Action != "join" {
+		t.Errorf("a preserved layer: %+v", x.PerUser)
+	}
+	refresh(t, "core", "2")
+	if x = snapNSExplain(t, userUID, "snap.hello.app"); x.Verdict != "rebuild" || x.Namespace.Stale != "should" {
+		t.Errorf("after a refresh: %+v", x.Namespace)
+	}
+	ensureBase(t, "core18", "1")
+	if x = snapNSExplain(t, 0, "--base", "core18", "snap.hello.app"); x.Verdict != "rebuild" || x.Namespace.Stale != "must" {
+		t.Errorf("a change of base: %+v", x.Namespace)
+	}
+	if x = snapNSExplain(t, 0, "--classic", "snap.hello.app"); x.Verdict != "classic" || x.Namespace.Action != "none" {
+		t.Errorf("classic: %+v", x.Namespace)
+	}
+
+	// The legacy format, restricted: one program, no global.bin.
+	if err := installProfile("snap.hello.old", "deny-getpid.bin"); err != nil {
+		t.Fatal(err)
+	}
+	if x = snapNSExplain(t, 0, "snap.hello.old"); x.Seccomp.Format != "bin" || x.Seccomp.Programs != 1 || !x.Seccomp.Usable {
+		t.Errorf("a .bin profile: %+v", x.Seccomp)
+	}
+	// A profile someone else could have written is refused, in the
+	// launcher's words.
+	if err := installProfile("snap.hello.bad", "deny-uname.bin2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(seccompDir+"/snap.hello.bad.bin2", 0o666); err != nil {
+		t.Fatal(err)
+	}
+	x = snapNSExplain(t, userUID, "snap.hello.bad")
+	line := launch{tag: "snap.hello.bad", uid: userUID, noProfile: true}.mustFail(t)
+	if x.Verdict != "refused" || x.Seccomp.Usable || len(x.Refusals) != 1 || x.Refusals[0] != line {
+		t.Errorf("explain: %s %q; the launcher: %q", x.Verdict, x.Refusals, line)
+	}
+	text := snapNSRun(t, userUID, "explain", "snap.hello.app")
+	if first := strings.SplitN(text, "\n", 2)[0]; !strings.HasSuffix(first, ": rebuild") || !strings.Contains(text, "steps:\n  1. ") {
+		t.Errorf("text explanation:\n%s", text)
+	}
+}
+
+// show reads the mount table through a process in the namespace; a
+// namespace made by snapd's snap-confine (an info file with the base alone)
+// is judged through one too, as the launcher would inspect it.
+func TestSnapNsShowReadsTheNamespaceThroughAProcessInIt(t *testing.T) {
+	world(t)
+	launch{}.mustRun(t)
+	var sh nsview.Shown
+	if err := json.Unmarshal([]byte(snapNSRun(t, 0, "show", "--json", "hello")), &sh); err != nil {
+		t.Fatal(err)
+	}
+	if sh.PID != 0 || sh.Problem == "" || len(sh.Mounts) != 0 {
+		t.Errorf("no process in it: %+v", sh)
+	}
+	if err := os.WriteFile("/run/snapd/ns/snap.hello.info", []byte("base-snap-name=core\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n := listed(t, snapNSList(t, 0), "hello.mnt"); n.MadeBy != "snap-confine" || n.Stale != "unknown" || n.NextLaunch != "inspect" {
+		t.Errorf("snap-confine's namespace without a process: %+v", n)
+	}
+	cmd := launch{args: []string{"sleep", "60"}}.command()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		sh = nsview.Shown{}
+		if err := json.Unmarshal([]byte(snapNSRun(t, 0, "show", "--json", "hello")), &sh); err != nil {
+			t.Fatal(err)
+		}
+		if sh.PID != 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if sh.PID == 0 || sh.ID != nsID(t, "/run/snapd/ns/hello.mnt") {
+		t.Fatalf("no mount table through the app: %+v", sh)
+	}
+	root := false
+	for _, m := range sh.Mounts {
+		if m.MountPoint == "/" && m.Device == devOf(t, "/snap/core/1") {
+			root = true
+		}
+	}
+	if !root {
+		t.Errorf("the base is not the namespace's root: %+v", sh.Mounts)
+	}
+	n := listed(t, snapNSList(t, 0), "hello.mnt")
+	if n.Stale != "keep" || n.NextLaunch != "join" || !strings.Contains(n.Reason, "(inspected) through pid") {
+		t.Errorf("snap-confine's namespace inspected through its process: %+v", n)
+	}
+	text := snapNSRun(t, 0, "show", "hello")
+	if !strings.Contains(text, "MOUNT POINT") || !strings.Contains(text, "PROPAGATION") {
+		t.Errorf("text table:\n%s", text)
+	}
+}
