@@ -25,6 +25,10 @@ func (l *launcher) enterSnapNamespace() error {
 	if err := l.readHostFiles(); err != nil {
 		return err
 	}
+	devices, err := l.decideDeviceCgroup()
+	if err != nil {
+		return err
+	}
 
 	nsdir, lockdir, err := l.initRunDirs()
 	if err != nil {
@@ -44,6 +48,11 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer unlock(lock)
+	// The device cgroup is set up under the per-snap lock, before the
+	// namespace, as snap-confine does.
+	if err := l.setUpDeviceCgroup(devices); err != nil {
+		return err
+	}
 
 	f, err := l.gatherFacts()
 	if err != nil {
