@@ -48,17 +48,18 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer unlock(lock)
-	// The device cgroup is set up under the per-snap lock, before the
-	// namespace, as snap-confine does.
-	if err := l.setUpDeviceCgroup(devices); err != nil {
-		return err
-	}
 
 	f, err := l.gatherFacts()
 	if err != nil {
 		return err
 	}
 	defer f.base.close()
+	// The device cgroup is set up under the per-snap lock, once the base
+	// is known to be usable and before the namespace, as snap-confine
+	// does.
+	if err := l.setUpDeviceCgroup(devices); err != nil {
+		return err
+	}
 
 	snapNS, err := l.openPreserved(nsdir)
 	if err != nil {

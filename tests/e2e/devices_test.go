@@ -44,6 +44,12 @@ var scopeSeq atomic.Int64
 func deviceWorld(t *testing.T) string {
 	t.Helper()
 	world(t)
+	return deviceSetup(t)
+}
+
+// deviceSetup is deviceWorld without the reset.
+func deviceSetup(t *testing.T) string {
+	t.Helper()
 	var baseErr error
 	core24Once.Do(func() { baseErr = sandbox.MakeBase(sandbox.Base{Name: "core24", Revision: "1", Current: true}) })
 	if baseErr != nil {
@@ -411,4 +417,56 @@ func attachedPrograms(t *testing.T, dir string) int {
 		t.Fatalf("cannot query %s: %v", filepath.Base(dir), err)
 	}
 	return int(n.Uint32(a[24:]))
+}
+
+// TestDeviceCgroupActionsNeedEachOfTheirCapabilities is
+// TestEveryActionNeedsEachOfItsCapabilities for the device cgroup's
+// actions: with each capability of each withheld in turn (the test-only
+// hook lowers it right after the action raised it), the first launch
+// (which creates the map) or the second (which opens it) fails.
+func TestDeviceCgroupActionsNeedEachOfTheirCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var table []string
+			for _, op := range deviceOps {
+				for _, c := range op.Raised(mode.name == "setuid") {
+					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
+						scope := deviceWorld(t)
+						broke := ""
+						for i := range 2 {
+							res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope,
+								env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
+							if res.err != nil {
+								broke = fmt.Sprintf("launch %d: %s", i+1, strings.Join(nonHookLines(res.stderr), " "))
+								break
+							}
+						}
+						if broke == "" {
+							t.Errorf("%s works without cap_%s", op, c)
+						}
+						table = append(table, fmt.Sprintf("  %-42s without cap_%-10s %s", op, c, broke))
+					})
+				}
+			}
+			t.Logf("what breaks without each capability of each device cgroup action:\n%s", strings.Join(table, "\n"))
+		})
+	}
+}
+
+func TestThePlannerAndTheLauncherExplainTheDeviceCgroupDecision(t *testing.T) {
+	scope := deviceWorld(t)
+	tagDevice(t, true)
+	res := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope, debug: true}.run()
+	if res.err != nil {
+		t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+	}
+	for _, want := range []string{
+		"expected device cgroup: required (device cgroup required for base core24), the common devices and 1 tagged with snap_hello_app",
+		"DEBUG: snap-launch: device cgroup required for base core24",
+		"associated the app with device cgroup /sys/fs/cgroup/snap.hello.app-",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("the debug log does not say %q:\n%s", want, res.stderr)
+		}
+	}
 }
