@@ -66,6 +66,9 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz='^FuzzParseBin$$' -fuzztime=$(FUZZTIME) ./seccomp/bpf/
 	$(GO) test -run='^$$' -fuzz=FuzzParseInstance -fuzztime=$(FUZZTIME) ./shared/naming/
 	$(GO) test -run='^$$' -fuzz=FuzzParseSecurityTag -fuzztime=$(FUZZTIME) ./shared/naming/
+	$(GO) test -run='^$$' -fuzz=FuzzParseSettings -fuzztime=$(FUZZTIME) ./shared/devcgroup/
+	$(GO) test -run='^$$' -fuzz=FuzzUdev -fuzztime=$(FUZZTIME) ./shared/devcgroup/
+	$(GO) test -run='^$$' -fuzz=FuzzOwnCgroupV2 -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 
 demo: deps build
 	./bin/snapns-demo

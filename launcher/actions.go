@@ -16,13 +16,17 @@ package launcher
 // user can rename or swap is resolved between the check and the use.
 
 import (
+	"encoding/binary"
 	"fmt"
+	"runtime"
 	"strconv"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -502,4 +506,244 @@ func (l *launcher) makeRslave(dirfd int, display string) error {
 // files of an installed instance, which are readable anyway.
 func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 	return l.privileged(policy.OpBindInstanceDir, "bind mount "+display, func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND|unix.MS_REC, "") })
+}
+
+// The device cgroup (devcgroup.go), in pid 1's mount namespace, under the
+// per-snap lock, as snap-confine 2.77 sets it up on cgroup v2: a hash map
+// pinned at /sys/fs/bpf/snap/<tag> in snapd's layout, emptied and filled
+// with the app's allow list, and a device program reading it, attached to
+// the app's own snap cgroup.
+
+// openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
+// (dirfd) without following a symlink, as an O_PATH descriptor that the
+// caller checks, and, when it is a regular file owned by root, gets the
+// map pinned there through its /proc/self/fd magic link (from the verified
+// /proc), so that the object fetched is exactly the entry checked. Safe:
+// it only opens; the caller checks what the map is before using it.
+func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, error) {
+	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (fd int, err error) {
+		err = asRootOwner(func() error {
+			entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			defer unix.Close(entry)
+			if err := rootOnly(entry, unix.S_IFREG); err != nil {
+				return fmt.Errorf("%s is %w", display, err)
+			}
+			fd, err = bpfObjGet(l.procfd, "self/fd/"+strconv.Itoa(entry))
+			return err
+		})
+		return fd, err
+	})
+}
+
+// createDeviceMap creates an empty device map in snapd's layout and pins
+// it as name in /sys/fs/bpf/snap (dirfd), root's from its first instant
+// (asRootOwner), failing if anything is there already. Safe: the map is
+// new and empty, the name a single component derived from a validated
+// security tag, in a root-only directory of bpffs.
+func (l *launcher) createDeviceMap(dirfd int, name, objName, display string) (int, error) {
+	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (fd int, err error) {
+		err = asRootOwner(func() error {
+			if fd, err = bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName); err != nil {
+				return err
+			}
+			if err = bpfObjPin(fd, dirfd, name); err != nil {
+				unix.Close(fd)
+				fd = -1
+			}
+			return err
+		})
+		return fd, err
+	})
+}
+
+// fillDeviceMap makes the device map mapfd hold exactly allow: every key
+// there is deleted, then each of allow is added. Safe: mapfd was checked to
+// be a map of snapd's layout pinned in the root-only /sys/fs/bpf/snap
+// under this app's name; the map is the app's own, reset under the
+// per-snap lock, as snap-confine does; nothing but the descriptor's write
+// access is used.
+func (l *launcher) fillDeviceMap(mapfd int, allow []devcgroup.Device, display string) error {
+	return l.privileged(policy.OpDeviceMapFill, "reset the device map "+display, func() error {
+		var keys [][devcgroup.KeySize]byte
+		var key, next [devcgroup.KeySize]byte
+		for first := true; ; first = false {
+			if len(keys) > devcgroup.MaxEntries {
+				return fmt.Errorf("more than %d entries", devcgroup.MaxEntries)
+			}
+			var err error
+			if first {
+				err = bpfMapNextKey(mapfd, nil, next[:])
+			} else {
+				err = bpfMapNextKey(mapfd, key[:], next[:])
+			}
+			if err == unix.ENOENT {
+				break
+			} else if err != nil {
+				return err
+			}
+			keys = append(keys, next)
+			key = next
+		}
+		for _, k := range keys {
+			if err := bpfMapDelete(mapfd, k[:]); err != nil && err != unix.ENOENT {
+				return fmt.Errorf("cannot delete %s: %w", devcgroup.DeviceOfKey(k), err)
+			}
+		}
+		for _, d := range allow {
+			k := d.Key()
+			if err := bpfMapUpdate(mapfd, k[:], []byte{1}); err != nil {
+				return fmt.Errorf("cannot allow %s: %w", d, err)
+			}
+		}
+		return nil
+	})
+}
+
+// loadDeviceProgram loads the device program (devcgroup.DeviceProgram)
+// reading mapfd. Safe: the program is fixed, only denies, and does nothing
+// until attached.
+func (l *launcher) loadDeviceProgram(mapfd int, objName string) (int, error) {
+	insns := devcgroup.DeviceProgram(mapfd)
+	return l.privilegedFD(policy.OpDeviceProgLoad, "load the device cgroup program", func() (int, error) {
+		return bpfProgLoad(unix.BPF_PROG_TYPE_CGROUP_DEVICE, insns, objName)
+	})
+}
+
+// attachDeviceProgram attaches prog to the cgroup cgfd, replacing the
+// device program a previous launch attached there. Safe: cgfd is the
+// launcher's own cgroup, checked to be cgroup2 and this app's own snap
+// cgroup (snap.<tag>-<id>.scope or snap.<tag>.service), so only this app's
+// processes lose device access; the program only denies.
+func (l *launcher) attachDeviceProgram(cgfd, prog int, display string) error {
+	return l.privileged(policy.OpDeviceProgAttach, "attach the device cgroup program to "+display, func() error {
+		return bpfProgAttach(cgfd, prog, unix.BPF_CGROUP_DEVICE)
+	})
+}
+
+// bpf(2), thin wrappers. bpf_attr is laid out by hand (linux/bpf.h); the
+// buffer is larger than every command's part of it and zeroed.
+
+type bpfAttr [128]byte
+
+func (a *bpfAttr) u32(off int, v uint32)         { binary.NativeEndian.PutUint32(a[off:], v) }
+func (a *bpfAttr) u64(off int, v uint64)         { binary.NativeEndian.PutUint64(a[off:], v) }
+func (a *bpfAttr) ptr(off int, p unsafe.Pointer) { a.u64(off, uint64(uintptr(p))) }
+
+func bpfSys(cmd int, a *bpfAttr) (int, error) {
+	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(unsafe.Pointer(a)), unsafe.Sizeof(*a))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
+}
+
+func bpfMapCreate(typ, keySize, valueSize, maxEntries uint32, name string) (int, error) {
+	var a bpfAttr
+	a.u32(0, typ)
+	a.u32(4, keySize)
+	a.u32(8, valueSize)
+	a.u32(12, maxEntries)
+	copy(a[28:28+15], name)
+	return bpfSys(unix.BPF_MAP_CREATE, &a)
+}
+
+// bpfObjPin pins fd as name in the directory dirfd (BPF_F_PATH_FD, Linux 6.5).
+func bpfObjPin(fd, dirfd int, name string) error {
+	p, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return err
+	}
+	var a bpfAttr
+	a.ptr(0, unsafe.Pointer(p))
+	a.u32(8, uint32(fd))
+	a.u32(12, unix.BPF_F_PATH_FD)
+	a.u32(16, uint32(dirfd))
+	_, err = bpfSys(unix.BPF_OBJ_PIN, &a)
+	runtime.KeepAlive(p)
+	return err
+}
+
+// bpfObjGet gets the object pinned at name below dirfd (BPF_F_PATH_FD),
+// read-write, close-on-exec.
+func bpfObjGet(dirfd int, name string) (int, error) {
+	p, err := unix.BytePtrFromString(name)
+	if err != nil {
+		return -1, err
+	}
+	var a bpfAttr
+	a.ptr(0, unsafe.Pointer(p))
+	a.u32(12, unix.BPF_F_PATH_FD)
+	a.u32(16, uint32(dirfd))
+	fd, err := bpfSys(unix.BPF_OBJ_GET, &a)
+	runtime.KeepAlive(p)
+	return fd, err
+}
+
+// bpfMapInfo returns a map's type, key size and value size.
+func bpfMapInfo(fd int) (typ, keySize, valueSize uint32, err error) {
+	var info [80]byte
+	var a bpfAttr
+	a.u32(0, uint32(fd))
+	a.u32(4, uint32(len(info)))
+	a.ptr(8, unsafe.Pointer(&info[0]))
+	_, err = bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a)
+	runtime.KeepAlive(&info)
+	n := binary.NativeEndian
+	return n.Uint32(info[0:]), n.Uint32(info[8:]), n.Uint32(info[12:]), err
+}
+
+func bpfMapElem(cmd int, fd int, key, value []byte, flags uint64) error {
+	var a bpfAttr
+	a.u32(0, uint32(fd))
+	if key != nil {
+		a.ptr(8, unsafe.Pointer(&key[0]))
+	}
+	if value != nil {
+		a.ptr(16, unsafe.Pointer(&value[0]))
+	}
+	a.u64(24, flags)
+	_, err := bpfSys(cmd, &a)
+	runtime.KeepAlive(key)
+	runtime.KeepAlive(value)
+	return err
+}
+
+func bpfMapNextKey(fd int, key, next []byte) error {
+	return bpfMapElem(unix.BPF_MAP_GET_NEXT_KEY, fd, key, next, 0)
+}
+func bpfMapDelete(fd int, key []byte) error {
+	return bpfMapElem(unix.BPF_MAP_DELETE_ELEM, fd, key, nil, 0)
+}
+func bpfMapUpdate(fd int, key, value []byte) error {
+	return bpfMapElem(unix.BPF_MAP_UPDATE_ELEM, fd, key, value, unix.BPF_ANY)
+}
+
+// bpfProgLoad loads a program with the GPL licence (the helpers it calls
+// need none, but snapd's says GPL too).
+func bpfProgLoad(typ uint32, insns []byte, name string) (int, error) {
+	license := []byte("GPL\x00")
+	var a bpfAttr
+	a.u32(0, typ)
+	a.u32(4, uint32(len(insns)/8))
+	a.ptr(8, unsafe.Pointer(&insns[0]))
+	a.ptr(16, unsafe.Pointer(&license[0]))
+	copy(a[48:48+15], name)
+	fd, err := bpfSys(unix.BPF_PROG_LOAD, &a)
+	runtime.KeepAlive(insns)
+	runtime.KeepAlive(license)
+	return fd, err
+}
+
+// bpfProgAttach attaches prog to the cgroup cgfd with no flags: the one
+// program of its type there, replacing any attached the same way.
+func bpfProgAttach(cgfd, prog int, typ uint32) error {
+	var a bpfAttr
+	a.u32(0, uint32(cgfd))
+	a.u32(4, uint32(prog))
+	a.u32(8, typ)
+	_, err := bpfSys(unix.BPF_PROG_ATTACH, &a)
+	return err
 }

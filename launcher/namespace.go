@@ -25,6 +25,10 @@ func (l *launcher) enterSnapNamespace() error {
 	if err := l.readHostFiles(); err != nil {
 		return err
 	}
+	devices, err := l.decideDeviceCgroup()
+	if err != nil {
+		return err
+	}
 
 	nsdir, lockdir, err := l.initRunDirs()
 	if err != nil {
@@ -50,6 +54,12 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer f.base.close()
+	// The device cgroup is set up under the per-snap lock, once the base
+	// is known to be usable and before the namespace, as snap-confine
+	// does.
+	if err := l.setUpDeviceCgroup(devices); err != nil {
+		return err
+	}
 
 	snapNS, err := l.openPreserved(nsdir)
 	if err != nil {

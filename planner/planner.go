@@ -164,6 +164,7 @@ func Explain(p *plan.Plan, e Expectation) string {
 	}
 	if !p.Classic {
 		b.WriteString("the launcher decides join, create or discard again from its own facts under the snap's lock; the plan carries none of this\n")
+		b.WriteString(explainDevices(p) + "\n")
 	}
 	if line := explainParallel(p, parallel); line != "" {
 		b.WriteString(line + "\n")

@@ -489,7 +489,7 @@ func TestExplainNamesInstanceAndDecision(t *testing.T) {
 		e     planner.Expectation
 		wants []string
 	}{
-		{"create", create, createExp, []string{unusedInstance, "snap." + unusedInstance + ".app", "core22", "create", nsFile, "launcher decides", "snap-update-ns." + unusedInstance}},
+		{"create", create, createExp, []string{unusedInstance, "snap." + unusedInstance + ".app", "core22", "create", nsFile, "launcher decides", "snap-update-ns." + unusedInstance, "expected device cgroup: "}},
 		{"join", create, joinExp, []string{unusedInstance, "join", nsFile, "built from base core22 as now", "per-user layer: join"}},
 		{"discard", create, discardExp, []string{"discard (should)", nsFile, "base refreshed", "then create", "per-user layer: create"}},
 		{"classic", classic, classicExp, []string{unusedInstance, "classic", "core"}},

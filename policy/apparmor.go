@@ -90,6 +90,23 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /dev/pts/ptmx rw,
   /dev/ptmx rw,
 
+  # The device cgroup (SECURITY.md 4.5): container detection, snapd's
+  # settings, udev's database, the launcher's own cgroup, the app's map.
+  /run/systemd/ r,
+  /run/systemd/container r,
+  /var/lib/snapd/cgroup/ r,
+  /var/lib/snapd/cgroup/snap.*.device r,
+  /run/udev/ r,
+  /run/udev/tags/ r,
+  /run/udev/tags/*/ r,
+  /run/udev/data/ r,
+  /run/udev/data/* r,
+  @{PROC}/@{pid}/cgroup r,
+  /sys/fs/ r,
+  /sys/fs/bpf/ r,
+  /sys/fs/bpf/snap/ rw,
+  /sys/fs/bpf/snap/* rw,
+
   # The snap's private /tmp and the scratch directory of a new root.
   /tmp/ r,
   /tmp/snap-private-tmp/ rw,

@@ -68,6 +68,13 @@ const (
 	OpMakeSlave
 	OpBindInstanceDir
 
+	// The device cgroup (cgroup v2, snapd's BPF map layout).
+	OpDeviceMapOpen
+	OpDeviceMapCreate
+	OpDeviceMapFill
+	OpDeviceProgLoad
+	OpDeviceProgAttach
+
 	numOps
 )
 
@@ -114,6 +121,10 @@ var (
 	mounts = []Cap{CapSysAdmin}
 	// setns(CLONE_NEWNS) needs CAP_SYS_ADMIN and CAP_SYS_CHROOT.
 	setns = []Cap{CapSysAdmin, CapSysChroot}
+	// bpf is Caps of the bpf(2) commands that need privilege: CAP_BPF,
+	// CAP_NET_ADMIN and CAP_PERFMON are each implied by CAP_SYS_ADMIN
+	// there.
+	bpf = []Cap{CapSysAdmin}
 )
 
 // Ops is the table of privileged actions, indexed by Op. The capabilities
@@ -172,6 +183,20 @@ var Ops = [numOps]Spec{
 	OpClassicUnshare:  {Name: "create a classic snap's mount namespace", Syscalls: "unshare(CLONE_NEWNS)", Caps: mounts},
 	OpMakeSlave:       {Name: "make a mount recursively slave", Syscalls: "mount(MS_REC|MS_SLAVE)", Caps: mounts},
 	OpBindInstanceDir: {Name: "bind a snap instance's directory onto the snap's", Syscalls: "mount(MS_BIND|MS_REC)", Caps: mounts},
+
+	// /sys/fs/bpf/snap is root's, 0700, and a pinned map root's, 0600:
+	// euid 0 opens them; the file-capability install does so with
+	// filesystem ids 0 (asRoot). bpf(2) asks for CAP_BPF, CAP_NET_ADMIN
+	// or CAP_PERFMON, each of which CAP_SYS_ADMIN stands for
+	// (bpf_token_capable), so the set needs no new capability: a map
+	// needs CAP_BPF (unprivileged BPF is off), a device program CAP_BPF
+	// and CAP_NET_ADMIN. Using a map through its descriptor, and
+	// attaching a loaded program to a cgroup one can open, needs none.
+	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "setfsuid(0), setfsgid(0), openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET)", FileCapsOnly: asRoot},
+	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "setfsuid(0), setfsgid(0), bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN)", Caps: bpf, FileCapsOnly: asRoot},
+	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
+	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
+	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no

@@ -10,7 +10,7 @@
 # So a reviewer finds every privileged syscall in those three files.
 set -eu
 cd "$(dirname "$0")/.."
-pattern='unix\.(Mount|Unmount|Setns|Unshare|Capset|Mkdirat|Unlinkat|Fchown|Fchmod|PivotRoot|MoveMount|OpenTree|MountSetattr|Prctl|Linkat|Symlinkat)\(|unix\.Renameat|unix\.Setfs|unix\.Setres|syscall\.Setres|syscall\.AllThreadsSyscall|syscall\.ForkExec|unix\.RawSyscall|l\.privileged'
+pattern='SYS_BPF|unix\.(Mount|Unmount|Setns|Unshare|Capset|Mkdirat|Unlinkat|Fchown|Fchmod|PivotRoot|MoveMount|OpenTree|MountSetattr|Prctl|Linkat|Symlinkat)\(|unix\.Renameat|unix\.Setfs|unix\.Setres|syscall\.Setres|syscall\.AllThreadsSyscall|syscall\.ForkExec|unix\.RawSyscall|l\.privileged'
 files=$(find launcher -name '*.go' ! -name '*_test.go' \
 	! -path launcher/actions.go ! -path launcher/handover.go ! -path launcher/caps.go | sort)
 if found=$(grep -nE "$pattern" $files); then

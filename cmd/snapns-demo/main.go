@@ -126,6 +126,15 @@ func inside() error {
 	if err := os.WriteFile("/var/lib/snapd/features/per-user-mount-namespace", nil, 0o644); err != nil {
 		return err
 	}
+	// snapd's device cgroup settings, written for every snap (the
+	// launcher waits for them): base core, nothing tagged, no device
+	// cgroup.
+	if err := os.MkdirAll("/var/lib/snapd/cgroup", 0o755); err != nil {
+		return err
+	}
+	if err := os.WriteFile("/var/lib/snapd/cgroup/snap."+*instance+".device", []byte("self-managed=false\nnon-strict=false\n"), 0o644); err != nil {
+		return err
+	}
 	tag := "snap." + *instance + "." + *app
 	fmt.Printf("snapns demo: sandbox world ready (own mount and PID namespace, tmpfs root; the host is untouched)\n")
 	fmt.Printf("  base snap core revision 1: a squashfs image on a loop device at /snap/core/1 (/snap/core/current -> 1)\n")

@@ -2,13 +2,17 @@ package e2e
 
 import (
 	"bufio"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
 )
@@ -128,26 +132,47 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	rules := fileRules(t)
 	out := t.TempDir()
 	traced := 0
-	run := func(user string) {
+	var runIn func(user, plan, cgroup string)
+	run := func(user string) { runIn(user, validPlan(t), "") }
+	runIn = func(user, plan, cgroup string) {
 		prefix := filepath.Join(out, "trace")
 		args := []string{"-ff", "-y", "-qq", "-o", prefix, "-e", "trace=openat,openat2,mkdirat,unlinkat,renameat,renameat2,execve"}
 		if user != "" {
 			args = append(args, "-u", user)
 		}
-		args = append(args, snapLaunch, validPlan(t), "/usr/bin/busybox", "true")
+		args = append(args, snapLaunch, plan, "/usr/bin/busybox", "true")
 		cmd := exec.Command(strace, args...)
 		cmd.Env = []string{"SNAP_INSTANCE_NAME=hello"}
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("traced launch failed: %v\n%s", err, b)
+		var b bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &b, &b
+		if cgroup != "" {
+			fd, err := unix.Open(cgroup, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer unix.Close(fd)
+			cmd.SysProcAttr = &syscall.SysProcAttr{UseCgroupFD: true, CgroupFD: fd}
+		}
+		if err := runInCgroupNS(cmd, cgroup != ""); err != nil {
+			t.Fatalf("traced launch failed: %v\n%s", err, b.String())
 		}
 		traced++
 	}
 	installProfile("snap.hello.app", "unrestricted.bin2")
+	if err := writeDeviceSettings("hello", "self-managed=false\nnon-strict=false\n", false); err != nil {
+		t.Fatal(err)
+	}
 	run("")       // root: create
 	run("nobody") // a user: join, per-user layer
 	run("nobody") // join both
 	refresh(t, "core", "2")
 	run("nobody") // discard and rebuild
+	// The device cgroup of a core24 app in its snap cgroup: the map made,
+	// then opened and reset.
+	scope := deviceSetup(t)
+	core24 := strings.Replace(validPlan(t), "base=core\n", "base=core24\n", 1)
+	runIn("nobody", core24, scope)
+	runIn("nobody", core24, scope)
 	// Every trace file is one thread. The launcher's are those up to the
 	// exec of the app (the app, busybox, is single-threaded and static).
 	callRe := regexp.MustCompile(`^(openat2?|mkdirat|unlinkat|renameat2?)\((AT_FDCWD|\d+<([^>]*)>), "([^"]*)"(?:, (\S+))?`)

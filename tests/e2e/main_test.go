@@ -86,6 +86,33 @@ func installProfile(tag, profile string) error {
 	return os.Rename(tmp.Name(), seccompDir+"/"+tag+filepath.Ext(profile))
 }
 
+// writeDeviceSettings writes snapd's device settings file of an instance,
+// as snapd's udev backend does for every snap (snap-confine waits for it);
+// unless replace, an existing one is kept.
+func writeDeviceSettings(instance, content string, replace bool) error {
+	path := "/var/lib/snapd/cgroup/snap." + instance + ".device"
+	if !replace && exists(path) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	_, err = tmp.WriteString(content)
+	tmp.Chmod(0o644)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
 // skipReason is set when the sandbox cannot be built here.
 var skipReason string
 
@@ -245,6 +272,8 @@ type launch struct {
 	program   string     // program to run; snap-confine by default
 	caps      bool       // use the file-capability install instead of setuid
 	noProfile bool       // do not install a seccomp profile for the tag
+	noDevice  bool       // do not write snapd's device settings file for the instance
+	cgroup    string     // a cgroup v2 directory to start the launch in (clone3 CLONE_INTO_CGROUP)
 }
 
 type result struct {
@@ -280,6 +309,11 @@ func (l launch) command() *exec.Cmd {
 			}
 		}
 	}
+	if _, err := naming.ParseInstance(inst); err == nil && !l.noDevice {
+		if err := writeDeviceSettings(inst, "self-managed=false\nnon-strict=false\n", false); err != nil {
+			panic(err)
+		}
+	}
 	cmd := exec.Command(program, argv...)
 	cmd.Env = append([]string{"SNAP_INSTANCE_NAME=" + inst, "PATH=/usr/bin:/bin"}, l.env...)
 	if l.debug {
@@ -302,6 +336,17 @@ func (l launch) command() *exec.Cmd {
 		}
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(uid), Groups: groups}}
 	}
+	if l.cgroup != "" {
+		// Left open until the test binary exits: a few descriptors.
+		fd, err := unix.Open(l.cgroup, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			panic(err)
+		}
+		if cmd.SysProcAttr == nil {
+			cmd.SysProcAttr = &syscall.SysProcAttr{}
+		}
+		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
 	return cmd
 }
 
@@ -309,7 +354,7 @@ func (l launch) run() result {
 	cmd := l.command()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := cmd.Run()
+	err := runInCgroupNS(cmd, l.cgroup != "")
 	res := result{stderr: stderr.String(), err: err}
 	if err == nil {
 		var r report.Report
@@ -320,6 +365,29 @@ func (l launch) run() result {
 		}
 	}
 	return res
+}
+
+// runInCgroupNS runs cmd; with inNS, from a thread in a cgroup namespace
+// rooted at the sandbox's group, where the sandbox's cgroup2 mount is
+// rooted too, so that /proc/self/cgroup and /sys/fs/cgroup agree as on a
+// host. The thread dies with its goroutine (it stays locked).
+func runInCgroupNS(cmd *exec.Cmd, inNS bool) error {
+	if !inNS {
+		return cmd.Run()
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Start()
+	}()
+	if err := <-errc; err != nil {
+		return err
+	}
+	return cmd.Wait()
 }
 
 // mustRun runs l and fails the test unless the app ran.

@@ -3,7 +3,7 @@
 // capabilities, working directory, descriptors, mount namespace), after
 // doing the optional actions named on its command line:
 //
-//	probe [write PATH CONTENT | read PATH | stat PATH | sleep SECONDS]...
+//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | sleep SECONDS]...
 package main
 
 import (
@@ -23,7 +23,7 @@ func main() {
 	// Descriptors first, with raw syscalls: the Go runtime's own (the
 	// netpoller's) must not be mistaken for inherited ones.
 	fds := listFDs()
-	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}, Stat: map[string]string{}, Status: map[string]string{}}
+	r := report.Report{FDs: fds, Argv: os.Args, Env: os.Environ(), Caps: map[string]string{}, Read: map[string]string{}, Stat: map[string]string{}, Status: map[string]string{}, Open: map[string]string{}}
 	args := os.Args[1:]
 	for len(args) > 0 {
 		switch {
@@ -46,6 +46,14 @@ func main() {
 				r.Stat[args[1]] = "error: " + err.Error()
 			} else {
 				r.Stat[args[1]] = fmt.Sprintf("%d:%d:%d", unix.Major(st.Dev), unix.Minor(st.Dev), st.Ino)
+			}
+			args = args[2:]
+		case args[0] == "open" && len(args) >= 2:
+			if fd, err := unix.Open(args[1], unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0); err != nil {
+				r.Open[args[1]] = "error: " + err.Error()
+			} else {
+				unix.Close(fd)
+				r.Open[args[1]] = "ok"
 			}
 			args = args[2:]
 		case args[0] == "uname":

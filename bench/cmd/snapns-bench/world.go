@@ -149,7 +149,15 @@ func profile(snap string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "snap."+snap+".app.bin"), []byte("@unrestricted\n"), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "snap."+snap+".app.bin"), []byte("@unrestricted\n"), 0o644); err != nil {
+		return err
+	}
+	// snapd's device cgroup settings, which snapd writes for every snap
+	// and snapns's launcher waits for (base core: no device cgroup).
+	if err := os.MkdirAll("/var/lib/snapd/cgroup", 0o755); err != nil {
+		return err
+	}
+	return os.WriteFile("/var/lib/snapd/cgroup/snap."+snap+".device", []byte("self-managed=false\nnon-strict=false\n"), 0o644)
 }
 
 // notes prints how the run was made, and GODEBUG=inittrace=1 of both our

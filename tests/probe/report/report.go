@@ -23,6 +23,9 @@ type Report struct {
 	Read      map[string]string `json:"read,omitempty"`
 	// Stat maps a path given to "stat" to "MAJOR:MINOR:INODE", or to
 	// "error: ..." when it cannot be stat-ed.
-	Stat   map[string]string `json:"stat,omitempty"`
+	Stat map[string]string `json:"stat,omitempty"`
+	// Open maps a path given to "open" to "ok", or to "error: ..." when
+	// it cannot be opened for reading (the device cgroup's answer).
+	Open   map[string]string `json:"open,omitempty"`
 	Errors []string          `json:"errors,omitempty"`
 }

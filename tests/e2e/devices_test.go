@@ -1,0 +1,472 @@
+package e2e
+
+import (
+	"encoding/binary"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/tests/sandbox"
+)
+
+// The device cgroup, on the sandbox's own cgroup2 hierarchy with a bpffs of
+// each test's own at /sys/fs/bpf. The device outside the common set is a
+// loop block device node made with mknod below /snap/probe/1, which every
+// snap's root shows.
+
+const (
+	loopMinor = 250
+	loopNode  = "/snap/probe/1/loop-node"
+	loopID    = "b7:250"
+	pinned    = devcgroup.BPFDir + "/snap_hello_app"
+)
+
+// deviceOps are the actions only a device cgroup uses.
+var deviceOps = []policy.Op{policy.OpDeviceMapOpen, policy.OpDeviceMapCreate, policy.OpDeviceMapFill, policy.OpDeviceProgLoad, policy.OpDeviceProgAttach}
+
+var core24Once sync.Once
+
+var scopeSeq atomic.Int64
+
+// deviceWorld gives a test a fresh world, the core24 base, the loop node,
+// a fresh bpffs at /sys/fs/bpf, and returns a new snap cgroup for
+// snap.hello.app (snap.hello.app-<n>.scope) to launch in.
+func deviceWorld(t *testing.T) string {
+	t.Helper()
+	world(t)
+	return deviceSetup(t)
+}
+
+// deviceSetup is deviceWorld without the reset.
+func deviceSetup(t *testing.T) string {
+	t.Helper()
+	var baseErr error
+	core24Once.Do(func() { baseErr = sandbox.MakeBase(sandbox.Base{Name: "core24", Revision: "1", Current: true}) })
+	if baseErr != nil {
+		t.Fatal(baseErr)
+	}
+	os.Remove(loopNode)
+	if err := unix.Mknod(loopNode, unix.S_IFBLK|0o666, int(unix.Mkdev(7, loopMinor))); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("bpf", devcgroup.BPFFS, "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700"); err != nil {
+		t.Fatalf("cannot mount bpffs on %s: %v", devcgroup.BPFFS, err)
+	}
+	t.Cleanup(func() { unix.Unmount(devcgroup.BPFFS, unix.MNT_DETACH) })
+	return snapScope(t, "snap.hello.app")
+}
+
+// snapScope makes a transient-scope-like cgroup for tag.
+func snapScope(t *testing.T, tag string) string {
+	t.Helper()
+	dir := fmt.Sprintf("/sys/fs/cgroup/%s-%d.scope", tag, scopeSeq.Add(1))
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Remove(dir) })
+	return dir
+}
+
+// tagDevice puts the loop node in the fake udev database for
+// snap.hello.app; current says whether the tag is still current.
+func tagDevice(t *testing.T, current bool) {
+	t.Helper()
+	for _, dir := range []string{"/run/udev/tags/snap_hello_app", "/run/udev/data"} {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile("/run/udev/tags/snap_hello_app/"+loopID, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	record := "E:DEVNAME=/dev/loop250\nG:snap_hello_app\nG:systemd\nQ:systemd\n"
+	if current {
+		record += "Q:snap_hello_app\n"
+	}
+	if err := os.WriteFile("/run/udev/data/"+loopID, []byte(record), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// opens runs the app and returns what opening /dev/null and the loop node
+// gave it.
+func opens(t *testing.T, l launch) (null, loop string) {
+	t.Helper()
+	l.args = []string{"open", "/dev/null", "open", loopNode}
+	r := l.mustRun(t)
+	return r.Open["/dev/null"], r.Open[loopNode]
+}
+
+const denied = "error: operation not permitted"
+
+func TestCore24AppGetsOnlyTheCommonDevices(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		uid  int
+		caps bool
+	}{{"root", 0, false}, {"user-setuid", userUID, false}, {"user-file-capabilities", userUID, true}} {
+		t.Run(c.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: c.uid, caps: c.caps, cgroup: scope})
+			if null != "ok" || loop != denied {
+				t.Fatalf("/dev/null: %q, loop node: %q; want ok and %q", null, loop, denied)
+			}
+			var st unix.Stat_t
+			if err := unix.Lstat(pinned, &st); err != nil || st.Uid != 0 || st.Mode&0o777 != 0o600 {
+				t.Fatalf("pinned map %s: %v, uid %d mode %o", pinned, err, st.Uid, st.Mode&0o777)
+			}
+			// Outside the device cgroup the node opens: the denial is the
+			// cgroup's, not the node's.
+			if fd, err := unix.Open(loopNode, unix.O_RDONLY|unix.O_NONBLOCK, 0); err != nil {
+				t.Fatalf("the harness cannot open the loop node: %v", err)
+			} else {
+				unix.Close(fd)
+			}
+		})
+	}
+}
+
+func TestTaggedDeviceIsAllowedAndDeniedAgainOnceUntagged(t *testing.T) {
+	scope := deviceWorld(t)
+	tagDevice(t, true)
+	l := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope}
+	if null, loop := opens(t, l); null != "ok" || loop != "ok" {
+		t.Fatalf("tagged: /dev/null %q, loop node %q; want both ok", null, loop)
+	}
+	if keys := mapKeys(t, pinned); !strings.Contains(keys, "b 7:250") || !strings.Contains(keys, "c 1:3") {
+		t.Fatalf("map holds %s", keys)
+	}
+	// The tag removed (udev keeps it in its index, not among the current
+	// tags) and the cgroup set up again: the map is reset, not extended.
+	tagDevice(t, false)
+	if null, loop := opens(t, l); null != "ok" || loop != denied {
+		t.Fatalf("untagged: /dev/null %q, loop node %q; want ok and %q", null, loop, denied)
+	}
+	if keys := mapKeys(t, pinned); strings.Contains(keys, "b 7:250") {
+		t.Fatalf("map still holds the untagged device: %s", keys)
+	}
+}
+
+func TestCore22WithATaggedDeviceGetsADeviceCgroup(t *testing.T) {
+	scope := deviceWorld(t)
+	tagDevice(t, true)
+	core22(t)
+	null, loop := opens(t, launch{flags: []string{"--base", "core22"}, cgroup: scope})
+	if null != "ok" || loop != "ok" || !exists(pinned) {
+		t.Fatalf("/dev/null %q, loop node %q, map pinned %t", null, loop, exists(pinned))
+	}
+}
+
+func core22(t *testing.T) {
+	t.Helper()
+	if !exists("/snap/core22/current") {
+		if err := sandbox.MakeBase(sandbox.Base{Name: "core22", Revision: "5", Current: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestNoDeviceCgroupWhenSnapdSaysSoOrNothingIsTagged(t *testing.T) {
+	for _, c := range []struct{ name, settings, base string }{
+		{"self-managed", "self-managed=true\nnon-strict=false\n", "core24"},
+		{"non-strict", "self-managed=false\nnon-strict=true\n", "core24"},
+		{"core22-nothing-tagged", "self-managed=false\nnon-strict=false\n", "core22"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			core22(t)
+			if err := writeDeviceSettings("hello", c.settings, true); err != nil {
+				t.Fatal(err)
+			}
+			null, loop := opens(t, launch{flags: []string{"--base", c.base}, cgroup: scope})
+			if null != "ok" || loop != "ok" {
+				t.Fatalf("/dev/null %q, loop node %q; want both ok", null, loop)
+			}
+			if exists(pinned) || attachedPrograms(t, scope) != 0 {
+				t.Fatalf("a device cgroup was set up")
+			}
+		})
+	}
+}
+
+func TestInsideAContainerThereIsNoDeviceCgroup(t *testing.T) {
+	scope := deviceWorld(t)
+	if err := os.MkdirAll("/run/systemd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/run/systemd/container", []byte("lxc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// Not even snapd's settings file is looked for.
+	os.Remove("/var/lib/snapd/cgroup/snap.hello.device")
+	null, loop := opens(t, launch{flags: []string{"--base", "core24"}, cgroup: scope, noDevice: true})
+	if null != "ok" || loop != "ok" || exists(pinned) {
+		t.Fatalf("/dev/null %q, loop node %q, map pinned %t", null, loop, exists(pinned))
+	}
+}
+
+func TestARequiredDeviceCgroupOutsideTheAppsSnapCgroupIsRefused(t *testing.T) {
+	deviceWorld(t)
+	other := snapScope(t, "snap.hello.other")
+	for _, dir := range []string{"", other} {
+		msg := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: dir}.mustFail(t)
+		if !strings.Contains(msg, "is not a snap cgroup for tag snap.hello.app") {
+			t.Errorf("refused with %q", msg)
+		}
+	}
+	if exists(pinned) {
+		t.Errorf("the map was made for a refused launch")
+	}
+}
+
+func TestHostileDeviceCgroupInputsAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		arrange func(t *testing.T)
+		want    string
+	}{
+		{"settings-symlink", func(t *testing.T) {
+			os.MkdirAll("/var/lib/snapd/cgroup", 0o755)
+			os.WriteFile("/tmp/device", []byte("self-managed=true\n"), 0o644)
+			if err := os.Symlink("/tmp/device", "/var/lib/snapd/cgroup/snap.hello.device"); err != nil {
+				t.Fatal(err)
+			}
+		}, "too many levels of symbolic links"},
+		{"settings-user-owned", func(t *testing.T) {
+			writeDeviceSettings("hello", "self-managed=true\n", true)
+			os.Chown("/var/lib/snapd/cgroup/snap.hello.device", userUID, userUID)
+		}, "owned by uid 1000"},
+		{"settings-fifo", func(t *testing.T) {
+			os.MkdirAll("/var/lib/snapd/cgroup", 0o755)
+			unix.Mkfifo("/var/lib/snapd/cgroup/snap.hello.device", 0o644)
+		}, "not a regular file"},
+		{"map-symlink", func(t *testing.T) {
+			snapBPFDir(t)
+			if err := os.Symlink("/sys/fs/bpf/snap/decoy", pinned); err != nil {
+				t.Fatal(err)
+			}
+		}, "a symbolic link"},
+		{"map-user-owned", func(t *testing.T) {
+			pinMap(t, unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize)
+			if err := os.Chown(pinned, userUID, userUID); err != nil {
+				t.Fatal(err)
+			}
+		}, "owned by uid 1000"},
+		{"map-wrong-type", func(t *testing.T) {
+			pinMap(t, unix.BPF_MAP_TYPE_ARRAY, 4, devcgroup.ValueSize)
+		}, "not snapd's hash map"},
+		{"map-wrong-key-size", func(t *testing.T) {
+			pinMap(t, unix.BPF_MAP_TYPE_HASH, 8, devcgroup.ValueSize)
+		}, "not snapd's hash map"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			os.RemoveAll("/var/lib/snapd/cgroup")
+			c.arrange(t)
+			for _, caps := range []bool{false, true} {
+				msg := launch{flags: []string{"--base", "core24"}, uid: userUID, caps: caps, cgroup: scope, noDevice: true}.mustFail(t)
+				if !strings.Contains(msg, c.want) {
+					t.Errorf("caps=%t: refused with %q, want %q", caps, msg, c.want)
+				}
+				if n := attachedPrograms(t, scope); n != 0 {
+					t.Errorf("caps=%t: %d programs attached", caps, n)
+				}
+			}
+		})
+	}
+}
+
+// TestDeviceCgroupStepsRaiseExactlyTheirCapabilities is
+// TestEveryPrivilegedStepRaisesExactlyItsCapabilities for the device
+// cgroup's actions: a first launch (the map created), a second (the map
+// opened and reset), with the hooked launcher in both install modes.
+func TestDeviceCgroupStepsRaiseExactlyTheirCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			seen := map[int]bool{}
+			for range 2 {
+				res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope}.run()
+				if res.err != nil {
+					t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+				}
+				for _, line := range strings.Split(res.stderr, "\n") {
+					var h hookLine
+					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x others=%x", &h.op, &h.eff, &h.prm, &h.others); err != nil {
+						continue
+					}
+					want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm
+					if h.eff != want || h.others != 0 {
+						t.Errorf("%s: effective %s (others %s), policy grants %s", h.op, capNames(h.eff), capNames(h.others), capNames(want))
+					}
+					seen[int(h.op)] = true
+				}
+			}
+			for _, op := range deviceOps {
+				if !seen[int(op)] {
+					t.Errorf("%s was never observed", op)
+				}
+			}
+		})
+	}
+}
+
+// snapBPFDir makes /sys/fs/bpf/snap as the launcher does.
+func snapBPFDir(t *testing.T) {
+	t.Helper()
+	if err := writeDeviceSettings("hello", "self-managed=false\nnon-strict=false\n", true); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(devcgroup.BPFDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// The harness's own bpf(2) calls.
+
+type testBPFAttr [128]byte
+
+func testBPF(cmd int, a *testBPFAttr) (int, error) {
+	r, _, errno := unix.Syscall(unix.SYS_BPF, uintptr(cmd), uintptr(unsafe.Pointer(a)), unsafe.Sizeof(*a))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(r), nil
+}
+
+// pinMap pins a new map of the given shape at the app's map path.
+func pinMap(t *testing.T, typ, keySize, valueSize uint32) {
+	t.Helper()
+	snapBPFDir(t)
+	var a testBPFAttr
+	n := binary.NativeEndian
+	n.PutUint32(a[0:], typ)
+	n.PutUint32(a[4:], keySize)
+	n.PutUint32(a[8:], valueSize)
+	n.PutUint32(a[12:], 16)
+	fd, err := testBPF(unix.BPF_MAP_CREATE, &a)
+	if err != nil {
+		t.Fatalf("cannot create a map: %v", err)
+	}
+	defer unix.Close(fd)
+	path, _ := unix.BytePtrFromString(pinned)
+	a = testBPFAttr{}
+	n.PutUint64(a[0:], uint64(uintptr(unsafe.Pointer(path))))
+	n.PutUint32(a[8:], uint32(fd))
+	_, err = testBPF(unix.BPF_OBJ_PIN, &a)
+	runtime.KeepAlive(path)
+	if err != nil {
+		t.Fatalf("cannot pin a map: %v", err)
+	}
+}
+
+// mapKeys lists the devices in the map pinned at path.
+func mapKeys(t *testing.T, path string) string {
+	t.Helper()
+	p, _ := unix.BytePtrFromString(path)
+	var a testBPFAttr
+	n := binary.NativeEndian
+	n.PutUint64(a[0:], uint64(uintptr(unsafe.Pointer(p))))
+	fd, err := testBPF(unix.BPF_OBJ_GET, &a)
+	runtime.KeepAlive(p)
+	if err != nil {
+		t.Fatalf("cannot get %s: %v", path, err)
+	}
+	defer unix.Close(fd)
+	var out []string
+	var key, next [devcgroup.KeySize]byte
+	for first := true; ; first = false {
+		a = testBPFAttr{}
+		n.PutUint32(a[0:], uint32(fd))
+		if !first {
+			n.PutUint64(a[8:], uint64(uintptr(unsafe.Pointer(&key[0]))))
+		}
+		n.PutUint64(a[16:], uint64(uintptr(unsafe.Pointer(&next[0]))))
+		if _, err := testBPF(unix.BPF_MAP_GET_NEXT_KEY, &a); err != nil {
+			break
+		}
+		out = append(out, devcgroup.DeviceOfKey(next).String())
+		key = next
+	}
+	return strings.Join(out, ",")
+}
+
+// attachedPrograms counts the device programs attached to the cgroup dir.
+func attachedPrograms(t *testing.T, dir string) int {
+	t.Helper()
+	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	var a testBPFAttr
+	n := binary.NativeEndian
+	n.PutUint32(a[0:], uint32(fd))
+	n.PutUint32(a[4:], unix.BPF_CGROUP_DEVICE)
+	if _, err := testBPF(unix.BPF_PROG_QUERY, &a); err != nil {
+		t.Fatalf("cannot query %s: %v", filepath.Base(dir), err)
+	}
+	return int(n.Uint32(a[24:]))
+}
+
+// TestDeviceCgroupActionsNeedEachOfTheirCapabilities is
+// TestEveryActionNeedsEachOfItsCapabilities for the device cgroup's
+// actions: with each capability of each withheld in turn (the test-only
+// hook lowers it right after the action raised it), the first launch
+// (which creates the map) or the second (which opens it) fails.
+func TestDeviceCgroupActionsNeedEachOfTheirCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var table []string
+			for _, op := range deviceOps {
+				for _, c := range op.Raised(mode.name == "setuid") {
+					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
+						scope := deviceWorld(t)
+						broke := ""
+						for i := range 2 {
+							res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope,
+								env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
+							if res.err != nil {
+								broke = fmt.Sprintf("launch %d: %s", i+1, strings.Join(nonHookLines(res.stderr), " "))
+								break
+							}
+						}
+						if broke == "" {
+							t.Errorf("%s works without cap_%s", op, c)
+						}
+						table = append(table, fmt.Sprintf("  %-42s without cap_%-10s %s", op, c, broke))
+					})
+				}
+			}
+			t.Logf("what breaks without each capability of each device cgroup action:\n%s", strings.Join(table, "\n"))
+		})
+	}
+}
+
+func TestThePlannerAndTheLauncherExplainTheDeviceCgroupDecision(t *testing.T) {
+	scope := deviceWorld(t)
+	tagDevice(t, true)
+	res := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope, debug: true}.run()
+	if res.err != nil {
+		t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+	}
+	for _, want := range []string{
+		"expected device cgroup: required (device cgroup required for base core24), the common devices and 1 tagged with snap_hello_app",
+		"DEBUG: snap-launch: device cgroup required for base core24",
+		"associated the app with device cgroup /sys/fs/cgroup/snap.hello.app-",
+	} {
+		if !strings.Contains(res.stderr, want) {
+			t.Errorf("the debug log does not say %q:\n%s", want, res.stderr)
+		}
+	}
+}
