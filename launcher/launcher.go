@@ -62,6 +62,7 @@ type launcher struct {
 	cookie     string // the snap's cookie for snapctl, "" if none
 
 	profile     bpf.Profile // the app's seccomp profile, loaded last
+	legacySnapd bool        // the profile is a .bin: snapd 2.63 or older wrote it
 	secure      bool        // the kernel's AT_SECURE: the launch raised privilege
 	aa          *apparmor   // what AppArmor detection found
 	mode        installMode

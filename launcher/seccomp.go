@@ -79,8 +79,10 @@ func (l *launcher) readProfileOnce() (bpf.Profile, error) {
 		return p, err
 	}
 	if p, err = l.readProfileFile(dir, layout.LegacySeccompName(l.plan.Tag), bpf.ParseBin); err != nil || p.Unrestricted {
+		l.legacySnapd = err == nil
 		return p, err
 	}
+	l.legacySnapd = true
 	global, err := l.readProfileFile(dir, layout.GlobalSeccompName, bpf.ParseBin)
 	switch {
 	case err == nil:

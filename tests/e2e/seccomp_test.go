@@ -98,6 +98,34 @@ func TestLegacyProfilesAreLoadedWithoutBin2(t *testing.T) {
 	}
 }
 
+// snapd 2.61 and older write no device settings file, and write .bin
+// profiles: with a .bin profile a missing settings file is not waited for
+// (their snap-confine did not wait either), in both installs; with a .bin2
+// it is (TestMissingProfileIsWaitedFor's bound applies to both files).
+func TestOldSnapdWithoutDeviceSettingsIsNotWaitedFor(t *testing.T) {
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			world(t)
+			if err := installProfile("snap.hello.app", "deny-uname.bin"); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			launch{caps: in.caps, uid: userUID, noDevice: true}.mustRun(t)
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("the launch waited %s for the device settings", time.Since(start))
+			}
+			if err := installProfile("snap.hello.app", "deny-uname.bin2"); err != nil {
+				t.Fatal(err)
+			}
+			os.Remove(seccompDir + "/snap.hello.app.bin")
+			msg := launch{caps: in.caps, uid: userUID, noDevice: true, env: []string{"SNAP_CONFINE_MAX_PROFILE_WAIT=1"}}.mustFail(t)
+			if !strings.Contains(msg, "snap.hello.device") {
+				t.Fatalf("unexpected error %q", msg)
+			}
+		})
+	}
+}
+
 // After the app's profile is loaded, snap-confine 2.77 makes only capset,
 // execve, exit_group, write, readlink, openat, newfstatat and fchdir; a
 // profile that allows nothing else (and an app that needs only write and
