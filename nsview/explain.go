@@ -22,14 +22,15 @@ type Explanation struct {
 	UID      uint32 `json:"uid"`
 	// Verdict is one word: "join", "create", "rebuild", "classic" or
 	// "refused".
-	Verdict   string    `json:"verdict"`
-	Namespace NSStep    `json:"namespace"`
-	PerUser   UserStep  `json:"per_user"`
-	Seccomp   Seccomp   `json:"seccomp"`
-	AppArmor  AppArmor  `json:"apparmor"`
-	Steps     []string  `json:"steps"`
-	Refusals  []string  `json:"refusals"`
-	Ignored   []Ignored `json:"ignored"`
+	Verdict   string       `json:"verdict"`
+	Namespace NSStep       `json:"namespace"`
+	PerUser   UserStep     `json:"per_user"`
+	Seccomp   Seccomp      `json:"seccomp"`
+	AppArmor  AppArmor     `json:"apparmor"`
+	Devices   DeviceCgroup `json:"device_cgroup"`
+	Steps     []string     `json:"steps"`
+	Refusals  []string     `json:"refusals"`
+	Ignored   []Ignored    `json:"ignored"`
 }
 
 // NSStep is what happens to the snap's namespace.
@@ -108,6 +109,15 @@ func Explain(tag naming.SecurityTag, base string, classic bool, uid uint32) (*Ex
 		x.Steps = strings.Split(strings.TrimSuffix(planner.Explain(p, e), "\n"), "\n")
 	}
 	x.Steps = append(x.Steps, seccompStep(x.Seccomp))
+	if classic {
+		x.Devices = DeviceCgroup{Action: "none", Mode: "none", Reason: "classic: the launcher sets up no device cgroup", Settings: "not read", Tagged: []string{}, Skipped: []string{}}
+	} else {
+		x.Devices = ReadDeviceCgroup(tag, base, x.Seccomp)
+		if x.Devices.Action == "refused" || x.Devices.Action == "wait" {
+			x.Refusals = append(x.Refusals, x.Devices.Problem)
+		}
+		x.Steps = append(x.Steps, deviceStep(x.Devices))
+	}
 	x.Verdict = verdict(x, e)
 	return x, nil
 }

@@ -75,7 +75,7 @@ func TestJSONFieldsAreTheDocumentedSchema(t *testing.T) {
 	uid := uint32(1000)
 	samples := map[string]any{
 		"list": &Listing{Schema: Schema, Namespaces: []Namespace{{UID: &uid, Homedirs: []string{"/home"}}}, Entries: []Entry{{}}},
-		"explain": &Explanation{Schema: Schema, Steps: []string{"x"}, Refusals: []string{"cannot x"},
+		"explain": &Explanation{Schema: Schema, Steps: []string{"x"}, Refusals: []string{"cannot x"}, Devices: DeviceCgroup{Tagged: []string{"c 1:3"}, Skipped: []string{"x"}},
 			Ignored: []Ignored{{}}},
 		"show": &Shown{Schema: Schema, UID: &uid, Mounts: []Mount{{}}},
 	}

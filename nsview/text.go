@@ -26,6 +26,7 @@ const (
 
 var wordColour = map[string]string{
 	"keep": green, "join": green, "create": green, "classic": green, "usable": green, "no": green,
+	"attach": green, "wait": yellow,
 	"should": yellow, "rebuild": yellow, "inspect": yellow, "unknown": yellow, "yes": yellow, "ephemeral": green,
 	"must": red, "discard": yellow, "refused": red, "unusable": red,
 }
@@ -131,6 +132,7 @@ func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
 	}
 	fmt.Fprintf(tw, "  seccomp\t%s\t%s: %s, %s\n", s.word(sc), x.Seccomp.File, x.Seccomp.Format, detail)
 	fmt.Fprintf(tw, "  apparmor\t%s\tapp %s, snap-update-ns %s\n", s.word("labels"), x.AppArmor.App, x.AppArmor.UpdateNS)
+	fmt.Fprintf(tw, "  device cgroup\t%s\t%s\n", s.word(dash(x.Devices.Action)), deviceDetail(x.Devices))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
@@ -151,6 +153,21 @@ func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
 		}
 	}
 	return nil
+}
+
+// deviceDetail is the device cgroup's line after its action word.
+func deviceDetail(d DeviceCgroup) string {
+	if d.Action == "refused" || d.Action == "wait" {
+		return d.Problem
+	}
+	out := "mode " + dash(d.Mode) + ": " + d.Reason
+	if d.Settings != "" && d.Settings != "not read" {
+		out += "; settings " + d.Settings + " (" + d.SettingsFile + ")"
+	}
+	if len(d.Tagged) > 0 {
+		out += "; tagged " + strings.Join(d.Tagged, ", ")
+	}
+	return out
 }
 
 // WriteShown writes a namespace's mount table for a person.

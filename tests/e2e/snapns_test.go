@@ -180,6 +180,9 @@ func TestSnapNsReportsHostileEntriesWithoutFollowingThem(t *testing.T) {
 	if err := installProfile("snap.fifo.app", "unrestricted.bin2"); err != nil {
 		t.Fatal(err)
 	}
+	if err := writeDeviceSettings("fifo", "self-managed=false\nnon-strict=false\n", false); err != nil {
+		t.Fatal(err)
+	}
 	x := snapNSExplain(t, 0, "snap.fifo.app")
 	line := launch{instance: "fifo"}.mustFail(t)
 	if x.Verdict != "refused" || len(x.Refusals) != 1 || x.Refusals[0] != line {
@@ -299,5 +302,71 @@ func TestSnapNsShowReadsTheNamespaceThroughAProcessInIt(t *testing.T) {
 	text := snapNSRun(t, 0, "show", "hello")
 	if !strings.Contains(text, "MOUNT POINT") || !strings.Contains(text, "PROPAGATION") {
 		t.Errorf("text table:\n%s", text)
+	}
+}
+
+// explain gives the device-cgroup decision the launcher makes, from the
+// same files: the base's mode, the tagged devices with a current tag,
+// snapd's settings (self-managed; missing: wait; malformed: refused, in
+// the launcher's words) and a container.
+func TestSnapNsExplainSaysTheDeviceCgroupDecision(t *testing.T) {
+	scope := deviceWorld(t)
+	if err := installProfile("snap.hello.app", "unrestricted.bin2"); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeDeviceSettings("hello", "self-managed=false\nnon-strict=false\n", true); err != nil {
+		t.Fatal(err)
+	}
+	x := snapNSExplain(t, userUID, "--base", "core24", "snap.hello.app")
+	d := x.Devices
+	if d.Action != "attach" || d.Mode != "required" || d.Settings != "read" || len(d.Tagged) != 0 || d.UdevTag != "snap_hello_app" || x.Verdict == "refused" {
+		t.Errorf("core24, nothing tagged: %s %+v", x.Verdict, d)
+	}
+	if d = snapNSExplain(t, userUID, "snap.hello.app").Devices; d.Action != "none" || d.Mode != "optional" || !strings.Contains(d.Reason, "no devices are tagged") {
+		t.Errorf("core, nothing tagged: %+v", d)
+	}
+	tagDevice(t, true)
+	if d = snapNSExplain(t, userUID, "snap.hello.app").Devices; d.Action != "attach" || d.Mode != "optional" || len(d.Tagged) != 1 || d.Tagged[0] != "b 7:250" {
+		t.Errorf("core, the loop node tagged: %+v", d)
+	}
+	// What snap-ns said is what the launcher does.
+	if null, loop := opens(t, launch{uid: userUID, cgroup: scope}); null != "ok" || loop != "ok" || attachedPrograms(t, scope) == 0 {
+		t.Errorf("the launcher: /dev/null %q, loop node %q, %d programs attached", null, loop, attachedPrograms(t, scope))
+	}
+	tagDevice(t, false)
+	if d = snapNSExplain(t, userUID, "snap.hello.app").Devices; d.Action != "none" || len(d.Tagged) != 0 || len(d.Skipped) != 1 || !strings.Contains(d.Skipped[0], "no matching current tag") {
+		t.Errorf("core, the tag no longer current: %+v", d)
+	}
+	if err := writeDeviceSettings("hello", "self-managed=true\n", true); err != nil {
+		t.Fatal(err)
+	}
+	if d = snapNSExplain(t, userUID, "--base", "core24", "snap.hello.app").Devices; d.Action != "none" || !d.SelfManaged || d.Mode != "none" {
+		t.Errorf("self-managed: %+v", d)
+	}
+	if err := writeDeviceSettings("hello", "self-managed=true", true); err != nil {
+		t.Fatal(err)
+	}
+	x = snapNSExplain(t, userUID, "--base", "core24", "snap.hello.app")
+	line := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope, noDevice: true}.mustFail(t)
+	if x.Verdict != "refused" || x.Devices.Action != "refused" || len(x.Refusals) != 1 || x.Refusals[0] != line {
+		t.Errorf("malformed settings: explain %s %q; the launcher: %q", x.Verdict, x.Refusals, line)
+	}
+	os.Remove("/var/lib/snapd/cgroup/snap.hello.device")
+	if x = snapNSExplain(t, userUID, "snap.hello.app"); x.Verdict != "refused" || x.Devices.Action != "wait" || x.Devices.Settings != "missing" {
+		t.Errorf("no settings file: %s %+v", x.Verdict, x.Devices)
+	}
+	if err := os.MkdirAll("/run/systemd", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/run/systemd/container", []byte("lxc\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove("/run/systemd/container")
+	if x = snapNSExplain(t, userUID, "--base", "core24", "snap.hello.app"); x.Verdict == "refused" || x.Devices.Action != "none" || !x.Devices.InContainer {
+		t.Errorf("in a container: %s %+v", x.Verdict, x.Devices)
+	}
+	text := snapNSRun(t, userUID, "explain", "--base", "core24", "snap.hello.app")
+	if !strings.Contains(text, "device cgroup") || !strings.Contains(text, "container") {
+		t.Errorf("text explanation:\n%s", text)
 	}
 }

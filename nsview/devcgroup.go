@@ -1,0 +1,205 @@
+package nsview
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/shared/naming"
+)
+
+// DeviceCgroup is the device-cgroup decision a launch would make
+// (launcher/devcgroup.go: decideDeviceCgroup, then setUpDeviceCgroup), from
+// the same files read the same way, without privilege.
+type DeviceCgroup struct {
+	// Action is "none" (no device cgroup), "attach" (the device program
+	// is attached to the app's snap cgroup), "wait" (snapd's settings
+	// file is not there yet: the launcher waits for it, then refuses) or
+	// "refused".
+	Action string `json:"action"`
+	// Mode is devcgroup.Mode: "none", "optional" or "required".
+	Mode         string `json:"mode"`
+	Reason       string `json:"reason"`
+	InContainer  bool   `json:"in_container"`
+	SettingsFile string `json:"settings_file"`
+	// Settings is "read", "missing", "defaults" (missing, and a .bin
+	// profile says snapd is older than the file) or "not read" (in a
+	// container, or classic).
+	Settings    string   `json:"settings"`
+	SelfManaged bool     `json:"self_managed"`
+	NonStrict   bool     `json:"non_strict"`
+	UdevTag     string   `json:"udev_tag"`
+	Tagged      []string `json:"tagged"`
+	Skipped     []string `json:"skipped"`
+	Problem     string   `json:"problem"`
+}
+
+// The directories the launcher reads (launcher/devcgroup.go).
+const (
+	containerDir  = "/run/systemd"
+	containerName = "container"
+	udevTagsDir   = "/run/udev/tags"
+	udevDataDir   = "/run/udev/data"
+	cgroupV2Dir   = "/sys/fs/cgroup"
+)
+
+// ReadDeviceCgroup decides as the launcher would for a strict launch of tag
+// on base; sc is the seccomp profile found (a .bin one means a snapd older
+// than the settings file, which the launcher then does not wait for).
+func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgroup {
+	inst := tag.Instance().String()
+	d := DeviceCgroup{
+		SettingsFile: devcgroup.SettingsDir + "/" + devcgroup.SettingsName(inst),
+		Settings:     "not read", UdevTag: devcgroup.UdevTag(tag.String()),
+		Tagged: []string{}, Skipped: []string{},
+	}
+	refuse := func(err error) DeviceCgroup {
+		d.Action, d.Problem = "refused", err.Error()
+		return d
+	}
+	container, err := readTrustedFile(containerDir, containerName, 128)
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		return refuse(err)
+	}
+	d.InContainer = devcgroup.InContainer(container)
+	var settings devcgroup.Settings
+	if !d.InContainer {
+		data, err := readTrustedFile(devcgroup.SettingsDir, devcgroup.SettingsName(inst), devcgroup.MaxSettingsSize)
+		switch {
+		case err == nil:
+			d.Settings = "read"
+			if settings, err = devcgroup.ParseSettings(data); err != nil {
+				return refuse(fmt.Errorf("cannot use %s: %w", d.SettingsFile, err))
+			}
+			d.SelfManaged, d.NonStrict = settings.SelfManaged, settings.NonStrict
+		case !errors.Is(err, unix.ENOENT):
+			return refuse(err)
+		case sc.Usable && (sc.Format == "bin" || sc.Format == "bin+global"):
+			d.Settings = "defaults"
+		default:
+			d.Settings, d.Action = "missing", "wait"
+			d.Problem = fmt.Sprintf("cannot find %s: the launcher waits for it up to SNAP_CONFINE_MAX_PROFILE_WAIT seconds (120 by default), then refuses the launch", d.SettingsFile)
+			return d
+		}
+	}
+	mode, why := devcgroup.Decide(d.InContainer, settings, base)
+	d.Mode, d.Reason = mode.String(), why
+	if mode == devcgroup.None {
+		d.Action = "none"
+		return d
+	}
+	tagged, err := taggedDevices(d.UdevTag, &d.Skipped)
+	if err != nil {
+		return refuse(fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err))
+	}
+	for _, dev := range tagged {
+		d.Tagged = append(d.Tagged, dev.String())
+	}
+	if len(tagged) == 0 && mode == devcgroup.Optional {
+		d.Action = "none"
+		d.Reason += ", and no devices are tagged with " + d.UdevTag
+		return d
+	}
+	var fs unix.Statfs_t
+	if err := unix.Statfs(cgroupV2Dir, &fs); err != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
+		return refuse(fmt.Errorf("cannot set up the device cgroup of %s: %s is not cgroup2 (the cgroup v1 devices controller is not supported)", tag, cgroupV2Dir))
+	}
+	d.Action = "attach"
+	return d
+}
+
+// deviceStep says in one line what the launcher would do about devices.
+func deviceStep(d DeviceCgroup) string {
+	switch d.Action {
+	case "refused", "wait":
+		return "device cgroup: " + d.Problem
+	case "none":
+		return "device cgroup: none (" + d.Reason + ")"
+	}
+	return fmt.Sprintf("device cgroup: %s; attach the device program to the app's snap cgroup, allowing the common devices, the host's extra nodes and %d tagged with %s", d.Reason, len(d.Tagged), d.UdevTag)
+}
+
+// readTrustedFile is the launcher's: name below the trusted directory dir,
+// a regular file of root's that nobody else can write, at most max bytes,
+// opened without following symlinks or blocking. A missing file or
+// directory is an error wrapping ENOENT.
+func readTrustedFile(dir, name string, max int) ([]byte, error) {
+	display := dir + "/" + name
+	dirfd, err := openTrustedDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dirfd)
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	defer unix.Close(fd)
+	if err := rootOnly(fd, unix.S_IFREG); err != nil {
+		return nil, fmt.Errorf("cannot use %s: %w", display, err)
+	}
+	buf := make([]byte, max+1)
+	n, err := readFull(fd, buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", display, err)
+	}
+	if n > max {
+		return nil, fmt.Errorf("cannot use %s: over %d bytes", display, max)
+	}
+	return buf[:n], nil
+}
+
+// taggedDevices is the launcher's: the devices in udev's tag index for
+// udevTag whose record still carries the tag as a current one; the others
+// go to skipped, with why.
+func taggedDevices(udevTag string, skipped *[]string) ([]devcgroup.Device, error) {
+	tags, err := openTrustedDir(udevTagsDir)
+	if errors.Is(err, unix.ENOENT) {
+		return nil, nil
+	} else if err != nil {
+		return nil, err
+	}
+	defer unix.Close(tags)
+	display := udevTagsDir + "/" + udevTag
+	dir, err := unix.Openat(tags, udevTag, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0)
+	if err == unix.ENOENT {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	if err := rootOnly(dir, unix.S_IFDIR); err != nil {
+		unix.Close(dir)
+		return nil, fmt.Errorf("cannot trust %s: %w", display, err)
+	}
+	f := os.NewFile(uintptr(dir), display)
+	defer f.Close()
+	names, err := f.Readdirnames(devcgroup.MaxEntries + 1)
+	if err != nil && err != io.EOF {
+		return nil, fmt.Errorf("cannot read %s: %w", display, err)
+	}
+	if len(names) > devcgroup.MaxEntries {
+		return nil, fmt.Errorf("cannot use %s: more than %d devices", display, devcgroup.MaxEntries)
+	}
+	var devices []devcgroup.Device
+	for _, name := range names {
+		dev, ok := devcgroup.ParseUdevID(name)
+		if !ok {
+			continue
+		}
+		record, err := readTrustedFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
+		if err != nil {
+			*skipped = append(*skipped, fmt.Sprintf("%s: %v", Quote(name), err))
+			continue
+		}
+		if !devcgroup.HasCurrentTag(record, udevTag) {
+			*skipped = append(*skipped, fmt.Sprintf("%s: no matching current tag", Quote(name)))
+			continue
+		}
+		devices = append(devices, dev)
+	}
+	return devices, nil
+}
