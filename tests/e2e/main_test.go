@@ -160,6 +160,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "*** "+skipReason+" ***")
 		os.Exit(m.Run())
 	}
+	fetchSnapd()
 	staging, err := os.MkdirTemp("", "snapns-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -253,7 +254,7 @@ func sandboxFiles() []sandbox.File {
 	for name := range testProfiles {
 		files = append(files, sandbox.File{Src: filepath.Join(bin, name), Dst: profileDir + "/" + name, Mode: 0o644})
 	}
-	return files
+	return append(files, snapdFiles()...)
 }
 
 // launch describes one run of snap-confine (or of snap-launch directly).
