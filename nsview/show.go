@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 
@@ -24,6 +25,7 @@ type Shown struct {
 	ID       uint64  `json:"id"`
 	Inode    uint64  `json:"inode"`
 	PID      int     `json:"pid"`     // the process read through; 0 when none
+	Entered  bool    `json:"entered"` // root entered it on a throwaway thread (no process in it)
 	Problem  string  `json:"problem"` // why there is no mount table
 	Mounts   []Mount `json:"mounts"`
 }
@@ -39,9 +41,10 @@ type Mount struct {
 }
 
 // Show reads the mount table inside the preserved namespace of inst (or of
-// uid's layer when uid is set) through a process that runs in it.
-// Entering the namespace would need privilege and a thread of our own in
-// it; reading a member's mountinfo needs neither, only a member.
+// uid's layer when uid is set) through a process that runs in it: reading
+// a member's mountinfo needs no privilege, only a member. When there is
+// none, root enters the namespace on a throwaway thread (mountsByEntering);
+// anyone else is told that it needs a process in it or root.
 func Show(inst naming.Instance, uid *uint32) (*Shown, error) {
 	name := layout.MountNSName(inst)
 	if uid != nil {
@@ -69,6 +72,15 @@ func Show(inst naming.Instance, uid *uint32) (*Shown, error) {
 	s.ID, _ = namespaceID(fd)
 	entries, pid, problem := mountsOf(st.Ino, st.Dev)
 	s.PID, s.Problem = pid, problem
+	if pid == 0 && problem != "" && os.Geteuid() == 0 {
+		// No process to read through: root enters the namespace on a
+		// thread of its own, which is thrown away afterwards.
+		if e, err := mountsByEntering(fd, st.Ino, st.Dev); err == nil {
+			entries, s.Entered, s.Problem = e, true, ""
+		} else {
+			s.Problem += "; " + err.Error()
+		}
+	}
 	for _, e := range entries {
 		s.Mounts = append(s.Mounts, Mount{
 			MountPoint: e.MountDir, FSType: e.FSType, Source: e.Source, Root: e.Root,
@@ -111,7 +123,7 @@ func mountsOf(ino, dev uint64) ([]mountinfo.Entry, int, string) {
 	if pid == 0 {
 		why := "no process runs in it"
 		if os.Geteuid() != 0 {
-			why = "none of the caller's processes runs in it (root sees every process)"
+			why = "none of the caller's processes runs in it (root sees every process, and enters a namespace without one)"
 		}
 		return nil, 0, "cannot read its mount table: " + why
 	}
@@ -129,6 +141,70 @@ func mountsOf(ino, dev uint64) ([]mountinfo.Entry, int, string) {
 		return nil, 0, err.Error()
 	}
 	return entries, pid, ""
+}
+
+// mountsByEntering reads the mount table of the namespace behind the
+// O_PATH descriptor nsfd (inode ino on dev) from inside it: on a new locked
+// thread that stops sharing its filesystem attributes with the process
+// (unshare(CLONE_FS), which setns into a mount namespace requires of a
+// thread), joins it and reads its own mountinfo through a /proc/thread-self
+// opened before, so that nothing is looked up inside the namespace. The
+// thread is never unlocked: the Go runtime ends it with its goroutine, so
+// no other goroutine ever runs in the namespace. Root only.
+func mountsByEntering(nsfd int, ino, dev uint64) ([]mountinfo.Entry, error) {
+	type result struct {
+		entries []mountinfo.Entry
+		err     error
+	}
+	done := make(chan result, 1)
+	go func() {
+		runtime.LockOSThread()
+		entries, err := enterAndRead(nsfd, ino, dev)
+		done <- result{entries, err}
+	}()
+	r := <-done
+	return r.entries, r.err
+}
+
+func enterAndRead(nsfd int, ino, dev uint64) ([]mountinfo.Entry, error) {
+	rfd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", nsfd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot enter it: cannot open the namespace file: %w", err)
+	}
+	defer unix.Close(rfd)
+	var st unix.Stat_t
+	var sfs unix.Statfs_t
+	if unix.Fstat(rfd, &st) != nil || unix.Fstatfs(rfd, &sfs) != nil || st.Ino != ino || st.Dev != dev || sfs.Type != unix.NSFS_MAGIC {
+		return nil, fmt.Errorf("cannot enter it: the namespace file changed")
+	}
+	procfd, err := unix.Open("/proc/thread-self", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot enter it: cannot open /proc/thread-self: %w", err)
+	}
+	defer unix.Close(procfd)
+	if err := unix.Unshare(unix.CLONE_FS); err != nil {
+		return nil, fmt.Errorf("cannot enter it: unshare(CLONE_FS): %w", err)
+	}
+	if err := unix.Setns(rfd, unix.CLONE_NEWNS); err != nil {
+		return nil, fmt.Errorf("cannot enter it: setns: %w", err)
+	}
+	if err := unix.Fstatat(procfd, "ns/mnt", &st, 0); err != nil || st.Ino != ino || st.Dev != dev {
+		return nil, fmt.Errorf("cannot enter it: the thread is not in it after setns")
+	}
+	fd, err := unix.Openat(procfd, "mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open /proc/thread-self/mountinfo in it: %w", err)
+	}
+	f := os.NewFile(uintptr(fd), "/proc/thread-self/mountinfo")
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, int64(mountinfo.MaxSize)+1))
+	if err != nil {
+		return nil, fmt.Errorf("cannot read /proc/thread-self/mountinfo in it: %w", err)
+	}
+	if len(data) > mountinfo.MaxSize {
+		return nil, fmt.Errorf("cannot read /proc/thread-self/mountinfo in it: over %d bytes", mountinfo.MaxSize)
+	}
+	return mountinfo.Parse(data)
 }
 
 // memberOf returns the first process in the namespace, or 0.

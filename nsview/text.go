@@ -177,7 +177,11 @@ func WriteShown(w io.Writer, sh *Shown, s Style) error {
 		fmt.Fprintf(w, ": %s\n", sh.Problem)
 		return nil
 	}
-	fmt.Fprintf(w, ", read through pid %d:\n", sh.PID)
+	if sh.Entered {
+		fmt.Fprintf(w, ", read from inside it (no process in it; entered on a throwaway thread):\n")
+	} else {
+		fmt.Fprintf(w, ", read through pid %d:\n", sh.PID)
+	}
 	tw := newTable(w)
 	fmt.Fprintln(tw, "MOUNT POINT\tTYPE\tSOURCE\tROOT\tDEVICE\tPROPAGATION")
 	for _, m := range sh.Mounts {

@@ -250,7 +250,19 @@ func TestSnapNsExplainSaysWhatTheLauncherDoes(t *testing.T) {
 	}
 }
 
-// show reads the mount table through a process in the namespace; a
+// baseIsRoot: core revision 1 is the root of the mount table.
+func baseIsRoot(t *testing.T, mounts []nsview.Mount) bool {
+	t.Helper()
+	for _, m := range mounts {
+		if m.MountPoint == "/" && m.Device == devOf(t, "/snap/core/1") {
+			return true
+		}
+	}
+	return false
+}
+
+// show reads the mount table through a process in the namespace (as root
+// without one, from inside it, entered on a throwaway thread); a
 // namespace made by snapd's snap-confine (an info file with the base alone)
 // is judged through one too, as the launcher would inspect it.
 func TestSnapNsShowReadsTheNamespaceThroughAProcessInIt(t *testing.T) {
@@ -260,8 +272,20 @@ func TestSnapNsShowReadsTheNamespaceThroughAProcessInIt(t *testing.T) {
 	if err := json.Unmarshal([]byte(snapNSRun(t, 0, "show", "--json", "hello")), &sh); err != nil {
 		t.Fatal(err)
 	}
-	if sh.PID != 0 || sh.Problem == "" || len(sh.Mounts) != 0 {
-		t.Errorf("no process in it: %+v", sh)
+	// No process in it: root enters it on a throwaway thread; a user is
+	// told what would help.
+	if sh.PID != 0 || !sh.Entered || sh.Problem != "" || !baseIsRoot(t, sh.Mounts) || sh.ID != nsID(t, "/run/snapd/ns/hello.mnt") {
+		t.Errorf("root, no process in it: %+v", sh)
+	}
+	if text := snapNSRun(t, 0, "show", "hello"); !strings.Contains(text, "read from inside it") || !strings.Contains(text, "MOUNT POINT") {
+		t.Errorf("root's text, no process in it:\n%s", text)
+	}
+	var ush nsview.Shown
+	if err := json.Unmarshal([]byte(snapNSRun(t, userUID, "show", "--json", "hello")), &ush); err != nil {
+		t.Fatal(err)
+	}
+	if ush.PID != 0 || ush.Entered || !strings.Contains(ush.Problem, "root") || len(ush.Mounts) != 0 {
+		t.Errorf("a user, no process in it: %+v", ush)
 	}
 	if err := os.WriteFile("/run/snapd/ns/snap.hello.info", []byte("base-snap-name=core\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -283,16 +307,10 @@ func TestSnapNsShowReadsTheNamespaceThroughAProcessInIt(t *testing.T) {
 			break
 		}
 	}
-	if sh.PID == 0 || sh.ID != nsID(t, "/run/snapd/ns/hello.mnt") {
+	if sh.PID == 0 || sh.Entered || sh.ID != nsID(t, "/run/snapd/ns/hello.mnt") {
 		t.Fatalf("no mount table through the app: %+v", sh)
 	}
-	root := false
-	for _, m := range sh.Mounts {
-		if m.MountPoint == "/" && m.Device == devOf(t, "/snap/core/1") {
-			root = true
-		}
-	}
-	if !root {
+	if !baseIsRoot(t, sh.Mounts) {
 		t.Errorf("the base is not the namespace's root: %+v", sh.Mounts)
 	}
 	n := listed(t, snapNSList(t, 0), "hello.mnt")
