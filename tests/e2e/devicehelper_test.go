@@ -94,12 +94,17 @@ func stageDeviceHelper(bin string) {
 
 // runDeviceHelper runs snapd's helper as udev's rule does (snapd 2.57.6
 // interfaces/udev/spec.go: TAG=="<udev tag>", RUN+="snap-device-helper
-// $env{ACTION} <udev tag> $devpath $major:$minor"), in the sandbox's root
-// namespaces, where /sys/fs/bpf is the test's bpffs.
-func runDeviceHelper(t *testing.T, action, udevTag, devpath, majmin string) {
+// $env{ACTION} <udev tag> $devpath $major:$minor"), with the environment
+// udev gives a RUN program, which later helpers read instead of the
+// arguments (snapd 2.77 cmd/snap-device-helper/main.c: ACTION, MAJOR,
+// MINOR, SUBSYSTEM; the four-argument call still accepted), in the
+// sandbox's root namespaces, where /sys/fs/bpf is the test's bpffs.
+func runDeviceHelper(t *testing.T, action, udevTag, devpath, major, minor string) {
 	t.Helper()
+	majmin := major + ":" + minor
 	cmd := exec.Command(deviceHelper, action, udevTag, devpath, majmin)
-	cmd.Env = []string{"PATH=/usr/bin:/bin", "SNAPD_DEBUG=1", "ACTION=" + action, "DEVPATH=" + devpath}
+	cmd.Env = []string{"PATH=/usr/bin:/bin", "SNAPD_DEBUG=1", "ACTION=" + action, "DEVPATH=" + devpath,
+		"MAJOR=" + major, "MINOR=" + minor, "SUBSYSTEM=block", "TAGS=:" + udevTag + ":"}
 	out, err := cmd.CombinedOutput()
 	t.Logf("snap-device-helper %s %s %s %s:\n%s", action, udevTag, devpath, majmin, out)
 	if err != nil {
@@ -176,13 +181,13 @@ func TestSnapdsDeviceHelperUpdatesTheMapOfARunningApp(t *testing.T) {
 		}
 	}
 	await("opened")
-	runDeviceHelper(t, "add", "snap_hello_app", devpath, "7:250")
+	runDeviceHelper(t, "add", "snap_hello_app", devpath, "7", "250")
 	if keys := mapKeys(t, pinned); !strings.Contains(keys, "b 7:250") {
 		t.Errorf("after the helper's add the map holds %s", keys)
 	}
 	signal("added")
 	await("reopened")
-	runDeviceHelper(t, "remove", "snap_hello_app", devpath, "7:250")
+	runDeviceHelper(t, "remove", "snap_hello_app", devpath, "7", "250")
 	if keys := mapKeys(t, pinned); strings.Contains(keys, "b 7:250") || !strings.Contains(keys, "c 1:3") {
 		t.Errorf("after the helper's remove the map holds %s", keys)
 	}
