@@ -211,6 +211,8 @@ func buildAndRun(staging string) (int, error) {
 	if err := os.WriteFile(filepath.Join(bin, "started"), startedELF(), 0o755); err != nil {
 		return -1, err
 	}
+	// snapd's own snap-device-helper, from Debian's package.
+	stageDeviceHelper(bin)
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -253,6 +255,15 @@ func sandboxFiles() []sandbox.File {
 	}
 	for name := range testProfiles {
 		files = append(files, sandbox.File{Src: filepath.Join(bin, name), Dst: profileDir + "/" + name, Mode: 0o644})
+	}
+	if helper := filepath.Join(bin, "snap-device-helper"); exists(helper) {
+		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
+	}
+	// Why there is no helper, or which package it came from.
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
+		if src := filepath.Join(bin, name); exists(src) {
+			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
+		}
 	}
 	return append(files, snapdFiles()...)
 }

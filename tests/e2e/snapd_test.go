@@ -35,9 +35,9 @@ const (
 // passes its tree, or why there is none, to the sandbox in the environment.
 // It never fails the run: the tests that need it skip, loudly.
 func fetchSnapd() {
-	tree, err := snapdTree(snapdCacheRelPath)
+	tree, err := sandbox.SnapdTree(snapdCacheRelPath)
 	if err == nil {
-		if v := snapdPkgVersion(tree); !strings.HasPrefix(v, snapdVersionWant+".") {
+		if v := sandbox.SnapdVersion(tree); !strings.HasPrefix(v, snapdVersionWant+".") {
 			err = fmt.Errorf("the package is snapd %s, not %s.x", v, snapdVersionWant)
 		}
 	}
@@ -49,50 +49,6 @@ func fetchSnapd() {
 	}
 	abs, _ := filepath.Abs(tree)
 	os.Setenv(snapdTreeEnv, abs)
-}
-
-// snapdTree is the bench's (bench/cmd/snapns-bench/snapd.go): the unpacked
-// package in cache, downloaded and unpacked when it is not there yet.
-func snapdTree(cache string) (string, error) {
-	tree := filepath.Join(cache, "snapd")
-	if _, err := os.Stat(filepath.Join(tree, "usr/lib/snapd/snap-confine")); err == nil {
-		return tree, nil
-	}
-	if err := os.MkdirAll(cache, 0o755); err != nil {
-		return "", err
-	}
-	debs, _ := filepath.Glob(filepath.Join(cache, "snapd_*.deb"))
-	if len(debs) == 0 {
-		fmt.Fprintf(os.Stderr, "e2e: downloading Debian's snapd package into %s\n", cache)
-		cmd := exec.Command("apt-get", "download", "snapd")
-		cmd.Dir = cache
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("cannot download snapd with apt-get (no network?): %v: %s", err, strings.TrimSpace(string(out)))
-		}
-		if debs, _ = filepath.Glob(filepath.Join(cache, "snapd_*.deb")); len(debs) == 0 {
-			return "", fmt.Errorf("cannot find the snapd package apt-get downloaded in %s", cache)
-		}
-	}
-	tmp := tree + ".tmp"
-	os.RemoveAll(tmp)
-	if out, err := exec.Command("dpkg", "-x", debs[len(debs)-1], tmp).CombinedOutput(); err != nil {
-		return "", fmt.Errorf("cannot unpack %s: %v: %s", debs[len(debs)-1], err, out)
-	}
-	if err := os.Rename(tmp, tree); err != nil {
-		return "", err
-	}
-	return tree, nil
-}
-
-// snapdPkgVersion reads VERSION= from the package's usr/lib/snapd/info.
-func snapdPkgVersion(tree string) string {
-	data, _ := os.ReadFile(filepath.Join(tree, "usr/lib/snapd/info"))
-	for _, line := range strings.Split(string(data), "\n") {
-		if v, ok := strings.CutPrefix(line, "VERSION="); ok {
-			return v
-		}
-	}
-	return "unknown"
 }
 
 // snapdFiles are the package's files the sandbox gets, if it was fetched.

@@ -3,7 +3,9 @@
 // capabilities, working directory, descriptors, mount namespace), after
 // doing the optional actions named on its command line:
 //
-//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | sleep SECONDS]...
+//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | sleep SECONDS | await PATH]...
+//
+// await waits (at most a minute) until PATH exists: a test's signal to go on.
 package main
 
 import (
@@ -65,6 +67,19 @@ func main() {
 		case args[0] == "sleep" && len(args) >= 2:
 			s, _ := strconv.ParseFloat(args[1], 64)
 			time.Sleep(time.Duration(s * float64(time.Second)))
+			args = args[2:]
+		case args[0] == "await" && len(args) >= 2:
+			deadline := time.Now().Add(time.Minute)
+			for {
+				if _, err := os.Lstat(args[1]); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					r.Errors = append(r.Errors, "await "+args[1]+": timed out")
+					break
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
 			args = args[2:]
 		default:
 			args = args[1:]

@@ -95,7 +95,7 @@ func outside() error {
 	if dir == "" {
 		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "bench")
 	}
-	tree, err := snapdTree(dir)
+	tree, err := sandbox.SnapdTree(dir)
 	if err != nil {
 		return err
 	}

@@ -46,7 +46,7 @@ func inside() error {
 	staging := os.Getenv("SNAPNS_SANDBOX_STAGING")
 	tree := os.Getenv(snapdEnv)
 	pkg := filepath.Join(tree, "usr/lib/snapd")
-	w := world{snapdVersion: snapdVersion(tree)}
+	w := world{snapdVersion: sandbox.SnapdVersion(tree)}
 	updateSrc := filepath.Join(pkg, "snap-update-ns")
 	switch *updateNS {
 	case "snapd":

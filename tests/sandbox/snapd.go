@@ -1,4 +1,4 @@
-package main
+package sandbox
 
 import (
 	"fmt"
@@ -8,12 +8,12 @@ import (
 	"strings"
 )
 
-// snapdTree returns the directory where Debian's snapd package is unpacked,
+// SnapdTree returns the directory where Debian's snapd package is unpacked,
 // downloading it with `apt-get download snapd` and unpacking it with
 // `dpkg -x` into cache when it is not there yet. The package is never
-// installed: only its snap-confine, snap-update-ns and snap-discard-ns are
-// copied into the sandbox.
-func snapdTree(cache string) (string, error) {
+// installed: the bench and the tests copy a few of its programs into the
+// sandbox, to measure against and to test with.
+func SnapdTree(cache string) (string, error) {
 	tree := filepath.Join(cache, "snapd")
 	if _, err := os.Stat(filepath.Join(tree, "usr/lib/snapd/snap-confine")); err == nil {
 		return tree, nil
@@ -23,11 +23,11 @@ func snapdTree(cache string) (string, error) {
 	}
 	debs, _ := filepath.Glob(filepath.Join(cache, "snapd_*.deb"))
 	if len(debs) == 0 {
-		fmt.Fprintf(os.Stderr, "snapns-bench: downloading Debian's snapd package into %s\n", cache)
+		fmt.Fprintf(os.Stderr, "downloading Debian's snapd package into %s\n", cache)
 		cmd := exec.Command("apt-get", "download", "snapd")
 		cmd.Dir = cache
 		if out, err := cmd.CombinedOutput(); err != nil {
-			return "", fmt.Errorf("cannot download snapd with apt-get: %v: %s", err, out)
+			return "", fmt.Errorf("cannot download snapd with apt-get (no network?): %v: %s", err, strings.TrimSpace(string(out)))
 		}
 		if debs, _ = filepath.Glob(filepath.Join(cache, "snapd_*.deb")); len(debs) == 0 {
 			return "", fmt.Errorf("cannot find the snapd package apt-get downloaded in %s", cache)
@@ -44,8 +44,8 @@ func snapdTree(cache string) (string, error) {
 	return tree, nil
 }
 
-// snapdVersion reads VERSION= from the package's usr/lib/snapd/info.
-func snapdVersion(tree string) string {
+// SnapdVersion reads VERSION= from the package's usr/lib/snapd/info.
+func SnapdVersion(tree string) string {
 	data, _ := os.ReadFile(filepath.Join(tree, "usr/lib/snapd/info"))
 	for _, line := range strings.Split(string(data), "\n") {
 		if v, ok := strings.CutPrefix(line, "VERSION="); ok {
