@@ -28,6 +28,7 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // privileged runs fn, the syscalls of op, with exactly the capabilities
@@ -528,7 +529,7 @@ func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, e
 				return err
 			}
 			defer unix.Close(entry)
-			if err := rootOnly(entry, unix.S_IFREG); err != nil {
+			if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
 				return fmt.Errorf("%s is %w", display, err)
 			}
 			fd, err = bpfObjGet(l.procfd, "self/fd/"+strconv.Itoa(entry))

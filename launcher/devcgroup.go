@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The device cgroup, as snap-confine 2.77 sets it up for a confined app
@@ -47,7 +48,7 @@ const (
 
 // decideDeviceCgroup is step 1.
 func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
-	container, err := readTrustedFile(containerDir, containerName, 128)
+	container, err := trusted.ReadFile(containerDir, containerName, 128)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return devicePlan{}, err
 	}
@@ -71,7 +72,7 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 	var wait *profileWait
 	defer wait.stop()
 	for {
-		data, err := readTrustedFile(devcgroup.SettingsDir, name, devcgroup.MaxSettingsSize)
+		data, err := trusted.ReadFile(devcgroup.SettingsDir, name, devcgroup.MaxSettingsSize)
 		if err == nil {
 			s, err := devcgroup.ParseSettings(data)
 			if err != nil {
@@ -102,39 +103,10 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 	}
 }
 
-// readTrustedFile reads name below the trusted directory dir: a regular
-// file of root's that nobody else can write, at most max bytes. A missing
-// one (or a missing directory) is an error wrapping ENOENT.
-func readTrustedFile(dir, name string, max int) ([]byte, error) {
-	display := dir + "/" + name
-	dirfd, err := openTrustedDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(dirfd)
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	defer unix.Close(fd)
-	if err := rootOnly(fd, unix.S_IFREG); err != nil {
-		return nil, fmt.Errorf("cannot use %s: %w", display, err)
-	}
-	buf := make([]byte, max+1)
-	n, err := readFull(fd, buf)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if n > max {
-		return nil, fmt.Errorf("cannot use %s: over %d bytes", display, max)
-	}
-	return buf[:n], nil
-}
-
 // taggedDevices lists the devices udev tagged for the app and still holds
 // the tag for (current tags), at most devcgroup.MaxEntries.
 func (l *launcher) taggedDevices(udevTag string) ([]devcgroup.Device, error) {
-	tags, err := openTrustedDir(udevTagsDir)
+	tags, err := trusted.OpenDir(udevTagsDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
 	} else if err != nil {
@@ -148,7 +120,7 @@ func (l *launcher) taggedDevices(udevTag string) ([]devcgroup.Device, error) {
 	} else if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	if err := checkTrusted(dir, display); err != nil {
+	if err := trusted.CheckDir(dir, display); err != nil {
 		unix.Close(dir)
 		return nil, err
 	}
@@ -167,7 +139,7 @@ func (l *launcher) taggedDevices(udevTag string) ([]devcgroup.Device, error) {
 		if !ok {
 			continue
 		}
-		record, err := readTrustedFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
+		record, err := trusted.ReadFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
 		if err != nil {
 			// Devices come and go; snap-confine skips one it
 			// cannot look at.
@@ -281,7 +253,7 @@ func (l *launcher) deviceCgroupV2(tag string, allow []devcgroup.Device) error {
 // deviceMap opens the app's pinned map, checked to be in snapd's layout,
 // or creates and pins an empty one.
 func (l *launcher) deviceMap(tag string) (int, error) {
-	fsdir, err := openTrustedDir("/sys/fs")
+	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
 		return -1, err
 	}
@@ -294,7 +266,7 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 	if magic, err := fsMagic(bpffs); err != nil || magic != unix.BPF_FS_MAGIC {
 		return -1, fmt.Errorf("%s is not a bpffs mount", devcgroup.BPFFS)
 	}
-	if err := checkTrusted(bpffs, devcgroup.BPFFS); err != nil {
+	if err := trusted.CheckDir(bpffs, devcgroup.BPFFS); err != nil {
 		return -1, err
 	}
 	dir, err := l.mkdirRoot(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)
@@ -332,7 +304,7 @@ func readProcFile(procfd int, name string, max int) ([]byte, error) {
 	}
 	defer unix.Close(fd)
 	buf := make([]byte, max+1)
-	n, err := readFull(fd, buf)
+	n, err := trusted.ReadFull(fd, buf)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read /proc/%s: %w", name, err)
 	}

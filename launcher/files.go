@@ -1,9 +1,9 @@
 package launcher
 
 import (
-	"errors"
 	"fmt"
 
+	"github.com/snapns/snapns/shared/trusted"
 	"golang.org/x/sys/unix"
 )
 
@@ -31,26 +31,12 @@ func openDirAt(dirfd int, name, display string) (int, error) {
 	return fd, nil
 }
 
-// openDirPath walks an absolute path from "/" one component at a time.
-func openDirPath(path string) (int, error) { return walkDirPath(path, nil) }
-
-// openTrustedDir walks an absolute path like openDirPath and checks every
-// directory on the way, "/" included: root's, and writable by nobody else,
-// so that only root can have chosen what lies below.
-func openTrustedDir(path string) (int, error) { return walkDirPath(path, checkTrusted) }
-
-// walkDirPath opens path from "/" one component at a time, running check,
-// when set, on each directory it opens.
-func walkDirPath(path string, check func(fd int, display string) error) (int, error) {
+// openDirPath walks an absolute path from "/" one component at a time
+// (trusted.OpenDir also checks that each is root's).
+func openDirPath(path string) (int, error) {
 	fd, err := openRoot()
 	if err != nil {
 		return -1, err
-	}
-	if check != nil {
-		if err := check(fd, "/"); err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
 	}
 	start := 1
 	for i := 1; i <= len(path); i++ {
@@ -67,44 +53,8 @@ func walkDirPath(path string, check func(fd int, display string) error) (int, er
 			return -1, err
 		}
 		fd, start = next, i+1
-		if check != nil {
-			if err := check(fd, path[:i]); err != nil {
-				unix.Close(fd)
-				return -1, err
-			}
-		}
 	}
 	return fd, nil
-}
-
-// checkTrusted verifies that the directory behind fd is root's and closed
-// to writes by group and others.
-func checkTrusted(fd int, display string) error {
-	if err := rootOnly(fd, unix.S_IFDIR); err != nil {
-		return fmt.Errorf("cannot trust %s: %w", display, err)
-	}
-	return nil
-}
-
-// rootOnly checks, on the descriptor, that fd is of the type fmtType, owned
-// by root and writable by nobody else: what only root can have made or
-// changed. It says why not in words that follow "<path> is" or "<path>:".
-func rootOnly(fd int, fmtType uint32) error {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("cannot inspect it: %w", err)
-	}
-	switch {
-	case st.Mode&unix.S_IFMT == unix.S_IFLNK && fmtType != unix.S_IFLNK:
-		return errors.New("a symbolic link")
-	case st.Mode&unix.S_IFMT != fmtType:
-		return fmt.Errorf("not a %s", typeName(fmtType))
-	case st.Uid != 0:
-		return fmt.Errorf("owned by uid %d, not root", st.Uid)
-	case st.Mode&0o022 != 0:
-		return fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
-	}
-	return nil
 }
 
 // checkRootOwned verifies, on the descriptor, that fd is of the type fmtType,
@@ -119,7 +69,7 @@ func checkRootOwned(fd int, fmtType uint32, want uint32, display string, fix fun
 		return fmt.Errorf("cannot inspect %s: %w", display, err)
 	}
 	if st.Mode&unix.S_IFMT != fmtType {
-		return fmt.Errorf("cannot use %s: not a %s", display, typeName(fmtType))
+		return fmt.Errorf("cannot use %s: not a %s", display, trusted.TypeName(fmtType))
 	}
 	if st.Uid != 0 {
 		return fmt.Errorf("cannot use %s: owned by uid %d, not root", display, st.Uid)
@@ -148,13 +98,6 @@ func whyNot(dirfd int, name string, err error) error {
 		return fmt.Errorf("owned by uid %d, not root", st.Uid)
 	}
 	return err
-}
-
-func typeName(fmtType uint32) string {
-	if fmtType == unix.S_IFDIR {
-		return "directory"
-	}
-	return "regular file"
 }
 
 // fsMagic returns the filesystem magic of the file behind fd.

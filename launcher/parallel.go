@@ -41,6 +41,7 @@ import (
 
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // snapDirs are the directories an instance is mapped in, in snap-confine's
@@ -208,7 +209,7 @@ func openRootDirAt(dirfd int, name, display string) (int, error) {
 // checkRootDir checks, on the descriptor, that fd is a directory owned by
 // root and not writable by group or others.
 func checkRootDir(fd int, display string) error {
-	if err := rootOnly(fd, unix.S_IFDIR); err != nil {
+	if err := trusted.RootOnly(fd, unix.S_IFDIR); err != nil {
 		return fmt.Errorf("%s is %w", display, err)
 	}
 	return nil

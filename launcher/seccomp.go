@@ -13,6 +13,7 @@ import (
 
 	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The app's seccomp profile is read in pid 1's namespace, before the snap's
@@ -69,7 +70,7 @@ func (l *launcher) readProfile() (bpf.Profile, error) {
 // readProfileOnce reads the profile in the order above; an error wrapping
 // ENOENT means that neither format is there yet.
 func (l *launcher) readProfileOnce() (bpf.Profile, error) {
-	dir, err := openTrustedDir(layout.SeccompDir)
+	dir, err := trusted.OpenDir(layout.SeccompDir)
 	if err != nil {
 		return bpf.Profile{}, fmt.Errorf("cannot load the seccomp profile of %s: %w", l.plan.Tag, err)
 	}
@@ -96,54 +97,17 @@ func (l *launcher) readProfileOnce() (bpf.Profile, error) {
 // readProfileFile reads one profile file below dir with parse. A missing
 // file is an error that wraps ENOENT.
 func (l *launcher) readProfileFile(dir int, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
-	display := layout.SeccompDir + "/" + name
-	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	display := "seccomp profile " + layout.SeccompDir + "/" + name
+	data, err := trusted.ReadFileAt(dir, name, display, maxProfileSize)
 	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot open seccomp profile %s: %w", display, err)
+		return bpf.Profile{}, err
 	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	err = rootOnly(fd, unix.S_IFREG)
-	if err == nil {
-		if err = unix.Fstat(fd, &st); err == nil && st.Size > maxProfileSize {
-			err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, maxProfileSize)
-		}
-	}
+	p, err := parse(data)
 	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)
+		return bpf.Profile{}, fmt.Errorf("cannot use %s: %w", display, err)
 	}
-	// One byte more than the file claims: a file that grew since fstat is
-	// seen as the wrong size by the parser, never cut to a valid one.
-	buf := make([]byte, st.Size+1)
-	n, err := readFull(fd, buf)
-	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot read seccomp profile %s: %w", display, err)
-	}
-	p, err := parse(buf[:n])
-	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot use seccomp profile %s: %w", display, err)
-	}
-	l.debugf("read seccomp profile %s: unrestricted=%t, %d programs", display, p.Unrestricted, len(p.Programs))
+	l.debugf("read %s: unrestricted=%t, %d programs", display, p.Unrestricted, len(p.Programs))
 	return p, nil
-}
-
-// readFull reads until buf is full or the file ends.
-func readFull(fd int, buf []byte) (int, error) {
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return n, err
-		}
-		if m == 0 {
-			break
-		}
-		n += m
-	}
-	return n, nil
 }
 
 // profileWait is a bounded wait for a profile, cut short by the caller's

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // updateNSTimeout bounds snap-update-ns: it runs while the per-snap lock is
@@ -171,7 +172,7 @@ func openHelper(path string) (int, error) {
 }
 
 func checkHelper(fd int, path string) error {
-	if err := rootOnly(fd, unix.S_IFREG); err != nil {
+	if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
 		return fmt.Errorf("cannot run %s: %w", path, err)
 	}
 	return nil

@@ -10,6 +10,7 @@ import (
 
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // DeviceCgroup is the device-cgroup decision a launch would make
@@ -61,14 +62,14 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 		d.Action, d.Problem = "refused", err.Error()
 		return d
 	}
-	container, err := readTrustedFile(containerDir, containerName, 128)
+	container, err := trusted.ReadFile(containerDir, containerName, 128)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return refuse(err)
 	}
 	d.InContainer = devcgroup.InContainer(container)
 	var settings devcgroup.Settings
 	if !d.InContainer {
-		data, err := readTrustedFile(devcgroup.SettingsDir, devcgroup.SettingsName(inst), devcgroup.MaxSettingsSize)
+		data, err := trusted.ReadFile(devcgroup.SettingsDir, devcgroup.SettingsName(inst), devcgroup.MaxSettingsSize)
 		switch {
 		case err == nil:
 			d.Settings = "read"
@@ -123,41 +124,11 @@ func deviceStep(d DeviceCgroup) string {
 	return fmt.Sprintf("device cgroup: %s; attach the device program to the app's snap cgroup, allowing the common devices, the host's extra nodes and %d tagged with %s", d.Reason, len(d.Tagged), d.UdevTag)
 }
 
-// readTrustedFile is the launcher's: name below the trusted directory dir,
-// a regular file of root's that nobody else can write, at most max bytes,
-// opened without following symlinks or blocking. A missing file or
-// directory is an error wrapping ENOENT.
-func readTrustedFile(dir, name string, max int) ([]byte, error) {
-	display := dir + "/" + name
-	dirfd, err := openTrustedDir(dir)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(dirfd)
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	defer unix.Close(fd)
-	if err := rootOnly(fd, unix.S_IFREG); err != nil {
-		return nil, fmt.Errorf("cannot use %s: %w", display, err)
-	}
-	buf := make([]byte, max+1)
-	n, err := readFull(fd, buf)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if n > max {
-		return nil, fmt.Errorf("cannot use %s: over %d bytes", display, max)
-	}
-	return buf[:n], nil
-}
-
 // taggedDevices is the launcher's: the devices in udev's tag index for
 // udevTag whose record still carries the tag as a current one; the others
 // go to skipped, with why.
 func taggedDevices(udevTag string, skipped *[]string) ([]devcgroup.Device, error) {
-	tags, err := openTrustedDir(udevTagsDir)
+	tags, err := trusted.OpenDir(udevTagsDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
 	} else if err != nil {
@@ -171,9 +142,9 @@ func taggedDevices(udevTag string, skipped *[]string) ([]devcgroup.Device, error
 	} else if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	if err := rootOnly(dir, unix.S_IFDIR); err != nil {
+	if err := trusted.CheckDir(dir, display); err != nil {
 		unix.Close(dir)
-		return nil, fmt.Errorf("cannot trust %s: %w", display, err)
+		return nil, err
 	}
 	f := os.NewFile(uintptr(dir), display)
 	defer f.Close()
@@ -190,7 +161,7 @@ func taggedDevices(udevTag string, skipped *[]string) ([]devcgroup.Device, error
 		if !ok {
 			continue
 		}
-		record, err := readTrustedFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
+		record, err := trusted.ReadFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
 		if err != nil {
 			*skipped = append(*skipped, fmt.Sprintf("%s: %v", Quote(name), err))
 			continue

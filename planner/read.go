@@ -7,6 +7,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // Every file the planner reads is opened with readFlags. The planner runs as
@@ -45,19 +46,9 @@ func readFile(path string, flags, max int, rootOnly bool) ([]byte, error) {
 		return nil, fmt.Errorf("cannot use %s: not owned by root", path)
 	}
 	buf := make([]byte, max+1)
-	n := 0
-	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", path, err)
-		}
-		if m == 0 {
-			break
-		}
-		n += m
+	n, err := trusted.ReadFull(fd, buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", path, err)
 	}
 	if n > max {
 		return nil, fmt.Errorf("cannot use %s: larger than %d bytes", path, max)

@@ -1,0 +1,157 @@
+// Package trusted opens and reads what only root can have chosen: files
+// and directories that are root's and that nobody else can write, reached
+// from "/" one component at a time without following a symlink, and read
+// without ever blocking (a FIFO planted where a file should be is refused,
+// never waited on).
+//
+// The launcher reads the host's snapd files this way (seccomp profiles,
+// the device cgroup settings, udev's records) and snap-ns reads the same
+// files the same way, so that what it says the launcher would refuse is
+// what the launcher refuses, in the same words.
+package trusted
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+const dirFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_RDONLY
+
+// OpenDir walks the absolute path from "/" one component at a time, without
+// following symlinks, and checks every directory on the way, "/" included:
+// root's, and writable by nobody else. A missing component is an error
+// wrapping ENOENT.
+func OpenDir(path string) (int, error) {
+	fd, err := unix.Open("/", dirFlags, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open /: %w", err)
+	}
+	if err := CheckDir(fd, "/"); err != nil {
+		unix.Close(fd)
+		return -1, err
+	}
+	start := 1
+	for i := 1; i <= len(path); i++ {
+		if i < len(path) && path[i] != '/' {
+			continue
+		}
+		if i == start {
+			start = i + 1
+			continue
+		}
+		next, err := unix.Openat(fd, path[start:i], dirFlags, 0)
+		unix.Close(fd)
+		if err != nil {
+			return -1, fmt.Errorf("cannot open %s: %w", path[:i], err)
+		}
+		fd, start = next, i+1
+		if err := CheckDir(fd, path[:i]); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+	}
+	return fd, nil
+}
+
+// CheckDir checks, on the descriptor, that the directory display is root's
+// and writable by nobody else.
+func CheckDir(fd int, display string) error {
+	if err := RootOnly(fd, unix.S_IFDIR); err != nil {
+		return fmt.Errorf("cannot trust %s: %w", display, err)
+	}
+	return nil
+}
+
+// RootOnly checks, on the descriptor, that fd is of the type fmtType, owned
+// by root and writable by nobody else: what only root can have made or
+// changed. It says why not in words that follow "<path> is" or "<path>:".
+func RootOnly(fd int, fmtType uint32) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("cannot inspect it: %w", err)
+	}
+	switch {
+	case st.Mode&unix.S_IFMT == unix.S_IFLNK && fmtType != unix.S_IFLNK:
+		return errors.New("a symbolic link")
+	case st.Mode&unix.S_IFMT != fmtType:
+		return fmt.Errorf("not a %s", TypeName(fmtType))
+	case st.Uid != 0:
+		return fmt.Errorf("owned by uid %d, not root", st.Uid)
+	case st.Mode&0o022 != 0:
+		return fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
+	}
+	return nil
+}
+
+// TypeName names a file type of st_mode.
+func TypeName(fmtType uint32) string {
+	if fmtType == unix.S_IFDIR {
+		return "directory"
+	}
+	return "regular file"
+}
+
+// ReadFile reads name below the trusted directory dir (OpenDir), as
+// ReadFileAt does.
+func ReadFile(dir, name string, max int) ([]byte, error) {
+	dirfd, err := OpenDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(dirfd)
+	return ReadFileAt(dirfd, name, dir+"/"+name, max)
+}
+
+// ReadFileAt reads name below the directory dirfd: a regular file of
+// root's that nobody else can write, of at most max bytes, opened without
+// following a symlink or blocking. Errors are one line naming display; a
+// missing file is one wrapping ENOENT.
+func ReadFileAt(dirfd int, name, display string, max int) ([]byte, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	err = RootOnly(fd, unix.S_IFREG)
+	if err == nil {
+		if err = unix.Fstat(fd, &st); err == nil && st.Size > int64(max) {
+			err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, max)
+		}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot use %s: %w", display, err)
+	}
+	// One byte more than allowed: a file that grew past the limit since
+	// fstat is refused, never cut to a valid prefix.
+	buf := make([]byte, max+1)
+	n, err := ReadFull(fd, buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", display, err)
+	}
+	if n > max {
+		return nil, fmt.Errorf("cannot use %s: over the limit of %d bytes", display, max)
+	}
+	return buf[:n], nil
+}
+
+// ReadFull reads until buf is full or the file ends.
+func ReadFull(fd int, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := unix.Read(fd, buf[n:])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return n, err
+		}
+		if m == 0 {
+			break
+		}
+		n += m
+	}
+	return n, nil
+}

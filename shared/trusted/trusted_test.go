@@ -1,0 +1,70 @@
+package trusted_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/trusted"
+)
+
+func TestOpenDirChecksEveryComponent(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPING: needs root to make root- and user-owned directories")
+	}
+	// Not below /tmp, which everyone may write to: below this package's
+	// directory, whose parents are root's in a checkout made by root.
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := trusted.OpenDir(wd); err != nil {
+		t.Skipf("SKIPPING: this checkout is not in a trusted directory: %v", err)
+	}
+	base, err := os.MkdirTemp(wd, ".trusted-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(base, "a/b"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		setup func() error
+		want  string
+	}{
+		{"trusted", func() error { return nil }, ""},
+		{"group-writable-middle", func() error { return os.Chmod(filepath.Join(base, "a"), 0o775) }, "writable by group or others"},
+		{"user-owned-leaf", func() error { return os.Chown(filepath.Join(base, "a/b"), 1000, 1000) }, "owned by uid 1000"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			defer os.Chmod(filepath.Join(base, "a"), 0o755)
+			defer os.Chown(filepath.Join(base, "a/b"), 0, 0)
+			if err := tc.setup(); err != nil {
+				t.Fatal(err)
+			}
+			fd, err := trusted.OpenDir(filepath.Join(base, "a/b"))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				unix.Close(fd)
+				return
+			}
+			if err == nil {
+				unix.Close(fd)
+				t.Fatal("opened")
+			}
+			if !strings.HasPrefix(err.Error(), "cannot trust ") || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("unexpected error %q", err)
+			}
+		})
+	}
+}
