@@ -3,8 +3,6 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -41,8 +39,6 @@ type devicePlan struct {
 const (
 	containerDir  = "/run/systemd"
 	containerName = "container"
-	udevTagsDir   = "/run/udev/tags"
-	udevDataDir   = "/run/udev/data"
 	cgroupV2Dir   = "/sys/fs/cgroup"
 )
 
@@ -103,58 +99,6 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 	}
 }
 
-// taggedDevices lists the devices udev tagged for the app and still holds
-// the tag for (current tags), at most devcgroup.MaxEntries.
-func (l *launcher) taggedDevices(udevTag string) ([]devcgroup.Device, error) {
-	tags, err := trusted.OpenDir(udevTagsDir)
-	if errors.Is(err, unix.ENOENT) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	defer unix.Close(tags)
-	display := udevTagsDir + "/" + udevTag
-	dir, err := unix.Openat(tags, udevTag, dirFlags, 0)
-	if err == unix.ENOENT {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	if err := trusted.CheckDir(dir, display); err != nil {
-		unix.Close(dir)
-		return nil, err
-	}
-	f := os.NewFile(uintptr(dir), display)
-	defer f.Close()
-	names, err := f.Readdirnames(devcgroup.MaxEntries + 1)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if len(names) > devcgroup.MaxEntries {
-		return nil, fmt.Errorf("cannot use %s: more than %d devices", display, devcgroup.MaxEntries)
-	}
-	var devices []devcgroup.Device
-	for _, name := range names {
-		d, ok := devcgroup.ParseUdevID(name)
-		if !ok {
-			continue
-		}
-		record, err := trusted.ReadFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
-		if err != nil {
-			// Devices come and go; snap-confine skips one it
-			// cannot look at.
-			l.debugf("skipping device %s: %v", name, err)
-			continue
-		}
-		if !devcgroup.HasCurrentTag(record, udevTag) {
-			l.debugf("device %s has no matching current tag", name)
-			continue
-		}
-		devices = append(devices, d)
-	}
-	return devices, nil
-}
-
 // extraNodes are the host's nodes snap-confine allows when they exist.
 func extraNodes() []devcgroup.Device {
 	var out []devcgroup.Device
@@ -181,7 +125,9 @@ func (l *launcher) setUpDeviceCgroup(p devicePlan) error {
 	}
 	tag := l.plan.Tag.String()
 	udevTag := devcgroup.UdevTag(tag)
-	tagged, err := l.taggedDevices(udevTag)
+	tagged, err := devcgroup.TaggedDevices(udevTag, func(name, why string) {
+		l.debugf("skipping device %s: %s", name, why)
+	})
 	if err != nil {
 		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
 	}

@@ -3,8 +3,6 @@ package nsview
 import (
 	"errors"
 	"fmt"
-	"io"
-	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -43,8 +41,6 @@ type DeviceCgroup struct {
 const (
 	containerDir  = "/run/systemd"
 	containerName = "container"
-	udevTagsDir   = "/run/udev/tags"
-	udevDataDir   = "/run/udev/data"
 	cgroupV2Dir   = "/sys/fs/cgroup"
 )
 
@@ -93,7 +89,9 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 		d.Action = "none"
 		return d
 	}
-	tagged, err := taggedDevices(d.UdevTag, &d.Skipped)
+	tagged, err := devcgroup.TaggedDevices(d.UdevTag, func(name, why string) {
+		d.Skipped = append(d.Skipped, fmt.Sprintf("%s: %s", Quote(name), why))
+	})
 	if err != nil {
 		return refuse(fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err))
 	}
@@ -122,55 +120,4 @@ func deviceStep(d DeviceCgroup) string {
 		return "device cgroup: none (" + d.Reason + ")"
 	}
 	return fmt.Sprintf("device cgroup: %s; attach the device program to the app's snap cgroup, allowing the common devices, the host's extra nodes and %d tagged with %s", d.Reason, len(d.Tagged), d.UdevTag)
-}
-
-// taggedDevices is the launcher's: the devices in udev's tag index for
-// udevTag whose record still carries the tag as a current one; the others
-// go to skipped, with why.
-func taggedDevices(udevTag string, skipped *[]string) ([]devcgroup.Device, error) {
-	tags, err := trusted.OpenDir(udevTagsDir)
-	if errors.Is(err, unix.ENOENT) {
-		return nil, nil
-	} else if err != nil {
-		return nil, err
-	}
-	defer unix.Close(tags)
-	display := udevTagsDir + "/" + udevTag
-	dir, err := unix.Openat(tags, udevTag, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0)
-	if err == unix.ENOENT {
-		return nil, nil
-	} else if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	if err := trusted.CheckDir(dir, display); err != nil {
-		unix.Close(dir)
-		return nil, err
-	}
-	f := os.NewFile(uintptr(dir), display)
-	defer f.Close()
-	names, err := f.Readdirnames(devcgroup.MaxEntries + 1)
-	if err != nil && err != io.EOF {
-		return nil, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if len(names) > devcgroup.MaxEntries {
-		return nil, fmt.Errorf("cannot use %s: more than %d devices", display, devcgroup.MaxEntries)
-	}
-	var devices []devcgroup.Device
-	for _, name := range names {
-		dev, ok := devcgroup.ParseUdevID(name)
-		if !ok {
-			continue
-		}
-		record, err := trusted.ReadFile(udevDataDir, name, devcgroup.MaxUdevDataSize)
-		if err != nil {
-			*skipped = append(*skipped, fmt.Sprintf("%s: %v", Quote(name), err))
-			continue
-		}
-		if !devcgroup.HasCurrentTag(record, udevTag) {
-			*skipped = append(*skipped, fmt.Sprintf("%s: no matching current tag", Quote(name)))
-			continue
-		}
-		devices = append(devices, dev)
-	}
-	return devices, nil
 }
