@@ -79,7 +79,7 @@ demo: deps build
 ROUNDS     ?= 100
 BENCHFLAGS ?=
 bench: deps build
-	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./bench/cmd/snapns-bench ./tests/fakeupdatens
+	CGO_ENABLED=0 $(GO) build -trimpath -o bin/ ./bench/cmd/snapns-bench ./bench/cmd/gonsenter ./tests/fakeupdatens
 	./bin/snapns-bench -rounds $(ROUNDS) $(BENCHFLAGS)
 
 # Installs the launcher setuid root next to the planner's front, the

@@ -133,7 +133,9 @@ func (l *launcher) initCaps() error {
 	if err := setCapsAllThreads(capSet{}, prm, inh); err != nil {
 		return fmt.Errorf("cannot clear the effective capabilities: %w", err)
 	}
-	l.debugf("install mode: %s; permitted capabilities %s, none effective", l.mode, prm.names())
+	if l.debug {
+		l.debugf("install mode: %s; permitted capabilities %s, none effective", l.mode, prm.names())
+	}
 	return nil
 }
 

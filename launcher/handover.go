@@ -312,15 +312,19 @@ func defaultSignalHandlers() {
 	const sigDfl, sigIgn = 0, 1
 	var dfl sigaction
 	for sig := uintptr(1); sig <= 64; sig++ {
-		if sig == uintptr(unix.SIGKILL) || sig == uintptr(unix.SIGSTOP) {
+		switch sig {
+		case uintptr(unix.SIGKILL), uintptr(unix.SIGSTOP):
 			continue
+		case uintptr(unix.SIGHUP), uintptr(unix.SIGINT):
+			// The only two the runtime leaves ignored when the caller
+			// ignored them (nohup): looked at first, so that they are
+			// never default, not even for an instant.
+			var old sigaction
+			if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 || old.handler == sigDfl || old.handler == sigIgn {
+				continue
+			}
 		}
-		var old sigaction
-		if _, _, e := unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, 0, uintptr(unsafe.Pointer(&old)), 8, 0, 0); e != 0 {
-			continue
-		}
-		if old.handler != sigDfl && old.handler != sigIgn {
-			unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
-		}
+		// Every other one holds the runtime's handler: one call each.
+		unix.RawSyscall6(unix.SYS_RT_SIGACTION, sig, uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
 	}
 }

@@ -19,6 +19,18 @@ import (
 
 const dirFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_RDONLY
 
+// openError is "cannot open <path>: <err>", put into words only when
+// printed: a missing optional file (a .bin2 profile of an older snapd, the
+// device settings) is an everyday answer on a launch's path, where fmt's
+// first use alone costs more than the open.
+type openError struct {
+	path string
+	err  error
+}
+
+func (e *openError) Error() string { return "cannot open " + e.path + ": " + e.err.Error() }
+func (e *openError) Unwrap() error { return e.err }
+
 // OpenDir walks the absolute path from "/" one component at a time, without
 // following symlinks, and checks every directory on the way, "/" included:
 // root's, and writable by nobody else. A missing component is an error
@@ -26,7 +38,7 @@ const dirFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_RD
 func OpenDir(path string) (int, error) {
 	fd, err := unix.Open("/", dirFlags, 0)
 	if err != nil {
-		return -1, fmt.Errorf("cannot open /: %w", err)
+		return -1, &openError{"/", err}
 	}
 	if err := CheckDir(fd, "/"); err != nil {
 		unix.Close(fd)
@@ -44,7 +56,7 @@ func OpenDir(path string) (int, error) {
 		next, err := unix.Openat(fd, path[start:i], dirFlags, 0)
 		unix.Close(fd)
 		if err != nil {
-			return -1, fmt.Errorf("cannot open %s: %w", path[:i], err)
+			return -1, &openError{path[:i], err}
 		}
 		fd, start = next, i+1
 		if err := CheckDir(fd, path[:i]); err != nil {
@@ -68,21 +80,27 @@ func CheckDir(fd int, display string) error {
 // by root and writable by nobody else: what only root can have made or
 // changed. It says why not in words that follow "<path> is" or "<path>:".
 func RootOnly(fd int, fmtType uint32) error {
+	_, err := rootOnly(fd, fmtType)
+	return err
+}
+
+// rootOnly is RootOnly, returning what fstat said.
+func rootOnly(fd int, fmtType uint32) (unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("cannot inspect it: %w", err)
+		return st, fmt.Errorf("cannot inspect it: %w", err)
 	}
 	switch {
 	case st.Mode&unix.S_IFMT == unix.S_IFLNK && fmtType != unix.S_IFLNK:
-		return errors.New("a symbolic link")
+		return st, errors.New("a symbolic link")
 	case st.Mode&unix.S_IFMT != fmtType:
-		return fmt.Errorf("not a %s", TypeName(fmtType))
+		return st, fmt.Errorf("not a %s", TypeName(fmtType))
 	case st.Uid != 0:
-		return fmt.Errorf("owned by uid %d, not root", st.Uid)
+		return st, fmt.Errorf("owned by uid %d, not root", st.Uid)
 	case st.Mode&0o022 != 0:
-		return fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
+		return st, fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
 	}
-	return nil
+	return st, nil
 }
 
 // TypeName names a file type of st_mode.
@@ -111,23 +129,28 @@ func ReadFile(dir, name string, max int) ([]byte, error) {
 func ReadFileAt(dirfd int, name, display string, max int) ([]byte, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
+		return nil, &openError{display, err}
 	}
 	defer unix.Close(fd)
-	var st unix.Stat_t
-	err = RootOnly(fd, unix.S_IFREG)
-	if err == nil {
-		if err = unix.Fstat(fd, &st); err == nil && st.Size > int64(max) {
-			err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, max)
-		}
+	st, err := rootOnly(fd, unix.S_IFREG)
+	if err == nil && st.Size > int64(max) {
+		err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, max)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot use %s: %w", display, err)
 	}
-	// One byte more than allowed: a file that grew past the limit since
-	// fstat is refused, never cut to a valid prefix.
-	buf := make([]byte, max+1)
+	// Sized as fstat said, plus a byte to see the end: a file that grew
+	// since is read on to one byte more than allowed, and then refused,
+	// never cut to a valid prefix. (A buffer of max bytes up front would
+	// cost a launch a fresh heap span of up to half a megabyte.)
+	buf := make([]byte, st.Size+1)
 	n, err := ReadFull(fd, buf)
+	if err == nil && n == len(buf) && n <= max {
+		buf = append(buf, make([]byte, max+1-n)...)
+		var more int
+		more, err = ReadFull(fd, buf[n:])
+		n += more
+	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot read %s: %w", display, err)
 	}

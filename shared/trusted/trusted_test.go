@@ -68,3 +68,30 @@ func TestOpenDirChecksEveryComponent(t *testing.T) {
 		})
 	}
 }
+
+// A file longer than fstat said (a file that grew after the check; procfs
+// files all say 0) is read on to the limit, and refused past it, never cut
+// to a prefix.
+func TestReadFileAtReadsPastWhatFstatSaid(t *testing.T) {
+	want, err := os.ReadFile("/proc/version")
+	if err != nil || len(want) < 20 {
+		t.Skipf("no /proc/version to read: %v", err)
+	}
+	dir, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dir)
+	for _, tc := range []struct {
+		max  int
+		fail bool
+	}{{len(want), false}, {len(want) + 100, false}, {len(want) - 1, true}, {1, true}} {
+		got, err := trusted.ReadFileAt(dir, "version", "/proc/version", tc.max)
+		switch {
+		case tc.fail && err == nil:
+			t.Errorf("max %d: read %d bytes, want a refusal", tc.max, len(got))
+		case !tc.fail && (err != nil || string(got) != string(want)):
+			t.Errorf("max %d: got %q, %v; want %q", tc.max, got, err, want)
+		}
+	}
+}

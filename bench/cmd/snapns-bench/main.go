@@ -47,6 +47,8 @@ const (
 	appDir   = "/snap/bench/1" // under /snap: the same path on the host and in every snap's root
 	trueBin  = appDir + "/true"
 	mntnsBin = appDir + "/mntns"
+	// The Go floors (bench/cmd/gonsenter), outside every snap's root.
+	goNsenterBin = "/usr/lib/snapns-bench/gonsenter"
 	userUID  = 1000
 	nsDir    = "/run/snapd/ns"
 	features = "/var/lib/snapd/features"
@@ -201,13 +203,20 @@ func (b *bench) run(cmd *exec.Cmd) (time.Duration, error) {
 	return d, nil
 }
 
-// time runs cmd and records it under row for tool.
+// time runs cmd and records it under row for tool, with the minor page
+// faults of the process (and of every process it waited for): on a virtual
+// machine each fresh page costs microseconds, so they explain much of a
+// launch's time.
 func (b *bench) time(row, tool string, cmd *exec.Cmd) error {
 	d, err := b.run(cmd)
 	if err != nil {
 		return err
 	}
-	b.res.add(row, tool, d)
+	var faults int64
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		faults = ru.Minflt
+	}
+	b.res.add(row, tool, d, faults)
 	return nil
 }
 

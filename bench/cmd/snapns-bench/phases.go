@@ -15,6 +15,8 @@ const (
 	rowBinTrue       = "floor: exec /bin/true (dynamic)"
 	rowNsenter       = "floor: nsenter --mount=<ns> app"
 	rowSetpriv       = "floor: setpriv --reuid 1000 app"
+	rowGoExec        = "floor: Go program execs app"
+	rowGoNsenter     = "floor: Go program joins <ns>, execs app"
 	rowHotRoot       = "hot, root (join)"
 	rowDirect        = "hot, root, snap-launch direct"
 	rowHotUser       = "hot, uid 1000, per-user layer rebuilt"
@@ -32,7 +34,7 @@ const (
 // paths, every round, both tools in alternating order. A round leaves both
 // snaps' namespaces preserved, as the next one's hot paths need.
 func phaseMain(b *bench) error {
-	for _, row := range []string{rowNsenter, rowHotRoot, rowDirect, rowHotUser} {
+	for _, row := range []string{rowNsenter, rowGoNsenter, rowHotRoot, rowDirect, rowHotUser} {
 		b.res.hot[row] = true
 	}
 	for _, t := range []tool{snapns, snapd} {
@@ -69,6 +71,8 @@ func phaseMain(b *bench) error {
 			{rowBinTrue, []string{"/bin/true"}},
 			{rowNsenter, []string{"nsenter", "--mount=" + nsDir + "/" + snapns.snap + ".mnt", trueBin}},
 			{rowSetpriv, []string{"setpriv", "--reuid", "1000", "--regid", "1000", "--clear-groups", trueBin}},
+			{rowGoExec, []string{goNsenterBin, "-", trueBin}},
+			{rowGoNsenter, []string{goNsenterBin, nsDir + "/" + snapns.snap + ".mnt", trueBin}},
 		}
 		for _, f := range floors {
 			path, err := exec.LookPath(f.argv[0])
@@ -219,7 +223,7 @@ func phaseConcurrent(b *bench) error {
 					return fmt.Errorf("%s: a concurrent launch ran in %q, not in the one preserved namespace %q", t.name, out, want)
 				}
 			}
-			b.res.add(row, t.name, wall)
+			b.res.add(row, t.name, wall, -1)
 		}
 	}
 	return nil

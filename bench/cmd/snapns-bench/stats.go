@@ -20,20 +20,37 @@ const (
 type results struct {
 	rows    []string
 	samples map[string]map[string][]time.Duration
+	// faults holds each sample's minor page faults (none for wall times).
+	faults map[string]map[string][]int64
 	// hot marks rows compared with the nsenter floor.
 	hot map[string]bool
 }
 
 func newResults() *results {
-	return &results{samples: map[string]map[string][]time.Duration{}, hot: map[string]bool{}}
+	return &results{samples: map[string]map[string][]time.Duration{}, faults: map[string]map[string][]int64{}, hot: map[string]bool{}}
 }
 
-func (r *results) add(row, tool string, d time.Duration) {
+// add records one sample; faults < 0 when there is no one process to count.
+func (r *results) add(row, tool string, d time.Duration, faults int64) {
 	if r.samples[row] == nil {
 		r.samples[row] = map[string][]time.Duration{}
+		r.faults[row] = map[string][]int64{}
 		r.rows = append(r.rows, row)
 	}
 	r.samples[row][tool] = append(r.samples[row][tool], d)
+	if faults >= 0 {
+		r.faults[row][tool] = append(r.faults[row][tool], faults)
+	}
+}
+
+// medianFaults is the median of row's fault counts for tool, "-" if none.
+func (r *results) medianFaults(row, tool string) string {
+	f := slices.Clone(r.faults[row][tool])
+	if len(f) == 0 {
+		return "-"
+	}
+	slices.Sort(f)
+	return fmt.Sprint(f[len(f)/2])
 }
 
 // summary is the median, 10th and 90th percentile of a set of samples.
@@ -55,16 +72,19 @@ func summarize(s []time.Duration) (summary, bool) {
 func ms(d time.Duration) string { return fmt.Sprintf("%.3f", float64(d.Microseconds())/1000) }
 
 // print writes the table: per row, median/p10/p90 in milliseconds for
-// each tool, ours/snap-confine, and ours/nsenter-floor for hot rows.
-func (r *results) print(w io.Writer, nsenterRow string) {
+// each tool, ours/snap-confine, ours over the nsenter floor and over the Go
+// floor (goRow) for hot rows, and each tool's median page faults.
+func (r *results) print(w io.Writer, nsenterRow, goRow string) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "path\tn\tsnapns med\tp10\tp90\tsnap-confine med\tp10\tp90\tsnapns/snap-confine\tsnapns/nsenter\t")
+	fmt.Fprintln(tw, "path\tn\tsnapns med\tp10\tp90\tsnap-confine med\tp10\tp90\tsnapns/snap-confine\tsnapns/nsenter\tsnapns/Go floor\tfaults snapns\tsnap-confine\t")
 	nsFloor, haveFloor := summarize(r.samples[nsenterRow][floor])
+	goFloor, haveGoFloor := summarize(r.samples[goRow][floor])
 	for _, row := range r.rows {
 		cols := []string{row}
 		a, okA := summarize(r.samples[row][ours])
+		aTool := ours
 		if f, ok := summarize(r.samples[row][floor]); ok {
-			a, okA = f, true
+			a, okA, aTool = f, true, floor
 		}
 		b, okB := summarize(r.samples[row][theirs])
 		n := a.n
@@ -86,11 +106,14 @@ func (r *results) print(w io.Writer, nsenterRow string) {
 		if okA && okB && b.med > 0 {
 			ratio = fmt.Sprintf("%.2f", float64(a.med)/float64(b.med))
 		}
-		vsFloor := "-"
+		vsFloor, vsGo := "-", "-"
 		if r.hot[row] && okA && haveFloor && nsFloor.med > 0 {
 			vsFloor = fmt.Sprintf("%.2f", float64(a.med)/float64(nsFloor.med))
 		}
-		cols = append(cols, ratio, vsFloor)
+		if r.hot[row] && okA && haveGoFloor && goFloor.med > 0 {
+			vsGo = fmt.Sprintf("%.2f", float64(a.med)/float64(goFloor.med))
+		}
+		cols = append(cols, ratio, vsFloor, vsGo, r.medianFaults(row, aTool), r.medianFaults(row, theirs))
 		for _, c := range cols {
 			fmt.Fprint(tw, c, "\t")
 		}

@@ -68,6 +68,7 @@ func inside() error {
 		{Src: filepath.Join(pkg, "info"), Dst: refDir + "/info", Mode: 0o644},
 		{Src: filepath.Join(staging, "true"), Dst: trueBin, Mode: 0o755},
 		{Src: filepath.Join(staging, "mntns"), Dst: mntnsBin, Mode: 0o755},
+		{Src: filepath.Join(bin, "gonsenter"), Dst: goNsenterBin, Mode: 0o755},
 	}
 	for _, f := range files {
 		if _, err := os.Stat(f.Src); err != nil {
@@ -136,7 +137,7 @@ func inside() error {
 		}
 	}
 	fmt.Println()
-	b.res.print(os.Stdout, rowNsenter)
+	b.res.print(os.Stdout, rowNsenter, rowGoNsenter)
 	fmt.Println()
 	return notes(b, w)
 }
