@@ -627,13 +627,15 @@ func (l *launcher) attachDeviceProgram(cgfd, prog int, display string) error {
 // mountBPFFS mounts a new, empty bpffs on /sys/fs/bpf (dirfd) in pid 1's
 // namespace, where systemd normally has mounted one, as snap-confine 2.77
 // does on hosts whose userland did not (bpf_mount_bpffs): nosuid, nodev,
-// noexec, mode 0700, default propagation. Safe: dirfd was opened without
+// noexec, mode 0700, default propagation; owned by root:root whatever the
+// launcher's filesystem ids (Linux 6.9 gives a new bpffs the mounter's,
+// older kernels ignore the options and give root's). Safe: dirfd was opened without
 // following symlinks and checked to be sysfs's own directory, root's and
 // writable by nobody else, with nothing mounted on it; the new instance is
 // empty and only root can use it.
 func (l *launcher) mountBPFFS(dirfd int) error {
 	return l.privileged(policy.OpMountBPFFS, "mount bpffs on "+devcgroup.BPFFS, func() error {
-		return unix.Mount("bpf", fdPath(dirfd), "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700")
+		return unix.Mount("bpf", fdPath(dirfd), "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
 	})
 }
 

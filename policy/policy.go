@@ -204,7 +204,7 @@ var Ops = [numOps]Spec{
 	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
-	OpMountBPFFS:       {Name: "mount bpffs on /sys/fs/bpf", Syscalls: "mount(bpf, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700)", Caps: mounts},
+	OpMountBPFFS:       {Name: "mount bpffs on /sys/fs/bpf", Syscalls: "mount(bpf, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0)", Caps: mounts},
 
 	// The cgroup v1 devices hierarchy is root's (0755) and the app's
 	// group root's 0700, with root's files in it: euid 0 creates and

@@ -550,8 +550,8 @@ func TestBPFFSIsMountedWhereNoneIs(t *testing.T) {
 				t.Fatalf("%s is not a bpffs after the launch: %v, magic %#x", devcgroup.BPFFS, err, sfs.Type)
 			}
 			var st unix.Stat_t
-			if err := unix.Stat(devcgroup.BPFFS, &st); err != nil || st.Uid != 0 || st.Mode&0o7777 != 0o700 {
-				t.Errorf("the bpffs root: %v, uid %d mode %o", err, st.Uid, st.Mode&0o7777)
+			if err := unix.Stat(devcgroup.BPFFS, &st); err != nil || st.Uid != 0 || st.Gid != 0 || st.Mode&0o777 != 0o700 {
+				t.Errorf("the bpffs root: %v, owner %d:%d mode %o", err, st.Uid, st.Gid, st.Mode&0o7777)
 			}
 			if null != "ok" || loop != denied || !exists(pinned) {
 				t.Fatalf("/dev/null %q, loop node %q, map pinned %t", null, loop, exists(pinned))
