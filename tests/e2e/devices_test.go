@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -598,5 +599,45 @@ func TestTheDeviceCgroupNeedsNoMemlockLimit(t *testing.T) {
 				t.Fatalf("/dev/null %q, loop node %q", r.Open["/dev/null"], r.Open[loopNode])
 			}
 		})
+	}
+}
+
+// snap-confine 2.77 waits for snapd's settings file under the snap's lock
+// (sc_get_device_cgroup_setup after sc_lock_snap), at most 120 s whatever
+// the environment asks; so does the launcher: the lock is held while it
+// waits, and SNAP_CONFINE_MAX_PROFILE_WAIT can shorten the wait but not
+// make it longer.
+func TestDeviceSettingsAreWaitedForUnderTheSnapsLock(t *testing.T) {
+	scope := deviceWorld(t)
+	os.Remove("/var/lib/snapd/cgroup/snap.hello.device")
+	done := make(chan result, 1)
+	go func() {
+		done <- launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope, noDevice: true, debug: true,
+			env: []string{"SNAP_CONFINE_MAX_PROFILE_WAIT=3600"}, args: []string{"open", loopNode}}.run()
+	}()
+	held := false
+	for deadline := time.Now().Add(30 * time.Second); !held && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		fd, err := unix.Open("/run/snapd/lock/hello.lock", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		held = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
+		unix.Close(fd)
+	}
+	if err := writeDeviceSettings("hello", "self-managed=false\nnon-strict=false\n", true); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+	}
+	if !held {
+		t.Errorf("the snap's lock was not held while the launcher waited for the settings file")
+	}
+	if want := "waiting up to 2m0s for /var/lib/snapd/cgroup/snap.hello.device"; !strings.Contains(res.stderr, want) {
+		t.Errorf("the debug log does not say %q:\n%s", want, res.stderr)
+	}
+	if res.report.Open[loopNode] != denied {
+		t.Errorf("loop node: %q", res.report.Open[loopNode])
 	}
 }
