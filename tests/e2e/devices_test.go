@@ -169,12 +169,16 @@ func opensReport(t *testing.T, l launch) *report.Report {
 
 const denied = "error: operation not permitted"
 
+// deviceCallers are who launches in the device cgroup tests: root, a user
+// with the setuid launcher, a user with the file-capability one.
+var deviceCallers = []struct {
+	name string
+	uid  int
+	caps bool
+}{{"root", 0, false}, {"user-setuid", userUID, false}, {"user-file-capabilities", userUID, true}}
+
 func TestCore24AppGetsOnlyTheCommonDevices(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		uid  int
-		caps bool
-	}{{"root", 0, false}, {"user-setuid", userUID, false}, {"user-file-capabilities", userUID, true}} {
+	for _, c := range deviceCallers {
 		t.Run(c.name, func(t *testing.T) {
 			scope := deviceWorld(t)
 			r := opensReport(t, launch{flags: []string{"--base", "core24"}, uid: c.uid, caps: c.caps, cgroup: scope})

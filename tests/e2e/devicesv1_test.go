@@ -68,11 +68,7 @@ func v1Untouched(t *testing.T, what string) {
 }
 
 func TestV1Core24AppGetsOnlyTheCommonDevices(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		uid  int
-		caps bool
-	}{{"root", 0, false}, {"user-setuid", userUID, false}, {"user-file-capabilities", userUID, true}} {
+	for _, c := range deviceCallers {
 		t.Run(c.name, func(t *testing.T) {
 			v1World(t)
 			r := opensReport(t, launch{flags: []string{"--base", "core24"}, uid: c.uid, caps: c.caps})

@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"runtime"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -59,26 +57,14 @@ func EnterCgroupV1Devices() (cleanup func() error, err error) {
 		undo()
 		return nil, err
 	}
-	move := func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	}
-	if err := move(sub); err != nil {
+	if err := moveIn(sub); err != nil {
 		os.Remove(sub)
 		undo()
 		return nil, err
 	}
-	errc := make(chan error, 1)
-	go func() {
-		// As in EnterCgroupV2: the cgroup namespace is this thread's
-		// alone, and the thread dies with it.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			errc <- err
-			return
-		}
+	if err := InNewCgroupNS(func() error {
 		if err := unix.Mount("tmpfs", "/sys/fs/cgroup", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0755"); err != nil {
-			errc <- err
-			return
+			return err
 		}
 		err := os.Mkdir("/sys/fs/cgroup/devices", 0o755)
 		if err == nil {
@@ -87,10 +73,9 @@ func EnterCgroupV1Devices() (cleanup func() error, err error) {
 		if err != nil {
 			unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH)
 		}
-		errc <- err
-	}()
-	if err := <-errc; err != nil {
-		move(origDir)
+		return err
+	}); err != nil {
+		moveIn(origDir)
 		os.Remove(sub)
 		undo()
 		return nil, fmt.Errorf("cannot mount the devices controller in the sandbox: %w", err)
@@ -104,7 +89,7 @@ func EnterCgroupV1Devices() (cleanup func() error, err error) {
 		if err := unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH); err != nil {
 			return fmt.Errorf("cannot unmount /sys/fs/cgroup: %w", err)
 		}
-		if err := move(origDir); err != nil {
+		if err := moveIn(origDir); err != nil {
 			return err
 		}
 		if err := removeGroups(sub); err != nil {

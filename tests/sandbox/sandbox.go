@@ -373,26 +373,14 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 	if err != nil {
 		return nil, err
 	}
-	moveAll := func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	}
-	if err := moveAll(sub); err != nil {
+	if err := moveIn(sub); err != nil {
 		os.Remove(sub)
 		return nil, err
 	}
-	errc := make(chan error, 1)
-	go func() {
-		// The cgroup namespace is per thread until exec; this thread
-		// only mounts, then dies with its namespace.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			errc <- err
-			return
-		}
-		errc <- unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	}()
-	if err := <-errc; err != nil {
-		moveAll(origDir)
+	if err := InNewCgroupNS(func() error {
+		return unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	}); err != nil {
+		moveIn(origDir)
 		os.Remove(sub)
 		return nil, err
 	}
@@ -400,7 +388,7 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		if err := unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH); err != nil {
 			return err
 		}
-		if err := moveAll(origDir); err != nil {
+		if err := moveIn(origDir); err != nil {
 			return err
 		}
 		return removeGroups(sub)
@@ -471,4 +459,26 @@ func newRunGroup(parent string) (string, error) {
 	}
 	sub := filepath.Join(parent, "snapns-sandbox-"+hex.EncodeToString(suffix[:]))
 	return sub, os.Mkdir(sub, 0o755)
+}
+
+// moveIn moves this process (the sandbox's pid 1, every thread) into the
+// group dir.
+func moveIn(dir string) error {
+	return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+}
+
+// InNewCgroupNS runs fn on a thread of its own in a new cgroup namespace,
+// rooted at the groups this process is in: the namespace is per thread
+// until exec, and the thread dies with it (it stays locked).
+func InNewCgroupNS(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
 }
