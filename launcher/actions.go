@@ -624,6 +624,122 @@ func (l *launcher) attachDeviceProgram(cgfd, prog int, display string) error {
 	})
 }
 
+// mountBPFFS mounts a new, empty bpffs on /sys/fs/bpf (dirfd) in pid 1's
+// namespace, where systemd normally has mounted one, as snap-confine 2.77
+// does on hosts whose userland did not (bpf_mount_bpffs): nosuid, nodev,
+// noexec, mode 0700, default propagation; owned by root:root whatever the
+// launcher's filesystem ids (Linux 6.9 gives a new bpffs the mounter's,
+// older kernels ignore the options and give root's). Safe: dirfd was opened without
+// following symlinks and checked to be sysfs's own directory, root's and
+// writable by nobody else, with nothing mounted on it; the new instance is
+// empty and only root can use it.
+func (l *launcher) mountBPFFS(dirfd int) error {
+	return l.privileged(policy.OpMountBPFFS, "mount bpffs on "+devcgroup.BPFFS, func() error {
+		return unix.Mount("bpf", fdPath(dirfd), "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
+	})
+}
+
+// The cgroup v1 devices controller (devcgroup.go), in pid 1's mount
+// namespace, under the per-snap lock, as snap-confine 2.77 sets it up on a
+// legacy or hybrid host: the group /sys/fs/cgroup/devices/<security tag>,
+// root's 0700, reset to deny every device, then given the app's allow
+// list, and the launcher moved into it (the app inherits it across the
+// exec).
+
+// v1Resolve keeps every open of the devices group below the verified
+// hierarchy: no symlink, no magic link, no other mount.
+const v1Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
+
+// createDeviceGroup creates the group name in the devices hierarchy
+// (devices) unless it is there, root's from its first instant
+// (asRootOwner) with mode 0700, and opens it. Safe: devices was opened
+// without following symlinks and checked to be cgroupfs, root's and
+// writable by nobody else; name is a validated security tag (one
+// component); a new group is a copy of its parent's device rules, so it
+// allows nothing its parent does not, and nothing is in it; the open stays
+// below devices on the same mount and the caller checks what it got.
+func (l *launcher) createDeviceGroup(devices int, name, display string) (int, error) {
+	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
+	return l.privilegedFD(policy.OpDeviceGroupCreate, "create "+display, func() (fd int, err error) {
+		err = asRootOwner(func() error {
+			if err := unix.Mkdirat(devices, name, 0o700); err != nil && err != unix.EEXIST {
+				return err
+			}
+			fd, err = unix.Openat2(devices, name, how)
+			return err
+		})
+		return fd, whyNot(devices, name, err)
+	})
+}
+
+// openDeviceGroupFiles opens names (devices.deny, devices.allow,
+// cgroup.procs) of the group for writing. Safe: it only opens, below the
+// checked group, on the same mount, without following symlinks; the
+// caller checks each is root's cgroupfs file before writing.
+func (l *launcher) openDeviceGroupFiles(group int, names []string, display string) ([]int, error) {
+	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: v1Resolve}
+	var fds []int
+	err := l.privileged(policy.OpDeviceGroupOpen, "open the files of "+display, func() error {
+		return asRootOwner(func() error {
+			for _, name := range names {
+				fd, err := unix.Openat2(group, name, how)
+				if err != nil {
+					return fmt.Errorf("%s: %w", name, whyNot(group, name, err))
+				}
+				fds = append(fds, fd)
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return nil, err
+	}
+	return fds, nil
+}
+
+// resetDeviceGroup denies every device in the group (deny, its
+// devices.deny), dropping what an earlier launch allowed, then allows each
+// of allow, one rule per write (allowfd, its devices.allow). Safe: both
+// were checked to be root's cgroupfs files of this app's own group, below
+// the verified devices hierarchy; a group's rules only narrow its parent's,
+// and only the app's group (which holds the app's processes alone) changes.
+func (l *launcher) resetDeviceGroup(deny, allowfd int, allow []devcgroup.Device, display string) error {
+	return l.privileged(policy.OpDeviceGroupReset, "reset the device rules of "+display, func() error {
+		if err := writeAll(deny, devcgroup.V1DenyAll); err != nil {
+			return fmt.Errorf("cannot deny every device: %w", err)
+		}
+		for _, d := range allow {
+			if err := writeAll(allowfd, d.V1Rule()); err != nil {
+				return fmt.Errorf("cannot allow %s: %w", d, err)
+			}
+		}
+		return nil
+	})
+}
+
+// attachDeviceGroup moves the launcher's process (every thread) into the
+// group (procs, its cgroup.procs); the app inherits it across the exec.
+// Safe: procs was checked to be the root-owned cgroup.procs of this app's
+// own devices group; only the launcher itself moves.
+func (l *launcher) attachDeviceGroup(procs int, display string) error {
+	return l.privileged(policy.OpDeviceGroupAttach, "move the launcher into "+display, func() error {
+		return writeAll(procs, strconv.Itoa(unix.Getpid())+"\n")
+	})
+}
+
+// writeAll writes s with one write(2), as cgroupfs takes one value per
+// write.
+func writeAll(fd int, s string) error {
+	n, err := unix.Write(fd, []byte(s))
+	if err == nil && n != len(s) {
+		err = fmt.Errorf("short write (%d of %d bytes)", n, len(s))
+	}
+	return err
+}
+
 // bpf(2), thin wrappers. bpf_attr is laid out by hand (linux/bpf.h); the
 // buffer is larger than every command's part of it and zeroed.
 

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -14,18 +15,24 @@ import (
 // The device cgroup, as snap-confine 2.77 sets it up for a confined app
 // (shared/devcgroup has the rules as data):
 //
-//  1. in pid 1's namespace, before any lock: inside a container (systemd's
-//     /run/systemd/container) nothing; otherwise snapd's settings file
-//     /var/lib/snapd/cgroup/snap.<instance>.device, waited for like the
-//     seccomp profile (snapd writes it for every snap); self-managed or
-//     non-strict: nothing; otherwise the mode the base requires;
-//  2. under the per-snap lock: the devices udev tagged for the app (its
-//     tag index /run/udev/tags/<tag>, each device's record in
-//     /run/udev/data carrying the tag as a current tag); optional mode
-//     with none: nothing; otherwise the cgroup v2 device program, its map
-//     reset to the common set and those devices, attached to the
-//     launcher's own cgroup, which must be the app's snap cgroup. The
-//     process keeps it across the exec.
+// in pid 1's namespace, under the per-snap lock, once the base is known to
+// be usable:
+//
+//  1. inside a container (systemd's /run/systemd/container) nothing;
+//     otherwise snapd's settings file
+//     /var/lib/snapd/cgroup/snap.<instance>.device, waited for as
+//     snap-confine waits (at most 120 s, since the lock is held; snapd
+//     writes it for every snap); self-managed or non-strict: nothing;
+//     otherwise the mode the base requires;
+//  2. the devices udev tagged for the app (its tag index
+//     /run/udev/tags/<tag>, each device's record in /run/udev/data
+//     carrying the tag as a current tag); optional mode with none:
+//     nothing; otherwise, when /sys/fs/cgroup is cgroup2, the device
+//     program, its map reset to the common set and those devices,
+//     attached to the launcher's own cgroup, which must be the app's snap
+//     cgroup; else the v1 devices group named after the tag, reset to
+//     deny everything, then allowed the same list, with the launcher
+//     moved into it. The process keeps either across the exec.
 //
 // Every file is opened below a trusted directory without following
 // symlinks or blocking, and must be root's regular file.
@@ -39,10 +46,9 @@ type devicePlan struct {
 const (
 	containerDir  = "/run/systemd"
 	containerName = "container"
-	cgroupV2Dir   = "/sys/fs/cgroup"
 )
 
-// decideDeviceCgroup is step 1.
+// decideDeviceCgroup is step 1, under the per-snap lock.
 func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
 	container, err := trusted.ReadFile(containerDir, containerName, 128)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
@@ -60,8 +66,15 @@ func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
 	return devicePlan{mode: mode}, nil
 }
 
+// deviceSettingsMaxWait bounds the wait for the settings file: it is
+// waited for under the per-snap lock, as snap-confine waits for it
+// (DEVICES_FILE_MAX_WAIT, 120 s, whatever the environment says), so the
+// caller may shorten the wait (SNAP_CONFINE_MAX_PROFILE_WAIT) but never
+// hold the lock longer than snap-confine would.
+const deviceSettingsMaxWait = 120 * time.Second
+
 // readDeviceSettings reads snapd's settings file of the instance, waiting
-// for it as for the seccomp profile.
+// for it as snap-confine does.
 func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 	name := devcgroup.SettingsName(l.plan.Instance.String())
 	display := devcgroup.SettingsDir + "/" + name
@@ -88,7 +101,7 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 			return devcgroup.Settings{}, nil
 		}
 		if wait == nil {
-			if wait, err = startProfileWait(); err != nil {
+			if wait, err = startProfileWait(deviceSettingsMaxWait); err != nil {
 				return devcgroup.Settings{}, err
 			}
 			l.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), display)
@@ -136,27 +149,37 @@ func (l *launcher) setUpDeviceCgroup(p devicePlan) error {
 		return nil
 	}
 	l.debugf("setting up device cgroup, mode %q, %d tagged devices", p.mode, len(tagged))
-	if err := l.deviceCgroupV2(tag, append(append(append([]devcgroup.Device{}, devcgroup.Common...), extraNodes()...), tagged...)); err != nil {
+	if err := l.deviceCgroup(tag, append(append(append([]devcgroup.Device{}, devcgroup.Common...), extraNodes()...), tagged...)); err != nil {
 		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
 	}
 	return nil
 }
 
-// deviceCgroupV2 checks the launcher's own cgroup first, so that nothing
-// is changed for a launch that cannot be confined, then resets the map and
-// attaches the program.
-func (l *launcher) deviceCgroupV2(tag string, allow []devcgroup.Device) error {
-	cgroot, err := openDirPath(cgroupV2Dir)
+// deviceCgroup sets the device cgroup up in the hierarchy snap-confine
+// would use: v2 when /sys/fs/cgroup is cgroup2, the v1 devices controller
+// otherwise (legacy and hybrid hosts).
+func (l *launcher) deviceCgroup(tag string, allow []devcgroup.Device) error {
+	cgroot, err := openDirPath(devcgroup.CgroupDir)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(cgroot)
-	if magic, err := fsMagic(cgroot); err != nil || magic != unix.CGROUP2_SUPER_MAGIC {
-		// The cgroup v1 devices controller is not supported: a launch
-		// that needs a device cgroup there is refused, never run
-		// unconfined.
-		return fmt.Errorf("%s is not cgroup2 (the cgroup v1 devices controller is not supported)", cgroupV2Dir)
+	magic, err := fsMagic(cgroot)
+	if err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
 	}
+	h := devcgroup.HierarchyOf(magic)
+	l.debugf("%s is cgroup %s", devcgroup.CgroupDir, h)
+	if h == devcgroup.V1 {
+		return l.deviceCgroupV1(cgroot, tag, allow)
+	}
+	return l.deviceCgroupV2(cgroot, tag, allow)
+}
+
+// deviceCgroupV2 checks the launcher's own cgroup first, so that nothing
+// is changed for a launch that cannot be confined, then resets the map and
+// attaches the program.
+func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Device) error {
 	self, err := readProcFile(l.procfd, "self/cgroup", devcgroup.MaxCgroupFileSize)
 	if err != nil {
 		return err
@@ -171,7 +194,7 @@ func (l *launcher) deviceCgroupV2(tag string, allow []devcgroup.Device) error {
 	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
 	cgfd, err := unix.Openat2(cgroot, strings.TrimPrefix(own, "/"), how)
 	if err != nil {
-		return fmt.Errorf("cannot open %s%s: %w", cgroupV2Dir, own, err)
+		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
 	defer unix.Close(cgfd)
 
@@ -189,10 +212,69 @@ func (l *launcher) deviceCgroupV2(tag string, allow []devcgroup.Device) error {
 		return err
 	}
 	defer unix.Close(prog)
-	if err := l.attachDeviceProgram(cgfd, prog, cgroupV2Dir+own); err != nil {
+	if err := l.attachDeviceProgram(cgfd, prog, devcgroup.CgroupDir+own); err != nil {
 		return err
 	}
-	l.debugf("associated the app with device cgroup %s (%d devices allowed)", cgroupV2Dir+own, len(allow))
+	l.debugf("associated the app with device cgroup %s (%d devices allowed)", devcgroup.CgroupDir+own, len(allow))
+	return nil
+}
+
+// deviceCgroupV1 is snap-confine's cgroup v1 set-up: the devices group
+// named after the security tag, below the devices hierarchy at
+// /sys/fs/cgroup/devices, reset to deny everything, then the allow list,
+// then the launcher moved into it. As with snap-confine there is no check
+// of the launcher's own groups (the app gets a group of its own here).
+// Every step stays below the verified hierarchy, and the group and its
+// files must be root's cgroupfs entries: one a user made or was given is
+// refused before anything is written.
+func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
+	how := &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
+	devices, err := unix.Openat2(cgroot, devcgroup.DevicesName, how)
+	if err != nil {
+		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
+	}
+	defer unix.Close(devices)
+	if magic, err := fsMagic(devices); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
+		return fmt.Errorf("%s is not a cgroup v1 hierarchy", devcgroup.DevicesDir)
+	}
+	if err := trusted.CheckDir(devices, devcgroup.DevicesDir); err != nil {
+		return err
+	}
+	name := devcgroup.V1GroupName(tag)
+	display := devcgroup.DevicesDir + "/" + name
+	group, err := l.createDeviceGroup(devices, name, display)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(group)
+	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, display, l.fixOwnerMode); err != nil {
+		return err
+	}
+	names := []string{devcgroup.V1DenyFile, devcgroup.V1AllowFile, devcgroup.V1ProcsFile}
+	files, err := l.openDeviceGroupFiles(group, names, display)
+	if err != nil {
+		return err
+	}
+	defer func() {
+		for _, fd := range files {
+			unix.Close(fd)
+		}
+	}()
+	for i, fd := range files {
+		if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
+			return fmt.Errorf("cannot use %s/%s: %w", display, names[i], err)
+		}
+		if magic, err := fsMagic(fd); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
+			return fmt.Errorf("cannot use %s/%s: not a cgroup file", display, names[i])
+		}
+	}
+	if err := l.resetDeviceGroup(files[0], files[1], allow, display); err != nil {
+		return err
+	}
+	if err := l.attachDeviceGroup(files[2], display); err != nil {
+		return err
+	}
+	l.debugf("associated the app with device cgroup %s (%d devices allowed)", display, len(allow))
 	return nil
 }
 
@@ -204,14 +286,11 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(fsdir)
-	bpffs, err := l.openRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, devcgroup.BPFFS)
+	bpffs, err := l.openBPFFS(fsdir)
 	if err != nil {
 		return -1, err
 	}
 	defer unix.Close(bpffs)
-	if magic, err := fsMagic(bpffs); err != nil || magic != unix.BPF_FS_MAGIC {
-		return -1, fmt.Errorf("%s is not a bpffs mount", devcgroup.BPFFS)
-	}
 	if err := trusted.CheckDir(bpffs, devcgroup.BPFFS); err != nil {
 		return -1, err
 	}
@@ -240,6 +319,46 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 		return -1, fmt.Errorf("cannot use %s: %w", display, err)
 	}
 	return mapfd, nil
+}
+
+// openBPFFS opens /sys/fs/bpf (below fsdir, /sys/fs), mounting a bpffs
+// there first when it is not one, as snap-confine 2.77 does on hosts
+// whose userland did not mount it: only on sysfs's own directory, root's
+// and writable by nobody else.
+func (l *launcher) openBPFFS(fsdir int) (int, error) {
+	open := func() (int, int64, error) {
+		fd, err := l.openRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, devcgroup.BPFFS)
+		if err != nil {
+			return -1, 0, err
+		}
+		magic, err := fsMagic(fd)
+		if err != nil {
+			unix.Close(fd)
+			return -1, 0, fmt.Errorf("cannot inspect %s: %w", devcgroup.BPFFS, err)
+		}
+		return fd, magic, nil
+	}
+	fd, magic, err := open()
+	if err != nil || magic == unix.BPF_FS_MAGIC {
+		return fd, err
+	}
+	defer unix.Close(fd)
+	if magic != unix.SYSFS_MAGIC {
+		return -1, fmt.Errorf("%s is neither a bpffs mount nor sysfs's directory (filesystem magic %#x)", devcgroup.BPFFS, magic)
+	}
+	if err := trusted.CheckDir(fd, devcgroup.BPFFS); err != nil {
+		return -1, err
+	}
+	l.debugf("%s is not a bpffs mount: mounting one", devcgroup.BPFFS)
+	if err := l.mountBPFFS(fd); err != nil {
+		return -1, err
+	}
+	mounted, magic, err := open()
+	if err == nil && magic != unix.BPF_FS_MAGIC {
+		unix.Close(mounted)
+		return -1, fmt.Errorf("%s is not a bpffs mount after mounting one", devcgroup.BPFFS)
+	}
+	return mounted, err
 }
 
 // readProcFile reads a small file below the verified /proc.

@@ -25,11 +25,6 @@ func (l *launcher) enterSnapNamespace() error {
 	if err := l.readHostFiles(); err != nil {
 		return err
 	}
-	devices, err := l.decideDeviceCgroup()
-	if err != nil {
-		return err
-	}
-
 	nsdir, lockdir, err := l.initRunDirs()
 	if err != nil {
 		return err
@@ -54,9 +49,13 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer f.base.close()
-	// The device cgroup is set up under the per-snap lock, once the base
-	// is known to be usable and before the namespace, as snap-confine
-	// does.
+	// The device cgroup is decided (snapd's settings file waited for)
+	// and set up under the per-snap lock, once the base is known to be
+	// usable and before the namespace, as snap-confine 2.77 does.
+	devices, err := l.decideDeviceCgroup()
+	if err != nil {
+		return err
+	}
 	if err := l.setUpDeviceCgroup(devices); err != nil {
 		return err
 	}

@@ -56,7 +56,7 @@ func (l *launcher) readProfile() (bpf.Profile, error) {
 			return p, err
 		}
 		if wait == nil {
-			if wait, err = startProfileWait(); err != nil {
+			if wait, err = startProfileWait(maxProfileWait); err != nil {
 				return bpf.Profile{}, err
 			}
 			l.debugf("waiting up to %s for %s/%s", wait.deadline.Sub(wait.start), layout.SeccompDir, bin2)
@@ -118,15 +118,16 @@ type profileWait struct {
 }
 
 // startProfileWait starts the wait with snap-confine's bound, which the
-// caller may set (it only decides how long their own launch waits).
-func startProfileWait() (*profileWait, error) {
-	limit := defaultProfileWait
+// caller may set (it only decides how long their own launch waits), at
+// most max.
+func startProfileWait(max time.Duration) (*profileWait, error) {
+	limit := min(defaultProfileWait, max)
 	if v, ok := os.LookupEnv("SNAP_CONFINE_MAX_PROFILE_WAIT"); ok {
 		secs, err := strconv.ParseInt(v, 10, 64)
 		if err != nil || secs <= 0 {
 			return nil, fmt.Errorf("cannot wait for the seccomp profile: SNAP_CONFINE_MAX_PROFILE_WAIT=%q is not a positive number of seconds", v)
 		}
-		limit = min(time.Duration(min(secs, 1<<30))*time.Second, maxProfileWait)
+		limit = min(time.Duration(min(secs, 1<<30))*time.Second, max)
 	}
 	w := &profileWait{start: time.Now(), signals: make(chan os.Signal, 1)}
 	w.deadline = w.start.Add(limit)

@@ -16,10 +16,18 @@ import (
 // the same files read the same way, without privilege.
 type DeviceCgroup struct {
 	// Action is "none" (no device cgroup), "attach" (the device program
-	// is attached to the app's snap cgroup), "wait" (snapd's settings
-	// file is not there yet: the launcher waits for it, then refuses) or
-	// "refused".
+	// is attached to the app's snap cgroup, or the launcher joins the
+	// app's v1 devices group), "wait" (snapd's settings file is not there
+	// yet: the launcher waits for it, then refuses) or "refused".
 	Action string `json:"action"`
+	// Hierarchy is where the device cgroup would be set up: "v2" (the
+	// device program, /sys/fs/cgroup is cgroup2) or "v1" (the devices
+	// controller's group); empty when there is none.
+	Hierarchy string `json:"hierarchy"`
+	// Group is the v1 devices group the launcher would join
+	// (/sys/fs/cgroup/devices/<security tag>); empty otherwise (on v2
+	// the app's own snap cgroup is only known to the launch).
+	Group string `json:"group"`
 	// Mode is devcgroup.Mode: "none", "optional" or "required".
 	Mode         string `json:"mode"`
 	Reason       string `json:"reason"`
@@ -41,7 +49,6 @@ type DeviceCgroup struct {
 const (
 	containerDir  = "/run/systemd"
 	containerName = "container"
-	cgroupV2Dir   = "/sys/fs/cgroup"
 )
 
 // ReadDeviceCgroup decides as the launcher would for a strict launch of tag
@@ -79,7 +86,7 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 			d.Settings = "defaults"
 		default:
 			d.Settings, d.Action = "missing", "wait"
-			d.Problem = fmt.Sprintf("cannot find %s: the launcher waits for it up to SNAP_CONFINE_MAX_PROFILE_WAIT seconds (120 by default), then refuses the launch", d.SettingsFile)
+			d.Problem = fmt.Sprintf("cannot find %s: the launcher waits for it under the snap's lock up to 120 seconds (less if SNAP_CONFINE_MAX_PROFILE_WAIT says so), then refuses the launch", d.SettingsFile)
 			return d
 		}
 	}
@@ -104,10 +111,14 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 		return d
 	}
 	var fs unix.Statfs_t
-	if err := unix.Statfs(cgroupV2Dir, &fs); err != nil || fs.Type != unix.CGROUP2_SUPER_MAGIC {
-		return refuse(fmt.Errorf("cannot set up the device cgroup of %s: %s is not cgroup2 (the cgroup v1 devices controller is not supported)", tag, cgroupV2Dir))
+	if err := unix.Statfs(devcgroup.CgroupDir, &fs); err != nil {
+		return refuse(fmt.Errorf("cannot set up the device cgroup of %s: cannot inspect %s: %w", tag, devcgroup.CgroupDir, err))
 	}
-	d.Action = "attach"
+	h := devcgroup.HierarchyOf(fs.Type)
+	d.Action, d.Hierarchy = "attach", h.String()
+	if h == devcgroup.V1 {
+		d.Group = devcgroup.DevicesDir + "/" + devcgroup.V1GroupName(tag.String())
+	}
 	return d
 }
 
@@ -119,5 +130,9 @@ func deviceStep(d DeviceCgroup) string {
 	case "none":
 		return "device cgroup: none (" + d.Reason + ")"
 	}
-	return fmt.Sprintf("device cgroup: %s; attach the device program to the app's snap cgroup, allowing the common devices, the host's extra nodes and %d tagged with %s", d.Reason, len(d.Tagged), d.UdevTag)
+	how := "attach the device program to the app's snap cgroup (cgroup v2)"
+	if d.Group != "" {
+		how = "join the app's devices group " + d.Group + " (cgroup v1), reset to deny every device"
+	}
+	return fmt.Sprintf("device cgroup: %s; %s, allowing the common devices, the host's extra nodes and %d tagged with %s", d.Reason, how, len(d.Tagged), d.UdevTag)
 }

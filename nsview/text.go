@@ -167,6 +167,12 @@ func deviceDetail(d DeviceCgroup) string {
 	if len(d.Tagged) > 0 {
 		out += "; tagged " + strings.Join(d.Tagged, ", ")
 	}
+	if d.Hierarchy != "" {
+		out += "; cgroup " + d.Hierarchy
+		if d.Group != "" {
+			out += " " + d.Group
+		}
+	}
 	return out
 }
 

@@ -91,7 +91,9 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /dev/ptmx rw,
 
   # The device cgroup (SECURITY.md 4.5): container detection, snapd's
-  # settings, udev's database, the launcher's own cgroup, the app's map.
+  # settings, udev's database, the launcher's own cgroup, the app's map
+  # (on a bpffs mounted by the launcher where none is), or the app's group
+  # of the cgroup v1 devices controller.
   /run/systemd/ r,
   /run/systemd/container r,
   /var/lib/snapd/cgroup/ r,
@@ -106,6 +108,10 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /sys/fs/bpf/ r,
   /sys/fs/bpf/snap/ rw,
   /sys/fs/bpf/snap/* rw,
+  mount fstype=bpf options=(rw nosuid nodev noexec) bpf -> /sys/fs/bpf/,
+  /sys/fs/cgroup/devices/ r,
+  /sys/fs/cgroup/devices/snap.*/ rw,
+  /sys/fs/cgroup/devices/snap.*/{devices.allow,devices.deny,cgroup.procs} w,
 
   # The snap's private /tmp and the scratch directory of a new root.
   /tmp/ r,

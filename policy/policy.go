@@ -74,6 +74,13 @@ const (
 	OpDeviceMapFill
 	OpDeviceProgLoad
 	OpDeviceProgAttach
+	// bpffs where /sys/fs/bpf is not one, and the cgroup v1 devices
+	// controller (legacy and hybrid hosts).
+	OpMountBPFFS
+	OpDeviceGroupCreate
+	OpDeviceGroupOpen
+	OpDeviceGroupReset
+	OpDeviceGroupAttach
 
 	numOps
 )
@@ -197,6 +204,19 @@ var Ops = [numOps]Spec{
 	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
+	OpMountBPFFS:       {Name: "mount bpffs on /sys/fs/bpf", Syscalls: "mount(bpf, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0)", Caps: mounts},
+
+	// The cgroup v1 devices hierarchy is root's (0755) and the app's
+	// group root's 0700, with root's files in it: euid 0 creates and
+	// opens them; the file-capability install does so with filesystem
+	// ids 0 (asRoot). The devices controller takes a rule only from a
+	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs
+	// of v1 takes a pid from a writer whose euid is root's or the
+	// task's own (the launcher moves itself), which needs none.
+	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: asRoot},
+	OpDeviceGroupOpen:   {Name: "open the app's devices group's files", Syscalls: "setfsuid(0), setfsgid(0), openat2(O_WRONLY, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: asRoot},
+	OpDeviceGroupReset:  {Name: "deny every device in the app's devices group, then allow its list", Syscalls: "write(devices.deny), write(devices.allow)", Caps: []Cap{CapSysAdmin}},
+	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no

@@ -18,6 +18,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 )
 
 // Mode is what the launcher does about a device cgroup.
@@ -319,4 +321,65 @@ func IsSnapCgroup(path, securityTag string) bool {
 		return false
 	}
 	return rest[0] == '-' || rest[0] == '.'
+}
+
+// The cgroup hierarchies. snap-confine tells them apart by the filesystem
+// of CgroupDir alone: cgroup2 there is v2 (the device program); anything
+// else (the tmpfs of a legacy or hybrid host, which may also mount cgroup2
+// at unified/) is v1, the devices controller mounted at CgroupDir/devices.
+const (
+	CgroupDir   = "/sys/fs/cgroup"
+	DevicesName = "devices"
+	DevicesDir  = CgroupDir + "/" + DevicesName
+)
+
+// Hierarchy is the cgroup hierarchy a device cgroup is set up in.
+type Hierarchy int
+
+const (
+	// V2: a BPF_PROG_TYPE_CGROUP_DEVICE program on the app's own group.
+	V2 Hierarchy = iota
+	// V1: the devices controller's group named after the security tag.
+	V1
+)
+
+func (h Hierarchy) String() string {
+	if h == V1 {
+		return "v1"
+	}
+	return "v2"
+}
+
+// HierarchyOf is the hierarchy used when CgroupDir has the filesystem
+// magic magic.
+func HierarchyOf(magic int64) Hierarchy {
+	if magic == unix.CGROUP2_SUPER_MAGIC {
+		return V2
+	}
+	return V1
+}
+
+// V1GroupName is the app's group below DevicesDir: the security tag
+// itself (dots and all), as snap-confine and snap-device-helper name it.
+func V1GroupName(securityTag string) string { return securityTag }
+
+// The files of a v1 devices group the launcher writes, as snap-confine
+// does: V1DenyAll to devices.deny first (the group's exceptions dropped,
+// every device denied, so that a group set up again is reset rather than
+// extended), then one V1Rule per write to devices.allow, then the
+// launcher's pid to cgroup.procs.
+const (
+	V1DenyFile  = "devices.deny"
+	V1AllowFile = "devices.allow"
+	V1ProcsFile = "cgroup.procs"
+	V1DenyAll   = "a"
+)
+
+// V1Rule is the devices.allow line of d: read, write and mknod access to
+// one device, or to every minor of its major.
+func (d Device) V1Rule() string {
+	if d.Minor == MinorAny {
+		return fmt.Sprintf("%c %d:* rwm\n", d.Type, d.Major)
+	}
+	return fmt.Sprintf("%c %d:%d rwm\n", d.Type, d.Major, d.Minor)
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/snapns/snapns/shared/devcgroup"
 )
 
@@ -195,6 +197,43 @@ func TestCommonSetIsSnapConfines(t *testing.T) {
 	want := "c 1:3,c 1:5,c 1:7,c 1:8,c 1:9,c 5:0,c 5:1,c 5:2,c 136:*,c 137:*,c 138:*,c 139:*,c 140:*,c 141:*,c 142:*,c 143:*"
 	if strings.Join(got, ",") != want {
 		t.Errorf("Common = %s", strings.Join(got, ","))
+	}
+}
+
+// snap-confine 2.77 writes "<type> <major>:<minor> rwm" per device to a v1
+// group's devices.allow, "*" for any minor; the group is the security tag.
+func TestV1RulesAreSnapConfines(t *testing.T) {
+	for _, tc := range []struct {
+		d    devcgroup.Device
+		want string
+	}{
+		{devcgroup.Device{Type: 'c', Major: 1, Minor: 3}, "c 1:3 rwm\n"},
+		{devcgroup.Device{Type: 'b', Major: 7, Minor: 250}, "b 7:250 rwm\n"},
+		{devcgroup.Device{Type: 'c', Major: 136, Minor: devcgroup.MinorAny}, "c 136:* rwm\n"},
+		{devcgroup.Device{Type: 'c', Major: 4294967295, Minor: 4294967294}, "c 4294967295:4294967294 rwm\n"},
+	} {
+		if got := tc.d.V1Rule(); got != tc.want {
+			t.Errorf("%s: %q, want %q", tc.d, got, tc.want)
+		}
+	}
+	if got := devcgroup.V1GroupName("snap.hello.app"); got != "snap.hello.app" {
+		t.Errorf("group %q", got)
+	}
+}
+
+func TestHierarchyOf(t *testing.T) {
+	for _, tc := range []struct {
+		magic int64
+		want  devcgroup.Hierarchy
+	}{
+		{unix.CGROUP2_SUPER_MAGIC, devcgroup.V2},
+		{unix.TMPFS_MAGIC, devcgroup.V1}, // legacy and hybrid hosts
+		{unix.CGROUP_SUPER_MAGIC, devcgroup.V1},
+		{0, devcgroup.V1},
+	} {
+		if got := devcgroup.HierarchyOf(tc.magic); got != tc.want {
+			t.Errorf("magic %#x: %s, want %s", tc.magic, got, tc.want)
+		}
 	}
 }
 

@@ -107,18 +107,41 @@ func blockDevpath(t *testing.T) string {
 	return ""
 }
 
+// snapd's helper updates what the launcher set up for a running app: the
+// pinned map on cgroup v2, the app's devices group on cgroup v1 (2.57.6's
+// device-cgroup-support.c opens /sys/fs/cgroup/devices/<security
+// tag>/devices.allow and devices.deny, never creating the group, and
+// writes "<type> <major>:<minor> rwm").
 func TestSnapdsDeviceHelperUpdatesTheMapOfARunningApp(t *testing.T) {
-	if why, err := os.ReadFile(profileDir + "/" + deviceHelperSkip); err == nil {
-		t.Skipf("SKIPPING: %s", why)
+	for _, h := range []struct {
+		name    string
+		setup   func(t *testing.T) string
+		allowed func(t *testing.T) string
+	}{
+		{"v2", deviceWorld, func(t *testing.T) string { return mapKeys(t, pinned) }},
+		{"v1", func(t *testing.T) string { v1World(t); return "" }, v1Rules},
+	} {
+		t.Run(h.name, func(t *testing.T) {
+			if why, err := os.ReadFile(profileDir + "/" + deviceHelperSkip); err == nil {
+				t.Skipf("SKIPPING: %s", why)
+			}
+			if !exists(deviceHelper) {
+				t.Fatalf("no %s in the sandbox, and no reason given", deviceHelper)
+			}
+			info, _ := os.ReadFile(profileDir + "/" + deviceHelperInfo)
+			version, _, _ := strings.Cut(string(info), "\n")
+			t.Logf("snapd's snap-device-helper from Debian's package: %s", version)
+			devpath := blockDevpath(t)
+			helperUpdatesARunningApp(t, h.setup(t), devpath, h.allowed)
+		})
 	}
-	if !exists(deviceHelper) {
-		t.Fatalf("no %s in the sandbox, and no reason given", deviceHelper)
-	}
-	info, _ := os.ReadFile(profileDir + "/" + deviceHelperInfo)
-	version, _, _ := strings.Cut(string(info), "\n")
-	t.Logf("snapd's snap-device-helper from Debian's package: %s", version)
-	devpath := blockDevpath(t)
-	scope := deviceWorld(t)
+}
+
+// helperUpdatesARunningApp starts a core24 app as uid 1000 (in the cgroup
+// v2 group scope, unless empty) that tries the loop node before the
+// helper's add, after it, and after its remove; allowed lists what the
+// launcher's map or group allows.
+func helperUpdatesARunningApp(t *testing.T, scope, devpath string, allowed func(t *testing.T) string) {
 	sync, err := os.MkdirTemp("/snap/probe/1", "sync-")
 	if err != nil {
 		t.Fatal(err)
@@ -157,14 +180,14 @@ func TestSnapdsDeviceHelperUpdatesTheMapOfARunningApp(t *testing.T) {
 	}
 	await("opened")
 	runDeviceHelper(t, "add", "snap_hello_app", devpath, "7", "250")
-	if keys := mapKeys(t, pinned); !strings.Contains(keys, "b 7:250") {
-		t.Errorf("after the helper's add the map holds %s", keys)
+	if keys := allowed(t); !strings.Contains(keys, "b 7:250") {
+		t.Errorf("after the helper's add the launcher's device cgroup allows %s", keys)
 	}
 	signal("added")
 	await("reopened")
 	runDeviceHelper(t, "remove", "snap_hello_app", devpath, "7", "250")
-	if keys := mapKeys(t, pinned); strings.Contains(keys, "b 7:250") || !strings.Contains(keys, "c 1:3") {
-		t.Errorf("after the helper's remove the map holds %s", keys)
+	if keys := allowed(t); strings.Contains(keys, "b 7:250") || !strings.Contains(keys, "c 1:3") {
+		t.Errorf("after the helper's remove the launcher's device cgroup allows %s", keys)
 	}
 	signal("removed")
 	res := <-done

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,12 +11,14 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/tests/probe/report"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -31,8 +34,52 @@ const (
 	pinned    = devcgroup.BPFDir + "/snap_hello_app"
 )
 
+// deviceHierarchies are the worlds the device cgroup's actions are
+// measured in: cgroup v2 with a bpffs, cgroup v2 without one (the launcher
+// mounts it), the cgroup v1 devices controller (devicesv1_test.go). setup
+// returns the cgroup v2 group to start the launch in ("" on v1).
+var deviceHierarchies = []struct {
+	name  string
+	ops   []policy.Op
+	setup func(t *testing.T) string
+}{
+	{"v2", []policy.Op{policy.OpDeviceMapOpen, policy.OpDeviceMapCreate, policy.OpDeviceMapFill, policy.OpDeviceProgLoad, policy.OpDeviceProgAttach}, deviceWorld},
+	{"v2-without-bpffs", []policy.Op{policy.OpMountBPFFS}, func(t *testing.T) string {
+		scope := deviceWorld(t)
+		unmountBPFFS(t)
+		return scope
+	}},
+	{"v1", []policy.Op{policy.OpDeviceGroupCreate, policy.OpDeviceGroupOpen, policy.OpDeviceGroupReset, policy.OpDeviceGroupAttach}, func(t *testing.T) string {
+		v1World(t)
+		return ""
+	}},
+}
+
 // deviceOps are the actions only a device cgroup uses.
-var deviceOps = []policy.Op{policy.OpDeviceMapOpen, policy.OpDeviceMapCreate, policy.OpDeviceMapFill, policy.OpDeviceProgLoad, policy.OpDeviceProgAttach}
+var deviceOps = func() (ops []policy.Op) {
+	for _, h := range deviceHierarchies {
+		ops = append(ops, h.ops...)
+	}
+	return ops
+}()
+
+// unmountBPFFS takes every bpffs off /sys/fs/bpf, as on a host whose
+// userland mounts none, leaving sysfs's own directory.
+func unmountBPFFS(t *testing.T) {
+	t.Helper()
+	for i := 0; ; i++ {
+		var sfs unix.Statfs_t
+		if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil {
+			t.Fatal(err)
+		}
+		if sfs.Type != unix.BPF_FS_MAGIC {
+			return
+		}
+		if err := unix.Unmount(devcgroup.BPFFS, unix.MNT_DETACH); err != nil || i == 10 {
+			t.Fatalf("cannot unmount the bpffs on %s: %v", devcgroup.BPFFS, err)
+		}
+	}
+}
 
 var core24Once sync.Once
 
@@ -50,6 +97,17 @@ func deviceWorld(t *testing.T) string {
 // deviceSetup is deviceWorld without the reset.
 func deviceSetup(t *testing.T) string {
 	t.Helper()
+	deviceBase(t)
+	if err := unix.Mount("bpf", devcgroup.BPFFS, "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700"); err != nil {
+		t.Fatalf("cannot mount bpffs on %s: %v", devcgroup.BPFFS, err)
+	}
+	t.Cleanup(func() { unix.Unmount(devcgroup.BPFFS, unix.MNT_DETACH) })
+	return snapScope(t, "snap.hello.app")
+}
+
+// deviceBase makes the core24 base (once) and the loop node.
+func deviceBase(t *testing.T) {
+	t.Helper()
 	var baseErr error
 	core24Once.Do(func() { baseErr = sandbox.MakeBase(sandbox.Base{Name: "core24", Revision: "1", Current: true}) })
 	if baseErr != nil {
@@ -59,11 +117,6 @@ func deviceSetup(t *testing.T) string {
 	if err := unix.Mknod(loopNode, unix.S_IFBLK|0o666, int(unix.Mkdev(7, loopMinor))); err != nil {
 		t.Fatal(err)
 	}
-	if err := unix.Mount("bpf", devcgroup.BPFFS, "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700"); err != nil {
-		t.Fatalf("cannot mount bpffs on %s: %v", devcgroup.BPFFS, err)
-	}
-	t.Cleanup(func() { unix.Unmount(devcgroup.BPFFS, unix.MNT_DETACH) })
-	return snapScope(t, "snap.hello.app")
 }
 
 // snapScope makes a transient-scope-like cgroup for tag.
@@ -102,24 +155,35 @@ func tagDevice(t *testing.T, current bool) {
 // gave it.
 func opens(t *testing.T, l launch) (null, loop string) {
 	t.Helper()
-	l.args = []string{"open", "/dev/null", "open", loopNode}
-	r := l.mustRun(t)
+	r := opensReport(t, l)
 	return r.Open["/dev/null"], r.Open[loopNode]
+}
+
+// opensReport runs the app, which opens /dev/null, a new pty (master and
+// slave) and the loop node, and reads its own /proc/self/cgroup.
+func opensReport(t *testing.T, l launch) *report.Report {
+	t.Helper()
+	l.args = []string{"open", "/dev/null", "openpty", "open", loopNode, "read", "/proc/self/cgroup"}
+	return l.mustRun(t)
 }
 
 const denied = "error: operation not permitted"
 
+// deviceCallers are who launches in the device cgroup tests: root, a user
+// with the setuid launcher, a user with the file-capability one.
+var deviceCallers = []struct {
+	name string
+	uid  int
+	caps bool
+}{{"root", 0, false}, {"user-setuid", userUID, false}, {"user-file-capabilities", userUID, true}}
+
 func TestCore24AppGetsOnlyTheCommonDevices(t *testing.T) {
-	for _, c := range []struct {
-		name string
-		uid  int
-		caps bool
-	}{{"root", 0, false}, {"user-setuid", userUID, false}, {"user-file-capabilities", userUID, true}} {
+	for _, c := range deviceCallers {
 		t.Run(c.name, func(t *testing.T) {
 			scope := deviceWorld(t)
-			null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: c.uid, caps: c.caps, cgroup: scope})
-			if null != "ok" || loop != denied {
-				t.Fatalf("/dev/null: %q, loop node: %q; want ok and %q", null, loop, denied)
+			r := opensReport(t, launch{flags: []string{"--base", "core24"}, uid: c.uid, caps: c.caps, cgroup: scope})
+			if null, pty, loop := r.Open["/dev/null"], r.Open["pty"], r.Open[loopNode]; null != "ok" || pty != "ok" || loop != denied {
+				t.Fatalf("/dev/null: %q, a pty: %q, loop node: %q; want ok, ok and %q", null, pty, loop, denied)
 			}
 			var st unix.Stat_t
 			if err := unix.Lstat(pinned, &st); err != nil || st.Uid != 0 || st.Mode&0o777 != 0o600 {
@@ -288,36 +352,39 @@ func TestHostileDeviceCgroupInputsAreRefused(t *testing.T) {
 
 // TestDeviceCgroupStepsRaiseExactlyTheirCapabilities is
 // TestEveryPrivilegedStepRaisesExactlyItsCapabilities for the device
-// cgroup's actions: a first launch (the map created), a second (the map
-// opened and reset), with the hooked launcher in both install modes.
+// cgroup's actions, in each hierarchy: a first launch (the map or the
+// group created, bpffs mounted), a second (the map or group opened and
+// reset), with the hooked launcher in both install modes.
 func TestDeviceCgroupStepsRaiseExactlyTheirCapabilities(t *testing.T) {
-	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
-		t.Run(mode.name, func(t *testing.T) {
-			scope := deviceWorld(t)
-			seen := map[int]bool{}
-			for range 2 {
-				res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope}.run()
-				if res.err != nil {
-					t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
-				}
-				for _, line := range strings.Split(res.stderr, "\n") {
-					var h hookLine
-					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x others=%x", &h.op, &h.eff, &h.prm, &h.others); err != nil {
-						continue
+	for _, h := range deviceHierarchies {
+		for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+			t.Run(h.name+"/"+mode.name, func(t *testing.T) {
+				scope := h.setup(t)
+				seen := map[int]bool{}
+				for range 2 {
+					res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope}.run()
+					if res.err != nil {
+						t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
 					}
-					want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm
-					if h.eff != want || h.others != 0 {
-						t.Errorf("%s: effective %s (others %s), policy grants %s", h.op, capNames(h.eff), capNames(h.others), capNames(want))
+					for _, line := range strings.Split(res.stderr, "\n") {
+						var h hookLine
+						if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x others=%x", &h.op, &h.eff, &h.prm, &h.others); err != nil {
+							continue
+						}
+						want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm
+						if h.eff != want || h.others != 0 {
+							t.Errorf("%s: effective %s (others %s), policy grants %s", h.op, capNames(h.eff), capNames(h.others), capNames(want))
+						}
+						seen[int(h.op)] = true
 					}
-					seen[int(h.op)] = true
 				}
-			}
-			for _, op := range deviceOps {
-				if !seen[int(op)] {
-					t.Errorf("%s was never observed", op)
+				for _, op := range h.ops {
+					if !seen[int(op)] {
+						t.Errorf("%s was never observed", op)
+					}
 				}
-			}
-		})
+			})
+		}
 	}
 }
 
@@ -421,31 +488,34 @@ func attachedPrograms(t *testing.T, dir string) int {
 
 // TestDeviceCgroupActionsNeedEachOfTheirCapabilities is
 // TestEveryActionNeedsEachOfItsCapabilities for the device cgroup's
-// actions: with each capability of each withheld in turn (the test-only
-// hook lowers it right after the action raised it), the first launch
-// (which creates the map) or the second (which opens it) fails.
+// actions, in each hierarchy: with each capability of each withheld in
+// turn (the test-only hook lowers it right after the action raised it),
+// the first launch (which creates the map or the group) or the second
+// (which opens it) fails.
 func TestDeviceCgroupActionsNeedEachOfTheirCapabilities(t *testing.T) {
 	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
 		t.Run(mode.name, func(t *testing.T) {
 			var table []string
-			for _, op := range deviceOps {
-				for _, c := range op.Raised(mode.name == "setuid") {
-					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
-						scope := deviceWorld(t)
-						broke := ""
-						for i := range 2 {
-							res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope,
-								env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
-							if res.err != nil {
-								broke = fmt.Sprintf("launch %d: %s", i+1, strings.Join(nonHookLines(res.stderr), " "))
-								break
+			for _, h := range deviceHierarchies {
+				for _, op := range h.ops {
+					for _, c := range op.Raised(mode.name == "setuid") {
+						t.Run(fmt.Sprintf("%s-op%d-%s", h.name, op, c), func(t *testing.T) {
+							scope := h.setup(t)
+							broke := ""
+							for i := range 2 {
+								res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope,
+									env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
+								if res.err != nil {
+									broke = fmt.Sprintf("launch %d: %s", i+1, strings.Join(nonHookLines(res.stderr), " "))
+									break
+								}
 							}
-						}
-						if broke == "" {
-							t.Errorf("%s works without cap_%s", op, c)
-						}
-						table = append(table, fmt.Sprintf("  %-42s without cap_%-10s %s", op, c, broke))
-					})
+							if broke == "" {
+								t.Errorf("%s works without cap_%s", op, c)
+							}
+							table = append(table, fmt.Sprintf("  %-66s without cap_%-10s %s", op, c, broke))
+						})
+					}
 				}
 			}
 			t.Logf("what breaks without each capability of each device cgroup action:\n%s", strings.Join(table, "\n"))
@@ -468,5 +538,110 @@ func TestThePlannerAndTheLauncherExplainTheDeviceCgroupDecision(t *testing.T) {
 		if !strings.Contains(res.stderr, want) {
 			t.Errorf("the debug log does not say %q:\n%s", want, res.stderr)
 		}
+	}
+}
+
+// Where /sys/fs/bpf is sysfs's bare directory (a userland that mounts no
+// bpffs), the launcher mounts one there, as snap-confine 2.77 does, and the
+// app is confined; anything else there is refused.
+func TestBPFFSIsMountedWhereNoneIs(t *testing.T) {
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			unmountBPFFS(t)
+			null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope})
+			var sfs unix.Statfs_t
+			if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil || sfs.Type != unix.BPF_FS_MAGIC {
+				t.Fatalf("%s is not a bpffs after the launch: %v, magic %#x", devcgroup.BPFFS, err, sfs.Type)
+			}
+			var st unix.Stat_t
+			if err := unix.Stat(devcgroup.BPFFS, &st); err != nil || st.Uid != 0 || st.Gid != 0 || st.Mode&0o777 != 0o700 {
+				t.Errorf("the bpffs root: %v, owner %d:%d mode %o", err, st.Uid, st.Gid, st.Mode&0o7777)
+			}
+			if null != "ok" || loop != denied || !exists(pinned) {
+				t.Fatalf("/dev/null %q, loop node %q, map pinned %t", null, loop, exists(pinned))
+			}
+		})
+	}
+	t.Run("not-sysfs", func(t *testing.T) {
+		scope := deviceWorld(t)
+		if err := unix.Mount("tmpfs", devcgroup.BPFFS, "tmpfs", 0, "mode=0755"); err != nil {
+			t.Fatal(err)
+		}
+		msg := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope}.mustFail(t)
+		if !strings.Contains(msg, "/sys/fs/bpf is neither a bpffs mount nor sysfs's directory") {
+			t.Errorf("refused with %q", msg)
+		}
+		if n := attachedPrograms(t, scope); n != 0 {
+			t.Errorf("%d programs attached", n)
+		}
+	})
+}
+
+// snap-confine 2.77 raises RLIMIT_MEMLOCK to 512 KiB for kernels before
+// 5.11, which charged BPF maps and programs to it; the launcher needs 6.5
+// (BPF_F_PATH_FD), where memory cgroups are charged instead, so it leaves
+// the limit alone: a caller whose limit is 0 still gets the device cgroup.
+func TestTheDeviceCgroupNeedsNoMemlockLimit(t *testing.T) {
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			l := launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope, args: []string{"open", "/dev/null", "open", loopNode}}
+			cmd := l.command()
+			cmd.Args = append([]string{"prlimit", "--memlock=0:0", "--", cmd.Path}, cmd.Args[1:]...)
+			cmd.Path = "/usr/bin/prlimit"
+			var stdout, stderr strings.Builder
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := runInCgroupNS(cmd, true); err != nil {
+				t.Fatalf("launch failed with RLIMIT_MEMLOCK 0: %v\n%s", err, stderr.String())
+			}
+			var r report.Report
+			if err := json.Unmarshal([]byte(stdout.String()), &r); err != nil {
+				t.Fatal(err)
+			}
+			if r.Open["/dev/null"] != "ok" || r.Open[loopNode] != denied || attachedPrograms(t, scope) == 0 {
+				t.Fatalf("/dev/null %q, loop node %q", r.Open["/dev/null"], r.Open[loopNode])
+			}
+		})
+	}
+}
+
+// snap-confine 2.77 waits for snapd's settings file under the snap's lock
+// (sc_get_device_cgroup_setup after sc_lock_snap), at most 120 s whatever
+// the environment asks; so does the launcher: the lock is held while it
+// waits, and SNAP_CONFINE_MAX_PROFILE_WAIT can shorten the wait but not
+// make it longer.
+func TestDeviceSettingsAreWaitedForUnderTheSnapsLock(t *testing.T) {
+	scope := deviceWorld(t)
+	os.Remove("/var/lib/snapd/cgroup/snap.hello.device")
+	done := make(chan result, 1)
+	go func() {
+		done <- launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope, noDevice: true, debug: true,
+			env: []string{"SNAP_CONFINE_MAX_PROFILE_WAIT=3600"}, args: []string{"open", loopNode}}.run()
+	}()
+	held := false
+	for deadline := time.Now().Add(30 * time.Second); !held && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		fd, err := unix.Open("/run/snapd/lock/hello.lock", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		held = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB) == unix.EWOULDBLOCK
+		unix.Close(fd)
+	}
+	if err := writeDeviceSettings("hello", "self-managed=false\nnon-strict=false\n", true); err != nil {
+		t.Fatal(err)
+	}
+	res := <-done
+	if res.err != nil {
+		t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
+	}
+	if !held {
+		t.Errorf("the snap's lock was not held while the launcher waited for the settings file")
+	}
+	if want := "waiting up to 2m0s for /var/lib/snapd/cgroup/snap.hello.device"; !strings.Contains(res.stderr, want) {
+		t.Errorf("the debug log does not say %q:\n%s", want, res.stderr)
+	}
+	if res.report.Open[loopNode] != denied {
+		t.Errorf("loop node: %q", res.report.Open[loopNode])
 	}
 }

@@ -387,16 +387,7 @@ func runInCgroupNS(cmd *exec.Cmd, inNS bool) error {
 	if !inNS {
 		return cmd.Run()
 	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			errc <- err
-			return
-		}
-		errc <- cmd.Start()
-	}()
-	if err := <-errc; err != nil {
+	if err := sandbox.InNewCgroupNS(cmd.Start); err != nil {
 		return err
 	}
 	return cmd.Wait()

@@ -3,8 +3,9 @@
 // capabilities, working directory, descriptors, mount namespace), after
 // doing the optional actions named on its command line:
 //
-//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | sleep SECONDS | await PATH]...
+//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | openpty | sleep SECONDS | await PATH]...
 //
+// openpty opens /dev/ptmx and the pty slave it hands out (Open["pty"]).
 // await waits (at most a minute) until PATH exists: a test's signal to go on.
 package main
 
@@ -58,6 +59,9 @@ func main() {
 				r.Open[args[1]] = "ok"
 			}
 			args = args[2:]
+		case args[0] == "openpty":
+			r.Open["pty"] = openPTY()
+			args = args[1:]
 		case args[0] == "uname":
 			var u unix.Utsname
 			if err := unix.Uname(&u); err != nil {
@@ -142,4 +146,27 @@ func listFDs() []int {
 		}
 	}
 	return fds
+}
+
+// openPTY opens a new pty's master and slave, as a terminal emulator does,
+// and says "ok" or what failed.
+func openPTY() string {
+	master, err := unix.Open("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "error: /dev/ptmx: " + err.Error()
+	}
+	defer unix.Close(master)
+	if err := unix.IoctlSetPointerInt(master, unix.TIOCSPTLCK, 0); err != nil {
+		return "error: unlockpt: " + err.Error()
+	}
+	n, err := unix.IoctlGetInt(master, unix.TIOCGPTN)
+	if err != nil {
+		return "error: ptsname: " + err.Error()
+	}
+	slave, err := unix.Open(fmt.Sprintf("/dev/pts/%d", n), unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "error: /dev/pts/" + strconv.Itoa(n) + ": " + err.Error()
+	}
+	unix.Close(slave)
+	return "ok"
 }

@@ -369,44 +369,18 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		return nil, fmt.Errorf("cannot find this process's cgroup v2 path")
 	}
 	origDir := filepath.Join(hostV2, orig)
-	// Groups left by sandboxes that died before their cleanup are empty by
-	// now (every process of such a sandbox died with it): remove them. A
-	// group still in use by a sandbox running beside this one is not
-	// empty and stays.
-	if stale, _ := filepath.Glob(filepath.Join(origDir, "snapns-sandbox-*")); stale != nil {
-		for _, dir := range stale {
-			os.Remove(dir)
-		}
-	}
-	// A name of its own, so that sandboxes can run side by side.
-	var suffix [6]byte
-	if _, err := rand.Read(suffix[:]); err != nil {
+	sub, err := newRunGroup(origDir)
+	if err != nil {
 		return nil, err
 	}
-	sub := filepath.Join(origDir, "snapns-sandbox-"+hex.EncodeToString(suffix[:]))
-	if err := os.Mkdir(sub, 0o755); err != nil {
-		return nil, err
-	}
-	moveAll := func(dir string) error {
-		return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644)
-	}
-	if err := moveAll(sub); err != nil {
+	if err := moveIn(sub); err != nil {
 		os.Remove(sub)
 		return nil, err
 	}
-	errc := make(chan error, 1)
-	go func() {
-		// The cgroup namespace is per thread until exec; this thread
-		// only mounts, then dies with its namespace.
-		runtime.LockOSThread()
-		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
-			errc <- err
-			return
-		}
-		errc <- unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
-	}()
-	if err := <-errc; err != nil {
-		moveAll(origDir)
+	if err := InNewCgroupNS(func() error {
+		return unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
+	}); err != nil {
+		moveIn(origDir)
 		os.Remove(sub)
 		return nil, err
 	}
@@ -414,45 +388,97 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		if err := unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH); err != nil {
 			return err
 		}
-		if err := moveAll(origDir); err != nil {
+		if err := moveIn(origDir); err != nil {
 			return err
 		}
-		// Child groups made by tests, deepest first.
-		var dirs []string
-		filepath.WalkDir(sub, func(path string, d os.DirEntry, err error) error {
-			if err == nil && d.IsDir() {
-				dirs = append(dirs, path)
-			}
-			return nil
-		})
-		// Whatever a test left running in them (a killed launcher's
-		// orphans) is killed and reaped first: pid 1 is their reaper.
-		for attempt := 0; ; attempt++ {
-			busy := false
-			for _, dir := range dirs {
-				procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
-				for _, f := range strings.Fields(string(procs)) {
-					if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
-						unix.Kill(pid, unix.SIGKILL)
-						busy = true
-					}
-				}
-			}
-			for {
-				if pid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); pid <= 0 || err != nil {
-					break
-				}
-			}
-			if !busy || attempt == 50 {
-				break
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		for i := len(dirs) - 1; i >= 0; i-- {
-			if err := os.Remove(dirs[i]); err != nil {
-				return err
-			}
+		return removeGroups(sub)
+	}, nil
+}
+
+// removeGroups removes the group dir and every group below it, deepest
+// first, once whatever runs in them (a killed launcher's orphans) is killed
+// and reaped: pid 1 is their reaper. This process must have left them.
+func removeGroups(dir string) error {
+	var dirs []string
+	filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, path)
 		}
 		return nil
-	}, nil
+	})
+	for attempt := 0; ; attempt++ {
+		busy := false
+		for _, dir := range dirs {
+			procs, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			for _, f := range strings.Fields(string(procs)) {
+				if pid, err := strconv.Atoi(f); err == nil && pid != os.Getpid() {
+					unix.Kill(pid, unix.SIGKILL)
+					busy = true
+				}
+			}
+		}
+		for {
+			if pid, err := unix.Wait4(-1, nil, unix.WNOHANG, nil); pid <= 0 || err != nil {
+				break
+			}
+		}
+		if !busy || attempt == 50 {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := os.Remove(dirs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// newRunGroup makes a child group of parent with a name of its own, so that
+// sandboxes can run side by side, after removing those that sandboxes which
+// died before their cleanup left: empty by now (every process of such a
+// sandbox died with it), as are the groups their launches made below them.
+// A group still in use by a sandbox running beside this one is not empty
+// and stays.
+func newRunGroup(parent string) (string, error) {
+	stale, _ := filepath.Glob(filepath.Join(parent, "snapns-sandbox-*"))
+	for _, dir := range stale {
+		if procs, err := os.ReadFile(filepath.Join(dir, "cgroup.procs")); err != nil || len(procs) > 0 {
+			continue // a running sandbox's pid 1 is in its group
+		}
+		children, _ := filepath.Glob(filepath.Join(dir, "*", "cgroup.procs"))
+		for _, procs := range children {
+			os.Remove(filepath.Dir(procs))
+		}
+		os.Remove(dir)
+	}
+	var suffix [6]byte
+	if _, err := rand.Read(suffix[:]); err != nil {
+		return "", err
+	}
+	sub := filepath.Join(parent, "snapns-sandbox-"+hex.EncodeToString(suffix[:]))
+	return sub, os.Mkdir(sub, 0o755)
+}
+
+// moveIn moves this process (the sandbox's pid 1, every thread) into the
+// group dir.
+func moveIn(dir string) error {
+	return os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(os.Getpid())), 0o644)
+}
+
+// InNewCgroupNS runs fn on a thread of its own in a new cgroup namespace,
+// rooted at the groups this process is in: the namespace is per thread
+// until exec, and the thread dies with it (it stays locked).
+func InNewCgroupNS(fn func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+			errc <- err
+			return
+		}
+		errc <- fn()
+	}()
+	return <-errc
 }
