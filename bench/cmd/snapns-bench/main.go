@@ -49,9 +49,9 @@ const (
 	mntnsBin = appDir + "/mntns"
 	// The Go floors (bench/cmd/gonsenter), outside every snap's root.
 	goNsenterBin = "/usr/lib/snapns-bench/gonsenter"
-	userUID  = 1000
-	nsDir    = "/run/snapd/ns"
-	features = "/var/lib/snapd/features"
+	userUID      = 1000
+	nsDir        = "/run/snapd/ns"
+	features     = "/var/lib/snapd/features"
 )
 
 // snapdEnv carries the unpacked snapd package's host path into the sandbox.
