@@ -6,6 +6,8 @@ import (
 	"os/exec"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -28,6 +30,7 @@ const (
 	rowConcurrent    = "cold, %d concurrent, root (wall)"
 	rowCrowded       = "hot, root, %d other ns"
 	rowCrowdedDirect = "hot, root, %d other ns, snap-launch direct"
+	rowUncrowded     = "hot, root, those unmounted (same rounds)"
 )
 
 // phaseMain: the floors, the hot, classic, discard, cold and refresh
@@ -234,8 +237,9 @@ func phaseConcurrent(b *bench) error {
 // snaps in use.
 func phaseCrowded(b *bench) error {
 	row, rowDirect := fmt.Sprintf(rowCrowded, *others), fmt.Sprintf(rowCrowdedDirect, *others)
-	b.res.hot[row], b.res.hot[rowDirect] = true, true
+	b.res.hot[row], b.res.hot[rowDirect], b.res.hot[rowUncrowded] = true, true, true
 	// Each measured snap sees the other tool's snap plus these.
+	var crowd []string
 	for i := 1; i < *others; i++ {
 		t := []tool{snapns, snapd}[i%2]
 		t.snap = fmt.Sprintf("other%d", i)
@@ -245,6 +249,34 @@ func phaseCrowded(b *bench) error {
 		if _, err := b.run(t.launch(how{})); err != nil {
 			return err
 		}
+		crowd = append(crowd, nsDir+"/"+t.snap+".mnt")
+	}
+	// The crowd comes and goes between rounds, so that the launches with
+	// it and without it are interleaved like the tools are: its
+	// namespaces stay alive through the descriptors held here, and are
+	// unmounted from /run/snapd/ns and bound back.
+	held := make([]int, len(crowd))
+	for i, path := range crowd {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		held[i] = fd
+	}
+	toggle := func(on bool) error {
+		for i, path := range crowd {
+			var err error
+			if on {
+				err = unix.Mount(fmt.Sprintf("/proc/self/fd/%d", held[i]), path, "", unix.MS_BIND, "")
+			} else {
+				err = unix.Unmount(path, unix.MNT_DETACH)
+			}
+			if err != nil {
+				return fmt.Errorf("cannot toggle the crowd at %s: %w", path, err)
+			}
+		}
+		return nil
 	}
 	direct, err := directArgv(0)
 	if err != nil {
@@ -257,6 +289,17 @@ func phaseCrowded(b *bench) error {
 			}
 		}
 		if err := b.time(rowDirect, ours, directCmd(direct)); err != nil {
+			return err
+		}
+		if err := toggle(false); err != nil {
+			return err
+		}
+		for _, t := range pair(r) {
+			if err := b.time(rowUncrowded, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+		}
+		if err := toggle(true); err != nil {
 			return err
 		}
 	}

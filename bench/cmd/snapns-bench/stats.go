@@ -43,6 +43,17 @@ func (r *results) add(row, tool string, d time.Duration, faults int64) {
 	}
 }
 
+// ratio is the median of row a over that of row b for tool, "-" if either
+// has no samples.
+func (r *results) ratio(a, b, tool string) string {
+	sa, okA := summarize(r.samples[a][tool])
+	sb, okB := summarize(r.samples[b][tool])
+	if !okA || !okB || sb.med == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.2f", float64(sa.med)/float64(sb.med))
+}
+
 // medianFaults is the median of row's fault counts for tool, "-" if none.
 func (r *results) medianFaults(row, tool string) string {
 	f := slices.Clone(r.faults[row][tool])

@@ -175,6 +175,9 @@ func notes(b *bench, w world) error {
 		w.loadBefore, loadavg(), runtime.NumCPU())
 	fmt.Printf("  app: a static %d-byte exit_group(0) ELF (%s); base: core, a squashfs on a loop device; seccomp: @unrestricted .bin\n",
 		len(trueApp()), trueBin)
+	crowded := fmt.Sprintf(rowCrowded, *others)
+	fmt.Printf("  crowding (%q over %q, medians of the same rounds): snapns %s, snap-confine %s\n",
+		crowded, rowUncrowded, b.res.ratio(crowded, rowUncrowded, ours), b.res.ratio(crowded, rowUncrowded, theirs))
 	fmt.Printf("  inittrace: the front passes GODEBUG on to the app under SNAP_LAUNCH_SAVED_GODEBUG, so the launcher\n")
 	fmt.Printf("  it execs does not trace; the launcher's own trace is from a direct call with the same plan\n")
 	fmt.Println()
@@ -210,7 +213,10 @@ func notes(b *bench, w world) error {
 			fmt.Printf("  %s\n", line)
 		}
 	}
-	return syscallCounts()
+	if err := syscallCounts(); err != nil {
+		return err
+	}
+	return coldTimeline()
 }
 
 // mountTableCalls are the syscalls that change mounts or namespaces.
