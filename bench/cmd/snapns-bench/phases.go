@@ -303,7 +303,9 @@ func phaseCrowded(b *bench) error {
 			return err
 		}
 	}
-	return nil
+	// What the notes measure next (syscall counts, the cold timeline)
+	// compares with the uncrowded rows.
+	return toggle(false)
 }
 
 // directCmd runs snap-launch as root with the plan in direct (directArgv).
