@@ -427,8 +427,8 @@ func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int,
 
 // dropToCaller sets the real, effective and saved gids and uids of every
 // thread to the caller's real ones and leaves a non-root caller's threads
-// with keep permitted and nothing effective, a root caller's with root's
-// capabilities back. Safe: it only gives privilege up. The stdlib calls act
+// with keep permitted and nothing effective; a root caller's ids are root's
+// already, and its capabilities come back on the calling thread only. Safe: it only gives privilege up. The stdlib calls act
 // on every thread with cgo off (AllThreadsSyscall), x/sys/unix's on the
 // calling thread only. Groups go before the user id, which takes the
 // privilege to change them away. A setuid launcher keeps its permitted set
@@ -436,6 +436,13 @@ func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int,
 func (l *launcher) dropToCaller(keep capSet) error {
 	keepCaps := l.mode == modeSetuid && !keep.empty()
 	err := l.privileged(policy.OpDrop, "drop privileges", func() (err error) {
+		if l.mode == modeRoot {
+			// Root keeps root: no setuid bit gave it anything (its
+			// threads have had its own ids since the exec), and
+			// setting them again would be two stop-the-world calls
+			// changing nothing. verifyIDs checks them all the same.
+			return nil
+		}
 		if keepCaps {
 			err = setKeepCaps(1)
 		}
@@ -458,8 +465,9 @@ func (l *launcher) dropToCaller(keep capSet) error {
 	if err == nil && l.mode == modeRoot {
 		// Root's app runs as root, with root's capabilities effective
 		// again (the exec would restore them too; the working directory
-		// is entered before it).
-		err = setCapsAllThreads(l.permitted, l.permitted, l.inheritable)
+		// is entered before it): on this thread, the one that enters it
+		// and execs. Every other thread keeps none.
+		err = setThreadCaps(l.permitted, l.permitted, l.inheritable)
 	}
 	return err
 }
