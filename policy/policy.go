@@ -183,7 +183,7 @@ var Ops = [numOps]Spec{
 	// Changing ids to the caller's own needs nothing for a setuid-root
 	// launcher beyond being root; with file capabilities it needs no
 	// capability at all, because the ids already are the caller's.
-	OpDrop:    {Name: "drop privileges", Syscalls: "prctl(PR_SET_KEEPCAPS), setresgid, setresuid, capset (every thread)"},
+	OpDrop:    {Name: "drop privileges", Syscalls: "prctl(PR_SET_KEEPCAPS), setresgid, setresuid, capset (every thread; none for a root caller)"},
 	OpSeccomp: {Name: "load the app's seccomp profiles", Syscalls: "seccomp(SECCOMP_SET_MODE_FILTER)", Caps: []Cap{CapSysAdmin}},
 
 	OpMakeShared:      {Name: "make a mount recursively shared", Syscalls: "mount(MS_REC|MS_SHARED)", Caps: mounts},
