@@ -33,29 +33,7 @@ func openDirAt(dirfd int, name, display string) (int, error) {
 
 // openDirPath walks an absolute path from "/" one component at a time
 // (trusted.OpenDir also checks that each is root's).
-func openDirPath(path string) (int, error) {
-	fd, err := openRoot()
-	if err != nil {
-		return -1, err
-	}
-	start := 1
-	for i := 1; i <= len(path); i++ {
-		if i < len(path) && path[i] != '/' {
-			continue
-		}
-		if i == start {
-			start = i + 1
-			continue
-		}
-		next, err := openDirAt(fd, path[start:i], path[:i])
-		unix.Close(fd)
-		if err != nil {
-			return -1, err
-		}
-		fd, start = next, i+1
-	}
-	return fd, nil
-}
+func openDirPath(path string) (int, error) { return trusted.Walk(path, nil) }
 
 // checkRootOwned verifies, on the descriptor, that fd is of the type fmtType,
 // owned by root, and not writable by anyone else unless want allows it. When

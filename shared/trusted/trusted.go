@@ -35,14 +35,22 @@ func (e *openError) Unwrap() error { return e.err }
 // following symlinks, and checks every directory on the way, "/" included:
 // root's, and writable by nobody else. A missing component is an error
 // wrapping ENOENT.
-func OpenDir(path string) (int, error) {
+func OpenDir(path string) (int, error) { return Walk(path, CheckDir) }
+
+// Walk opens the directory at the absolute path from "/" one component at
+// a time, without following symlinks, and calls check, unless it is nil, on
+// every directory on the way, "/" included, with the path so far. A missing
+// component is an error wrapping ENOENT.
+func Walk(path string, check func(fd int, display string) error) (int, error) {
 	fd, err := unix.Open("/", dirFlags, 0)
 	if err != nil {
 		return -1, &openError{"/", err}
 	}
-	if err := CheckDir(fd, "/"); err != nil {
-		unix.Close(fd)
-		return -1, err
+	if check != nil {
+		if err := check(fd, "/"); err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
 	}
 	start := 1
 	for i := 1; i <= len(path); i++ {
@@ -59,9 +67,11 @@ func OpenDir(path string) (int, error) {
 			return -1, &openError{path[:i], err}
 		}
 		fd, start = next, i+1
-		if err := CheckDir(fd, path[:i]); err != nil {
-			unix.Close(fd)
-			return -1, err
+		if check != nil {
+			if err := check(fd, path[:i]); err != nil {
+				unix.Close(fd)
+				return -1, err
+			}
 		}
 	}
 	return fd, nil
