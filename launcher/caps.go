@@ -106,13 +106,42 @@ func setThreadCaps(eff, prm, inh capSet) error {
 	return nil
 }
 
-// initCaps tells the install mode from the credentials, checks that a
-// file-capability install has every capability it needs (a packaging error
-// names the missing ones), and empties the effective set.
-func (l *launcher) initCaps() error {
-	_, prm, inh, err := getCaps()
+// emptyEffectiveErr is what emptyEffectiveEverywhere said, from init.
+var emptyEffectiveErr error
+
+// emptyEffectiveEverywhere empties the effective set of every thread, as the
+// package's first act (init): a setuid exec, or root, starts every thread
+// with a full one. It is one stop-the-world call; made while the runtime
+// has started only the threads it always starts, it signals fewer of them
+// (about a quarter of a millisecond less here than later in the launch). A
+// file-capability install starts with nothing effective and makes no call.
+func emptyEffectiveEverywhere() error {
+	eff, prm, inh, err := getCaps()
 	if err != nil {
 		return fmt.Errorf("cannot get capabilities: %w", err)
+	}
+	if eff.empty() {
+		return nil
+	}
+	if err := setCapsAllThreads(capSet{}, prm, inh); err != nil {
+		return fmt.Errorf("cannot clear the effective capabilities: %w", err)
+	}
+	return nil
+}
+
+// initCaps tells the install mode from the credentials and checks that a
+// file-capability install has every capability it needs (a packaging error
+// names the missing ones); init has emptied the effective set.
+func (l *launcher) initCaps() error {
+	if emptyEffectiveErr != nil {
+		return emptyEffectiveErr
+	}
+	eff, prm, inh, err := getCaps()
+	if err != nil {
+		return fmt.Errorf("cannot get capabilities: %w", err)
+	}
+	if !eff.empty() {
+		return fmt.Errorf("cannot launch: capabilities %s are effective after they were cleared", eff.names())
 	}
 	required := capsOf(policy.Required())
 	switch euid := unix.Geteuid(); {
@@ -130,9 +159,6 @@ func (l *launcher) initCaps() error {
 		return nil
 	}
 	l.permitted, l.inheritable = prm, inh
-	if err := setCapsAllThreads(capSet{}, prm, inh); err != nil {
-		return fmt.Errorf("cannot clear the effective capabilities: %w", err)
-	}
 	if l.debug {
 		l.debugf("install mode: %s; permitted capabilities %s, none effective", l.mode, prm.names())
 	}
@@ -141,7 +167,7 @@ func (l *launcher) initCaps() error {
 
 // raise makes exactly caps effective (within the permitted set) on the
 // calling thread, and lower empties its effective set again. Only that
-// thread: initCaps emptied the effective set of every thread once, and the
+// thread: init emptied the effective set of every thread once, and the
 // threads the Go runtime starts later copy one that holds nothing (a new
 // thread copies its creator's sets; while a goroutine is locked to its
 // thread, as every privileged operation's is, the runtime starts new

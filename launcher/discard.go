@@ -144,8 +144,13 @@ func discardMain(args []string) error {
 		return errors.New("cannot discard: snap-discard-ns must run as root")
 	}
 	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
-	l := &launcher{debug: debug, procfd: -1, cwdfd: -1}
+	l := &launcher{debug: debug, procfd: -1, cwdfd: -1, ruid: unix.Getuid()}
 	defer l.flushStderr()
+	// Root, but like the launcher's: each action raises exactly its
+	// capabilities (init emptied the effective set of every thread).
+	if err := l.initCaps(); err != nil {
+		return err
+	}
 	unix.Umask(0)
 	nsdir, err := openDirPath(layout.NSDir)
 	if errors.Is(err, unix.ENOENT) {

@@ -34,6 +34,10 @@ import (
 )
 
 func init() {
+	// First, while the process has the fewest threads (the lock below
+	// starts the runtime's template thread): no thread keeps an effective
+	// capability (caps.go).
+	emptyEffectiveErr = emptyEffectiveEverywhere()
 	// The namespace work and the exec must happen on one known thread: a
 	// mount namespace belongs to a thread, and execve keeps only the
 	// calling thread. init runs on the main goroutine, so this pins it.
