@@ -9,10 +9,11 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # They are appended to the default GODEBUG the go command derives from the
 # //go:debug lines of the launcher's main package, which it passes to the
 # linker with -X first; a later -X of the same symbol wins. A toolchain
-# without runtime.godebugDefault ignores the flag and nothing else changes.
+# without runtime.godebugDefault ignores the flag and nothing else changes;
+# when go list cannot tell the default, the flag is left out.
 comma := ,
 RUNTIME_GODEBUG := $(shell $(GO) list -f '{{.DefaultGODEBUG}}' ./launcher/cmd/snap-launch 2>/dev/null)
-RUNTIME_LDFLAGS := -X runtime.godebugDefault=$(RUNTIME_GODEBUG)$(if $(RUNTIME_GODEBUG),$(comma))memprofilerate=0,profstackdepth=0
+RUNTIME_LDFLAGS := $(if $(RUNTIME_GODEBUG),-X runtime.godebugDefault=$(RUNTIME_GODEBUG)$(comma)memprofilerate=0$(comma)profstackdepth=0)
 LDFLAGS  := -X github.com/snapns/snapns/launcher.Version=$(VERSION) -X main.Version=$(VERSION) $(RUNTIME_LDFLAGS)
 PREFIX   ?= /usr
 LIBEXEC  ?= $(PREFIX)/lib/snapd
