@@ -12,31 +12,17 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
-	"github.com/snapns/snapns/shared/layout"
-	"github.com/snapns/snapns/shared/trusted"
+	"github.com/snapns/snapns/seccomp/profile"
 )
 
 // The app's seccomp profile is read in pid 1's namespace, before the snap's
-// is joined, from what snapd compiled for its security tag:
-//
-//  1. <tag>.bin2 (snapd 2.64 and later): a header and two programs, deny
-//     then allow in load order, or the unrestricted flag and nothing;
-//  2. otherwise <tag>.bin (snapd 2.63 and earlier): one program, or the text
-//     "@unrestricted"; a restricted one is followed by global.bin when
-//     present, as snap-confine 2.57 loaded them;
-//  3. neither there yet: snapd may still be writing it (a service snap
-//     started in parallel with snapd at boot), so wait for one to appear,
-//     as snap-confine does, for SNAP_CONFINE_MAX_PROFILE_WAIT seconds
-//     (default 120, at most 3600). No lock is held while waiting, and the
-//     caller's SIGINT, SIGTERM, SIGHUP or SIGQUIT end the wait.
-//
-// Every directory from / down to the profile must be root's and closed to
-// group and other writes, and so must the file (snap-confine checks the
-// same, so that nobody but root can choose what the kernel is given).
-
-// maxProfileSize bounds a profile file: the header and two programs of at
-// most bpf.MaxProgramSize each.
-const maxProfileSize = bpf.Bin2HeaderSize + 2*bpf.MaxProgramSize
+// is joined, from what snapd compiled for its security tag, in
+// snap-confine's order and with its checks (seccomp/profile). When neither
+// format is there yet, snapd may still be writing it (a service snap
+// started in parallel with snapd at boot), so the launcher waits for one to
+// appear, as snap-confine does, for SNAP_CONFINE_MAX_PROFILE_WAIT seconds
+// (default 120, at most 3600). No lock is held while waiting, and the
+// caller's SIGINT, SIGTERM, SIGHUP or SIGQUIT end the wait.
 
 // Wait bounds, as snap-confine's.
 const (
@@ -47,67 +33,27 @@ const (
 
 // readProfile reads and checks the app's profile.
 func (l *launcher) readProfile() (bpf.Profile, error) {
-	bin2 := layout.SeccompName(l.plan.Tag)
 	var wait *profileWait
 	defer wait.stop()
 	for {
-		p, err := l.readProfileOnce()
+		p, format, file, err := profile.Read(l.plan.Tag)
 		if !errors.Is(err, unix.ENOENT) {
+			if err == nil {
+				l.legacySnapd = format.Legacy()
+				l.debugf("read seccomp profile %s (%s): unrestricted=%t, %d programs", file, format, p.Unrestricted, len(p.Programs))
+			}
 			return p, err
 		}
 		if wait == nil {
 			if wait, err = startProfileWait(maxProfileWait); err != nil {
 				return bpf.Profile{}, err
 			}
-			l.debugf("waiting up to %s for %s/%s", wait.deadline.Sub(wait.start), layout.SeccompDir, bin2)
+			l.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), file)
 		}
 		if err := wait.next(); err != nil {
-			return bpf.Profile{}, fmt.Errorf("cannot find seccomp profile %s/%s: %w", layout.SeccompDir, bin2, err)
+			return bpf.Profile{}, fmt.Errorf("cannot find seccomp profile %s: %w", file, err)
 		}
 	}
-}
-
-// readProfileOnce reads the profile in the order above; an error wrapping
-// ENOENT means that neither format is there yet.
-func (l *launcher) readProfileOnce() (bpf.Profile, error) {
-	dir, err := trusted.OpenDir(layout.SeccompDir)
-	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot load the seccomp profile of %s: %w", l.plan.Tag, err)
-	}
-	defer unix.Close(dir)
-	p, err := l.readProfileFile(dir, layout.SeccompName(l.plan.Tag), bpf.ParseBin2)
-	if !errors.Is(err, unix.ENOENT) {
-		return p, err
-	}
-	if p, err = l.readProfileFile(dir, layout.LegacySeccompName(l.plan.Tag), bpf.ParseBin); err != nil || p.Unrestricted {
-		l.legacySnapd = err == nil
-		return p, err
-	}
-	l.legacySnapd = true
-	global, err := l.readProfileFile(dir, layout.GlobalSeccompName, bpf.ParseBin)
-	switch {
-	case err == nil:
-		p.Programs = append(p.Programs, global.Programs...)
-	case !errors.Is(err, unix.ENOENT):
-		return bpf.Profile{}, err
-	}
-	return p, nil
-}
-
-// readProfileFile reads one profile file below dir with parse. A missing
-// file is an error that wraps ENOENT.
-func (l *launcher) readProfileFile(dir int, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
-	display := "seccomp profile " + layout.SeccompDir + "/" + name
-	data, err := trusted.ReadFileAt(dir, name, display, maxProfileSize)
-	if err != nil {
-		return bpf.Profile{}, err
-	}
-	p, err := parse(data)
-	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot use %s: %w", display, err)
-	}
-	l.debugf("read %s: unrestricted=%t, %d programs", display, p.Unrestricted, len(p.Programs))
-	return p, nil
 }
 
 // profileWait is a bounded wait for a profile, cut short by the caller's
