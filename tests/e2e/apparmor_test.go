@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"bytes"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/tests/sandbox"
 )
 
 // This kernel has no AppArmor: launches work and say so; the detection, the
@@ -173,6 +175,23 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	core24 := strings.Replace(validPlan(t), "base=core\n", "base=core24\n", 1)
 	runIn("nobody", core24, scope)
 	runIn("nobody", core24, scope)
+	// And on the cgroup v1 devices controller: the group made, then reset.
+	v1 := false
+	switch leave, err := sandbox.EnterCgroupV1Devices(); {
+	case errors.Is(err, sandbox.ErrNoV1Devices):
+		t.Logf("no cgroup v1 devices hierarchy to lend, v1 not traced: %v", err)
+	case err != nil:
+		t.Fatalf("cannot give the sandbox a cgroup v1 devices hierarchy: %v", err)
+	default:
+		t.Cleanup(func() {
+			if err := leave(); err != nil {
+				t.Errorf("cannot leave the cgroup v1 devices hierarchy: %v", err)
+			}
+		})
+		runIn("nobody", core24, "")
+		runIn("nobody", core24, "")
+		v1 = true
+	}
 	// Every trace file is one thread. The launcher's are those up to the
 	// exec of the app (the app, busybox, is single-threaded and static).
 	callRe := regexp.MustCompile(`^(openat2?|mkdirat|unlinkat|renameat2?)\((AT_FDCWD|\d+<([^>]*)>), "([^"]*)"(?:, (\S+))?`)
@@ -224,6 +243,9 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	}
 	sort.Strings(refused)
 	t.Logf("%d traced launches, %d distinct file accesses checked", traced, len(checked))
+	if v1 && !checked["w "+v1Group+"/devices.allow"] {
+		t.Errorf("the v1 launches wrote no %s/devices.allow: the trace missed them", v1Group)
+	}
 	if len(checked) < 30 {
 		t.Fatalf("only %d accesses traced: the trace did not work", len(checked))
 	}
