@@ -7,6 +7,7 @@ import (
 
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // perUserNamespace returns the namespace a non-root caller's app runs in: a
@@ -80,7 +81,7 @@ func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint
 	}
 	infoName := layout.UserInfoName(l.plan.Instance, uint32(l.ruid))
 	var recorded info.Info
-	if data, err := readRootFileAt(nsdir, infoName, layout.NSDir+"/"+infoName, info.MaxSize); err == nil {
+	if data, err := trusted.ReadFileAt(nsdir, infoName, layout.NSDir+"/"+infoName, info.MaxSize); err == nil {
 		if in, err := info.Parse(data); err == nil {
 			recorded = in
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/shared/stale"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // buildFacts is what a namespace for this launch is built from, gathered
@@ -50,7 +51,7 @@ func (l *launcher) gatherFacts() (*buildFacts, error) {
 // readHomedirs reads the homedirs= setting of snapd's root-owned
 // /var/lib/snapd/system-params; a missing file means none.
 func readHomedirs() ([]string, error) {
-	data, err := readRootFile(layout.SystemParams, info.MaxSize)
+	data, err := trusted.ReadFile(filepath.Dir(layout.SystemParams), filepath.Base(layout.SystemParams), info.MaxSize)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
 	}
@@ -58,39 +59,6 @@ func readHomedirs() ([]string, error) {
 		return nil, err
 	}
 	return info.SystemParamsHomedirs(data)
-}
-
-// readRootFile reads a small root-owned regular file, opened without
-// following symlinks from "/".
-func readRootFile(path string, max int) ([]byte, error) {
-	dirPath, name := filepath.Split(path)
-	dir, err := openDirPath(dirPath)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(dir)
-	return readRootFileAt(dir, name, path, max)
-}
-
-func readRootFileAt(dir int, name, display string, max int) ([]byte, error) {
-	fd, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
-		return nil, fmt.Errorf("cannot use %s: not a regular file owned by root", display)
-	}
-	buf := make([]byte, max+1)
-	n, err := unix.Read(fd, buf)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if n > max {
-		return nil, fmt.Errorf("cannot use %s: larger than %d bytes", display, max)
-	}
-	return buf[:n], nil
 }
 
 // checkStaleness decides, under the per-snap lock and from the launcher's
@@ -138,7 +106,7 @@ func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep 
 // inspected instead.
 func (l *launcher) readInfo(nsdir int) (info.Info, bool, error) {
 	name := layout.InfoName(l.plan.Instance)
-	data, err := readRootFileAt(nsdir, name, layout.NSDir+"/"+name, info.MaxSize)
+	data, err := trusted.ReadFileAt(nsdir, name, layout.NSDir+"/"+name, info.MaxSize)
 	if err != nil {
 		l.debugf("no usable info file: %v", err)
 		return info.Info{}, false, nil
