@@ -50,10 +50,21 @@ func (l *launcher) privileged(op policy.Op, what string, fn func() error) error 
 		}
 	}
 	if err != nil {
-		return fmt.Errorf("cannot %s: %w", what, err)
+		return &actionError{what, err}
 	}
 	return nil
 }
+
+// actionError is "cannot <what>: <err>", put into words only when printed:
+// some actions fail on the everyday path (no snap cookie), where fmt's
+// first use would cost a launch more than the action.
+type actionError struct {
+	what string
+	err  error
+}
+
+func (e *actionError) Error() string { return "cannot " + e.what + ": " + e.err.Error() }
+func (e *actionError) Unwrap() error { return e.err }
 
 // privilegedFD is privileged for an action that returns a descriptor (or
 // a pid), -1 when it fails.

@@ -158,7 +158,15 @@ func profile(snap string) error {
 	if err := os.MkdirAll("/var/lib/snapd/cgroup", 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile("/var/lib/snapd/cgroup/snap."+snap+".device", []byte("self-managed=false\nnon-strict=false\n"), 0o644)
+	if err := os.WriteFile("/var/lib/snapd/cgroup/snap."+snap+".device", []byte("self-managed=false\nnon-strict=false\n"), 0o644); err != nil {
+		return err
+	}
+	// The snap's cookie, which snapd writes for every snap at install and
+	// both tools hand to the app as SNAP_COOKIE.
+	if err := os.MkdirAll("/var/lib/snapd/cookie", 0o700); err != nil {
+		return err
+	}
+	return os.WriteFile("/var/lib/snapd/cookie/snap."+snap, []byte("bench-cookie-"+snap), 0o600)
 }
 
 // notes prints how the run was made, and GODEBUG=inittrace=1 of both our
