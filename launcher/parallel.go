@@ -299,12 +299,22 @@ func (l *launcher) unsharedSnapDirs() ([]string, error) {
 	return todo, nil
 }
 
-// readMountinfo reads the calling thread's mount table through the
-// verified /proc.
+// readMountinfo reads and parses the calling thread's mount table.
 func (l *launcher) readMountinfo() ([]mountinfo.Entry, error) {
+	data, err := l.readMountTable("the mount table")
+	if err != nil {
+		return nil, err
+	}
+	return mountinfo.Parse(data)
+}
+
+// readMountTable reads the calling thread's mount table through the
+// verified /proc, up to one read past mountinfo.MaxSize (mountinfo.Parse
+// refuses what is over it); what names it in errors.
+func (l *launcher) readMountTable(what string) ([]byte, error) {
 	fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open the mount table: %w", err)
+		return nil, fmt.Errorf("cannot open %s: %w", what, err)
 	}
 	defer unix.Close(fd)
 	var data []byte
@@ -312,14 +322,14 @@ func (l *launcher) readMountinfo() ([]mountinfo.Entry, error) {
 	for len(data) <= mountinfo.MaxSize {
 		n, err := unix.Read(fd, buf)
 		if err != nil {
-			return nil, fmt.Errorf("cannot read the mount table: %w", err)
+			return nil, fmt.Errorf("cannot read %s: %w", what, err)
 		}
 		if n == 0 {
 			break
 		}
 		data = append(data, buf[:n]...)
 	}
-	return mountinfo.Parse(data)
+	return data, nil
 }
 
 // mapInstanceDirs runs in the classic app's new namespace: /snap and

@@ -2,7 +2,6 @@ package launcher
 
 import (
 	"errors"
-	"fmt"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
@@ -119,9 +118,6 @@ func (l *launcher) readInfo(nsdir int) (info.Info, bool, error) {
 	return in, true, nil
 }
 
-// maxMountinfo bounds what is read of an inspected namespace's mount table.
-const maxMountinfo = mountinfo.MaxSize
-
 // inspectNamespace reads the mount table of the preserved namespace nsfd on
 // a throwaway thread that joins it (onThrowawayThread), so the rest of the
 // launcher never leaves pid 1's namespace and nothing is forked.
@@ -130,24 +126,7 @@ func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
 		if err := l.inspect(nsfd); err != nil {
 			return nil, err
 		}
-		fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			return nil, fmt.Errorf("cannot open the preserved namespace's mountinfo: %w", err)
-		}
-		defer unix.Close(fd)
-		var data []byte
-		buf := make([]byte, 64<<10)
-		for len(data) <= maxMountinfo {
-			n, err := unix.Read(fd, buf)
-			if err != nil {
-				return nil, fmt.Errorf("cannot read the preserved namespace's mountinfo: %w", err)
-			}
-			if n == 0 {
-				break
-			}
-			data = append(data, buf[:n]...)
-		}
-		return data, nil
+		return l.readMountTable("the preserved namespace's mountinfo")
 	})
 	if err != nil {
 		return nil, err
