@@ -43,15 +43,19 @@ func (r *results) add(row, tool string, d time.Duration, faults int64) {
 	}
 }
 
-// ratio is the median of row a over that of row b for tool, "-" if either
-// has no samples.
+// ratio is the median of row a over that of row b for tool.
 func (r *results) ratio(a, b, tool string) string {
 	sa, okA := summarize(r.samples[a][tool])
 	sb, okB := summarize(r.samples[b][tool])
-	if !okA || !okB || sb.med == 0 {
+	return over(sa, okA, sb, okB)
+}
+
+// over is a's median over b's, "-" unless both are there.
+func over(a summary, okA bool, b summary, okB bool) string {
+	if !okA || !okB || b.med == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%.2f", float64(sa.med)/float64(sb.med))
+	return fmt.Sprintf("%.2f", float64(a.med)/float64(b.med))
 }
 
 // medianFaults is the median of row's fault counts for tool, "-" if none.
@@ -113,18 +117,9 @@ func (r *results) print(w io.Writer, nsenterRow, goRow string) {
 				cols = append(cols, "-", "-", "-")
 			}
 		}
-		ratio := "-"
-		if okA && okB && b.med > 0 {
-			ratio = fmt.Sprintf("%.2f", float64(a.med)/float64(b.med))
-		}
-		vsFloor, vsGo := "-", "-"
-		if r.hot[row] && okA && haveFloor && nsFloor.med > 0 {
-			vsFloor = fmt.Sprintf("%.2f", float64(a.med)/float64(nsFloor.med))
-		}
-		if r.hot[row] && okA && haveGoFloor && goFloor.med > 0 {
-			vsGo = fmt.Sprintf("%.2f", float64(a.med)/float64(goFloor.med))
-		}
-		cols = append(cols, ratio, vsFloor, vsGo, r.medianFaults(row, aTool), r.medianFaults(row, theirs))
+		hot := okA && r.hot[row]
+		cols = append(cols, over(a, okA, b, okB), over(a, hot, nsFloor, haveFloor), over(a, hot, goFloor, haveGoFloor),
+			r.medianFaults(row, aTool), r.medianFaults(row, theirs))
 		for _, c := range cols {
 			fmt.Fprint(tw, c, "\t")
 		}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -34,8 +33,13 @@ func coldTimeline() error {
 		if err != nil {
 			return fmt.Errorf("%s: timeline: %w", t.name, err)
 		}
+		var med [4]string
+		for i, p := range phases {
+			s, _ := summarize(p) // timeline found at least one launch
+			med[i] = ms(s.med)
+		}
 		fmt.Printf("  %-12s exec to snap-update-ns %s ms, snap-update-ns %s ms, then to the app %s ms (total %s ms)\n",
-			t.name, ms(median(phases[0])), ms(median(phases[1])), ms(median(phases[2])), ms(median(phases[3])))
+			t.name, med[0], med[1], med[2], med[3])
 	}
 	return nil
 }
@@ -98,10 +102,4 @@ func timeline(t tool) ([4][]time.Duration, error) {
 		return phases, fmt.Errorf("no cold launch found in perf's events")
 	}
 	return phases, nil
-}
-
-func median(s []time.Duration) time.Duration {
-	s = slices.Clone(s)
-	slices.Sort(s)
-	return s[len(s)/2]
 }
