@@ -10,11 +10,10 @@ VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 # //go:debug lines of the launcher's main package, which it passes to the
 # linker with -X first; a later -X of the same symbol wins. A toolchain
 # without runtime.godebugDefault ignores the flag and nothing else changes;
-# when go list cannot tell the default, the flag is left out.
-comma := ,
-RUNTIME_GODEBUG := $(shell $(GO) list -f '{{.DefaultGODEBUG}}' ./launcher/cmd/snap-launch 2>/dev/null)
-RUNTIME_LDFLAGS := $(if $(RUNTIME_GODEBUG),-X runtime.godebugDefault=$(RUNTIME_GODEBUG)$(comma)memprofilerate=0$(comma)profstackdepth=0)
-LDFLAGS  := -X github.com/snapns/snapns/launcher.Version=$(VERSION) -X main.Version=$(VERSION) $(RUNTIME_LDFLAGS)
+# when go list cannot tell the default, the flag is left out. Expanded only
+# by the targets that link (make deps runs no go list).
+RUNTIME_LDFLAGS = $(shell d=$$($(GO) list -f '{{.DefaultGODEBUG}}' ./launcher/cmd/snap-launch 2>/dev/null) && [ -n "$$d" ] && echo "-X runtime.godebugDefault=$$d,memprofilerate=0,profstackdepth=0")
+LDFLAGS  = -X github.com/snapns/snapns/launcher.Version=$(VERSION) -X main.Version=$(VERSION) $(RUNTIME_LDFLAGS)
 PREFIX   ?= /usr
 LIBEXEC  ?= $(PREFIX)/lib/snapd
 FUZZTIME ?= 30s
