@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: GPL-3.0-only
 # snapns: build, test, fuzz, demo and install.
 GO       ?= go
 VERSION  ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package launcher is the privileged half of snapns: it receives a plan from
 // the unprivileged planner, treats it as untrusted input, and performs only
 // the namespace work the plan's validated names call for before it drops

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 package launcher
 
 // Parallel instances of classic snaps: what snapd 2.77's snap-confine does

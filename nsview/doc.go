@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package nsview is the operator's read-only view of preserved mount
 // namespaces, behind the snap-ns command: what is preserved under
 // /run/snapd/ns and whether it is stale (List), what a launch of a security

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package planner is the unprivileged half of snapns: it turns a
 // snap-confine-compatible invocation into a plan for the privileged launcher.
 //

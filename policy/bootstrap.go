@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 package policy
 
 // The bootstrap: how a new mount namespace gets the snap's root filesystem.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package policy holds the launcher's rules as data: the closed set of
 // privileged actions it may perform, the syscalls and capabilities of each,
 // and what the target's environment may inherit from the caller.

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package seccomp groups the two halves of the app's seccomp filter, which
 // never meet in one binary:
 //

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-3.0-only
 # Fails, printing the offending lines, when a state-changing syscall (or a
 # call of the launcher's raise-around-an-action machinery) appears in a
 # non-test Go file of launcher/ other than:

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: GPL-3.0-only
 # Installs the Debian packages the build, the demo and the tests need, when
 # they are missing: make; gcc and pkg-config for cgo (the race detector, the
 # seccomp compiler); libseccomp-dev (the seccomp compiler; never in the

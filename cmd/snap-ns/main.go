@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command snap-ns is the operator's read-only view of preserved snap mount
 // namespaces:
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command snap-seccomp compiles snapd's seccomp profiles into the BPF
 // programs the launcher loads. It is command-line compatible with snapd's:
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command snapns-demo shows the system working end to end without snapd: it
 // builds the sandbox world of tests/sandbox (a new mount and PID namespace
 // on a tmpfs root; the host is not touched), installs snap-confine and a

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package bpf reads and installs the seccomp programs that snap-seccomp
 // compiles from an app's profile, in both of snapd's file formats:
 // /var/lib/snapd/seccomp/bpf/<security-tag>.bin2 (snapd ≥ 2.64: a header,

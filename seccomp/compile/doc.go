@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package compile compiles snapd's seccomp profile source (what snapd's
 // snap-seccomp reads, see profile.go) into the files seccomp/bpf reads:
 // Compile writes snapd 2.64's .bin2 (the allow and deny programs as

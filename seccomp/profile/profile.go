@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package profile reads a security tag's seccomp profile from snapd's
 // directory, in the order snap-confine looks for it:
 //

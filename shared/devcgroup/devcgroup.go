@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package devcgroup decides, in pure Go and without privilege, whether and
 // how a snap app's device access is confined, as snap-confine 2.77 does it:
 // the settings file snapd writes per snap, the mode a base requires, the

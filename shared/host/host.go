@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package host classifies the host the way snap-confine does, to decide
 // between normal mode (the snap's root is its base snap) and legacy mode (a
 // core16 host running a snap on the "core" base keeps the host's root).

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package info reads and writes /run/snapd/ns/snap.<instance>.info, the file
 // that records what a preserved namespace was built from.
 //

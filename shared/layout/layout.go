@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package layout is the on-disk contract with snapd: every directory and file
 // name that the planner and the launcher use, derived only from validated names.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package mountinfo parses /proc/<pid>/mountinfo, to inspect a preserved
 // namespace whose info file does not record what it was built from.
 //

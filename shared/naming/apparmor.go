@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 package naming
 
 // The AppArmor labels snapd gives the profiles of a snap, derived only from

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package naming validates the names that snap-confine receives from its
 // untrusted caller: snap names (including base snap names), snap instance
 // names ("name" or "name_key"), app and hook names and security tags

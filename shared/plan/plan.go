@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package plan is the contract between the unprivileged planner and the
 // privileged launcher: the Plan type and its wire format.
 //

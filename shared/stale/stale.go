@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package stale decides whether a preserved mount namespace may still be
 // joined, with snap-confine's outcomes: keep it, discard it unless the snap
 // still has processes ("should"), or discard it even then ("must").

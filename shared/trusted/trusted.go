@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package trusted opens and reads what only root can have chosen: files
 // and directories that are root's and that nobody else can write, reached
 // from "/" one component at a time without following a symlink, and read

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package e2e runs the built binaries for real in the sandbox world of
 // tests/sandbox: real namespaces, real mounts, a real setuid-root launcher,
 // apps run as an unprivileged uid. The test binary re-executes itself as pid 1

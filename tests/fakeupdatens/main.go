@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command fakeupdatens stands in for snapd's snap-update-ns in the test world.
 // It checks its command line, then proves where and how it ran: it mounts a
 // tmpfs on /mnt and writes /mnt/snap-update-ns.log there with its argv,

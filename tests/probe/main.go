@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command probe is the test world's snap app: it reports, as one JSON object
 // on stdout, what the launcher handed it (argv, environment, credentials,
 // capabilities, working directory, descriptors, mount namespace), after

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package sandbox builds the test world (docs/ARCHITECTURE.md): a new mount and PID
 // namespace whose root is a tmpfs, so that /run/snapd, /snap, /var/lib/snapd
 // and /tmp are the sandbox's own and nothing is created on, or mounted over,

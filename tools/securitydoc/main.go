@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command securitydoc writes the tables of SECURITY.md that follow from the
 // code, so that they cannot drift from it: the privileged operations with
 // their capabilities and syscalls (policy.Ops), the plan's fields (package

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // The same runtime settings as the launcher's (launcher/cmd/snap-launch), so
 // that this floor costs what the launcher's Go start costs.
 //

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Command snapns-bench measures snapns's launch paths side by side with
 // snapd's own snap-confine (Debian's snapd package, downloaded and unpacked,
 // never installed), in one run, in the sandbox world of tests/sandbox: a

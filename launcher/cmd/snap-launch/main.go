@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // The runtime's default GOMAXPROCS follows the cgroup CPU limit, which it
 // finds at start by reading /proc/self/cgroup and /proc/self/mountinfo and
 // then re-checks from a background goroutine; and it names its anonymous

@@ -1,3 +1,5 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
 // Package report is the probe app's report: what tests/probe prints and the
 // tests and the demo read.
 package report
