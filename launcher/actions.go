@@ -323,6 +323,54 @@ func (l *launcher) unmountNS(path string) error {
 
 // Building a new namespace, on the throwaway thread that is its only task.
 
+// mountRootTmpfs mounts a new tmpfs on the scratch directory name of
+// parent, root's 0755 from its first instant, and makes it unbindable while
+// the snap's root is assembled on it: the host's /tmp, bound into it
+// recursively, holds the scratch directory itself. The path goes through
+// the parent's magic link, so that the second mount(2) reaches the new
+// tmpfs, not the directory under it. Safe: new namespace only; parent is
+// root-only /tmp/snap-private-tmp, opened without following symlinks, where
+// no one else can put anything at name; the tmpfs is new and empty.
+func (l *launcher) mountRootTmpfs(parent int, name string) error {
+	path := fdPath(parent) + "/" + name
+	return l.privileged(policy.OpRootTmpfs, "mount the tmpfs of the snap's root", func() error {
+		if err := unix.Mount("tmpfs", path, "tmpfs", 0, "mode=0755,uid=0,gid=0"); err != nil {
+			return err
+		}
+		return unix.Mount("none", path, "", unix.MS_UNBINDABLE, "")
+	})
+}
+
+// mkRootEntry creates name in the new root's tmpfs (root, a directory of
+// it): a directory (S_IFDIR), an empty file (S_IFREG) or a symlink to
+// target (S_IFLNK), mode 0755 or 0644, then gives it to root:root. Safe:
+// the tmpfs is mounted in this thread's new namespace alone, below
+// root-only /tmp/snap-private-tmp, so no one else can reach an entry before
+// it is root's; name is one component of the base snap's root or of a
+// fixed path; nothing is followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW).
+func (l *launcher) mkRootEntry(root int, name string, typ uint32, target string) error {
+	return l.privileged(policy.OpRootEntry, "create "+name+" in the snap's root", func() error {
+		var err error
+		switch typ {
+		case unix.S_IFDIR:
+			err = unix.Mkdirat(root, name, 0o755)
+		case unix.S_IFREG:
+			var fd int
+			if fd, err = unix.Openat(root, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil {
+				unix.Close(fd)
+			}
+		case unix.S_IFLNK:
+			err = unix.Symlinkat(target, root, name)
+		default:
+			err = unix.EINVAL
+		}
+		if err != nil {
+			return err
+		}
+		return unix.Fchownat(root, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+	})
+}
+
 // cloneTree makes a detached copy of the mount tree at fd (recursively when
 // asked), the new mount API's bind source. Safe: a detached copy is visible
 // to no one until attachTree places it.

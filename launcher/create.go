@@ -74,8 +74,15 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
 		// snap-update-ns) would make it skip mounts the new one lacks.
+		// A new record holds what the launcher made, as snap-confine
+		// ≥ 2.59 writes it: in normal mode the tmpfs root, which
+		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
-		if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
+		if f.normal {
+			if err := l.writeRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
+				return -1, 0, err
+			}
+		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
 			return -1, 0, err
 		}
 		return l.newNamespace(hostNS, hostID, f)
@@ -292,18 +299,24 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
 
 // writeInfoFile replaces the info file name in /run/snapd/ns atomically.
 func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
-	tmpName := name + ".tmp"
-	display := layout.NSDir + "/" + name
 	data, err := info.Format(in)
 	if err != nil {
 		return err
 	}
-	fd, err := l.openRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, layout.InfoFileMode, display)
+	return l.writeRootFile(nsdir, name, data, layout.InfoFileMode)
+}
+
+// writeRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
+// root-owned file of mode holding data, through name.tmp.
+func (l *launcher) writeRootFile(nsdir int, name string, data []byte, mode uint32) error {
+	tmpName := name + ".tmp"
+	display := layout.NSDir + "/" + name
+	fd, err := l.openRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, layout.InfoFileMode, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.fixOwnerMode); err != nil {
 		return err
 	}
 	if n, err := unix.Write(fd, data); err != nil {

@@ -56,6 +56,7 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /run/snapd/ns/*.mnt rw,
   /run/snapd/ns/snap.*.info{,.tmp} rw,
   /run/snapd/ns/snap.*.{fstab,user-fstab} rw,
+  /run/snapd/ns/snap.*.fstab.tmp rw,
 
   # Host facts: base snaps, the host's kind, snapd's configuration.
   /snap/ r,

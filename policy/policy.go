@@ -50,6 +50,8 @@ const (
 	OpUnmountNS
 
 	// Building a new namespace, on its own thread.
+	OpRootTmpfs
+	OpRootEntry
 	OpCloneTree
 	OpSetTreeAttrs
 	OpAttachTree
@@ -169,6 +171,17 @@ var Ops = [numOps]Spec{
 	OpCapture:     {Name: "preserve the mount namespace", Syscalls: "mount(MS_BIND) of an nsfs file", Caps: mounts},
 	OpUnmountNS:   {Name: "unmount a preserved mount namespace", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
 
+	// The snap's root is a tmpfs holding a mount point per entry of the
+	// base snap's root, as snap-confine ≥ 2.59 builds it, so that
+	// snap-update-ns can make new top-level mount points (layouts)
+	// without a writable mimic over "/". An entry made by the setuid
+	// install has the caller's group until fchownat, which only
+	// CAP_CHOWN can change; the file-capability install makes it as the
+	// caller in the root-owned tmpfs root (DAC override) and gives it to
+	// root (chown), and reaches the scratch directory through root-only
+	// /tmp/snap-private-tmp by path for mount(2) (DAC read-search).
+	OpRootTmpfs:      {Name: "mount the tmpfs that becomes the snap's root", Syscalls: "mount(tmpfs, mode=0755,uid=0,gid=0), mount(MS_UNBINDABLE)", Caps: mounts, FileCapsOnly: []Cap{CapDacReadSearch}},
+	OpRootEntry:      {Name: "create a mount point in the snap's new root", Syscalls: "mkdirat, openat(O_CREAT|O_EXCL|O_NOFOLLOW) or symlinkat, fchownat(0, 0, AT_SYMLINK_NOFOLLOW)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts},
 	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts},
 	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts},

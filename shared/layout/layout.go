@@ -82,6 +82,7 @@ const (
 	InfoFileMode       = 0o644
 	LockFileMode       = 0o600
 	MountNSFileMode    = 0o600
+	FstabFileMode      = 0o644 // snap-update-ns's record, first written by the launcher
 )
 
 // MountNSName is the name, inside NSDir, of the preserved per-snap namespace.
@@ -105,6 +106,11 @@ func InfoTempName(inst naming.Instance) string { return InfoName(inst) + ".tmp" 
 // FstabName is snap-update-ns's record of the mounts it made in the per-snap
 // namespace.
 func FstabName(inst naming.Instance) string { return "snap." + inst.String() + ".fstab" }
+
+// RootfsFstabEntry is the first record of a new namespace's fstab in normal
+// mode, as snap-confine ≥ 2.59 writes it: the snap's root is a tmpfs the
+// launcher made, which snap-update-ns must keep.
+const RootfsFstabEntry = "tmpfs / tmpfs x-snapd.origin=rootfs 0 0\n"
 
 // UserLockName is the name, inside LockDir, of the per-user lock, taken
 // while the per-snap lock is held.

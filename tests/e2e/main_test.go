@@ -163,6 +163,7 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	fetchSnapd()
+	fetchSnapd277()
 	staging, err := os.MkdirTemp("", "snapns-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -267,7 +268,7 @@ func sandboxFiles() []sandbox.File {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
 	}
-	return append(files, snapdFiles()...)
+	return append(append(files, snapdFiles()...), snapd277Files()...)
 }
 
 // launch describes one run of snap-confine (or of snap-launch directly).

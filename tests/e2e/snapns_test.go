@@ -253,14 +253,16 @@ func TestSnapNsExplainSaysWhatTheLauncherDoes(t *testing.T) {
 }
 
 // baseIsRoot: core revision 1 is the root of the mount table.
+// baseIsRoot reports whether the mount table is that of a snap root built
+// on core revision 1: a tmpfs "/" with the base's /usr bound on it.
 func baseIsRoot(t *testing.T, mounts []nsview.Mount) bool {
 	t.Helper()
+	root, usr := false, false
 	for _, m := range mounts {
-		if m.MountPoint == "/" && m.Device == devOf(t, "/snap/core/1") {
-			return true
-		}
+		root = root || m.MountPoint == "/" && m.FSType == "tmpfs"
+		usr = usr || m.MountPoint == "/usr" && m.Device == devOf(t, "/snap/core/1") && m.Root == "/usr"
 	}
-	return false
+	return root && usr
 }
 
 // show reads the mount table through a process in the namespace (as root

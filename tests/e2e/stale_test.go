@@ -78,7 +78,7 @@ func TestBaseRefreshRebuildsWhenTheSnapIsNotRunning(t *testing.T) {
 	world(t)
 	before := launch{}.mustRun(t)
 	refresh(t, "core", "2")
-	res := launch{debug: true, args: []string{"read", "/base-marker", "stat", "/"}}.run()
+	res := launch{debug: true, args: []string{"read", "/base-marker", "stat", "/bin"}}.run()
 	if res.err != nil {
 		t.Fatalf("launch after the refresh failed: %v\n%s", res.err, res.stderr)
 	}
@@ -86,8 +86,8 @@ func TestBaseRefreshRebuildsWhenTheSnapIsNotRunning(t *testing.T) {
 	if r.MountNSID == before.MountNSID {
 		t.Fatal("the stale namespace was joined after a base refresh")
 	}
-	if r.Read["/base-marker"] != "core 2\n" || !strings.HasPrefix(r.Stat["/"], devOf(t, "/snap/core/2")+":") {
-		t.Fatalf("the app does not run on the new base: %q %s", r.Read["/base-marker"], r.Stat["/"])
+	if r.Read["/base-marker"] != "core 2\n" || !strings.HasPrefix(r.Stat["/bin"], devOf(t, "/snap/core/2")+":") {
+		t.Fatalf("the app does not run on the new base: %q %s", r.Read["/base-marker"], r.Stat["/bin"])
 	}
 	if !strings.Contains(res.stderr, "staleness: should (base \"core\" was refreshed from revision 1 to 2)") {
 		t.Errorf("the debug log does not explain the decision:\n%s", res.stderr)
@@ -363,6 +363,7 @@ func TestDiscardSkipsHostileEntries(t *testing.T) {
 	if err := unix.Mkfifo("/run/snapd/ns/hello.1000.mnt", 0o600); err != nil {
 		t.Fatal(err)
 	}
+	os.Remove("/run/snapd/ns/snap.hello.fstab")
 	if err := os.Mkdir("/run/snapd/ns/snap.hello.fstab", 0o755); err != nil {
 		t.Fatal(err)
 	}

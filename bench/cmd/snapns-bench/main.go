@@ -33,7 +33,7 @@ var (
 	concRounds = flag.Int("concurrent-rounds", 10, "rounds of the concurrent cold launches")
 	concurrent = flag.Int("concurrent", 32, "launches started at once in a concurrent round")
 	others     = flag.Int("others", 500, "preserved namespaces of other snaps in the crowded hot path")
-	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/bench next to bin/)")
+	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/debian next to bin/)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
 	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
 	debug      = flag.Bool("debug", false, "set SNAPD_DEBUG=1 on every launch (failures then show the debug log)")
@@ -97,9 +97,9 @@ func outside() error {
 	}
 	dir := *cache
 	if dir == "" {
-		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "bench")
+		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "debian")
 	}
-	tree, err := sandbox.SnapdTree(dir)
+	tree, err := sandbox.SnapdTree(dir, "bookworm")
 	if err != nil {
 		return err
 	}
