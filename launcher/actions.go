@@ -149,43 +149,133 @@ func (l *launcher) makeRootRslave() error {
 
 // Files in root's directories.
 
-// mkdirRoot creates name below parent as a root:root directory of exactly
-// mode (the umask is 0) unless one is there, and opens it. Safe: parent was
-// opened without following symlinks; the entry is root's from its first
-// instant (asRootOwner), so nobody else can have used it; the open follows
-// no symlink, and the caller checks on the descriptor what it got.
-func (l *launcher) mkdirRoot(parent int, name string, mode uint32, display string) (int, error) {
-	return l.privilegedFD(policy.OpMkdirRoot, "create "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			if err := unix.Mkdirat(parent, name, mode); err == nil && createHook != nil {
-				createHook()
-			} else if err != nil && err != unix.EEXIST {
-				return err
-			}
-			fd, err = unix.Openat(parent, name, dirFlags, 0)
+// Root's files and directories are root's from before anyone else can
+// reach them, in both installs and without filesystem ids 0 (the
+// file-capability install holds neither cap_setuid nor cap_setgid, as
+// snapd's snap-confine.v2-only.caps): a file is made without a name
+// (O_TMPFILE), given to root:root with its mode and only then linked; a
+// directory is made in a directory no one else can search, given to
+// root:root, and renamed into place (rootobj.go stages it when its parent
+// is searchable). Whatever the setuid install makes with the caller's group
+// is given to root's the same way.
+
+// createRootFile makes a file of mode in the root-owned directory dirfd
+// without a name, gives it to root:root, and links it there as name,
+// failing with EEXIST if name appeared meanwhile. (The caller opens it by
+// name: a descriptor of the file made without a name is not the linked
+// name's, and nothing can be mounted on it.) Safe: no one can reach a file
+// without a name, so it is never seen with any owner or mode but root's
+// and mode; linkat goes through the verified /proc and never replaces an
+// entry; name is one component derived from a validated name.
+func (l *launcher) createRootFile(dirfd int, name string, mode uint32, display string) error {
+	return l.privileged(policy.OpCreateRootFile, "create "+display, func() error {
+		fd, err := unix.Openat(dirfd, ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
+		if err != nil {
 			return err
-		})
-		return fd, whyNot(parent, name, err)
+		}
+		defer unix.Close(fd)
+		if err = unix.Fchown(fd, 0, 0); err == nil {
+			if err = unix.Fchmod(fd, mode); err == nil {
+				err = unix.Linkat(l.procfd, "self/fd/"+strconv.Itoa(fd), dirfd, name, unix.AT_SYMLINK_FOLLOW)
+			}
+		}
+		if err == nil && createHook != nil {
+			createHook()
+		}
+		return err
 	})
 }
 
-// openRootFile opens name in the root-owned directory dirfd, creating it
-// root:root with mode when missing. Safe: a new file is root's from its
-// first instant (asRootOwner); O_NOFOLLOW refuses a symlink, O_NONBLOCK
+// openRootFile opens the existing entry name of the root-owned directory
+// dirfd. Safe: it only opens; O_NOFOLLOW refuses a symlink, O_NONBLOCK
 // keeps a FIFO or device from blocking, and the caller checks on the
 // descriptor that it is a regular file owned by root before using it.
-func (l *launcher) openRootFile(dirfd int, name string, flags int, mode uint32, display string) (int, error) {
+func (l *launcher) openRootFile(dirfd int, name string, flags int, display string) (int, error) {
 	flags |= unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	return l.privilegedFD(policy.OpCreateRootFile, "create "+display, func() (fd int, err error) {
-		err = asRootOwner(func() (err error) {
-			if fd, err = unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, mode); err == unix.EEXIST {
-				fd, err = unix.Openat(dirfd, name, flags, 0)
-			} else if err == nil && createHook != nil {
-				createHook()
-			}
-			return err
-		})
+	return l.privilegedFD(policy.OpOpenRootFile, "open "+display, func() (int, error) {
+		fd, err := unix.Openat(dirfd, name, flags, 0)
 		return fd, whyNot(dirfd, name, err)
+	})
+}
+
+// mkdirRoot makes name, a directory of mode, in parent, gives it to
+// root:root and opens it; EEXIST if anything is there. Safe: parent is a
+// root-owned directory no one else can search (a staging directory, or
+// root-only like /tmp/snap-private-tmp), so no one can reach the entry
+// before it is root's; the open follows no symlink and the caller checks
+// on the descriptor what it got.
+func (l *launcher) mkdirRoot(parent int, name string, mode uint32, display string) (int, error) {
+	return l.privilegedFD(policy.OpMkdirRoot, "create "+display, func() (int, error) {
+		if err := unix.Mkdirat(parent, name, mode); err != nil {
+			return -1, err
+		}
+		fd, err := unix.Openat(parent, name, dirFlags, 0)
+		if err != nil {
+			return -1, err
+		}
+		if err = unix.Fchown(fd, 0, 0); err == nil {
+			err = unix.Fchmod(fd, mode)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
+	})
+}
+
+// stageDir makes the directory stage in the searchable root-owned directory
+// parent, opens it, gives it to root:root 0700 and removes any access
+// control list, so that what is made in it next is reached by no one else.
+// Until fchown it is the caller's (the file-capability install makes
+// entries as the caller): the caller may have changed its mode, access
+// control lists or contents meanwhile, which is why the mode is set and the
+// lists removed here, and the caller checks on the descriptor, opened while
+// it was the launcher's own, that it is empty. Safe: stage is a fresh
+// random name of one component; nothing else is ever made in parent.
+func (l *launcher) stageDir(parent int, stage string, display string) (int, error) {
+	return l.privilegedFD(policy.OpStageDir, "create a staging directory for "+display, func() (int, error) {
+		if err := unix.Mkdirat(parent, stage, 0o700); err != nil {
+			return -1, err
+		}
+		if stageHook != nil {
+			stageHook(parent, stage)
+		}
+		fd, err := unix.Openat(parent, stage, dirFlags, 0)
+		if err != nil {
+			return -1, err
+		}
+		if err = unix.Fchown(fd, 0, 0); err == nil {
+			err = unix.Fchmod(fd, 0o700)
+		}
+		for _, acl := range []string{"system.posix_acl_default", "system.posix_acl_access"} {
+			if err == nil {
+				if err = unix.Fremovexattr(fd, acl); err == unix.ENODATA || err == unix.EOPNOTSUPP {
+					err = nil
+				}
+			}
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
+	})
+}
+
+// placeStaged moves name from the staging directory stage to parent,
+// failing with EEXIST if parent has that name already. Safe: the entry is
+// root's with its final mode (mkdirRoot); renameat2 never replaces
+// (RENAME_NOREPLACE) and follows no symlink; both are root-owned.
+func (l *launcher) placeStaged(stage, parent int, name, display string) error {
+	return l.privileged(policy.OpPlaceStaged, "move "+display+" into place", func() error {
+		if err := unix.Renameat2(stage, name, parent, name, unix.RENAME_NOREPLACE); err != nil {
+			return err
+		}
+		if createHook != nil {
+			createHook()
+		}
+		return nil
 	})
 }
 
@@ -195,12 +285,10 @@ func (l *launcher) openRootFile(dirfd int, name string, flags int, mode uint32, 
 // root's already (checkRootOwned); the group and mode are the contract's.
 func (l *launcher) fixOwnerMode(fd int, mode uint32) error {
 	return l.privileged(policy.OpFixOwner, "set its owner and mode", func() error {
-		return asRootOwner(func() error {
-			if err := unix.Fchown(fd, 0, 0); err != nil {
-				return err
-			}
-			return unix.Fchmod(fd, mode)
-		})
+		if err := unix.Fchown(fd, 0, 0); err != nil {
+			return err
+		}
+		return unix.Fchmod(fd, mode)
 	})
 }
 
@@ -233,52 +321,6 @@ func (l *launcher) unlinkRoot(dirfd int, name string, flags int, display string)
 // instance name; renameat never follows a symlink at newname.
 func (l *launcher) renameRoot(dirfd int, oldname, newname, display string) error {
 	return l.privileged(policy.OpRename, "replace "+display, func() error { return unix.Renameat(dirfd, oldname, dirfd, newname) })
-}
-
-// asRootOwner runs create with the calling thread's filesystem uid and gid
-// 0, so that what it creates is root:root from its first instant and it
-// owns root's entries. With file capabilities the launcher's ids are the
-// caller's, and an entry created as the caller and handed to root
-// afterwards is the caller's for a moment: long enough for them to stop the
-// launcher (SIGSTOP on an inotify event), plant entries in it, and leave
-// root's directories theirs. Needs CAP_SETUID and CAP_SETGID. Safe: the ids
-// are the calling thread's alone and are restored before it returns, with
-// the thread's capabilities as they were (the kernel raises the filesystem
-// capabilities of the permitted set when fsuid becomes 0, and drops them
-// all when it goes back). In the setuid install fsuid is 0 already and
-// nothing changes.
-func asRootOwner(create func() error) error {
-	fsuid, _ := unix.SetfsuidRetUid(-1)
-	if fsuid == 0 {
-		return create()
-	}
-	fsgid, _ := unix.SetfsgidRetGid(-1)
-	eff, prm, inh, err := getCaps()
-	if err != nil {
-		return fmt.Errorf("cannot get capabilities: %w", err)
-	}
-	unix.SetfsgidRetGid(0)
-	unix.SetfsuidRetUid(0)
-	err = setThreadCaps(eff, prm, inh)
-	if u, _ := unix.SetfsuidRetUid(-1); u != 0 && err == nil {
-		err = fmt.Errorf("cannot create as root: the filesystem uid stays %d", u)
-	}
-	if g, _ := unix.SetfsgidRetGid(-1); g != 0 && err == nil {
-		err = fmt.Errorf("cannot create as root: the filesystem gid stays %d", g)
-	}
-	if err == nil {
-		err = create()
-	}
-	unix.SetfsuidRetUid(fsuid)
-	unix.SetfsgidRetGid(fsgid)
-	if rerr := setThreadCaps(eff, prm, inh); rerr != nil && err == nil {
-		err = rerr
-	}
-	if u, _ := unix.SetfsuidRetUid(-1); u != fsuid {
-		// The thread would go on creating as root: never use it again.
-		panic(fmt.Sprintf("cannot restore the filesystem uid %d (it is %d)", fsuid, u))
-	}
-	return err
 }
 
 // Mounts in pid 1's namespace.
@@ -591,41 +633,39 @@ func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 // /proc), so that the object fetched is exactly the entry checked. Safe:
 // it only opens; the caller checks what the map is before using it.
 func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, error) {
-	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return err
-			}
-			defer unix.Close(entry)
-			if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
-				return fmt.Errorf("%s is %w", display, err)
-			}
-			fd, err = bpfObjGet(l.procfd, "self/fd/"+strconv.Itoa(entry))
-			return err
-		})
-		return fd, err
+	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (int, error) {
+		entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(entry)
+		if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
+			return -1, fmt.Errorf("%s is %w", display, err)
+		}
+		return bpfObjGet(l.procfd, "self/fd/"+strconv.Itoa(entry))
 	})
 }
 
-// createDeviceMap creates an empty device map in snapd's layout and pins
-// it as name in /sys/fs/bpf/snap (dirfd), root's from its first instant
-// (asRootOwner), failing if anything is there already. Safe: the map is
-// new and empty, the name a single component derived from a validated
-// security tag, in a root-only directory of bpffs.
+// createDeviceMap creates an empty device map in snapd's layout, pins it
+// as name in /sys/fs/bpf/snap (dirfd), failing if anything is there
+// already, and gives the pinned file to root:root. Safe: the map is new
+// and empty, the name a single component derived from a validated
+// security tag, in a root-only directory of bpffs that no one else can
+// search, so no one reaches the file before it is root's.
 func (l *launcher) createDeviceMap(dirfd int, name, objName, display string) (int, error) {
-	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			if fd, err = bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName); err != nil {
-				return err
-			}
-			if err = bpfObjPin(fd, dirfd, name); err != nil {
-				unix.Close(fd)
-				fd = -1
-			}
-			return err
-		})
-		return fd, err
+	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (int, error) {
+		fd, err := bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName)
+		if err != nil {
+			return -1, err
+		}
+		if err = bpfObjPin(fd, dirfd, name); err == nil {
+			err = unix.Fchownat(dirfd, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
 	})
 }
 
@@ -720,23 +760,62 @@ func (l *launcher) mountBPFFS(dirfd int) error {
 const v1Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
 // createDeviceGroup creates the group name in the devices hierarchy
-// (devices) unless it is there, root's from its first instant
-// (asRootOwner) with mode 0700, and opens it. Safe: devices was opened
-// without following symlinks and checked to be cgroupfs, root's and
-// writable by nobody else; name is a validated security tag (one
+// (devices), opens it, and gives it and each of its files
+// (devcgroup.V1GroupFiles) to root:root, with mode 0700 and the files' own
+// modes; EEXIST if anything is there. cgroupfs cannot rename a group to
+// another parent, so it cannot be staged as a directory is: made by the
+// file-capability install it is the caller's until fchown. Safe: devices
+// was opened without following symlinks and checked to be cgroupfs, root's
+// and writable by nobody else; name is a validated security tag (one
 // component); a new group is a copy of its parent's device rules, so it
-// allows nothing its parent does not, and nothing is in it; the open stays
-// below devices on the same mount and the caller checks what it got.
+// allows nothing its parent does not, and while it is the caller's they
+// can neither change its rules (devices.allow and devices.deny take a rule
+// only from CAP_SYS_ADMIN) nor keep its mode or its files' modes, which
+// are set here; a group they make inside it, or their own processes moved
+// in, only narrow their own devices; the open stays below devices on the
+// same mount and the caller checks what it got.
 func (l *launcher) createDeviceGroup(devices int, name, display string) (int, error) {
 	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
-	return l.privilegedFD(policy.OpDeviceGroupCreate, "create "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			if err := unix.Mkdirat(devices, name, 0o700); err != nil && err != unix.EEXIST {
-				return err
+	return l.privilegedFD(policy.OpDeviceGroupCreate, "create "+display, func() (int, error) {
+		if err := unix.Mkdirat(devices, name, 0o700); err != nil {
+			return -1, err
+		}
+		fd, err := unix.Openat2(devices, name, how)
+		if err != nil {
+			return -1, err
+		}
+		for _, f := range devcgroup.V1GroupFiles {
+			if err == nil {
+				err = unix.Fchownat(fd, f.Name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
 			}
-			fd, err = unix.Openat2(devices, name, how)
-			return err
-		})
+			if err == nil {
+				err = unix.Fchmodat(fd, f.Name, f.Mode, 0)
+			}
+		}
+		if err == nil {
+			err = unix.Fchown(fd, 0, 0)
+		}
+		if err == nil {
+			err = unix.Fchmod(fd, 0o700)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		if createHook != nil {
+			createHook()
+		}
+		return fd, nil
+	})
+}
+
+// openDeviceGroup opens the existing group name in the devices hierarchy.
+// Safe: it only opens, below the checked hierarchy, on the same mount,
+// without following symlinks; the caller checks it is root's.
+func (l *launcher) openDeviceGroup(devices int, name, display string) (int, error) {
+	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
+	return l.privilegedFD(policy.OpDeviceGroupOpen, "open "+display, func() (int, error) {
+		fd, err := unix.Openat2(devices, name, how)
 		return fd, whyNot(devices, name, err)
 	})
 }
@@ -749,16 +828,14 @@ func (l *launcher) openDeviceGroupFiles(group int, names []string, display strin
 	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: v1Resolve}
 	var fds []int
 	err := l.privileged(policy.OpDeviceGroupOpen, "open the files of "+display, func() error {
-		return asRootOwner(func() error {
-			for _, name := range names {
-				fd, err := unix.Openat2(group, name, how)
-				if err != nil {
-					return fmt.Errorf("%s: %w", name, whyNot(group, name, err))
-				}
-				fds = append(fds, fd)
+		for _, name := range names {
+			fd, err := unix.Openat2(group, name, how)
+			if err != nil {
+				return fmt.Errorf("%s: %w", name, whyNot(group, name, err))
 			}
-			return nil
-		})
+			fds = append(fds, fd)
+		}
+		return nil
 	})
 	if err != nil {
 		for _, fd := range fds {

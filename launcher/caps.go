@@ -200,6 +200,11 @@ var skipPackagingCheck bool
 // racing the launcher (stopping it at that moment) would find.
 var createHook func()
 
+// stageHook, set only in test builds, is called right after the launcher
+// made a staging directory, while the caller may still own it, so that
+// tests can tamper with it as a caller racing the launcher would.
+var stageHook func(parent int, name string)
+
 // capHook, set only in test builds (caphook_test_build.go, build tag
 // snapnstest), is called inside every privileged operation, with the
 // operation's capabilities raised.

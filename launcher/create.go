@@ -98,7 +98,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 // which means "not preserved".
 func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, uint64, error)) (int, error) {
 	display := layout.NSDir + "/" + name
-	target, err := l.openRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
+	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
 	if err != nil {
 		return -1, err
 	}
@@ -311,7 +311,7 @@ func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
 func (l *launcher) writeRootFile(nsdir int, name string, data []byte, mode uint32) error {
 	tmpName := name + ".tmp"
 	display := layout.NSDir + "/" + name
-	fd, err := l.openRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
+	fd, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
 	if err != nil {
 		return err
 	}

@@ -244,7 +244,12 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	}
 	name := devcgroup.V1GroupName(tag)
 	display := devcgroup.DevicesDir + "/" + name
-	group, err := l.createDeviceGroup(devices, name, display)
+	group, err := l.openDeviceGroup(devices, name, display)
+	if errors.Is(err, unix.ENOENT) {
+		if group, err = l.createDeviceGroup(devices, name, display); errors.Is(err, unix.EEXIST) {
+			group, err = l.openDeviceGroup(devices, name, display)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -296,14 +301,11 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 	if err := trusted.CheckDir(bpffs, devcgroup.BPFFS); err != nil {
 		return -1, err
 	}
-	dir, err := l.mkdirRoot(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)
+	dir, err := l.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)
 	if err != nil {
 		return -1, err
 	}
 	defer unix.Close(dir)
-	if err := checkRootOwned(dir, unix.S_IFDIR, 0o700, devcgroup.BPFDir, l.fixOwnerMode); err != nil {
-		return -1, err
-	}
 	name := devcgroup.UdevTag(tag)
 	display := devcgroup.BPFDir + "/" + name
 	mapfd, err := l.openDeviceMap(dir, name, display)

@@ -192,6 +192,11 @@ func discardMain(args []string) error {
 		return err
 	}
 	unix.Umask(0)
+	// A missing lock file is made through the verified /proc.
+	if l.procfd, err = openProc(); err != nil {
+		return err
+	}
+	defer unix.Close(l.procfd)
 	nsdir, err := openDirPath(layout.NSDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil

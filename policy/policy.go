@@ -37,7 +37,10 @@ const (
 	// Files in root's directories (/run/snapd, /tmp/snap-private-tmp, the
 	// host's /media and /run/netns, the new root's hostfs directory).
 	OpMkdirRoot
+	OpStageDir
+	OpPlaceStaged
 	OpCreateRootFile
+	OpOpenRootFile
 	OpFixOwner
 	OpOpenRootOnly
 	OpUnlink
@@ -122,11 +125,6 @@ func (op Op) Raised(fullSet bool) []Cap {
 }
 
 var (
-	// asRoot is FileCapsOnly of the actions made with filesystem ids 0
-	// (setfsuid, setfsgid), so that what they create is root:root from
-	// its first instant, and they own root's entries, as the setuid
-	// install's euid 0 does.
-	asRoot = []Cap{CapSetuid, CapSetgid}
 	// mounts is Caps of every mount(2), open_tree(2), mount_setattr(2),
 	// move_mount(2), umount2(2), pivot_root(2) and unshare(CLONE_NEWNS).
 	mounts = []Cap{CapSysAdmin}
@@ -152,16 +150,21 @@ var Ops = [numOps]Spec{
 	OpUnshare:     {Name: "create a mount namespace", Syscalls: "setns(CLONE_NEWNS), unshare(CLONE_NEWNS)", Caps: setns},
 	OpSlaveRoot:   {Name: "make / recursively slave", Syscalls: "mount(MS_REC|MS_SLAVE)", Caps: mounts},
 
-	// In root's directories euid 0 is the owner and needs nothing; the
-	// file-capability install acts as root with filesystem ids 0 to
-	// create and open (asRoot), needs CAP_DAC_READ_SEARCH to read in a
-	// root-only directory, CAP_DAC_OVERRIDE to write one.
-	OpMkdirRoot:      {Name: "create a root-owned directory", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat(O_DIRECTORY|O_NOFOLLOW)", FileCapsOnly: asRoot},
-	OpCreateRootFile: {Name: "create a root-owned file", Syscalls: "setfsuid(0), setfsgid(0), openat(O_CREAT|O_EXCL|O_NOFOLLOW) or openat(O_NOFOLLOW)", FileCapsOnly: asRoot},
+	// Root's entries are made without filesystem ids 0 (rootobj.go):
+	// the file-capability install makes them as the caller where no one
+	// else can reach them, gives them to root (CAP_CHOWN), sets the mode
+	// of what is now root's (CAP_FOWNER) and writes in root's directories
+	// (CAP_DAC_OVERRIDE); the setuid install, euid 0, owns them but makes
+	// them with the caller's group, which only CAP_CHOWN changes.
+	OpMkdirRoot:      {Name: "create a root-owned directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpStageDir:       {Name: "create a root-only staging directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod(0700), fremovexattr(system.posix_acl_*)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpPlaceStaged:    {Name: "move a staged directory into place", Syscalls: "renameat2(RENAME_NOREPLACE)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpCreateRootFile: {Name: "create a root-owned file", Syscalls: "openat(O_TMPFILE), fchown(0, 0), fchmod, linkat(/proc/self/fd/N)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpOpenRootFile:   {Name: "open a root-owned file", Syscalls: "openat(O_NOFOLLOW|O_NONBLOCK)", FileCapsOnly: []Cap{CapDacOverride}},
 	// The setuid install creates with the caller's group (its egid),
-	// which only CAP_CHOWN can change to root's; with filesystem ids 0
-	// the owner may do it.
-	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "setfsuid(0), setfsgid(0), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: asRoot},
+	// which only CAP_CHOWN can change to root's; the file-capability
+	// install changes the mode of root's entries with CAP_FOWNER.
+	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapChown, CapFowner}},
 	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)", FileCapsOnly: []Cap{CapDacReadSearch}},
 	OpUnlink:       {Name: "remove an entry of a root-owned directory", Syscalls: "unlinkat", FileCapsOnly: []Cap{CapDacOverride}},
 	OpRename:       {Name: "replace a file in a root-owned directory", Syscalls: "renameat", FileCapsOnly: []Cap{CapDacOverride}},
@@ -208,14 +211,15 @@ var Ops = [numOps]Spec{
 
 	// /sys/fs/bpf/snap is root's, 0700, and a pinned map root's, 0600:
 	// euid 0 opens them; the file-capability install does so with
-	// filesystem ids 0 (asRoot). bpf(2) asks for CAP_BPF, CAP_NET_ADMIN
-	// or CAP_PERFMON, each of which CAP_SYS_ADMIN stands for
-	// (bpf_token_capable), so the set needs no new capability: a map
-	// needs CAP_BPF (unprivileged BPF is off), a device program CAP_BPF
-	// and CAP_NET_ADMIN. Using a map through its descriptor, and
-	// attaching a loaded program to a cgroup one can open, needs none.
-	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "setfsuid(0), setfsgid(0), openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET)", FileCapsOnly: asRoot},
-	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "setfsuid(0), setfsgid(0), bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN)", Caps: bpf, FileCapsOnly: asRoot},
+	// CAP_DAC_OVERRIDE, pins a new map there as the caller and gives it
+	// to root. bpf(2) asks for CAP_BPF, CAP_NET_ADMIN or CAP_PERFMON, each
+	// of which CAP_SYS_ADMIN stands for (bpf_token_capable), so the set
+	// needs no new capability: a map needs CAP_BPF (unprivileged BPF is
+	// off), a device program CAP_BPF and CAP_NET_ADMIN. Using a map
+	// through its descriptor, and attaching a loaded program to a cgroup
+	// one can open, needs none.
+	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN), fchownat(0, 0)", Caps: bpf, SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
@@ -223,13 +227,15 @@ var Ops = [numOps]Spec{
 
 	// The cgroup v1 devices hierarchy is root's (0755) and the app's
 	// group root's 0700, with root's files in it: euid 0 creates and
-	// opens them; the file-capability install does so with filesystem
-	// ids 0 (asRoot). The devices controller takes a rule only from a
-	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs
-	// of v1 takes a pid from a writer whose euid is root's or the
-	// task's own (the launcher moves itself), which needs none.
-	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: asRoot},
-	OpDeviceGroupOpen:   {Name: "open the app's devices group's files", Syscalls: "setfsuid(0), setfsgid(0), openat2(O_WRONLY, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: asRoot},
+	// opens them; the file-capability install creates the group as the
+	// caller and gives it and its files to root (CAP_CHOWN), setting
+	// their modes (CAP_FOWNER), and opens root's files with
+	// CAP_DAC_OVERRIDE. The devices controller takes a rule only from a
+	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs of
+	// v1 takes a pid from a writer whose euid is root's or the task's own
+	// (the launcher moves itself), which needs none.
+	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV), fchownat(0, 0) and fchmodat of each file, fchown(0, 0), fchmod(0700)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: []Cap{CapDacOverride}},
 	OpDeviceGroupReset:  {Name: "deny every device in the app's devices group, then allow its list", Syscalls: "write(devices.deny), write(devices.allow)", Caps: []Cap{CapSysAdmin}},
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
 }

@@ -377,6 +377,23 @@ const (
 	V1DenyAll   = "a"
 )
 
+// V1GroupFiles are the files the kernel gives a new v1 devices group
+// (cgroupfs core files and the devices controller's), with the modes it
+// gives them: a group the launcher made as the caller is given to root
+// with exactly these.
+var V1GroupFiles = []struct {
+	Name string
+	Mode uint32
+}{
+	{"cgroup.clone_children", 0o644},
+	{"cgroup.procs", 0o644},
+	{"devices.allow", 0o200},
+	{"devices.deny", 0o200},
+	{"devices.list", 0o444},
+	{"notify_on_release", 0o644},
+	{"tasks", 0o644},
+}
+
 // V1Rule is the devices.allow line of d: read, write and mknod access to
 // one device, or to every minor of its major.
 func (d Device) V1Rule() string {

@@ -40,6 +40,9 @@ func runHelper(mode string, args []string) int {
 		fmt.Fprintf(os.Stderr, "helper exec: %v\n", err)
 		return 101
 	}
+	if mode == "tamper-stage" && len(args) == 2 {
+		return tamperStage(args[0], args[1])
+	}
 	if mode == "probe-proc" && len(args) == 1 {
 		return probeProc(args[0])
 	}

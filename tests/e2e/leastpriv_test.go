@@ -130,13 +130,17 @@ func lifeOfASnap(t *testing.T, dir string, env ...string) (hooks []hookLine, bro
 	refresh(t, "core", "2")
 	run("discard", launch{uid: 1000, args: []string{"read", "/mnt/snap-update-ns.log"}})
 	// An info file without the launcher's facts (snapd's snap-confine
-	// wrote it): the namespace is inspected. A lock file of root's with a
-	// wrong mode (a launcher of the other install killed before fixing
-	// it): it is repaired.
+	// wrote it): the namespace is inspected. A lock file of root's with
+	// the caller's group and a wrong mode (what a setuid launcher of an
+	// older version, which made files with its caller's group, left when
+	// it was killed before fixing it): it is repaired.
 	if broke != "" {
 		return hooks, broke
 	}
 	if err := os.WriteFile("/run/snapd/ns/snap.hello.info", []byte("base-snap-name=core\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown("/run/snapd/lock/hello.lock", 0, userUID); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod("/run/snapd/lock/hello.lock", 0o640); err != nil {
