@@ -50,6 +50,7 @@ func snapd277Files() []sandbox.File {
 	return []sandbox.File{
 		{Src: filepath.Join(tree, "usr/lib/snapd/snap-update-ns"), Dst: updateNS277Dir + "/snap-update-ns", Mode: 0o755},
 		{Src: filepath.Join(tree, "usr/lib/snapd/info"), Dst: updateNS277Dir + "/info", Mode: 0o644},
+		{Src: filepath.Join(tree, "usr/lib/snapd/snap-confine.v2-only.caps"), Dst: updateNS277Dir + "/snap-confine.v2-only.caps", Mode: 0o644},
 	}
 }
 
