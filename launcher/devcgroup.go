@@ -98,9 +98,9 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 			// A snapd that writes .bin profiles may be older than the
 			// settings file (snapd 2.62 started writing it): nothing to
 			// wait for, and its snap-confine set up a device cgroup only
-			// for tagged devices, which the defaults give.
-			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: default settings", display)
-			return devcgroup.Settings{}, nil
+			// for tagged devices.
+			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: as snapd 2.61", display)
+			return devcgroup.Settings{OldSnapd: true}, nil
 		}
 		if wait == nil {
 			if wait, err = startProfileWait(deviceSettingsMaxWait); err != nil {

@@ -85,7 +85,7 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 		case !errors.Is(err, unix.ENOENT):
 			return refuse(err)
 		case sc.Usable && (sc.Format == "bin" || sc.Format == "bin+global"):
-			d.Settings = "defaults"
+			d.Settings, settings.OldSnapd = "defaults", true
 		default:
 			d.Settings, d.Action = "missing", "wait"
 			d.Problem = fmt.Sprintf("cannot find %s: the launcher waits for it under the snap's lock up to 120 seconds (less if SNAP_CONFINE_MAX_PROFILE_WAIT says so), then refuses the launch", d.SettingsFile)

@@ -75,6 +75,11 @@ const MaxSettingsSize = 4096
 type Settings struct {
 	SelfManaged bool // self-managed=true: the snap manages its own device cgroup
 	NonStrict   bool // non-strict=true: devmode or classic, no device constraints
+	// OldSnapd: there is no settings file and the snap's seccomp profile
+	// is a .bin, so the snapd that installed the snap (2.61 or older)
+	// wrote none; its snap-confine set a device cgroup up only for
+	// tagged devices, whatever the base.
+	OldSnapd bool
 }
 
 // ParseSettings parses a settings file as snap-confine reads it: lines of
@@ -144,6 +149,9 @@ func Decide(inContainer bool, s Settings, base string) (Mode, string) {
 		return None, "device cgroup is self-managed by the snap"
 	case s.NonStrict:
 		return None, "device cgroup skipped, snap in non-strict confinement"
+	}
+	if s.OldSnapd {
+		return Optional, "device cgroup only for tagged devices: snapd 2.61 or older (a .bin profile and no settings file) sets one up whatever the base"
 	}
 	m := ModeForBase(base)
 	if m == Optional {

@@ -291,7 +291,8 @@ func TestEntriesNotOwnedByRootAreRefusedNeverClaimed(t *testing.T) {
 }
 
 // Nothing the launcher creates is ever the caller's, not even for an
-// instant: with file capabilities it creates with filesystem ids of 0. The
+// instant: with file capabilities it makes them as the caller where no one
+// else can reach them and gives them to root before they can be. The
 // test build of the launcher pauses 100 ms right after each file or
 // directory it creates, where a caller racing it (SIGSTOP on an inotify
 // event) would stop it, while this test looks at every entry below the

@@ -647,3 +647,31 @@ func TestDeviceSettingsAreWaitedForUnderTheSnapsLock(t *testing.T) {
 		t.Errorf("loop node: %q", res.report.Open[loopNode])
 	}
 }
+
+// TestOldSnapdsCore24AppGetsADeviceCgroupOnlyForTaggedDevices: a snap
+// installed by snapd 2.61 or older has a .bin profile and no device
+// settings file; that snapd's snap-confine set a device cgroup up only for
+// tagged devices, whatever the base. A core24 app with nothing tagged runs
+// outside a snap cgroup (snapd then made none), without waiting for a
+// settings file, and no map is made.
+func TestOldSnapdsCore24AppGetsADeviceCgroupOnlyForTaggedDevices(t *testing.T) {
+	deviceWorld(t)
+	if err := installProfile("snap.hello.app", "unrestricted.bin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, caps := range []bool{false, true} {
+		r := launch{flags: []string{"--base", "core24"}, uid: userUID, caps: caps, noDevice: true, debug: true, args: []string{"open", "/dev/null"}}.run()
+		if r.err != nil {
+			t.Fatalf("caps %t: launch failed: %v\n%s", caps, r.err, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "device cgroup only for tagged devices: snapd 2.61 or older") {
+			t.Errorf("the debug log does not say why:\n%s", r.stderr)
+		}
+		if r.report.Open["/dev/null"] != "ok" {
+			t.Errorf("/dev/null: %s", r.report.Open["/dev/null"])
+		}
+	}
+	if exists(pinned) {
+		t.Errorf("a map was made with nothing tagged")
+	}
+}
