@@ -279,6 +279,19 @@ func (l *launcher) placeStaged(stage, parent int, name, display string) error {
 	})
 }
 
+// moveAside renames someone else's entry name of the sticky, root-owned
+// directory parent (where everyone may make entries) to aside, so that the
+// name the contract gives root can be root's. Safe: renameat2 follows no
+// symlink and never replaces (RENAME_NOREPLACE); the entry, whatever it
+// is, stays its owner's, under a fresh random name in the same directory;
+// the caller checked that parent is sticky and root's and the entry not
+// root's.
+func (l *launcher) moveAside(parent int, name, aside, display string) error {
+	return l.privileged(policy.OpMoveAside, "move someone else's "+display+" aside", func() error {
+		return unix.Renameat2(parent, name, parent, aside, unix.RENAME_NOREPLACE)
+	})
+}
+
 // fixOwnerMode gives an entry owned by uid 0 whose group or mode differ
 // from the contract (the setuid install creates with the caller's group; a
 // launcher killed before this step) to root:root with mode. Safe: fd is

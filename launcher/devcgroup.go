@@ -298,7 +298,10 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(bpffs)
-	if err := trusted.CheckDir(bpffs, devcgroup.BPFFS); err != nil {
+	// As systemd mounts it (0700), or as Cilium and most guides do, with
+	// the kernel's default 1777: /sys/fs/bpf/snap is made root's either
+	// way (ensureRootDir).
+	if err := trusted.CheckStickyDir(bpffs, devcgroup.BPFFS); err != nil {
 		return -1, err
 	}
 	dir, err := l.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)

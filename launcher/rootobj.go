@@ -45,22 +45,46 @@ func (l *launcher) ensureRootFile(dirfd int, name string, flags int, mode uint32
 
 // ensureRootDir opens the directory name below parent, creating it
 // root:root with mode when it is missing, and checks it (repairing the
-// group and mode of one of root's).
+// group and mode of one of root's). In a directory where everyone may
+// make entries (/tmp, a bpffs mounted 1777), anyone could have made one at
+// name first: one that is not root's is moved aside, once, rather than
+// failing every user's launch.
 func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
-	fd, err := l.openDirIn(parent, name, display)
-	if errors.Is(err, unix.ENOENT) {
-		if fd, err = l.createRootDir(parent, name, mode, display); errors.Is(err, unix.EEXIST) {
-			fd, err = l.openDirIn(parent, name, display)
+	for attempt := 0; ; attempt++ {
+		fd, err := l.openDirIn(parent, name, display)
+		if errors.Is(err, unix.ENOENT) {
+			if fd, err = l.createRootDir(parent, name, mode, display); errors.Is(err, unix.EEXIST) {
+				fd, err = l.openDirIn(parent, name, display)
+			}
+		}
+		if err == nil {
+			if err = checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
+				unix.Close(fd)
+			}
+		}
+		if err == nil {
+			return fd, nil
+		}
+		if attempt > 0 || !othersEntry(parent, name) {
+			return -1, err
+		}
+		aside, nerr := asideName()
+		if nerr != nil {
+			return -1, nerr
+		}
+		l.debugf("%v: moving it aside as %s", err, aside)
+		if err := l.moveAside(parent, name, aside, display); err != nil {
+			return -1, err
 		}
 	}
-	if err != nil {
-		return -1, err
-	}
-	if err := checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
+}
+
+// othersEntry reports whether parent is a root-owned sticky directory
+// that everyone may write, and name in it an entry someone else made.
+func othersEntry(parent int, name string) bool {
+	var dir, st unix.Stat_t
+	return unix.Fstat(parent, &dir) == nil && dir.Uid == 0 && dir.Mode&unix.S_ISVTX != 0 && dir.Mode&0o002 != 0 &&
+		unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0
 }
 
 // openDirIn opens the directory name below parent without following a
@@ -122,12 +146,19 @@ func (l *launcher) createRootDir(parent int, name string, mode uint32, display s
 
 // stagingName is a fresh name for a staging directory: no one can have
 // guessed it before it is made.
-func stagingName() (string, error) {
+func stagingName() (string, error) { return randomName("snapns-staging-") }
+
+// asideName is a fresh name for an entry moved aside.
+func asideName() (string, error) { return randomName("snapns-moved-aside-") }
+
+// randomName is prefix and 16 hexadecimal digits: no dot, which bpffs
+// refuses in a name.
+func randomName(prefix string) (string, error) {
 	var b [8]byte
 	if n, err := unix.Getrandom(b[:], 0); err != nil || n != len(b) {
-		return "", fmt.Errorf("cannot get random bytes for a staging directory: %v", err)
+		return "", fmt.Errorf("cannot get random bytes for a new name: %v", err)
 	}
-	return ".snapns-staging-" + hex.EncodeToString(b[:]), nil
+	return prefix + hex.EncodeToString(b[:]), nil
 }
 
 // dirIsEmpty reads the directory fd (opened before anyone but its owner

@@ -59,7 +59,7 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /run/snapd/ns/snap.*.fstab.tmp rw,
   # Root's new directories are made in a root-only staging directory of
   # their parent and renamed into place (launcher/rootobj.go).
-  /{,run/,run/snapd/,tmp/,sys/fs/bpf/}.snapns-staging-*/{,**} rw,
+  /{,run/,run/snapd/,tmp/,sys/fs/bpf/}snapns-staging-*/{,**} rw,
 
   # Host facts: base snaps, the host's kind, snapd's configuration.
   /snap/ r,

@@ -39,6 +39,7 @@ const (
 	OpMkdirRoot
 	OpStageDir
 	OpPlaceStaged
+	OpMoveAside
 	OpCreateRootFile
 	OpOpenRootFile
 	OpFixOwner
@@ -156,9 +157,12 @@ var Ops = [numOps]Spec{
 	// of what is now root's (CAP_FOWNER) and writes in root's directories
 	// (CAP_DAC_OVERRIDE); the setuid install, euid 0, owns them but makes
 	// them with the caller's group, which only CAP_CHOWN changes.
-	OpMkdirRoot:      {Name: "create a root-owned directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
-	OpStageDir:       {Name: "create a root-only staging directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod(0700), fremovexattr(system.posix_acl_*)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
-	OpPlaceStaged:    {Name: "move a staged directory into place", Syscalls: "renameat2(RENAME_NOREPLACE)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpMkdirRoot:   {Name: "create a root-owned directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpStageDir:    {Name: "create a root-only staging directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod(0700), fremovexattr(system.posix_acl_*)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpPlaceStaged: {Name: "move a staged directory into place", Syscalls: "renameat2(RENAME_NOREPLACE)", FileCapsOnly: []Cap{CapDacOverride}},
+	// Renaming another's entry in a sticky directory takes being root,
+	// the directory's owner (setuid), or CAP_FOWNER.
+	OpMoveAside:      {Name: "move someone else's entry of a sticky directory aside", Syscalls: "renameat2(RENAME_NOREPLACE)", FileCapsOnly: []Cap{CapFowner}},
 	OpCreateRootFile: {Name: "create a root-owned file", Syscalls: "openat(O_TMPFILE), fchown(0, 0), fchmod, linkat(/proc/self/fd/N)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
 	OpOpenRootFile:   {Name: "open a root-owned file", Syscalls: "openat(O_NOFOLLOW|O_NONBLOCK)", FileCapsOnly: []Cap{CapDacOverride}},
 	// The setuid install creates with the caller's group (its egid),

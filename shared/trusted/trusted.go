@@ -88,6 +88,21 @@ func CheckDir(fd int, display string) error {
 	return nil
 }
 
+// CheckStickyDir checks, on the descriptor, that the directory display is
+// root's and writable by nobody else, or, like /tmp, writable by others
+// only with the sticky bit (no one removes or renames another's entries
+// there): a bpffs mounted with the kernel's default mode 1777.
+func CheckStickyDir(fd int, display string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Uid == 0 && st.Mode&unix.S_ISVTX != 0 {
+		return nil
+	}
+	return CheckDir(fd, display)
+}
+
 // RootOnly checks, on the descriptor, that fd is of the type fmtType, owned
 // by root and writable by nobody else: what only root can have made or
 // changed. It says why not in words that follow "<path> is" or "<path>:".

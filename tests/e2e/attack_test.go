@@ -145,7 +145,12 @@ func TestLauncherDecidesJoinOrCreateItself(t *testing.T) {
 	}
 }
 
-func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
+// TestUserPrecreatedPrivateTmpIsMovedAside: in the sticky /tmp anyone can
+// make /tmp/snap-private-tmp before root does, as a directory of their
+// own, a symlink or a FIFO. Refusing it would let one user fail every
+// user's launches: the launcher moves it aside (renamed, never followed nor
+// opened, still its owner's) and makes root's.
+func TestUserPrecreatedPrivateTmpIsMovedAside(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		create func() error
@@ -154,20 +159,22 @@ func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
 		{"symlink-to-etc", func() error { return os.Symlink("/etc", "/tmp/snap-private-tmp") }},
 		{"fifo", func() error { return unix.Mkfifo("/tmp/snap-private-tmp", 0o600) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			world(t)
-			asUser(t, tc.create)
-			msg := launch{}.mustFail(t)
-			if !strings.Contains(msg, "/tmp/snap-private-tmp") {
-				t.Fatalf("error %q does not name /tmp/snap-private-tmp", msg)
-			}
-			if nsID(t, "/run/snapd/ns/hello.mnt") != 0 {
-				t.Fatal("a namespace was preserved")
-			}
-			if exists("/etc/snap.hello") {
-				t.Fatal("the launcher followed the symlink into /etc")
-			}
-		})
+		for _, in := range installs {
+			t.Run(tc.name+"/"+in.name, func(t *testing.T) {
+				world(t)
+				asUser(t, tc.create)
+				launch{caps: in.caps, uid: userUID + 1, debug: true}.mustRun(t)
+				checkOwnerMode(t, "/tmp/snap-private-tmp", os.ModeDir|0o700)
+				aside, _ := filepath.Glob("/tmp/snapns-moved-aside-*")
+				var st unix.Stat_t
+				if len(aside) != 1 || unix.Lstat(aside[0], &st) != nil || st.Uid != userUID {
+					t.Errorf("the user's entry was not kept aside, theirs: %v %+v", aside, st)
+				}
+				if exists("/etc/snap.hello") {
+					t.Fatal("the launcher followed the symlink into /etc")
+				}
+			})
+		}
 	}
 }
 
@@ -175,12 +182,18 @@ func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
 // a locked thread, so that what it creates is the user's.
 func asUser(t *testing.T, fn func() error) {
 	t.Helper()
+	asUID(t, userUID, fn)
+}
+
+// asUID is asUser for the user uid (whose gid is the same number).
+func asUID(t *testing.T, uid int, fn func() error) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		// setfsuid is per thread: lock it and let the thread die.
 		lockThreadForever()
-		unix.Setfsgid(userUID)
-		unix.Setfsuid(userUID)
+		unix.Setfsgid(uid)
+		unix.Setfsuid(uid)
 		done <- fn()
 	}()
 	if err := <-done; err != nil {
@@ -501,7 +514,7 @@ func TestTamperedStagingDirectoryIsNeverUsed(t *testing.T) {
 					data, _ := os.ReadFile(signal)
 					stage = string(data)
 				}
-				if !strings.HasPrefix(stage, "/run/.snapns-staging-") {
+				if !strings.HasPrefix(stage, "/run/snapns-staging-") {
 					t.Errorf("the first staging directory is %s, not one for /run/snapd", stage)
 				}
 				tamper := exec.Command("/proc/self/exe", stage, kind)

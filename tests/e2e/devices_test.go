@@ -675,3 +675,42 @@ func TestOldSnapdsCore24AppGetsADeviceCgroupOnlyForTaggedDevices(t *testing.T) {
 		t.Errorf("a map was made with nothing tagged")
 	}
 }
+
+// TestStickyBPFFSIsUsed: bpffs mounted by someone else with the kernel's
+// default mode, 1777 (Cilium's and most guides' way), is used as /tmp is:
+// /sys/fs/bpf/snap is made root's 0700 (staged, as everyone can look into
+// the bpffs root) and the map root's 0600, even after another user made
+// /sys/fs/bpf/snap first (moved aside, still theirs), in both installs.
+func TestStickyBPFFSIsUsed(t *testing.T) {
+	for _, in := range installs {
+		for _, planted := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/planted=%t", in.name, planted), func(t *testing.T) {
+				scope := deviceWorld(t)
+				unmountBPFFS(t)
+				if err := unix.Mount("bpf", devcgroup.BPFFS, "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+					t.Fatal(err)
+				}
+				var st unix.Stat_t
+				if err := unix.Stat(devcgroup.BPFFS, &st); err != nil || st.Mode&0o7777 != 0o1777 {
+					t.Fatalf("bpffs mounted with the kernel's default mode is %o, not 1777: %v", st.Mode&0o7777, err)
+				}
+				if planted {
+					asUID(t, userUID+1, func() error { return os.Mkdir(devcgroup.BPFDir, 0o777) })
+				}
+				null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope})
+				if null != "ok" || loop != denied {
+					t.Fatalf("/dev/null %q, loop node %q", null, loop)
+				}
+				for path, mode := range map[string]uint32{devcgroup.BPFDir: unix.S_IFDIR | 0o700, pinned: unix.S_IFREG | 0o600} {
+					if err := unix.Lstat(path, &st); err != nil || st.Uid != 0 || st.Gid != 0 || st.Mode != mode {
+						t.Errorf("%s: %v, owner %d:%d mode %o", path, err, st.Uid, st.Gid, st.Mode)
+					}
+				}
+				aside, _ := filepath.Glob(devcgroup.BPFFS + "/snapns-moved-aside-*")
+				if planted && (len(aside) != 1 || unix.Lstat(aside[0], &st) != nil || st.Uid != userUID+1) {
+					t.Errorf("the other user's directory was not kept aside, theirs: %v", aside)
+				}
+			})
+		}
+	}
+}

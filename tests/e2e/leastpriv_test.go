@@ -98,6 +98,9 @@ func lifeOfASnap(t *testing.T, dir string, env ...string) (hooks []hookLine, bro
 	if err := installProfile("snap.hello.app", "deny-uname.bin2"); err != nil {
 		t.Fatal(err)
 	}
+	// Another user's directory where root's /tmp/snap-private-tmp goes:
+	// moved aside.
+	asUID(t, userUID+1, func() error { return os.Mkdir("/tmp/snap-private-tmp", 0o700) })
 	run := func(what string, l launch) {
 		if broke != "" {
 			return
