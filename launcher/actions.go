@@ -29,7 +29,6 @@ import (
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
-	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -519,7 +518,7 @@ func (l *launcher) mountDevpts(pts, ptmx int) error {
 // file-capability install) with the caller's ids and only the ambient
 // capabilities policy.UserHelperCaps: the caller, lacking those, can
 // neither ptrace it nor read its memory.
-func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
+func (l *launcher) startHelper(helperfd int, path string, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
 	sys := &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
 		Setsid:     true,
@@ -536,7 +535,7 @@ func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int,
 		}
 	}
 	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{uintptr(stdin), uintptr(out), uintptr(out)}, Sys: sys}
-	return l.privilegedFD(policy.OpSnapUpdateNS, "run "+layout.SnapUpdateNS, func() (int, error) { return syscall.ForkExec(fdPath(helperfd), argv, attr) })
+	return l.privilegedFD(policy.OpSnapUpdateNS, "run "+path, func() (int, error) { return syscall.ForkExec(fdPath(helperfd), argv, attr) })
 }
 
 // The handover.

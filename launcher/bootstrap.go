@@ -95,8 +95,8 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			}
 			h.shared[b.Path] = tree
 		}
-		if normal && host.BindSnapdTools(f.distro, l.plan.Base) {
-			fd, err := openSnapdTools(l.procfd)
+		if normal && host.BindSnapdTools(f.distro, f.base.name) {
+			fd, _, err := openToolsDir(l.procfd)
 			if err != nil {
 				return err
 			}
@@ -130,30 +130,33 @@ func (l *launcher) ensureHostDir(path string) error {
 	return nil
 }
 
-// openSnapdTools opens the directory the launcher runs from, which is bound
-// over /usr/lib/snapd in the snap's root so that snapd's tools there match
-// the launcher. It must be root-owned and not writable by others.
-func openSnapdTools(procfd int) (int, error) {
+// openToolsDir opens the directory the launcher runs from: snapd's tools
+// are found there, as snap-confine finds them (/usr/lib/snapd, or
+// /usr/libexec/snapd on Fedora, Arch, openSUSE and CentOS), and it is bound
+// over /usr/lib/snapd in the snap's root so that they match the launcher.
+// It must be root-owned and not writable by others: a launcher reached
+// through someone else's directory (a hard link) finds nothing there.
+func openToolsDir(procfd int) (int, string, error) {
 	buf := make([]byte, 4096)
 	n, err := unix.Readlinkat(procfd, "self/exe", buf)
 	if err != nil {
-		return -1, fmt.Errorf("cannot locate the launcher: %w", err)
+		return -1, "", fmt.Errorf("cannot locate the launcher: %w", err)
 	}
 	self := string(buf[:n])
 	if !strings.HasPrefix(self, "/") || strings.HasSuffix(self, " (deleted)") {
-		return -1, fmt.Errorf("cannot use the launcher's directory: %q", self)
+		return -1, "", fmt.Errorf("cannot use the launcher's directory: %q", self)
 	}
 	dir := filepath.Dir(self)
 	fd, err := openDirPath(dir)
 	if err != nil {
-		return -1, err
+		return -1, "", err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Uid != 0 || st.Mode&0o022 != 0 {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot bind %s over %s: not a root-owned directory closed to others", dir, policy.SnapdToolsDir)
+		return -1, "", fmt.Errorf("cannot use snapd's tools in %s: not a root-owned directory closed to others", dir)
 	}
-	return fd, nil
+	return fd, dir, nil
 }
 
 // bootstrap builds the snap's root filesystem and pivots into it. It runs
@@ -228,7 +231,7 @@ func (l *launcher) attachHostRoot(h *hostSide, scratch int) error {
 // namespace (open_tree clones only mounts of the caller's namespace): the
 // revision resolved on the host, checked to be on the same device.
 func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
-	fd, err := openDirPath(layout.SnapMountDir + "/" + b.name + "/" + b.revision)
+	fd, err := openDirPath(l.snapDir + "/" + b.name + "/" + b.revision)
 	if err != nil {
 		return -1, err
 	}
@@ -359,12 +362,12 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 			return err
 		}
 	}
-	snap, err := openDirPath(layout.SnapMountDir)
+	snap, err := openDirPath(l.snapDir)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(snap)
-	return l.attachAt(root, layout.SnapMountDir, snap, false)
+	return l.attachAt(root, layout.SnapMountDirInSnap, snap, false)
 }
 
 // bindHost binds one host directory of the table into the new root.

@@ -68,7 +68,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 	if err != nil {
 		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	in := info.Info{BaseSnapName: l.plan.Base, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
+	in := info.Info{BaseSnapName: f.base.name, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
 	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, uint64, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
@@ -194,13 +194,11 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 	defer h.close()
 	// snap-update-ns is the host's, opened before the pivot, as
 	// snap-confine does.
-	updateNS, err := openHelper(layout.SnapUpdateNS)
+	updateNS, err := l.openHelper()
 	if err != nil {
 		return -1, 0, err
 	}
-	if updateNS >= 0 {
-		defer unix.Close(updateNS)
-	}
+	defer updateNS.close()
 	id, err := l.unshareAbove(hostNS, hostID)
 	if err != nil {
 		return -1, 0, err

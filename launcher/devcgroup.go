@@ -50,8 +50,9 @@ const (
 	containerName = "container"
 )
 
-// decideDeviceCgroup is step 1, under the per-snap lock.
-func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
+// decideDeviceCgroup is step 1, under the per-snap lock, for the base the
+// namespace is built on (after snap-confine's fallbacks).
+func (l *launcher) decideDeviceCgroup(base string) (devicePlan, error) {
 	container, err := trusted.ReadFile(containerDir, containerName, 128)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return devicePlan{}, err
@@ -63,7 +64,7 @@ func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
 			return devicePlan{}, err
 		}
 	}
-	mode, why := devcgroup.Decide(inContainer, settings, l.plan.Base)
+	mode, why := devcgroup.Decide(inContainer, settings, base)
 	l.debugf("%s", why)
 	return devicePlan{mode: mode}, nil
 }

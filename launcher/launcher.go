@@ -77,6 +77,7 @@ type launcher struct {
 
 	procfd    int      // the verified /proc of pid 1's namespace
 	hostOwner *nsOwner // the user namespace owning pid 1's mount namespace, once known
+	snapDir   string   // the host's snap mount directory, probed in pid 1's namespace (reassociate)
 
 	// stderr holds what the launcher and its helper have to say until no
 	// lock is held any more: the caller owns fd 2 and can make a write to

@@ -47,8 +47,8 @@ import (
 )
 
 // snapDirs are the directories an instance is mapped in, in snap-confine's
-// order.
-var snapDirs = []string{layout.SnapMountDir, layout.SnapDataDir}
+// order: the host's snap mount directory, and /var/snap.
+func (l *launcher) snapDirs() []string { return []string{l.snapDir, layout.SnapDataDir} }
 
 // classicNamespace is the namespace work of a classic plan: none unless the
 // parallel-instances feature is on (see the top of this file). It leaves
@@ -82,7 +82,7 @@ func (l *launcher) classicNamespace() error {
 	unix.Close(hostNS)
 	if isInstance {
 		// Refused here, before anything is mounted.
-		for _, parent := range snapDirs {
+		for _, parent := range l.snapDirs() {
 			src, dst, err := l.openInstanceDirs(parent, own, mapped)
 			if err != nil {
 				return err
@@ -282,7 +282,7 @@ func (l *launcher) unsharedSnapDirs() ([]string, error) {
 		return nil, err
 	}
 	var todo []string
-	for _, dir := range snapDirs {
+	for _, dir := range l.snapDirs() {
 		shared := false
 		for _, e := range entries {
 			if e.MountDir == dir {
@@ -338,7 +338,7 @@ func (l *launcher) readMountTable(what string) ([]byte, error) {
 // /var/snap made recursively slave, then the instance's directories bound
 // on the snap's, each opened again here and checked again.
 func (l *launcher) mapInstanceDirs(own, mapped string) error {
-	for _, parent := range snapDirs {
+	for _, parent := range l.snapDirs() {
 		fd, err := openDirPath(parent)
 		if err != nil {
 			return err
@@ -352,7 +352,7 @@ func (l *launcher) mapInstanceDirs(own, mapped string) error {
 			return err
 		}
 	}
-	for _, parent := range snapDirs {
+	for _, parent := range l.snapDirs() {
 		src, dst, err := l.openInstanceDirs(parent, own, mapped)
 		if err != nil {
 			return err

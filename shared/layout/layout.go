@@ -10,8 +10,11 @@
 package layout
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -33,9 +36,12 @@ const (
 	// /tmp; it lives in the world-writable /tmp, so every step below it is
 	// opened without following symlinks and checked for ownership.
 	PrivateTmpDir = "/tmp/snap-private-tmp"
-	// SnapUpdateNS is snapd's mount-profile helper, run in a new namespace
-	// when it is installed.
-	SnapUpdateNS = "/usr/lib/snapd/snap-update-ns"
+	// SnapUpdateNSName is snapd's mount-profile helper, found next to
+	// the launcher's own executable (/usr/lib/snapd on Debian and
+	// Ubuntu, /usr/libexec/snapd on Fedora, Arch, openSUSE and CentOS),
+	// as snap-confine finds it, and run in a new namespace when it is
+	// installed.
+	SnapUpdateNSName = "snap-update-ns"
 	// VoidDir is where the app starts when the caller's working directory
 	// cannot be entered (snap-confine's SC_VOID_DIR).
 	VoidDir = "/var/lib/snapd/void"
@@ -171,9 +177,69 @@ func ParallelInstanceDirs(inst naming.Instance) (own, mapped string, ok bool) {
 	return inst.String(), inst.SnapName(), true
 }
 
-// SnapMountDir is where snaps are mounted: /snap/<snap>/<revision>, with
-// /snap/<snap>/current naming the revision in use.
-const SnapMountDir = "/snap"
+// Where snaps are mounted, <dir>/<snap>/<revision>, with
+// <dir>/<snap>/current naming the revision in use: /snap on Debian and
+// Ubuntu, /var/lib/snapd/snap on Fedora, Arch, openSUSE and CentOS (where
+// /snap, if there, links to it). Inside a snap's namespace it is always
+// /snap.
+const (
+	CanonicalSnapMountDir = "/snap"
+	AlternateSnapMountDir = "/var/lib/snapd/snap"
+	SnapMountDirInSnap    = "/snap"
+)
+
+// ProbeSnapMountDir looks at /snap in the calling thread's mount
+// namespace (the launcher's is pid 1's by then) and says which directory
+// the snaps are mounted in (SnapMountDirOf).
+func ProbeSnapMountDir() (string, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(CanonicalSnapMountDir, &st); err == unix.ENOENT {
+		return SnapMountDirOf(false, 0, "")
+	} else if err != nil {
+		return "", fmt.Errorf("cannot inspect %s: %w", CanonicalSnapMountDir, err)
+	}
+	target := ""
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		buf := make([]byte, 256)
+		n, err := unix.Readlink(CanonicalSnapMountDir, buf)
+		if err != nil {
+			return "", fmt.Errorf("cannot read %s: %w", CanonicalSnapMountDir, err)
+		}
+		target = string(buf[:n])
+	}
+	return SnapMountDirOf(true, st.Mode, target)
+}
+
+// SnapMountDirOf decides the host's snap mount directory from what is at
+// /snap, as snap-confine ≥ 2.66 probes pid 1's: a directory means /snap;
+// nothing (exists false) or a symlink to /var/lib/snapd/snap (absolute or
+// relative) means /var/lib/snapd/snap; anything else is refused.
+func SnapMountDirOf(exists bool, mode uint32, linkTarget string) (string, error) {
+	switch {
+	case !exists:
+		return AlternateSnapMountDir, nil
+	case mode&0o170000 == 0o040000:
+		return CanonicalSnapMountDir, nil
+	case mode&0o170000 == 0o120000 && (linkTarget == AlternateSnapMountDir || linkTarget == AlternateSnapMountDir[1:]):
+		return AlternateSnapMountDir, nil
+	case mode&0o170000 == 0o120000:
+		return "", fmt.Errorf("cannot use %s: it must be a symbolic link to %s, not to %q", CanonicalSnapMountDir, AlternateSnapMountDir, linkTarget)
+	}
+	return "", fmt.Errorf("cannot use %s: it must be a directory or a symbolic link to %s", CanonicalSnapMountDir, AlternateSnapMountDir)
+}
+
+// BaseFallback is the base snap-confine uses instead of base when base has
+// no current revision: "core" for "core16" (a core16 snap runs on the core
+// snap), "ubuntu-core" for "core" (the migration from ubuntu-core systems).
+func BaseFallback(base string) (string, bool) {
+	switch base {
+	case "core16":
+		return "core", true
+	case "core":
+		return "ubuntu-core", true
+	}
+	return "", false
+}
 
 // Discardable tells whether name, inside NSDir, belongs to inst and goes
 // when inst's namespace is discarded: <instance>.mnt, <instance>.<uid>.mnt,
@@ -191,7 +257,7 @@ func Discardable(name string, inst naming.Instance) (ok, isMount bool) {
 		return true, true
 	}
 	switch name {
-	case FstabName(inst), InfoName(inst), InfoTempName(inst):
+	case FstabName(inst), FstabName(inst) + ".tmp", InfoName(inst), InfoTempName(inst):
 		return true, false
 	}
 	if uid, ok := strings.CutSuffix(strings.TrimPrefix(name, "snap."+i+"."), ".user-fstab"); ok && strings.HasPrefix(name, "snap."+i+".") && isUID(uid) {

@@ -65,9 +65,7 @@ func installUpdateNS277(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("/usr/lib/snapd/snap-update-ns", data, 0o755); err != nil {
-		t.Fatal(err)
-	}
+	installHelper(t, data)
 }
 
 // writeMountProfile writes snapd's mount profile of an instance

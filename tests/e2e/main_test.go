@@ -456,7 +456,9 @@ func world(t *testing.T) {
 				}
 			}
 		}
-		os.Remove("/usr/lib/snapd/snap-update-ns")
+		for _, dir := range launcherDirs() {
+			os.Remove(dir + "/snap-update-ns")
+		}
 	}
 	reset()
 	t.Cleanup(reset)
@@ -490,8 +492,29 @@ func installUpdateNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("/usr/lib/snapd/snap-update-ns", data, 0o755); err != nil {
-		t.Fatal(err)
+	installHelper(t, data)
+}
+
+// launcherDirs are the directories the sandbox has launchers in: each
+// finds snap-update-ns next to itself, as snap-confine does.
+func launcherDirs() []string {
+	var dirs []string
+	all, _ := filepath.Glob("/usr/lib/snapd*")
+	for _, dir := range all {
+		if exists(dir+"/snap-confine") || exists(dir+"/snap-launch") {
+			dirs = append(dirs, dir)
+		}
+	}
+	return dirs
+}
+
+// installHelper installs data as snap-update-ns next to every launcher.
+func installHelper(t *testing.T, data []byte) {
+	t.Helper()
+	for _, dir := range launcherDirs() {
+		if err := os.WriteFile(dir+"/snap-update-ns", data, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 
