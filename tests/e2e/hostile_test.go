@@ -1,0 +1,239 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
+package e2e
+
+// The hostile-user suite: what one unprivileged user can arrange with what
+// is theirs (their cgroups, their mounts, their environment, their
+// processes) must neither make another user's launch fail nor let them see
+// into the privileged launcher. Each test arranges what a user could and
+// checks another user's launches, in both installs (setuid root and file
+// capabilities).
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// victimUID is the other user, whose launches the hostile one (userUID)
+// must not harm.
+const victimUID = 1001
+
+// delegatedCgroup makes the hostile user's own cgroup subtree, as systemd
+// delegates user@<uid>.service to its user: the directory and the files a
+// delegatee may write are theirs. The subtree and everything made below it
+// go when the test ends, its processes killed first.
+func delegatedCgroup(t *testing.T) string {
+	t.Helper()
+	dir := fmt.Sprintf("/sys/fs/cgroup/user-%d.slice", userUID)
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := removeCgroupTree(dir); err != nil {
+			t.Errorf("cannot remove %s: %v", dir, err)
+		}
+	})
+	for _, name := range []string{"", "cgroup.procs", "cgroup.threads", "cgroup.subtree_control"} {
+		if err := os.Chown(filepath.Join(dir, name), userUID, userUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// removeCgroupTree removes the group at path and every group below it,
+// deepest first, through directory descriptors (a hostile tree's paths can
+// be longer than PATH_MAX), killing what runs there first.
+func removeCgroupTree(path string) error {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := removeCgroupsBelow(fd); err != nil {
+		return err
+	}
+	return rmdirCgroup(unix.AT_FDCWD, path)
+}
+
+// removeCgroupsBelow empties the group dir (and closes dir).
+func removeCgroupsBelow(dir int) error {
+	f := os.NewFile(uintptr(dir), "cgroup")
+	defer f.Close()
+	if procs, err := os.ReadFile(fmt.Sprintf("/proc/self/fd/%d/cgroup.procs", dir)); err == nil {
+		for _, p := range strings.Fields(string(procs)) {
+			if pid, err := strconv.Atoi(p); err == nil {
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
+	}
+	names, err := f.Readdirnames(-1)
+	if err != nil {
+		return err
+	}
+	for _, name := range names {
+		// An empty group goes at once; one with groups or processes
+		// in it is busy until they are gone.
+		if err := unix.Unlinkat(dir, name, unix.AT_REMOVEDIR); err != unix.EBUSY {
+			continue // removed, or no group (a control file)
+		}
+		sub, err := unix.Openat(dir, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("cannot open %s: %w", name, err)
+		}
+		if err := removeCgroupsBelow(sub); err != nil {
+			return err
+		}
+		if err := rmdirCgroup(dir, name); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rmdirCgroup removes an empty group, waiting for killed processes to go.
+func rmdirCgroup(dir int, name string) error {
+	for i := 0; ; i++ {
+		err := unix.Unlinkat(dir, name, unix.AT_REMOVEDIR)
+		if err == nil {
+			return nil
+		}
+		if err != unix.EBUSY || i == 100 {
+			return fmt.Errorf("cannot remove %s: %w", name, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// The occupancy walk ("is the snap still running?") reads the whole cgroup
+// tree, users' delegated subtrees included. What a user can do there must
+// never make another user's launch fail: after a base refresh, the
+// launcher either finds the snap running or cannot tell, and keeps the
+// stale namespace (the direction that still launches, and that the user
+// could force anyway by running a process in a cgroup named like snapd's
+// tracking groups), or finds it idle and rebuilds it.
+func TestHostileCgroupsNeverFailAnotherUsersLaunch(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		arrange func(t *testing.T, mine string)
+	}{
+		{"unreadable-directory", func(t *testing.T, mine string) {
+			dir := filepath.Join(mine, "private")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chown(dir, userUID, userUID); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"unreadable-tracking-group", func(t *testing.T, mine string) {
+			dir := filepath.Join(mine, "snap.hello.app-1.scope")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"", "cgroup.procs"} {
+				if err := os.Chown(filepath.Join(dir, name), userUID, userUID); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := os.Chmod(filepath.Join(dir, "cgroup.procs"), 0); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"a-hundred-thousand-groups", func(t *testing.T, mine string) {
+			many := filepath.Join(mine, "many")
+			if err := os.Mkdir(many, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i <= 100_000; i++ {
+				if err := os.Mkdir(filepath.Join(many, strconv.Itoa(i)), 0o755); err != nil {
+					t.Fatalf("cannot make group %d: %v", i, err)
+				}
+			}
+		}},
+		{"deep-tree-hiding-a-running-app", func(t *testing.T, mine string) {
+			// 40 levels of 200-byte names (paths far beyond PATH_MAX),
+			// and at the 11th a tracking group of the snap holding one
+			// of its processes.
+			fd, err := unix.Open(mine, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := strings.Repeat("d", 200)
+			for depth := 1; depth <= 40; depth++ {
+				if depth == 11 {
+					hideRunningApp(t, fd)
+				}
+				if err := unix.Mkdirat(fd, name, 0o755); err != nil {
+					t.Fatalf("depth %d: %v", depth, err)
+				}
+				next, err := unix.Openat(fd, name, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+				unix.Close(fd)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fd = next
+			}
+			unix.Close(fd)
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			world(t)
+			before := launch{}.mustRun(t)
+			refresh(t, "core", "2")
+			c.arrange(t, delegatedCgroup(t))
+			for _, in := range installs {
+				start := time.Now()
+				res := launch{uid: victimUID, caps: in.caps, debug: true, args: []string{"read", "/base-marker"}}.run()
+				t.Logf("%s: the launch took %s", in.name, time.Since(start).Round(time.Millisecond))
+				if res.err != nil {
+					t.Fatalf("%s: another user's launch failed: %v\n%s", in.name, res.err, res.stderr)
+				}
+				if got := res.report.Read["/base-marker"]; got != "core 1\n" || nsID(t, "/run/snapd/ns/hello.mnt") != before.MountNSID {
+					t.Fatalf("%s: the stale namespace was discarded (the app sees %q)\n%s", in.name, got, res.stderr)
+				}
+				if !strings.Contains(res.stderr, "stale but occupied") {
+					t.Errorf("%s: the debug log does not say why the namespace was kept:\n%s", in.name, res.stderr)
+				}
+			}
+		})
+	}
+}
+
+// hideRunningApp starts a process of the snap in a tracking group below
+// the directory parent.
+func hideRunningApp(t *testing.T, parent int) {
+	t.Helper()
+	const scope = "snap.hello.app-7.scope"
+	if err := unix.Mkdirat(parent, scope, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	procs, err := unix.Openat(parent, scope+"/cgroup.procs", unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(procs)
+	cmd := exec.Command(probe, "sleep", "60")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: userUID, Gid: userUID}}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	if _, err := unix.Write(procs, []byte(strconv.Itoa(cmd.Process.Pid))); err != nil {
+		t.Fatal(err)
+	}
+}
