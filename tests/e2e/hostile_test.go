@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/mountinfo"
 )
 
 // victimUID is the other user, whose launches the hostile one (userUID)
@@ -235,5 +237,71 @@ func hideRunningApp(t *testing.T, parent int) {
 	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	if _, err := unix.Write(procs, []byte(strconv.Itoa(cmd.Process.Pid))); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// hostileMounts stands in for a user's FUSE mounts (fusermount3 is setuid;
+// the sandbox has none): n bind mounts below /home, on paths of nearly
+// PATH_MAX, so that every mount table they reach (pid 1's, and every snap
+// namespace's, which binds /home) is over mountinfo.MaxSize. They go when
+// the test ends.
+func hostileMounts(t *testing.T, n int) {
+	t.Helper()
+	src := "/home/hostile-src"
+	deep := "/home/hostile-mounts"
+	for i := 0; i < 15; i++ {
+		deep += "/" + strings.Repeat(string(rune('a'+i)), 255)
+	}
+	if err := os.MkdirAll(src, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		unmountBelow(t, "/home/hostile-mounts")
+		os.RemoveAll("/home/hostile-mounts")
+		os.RemoveAll(src)
+	})
+	for i := 0; i < n; i++ {
+		dir := fmt.Sprintf("%s/%04d", deep, i)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Mount(src, dir, "", unix.MS_BIND, ""); err != nil {
+			t.Fatalf("mount %d: %v", i, err)
+		}
+	}
+	if size := len(pid1Mounts(t)); size <= mountinfo.MaxSize {
+		t.Fatalf("pid 1's mount table is %d bytes, not over %d", size, mountinfo.MaxSize)
+	}
+}
+
+// With the parallel-instances feature on, every launch checks /snap and
+// /var/snap in pid 1's namespace; a namespace snap-confine made (an info
+// file naming only its base) is judged from its own mount table. A user's
+// mounts, however many, must fail neither.
+func TestHostileMountTableNeverFailsALaunch(t *testing.T) {
+	t.Cleanup(func() { removeInstances(t) })
+	world(t)
+	if err := os.MkdirAll("/var/lib/snapd/features", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/var/lib/snapd/features/parallel-instances", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hostileMounts(t, 1200)
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			launch{uid: victimUID, caps: in.caps}.mustRun(t)
+			if err := os.WriteFile("/run/snapd/ns/snap.hello.info", []byte("base-snap-name=core\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			res := launch{uid: victimUID, caps: in.caps, debug: true}.run()
+			if res.err != nil {
+				t.Fatalf("the launch that inspects the namespace failed: %v\n%s", res.err, res.stderr)
+			}
+			if !strings.Contains(res.stderr, "(inspected)") {
+				t.Errorf("the namespace was not inspected:\n%s", res.stderr)
+			}
+			launch{uid: victimUID, caps: in.caps, flags: []string{"--classic"}}.mustRun(t)
+		})
 	}
 }
