@@ -10,10 +10,12 @@ package e2e
 // capabilities).
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
@@ -304,4 +306,152 @@ func TestHostileMountTableNeverFailsALaunch(t *testing.T) {
 			launch{uid: victimUID, caps: in.caps, flags: []string{"--classic"}}.mustRun(t)
 		})
 	}
+}
+
+// A caller who sets a Go runtime variable makes the launcher execute
+// itself again (without them); neither image may ever be dumpable, or the
+// caller could list its descriptors and write its oom_score_adj. The
+// launcher is caught while it waits for its seccomp profile: in pid 1's
+// namespace already, before any change of credentials (a filesystem id,
+// the drop) would make the kernel mark it non-dumpable by itself.
+func TestRuntimeVariablesNeverMakeTheLauncherDumpable(t *testing.T) {
+	for _, in := range dropIns {
+		for _, v := range []struct {
+			name string
+			env  []string
+		}{{"no-runtime-variable", nil}, {"re-executed-for-GOGC", []string{"GOGC=100"}}} {
+			t.Run(in.name+"/"+v.name, func(t *testing.T) {
+				world(t)
+				env := append([]string{"SNAP_CONFINE_MAX_PROFILE_WAIT=20"}, v.env...)
+				cmd := launch{program: in.program, uid: userUID, env: env, noProfile: true}.command()
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				defer func() {
+					cmd.Process.Kill()
+					cmd.Wait()
+				}()
+				pid := strconv.Itoa(cmd.Process.Pid)
+				waiting := func() bool {
+					environ, _ := os.ReadFile("/proc/" + pid + "/environ")
+					sc, _ := os.ReadFile("/proc/" + pid + "/syscall")
+					// The image that waits: the second one when a
+					// runtime variable made it execute itself again.
+					reexeced := len(v.env) == 0 || bytes.Contains(environ, []byte("SNAP_LAUNCH_SAVED_GOGC=100"))
+					return reexeced && len(sc) > 0 && !bytes.HasPrefix(sc, []byte("running"))
+				}
+				for deadline := time.Now().Add(10 * time.Second); !waiting(); time.Sleep(10 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						t.Fatal("the launcher never waited for its profile")
+					}
+				}
+				time.Sleep(100 * time.Millisecond)
+				spy := exec.Command("/proc/self/exe")
+				spy.Env = []string{helperEnv + "=probe-proc"}
+				spy.Args = []string{"spy", pid}
+				spy.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: userUID, Gid: userUID}}
+				out, err := spy.Output()
+				if err != nil {
+					t.Fatalf("spy: %v", err)
+				}
+				for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+					if strings.HasSuffix(line, "=opened") || strings.HasSuffix(line, "=attached") {
+						t.Errorf("the caller could reach into the privileged launcher: %s", line)
+					}
+				}
+				if exists("/run/snapd") {
+					t.Error("the launcher was caught too late: it has created /run/snapd")
+				}
+			})
+		}
+	}
+}
+
+// runtimeTrace matches the lines the Go runtime writes for GODEBUG's
+// inittrace.
+var runtimeTrace = regexp.MustCompile(`^init \S+ @\d`)
+
+// The Go runtime honours a caller's GODEBUG, GOGC, GOMAXPROCS and
+// GOMEMLIMIT before any of the launcher's code runs, setuid or not. What is
+// left of them, as SECURITY.md (§6) says: what they do during the runtime's
+// start-up and the initialisers of the packages the launcher links (trace
+// output the caller can read, time), before the launcher's own package
+// initialiser executes it again without them; nothing the launcher does
+// changes (the same privileged actions, in the same order), and the app
+// gets them back as the caller set them.
+func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
+	for _, in := range dropIns {
+		for _, v := range []struct {
+			name string
+			env  []string
+		}{
+			{"inittrace", []string{"GODEBUG=inittrace=1"}},
+			{"traces-and-a-busy-gc", []string{"GODEBUG=schedtrace=1,scheddetail=1,gctrace=1", "GOGC=1", "GOMAXPROCS=1", "GOMEMLIMIT=1MiB"}},
+		} {
+			t.Run(in.name+"/"+v.name, func(t *testing.T) {
+				world(t)
+				launch{program: in.program, uid: userUID}.mustRun(t)
+				calm := launch{program: in.program, uid: userUID, debug: true}.run()
+				hostile := launch{program: in.program, uid: userUID, debug: true, env: v.env}.run()
+				for _, r := range []result{calm, hostile} {
+					if r.err != nil {
+						t.Fatalf("launch failed: %v\n%s", r.err, r.stderr)
+					}
+				}
+				if want, got := privilegedSteps(calm.stderr), privilegedSteps(hostile.stderr); strings.Join(want, "\n") != strings.Join(got, "\n") || len(want) == 0 {
+					t.Errorf("the launcher acted differently:\nwithout the variables:\n%s\nwith them:\n%s", strings.Join(want, "\n"), strings.Join(got, "\n"))
+				}
+				a, b := calm.report, hostile.report
+				if a.UIDs != b.UIDs || a.GIDs != b.GIDs || fmt.Sprint(a.Caps) != fmt.Sprint(b.Caps) || fmt.Sprint(a.Status) != fmt.Sprint(b.Status) {
+					t.Errorf("the app was handed something else: %+v, then %+v", a, b)
+				}
+				for _, kv := range v.env {
+					if !contains(b.Env, kv) {
+						t.Errorf("the app did not get %s back", kv)
+					}
+				}
+				if v.name != "inittrace" {
+					return
+				}
+				// Init traces are written line by line by one goroutine
+				// of one process at a time: the launcher's first image,
+				// then (after the debug log) the app.
+				starts := 0
+				for _, line := range nonDebugLines(hostile.stderr) {
+					if !runtimeTrace.MatchString(line) {
+						t.Errorf("a line that is not the runtime's init trace: %q", line)
+					}
+					if strings.HasPrefix(line, "init runtime @") {
+						starts++
+					}
+					if strings.HasPrefix(line, "init github.com/snapns/snapns/launcher @") {
+						t.Errorf("the launcher's package initialiser ran under the caller's GODEBUG: %q", line)
+					}
+				}
+				if starts != 2 {
+					t.Errorf("%d runtimes started under the caller's GODEBUG, want 2 (the launcher's first image and the app):\n%s", starts, hostile.stderr)
+				}
+			})
+		}
+	}
+}
+
+// privilegedSteps are the privileged actions a debug log records, in order.
+func privilegedSteps(stderr string) []string {
+	var steps []string
+	for _, line := range strings.Split(stderr, "\n") {
+		if _, step, ok := strings.Cut(line, "DEBUG: snap-launch: privileged: "); ok {
+			steps = append(steps, step)
+		}
+	}
+	return steps
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
 }
