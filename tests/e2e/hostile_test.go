@@ -11,6 +11,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -25,6 +26,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/mountinfo"
+	"github.com/snapns/snapns/tests/probe/report"
+	"github.com/snapns/snapns/tests/sandbox"
 )
 
 // victimUID is the other user, whose launches the hostile one (userUID)
@@ -454,4 +457,74 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// Every launch sets up the device cgroup of its security tag, whose map
+// (cgroup v2) or devices group (v1) every running app of that tag, of
+// every user, shares. Another user's launches must never close a device
+// the running app may use, not even for a moment.
+func TestOtherUsersLaunchesNeverCloseTheDeviceMap(t *testing.T) {
+	scope := deviceWorld(t)
+	deviceUseDuringLaunches(t, scope, snapScope(t, "snap.hello.app"))
+}
+
+func TestV1OtherUsersLaunchesNeverCloseTheDeviceGroup(t *testing.T) {
+	v1World(t)
+	deviceUseDuringLaunches(t, "", "")
+}
+
+// deviceUseDuringLaunches runs a core24 app of uid 1000 that opens
+// /dev/null in a loop (in the cgroup v2 group mine, or none on v1) while
+// uid 1001 launches the same app 100 times (from theirs), in both
+// installs; the app must never have been refused.
+func deviceUseDuringLaunches(t *testing.T, mine, theirs string) {
+	t.Helper()
+	dir := "/run/openloop"
+	if err := os.Mkdir(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(dir, 0o1777); err != nil {
+		t.Fatal(err)
+	}
+	cmd := launch{flags: []string{"--base", "core24"}, uid: userUID, cgroup: mine, args: []string{"openloop", "/dev/null", dir}}.command()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := cmd.Start
+	if mine != "" {
+		start = func() error { return sandbox.InNewCgroupNS(cmd.Start) }
+	}
+	if err := start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if cmd.ProcessState == nil {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+	}()
+	for deadline := time.Now().Add(20 * time.Second); !exists(dir + "/running"); time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the app never started:\n%s", stderr.String())
+		}
+	}
+	launches := 0
+	for i := 0; i < 100; i++ {
+		launch{flags: []string{"--base", "core24"}, uid: victimUID, caps: i%2 == 1, cgroup: theirs}.mustRun(t)
+		launches++
+	}
+	if err := os.WriteFile(dir+"/stop", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("the app failed: %v\n%s", err, stderr.String())
+	}
+	var r report.Report
+	if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+		t.Fatalf("cannot decode the app's report: %v\n%s", err, stdout.String())
+	}
+	got := r.Open["/dev/null"]
+	t.Logf("while uid %d launched the app %d times, the running app's opens of /dev/null: %s", victimUID, launches, got)
+	if !regexp.MustCompile(`^[1-9]\d* opens, 0 failed$`).MatchString(got) {
+		t.Fatalf("the running app was refused /dev/null while another user launched it: %s", got)
+	}
 }
