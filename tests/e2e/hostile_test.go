@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/nsview"
 	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/tests/probe/report"
 	"github.com/snapns/snapns/tests/sandbox"
@@ -526,5 +527,65 @@ func deviceUseDuringLaunches(t *testing.T, mine, theirs string) {
 	t.Logf("while uid %d launched the app %d times, the running app's opens of /dev/null: %s", victimUID, launches, got)
 	if !regexp.MustCompile(`^[1-9]\d* opens, 0 failed$`).MatchString(got) {
 		t.Fatalf("the running app was refused /dev/null while another user launched it: %s", got)
+	}
+}
+
+// hostileFUSE mounts what a user's FUSE mount looks like in the mount
+// table (fusermount3 lets them choose the source and the subtype), with
+// terminal escape sequences in both, below /home, where it propagates into
+// every snap's namespace. The connection is aborted at once (its
+// descriptor closed), so that nothing ever waits on it.
+func hostileFUSE(t *testing.T, source, subtype string) {
+	t.Helper()
+	dir := "/home/hostile-fuse"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	fuse, err := unix.Open("/dev/fuse", unix.O_RDWR|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Skipf("SKIPPING: there is no /dev/fuse to make a FUSE mount with: %v", err)
+	}
+	opts := fmt.Sprintf("fd=%d,rootmode=40000,user_id=%d,group_id=%d,subtype=%s", fuse, userUID, userUID, subtype)
+	err = unix.Mount(source, dir, "fuse", unix.MS_NOSUID|unix.MS_NODEV, opts)
+	unix.Close(fuse)
+	if err != nil {
+		t.Fatalf("cannot mount the FUSE stand-in: %v", err)
+	}
+	t.Cleanup(func() {
+		unmountBelow(t, dir)
+		os.Remove(dir)
+	})
+}
+
+// snap-ns prints to the operator's terminal what users chose (a FUSE
+// mount's source and subtype propagate into every preserved namespace):
+// every control character is escaped in text output, and JSON keeps the
+// strings as they are.
+func TestSnapNsEscapesWhatUsersChose(t *testing.T) {
+	world(t)
+	launch{}.mustRun(t)
+	const source, subtype = "evil\x1b]2;owned\x07", "x\x1b[2J\x1b[31m"
+	hostileFUSE(t, source, subtype)
+	var sh nsview.Shown
+	if err := json.Unmarshal([]byte(snapNSRun(t, 0, "show", "--json", "hello")), &sh); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, m := range sh.Mounts {
+		if m.MountPoint == "/home/hostile-fuse" {
+			found = m.Source == source && m.FSType == "fuse."+subtype
+		}
+	}
+	if !found {
+		t.Fatalf("the JSON does not hold the FUSE mount as it is: %+v", sh.Mounts)
+	}
+	for _, args := range [][]string{{"show", "hello"}, {"list"}, {"explain", "snap.hello.app"}} {
+		text := snapNSRun(t, 0, args...)
+		for _, r := range text {
+			if (r < 0x20 && r != '\n') || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+				t.Errorf("snap-ns %s prints the control character %q:\n%q", strings.Join(args, " "), r, text)
+				break
+			}
+		}
 	}
 }
