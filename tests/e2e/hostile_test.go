@@ -589,3 +589,36 @@ func TestSnapNsEscapesWhatUsersChose(t *testing.T) {
 		}
 	}
 }
+
+// Seccomp profiles, and every directory on their way, must be root's user
+// and group, as snap-confine 2.77 requires (seccomp-support.c
+// validate_path_has_strict_perms): a profile of group 1000 is refused with
+// one line.
+func TestSeccompProfilesOfAnotherGroupAreRefused(t *testing.T) {
+	for _, c := range []struct {
+		name, path, want string
+	}{
+		{"profile", seccompDir + "/snap.hello.app.bin2", "snap.hello.app.bin2"},
+		{"directory", seccompDir, seccompDir},
+	} {
+		for _, in := range installs {
+			t.Run(c.name+"/"+in.name, func(t *testing.T) {
+				world(t)
+				if err := installProfile("snap.hello.app", "unrestricted.bin2"); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.Chown(c.path, 0, userUID); err != nil {
+					t.Fatal(err)
+				}
+				msg := launch{uid: userUID, caps: in.caps}.mustFail(t)
+				t.Logf("refused with %q", msg)
+				if !strings.Contains(msg, c.want) || !strings.Contains(msg, "group") {
+					t.Fatalf("refused with %q, want it to name %s and its group", msg, c.want)
+				}
+				if exists("/run/snapd/ns/hello.mnt") {
+					t.Error("a namespace was made for the refused launch")
+				}
+			})
+		}
+	}
+}
