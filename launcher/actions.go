@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -634,9 +635,10 @@ func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 
 // The device cgroup (devcgroup.go), in pid 1's mount namespace, under the
 // per-snap lock, as snap-confine 2.77 sets it up on cgroup v2: a hash map
-// pinned at /sys/fs/bpf/snap/<tag> in snapd's layout, emptied and filled
-// with the app's allow list, and a device program reading it, attached to
-// the app's own snap cgroup.
+// pinned at /sys/fs/bpf/snap/<tag> in snapd's layout, changed to hold the
+// app's allow list (additions first, never emptied: the app's running
+// processes read it), and a device program reading it, attached to the
+// app's own snap cgroup.
 
 // openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
 // (dirfd) without following a symlink, as an O_PATH descriptor that the
@@ -681,47 +683,53 @@ func (l *launcher) createDeviceMap(dirfd int, name, objName, display string) (in
 	})
 }
 
-// fillDeviceMap makes the device map mapfd hold exactly allow: every key
-// there is deleted, then each of allow is added. Safe: mapfd was checked to
-// be a map of snapd's layout pinned in the root-only /sys/fs/bpf/snap
-// under this app's name; the map is the app's own, reset under the
+// updateDeviceMap makes the changes steps (devcgroup.MapSteps: additions
+// first, then deletions) to the device map mapfd, in order, so that a
+// device allowed before and after is never missing for the app's running
+// processes, whoever started them. Safe: mapfd was checked to be a map of
+// snapd's layout pinned in the root-only /sys/fs/bpf/snap under this
+// app's name; the map is the app's own, set to its allow list under the
 // per-snap lock, as snap-confine does; nothing but the descriptor's write
 // access is used.
-func (l *launcher) fillDeviceMap(mapfd int, allow []devcgroup.Device, display string) error {
-	return l.privileged(policy.OpDeviceMapFill, "reset the device map "+display, func() error {
-		var keys [][devcgroup.KeySize]byte
-		var key, next [devcgroup.KeySize]byte
-		for first := true; ; first = false {
-			if len(keys) > devcgroup.MaxEntries {
-				return fmt.Errorf("more than %d entries", devcgroup.MaxEntries)
-			}
-			var err error
-			if first {
-				err = bpfMapNextKey(mapfd, nil, next[:])
-			} else {
-				err = bpfMapNextKey(mapfd, key[:], next[:])
-			}
-			if err == unix.ENOENT {
-				break
-			} else if err != nil {
-				return err
-			}
-			keys = append(keys, next)
-			key = next
-		}
-		for _, k := range keys {
-			if err := bpfMapDelete(mapfd, k[:]); err != nil && err != unix.ENOENT {
-				return fmt.Errorf("cannot delete %s: %w", devcgroup.DeviceOfKey(k), err)
-			}
-		}
-		for _, d := range allow {
-			k := d.Key()
-			if err := bpfMapUpdate(mapfd, k[:], []byte{1}); err != nil {
-				return fmt.Errorf("cannot allow %s: %w", d, err)
+func (l *launcher) updateDeviceMap(mapfd int, steps []devcgroup.MapStep, display string) error {
+	return l.privileged(policy.OpDeviceMapFill, "update the device map "+display, func() error {
+		for _, s := range steps {
+			if s.Add {
+				if err := bpfMapUpdate(mapfd, s.Key[:], []byte{1}); err != nil {
+					return fmt.Errorf("cannot allow %s: %w", devcgroup.DeviceOfKey(s.Key), err)
+				}
+			} else if err := bpfMapDelete(mapfd, s.Key[:]); err != nil && err != unix.ENOENT {
+				return fmt.Errorf("cannot delete %s: %w", devcgroup.DeviceOfKey(s.Key), err)
 			}
 		}
 		return nil
 	})
+}
+
+// deviceMapKeys lists the keys of the device map mapfd. It only reads,
+// through the descriptor, and needs no privilege (not an action); it is
+// here with the other bpf(2) calls.
+func deviceMapKeys(mapfd int) ([][devcgroup.KeySize]byte, error) {
+	var keys [][devcgroup.KeySize]byte
+	var key, next [devcgroup.KeySize]byte
+	for first := true; ; first = false {
+		if len(keys) > devcgroup.MaxEntries {
+			return nil, fmt.Errorf("more than %d entries", devcgroup.MaxEntries)
+		}
+		var err error
+		if first {
+			err = bpfMapNextKey(mapfd, nil, next[:])
+		} else {
+			err = bpfMapNextKey(mapfd, key[:], next[:])
+		}
+		if err == unix.ENOENT {
+			return keys, nil
+		} else if err != nil {
+			return nil, err
+		}
+		keys = append(keys, next)
+		key = next
+	}
 }
 
 // loadDeviceProgram loads the device program (devcgroup.DeviceProgram)
@@ -763,9 +771,9 @@ func (l *launcher) mountBPFFS(dirfd int) error {
 // The cgroup v1 devices controller (devcgroup.go), in pid 1's mount
 // namespace, under the per-snap lock, as snap-confine 2.77 sets it up on a
 // legacy or hybrid host: the group /sys/fs/cgroup/devices/<security tag>,
-// root's 0700, reset to deny every device, then given the app's allow
-// list, and the launcher moved into it (the app inherits it across the
-// exec).
+// root's 0700, changed to allow the app's list (new rules first, then the
+// others denied; a new group denies every device first), and the launcher
+// moved into it (the app inherits it across the exec).
 
 // v1Resolve keeps every open of the devices group below the verified
 // hierarchy: no symlink, no magic link, no other mount.
@@ -832,18 +840,19 @@ func (l *launcher) openDeviceGroup(devices int, name, display string) (int, erro
 	})
 }
 
-// openDeviceGroupFiles opens names (devices.deny, devices.allow,
-// cgroup.procs) of the group for writing. Safe: it only opens, below the
-// checked group, on the same mount, without following symlinks; the
-// caller checks each is root's cgroupfs file before writing.
-func (l *launcher) openDeviceGroupFiles(group int, names []string, display string) ([]int, error) {
-	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: v1Resolve}
+// openDeviceGroupFiles opens files (devices.deny, devices.allow and
+// cgroup.procs for writing, devices.list for reading) of the group. Safe:
+// it only opens, below the checked group, on the same mount, without
+// following symlinks; the caller checks each is root's cgroupfs file
+// before using it.
+func (l *launcher) openDeviceGroupFiles(group int, files []groupFile, display string) ([]int, error) {
 	var fds []int
 	err := l.privileged(policy.OpDeviceGroupOpen, "open the files of "+display, func() error {
-		for _, name := range names {
-			fd, err := unix.Openat2(group, name, how)
+		for _, f := range files {
+			how := &unix.OpenHow{Flags: uint64(f.flags | unix.O_CLOEXEC | unix.O_NOFOLLOW), Resolve: v1Resolve}
+			fd, err := unix.Openat2(group, f.name, how)
 			if err != nil {
-				return fmt.Errorf("%s: %w", name, whyNot(group, name, err))
+				return fmt.Errorf("%s: %w", f.name, whyNot(group, f.name, err))
 			}
 			fds = append(fds, fd)
 		}
@@ -858,20 +867,34 @@ func (l *launcher) openDeviceGroupFiles(group int, names []string, display strin
 	return fds, nil
 }
 
-// resetDeviceGroup denies every device in the group (deny, its
-// devices.deny), dropping what an earlier launch allowed, then allows each
-// of allow, one rule per write (allowfd, its devices.allow). Safe: both
-// were checked to be root's cgroupfs files of this app's own group, below
-// the verified devices hierarchy; a group's rules only narrow its parent's,
-// and only the app's group (which holds the app's processes alone) changes.
-func (l *launcher) resetDeviceGroup(deny, allowfd int, allow []devcgroup.Device, display string) error {
-	return l.privileged(policy.OpDeviceGroupReset, "reset the device rules of "+display, func() error {
-		if err := writeAll(deny, devcgroup.V1DenyAll); err != nil {
-			return fmt.Errorf("cannot deny every device: %w", err)
-		}
-		for _, d := range allow {
-			if err := writeAll(allowfd, d.V1Rule()); err != nil {
-				return fmt.Errorf("cannot allow %s: %w", d, err)
+// groupFile is a file of a v1 devices group and how it is opened.
+type groupFile struct {
+	name  string
+	flags int
+}
+
+// writeDeviceRules makes the writes of devcgroup.V1Writes, in order, to
+// the group's devices.deny (deny) and devices.allow (allow): a group that
+// allows a list already gets the new rules first, then loses only what it
+// allowed beyond them, so that a device allowed before and after is never
+// denied to the app's running processes, whoever started them; a new group
+// (it allows every device, and nothing runs in it) denies every device
+// first. Safe: both were checked to be root's cgroupfs files of this app's
+// own group, below the verified devices hierarchy; a group's rules only
+// narrow its parent's, and only the app's group (which holds the app's
+// processes alone) changes.
+func (l *launcher) writeDeviceRules(deny, allow int, writes []devcgroup.V1Write, display string) error {
+	return l.privileged(policy.OpDeviceGroupReset, "set the device rules of "+display, func() error {
+		for _, w := range writes {
+			fd, what := allow, "allow"
+			if w.Deny {
+				fd, what = deny, "deny"
+			}
+			if err := writeAll(fd, w.Line); err != nil {
+				if w.Line == devcgroup.V1DenyAll {
+					return fmt.Errorf("cannot deny every device: %w", err)
+				}
+				return fmt.Errorf("cannot %s %s: %w", what, strings.TrimSpace(w.Line), err)
 			}
 		}
 		return nil

@@ -52,6 +52,7 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /run/snapd/ rw,
   /run/snapd/lock/ rw,
   /run/snapd/lock/*.lock rwk,
+  /run/snapd/lock/.snap-dirs-shared rw,
   /run/snapd/ns/ rw,
   /run/snapd/ns/*.mnt rw,
   /run/snapd/ns/snap.*.info{,.tmp} rw,

@@ -224,7 +224,7 @@ var Ops = [numOps]Spec{
 	// one can open, needs none.
 	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET)", FileCapsOnly: []Cap{CapDacOverride}},
 	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN), fchownat(0, 0)", Caps: bpf, SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
-	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
+	OpDeviceMapFill:    {Name: "add the allowed keys to the app's device map, then delete the others", Syscalls: "bpf(BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
 	OpMountBPFFS:       {Name: "mount bpffs on /sys/fs/bpf", Syscalls: "mount(bpf, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0)", Caps: mounts},
@@ -239,8 +239,8 @@ var Ops = [numOps]Spec{
 	// v1 takes a pid from a writer whose euid is root's or the task's own
 	// (the launcher moves itself), which needs none.
 	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV), fchownat(0, 0) and fchmodat of each file, fchown(0, 0), fchmod(0700)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
-	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: []Cap{CapDacOverride}},
-	OpDeviceGroupReset:  {Name: "deny every device in the app's devices group, then allow its list", Syscalls: "write(devices.deny), write(devices.allow)", Caps: []Cap{CapSysAdmin}},
+	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(O_WRONLY, or O_RDONLY for devices.list, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpDeviceGroupReset:  {Name: "allow the app's list in its devices group, then deny the rest", Syscalls: "write(devices.allow), write(devices.deny) (a new group: write(devices.deny) of every device first)", Caps: []Cap{CapSysAdmin}},
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
 }
 

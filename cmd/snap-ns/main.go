@@ -40,7 +40,7 @@ const usage = `usage: snap-ns list [--json]
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, strings.ReplaceAll(err.Error(), "\n", " "))
+		fmt.Fprintln(os.Stderr, nsview.Clean(err.Error()))
 		os.Exit(1)
 	}
 }

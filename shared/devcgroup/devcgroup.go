@@ -373,11 +373,11 @@ func HierarchyOf(magic int64) Hierarchy {
 // itself (dots and all), as snap-confine and snap-device-helper name it.
 func V1GroupName(securityTag string) string { return securityTag }
 
-// The files of a v1 devices group the launcher writes, as snap-confine
-// does: V1DenyAll to devices.deny first (the group's exceptions dropped,
-// every device denied, so that a group set up again is reset rather than
-// extended), then one V1Rule per write to devices.allow, then the
-// launcher's pid to cgroup.procs.
+// The files of a v1 devices group the launcher writes: V1Rule lines to
+// devices.allow and the rules no longer allowed to devices.deny, in the
+// order V1Writes gives (snap-confine writes V1DenyAll to devices.deny
+// first, which a new group still gets), then the launcher's pid to
+// cgroup.procs.
 const (
 	V1DenyFile  = "devices.deny"
 	V1AllowFile = "devices.allow"

@@ -32,6 +32,11 @@ const (
 	// GlobalLockName is the global lock, taken only around the
 	// initialisation of NSDir.
 	GlobalLockName = ".lock"
+	// SnapDirsSharedName, in LockDir, records that /snap and /var/snap
+	// were made shared mount points of themselves in pid 1's namespace
+	// (the parallel-instances feature's global set-up), once per boot.
+	// Instance names hold no dot, so no lock file can be named so.
+	SnapDirsSharedName = ".snap-dirs-shared"
 	// PrivateTmpDir is the root-owned 0700 parent of every snap's private
 	// /tmp; it lives in the world-writable /tmp, so every step below it is
 	// opened without following symlinks and checked for ownership.

@@ -33,6 +33,7 @@ var (
 	concRounds = flag.Int("concurrent-rounds", 10, "rounds of the concurrent cold launches")
 	concurrent = flag.Int("concurrent", 32, "launches started at once in a concurrent round")
 	others     = flag.Int("others", 500, "preserved namespaces of other snaps in the crowded hot path")
+	parOthers  = flag.Int("parallel-others", 1000, "preserved namespaces of other snaps in the parallel-instances CPU rows")
 	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/debian next to bin/)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
 	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
@@ -219,6 +220,22 @@ func (b *bench) time(row, tool string, cmd *exec.Cmd) error {
 		faults = ru.Minflt
 	}
 	b.res.add(row, tool, d, faults)
+	return nil
+}
+
+// cpu runs cmd and records under row for tool the CPU time it used (user
+// and system, from wait4's rusage: the launcher and, after its exec, the
+// app), with its minor page faults.
+func (b *bench) cpu(row, tool string, cmd *exec.Cmd) error {
+	if _, err := b.run(cmd); err != nil {
+		return err
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return fmt.Errorf("%s: no rusage", strings.Join(cmd.Args, " "))
+	}
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.res.add(row, tool, used, ru.Minflt)
 	return nil
 }
 
