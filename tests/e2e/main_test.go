@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 
@@ -162,20 +163,80 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "*** "+skipReason+" ***")
 		os.Exit(m.Run())
 	}
-	fetchSnapd()
-	fetchSnapd277()
+	if dir := os.Getenv(prepareEnv); dir != "" {
+		if err := prepare(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	prepared := os.Getenv(preparedEnv)
+	if prepared != "" {
+		if err := usePrepared(prepared); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	} else {
+		fetchSnapd()
+		fetchSnapd277()
+	}
 	staging, err := os.MkdirTemp("", "snapns-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	status, err := buildAndRun(staging)
+	status, err := buildAndRun(staging, prepared)
 	os.RemoveAll(staging)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	os.Exit(status)
+}
+
+// The split for `make test-kernels` (tests/kernels): this test binary,
+// started on the host with prepareEnv set to a directory, builds there
+// everything the sandbox installs (the binaries, the compiled profiles,
+// snapd's programs) and exits; started again in a QEMU guest with
+// preparedEnv set to the same directory (the host's files, read-only over
+// 9p), it builds nothing and downloads nothing: a guest has neither the
+// network nor the time to run the Go toolchain under emulation.
+const (
+	prepareEnv  = "SNAPNS_E2E_PREPARE"
+	preparedEnv = "SNAPNS_E2E_PREPARED"
+	// snapdEnvFile in a prepared directory holds the verdicts of
+	// fetchSnapd and fetchSnapd277.
+	snapdEnvFile = "snapd.env"
+)
+
+// prepare builds into dir what buildAndRun would build into the staging
+// directory, and records where Debian's snapd packages are, or why not.
+func prepare(dir string) error {
+	fetchSnapd()
+	fetchSnapd277()
+	if err := build(dir); err != nil {
+		return err
+	}
+	var env strings.Builder
+	for _, name := range []string{snapdTreeEnv, snapdSkipEnv, updateNS277TreeEnv, updateNS277SkipEnv} {
+		fmt.Fprintf(&env, "%s=%s\n", name, os.Getenv(name))
+	}
+	return os.WriteFile(filepath.Join(dir, snapdEnvFile), []byte(env.String()), 0o644)
+}
+
+// usePrepared takes the verdicts of fetchSnapd and fetchSnapd277 from a
+// prepared directory.
+func usePrepared(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, snapdEnvFile))
+	if err != nil {
+		return fmt.Errorf("cannot use the prepared binaries: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && v != "" {
+			os.Setenv(k, v)
+		}
+	}
+	return nil
 }
 
 // binaries are built into the staging directory and installed in the sandbox.
@@ -188,8 +249,22 @@ var binaries = map[string]string{
 	"snap-ns":         "github.com/snapns/snapns/cmd/snap-ns",
 }
 
-func buildAndRun(staging string) (int, error) {
+// buildAndRun builds the binaries into the staging directory, or links
+// the prepared ones there, and runs the tests in the sandbox.
+func buildAndRun(staging, prepared string) (int, error) {
 	bin := filepath.Join(staging, "bin")
+	if prepared != "" {
+		if err := os.Symlink(prepared, bin); err != nil {
+			return -1, err
+		}
+	} else if err := build(bin); err != nil {
+		return -1, err
+	}
+	return sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// build puts into bin everything the sandbox installs.
+func build(bin string) error {
 	args := []string{"build", "-o", bin + "/"}
 	for _, pkg := range binaries {
 		args = append(args, pkg)
@@ -198,21 +273,21 @@ func buildAndRun(staging string) (int, error) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return -1, err
+		return err
 	}
 	if err := cmd.Run(); err != nil {
-		return -1, fmt.Errorf("cannot build the binaries: %w", err)
+		return fmt.Errorf("cannot build the binaries: %w", err)
 	}
 	// The launcher with the test-only capability hook (caphook_test_build.go).
 	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-launch-hook"), binaries["snap-launch"])
 	hook.Env = cmd.Env
 	hook.Stdout, hook.Stderr = os.Stderr, os.Stderr
 	if err := hook.Run(); err != nil {
-		return -1, fmt.Errorf("cannot build the hooked launcher: %w", err)
+		return fmt.Errorf("cannot build the hooked launcher: %w", err)
 	}
 	// An app that needs nothing but write and exit_group.
 	if err := os.WriteFile(filepath.Join(bin, "started"), startedELF(), 0o755); err != nil {
-		return -1, err
+		return err
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
@@ -220,7 +295,7 @@ func buildAndRun(staging string) (int, error) {
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
 		if err != nil {
-			return -1, err
+			return err
 		}
 		if filepath.Ext(name) == ".bin" {
 			err = compile.CompileLegacy([]byte(src), f)
@@ -229,10 +304,10 @@ func buildAndRun(staging string) (int, error) {
 		}
 		f.Close()
 		if err != nil {
-			return -1, fmt.Errorf("cannot compile the %s test profile: %w", name, err)
+			return fmt.Errorf("cannot compile the %s test profile: %w", name, err)
 		}
 	}
-	return sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
+	return nil
 }
 
 func sandboxFiles() []sandbox.File {
@@ -370,6 +445,7 @@ func (l launch) run() result {
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := runInCgroupNS(cmd, l.cgroup != "")
+	pinPreserved()
 	res := result{stderr: stderr.String(), err: err}
 	if err == nil {
 		var r report.Report
@@ -447,6 +523,7 @@ func world(t *testing.T) {
 		t.Skip(skipReason)
 	}
 	reset := func() {
+		unpin()
 		unmountBelow(t, "/run/snapd")
 		for _, dir := range []string{"/run", "/tmp", "/var/lib/snapd", "/mnt"} {
 			entries, _ := os.ReadDir(dir)
@@ -519,7 +596,8 @@ func installHelper(t *testing.T, data []byte) {
 }
 
 // nsID returns the id of the mount namespace behind an nsfs file, or 0 when
-// the file is not one.
+// the file is not one: the kernel's id, or the file's inode on kernels
+// before 6.8, as the probe reports it (report.MountNSID).
 func nsID(t *testing.T, path string) uint64 {
 	t.Helper()
 	f, err := os.Open(path)
@@ -531,11 +609,62 @@ func nsID(t *testing.T, path string) uint64 {
 	if unix.Fstatfs(int(f.Fd()), &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
 		return 0
 	}
-	id, err := unix.IoctlGetUint64(int(f.Fd()), unix.NS_GET_MNTNS_ID)
+	id, err := report.MountNSID(int(f.Fd()))
 	if err != nil {
 		t.Fatalf("cannot get the namespace id of %s: %v", path, err)
 	}
 	return id
+}
+
+// haveMountNSIDs says whether this kernel has NS_GET_MNTNS_ID (6.8).
+var haveMountNSIDs = sync.OnceValue(report.HaveMountNSIDs)
+
+// pinnedNS are descriptors of namespaces the running test's launches
+// preserved, held until the test ends, on kernels without namespace ids:
+// there a namespace is known by its nsfs inode (report.MountNSID), which the
+// kernel hands to the next namespace made once this one dies. A test that
+// compares the namespace an app ran in with the one a later launch rebuilt
+// would otherwise see the same number for both. Holding the old one alive
+// keeps its number its own; with ids, nothing is pinned.
+var pinnedNS []int
+
+// pinPreserved pins every namespace preserved in /run/snapd/ns now.
+func pinPreserved() {
+	if haveMountNSIDs() {
+		return
+	}
+	paths, _ := filepath.Glob("/run/snapd/ns/*.mnt")
+	for _, path := range paths {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		var sfs unix.Statfs_t
+		if unix.Fstatfs(fd, &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
+			unix.Close(fd)
+			continue
+		}
+		pinnedNS = append(pinnedNS, fd)
+	}
+}
+
+// unpin lets the pinned namespaces go.
+func unpin() {
+	for _, fd := range pinnedNS {
+		unix.Close(fd)
+	}
+	pinnedNS = nil
+}
+
+// listedID is the id snap-ns gives the namespace behind an nsfs file: the
+// kernel's, or 0 (with the reason in id_problem) on kernels without
+// NS_GET_MNTNS_ID (before 6.8).
+func listedID(t *testing.T, path string) uint64 {
+	t.Helper()
+	if !haveMountNSIDs() {
+		return 0
+	}
+	return nsID(t, path)
 }
 
 // exists reports whether path exists (without following a final symlink).
