@@ -18,8 +18,10 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -291,6 +293,9 @@ func build(bin string) error {
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
+	// snapd's own AppArmor profile for snap-confine, from Debian's
+	// package, where a test can load it.
+	prepareAppArmor(bin, os.Getenv(prepareEnv) != "")
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -338,7 +343,7 @@ func sandboxFiles() []sandbox.File {
 		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
 	}
 	// Why there is no helper, or which package it came from.
-	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo, snapConfineProfile, snapConfineProfileSkip, snapConfineProfileInfo} {
 		if src := filepath.Join(bin, name); exists(src) {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
@@ -444,7 +449,7 @@ func (l launch) run() result {
 	cmd := l.command()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := runInCgroupNS(cmd, l.cgroup != "")
+	err := runBounded(cmd, l.cgroup != "", launchTimeout)
 	pinPreserved()
 	res := result{stderr: stderr.String(), err: err}
 	if err == nil {
@@ -471,6 +476,100 @@ func runInCgroupNS(cmd *exec.Cmd, inNS bool) error {
 	}
 	return cmd.Wait()
 }
+
+// launchTimeout bounds a launch that run makes: one that blocks (a launcher
+// a kernel or a profile stops half-way) fails its test with a line saying
+// so, not the whole run at the test binary's deadline. Launches take
+// seconds at most, even in an emulated guest.
+var launchTimeout = 3 * time.Minute
+
+// runBounded is runInCgroupNS, killing cmd when it runs longer than timeout.
+func runBounded(cmd *exec.Cmd, inNS bool, timeout time.Duration) error {
+	start := cmd.Start
+	if inNS {
+		start = func() error { return sandbox.InNewCgroupNS(cmd.Start) }
+	}
+	// A helper it started may hold its output open after it is killed.
+	cmd.WaitDelay = 5 * time.Second
+	if err := start(); err != nil {
+		return err
+	}
+	timer := time.AfterFunc(timeout, func() {
+		if hook := beforeKill.Load(); hook != nil {
+			(*hook)()
+		}
+		cmd.Process.Kill()
+	})
+	err := cmd.Wait()
+	if !timer.Stop() {
+		return fmt.Errorf("%w: killed after %v (%v)", errHung, timeout, err)
+	}
+	return err
+}
+
+// errHung is the error of a launch runBounded had to kill.
+var errHung = errors.New("the launch hung")
+
+// beforeKill, when set, runs before runBounded kills a launch that hung:
+// where the launcher is confined by AppArmor, even SIGKILL is mediated,
+// and the test's hook unconfines it first (apparmorkernel_test.go).
+var beforeKill atomic.Pointer[func()]
+
+// startHeld starts l with the probe waiting, after its other actions, for
+// the returned function to let it go; that function returns its report. A
+// test holds an app running, and so its namespace alive, while it makes
+// another: without namespace ids (before 6.8) a namespace is known by its
+// inode, which the next namespace made may be given once it dies.
+func (l launch) startHeld(t *testing.T) (release func() *report.Report) {
+	t.Helper()
+	gate := fmt.Sprintf("/run/snapns-e2e-gate-%d", gateSeq.Add(1))
+	l.args = append(append([]string{}, l.args...), "await", gate)
+	cmd := l.command()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Held once the probe runs: its argv replaces the launcher's.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		// An exited launch (a zombie) has none: release says why.
+		if len(argv) == 0 || bytes.HasPrefix(argv, []byte(probe+"\x00")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the held launch did not start the app within a minute:\n%s", stderr.String())
+		}
+	}
+	done := false
+	t.Cleanup(func() {
+		if !done {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		os.Remove(gate)
+	})
+	return func() *report.Report {
+		t.Helper()
+		done = true
+		if err := os.WriteFile(gate, nil, 0o644); err != nil {
+			cmd.Process.Kill()
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("the held launch failed: %v\nstderr:\n%s", err, stderr.String())
+		}
+		var r report.Report
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("cannot decode the held app's report %q: %v", stdout.String(), err)
+		}
+		return &r
+	}
+}
+
+var gateSeq atomic.Int64
 
 // mustRun runs l and fails the test unless the app ran.
 func (l launch) mustRun(t *testing.T) *report.Report {
@@ -635,7 +734,10 @@ func pinPreserved() {
 	}
 	paths, _ := filepath.Glob("/run/snapd/ns/*.mnt")
 	for _, path := range paths {
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		// O_PATH: a FIFO a test planted there must not block, and a
+		// path keeps an nsfs file's namespace alive as well as an
+		// open file does.
+		fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 		if err != nil {
 			continue
 		}

@@ -3,16 +3,12 @@
 package e2e
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/snapns/snapns/tests/probe/report"
 )
 
 func enablePerUser(t *testing.T) {
@@ -78,27 +74,10 @@ func TestUsersGetDistinctLayersOnTheSnapNamespace(t *testing.T) {
 
 func TestWithoutTheFeaturePerUserLayersAreEphemeral(t *testing.T) {
 	world(t)
-	// The first app runs until the second has run: an ephemeral layer
-	// dies with its app, and without namespace ids (before 6.8) the next
-	// layer could be given its number (report.MountNSID).
-	cmd := launch{uid: 1000, args: []string{"await", "/run/first-may-go"}}.command()
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	// The first app runs until the second has run (startHeld).
+	release := launch{uid: 1000}.startHeld(t)
 	second := launch{uid: 1000}.mustRun(t)
-	if err := os.WriteFile("/run/first-may-go", nil, 0o644); err != nil {
-		cmd.Process.Kill()
-		t.Fatal(err)
-	}
-	if err := cmd.Wait(); err != nil {
-		t.Fatalf("the first launch failed: %v\n%s", err, out.String())
-	}
-	var first report.Report
-	if err := json.Unmarshal(out.Bytes(), &first); err != nil {
-		t.Fatalf("cannot decode the first app's report: %v\n%s", err, out.String())
-	}
+	first := release()
 	snap := nsID(t, "/run/snapd/ns/hello.mnt")
 	if first.MountNSID == second.MountNSID || first.MountNSID == snap || second.MountNSID == snap {
 		t.Fatalf("not a fresh layer per launch: %d, %d (snap %d)", first.MountNSID, second.MountNSID, snap)

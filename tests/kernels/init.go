@@ -90,6 +90,16 @@ $B hostname snapns-guest
 say "booted in $($B cut -d' ' -f1 /proc/uptime)s: Linux $($B uname -r), cgroups $LAYOUT ($($B awk '$2 == "/sys/fs/cgroup" { print $3 }' /proc/mounts)), AppArmor $($B cat /sys/module/apparmor/parameters/enabled 2>/dev/null || echo absent)"
 cd "$DIR" || { say "exit status 125"; $B poweroff -f; }
 start=$($B cut -d' ' -f1 /proc/uptime)
+# Every two minutes, what runs and where it waits, on the console (its
+# log is console.log): what a run that hangs was doing.
+(
+	while $B sleep 120; do
+		echo "snapns-kernels: processes at $($B cut -d' ' -f1 /proc/uptime)s:"
+		for p in /proc/[0-9]*; do
+			echo "$($B basename $p) $($B cut -d' ' -f3,4 $p/stat 2>/dev/null) $($B cat $p/wchan 2>/dev/null) $($B tr '\0' ' ' <$p/cmdline 2>/dev/null | $B cut -c1-200)"
+		done
+	done >/dev/ttyS0 2>&1
+) &
 $B env -i HOME=/root PATH=$PATH LANG=C.UTF-8 $ENV "$TESTBIN" $ARGS >/dev/ttyS1 2>&1 </dev/null
 status=$?
 say "ran for $($B awk -v s=$start '{ print $1 - s }' /proc/uptime)s"

@@ -115,14 +115,15 @@ func (k *kernelTree) moduleOrder(want []string) (names []string, data map[string
 }
 
 func decompress(path string) ([]byte, error) {
+	// busybox is there anyway (the guest's userland); zstd is not in it.
 	var tool []string
 	switch {
 	case strings.HasSuffix(path, ".xz"):
-		tool = []string{"xz", "-dc"}
+		tool = []string{"/bin/busybox", "xzcat"}
 	case strings.HasSuffix(path, ".zst"):
 		tool = []string{"zstd", "-dcq"}
 	case strings.HasSuffix(path, ".gz"):
-		tool = []string{"gzip", "-dc"}
+		tool = []string{"/bin/busybox", "zcat"}
 	default:
 		return os.ReadFile(path)
 	}

@@ -159,6 +159,7 @@ var knownCauses = []struct {
 	{regexp.MustCompile(`(?i)device map.*invalid argument|BPF.*invalid argument`), "BPF_F_PATH_FD (6.5) is refused: the launcher's fallback (BPF pin/get by path) is pending"},
 	{regexp.MustCompile(`(?i)(map|bpf).*operation not permitted`), "the BPF map is charged to RLIMIT_MEMLOCK before 5.11: the launcher's fallback is pending"},
 	{regexp.MustCompile(`inappropriate ioctl|NS_GET_MNTNS_ID`), "NS_GET_MNTNS_ID (6.8) is missing"},
+	{regexp.MustCompile(`did not join its per-user namespace|does not name the new snap namespace|not on top of the snap's current namespace|a preserved layer: \{Action:create|rebuilt namespace N was not joined again`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no parent namespace id for a per-user layer, so a preserved layer is never found on top of the snap's namespace and is rebuilt on every launch (the fallback is pending)"},
 	{regexp.MustCompile(`runs in the foreign namespace`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no namespace id, so another snap's namespace of the same base bound over the snap's passes for it (the fallback, the namespace's inode, is pending)"},
 }
 
@@ -176,7 +177,7 @@ func (o *outcome) groups() []group {
 		if g == nil {
 			g = &group{cause: key}
 			for _, k := range knownCauses {
-				if k.re.MatchString(c) {
+				if k.re.MatchString(c) || k.re.MatchString(key) {
 					g.known = k.why
 					break
 				}

@@ -1,0 +1,566 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/tests/debian"
+)
+
+// AppArmor enforced for real, in a kernel that has it: Debian's stock
+// kernels, booted by `make test-kernels` with AppArmor enabled
+// (KERNELS=6.1/v2+apparmor). The profiles are loaded with Debian's own
+// apparmor_parser, the machine's (bookworm's 3.0 on the development
+// machine and in the 6.1 guest, which sees the host's root); the kernel's
+// AppArmor policy is global, so every profile a test loads is removed
+// again when it ends.
+
+const (
+	// snapConfineProfile is snapd's own AppArmor profile for snap-confine
+	// (/etc/apparmor.d/usr.lib.snapd.snap-confine.real of Debian sid's
+	// snapd package), staged by prepareAppArmor, or why it is not there.
+	snapConfineProfile     = "snap-confine.apparmor"
+	snapConfineProfileSkip = "snap-confine.apparmor.skip"
+	snapConfineProfileInfo = "snap-confine.apparmor.info"
+	// snapdAppArmorRelease is the Debian release whose snapd gives the
+	// profile: sid has snapd 2.77.
+	snapdAppArmorRelease = "sid"
+)
+
+// appArmorEnabled reports whether AppArmor is enabled in this kernel, as
+// the launcher decides it (launcher/apparmor.go).
+func appArmorEnabled() bool {
+	if _, err := os.Stat("/sys/kernel/security/apparmor"); err != nil {
+		return false
+	}
+	param, err := os.ReadFile("/sys/module/apparmor/parameters/enabled")
+	return err == nil && strings.TrimSpace(string(param)) == "Y"
+}
+
+const appArmorSkip = "SKIPPING: AppArmor is not enabled in this kernel, so its enforcement cannot be tested here; `make test-kernels` runs this test in a QEMU guest booted from Debian's stock 6.1 kernel with AppArmor enabled (KERNELS=6.1/v2+apparmor)"
+
+// parser returns Debian's apparmor_parser, or skips.
+func parser(t *testing.T) string {
+	t.Helper()
+	for _, p := range []string{"/usr/sbin/apparmor_parser", "/sbin/apparmor_parser"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	t.Skip("SKIPPING: apparmor_parser is not installed (Debian's apparmor package; tools/install-deps.sh installs it)")
+	return ""
+}
+
+// appArmorWorld is world for a test that needs AppArmor enforced: it skips,
+// loudly, where the kernel has none.
+func appArmorWorld(t *testing.T) {
+	t.Helper()
+	if !appArmorEnabled() {
+		t.Skip(appArmorSkip)
+	}
+	world(t)
+	parser(t)
+	unload := func() {
+		// Removing a profile leaves what it confined unconfined:
+		// killable by the test, whatever signals the profile allows.
+		for _, path := range loadedProfiles {
+			exec.Command(parser(t), "-R", "-K", path).Run()
+		}
+	}
+	beforeKill.Store(&unload)
+	// A launch blocked by a denial need not be waited for long.
+	launchTimeout = time.Minute
+	t.Cleanup(func() {
+		beforeKill.Store(nil)
+		launchTimeout = 3 * time.Minute
+	})
+	// snapd's snap-confine profile includes this directory of snapd's
+	// additions; the parser needs it to exist.
+	if err := os.MkdirAll("/var/lib/snapd/apparmor/snap-confine", 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// loadProfile loads (or replaces) AppArmor policy text and removes it when
+// the test ends. Extra parser flags go first (-C: complain mode).
+func loadProfile(t *testing.T, name, text string, flags ...string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), name)
+	if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	args := append(append([]string{"-r", "-K"}, flags...), path)
+	if out, err := exec.Command(parser(t), args...).CombinedOutput(); err != nil {
+		t.Fatalf("apparmor_parser cannot load %s: %v\n%s", name, err, out)
+	}
+	loadedProfiles = append(loadedProfiles, path)
+	t.Cleanup(func() {
+		// -R needs the profile's text again; a profile replaced since
+		// by one of the same name goes too.
+		exec.Command(parser(t), "-R", "-K", path).Run()
+		for i, p := range loadedProfiles {
+			if p == path {
+				loadedProfiles = append(loadedProfiles[:i], loadedProfiles[i+1:]...)
+				break
+			}
+		}
+	})
+}
+
+// loadedProfiles are the files of the profiles loaded now.
+var loadedProfiles []string
+
+// appProfile is an app's profile in the shape snapd writes them
+// (/var/lib/snapd/apparmor/profiles/snap.<instance>.<app>: snapd's
+// variables, then the profile named after the security tag, with the flags
+// snapd sets and the base abstraction), with rules for what the probe
+// does, not snapd's template.
+func appProfile(instance, app string) string {
+	return fmt.Sprintf(`#include <tunables/global>
+
+@{SNAP_NAME}="%[1]s"
+@{SNAP_INSTANCE_NAME}="%[1]s"
+@{SNAP_COMMAND_NAME}="%[2]s"
+@{SNAP_REVISION}="1"
+@{INSTALL_DIR}="/{,var/lib/snapd/}snap"
+
+profile "snap.%[1]s.%[2]s" flags=(attach_disconnected,mediate_deleted) {
+  #include <abstractions/base>
+
+  # The probe app: what it reads to write its report.
+  /snap/probe/1/probe mr,
+  /usr/bin/busybox mr,
+  @{PROC}/@{pid}/{status,mountinfo,cgroup} r,
+  @{PROC}/@{pid}/attr/{,apparmor/}current r,
+  @{PROC}/@{pid}/ns/ r,
+  @{PROC}/@{pid}/ns/mnt r,
+  @{PROC}/@{pid}/fd/ r,
+  /sys/kernel/mm/transparent_hugepage/hpage_pmd_size r,
+  /base-marker r,
+  # What snap-update-ns says it did, in the snap's namespace.
+  /mnt/snap-update-ns.log r,
+  /var/tmp/user-mounts.log r,
+  /tmp/ r,
+  /tmp/** rw,
+}
+`, instance, app)
+}
+
+// updateNSProfile is snap-update-ns's per-snap profile, named as snapd
+// names it, with rules for what the test's stand-in does
+// (tests/fakeupdatens): a tmpfs on /mnt with its log, or on /var/tmp for
+// the per-user mounts.
+func updateNSProfile(instance string) string {
+	return fmt.Sprintf(`#include <tunables/global>
+
+profile snap-update-ns.%[1]s flags=(attach_disconnected) {
+  #include <abstractions/base>
+
+  capability sys_admin,
+  capability dac_override,
+  /usr/lib/snapd/snap-update-ns mr,
+  @{PROC}/@{pid}/{status,mountinfo} r,
+  @{PROC}/@{pid}/attr/{,apparmor/}current r,
+  @{PROC}/@{pid}/fd/ r,
+  /base-marker r,
+  /run/snapd/ns/ r,
+  /run/snapd/ns/snap.%[1]s.fstab r,
+  /var/lib/snapd/mount/ r,
+  /var/lib/snapd/mount/snap.%[1]s.fstab r,
+  /var/lib/snapd/fake-update-ns-{fail,hang} r,
+  mount fstype=tmpfs tmpfs -> /mnt/,
+  mount fstype=tmpfs tmpfs -> /var/tmp/,
+  /mnt/snap-update-ns.log w,
+  /var/tmp/user-mounts.log w,
+}
+`, instance)
+}
+
+// loadSnapProfiles loads the launcher's profile (policy.LauncherProfile)
+// and the profiles snapd would have written for hello's app and its
+// snap-update-ns.
+func loadSnapProfiles(t *testing.T) {
+	t.Helper()
+	loadProfile(t, "usr.lib.snapd.snap-launch", policy.LauncherProfile)
+	loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
+	loadProfile(t, "snap-update-ns.hello", updateNSProfile("hello"))
+}
+
+// kmsg reads the kernel's log records from /dev/kmsg, from sequence number
+// after on, and returns their texts and the last sequence number read.
+func kmsg(t *testing.T, after uint64) ([]string, uint64) {
+	t.Helper()
+	fd, err := unix.Open("/dev/kmsg", unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatalf("cannot read the kernel's log: %v", err)
+	}
+	defer unix.Close(fd)
+	var lines []string
+	last := after
+	buf := make([]byte, 8192)
+	for {
+		n, err := unix.Read(fd, buf)
+		if errors.Is(err, unix.EPIPE) {
+			continue // records overwritten meanwhile
+		}
+		if err != nil || n <= 0 {
+			break
+		}
+		// "prio,seq,time,flags;text\n" then continuation lines.
+		head, text, ok := strings.Cut(string(buf[:n]), ";")
+		if !ok {
+			continue
+		}
+		fields := strings.Split(head, ",")
+		if len(fields) < 2 {
+			continue
+		}
+		seq, _ := strconv.ParseUint(fields[1], 10, 64)
+		if seq <= after && after != 0 {
+			continue
+		}
+		last = seq
+		text, _, _ = strings.Cut(text, "\n")
+		lines = append(lines, text)
+	}
+	return lines, last
+}
+
+// kmsgMark is where the kernel's log stands now.
+func kmsgMark(t *testing.T) uint64 {
+	_, last := kmsg(t, 0)
+	return last
+}
+
+var volatileAuditRe = regexp.MustCompile(` (pid|fsuid|ouid|comm|requested_mask|class)=\S+`)
+
+// denials returns the AppArmor audit lines logged since mark for profile
+// (all profiles when empty), shortened to the operation, the name and the
+// mask, each once.
+func denials(t *testing.T, mark uint64, profile string) []string {
+	t.Helper()
+	lines, _ := kmsg(t, mark)
+	seen := map[string]bool{}
+	var out []string
+	for _, line := range lines {
+		if !strings.Contains(line, `apparmor="DENIED"`) && !strings.Contains(line, `apparmor="ALLOWED"`) {
+			continue
+		}
+		if profile != "" && !strings.Contains(line, `profile="`+profile+`"`) {
+			continue
+		}
+		short := line
+		if i := strings.Index(line, `apparmor="`); i >= 0 {
+			short = line[i:]
+		}
+		// Leave out what differs from one launch to the next.
+		short = volatileAuditRe.ReplaceAllString(short, "")
+		if !seen[short] {
+			seen[short] = true
+			out = append(out, short)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// probeLabel launches l and returns the label the probe runs under.
+func probeLabel(t *testing.T, l launch) string {
+	t.Helper()
+	l.args = append(l.args, "read", "/proc/self/attr/current")
+	r := l.mustRun(t)
+	return strings.TrimRight(r.Read["/proc/self/attr/current"], "\n\x00")
+}
+
+// The app runs under its snap's label, snap-update-ns under its own, and
+// the launcher itself under its profile, for root and for a user, when the
+// namespace is made and when it is joined.
+func TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS(t *testing.T) {
+	appArmorWorld(t)
+	enablePerUser(t)
+	installUpdateNS(t)
+	loadSnapProfiles(t)
+	mark := kmsgMark(t)
+	for _, tc := range []struct {
+		name string
+		uid  int
+	}{{"root-creates", 0}, {"root-joins", 0}, {"user-creates-a-layer", userUID}, {"user-joins", userUID}} {
+		ok := t.Run(tc.name, func(t *testing.T) {
+			res := launch{uid: tc.uid, debug: true, args: []string{"read", "/proc/self/attr/current", "read", "/mnt/snap-update-ns.log", "read", "/var/tmp/user-mounts.log"}}.run()
+			if res.err != nil {
+				t.Fatalf("launch failed: %v\n%s\ndenials: %q", res.err, res.stderr, denials(t, mark, ""))
+			}
+			r := res.report
+			if got := strings.TrimRight(r.Read["/proc/self/attr/current"], "\n\x00"); got != "snap.hello.app (enforce)" {
+				t.Errorf("the app runs as %q, want snap.hello.app (enforce); errors %v", got, r.Errors)
+			}
+			if !strings.Contains(res.stderr, `the launcher runs as "snap-launch" (enforce)`) {
+				t.Errorf("the launcher does not say it runs under its profile:\n%s", res.stderr)
+			}
+			if log := r.Read["/mnt/snap-update-ns.log"]; !strings.Contains(log, "label=snap-update-ns.hello (enforce)\n") {
+				t.Errorf("snap-update-ns did not run under snap-update-ns.hello: %q (errors %v)", log, r.Errors)
+			}
+			if tc.uid != 0 {
+				if log := r.Read["/var/tmp/user-mounts.log"]; !strings.Contains(log, "label=snap-update-ns.hello (enforce)\n") {
+					t.Errorf("snap-update-ns --user-mounts did not run under snap-update-ns.hello: %q (errors %v)", log, r.Errors)
+				}
+			}
+		})
+		if !ok {
+			break // the next launches would fail alike
+		}
+	}
+	if d := denials(t, mark, ""); len(d) > 0 {
+		t.Errorf("AppArmor denied, in the launches above:\n  %s", strings.Join(d, "\n  "))
+	}
+}
+
+// Where AppArmor is enabled, a launcher with elevated privileges that no
+// profile confines refuses to run (snap-confine's check): the launcher
+// installed with file capabilities, and the setuid one at a path its
+// profile does not attach to.
+func TestAppArmorUnconfinedLauncherIsRefused(t *testing.T) {
+	appArmorWorld(t)
+	loadSnapProfiles(t)
+	for _, tc := range []struct {
+		name string
+		l    launch
+	}{
+		{"file-capabilities", launch{caps: true, uid: userUID}},
+		{"setuid-elsewhere", launch{program: dropInDir + "/snap-confine", uid: userUID}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			line := tc.l.mustFail(t)
+			if !strings.Contains(line, "not confined by AppArmor") {
+				t.Errorf("refused for another reason: %q", line)
+			}
+			if exists("/run/snapd/ns/hello.mnt") {
+				t.Error("the unconfined launcher preserved a namespace")
+			}
+		})
+	}
+	// Root gains nothing from a setuid launcher: snap-confine lets root
+	// run it unconfined, and its app still gets its label.
+	if got := probeLabel(t, launch{program: dropInDir + "/snap-confine"}); got != "snap.hello.app (enforce)" {
+		t.Errorf("root's app, through an unconfined launcher, runs as %q", got)
+	}
+}
+
+// mustRunConfined fails the test at once unless the launcher runs under
+// its own profile as it is: the tests that take a rule away, or look for
+// another refusal, would otherwise only see that failure again.
+func mustRunConfined(t *testing.T) {
+	t.Helper()
+	mark := kmsgMark(t)
+	if res := (launch{}).run(); res.err != nil {
+		t.Fatalf("the launcher does not run under policy.LauncherProfile (TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS): %v; the kernel denied:\n  %s", res.err, strings.Join(denials(t, mark, ""), "\n  "))
+	}
+}
+
+// A launcher profile that denies something the launcher needs makes the
+// launch fail at once with one "cannot ..." line naming the step, never
+// hang, and the kernel logs the denial.
+func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
+	appArmorWorld(t)
+	installUpdateNS(t)
+	loadSnapProfiles(t)
+	mustRunConfined(t)
+	for _, tc := range []struct {
+		name   string
+		rule   string // the line taken out of policy.LauncherProfile
+		uid    int
+		denied string // in the kernel's audit line
+	}{
+		{"snap-lock", "  /run/snapd/lock/*.lock rwk,\n", 0, `name="/run/snapd/lock/`},
+		{"info-file", "  /run/snapd/ns/snap.*.info{,.tmp} rw,\n", 0, `name="/run/snapd/ns/snap.hello.info`},
+		{"pivot-root", "  pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,\n", 0, `operation="pivotroot"`},
+		{"app-transition", "  change_profile -> snap.*,\n", userUID, `operation="change_onexec"`},
+		{"update-ns-transition", "  change_profile -> snap-update-ns.*,\n", 0, `operation="change_onexec"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			appArmorWorld(t)
+			installUpdateNS(t)
+			if !strings.Contains(policy.LauncherProfile, tc.rule) {
+				t.Fatalf("the launcher's profile has no rule %q", tc.rule)
+			}
+			loadProfile(t, "usr.lib.snapd.snap-launch", strings.Replace(policy.LauncherProfile, tc.rule, "", 1))
+			loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
+			loadProfile(t, "snap-update-ns.hello", updateNSProfile("hello"))
+			mark := kmsgMark(t)
+			cmd := launch{uid: tc.uid}.command()
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			start := time.Now()
+			err := runBounded(cmd, false, 2*time.Minute)
+			took := time.Since(start)
+			if errors.Is(err, errHung) {
+				t.Fatalf("%v under a profile without %q; the kernel denied:\n  %s\nstderr:\n%s", err, strings.TrimSpace(tc.rule), strings.Join(denials(t, mark, ""), "\n  "), stderr.String())
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
+				t.Fatalf("the launch did not fail without %q: %v\n%s", strings.TrimSpace(tc.rule), err, stderr.String())
+			}
+			lines := nonDebugLines(stderr.String())
+			if len(lines) > 1 && strings.HasPrefix(lines[0], "fake snap-update-ns: ") {
+				lines = lines[1:]
+			}
+			if len(lines) != 1 || !strings.HasPrefix(lines[0], "cannot ") {
+				t.Errorf("expected one \"cannot ...\" line, got %q", lines)
+			}
+			if !strings.Contains(stderr.String(), "permission denied") {
+				t.Errorf("the error does not say the permission was denied: %q", lines)
+			}
+			d := denials(t, mark, "")
+			found := false
+			for _, line := range d {
+				found = found || strings.Contains(line, tc.denied)
+			}
+			if !found {
+				t.Errorf("the kernel logged no denial with %s; it logged:\n  %s", tc.denied, strings.Join(d, "\n  "))
+			}
+			t.Logf("failed in %v: %s", took.Round(time.Millisecond), strings.Join(lines, " / "))
+		})
+	}
+}
+
+// snapd 2.77's own profile for snap-confine (Debian sid's snapd package),
+// loaded over the launcher installed as snap-confine (the drop-in): what it
+// would deny the launcher, from the kernel's audit lines, first in complain
+// mode (every rule the launcher would need beyond the profile, in one run),
+// then enforced.
+func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
+	appArmorWorld(t)
+	text, err := os.ReadFile(profileDir + "/" + snapConfineProfile)
+	if err != nil {
+		why, _ := os.ReadFile(profileDir + "/" + snapConfineProfileSkip)
+		t.Skipf("SKIPPING: no snap-confine profile from snapd's package: %s", why)
+	}
+	info, _ := os.ReadFile(profileDir + "/" + snapConfineProfileInfo)
+	t.Logf("snapd's snap-confine profile from %s", strings.TrimSpace(string(info)))
+	// The drop-in where snapd's profile attaches.
+	dropIn, err := os.ReadFile(dropInDir + "/snap-confine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	front, err := os.ReadFile(snapConfine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	install := func(data []byte, mode os.FileMode) {
+		if err := os.WriteFile(snapConfine+".new", data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(snapConfine+".new", mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(snapConfine+".new", snapConfine); err != nil {
+			t.Fatal(err)
+		}
+	}
+	install(dropIn, 0o755|os.ModeSetuid)
+	t.Cleanup(func() { install(front, 0o755) })
+	installUpdateNS(t)
+	enablePerUser(t)
+	loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
+	loadProfile(t, "snap-update-ns.hello", updateNSProfile("hello"))
+	const label = "/usr/lib/snapd/snap-confine"
+	launches := []launch{{}, {}, {uid: userUID}, {uid: userUID}}
+
+	loadProfile(t, "usr.lib.snapd.snap-confine.real", string(text), "-C")
+	mark := kmsgMark(t)
+	for _, l := range launches {
+		if got := probeLabel(t, l); got != "snap.hello.app (enforce)" {
+			t.Errorf("in complain mode, the app runs as %q", got)
+		}
+	}
+	wouldDeny := denials(t, mark, label)
+	if len(wouldDeny) == 0 {
+		t.Logf("the drop-in runs within snapd's snap-confine profile: nothing it would deny in %d launches (create, join, a user's layer made and joined)", len(launches))
+	} else {
+		t.Errorf("snapd's snap-confine profile would deny the drop-in (complain mode, %d launches: create, join, a user's layer made and joined):\n  %s", len(launches), strings.Join(wouldDeny, "\n  "))
+	}
+
+	appArmorWorld(t) // a fresh world
+	installUpdateNS(t)
+	enablePerUser(t)
+	loadProfile(t, "usr.lib.snapd.snap-confine.real", string(text))
+	mark = kmsgMark(t)
+	for i, l := range launches {
+		res := l.run()
+		if res.err != nil {
+			t.Errorf("enforced, launch %d (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
+			break // the next would fail alike
+		}
+		if got := res.report.MountNSID; got == 0 {
+			t.Errorf("enforced, launch %d: no namespace", i+1)
+		}
+	}
+	if d := denials(t, mark, label); len(d) > 0 {
+		t.Logf("enforced, the kernel denied:\n  %s", strings.Join(d, "\n  "))
+	}
+}
+
+// prepareAppArmor stages snapd's snap-confine profile into bin, from Debian
+// sid's snapd package (downloaded into the repository's .cache/debian,
+// never installed), or writes there why it cannot. It is fetched only where
+// a test can load it: in a kernel with AppArmor, or for `make test-kernels`
+// (always), whose AppArmor guest sees the host's cache.
+func prepareAppArmor(bin string, always bool) {
+	if !always && !appArmorEnabled() {
+		return
+	}
+	skip := func(format string, args ...any) {
+		why := fmt.Sprintf(format, args...)
+		fmt.Fprintln(os.Stderr, "*** SKIPPING the test with snapd's snap-confine AppArmor profile: "+why+" ***")
+		os.WriteFile(filepath.Join(bin, snapConfineProfileSkip), []byte(why), 0o644)
+	}
+	root, err := filepath.Abs("../..")
+	if err == nil {
+		_, err = os.Stat(filepath.Join(root, "go.mod"))
+	}
+	if err != nil {
+		skip("cannot find the repository (and its .cache): %v", err)
+		return
+	}
+	tree, err := debian.Fetch(filepath.Join(root, ".cache", "debian"), snapdAppArmorRelease, "snapd", func(format string, args ...any) {
+		fmt.Fprintf(os.Stderr, format+"\n", args...)
+	})
+	if err != nil {
+		skip("%v", err)
+		return
+	}
+	text, err := os.ReadFile(filepath.Join(tree, "etc/apparmor.d/usr.lib.snapd.snap-confine.real"))
+	if err == nil {
+		err = os.WriteFile(filepath.Join(bin, snapConfineProfile), text, 0o644)
+	}
+	if err != nil {
+		skip("%v", err)
+		return
+	}
+	version := "Debian " + snapdAppArmorRelease + "'s snapd"
+	if f, err := os.Open(filepath.Join(tree, "usr/lib/snapd/info")); err == nil {
+		sc := bufio.NewScanner(f)
+		for sc.Scan() {
+			if v, ok := strings.CutPrefix(sc.Text(), "VERSION="); ok {
+				version += " " + v
+			}
+		}
+		f.Close()
+	}
+	os.WriteFile(filepath.Join(bin, snapConfineProfileInfo), []byte(version+"\n"), 0o644)
+}
