@@ -143,6 +143,7 @@ profile "snap.%[1]s.%[2]s" flags=(attach_disconnected,mediate_deleted) {
   #include <abstractions/base>
 
   # The probe app: what it reads to write its report.
+  / r,
   /snap/probe/1/probe mr,
   /usr/bin/busybox mr,
   @{PROC}/@{pid}/{status,mountinfo,cgroup} r,
@@ -174,7 +175,8 @@ profile snap-update-ns.%[1]s flags=(attach_disconnected) {
   capability sys_admin,
   capability dac_override,
   /usr/lib/snapd/snap-update-ns mr,
-  @{PROC}/@{pid}/{status,mountinfo} r,
+  /sys/kernel/mm/transparent_hugepage/hpage_pmd_size r,
+  @{PROC}/@{pid}/{status,mountinfo,cgroup} r,
   @{PROC}/@{pid}/attr/{,apparmor/}current r,
   @{PROC}/@{pid}/fd/ r,
   /base-marker r,
@@ -247,7 +249,11 @@ func kmsgMark(t *testing.T) uint64 {
 	return last
 }
 
-var volatileAuditRe = regexp.MustCompile(` (pid|fsuid|ouid|comm|requested_mask|class)=\S+`)
+var (
+	volatileAuditRe = regexp.MustCompile(` (pid|fsuid|ouid|comm|requested_mask|class)=\S+`)
+	procPidRe       = regexp.MustCompile(`/proc/[0-9]+`)
+	taskTidRe       = regexp.MustCompile(`/task/[0-9]+`)
+)
 
 // denials returns the AppArmor audit lines logged since mark for profile
 // (all profiles when empty), shortened to the operation, the name and the
@@ -270,6 +276,8 @@ func denials(t *testing.T, mark uint64, profile string) []string {
 		}
 		// Leave out what differs from one launch to the next.
 		short = volatileAuditRe.ReplaceAllString(short, "")
+		short = procPidRe.ReplaceAllString(short, "/proc/@{pid}")
+		short = taskTidRe.ReplaceAllString(short, "/task/@{tid}")
 		if !seen[short] {
 			seen[short] = true
 			out = append(out, short)
@@ -294,6 +302,14 @@ func TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS(t *testing.T) {
 	appArmorWorld(t)
 	enablePerUser(t)
 	installUpdateNS(t)
+	// A per-user mount profile, so that snap-update-ns --user-mounts
+	// runs too.
+	if err := os.MkdirAll("/var/lib/snapd/mount", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile("/var/lib/snapd/mount/snap.hello.user-fstab", nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	loadSnapProfiles(t)
 	mark := kmsgMark(t)
 	for _, tc := range []struct {
@@ -382,23 +398,24 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 	mustRunConfined(t)
 	for _, tc := range []struct {
 		name   string
-		rule   string // the line taken out of policy.LauncherProfile
+		rule   string // the lines taken out of policy.LauncherProfile
 		uid    int
 		denied string // in the kernel's audit line
 	}{
-		{"snap-lock", "  /run/snapd/lock/*.lock rwk,\n", 0, `name="/run/snapd/lock/`},
-		{"info-file", "  /run/snapd/ns/snap.*.info{,.tmp} rw,\n", 0, `name="/run/snapd/ns/snap.hello.info`},
-		{"pivot-root", "  pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,\n", 0, `operation="pivotroot"`},
-		{"app-transition", "  change_profile -> snap.*,\n", userUID, `operation="change_onexec"`},
-		{"update-ns-transition", "  change_profile -> snap-update-ns.*,\n", 0, `operation="change_onexec"`},
+		{"snap-lock", `/run/snapd/lock/\*\.lock `, 0, `name="/run/snapd/lock/`},
+		{"info-file", `/run/snapd/ns/snap\.\*\.info`, 0, `name="/run/snapd/ns/snap.hello.info`},
+		{"pivot-root", `pivot_root `, 0, `operation="pivotroot"`},
+		{"app-transition", `change_profile -> snap\.\*,`, userUID, `operation="change_onexec"`},
+		{"update-ns-transition", `change_profile -> snap-update-ns\.\*,`, 0, `operation="change_onexec"`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			appArmorWorld(t)
 			installUpdateNS(t)
-			if !strings.Contains(policy.LauncherProfile, tc.rule) {
-				t.Fatalf("the launcher's profile has no rule %q", tc.rule)
+			rule := regexp.MustCompile(`(?m)^[ \t]*` + tc.rule + `.*\n`)
+			if !rule.MatchString(policy.LauncherProfile) {
+				t.Fatalf("the launcher's profile has no rule %s", tc.rule)
 			}
-			loadProfile(t, "usr.lib.snapd.snap-launch", strings.Replace(policy.LauncherProfile, tc.rule, "", 1))
+			loadProfile(t, "usr.lib.snapd.snap-launch", rule.ReplaceAllString(policy.LauncherProfile, ""))
 			loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
 			loadProfile(t, "snap-update-ns.hello", updateNSProfile("hello"))
 			mark := kmsgMark(t)
@@ -409,11 +426,11 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 			err := runBounded(cmd, false, 2*time.Minute)
 			took := time.Since(start)
 			if errors.Is(err, errHung) {
-				t.Fatalf("%v under a profile without %q; the kernel denied:\n  %s\nstderr:\n%s", err, strings.TrimSpace(tc.rule), strings.Join(denials(t, mark, ""), "\n  "), stderr.String())
+				t.Fatalf("%v under a profile without %s; the kernel denied:\n  %s\nstderr:\n%s", err, tc.rule, strings.Join(denials(t, mark, ""), "\n  "), stderr.String())
 			}
 			var ee *exec.ExitError
 			if !errors.As(err, &ee) || ee.ExitCode() == 0 {
-				t.Fatalf("the launch did not fail without %q: %v\n%s", strings.TrimSpace(tc.rule), err, stderr.String())
+				t.Fatalf("the launch did not fail without %s: %v\n%s", tc.rule, err, stderr.String())
 			}
 			lines := nonDebugLines(stderr.String())
 			if len(lines) > 1 && strings.HasPrefix(lines[0], "fake snap-update-ns: ") {
@@ -451,7 +468,7 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 		t.Skipf("SKIPPING: no snap-confine profile from snapd's package: %s", why)
 	}
 	info, _ := os.ReadFile(profileDir + "/" + snapConfineProfileInfo)
-	t.Logf("snapd's snap-confine profile from %s", strings.TrimSpace(string(info)))
+	from := strings.TrimSpace(string(info))
 	// The drop-in where snapd's profile attaches.
 	dropIn, err := os.ReadFile(dropInDir + "/snap-confine")
 	if err != nil {
@@ -490,9 +507,9 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 	}
 	wouldDeny := denials(t, mark, label)
 	if len(wouldDeny) == 0 {
-		t.Logf("the drop-in runs within snapd's snap-confine profile: nothing it would deny in %d launches (create, join, a user's layer made and joined)", len(launches))
+		t.Logf("the drop-in runs within snapd's snap-confine profile (%s): nothing it would deny in %d launches (create, join, a user's layer made and joined)", from, len(launches))
 	} else {
-		t.Errorf("snapd's snap-confine profile would deny the drop-in (complain mode, %d launches: create, join, a user's layer made and joined):\n  %s", len(launches), strings.Join(wouldDeny, "\n  "))
+		t.Errorf("snapd's snap-confine profile (%s) would deny the drop-in (complain mode, %d launches: create, join, a user's layer made and joined):\n  %s", from, len(launches), strings.Join(wouldDeny, "\n  "))
 	}
 
 	appArmorWorld(t) // a fresh world
@@ -503,15 +520,9 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 	for i, l := range launches {
 		res := l.run()
 		if res.err != nil {
-			t.Errorf("enforced, launch %d (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
+			t.Errorf("enforced, launch %d of the drop-in (uid %d) under snapd's snap-confine profile fails: %v: %s; the kernel denied:\n  %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "), strings.Join(denials(t, mark, label), "\n  "))
 			break // the next would fail alike
 		}
-		if got := res.report.MountNSID; got == 0 {
-			t.Errorf("enforced, launch %d: no namespace", i+1)
-		}
-	}
-	if d := denials(t, mark, label); len(d) > 0 {
-		t.Logf("enforced, the kernel denied:\n  %s", strings.Join(d, "\n  "))
 	}
 }
 
