@@ -3,7 +3,6 @@
 package e2e
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -19,7 +18,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/tests/debian"
 )
 
 // AppArmor enforced for real, in a kernel that has it: Debian's stock
@@ -30,17 +28,9 @@ import (
 // AppArmor policy is global, so every profile a test loads is removed
 // again when it ends.
 
-const (
-	// snapConfineProfile is snapd's own AppArmor profile for snap-confine
-	// (/etc/apparmor.d/usr.lib.snapd.snap-confine.real of Debian sid's
-	// snapd package), staged by prepareAppArmor, or why it is not there.
-	snapConfineProfile     = "snap-confine.apparmor"
-	snapConfineProfileSkip = "snap-confine.apparmor.skip"
-	snapConfineProfileInfo = "snap-confine.apparmor.info"
-	// snapdAppArmorRelease is the Debian release whose snapd gives the
-	// profile: sid has snapd 2.77.
-	snapdAppArmorRelease = "sid"
-)
+// snapConfineProfile is snapd's own AppArmor profile for snap-confine, from
+// Debian sid's snapd 2.77 package (fetchSnapd277, snapd277Files).
+const snapConfineProfile = updateNS277Dir + "/usr.lib.snapd.snap-confine.real"
 
 // appArmorEnabled reports whether AppArmor is enabled in this kernel, as
 // the launcher decides it (launcher/apparmor.go).
@@ -462,13 +452,20 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 // then enforced.
 func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 	appArmorWorld(t)
-	text, err := os.ReadFile(profileDir + "/" + snapConfineProfile)
-	if err != nil {
-		why, _ := os.ReadFile(profileDir + "/" + snapConfineProfileSkip)
-		t.Skipf("SKIPPING: no snap-confine profile from snapd's package: %s", why)
+	if why := os.Getenv(updateNS277SkipEnv); why != "" {
+		t.Skip(why)
 	}
-	info, _ := os.ReadFile(profileDir + "/" + snapConfineProfileInfo)
-	from := strings.TrimSpace(string(info))
+	text, err := os.ReadFile(snapConfineProfile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.ReadFile(updateNS277Dir + "/info")
+	from := "Debian sid's snapd"
+	for _, line := range strings.Split(string(info), "\n") {
+		if v, ok := strings.CutPrefix(line, "VERSION="); ok {
+			from += " " + v
+		}
+	}
 	// The drop-in where snapd's profile attaches.
 	dropIn, err := os.ReadFile(dropInDir + "/snap-confine")
 	if err != nil {
@@ -524,54 +521,4 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 			break // the next would fail alike
 		}
 	}
-}
-
-// prepareAppArmor stages snapd's snap-confine profile into bin, from Debian
-// sid's snapd package (downloaded into the repository's .cache/debian,
-// never installed), or writes there why it cannot. It is fetched only where
-// a test can load it: in a kernel with AppArmor, or for `make test-kernels`
-// (always), whose AppArmor guest sees the host's cache.
-func prepareAppArmor(bin string, always bool) {
-	if !always && !appArmorEnabled() {
-		return
-	}
-	skip := func(format string, args ...any) {
-		why := fmt.Sprintf(format, args...)
-		fmt.Fprintln(os.Stderr, "*** SKIPPING the test with snapd's snap-confine AppArmor profile: "+why+" ***")
-		os.WriteFile(filepath.Join(bin, snapConfineProfileSkip), []byte(why), 0o644)
-	}
-	root, err := filepath.Abs("../..")
-	if err == nil {
-		_, err = os.Stat(filepath.Join(root, "go.mod"))
-	}
-	if err != nil {
-		skip("cannot find the repository (and its .cache): %v", err)
-		return
-	}
-	tree, err := debian.Fetch(filepath.Join(root, ".cache", "debian"), snapdAppArmorRelease, "snapd", func(format string, args ...any) {
-		fmt.Fprintf(os.Stderr, format+"\n", args...)
-	})
-	if err != nil {
-		skip("%v", err)
-		return
-	}
-	text, err := os.ReadFile(filepath.Join(tree, "etc/apparmor.d/usr.lib.snapd.snap-confine.real"))
-	if err == nil {
-		err = os.WriteFile(filepath.Join(bin, snapConfineProfile), text, 0o644)
-	}
-	if err != nil {
-		skip("%v", err)
-		return
-	}
-	version := "Debian " + snapdAppArmorRelease + "'s snapd"
-	if f, err := os.Open(filepath.Join(tree, "usr/lib/snapd/info")); err == nil {
-		sc := bufio.NewScanner(f)
-		for sc.Scan() {
-			if v, ok := strings.CutPrefix(sc.Text(), "VERSION="); ok {
-				version += " " + v
-			}
-		}
-		f.Close()
-	}
-	os.WriteFile(filepath.Join(bin, snapConfineProfileInfo), []byte(version+"\n"), 0o644)
 }

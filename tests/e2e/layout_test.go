@@ -51,6 +51,8 @@ func snapd277Files() []sandbox.File {
 		{Src: filepath.Join(tree, "usr/lib/snapd/snap-update-ns"), Dst: updateNS277Dir + "/snap-update-ns", Mode: 0o755},
 		{Src: filepath.Join(tree, "usr/lib/snapd/info"), Dst: updateNS277Dir + "/info", Mode: 0o644},
 		{Src: filepath.Join(tree, "usr/lib/snapd/snap-confine.v2-only.caps"), Dst: updateNS277Dir + "/snap-confine.v2-only.caps", Mode: 0o644},
+		// snap-confine's AppArmor profile (apparmorkernel_test.go).
+		{Src: filepath.Join(tree, "etc/apparmor.d/usr.lib.snapd.snap-confine.real"), Dst: snapConfineProfile, Mode: 0o644},
 	}
 }
 

@@ -293,9 +293,6 @@ func build(bin string) error {
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
-	// snapd's own AppArmor profile for snap-confine, from Debian's
-	// package, where a test can load it.
-	prepareAppArmor(bin, os.Getenv(prepareEnv) != "")
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -343,7 +340,7 @@ func sandboxFiles() []sandbox.File {
 		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
 	}
 	// Why there is no helper, or which package it came from.
-	for _, name := range []string{deviceHelperSkip, deviceHelperInfo, snapConfineProfile, snapConfineProfileSkip, snapConfineProfileInfo} {
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
 		if src := filepath.Join(bin, name); exists(src) {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}

@@ -7,8 +7,8 @@
 //
 // Each kernel is Debian's linux-image package of a release (bullseye's
 // 5.10, bookworm's 6.1, trixie's 6.12), downloaded with apt-get through a
-// private sources list into .cache/kernels and unpacked with dpkg -x, never
-// installed. The guest boots it with a generated initramfs (the host's
+// private sources list into .cache/debian (sandbox.DebianPackage) and
+// unpacked with dpkg -x, never installed. The guest boots it with a generated initramfs (the host's
 // static busybox, an init script, the package's own 9p, virtio, overlay,
 // loop and squashfs modules), sees the host's root read-only over
 // virtio-9p with a tmpfs overlay on top, lays out its cgroups as the run
@@ -43,7 +43,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/snapns/snapns/tests/debian"
+	"github.com/snapns/snapns/tests/sandbox"
 )
 
 // releases maps a kernel version to the Debian release whose kernel it is.
@@ -258,9 +258,7 @@ func (h *harness) run(sp spec, args []string) *run {
 	start := time.Now()
 	defer func() { r.wall = time.Since(start) }()
 	release := releases[sp.version]
-	a := debian.New(filepath.Join(h.repo, ".cache", "debian"), release)
-	a.Log = logf
-	tree, pkg, err := kernelPackage(a)
+	pkg, tree, err := kernelPackage(filepath.Join(h.repo, ".cache", "debian"), release)
 	if err != nil {
 		r.err = err
 		return r
@@ -302,26 +300,33 @@ func (h *harness) run(sp spec, args []string) *run {
 	return r
 }
 
-// kernelPackage fetches the release's current kernel (the package its
-// linux-image-amd64 metapackage depends on) and returns its unpacked tree.
-func kernelPackage(a *debian.Archive) (tree, pkg string, err error) {
-	if err := a.Update(false); err != nil {
-		return "", "", err
-	}
-	deps, err := a.Depends("linux-image-amd64")
+// kernelPackage fetches the release's kernel (the package its
+// linux-image-amd64 metapackage depends on, as first fetched into cache)
+// and returns the package's name and its unpacked tree.
+func kernelPackage(cache, release string) (pkg, tree string, err error) {
+	meta, err := sandbox.DebianPackage(cache, release, "linux-image-amd64")
 	if err != nil {
 		return "", "", err
 	}
-	for _, d := range deps {
-		if strings.HasPrefix(d, "linux-image-") {
-			pkg = d
+	out, err := exec.Command("dpkg-deb", "-f", meta, "Depends").Output()
+	if err != nil {
+		return "", "", fmt.Errorf("cannot read the dependencies of %s: %w", meta, err)
+	}
+	for _, dep := range strings.Split(string(out), ",") {
+		if name := strings.Fields(dep); len(name) > 0 && strings.HasPrefix(name[0], "linux-image-") {
+			pkg = name[0]
+			break
 		}
 	}
 	if pkg == "" {
-		return "", "", fmt.Errorf("cannot find Debian %s's kernel: linux-image-amd64 depends on %q", a.Release, deps)
+		return "", "", fmt.Errorf("cannot find Debian %s's kernel: linux-image-amd64 depends on %q", release, strings.TrimSpace(string(out)))
 	}
-	tree, err = a.Unpacked(pkg)
-	return tree, pkg, err
+	deb, err := sandbox.DebianPackage(cache, release, pkg)
+	if err != nil {
+		return "", "", err
+	}
+	tree, err = sandbox.Unpacked(deb)
+	return pkg, tree, err
 }
 
 // boot runs one guest and parses what it printed.
