@@ -154,7 +154,12 @@ func main() {
 		os.Exit(2)
 	}
 	h := &harness{smp: *smp, mem: *mem, timeout: *timeout}
-	if why := h.setUp(*cache); why != "" {
+	why, err := h.setUp(*cache)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if why != "" {
 		fmt.Fprintf(os.Stderr, "*** SKIPPING make test-kernels: %s ***\n", why)
 		return
 	}
@@ -163,6 +168,10 @@ func main() {
 	for _, sp := range specs {
 		r := h.run(sp, args)
 		results = append(results, r)
+		if r.skipped != "" {
+			fmt.Fprintf(os.Stderr, "*** SKIPPING the run %s: %s ***\n", sp, r.skipped)
+			continue
+		}
 		if r.err != nil || r.out.fail > 0 || r.out.status != 0 {
 			failed = true
 		}
@@ -188,36 +197,36 @@ func logf(format string, args ...any) {
 }
 
 // setUp finds what the guests need and builds the test binary and what its
-// sandbox installs; it returns why the runs cannot happen here, if so.
-func (h *harness) setUp(cache string) string {
+// sandbox installs. It returns why the runs cannot happen here, if so, or
+// what failed.
+func (h *harness) setUp(cache string) (why string, err error) {
 	if os.Geteuid() != 0 {
-		return "it needs root (QEMU's 9p export of the host's root with its owners and modes, the sandbox in the guest); run it as root, as CI does"
+		return "it needs root (QEMU's 9p export of the host's root with its owners and modes, the sandbox in the guest); run it as root, as CI does", nil
 	}
-	var err error
 	if h.qemu, err = exec.LookPath("qemu-system-x86_64"); err != nil {
-		return "qemu-system-x86_64 is not installed (tools/install-deps.sh installs Debian's qemu-system-x86)"
+		return "qemu-system-x86_64 is not installed (tools/install-deps.sh installs Debian's qemu-system-x86)", nil
 	}
 	h.busybox = "/bin/busybox"
-	if f, err := elf.Open(h.busybox); err != nil {
-		return "no busybox at /bin/busybox (Debian's busybox-static; tools/install-deps.sh installs it)"
-	} else {
-		static := f.Section(".interp") == nil
-		f.Close()
-		if !static {
-			return "/bin/busybox is not static (install busybox-static, as tools/install-deps.sh does)"
-		}
+	f, err := elf.Open(h.busybox)
+	if err != nil {
+		return "no busybox at /bin/busybox (Debian's busybox-static; tools/install-deps.sh installs it)", nil
+	}
+	static := f.Section(".interp") == nil
+	f.Close()
+	if !static {
+		return "/bin/busybox is not static (install busybox-static, as tools/install-deps.sh does)", nil
 	}
 	if h.repo, err = os.Getwd(); err != nil {
-		return err.Error()
+		return "", err
 	}
 	if _, err := os.Stat(filepath.Join(h.repo, "go.mod")); err != nil {
-		return "run it from the repository's top directory (make test-kernels)"
+		return "", fmt.Errorf("cannot find the repository: run it from its top directory (make test-kernels)")
 	}
 	if h.cache, err = filepath.Abs(cache); err != nil {
-		return err.Error()
+		return "", err
 	}
 	if err := os.MkdirAll(h.cache, 0o755); err != nil {
-		return err.Error()
+		return "", err
 	}
 	// The test binary, built as go test builds it, and what it installs
 	// in its sandbox.
@@ -226,8 +235,7 @@ func (h *harness) setUp(cache string) string {
 	build := exec.Command("go", "test", "-c", "-o", h.testbin, "./tests/e2e/")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "cannot build the end-to-end tests: %v\n", err)
-		os.Exit(1)
+		return "", fmt.Errorf("cannot build the end-to-end tests: %w", err)
 	}
 	h.prepared = filepath.Join(h.cache, "e2e-bin")
 	os.RemoveAll(h.prepared)
@@ -236,10 +244,9 @@ func (h *harness) setUp(cache string) string {
 	prep.Env = append(os.Environ(), "SNAPNS_E2E_PREPARE="+h.prepared)
 	prep.Stdout, prep.Stderr = os.Stderr, os.Stderr
 	if err := prep.Run(); err != nil {
-		fmt.Fprintf(os.Stderr, "cannot build what the end-to-end tests install: %v\n", err)
-		os.Exit(1)
+		return "", fmt.Errorf("cannot build what the end-to-end tests install: %w", err)
 	}
-	return ""
+	return "", nil
 }
 
 // run is one guest's run.
@@ -249,8 +256,11 @@ type run struct {
 	pkg    string
 	out    *outcome
 	err    error
-	wall   time.Duration
-	log    string
+	// skipped says why the run could not happen (the kernel could not
+	// be fetched: no network), where it did not.
+	skipped string
+	wall    time.Duration
+	log     string
 }
 
 func (h *harness) run(sp spec, args []string) *run {
@@ -260,7 +270,7 @@ func (h *harness) run(sp spec, args []string) *run {
 	release := releases[sp.version]
 	pkg, tree, err := kernelPackage(filepath.Join(h.repo, ".cache", "debian"), release)
 	if err != nil {
-		r.err = err
+		r.skipped = err.Error()
 		return r
 	}
 	r.pkg = pkg
@@ -388,6 +398,10 @@ func summary(w io.Writer, runs []*run) {
 	fmt.Fprintln(w, "make test-kernels: the end-to-end suite in Debian's kernels (QEMU, TCG); tests and subtests, without the parents of subtests")
 	fmt.Fprintf(w, "%-20s %-26s %6s %6s %6s %8s %8s  %s\n", "run", "kernel", "pass", "fail", "skip", "boot", "suite", "wall")
 	for _, r := range runs {
+		if r.skipped != "" {
+			fmt.Fprintf(w, "%-20s skipped: %s\n", r.spec, r.skipped)
+			continue
+		}
 		boot := r.out.booted
 		if i := strings.Index(boot, "s:"); i >= 0 {
 			boot = boot[:i+1]
@@ -395,7 +409,7 @@ func summary(w io.Writer, runs []*run) {
 		fmt.Fprintf(w, "%-20s %-26s %6d %6d %6d %8s %8s  %s\n", r.spec, r.kernel, r.out.pass, r.out.fail, r.out.skip, boot, r.out.ranFor, r.wall.Round(time.Second))
 	}
 	for _, r := range runs {
-		if r.err == nil && r.out.fail == 0 && r.out.status == 0 {
+		if r.skipped != "" || r.err == nil && r.out.fail == 0 && r.out.status == 0 {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s (%s): exit status %d; output in %s\n", r.spec, r.kernel, r.out.status, r.log)
