@@ -64,12 +64,12 @@ func appArmorWorld(t *testing.T) {
 		t.Skip(appArmorSkip)
 	}
 	world(t)
-	parser(t)
+	aaParser := parser(t)
 	unload := func() {
 		// Removing a profile leaves what it confined unconfined:
 		// killable by the test, whatever signals the profile allows.
 		for _, path := range loadedProfiles {
-			exec.Command(parser(t), "-R", "-K", path).Run()
+			exec.Command(aaParser, "-R", "-K", path).Run()
 		}
 	}
 	beforeKill.Store(&unload)
