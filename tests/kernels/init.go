@@ -33,6 +33,11 @@ export PATH=/bin
 mount -t proc proc /proc
 mount -t sysfs sysfs /sys
 mount -t devtmpfs devtmpfs /dev
+# What udev makes on a booted system, and some programs rely on.
+ln -s /proc/self/fd /dev/fd
+ln -s /proc/self/fd/0 /dev/stdin
+ln -s /proc/self/fd/1 /dev/stdout
+ln -s /proc/self/fd/2 /dev/stderr
 stty -F /dev/ttyS1 raw -echo 2>/dev/null
 say() { echo "snapns-kernels: $*" >/dev/ttyS1; }
 die() { say "$*"; say "exit status 125"; poweroff -f; }
