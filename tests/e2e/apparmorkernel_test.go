@@ -497,8 +497,14 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 
 	loadProfile(t, "usr.lib.snapd.snap-confine.real", string(text), "-C")
 	mark := kmsgMark(t)
-	for _, l := range launches {
-		if got := probeLabel(t, l); got != "snap.hello.app (enforce)" {
+	for i, l := range launches {
+		l.args = []string{"read", "/proc/self/attr/current"}
+		res := l.run()
+		if res.err != nil {
+			t.Errorf("in complain mode, launch %d of the drop-in (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
+			break
+		}
+		if got := strings.TrimRight(res.report.Read["/proc/self/attr/current"], "\n\x00"); got != "snap.hello.app (enforce)" {
 			t.Errorf("in complain mode, the app runs as %q", got)
 		}
 	}

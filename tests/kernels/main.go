@@ -260,7 +260,10 @@ type run struct {
 	// be fetched: no network), where it did not.
 	skipped string
 	wall    time.Duration
-	log     string
+	// cpu is the CPU time QEMU used: what the run costs on an idle
+	// machine, where wall time depends on everything else running.
+	cpu time.Duration
+	log string
 }
 
 func (h *harness) run(sp spec, args []string) *run {
@@ -306,7 +309,7 @@ func (h *harness) run(sp spec, args []string) *run {
 	}
 	r.log = filepath.Join(dir, "output.log")
 	logf("booting %s (%s) with cgroups %s, AppArmor %s; output in %s", k.version, pkg, sp.layout, map[bool]string{true: "enabled", false: "off"}[sp.apparmor], r.log)
-	r.out, r.err = h.boot(k.vmlinuz, initrd, strings.Join(cmdline, " "), filepath.Join(dir, "console.log"), r.log, "["+sp.String()+"] ")
+	r.out, r.cpu, r.err = h.boot(k.vmlinuz, initrd, strings.Join(cmdline, " "), filepath.Join(dir, "console.log"), r.log, "["+sp.String()+"] ")
 	return r
 }
 
@@ -340,7 +343,7 @@ func kernelPackage(cache, release string) (pkg, tree string, err error) {
 }
 
 // boot runs one guest and parses what it printed.
-func (h *harness) boot(kernel, initrd, cmdline, console, logPath, prefix string) (*outcome, error) {
+func (h *harness) boot(kernel, initrd, cmdline, console, logPath, prefix string) (*outcome, time.Duration, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), h.timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, h.qemu,
@@ -356,17 +359,17 @@ func (h *harness) boot(kernel, initrd, cmdline, console, logPath, prefix string)
 	)
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	logFile, err := os.Create(logPath)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	defer logFile.Close()
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("cannot start QEMU: %w", err)
+		return nil, 0, fmt.Errorf("cannot start QEMU: %w", err)
 	}
 	pr, pw := io.Pipe()
 	done := make(chan *outcome)
@@ -382,21 +385,25 @@ func (h *harness) boot(kernel, initrd, cmdline, console, logPath, prefix string)
 	pw.Close()
 	out := <-done
 	werr := cmd.Wait()
+	var cpu time.Duration
+	if cmd.ProcessState != nil {
+		cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	}
 	switch {
 	case ctx.Err() != nil:
-		return out, fmt.Errorf("cannot finish: the guest ran longer than %v and was killed (%s)", h.timeout, console)
+		return out, cpu, fmt.Errorf("cannot finish: the guest ran longer than %v and was killed (%s)", h.timeout, console)
 	case werr != nil:
-		return out, fmt.Errorf("QEMU failed: %v: %s", werr, strings.TrimSpace(stderr.String()))
+		return out, cpu, fmt.Errorf("QEMU failed: %v: %s", werr, strings.TrimSpace(stderr.String()))
 	case out.status < 0:
-		return out, fmt.Errorf("the guest stopped before the tests ended: see %s", console)
+		return out, cpu, fmt.Errorf("the guest stopped before the tests ended: see %s", console)
 	}
-	return out, nil
+	return out, cpu, nil
 }
 
 func summary(w io.Writer, runs []*run) {
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "make test-kernels: the end-to-end suite in Debian's kernels (QEMU, TCG); tests and subtests, without the parents of subtests")
-	fmt.Fprintf(w, "%-20s %-26s %6s %6s %6s %8s %8s  %s\n", "run", "kernel", "pass", "fail", "skip", "boot", "suite", "wall")
+	fmt.Fprintf(w, "%-20s %-26s %6s %6s %6s %8s %9s %8s %9s\n", "run", "kernel", "pass", "fail", "skip", "boot", "suite", "wall", "QEMU cpu")
 	for _, r := range runs {
 		if r.skipped != "" {
 			fmt.Fprintf(w, "%-20s skipped: %s\n", r.spec, r.skipped)
@@ -406,7 +413,7 @@ func summary(w io.Writer, runs []*run) {
 		if i := strings.Index(boot, "s:"); i >= 0 {
 			boot = boot[:i+1]
 		}
-		fmt.Fprintf(w, "%-20s %-26s %6d %6d %6d %8s %8s  %s\n", r.spec, r.kernel, r.out.pass, r.out.fail, r.out.skip, boot, r.out.ranFor, r.wall.Round(time.Second))
+		fmt.Fprintf(w, "%-20s %-26s %6d %6d %6d %8s %9s %8s %9s\n", r.spec, r.kernel, r.out.pass, r.out.fail, r.out.skip, boot, r.out.ranFor, r.wall.Round(time.Second), r.cpu.Round(time.Second))
 	}
 	for _, r := range runs {
 		if r.skipped != "" || r.err == nil && r.out.fail == 0 && r.out.status == 0 {

@@ -122,13 +122,15 @@ func firstLine(s string) string {
 
 // cause picks the line of a failing test's messages that says why: the
 // first "cannot ..." line a program printed (a launch's stderr, quoted in
-// the message), else the first message's first line.
+// the message), in the last message that has one (a test's fatal message
+// comes last; the ones before it may quote expected errors), else the
+// last message's first line.
 func cause(msgs []string) string {
 	if len(msgs) == 0 {
 		return "(no message: see the output)"
 	}
-	for _, msg := range msgs {
-		for _, line := range strings.Split(msg, "\n") {
+	for i := len(msgs) - 1; i >= 0; i-- {
+		for _, line := range strings.Split(msgs[i], "\n") {
 			line = strings.TrimSpace(line)
 			if strings.HasPrefix(line, "DEBUG: ") {
 				continue
@@ -138,7 +140,7 @@ func cause(msgs []string) string {
 			}
 		}
 	}
-	return firstLine(msgs[0])
+	return firstLine(msgs[len(msgs)-1])
 }
 
 // group is failures with one cause.
@@ -159,7 +161,7 @@ var knownCauses = []struct {
 	{regexp.MustCompile(`(?i)device map.*invalid argument|BPF.*invalid argument`), "BPF_F_PATH_FD (6.5) is refused: the launcher's fallback (BPF pin/get by path) is pending"},
 	{regexp.MustCompile(`(?i)(map|bpf).*operation not permitted`), "the BPF map is charged to RLIMIT_MEMLOCK before 5.11: the launcher's fallback is pending"},
 	{regexp.MustCompile(`inappropriate ioctl|NS_GET_MNTNS_ID`), "NS_GET_MNTNS_ID (6.8) is missing"},
-	{regexp.MustCompile(`did not join its per-user namespace|does not name the new snap namespace|not on top of the snap's current namespace|a preserved layer: \{Action:create|rebuilt namespace N was not joined again`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no parent namespace id for a per-user layer, so a preserved layer is never found on top of the snap's namespace and is rebuilt on every launch (the fallback is pending)"},
+	{regexp.MustCompile(`did not join its per-user namespace|did not join the preserved per-user namespace|does not name the new snap namespace|not on top of the snap's current namespace|a preserved layer: \{Action:create|rebuilt namespace N was not joined again`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no parent namespace id for a per-user layer, so a preserved layer is never found on top of the snap's namespace and is rebuilt on every launch (the fallback is pending)"},
 	{regexp.MustCompile(`runs in the foreign namespace`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no namespace id, so another snap's namespace of the same base bound over the snap's passes for it (the fallback, the namespace's inode, is pending)"},
 }
 

@@ -26,6 +26,12 @@ const sampleOutput = `snapns-kernels: booted in 6.78s: Linux 6.1.0-57-amd64, cgr
     --- FAIL: TestB/one (0.10s)
     --- FAIL: TestB/two (0.10s)
     --- FAIL: TestB/three (0.10s)
+=== RUN   TestD
+    d_test.go:3: under --nofile=4:4: exit status 1: ["cannot tell whether AppArmor is enabled: cannot open /: too many open files"]
+    d_test.go:4: launch failed: exit status 1
+        stderr:
+        cannot set the propagation of the root filesystem: function not implemented
+--- FAIL: TestD (0.10s)
 === RUN   TestC
     c_test.go:5: SKIPPING: AppArmor is not enabled in this kernel
 --- SKIP: TestC (0.00s)
@@ -36,14 +42,14 @@ snapns-kernels: exit status 1
 
 func TestParseOutputCountsLeavesAndGroupsFailuresByCause(t *testing.T) {
 	o := parseOutput(strings.NewReader(sampleOutput))
-	if o.pass != 1 || o.fail != 3 || o.skip != 1 || o.status != 1 || o.ranFor != "12.5s" || !strings.HasPrefix(o.booted, "6.78s: Linux 6.1.0-57-amd64") {
+	if o.pass != 1 || o.fail != 4 || o.skip != 1 || o.status != 1 || o.ranFor != "12.5s" || !strings.HasPrefix(o.booted, "6.78s: Linux 6.1.0-57-amd64") {
 		t.Fatalf("parsed %+v", o)
 	}
 	if o.skipped["TestC"] != "SKIPPING: AppArmor is not enabled in this kernel" {
 		t.Errorf("skip reason %q", o.skipped["TestC"])
 	}
 	groups := o.groups()
-	if len(groups) != 3 {
+	if len(groups) != 4 {
 		t.Fatalf("groups %+v", groups)
 	}
 	// The device map failures name the failing step, not the debug
@@ -55,6 +61,10 @@ func TestParseOutputCountsLeavesAndGroupsFailuresByCause(t *testing.T) {
 	}
 	if g := byTests["TestB/two"]; g.cause != "the namespace was not rebuilt: N (was N)" || g.known != "" {
 		t.Errorf("rebuilt group %+v", g)
+	}
+	// The last message's error is the cause, not an expected one before.
+	if g := byTests["TestD"]; g.cause != "cannot set the propagation of the root filesystem: function not implemented" || g.known == "" {
+		t.Errorf("TestD's group %+v", g)
 	}
 	one, three := byTests["TestB/one"], byTests["TestB/three"]
 	if !strings.HasPrefix(one.cause, "cannot set up the device cgroup of snap.hello.app: cannot create the device map") || one.known == "" || three.known == "" {
