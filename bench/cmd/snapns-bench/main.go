@@ -216,7 +216,7 @@ func (b *bench) time(row, tool string, cmd *exec.Cmd) error {
 	}
 	var faults int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		faults = ru.Minflt
+		faults = int64(ru.Minflt) // int32 on 32-bit architectures
 	}
 	b.res.add(row, tool, d, faults)
 	return nil
