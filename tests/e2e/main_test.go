@@ -215,6 +215,9 @@ func buildAndRun(staging string) (int, error) {
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
+	// snapd 2.77's AppArmor profile for snap-confine, from Debian sid's
+	// package (make deps downloads it).
+	stageSnapdProfile(bin)
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -262,7 +265,7 @@ func sandboxFiles() []sandbox.File {
 		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
 	}
 	// Why there is no helper, or which package it came from.
-	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo, snapdProfileFile, snapdProfileFile + ".skip"} {
 		if src := filepath.Join(bin, name); exists(src) {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
