@@ -53,7 +53,7 @@ CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns cmd/snapns-demo tests/probe
 
 .PHONY: all deps build test unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
-.PHONY: data man apparmor check unit-386 vet-arch install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
+.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
 
@@ -63,6 +63,8 @@ all: build
 deps:
 	@./tools/install-deps.sh
 	@./tools/fetch-qemu.sh
+	@# snapd 2.77's AppArmor profile, for the launcher's profile test.
+	@./tools/debfetch.sh sid .cache/debs/sid snapd >/dev/null
 
 build:
 	@mkdir -p bin
@@ -70,6 +72,14 @@ build:
 	@# The seccomp profile compiler needs libseccomp (cgo); it is never
 	@# linked into the launcher.
 	CGO_ENABLED=1 $(GO) build -trimpath -o bin/ ./cmd/snap-seccomp
+	@$(MAKE) --no-print-directory data
+
+# What a distribution package ships, and nothing else (no cgo: the seccomp
+# compiler, the demo and the test app are not installed).
+DIST_BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns
+build-dist:
+	@mkdir -p bin
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(DIST_BINARIES))
 	@$(MAKE) --no-print-directory data
 
 # What `make install` installs besides the binaries, made from the code:
@@ -105,6 +115,9 @@ vet: vet-arch
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
 	@# Every privileged syscall of the launcher is an action of launcher/actions.go.
 	@./tools/check-privileged.sh
+	@# The release is VERSION everywhere it is written.
+	@v=$$(sed -n '1s/^snapns (\([^)]*\)).*/\1/p' debian/changelog); test "$$v" = "$(VERSION)" || { echo "debian/changelog is at $$v, VERSION at $(VERSION)"; exit 1; }
+	@grep -q '^## $(VERSION)$$' NEWS.md || { echo "NEWS.md has no section for $(VERSION)"; exit 1; }
 	@# SECURITY.md's generated tables are the code's (make security-tables).
 	$(GO) run ./tools/securitydoc -check SECURITY.md
 
@@ -259,6 +272,33 @@ uninstall:
 # installed path with dots, and ".real" for /usr/lib/snapd as Debian's and
 # Ubuntu's snapd name theirs (so local/ overrides keep their name).
 APPARMOR_NAME = $(subst /,.,$(patsubst /%,%,$(LIBEXECDIR)/snap-confine))$(if $(filter /usr/lib/snapd,$(LIBEXECDIR)),.real)
+
+# The Debian package (debian/), built from a copy of this tree in
+# .cache/deb so that dpkg-buildpackage's output lands there:
+# .cache/deb/snapns_<version>_<arch>.deb. No root; the Go modules must be in
+# the module cache (the build is offline). -d: the Go toolchain need not be
+# Debian's package.
+deb:
+	rm -rf .cache/deb/src && mkdir -p .cache/deb/src
+	tar -c --exclude=./.cache --exclude=./bin --exclude=./.git . | tar -x -C .cache/deb/src
+	cd .cache/deb/src && dpkg-buildpackage -us -uc -b -d
+	@ls -l .cache/deb/*.deb
+
+# An RPM (packaging/rpm/snapns.spec) for the /usr/libexec/snapd layout, in
+# .cache/rpm/RPMS. --nodeps: this Debian machine's rpm database knows none
+# of the build requirements.
+rpm:
+	rm -rf .cache/rpm && mkdir -p .cache/rpm/SOURCES
+	tar -c --exclude=./.cache --exclude=./bin --exclude=./.git --transform 's,^\.,snapns-$(VERSION),' . | gzip >.cache/rpm/SOURCES/snapns-$(VERSION).tar.gz
+	rpmbuild -bb --nodeps --define '_topdir $(CURDIR)/.cache/rpm' --define 'snapns_version $(VERSION)' packaging/rpm/snapns.spec
+	@find .cache/rpm/RPMS -name '*.rpm' -exec rpm -qlp --dump {} \; | awk '{print $$5, $$1}'
+
+# The package installed into a throw-away Debian root next to snapd's own
+# package (divert, capabilities, removal and reinstall), and a launch through
+# what it installed in the test sandbox (tools/deb-test.sh). Root; network
+# for the root's first build (cached in .cache/deb).
+deb-test: deb
+	./tools/deb-test.sh
 
 clean:
 	rm -rf bin

@@ -218,6 +218,8 @@ func buildAndRun(staging string) (int, error) {
 	// snapd 2.77's AppArmor profile for snap-confine, from Debian sid's
 	// package (make deps downloads it).
 	stageSnapdProfile(bin)
+	// What the Debian package installed (make deb-test).
+	stageDebInstalled(bin)
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -270,6 +272,7 @@ func sandboxFiles() []sandbox.File {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
 	}
+	files = append(files, debInstalledFiles(bin)...)
 	return append(files, snapdFiles()...)
 }
 
