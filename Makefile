@@ -108,7 +108,7 @@ apparmor-files:
 	CGO_ENABLED=0 $(GO) run ./policy/cmd/apparmor-profile -write apparmor
 
 vet: vet-arch
-	@test -z "$$(gofmt -l .)" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
+	@f=$$(find . -path ./.cache -prune -o -path ./bin -prune -o -name '*.go' -print | xargs gofmt -l); test -z "$$f" || { echo "gofmt needed:"; echo "$$f"; exit 1; }
 	$(GO) vet ./...
 	@# The launcher must never import the planner nor the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }

@@ -24,8 +24,10 @@ stamp="$(basename "$snapd")"
 if [ "$(cat "$root/.snapns-root" 2>/dev/null)" != "$stamp" ]; then
 	echo "building the throw-away root in $root (debootstrap trixie, then $(basename "$snapd"))"
 	rm -rf "$root.new"
-	debootstrap --variant=minbase trixie "$root.new" http://deb.debian.org/debian >.cache/deb/debootstrap.log 2>&1 ||
-		{ tail -20 .cache/deb/debootstrap.log; exit 1; }
+	# debootstrap mounts /proc and /sys in the new root: in a mount
+	# namespace of its own, so that the host's mount table never sees them.
+	unshare -m --propagation private debootstrap --variant=minbase trixie "$root.new" http://deb.debian.org/debian \
+		>.cache/deb/debootstrap.log 2>&1 || { tail -20 .cache/deb/debootstrap.log; exit 1; }
 	printf '#!/bin/sh\nexit 101\n' >"$root.new/usr/sbin/policy-rc.d"
 	chmod 0755 "$root.new/usr/sbin/policy-rc.d"
 	cp "$snapd" "$root.new/tmp/snapd.deb"

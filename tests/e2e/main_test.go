@@ -220,6 +220,10 @@ func buildAndRun(staging string) (int, error) {
 	stageSnapdProfile(bin)
 	// What the Debian package installed (make deb-test).
 	stageDebInstalled(bin)
+	// snap-ns's bash completion.
+	if data, err := os.ReadFile("../../completion/snap-ns.bash"); err == nil {
+		os.WriteFile(filepath.Join(bin, "snap-ns.bash"), data, 0o644)
+	}
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -273,6 +277,7 @@ func sandboxFiles() []sandbox.File {
 		}
 	}
 	files = append(files, debInstalledFiles(bin)...)
+	files = append(files, sandbox.File{Src: filepath.Join(bin, "snap-ns.bash"), Dst: profileDir + "/snap-ns.bash", Mode: 0o644})
 	return append(files, snapdFiles()...)
 }
 
