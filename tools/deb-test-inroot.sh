@@ -33,6 +33,8 @@ ok "7 diversions: $(dpkg-divert --list snapns | sed 's/^diversion of //;s/ by sn
 	fail "the launcher's capabilities $(caps /usr/lib/snapd/snap-confine) are not its list's"
 ok "the launcher holds exactly its list: $(caps /usr/lib/snapd/snap-confine) ($(/usr/lib/snapd/snap-confine --version))"
 cmp -s /usr/lib/snapd/snap-confine.caps /usr/lib/snapd/snap-confine.v2-only.caps || fail "the two capability files differ"
+[ "$(readlink /etc/apparmor.d/usr.lib.snapd.snap-confine.real)" = /usr/share/snapns/apparmor/usr.lib.snapd.snap-confine.real ] ||
+	fail "the profile is not linked to the launcher's"
 grep -q "Generated from snapns" /etc/apparmor.d/usr.lib.snapd.snap-confine.real || fail "the profile is not the launcher's"
 [ "$(sum /etc/apparmor.d/snapns-diverted/usr.lib.snapd.snap-confine.real)" = "$snapd_profile" ] || fail "snapd's profile was not kept aside"
 apparmor_parser -Q -K /etc/apparmor.d/usr.lib.snapd.snap-confine.real 2>/dev/null || fail "apparmor_parser refuses the installed profile"
