@@ -4,9 +4,12 @@ package main
 
 import (
 	"bytes"
+	"os"
+	"os/exec"
 	"strings"
 	"testing"
 
+	"github.com/snapns/snapns/nsview"
 	"github.com/snapns/snapns/shared/help"
 )
 
@@ -46,4 +49,38 @@ func TestCommandLine(t *testing.T) {
 			t.Errorf("snap-ns %q printed %q, want %q", tc.args, out.String(), tc.out)
 		}
 	}
+}
+
+// The completion scripts parse (bash -n, zsh -n where installed) and offer
+// exactly the columns snap-ns has.
+func TestCompletion(t *testing.T) {
+	for _, tc := range []struct{ shell, file string }{{"bash", "../../completion/snap-ns.bash"}, {"zsh", "../../completion/_snap-ns"}} {
+		data, err := os.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, cols := range []struct {
+			names []string
+		}{{columnNames(nsview.ListColumns)}, {columnNames(nsview.ShowColumns)}} {
+			if !strings.Contains(string(data), strings.Join(cols.names, " ")) {
+				t.Errorf("%s does not offer the columns %s", tc.file, strings.Join(cols.names, " "))
+			}
+		}
+		sh, err := exec.LookPath(tc.shell)
+		if err != nil {
+			t.Logf("SKIPPING the syntax check of %s: %s is not installed", tc.file, tc.shell)
+			continue
+		}
+		if out, err := exec.Command(sh, "-n", tc.file).CombinedOutput(); err != nil {
+			t.Errorf("%s -n %s: %v\n%s", tc.shell, tc.file, err, out)
+		}
+	}
+}
+
+func columnNames[T any](cols []nsview.Column[T]) []string {
+	var names []string
+	for _, c := range cols {
+		names = append(names, c.Name)
+	}
+	return names
 }
