@@ -101,7 +101,7 @@ man:
 # fails when they differ from what policy/apparmor.go makes: `make
 # apparmor-files` rewrites them).
 apparmor:
-	@mkdir -p bin/apparmor
+	@rm -rf bin/apparmor && mkdir -p bin/apparmor
 	CGO_ENABLED=0 $(GO) run ./policy/cmd/apparmor-profile -libexecdir '$(LIBEXECDIR)' -o bin/apparmor
 
 apparmor-files:
