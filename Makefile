@@ -122,12 +122,17 @@ vet: vet-arch
 	$(GO) run ./tools/securitydoc -check SECURITY.md
 
 # Every Debian architecture snapd ships: everything vetted (tests included)
-# for each. cmd/snap-seccomp (cgo, libseccomp) is vetted natively above and
-# as its CGO_ENABLED=0 build (nocgo.go) for the others: cross-building it
-# with cgo needs a cross compiler and libseccomp for each.
+# and the shipped binaries linked for each. cmd/snap-seccomp (cgo,
+# libseccomp) is vetted natively above and as its CGO_ENABLED=0 build
+# (nocgo.go) for the others: cross-building it with cgo needs a cross
+# compiler and libseccomp for each.
 ARCHES := amd64 arm64 arm 386 ppc64le s390x riscv64
 vet-arch:
-	@for a in $(ARCHES); do echo "go vet (GOARCH=$$a CGO_ENABLED=0)"; GOARCH=$$a CGO_ENABLED=0 $(GO) vet ./... || exit 1; done
+	@for a in $(ARCHES); do \
+		echo "go vet, go build (GOARCH=$$a CGO_ENABLED=0)"; \
+		GOARCH=$$a CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
+		for b in $(DIST_BINARIES); do GOARCH=$$a CGO_ENABLED=0 $(GO) build -o /dev/null ./$$b || exit 1; done; \
+	done
 
 # Rewrites SECURITY.md's tables that follow from the code.
 security-tables:

@@ -455,7 +455,7 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 			default:
 				if !allowed(snapdRules, path, kind) && !allowed(snapdRules, strings.TrimSuffix(path, "/"), kind) {
 					if kind == "" {
-						key = "(O_PATH)" + key
+						key = "(O_PATH: path only, which AppArmor does not mediate)" + key
 					}
 					lacks = append(lacks, key)
 				}
