@@ -30,5 +30,7 @@ if [ -z "$(ls "$state/lists" 2>/dev/null | grep -v partial || true)" ] || [ -n "
 fi
 (cd "$dir" && apt-get "${opts[@]}" download "${want[@]}" >&2)
 for pkg in "${want[@]}"; do
-	ls "$dir/${pkg}_"*"_${arch}.deb" "$dir/${pkg}_"*_all.deb 2>/dev/null | head -n1
+	f=$(ls "$dir/${pkg}_"*"_${arch}.deb" "$dir/${pkg}_"*_all.deb 2>/dev/null | head -n1 || true)
+	[ -n "$f" ] || { echo "debfetch.sh: apt-get downloaded no $pkg from $suite" >&2; exit 1; }
+	echo "$f"
 done
