@@ -16,7 +16,7 @@ VERSION  := $(shell cat VERSION 2>/dev/null)
 ifeq ($(VERSION),)
 $(error cannot read the VERSION file)
 endif
-FULL_VERSION = $(shell v='$(VERSION)'; [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && d=$$(git describe --tags --match 'v$(VERSION)' --dirty 2>/dev/null) && v=$${d\#v}; echo "$$v")
+FULL_VERSION = $(shell v='$(VERSION)'; [ "$$(git rev-parse --show-toplevel 2>/dev/null)" = "$(CURDIR)" ] && d=$$(git describe --tags --match 'v$(VERSION)' --dirty 2>/dev/null) && v=$$(echo "$$d" | sed 's/^v//'); echo "$$v")
 # Two runtime settings that //go:debug cannot carry (the go command takes only
 # those of its own table): no memory-profile sampling and no profiling stacks
 # per thread. Without them the runtime samples its very first allocation (the
