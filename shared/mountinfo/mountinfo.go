@@ -68,6 +68,9 @@ type Entry struct {
 	Optional          []string
 	FSType            string
 	Source            string
+	// Options are the mount's (per mount point) options, SuperOptions the
+	// filesystem's (per superblock), as the kernel writes them.
+	Options, SuperOptions string
 }
 
 // Parse parses a whole mountinfo file of at most MaxSize bytes.
@@ -119,11 +122,13 @@ func parseLine(line string) (Entry, error) {
 	if e.MountDir, err = unescape(f[4]); err != nil {
 		return e, err
 	}
+	e.Options = f[5]
 	e.Optional = f[6:sep]
 	e.FSType = f[sep+1]
 	if e.Source, err = unescape(f[sep+2]); err != nil {
 		return e, err
 	}
+	e.SuperOptions = f[sep+3]
 	return e, nil
 }
 

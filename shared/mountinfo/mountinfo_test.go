@@ -27,7 +27,7 @@ func TestParse(t *testing.T) {
 	if e := es[0]; e.MountDir != "/" || e.Major != 7 || e.Minor != 3 || e.FSType != "squashfs" || len(e.Optional) != 0 {
 		t.Errorf("entry 0: %+v", e)
 	}
-	if e := es[1]; e.Optional[0] != "master:4" || e.ParentID != 22 {
+	if e := es[1]; e.Optional[0] != "master:4" || e.ParentID != 22 || e.Options != "rw,nosuid" || e.SuperOptions != "rw" {
 		t.Errorf("entry 1: %+v", e)
 	}
 	if e := es[3]; e.Root != "/with space" || e.MountDir != `/mnt/a\b` || e.Source != "none x" || len(e.Optional) != 2 {

@@ -74,7 +74,7 @@ func unmountBPFFS(t *testing.T) {
 		if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil {
 			t.Fatal(err)
 		}
-		if sfs.Type != unix.BPF_FS_MAGIC {
+		if uint32(sfs.Type) != unix.BPF_FS_MAGIC { // f_type is int32 on 32-bit architectures
 			return
 		}
 		if err := unix.Unmount(devcgroup.BPFFS, unix.MNT_DETACH); err != nil || i == 10 {
@@ -553,7 +553,7 @@ func TestBPFFSIsMountedWhereNoneIs(t *testing.T) {
 			unmountBPFFS(t)
 			null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope})
 			var sfs unix.Statfs_t
-			if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil || sfs.Type != unix.BPF_FS_MAGIC {
+			if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil || uint32(sfs.Type) != unix.BPF_FS_MAGIC {
 				t.Fatalf("%s is not a bpffs after the launch: %v, magic %#x", devcgroup.BPFFS, err, sfs.Type)
 			}
 			var st unix.Stat_t

@@ -216,6 +216,15 @@ func buildAndRun(staging string) (int, error) {
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
+	// snapd 2.77's AppArmor profile for snap-confine, from Debian sid's
+	// package (make deps downloads it).
+	stageSnapdProfile(bin)
+	// What the Debian package installed (make deb-test).
+	stageDebInstalled(bin)
+	// snap-ns's bash completion.
+	if data, err := os.ReadFile("../../completion/snap-ns.bash"); err == nil {
+		os.WriteFile(filepath.Join(bin, "snap-ns.bash"), data, 0o644)
+	}
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -263,11 +272,13 @@ func sandboxFiles() []sandbox.File {
 		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
 	}
 	// Why there is no helper, or which package it came from.
-	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo, snapdProfileFile, snapdProfileFile + ".skip"} {
 		if src := filepath.Join(bin, name); exists(src) {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
 	}
+	files = append(files, debInstalledFiles(bin)...)
+	files = append(files, sandbox.File{Src: filepath.Join(bin, "snap-ns.bash"), Dst: profileDir + "/snap-ns.bash", Mode: 0o644})
 	return append(append(files, snapdFiles()...), snapd277Files()...)
 }
 

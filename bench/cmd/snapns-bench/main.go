@@ -217,7 +217,7 @@ func (b *bench) time(row, tool string, cmd *exec.Cmd) error {
 	}
 	var faults int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		faults = ru.Minflt
+		faults = int64(ru.Minflt) // int32 on 32-bit architectures
 	}
 	b.res.add(row, tool, d, faults)
 	return nil
@@ -235,7 +235,7 @@ func (b *bench) cpu(row, tool string, cmd *exec.Cmd) error {
 		return fmt.Errorf("%s: no rusage", strings.Join(cmd.Args, " "))
 	}
 	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	b.res.add(row, tool, used, ru.Minflt)
+	b.res.add(row, tool, used, int64(ru.Minflt))
 	return nil
 }
 
