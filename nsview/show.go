@@ -255,4 +255,3 @@ func inNamespace(pid int, ino, dev uint64) bool {
 	var st unix.Stat_t
 	return unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", pid), &st) == nil && st.Ino == ino && st.Dev == dev
 }
-
