@@ -3,11 +3,14 @@
 package launcher
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/naming"
 )
 
 // enterSnapNamespace leaves the main thread in the snap's mount namespace:
@@ -45,6 +48,11 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 	defer unlock(lock)
+	// Under the snap's lock, as snap-confine: snapd removing the snap
+	// marks it so, and takes the lock to count the snap's processes.
+	if removing(inst) {
+		return fmt.Errorf("cannot launch snap %s: it is being removed", inst)
+	}
 
 	f, err := l.gatherFacts()
 	if err != nil {
@@ -87,6 +95,7 @@ func (l *launcher) enterSnapNamespace() error {
 			return err
 		}
 		display = "the new mount namespace"
+		l.ensureVoidDir()
 	}
 	defer unix.Close(snapNS)
 	// A non-root caller's app runs in a per-user layer on top of the
@@ -105,6 +114,37 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	l.debugf("joined %s", display)
 	return nil
+}
+
+// ensureVoidDir makes snapd's void directory, where an app starts when the
+// caller's working directory cannot be entered in its namespace, root's
+// 0111, when it is missing (on systems whose /var/lib/snapd is made on
+// demand, as snap-confine does); once per namespace made, the launch's
+// cold path. Without it the app starts in "/" instead.
+func (l *launcher) ensureVoidDir() {
+	dir, err := openDirPath(filepath.Dir(layout.VoidDir))
+	if err == nil {
+		var st unix.Stat_t
+		if unix.Fstatat(dir, filepath.Base(layout.VoidDir), &st, unix.AT_SYMLINK_NOFOLLOW) == unix.ENOENT {
+			var void int
+			if void, err = l.createRootDir(dir, filepath.Base(layout.VoidDir), layout.VoidDirMode, layout.VoidDir); err == nil {
+				unix.Close(void)
+			}
+		}
+		unix.Close(dir)
+	}
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		l.debugf("%v", err)
+	}
+}
+
+// removing tells whether snapd marked inst as being removed: a regular
+// file /var/lib/snapd/inhibit/<instance>.remove (snap-confine's
+// sc_snap_is_inhibited). The directories on the way are root's; the last
+// component is not followed.
+func removing(inst naming.Instance) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(unix.AT_FDCWD, layout.InhibitRemovePath(inst), &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
 }
 
 // reassociate moves the main thread into pid 1's mount namespace when it is

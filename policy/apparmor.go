@@ -107,14 +107,22 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /run/snapd/ns/snap.*.fstab.tmp rw,
   # Root's new directories are made in a root-only staging directory of
   # their parent and renamed into place (launcher/rootobj.go).
-  /{,run/,run/snapd/,tmp/,sys/fs/bpf/}snapns-staging-*/{,**} rw,
+  /{,run/,run/snapd/,tmp/,sys/fs/bpf/,var/lib/snapd/}snapns-staging-*/{,**} rw,
+  # ... and another user's entry where root's goes in a sticky directory
+  # is renamed aside.
+  /{tmp/,sys/fs/bpf/}snapns-moved-aside-* w,
+  /tmp/snap-private-tmp w,
+  /sys/fs/bpf/snap w,
 
   # Host facts: base snaps, the host's kind, snapd's configuration.
-  /snap/ r,
-  /snap/*/ r,
-  /snap/*/current r,
-  /snap/*/*/ r,
-  /snap/*/*/etc/{alternatives,nsswitch.conf,apparmor,apparmor.d} r,
+  # Snaps are mounted in /snap or, on Fedora, Arch, openSUSE and CentOS,
+  # in /var/lib/snapd/snap (probed as snap-confine does).
+  /{,var/lib/snapd/}snap r,
+  /{,var/lib/snapd/}snap/ r,
+  /{,var/lib/snapd/}snap/*/ r,
+  /{,var/lib/snapd/}snap/*/current r,
+  /{,var/lib/snapd/}snap/*/*/ r,
+  /{,var/lib/snapd/}snap/*/*/etc/{alternatives,nsswitch.conf,apparmor,apparmor.d,ssl,ld.so.cache,ld.so.conf,ld.so.conf.d} r,
   /etc/ r,
   /etc/os-release r,
   /usr/lib/os-release r,
@@ -134,7 +142,7 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /var/lib/snapd/seccomp/bpf/*.bin r,
   /var/lib/snapd/seccomp/bpf/*.bin2 r,
   /var/lib/snapd/hostfs/ rw,
-  /var/lib/snapd/void/ r,
+  /var/lib/snapd/void/ rw,
   /usr/ r,
   /usr/lib/ r,
   /usr/lib/snapd/ r,
@@ -176,11 +184,12 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   # ... removed through the host's root after pivot_root.
   /var/lib/snapd/hostfs/tmp/snap-private-tmp/snap.*.rootfs/ w,
 
-  # The host directories the bootstrap binds (policy.NormalModeBinds).
+  # The host directories the bootstrap binds (policy.NormalModeBinds; on a
+  # merged-/usr host /run/media too).
   /{dev,etc,home,root,proc,sys,tmp,media,mnt,snap}/ r,
   /var/{snap,tmp,log}/ r,
   /var/lib/{snapd,extrausers}/ r,
-  /{media,run/netns}/ rw,
+  /{media,run/netns,run/media}/ rw,
   /{,usr/}lib/{modules,firmware}/ r,
   /usr/src/ r,
 

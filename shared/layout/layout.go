@@ -49,7 +49,8 @@ const (
 	SnapUpdateNSName = "snap-update-ns"
 	// VoidDir is where the app starts when the caller's working directory
 	// cannot be entered (snap-confine's SC_VOID_DIR).
-	VoidDir = "/var/lib/snapd/void"
+	VoidDir     = "/var/lib/snapd/void"
+	VoidDirMode = 0o111 // searchable, not listable, as snap-confine makes it
 	// CookieDir holds each snap's cookie for snapctl (root-only files).
 	CookieDir = "/var/lib/snapd/cookie"
 	// MountProfileDir holds the mount profiles snap-update-ns applies; a
@@ -231,6 +232,12 @@ func SnapMountDirOf(exists bool, mode uint32, linkTarget string) (string, error)
 		return "", fmt.Errorf("cannot use %s: it must be a symbolic link to %s, not to %q", CanonicalSnapMountDir, AlternateSnapMountDir, linkTarget)
 	}
 	return "", fmt.Errorf("cannot use %s: it must be a directory or a symbolic link to %s", CanonicalSnapMountDir, AlternateSnapMountDir)
+}
+
+// InhibitRemovePath is snapd's mark that inst is being removed: while it
+// is a regular file, no new process of the snap starts.
+func InhibitRemovePath(inst naming.Instance) string {
+	return "/var/lib/snapd/inhibit/" + inst.String() + ".remove"
 }
 
 // BaseFallback is the base snap-confine uses instead of base when base has
