@@ -190,9 +190,7 @@ func TestSnapMountDirIsMadeSharedWhereRootIsNot(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() {
-		for topMountOf(t, "/snap") == "/snap" {
-			unix.Unmount("/snap", unix.MNT_DETACH)
-		}
+		detachAll(t, "/snap")
 		unix.Mount("none", "/", "", unix.MS_SHARED, "")
 	})
 	launch{caps: true, uid: userUID}.mustRun(t)
@@ -204,25 +202,15 @@ func TestSnapMountDirIsMadeSharedWhereRootIsNot(t *testing.T) {
 	}
 	// A later launch does nothing more.
 	launch{caps: true, uid: userUID + 1}.mustRun(t)
-	if n := strings.Count(mountTable(t), " /snap /snap "); n != 1 {
+	if n := strings.Count(pid1Mounts(t), " /snap /snap "); n != 1 {
 		t.Errorf("/snap is bound %d times", n)
 	}
-}
-
-// mountTable is pid 1's (the sandbox's) mount table.
-func mountTable(t *testing.T) string {
-	t.Helper()
-	data, err := os.ReadFile("/proc/1/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
 }
 
 // mountLineOf is the last mountinfo line of the mount on point, or "".
 func mountLineOf(t *testing.T, point string) string {
 	line := ""
-	for _, l := range strings.Split(mountTable(t), "\n") {
+	for _, l := range strings.Split(pid1Mounts(t), "\n") {
 		if f := strings.Fields(l); len(f) > 4 && f[4] == point {
 			line = l
 		}
