@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/snapns/snapns/shared/devnum"
 
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -73,7 +73,7 @@ func Format(in Info) ([]byte, error) {
 		fmt.Fprintf(&b, "%s=%s\n", BaseSnapRevisionKey, in.BaseSnapRevision)
 	}
 	if in.BaseSnapDevice != 0 {
-		fmt.Fprintf(&b, "%s=%d:%d\n", BaseSnapDeviceKey, unix.Major(in.BaseSnapDevice), unix.Minor(in.BaseSnapDevice))
+		fmt.Fprintf(&b, "%s=%d:%d\n", BaseSnapDeviceKey, devnum.Major(in.BaseSnapDevice), devnum.Minor(in.BaseSnapDevice))
 	}
 	if in.HomedirsKnown {
 		for _, h := range in.Homedirs {
@@ -172,7 +172,7 @@ func parseDevice(value string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	dev := unix.Mkdev(uint32(major), uint32(minor))
+	dev := devnum.Mkdev(uint32(major), uint32(minor))
 	if dev == 0 {
 		return 0, fmt.Errorf("zero device")
 	}
