@@ -181,6 +181,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseSettings -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzUdev -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzOwnCgroupV2 -fuzztime=$(FUZZTIME) ./shared/devcgroup/
+	$(GO) test -run='^$$' -fuzz=FuzzSnapYAMLBase -fuzztime=$(FUZZTIME) ./nsview/
 
 demo: build
 	./bin/snapns-demo

@@ -77,14 +77,16 @@ func Decide(f Facts, install Install) Plan {
 	if p.Devices, err = decideDevices(f, &p.Need); err != nil {
 		return refuse(p, err)
 	}
-	p.Namespace = decideNamespace(f, &p.Need)
+	var need Need
+	p.Namespace, need = DecideNamespace(f)
+	p.Need.Inspection, p.Need.Occupancy = need.Inspection, need.Occupancy
 	if p.Namespace.Action == NamespaceCreate || p.Namespace.Action == NamespaceRebuild {
 		p.Root = decideRoot(f)
 		if !s.UpdateNS.Installed && s.UpdateNS.Profile {
 			return refuse(p, fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, layout.MountProfileName(f.Launch.Instance), s.UpdateNS.Path))
 		}
 	}
-	p.PerUser = decidePerUser(f, p.Namespace)
+	p.PerUser = DecidePerUser(f, p.Namespace)
 	if p.PerUser.Action != PerUserNone && p.PerUser.Action != PerUserJoin && !s.UpdateNS.Installed && s.UpdateNS.UserProfile {
 		return refuse(p, fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, layout.UserMountProfileName(f.Launch.Instance), s.UpdateNS.Path))
 	}
@@ -148,7 +150,7 @@ func decideDevices(f Facts, need *Need) (DeviceStep, error) {
 	}
 	tagged := *devs.Tagged
 	if mode == devcgroup.Optional && len(tagged) == 0 {
-		d.Why += ", and no device is tagged for the app"
+		d.Why += ", and no devices are tagged with " + devcgroup.UdevTag(f.Launch.Tag.String())
 		return d, nil
 	}
 	tag := f.Launch.Tag.String()
@@ -160,10 +162,17 @@ func decideDevices(f Facts, need *Need) (DeviceStep, error) {
 	return d, nil
 }
 
-// decideNamespace: join the preserved namespace unless it is not the one
-// captured there or is stale (shared/stale: a change of base always
-// discards it, a refreshed base or changed homedirs unless the snap still
-// runs); otherwise make one.
+// DecideNamespace is Decide's decision on the snap's namespace (which
+// `snap-ns list` shows for every preserved one): join the preserved
+// namespace unless it is not the one captured there or is stale
+// (shared/stale: a change of base always discards it, a refreshed base or
+// changed homedirs unless the snap still runs); otherwise make one.
+// Facts.Snap must be there; need says what else it wants.
+func DecideNamespace(f Facts) (step NamespaceStep, need Need) {
+	step = decideNamespace(f, &need)
+	return step, need
+}
+
 func decideNamespace(f Facts, need *Need) NamespaceStep {
 	pre := f.Snap.Preserved
 	if !pre.Present {
@@ -187,7 +196,7 @@ func decideNamespace(f Facts, need *Need) NamespaceStep {
 			return NamespaceStep{Action: NamespaceRebuild, Vote: d.Vote, Why: d.Reason + ", unless the snap still runs"}
 		}
 		if pre.Occupancy.Busy {
-			return NamespaceStep{Action: NamespaceJoin, Vote: stale.Keep, Why: d.Reason + ", but the snap is running: " + pre.Occupancy.Why}
+			return NamespaceStep{Action: NamespaceJoin, Vote: d.Vote, Why: d.Reason + ", but the snap is running: " + pre.Occupancy.Why}
 		}
 	}
 	if d.Vote == stale.Keep {
@@ -225,12 +234,13 @@ func decideRoot(f Facts) Root {
 	return r
 }
 
-// decidePerUser: root's app runs in the snap's namespace; a user's in a
+// DecidePerUser is Decide's decision on the caller's per-user layer, given
+// the decision on the snap's namespace under it: root's app runs in the snap's namespace; a user's in a
 // layer on top of it, rebuilt for every launch unless the
 // per-user-mount-namespace feature is on, when the preserved layer is
 // joined while it is the one captured there and was made on top of the
 // snap namespace joined now.
-func decidePerUser(f Facts, ns NamespaceStep) PerUserStep {
+func DecidePerUser(f Facts, ns NamespaceStep) PerUserStep {
 	layer, snapID := f.Snap.UserLayer, f.Snap.Preserved.ID
 	switch {
 	case f.CallerUID == 0:

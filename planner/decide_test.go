@@ -115,7 +115,7 @@ func TestDecideNamespace(t *testing.T) {
 		{"refreshed, running", func(f *Facts) {
 			f.Snap.Base.Revision = "2"
 			f.Snap.Preserved.Occupancy = &Occupancy{Busy: true, Why: "pid 7"}
-		}, NamespaceJoin, stale.Keep, Need{}, "but the snap is running: pid 7"},
+		}, NamespaceJoin, stale.Should, Need{}, "but the snap is running: pid 7"},
 		{"homedirs", func(f *Facts) { f.Snap.Homedirs = []string{"/srv/homes"}; f.Snap.Preserved.Occupancy = &Occupancy{} }, NamespaceRebuild, stale.Should, Need{}, "homedirs changed"},
 		{"snap-confine's, to inspect", func(f *Facts) { f.Snap.Preserved.Info = info.Info{BaseSnapName: "core"} }, NamespaceJoin, stale.Keep, Need{Inspection: true}, "to be inspected"},
 		{"snap-confine's, inspected fresh", func(f *Facts) {

@@ -14,7 +14,9 @@ package gather
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -221,4 +223,64 @@ func Info(dirfd int, name, display string) (in info.Info, have bool, why string)
 		return info.Info{}, false, fmt.Sprintf("cannot use %s: %v", display, err)
 	}
 	return in, true, ""
+}
+
+// Base resolves the base snap name below the snap mount directory snapDir,
+// as snap-confine does: a missing "core16" falls back to "core", and a
+// missing "core" to "ubuntu-core" (the base returned is the one used).
+// <name>/current must name a revision directly below <name>/ ("1", or
+// "<snapDir>/<name>/1"), and that revision must be a mount point: a base
+// that is not mounted is not installed. The link is read once; the
+// revision's directory is returned open (O_PATH), so that a refresh that
+// changes the link in the meantime cannot mix two revisions. A base that
+// cannot be used has Err set (the launch's refusal) and no directory.
+func Base(snapDir, name string) (planner.Base, *os.File) {
+	refuse := func(err error) (planner.Base, *os.File) { return planner.Base{Name: name, Err: err}, nil }
+	snap, err := trusted.Walk(snapDir, nil)
+	if err != nil {
+		return refuse(fmt.Errorf("cannot use base snap %q: %w", name, err))
+	}
+	defer unix.Close(snap)
+	if fallback, ok := layout.BaseFallback(name); ok && !hasCurrent(snap, name) && hasCurrent(snap, fallback) {
+		name = fallback
+	}
+	display := snapDir + "/" + name
+	dir, err := unix.Openat(snap, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return refuse(fmt.Errorf("cannot use base snap %q: cannot open %s: %w", name, display, err))
+	}
+	defer unix.Close(dir)
+	buf := make([]byte, 256)
+	n, err := unix.Readlinkat(dir, "current", buf)
+	if err != nil {
+		return refuse(fmt.Errorf("cannot use base snap %q: cannot read %s/current: %w", name, display, err))
+	}
+	target := string(buf[:n])
+	rev := strings.TrimPrefix(target, display+"/")
+	if err := naming.ValidateRevision(rev); err != nil {
+		return refuse(fmt.Errorf("cannot use base snap %q: %s/current points to %q, not to a revision in %s: %w", name, display, target, display, err))
+	}
+	fd, err := unix.Openat(dir, rev, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return refuse(fmt.Errorf("cannot use base snap %q: cannot open %s/%s: %w", name, display, rev, err))
+	}
+	var stx unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx); err != nil {
+		unix.Close(fd)
+		return refuse(fmt.Errorf("cannot inspect %s/%s: %w", display, rev, err))
+	}
+	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		unix.Close(fd)
+		return refuse(fmt.Errorf("cannot use base snap %q: %s/%s is not a mount point", name, display, rev))
+	}
+	b := planner.Base{Name: name, Revision: rev, Device: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
+	return b, os.NewFile(uintptr(fd), display+"/"+rev)
+}
+
+// hasCurrent reports whether the snap name has a current revision below
+// the snap mount directory snap (what snap-confine's access(F_OK) of
+// <dir>/<name>/current tells).
+func hasCurrent(snap int, name string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
 }
