@@ -30,6 +30,7 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -211,7 +212,7 @@ func (l *launcher) fixOwnerMode(fd int, mode uint32) error {
 // leaving dirfd; the caller checks what it got.
 func (l *launcher) openRootOnly(dirfd int, path string, flags int, display string) (int, error) {
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS}
-	return l.privilegedFD(policy.OpOpenRootOnly, "open "+display, func() (int, error) { return unix.Openat2(dirfd, path, how) })
+	return l.privilegedFD(policy.OpOpenRootOnly, "open "+display, func() (int, error) { return resolve.Openat2(dirfd, path, how, l.procfd) })
 }
 
 // unlinkRoot removes name (a directory with AT_REMOVEDIR) from the
@@ -686,7 +687,7 @@ func (l *launcher) createDeviceGroup(devices int, name, display string) (int, er
 			if err := unix.Mkdirat(devices, name, 0o700); err != nil && err != unix.EEXIST {
 				return err
 			}
-			fd, err = unix.Openat2(devices, name, how)
+			fd, err = resolve.Openat2(devices, name, how, l.procfd)
 			return err
 		})
 		return fd, whyNot(devices, name, err)
@@ -703,7 +704,7 @@ func (l *launcher) openDeviceGroupFiles(group int, names []string, display strin
 	err := l.privileged(policy.OpDeviceGroupOpen, "open the files of "+display, func() error {
 		return asRootOwner(func() error {
 			for _, name := range names {
-				fd, err := unix.Openat2(group, name, how)
+				fd, err := resolve.Openat2(group, name, how, l.procfd)
 				if err != nil {
 					return fmt.Errorf("%s: %w", name, whyNot(group, name, err))
 				}

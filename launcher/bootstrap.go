@@ -13,6 +13,7 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/resolve"
 )
 
 // The bootstrap gives a new namespace the snap's root filesystem, as
@@ -343,10 +344,10 @@ func (l *launcher) openTarget(root int, path string, optional bool) (int, error)
 // the table's paths are fixed, and every directory on the way (/, /usr, /var,
 // /var/lib, /run) is root's, so no one else can plant a link there.
 func openHostDir(path string) (int, error) {
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+	fd, err := resolve.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_MAGICLINKS,
-	})
+	}, -1)
 	if err != nil {
 		return -1, fmt.Errorf("cannot open %s: %w", path, err)
 	}
@@ -357,10 +358,10 @@ func openHostDir(path string) (int, error) {
 // resolving every symlink as if root were "/": a base snap's absolute
 // symlink cannot point out of it.
 func openInRoot(root int, path string) (int, error) {
-	return unix.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
+	return resolve.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	}, -1)
 }
 
 // bindFromBase binds the base snap's own copy of a path of /etc over the

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -194,7 +195,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 		return fmt.Errorf("%s is not a snap cgroup for tag %s", own, tag)
 	}
 	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
-	cgfd, err := unix.Openat2(cgroot, strings.TrimPrefix(own, "/"), how)
+	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), how, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
@@ -231,7 +232,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 // refused before anything is written.
 func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
 	how := &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	devices, err := unix.Openat2(cgroot, devcgroup.DevicesName, how)
+	devices, err := resolve.Openat2(cgroot, devcgroup.DevicesName, how, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}
