@@ -540,10 +540,11 @@ func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 // openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
 // (dirfd) without following a symlink, as an O_PATH descriptor that the
 // caller checks, and, when it is a regular file owned by root, gets the
-// map pinned there through its /proc/self/fd magic link (from the verified
-// /proc), so that the object fetched is exactly the entry checked. Safe:
-// it only opens; the caller checks what the map is before using it.
-func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, error) {
+// map pinned there through its /proc/self/fd magic link with get
+// (bpfObjGetAt from the verified /proc, or bpfObjGetPath before Linux
+// 6.5), so that the object fetched is exactly the entry checked. Safe: it
+// only opens; the caller checks what the map is before using it.
+func (l *launcher) openDeviceMap(dirfd int, name string, display string, get bpfGetter) (int, error) {
 	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (fd int, err error) {
 		err = asRootOwner(func() error {
 			entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -554,7 +555,7 @@ func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, e
 			if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
 				return fmt.Errorf("%s is %w", display, err)
 			}
-			fd, err = bpfObjGet(l.procfd, "self/fd/"+strconv.Itoa(entry))
+			fd, err = get(l.procfd, entry)
 			return err
 		})
 		return fd, err
@@ -562,17 +563,19 @@ func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, e
 }
 
 // createDeviceMap creates an empty device map in snapd's layout and pins
-// it as name in /sys/fs/bpf/snap (dirfd), root's from its first instant
-// (asRootOwner), failing if anything is there already. Safe: the map is
-// new and empty, the name a single component derived from a validated
-// security tag, in a root-only directory of bpffs.
-func (l *launcher) createDeviceMap(dirfd int, name, objName, display string) (int, error) {
+// it with pin as name in /sys/fs/bpf/snap (dirfd: bpfObjPinAt, or
+// bpfObjPinPath through the directory's /proc/self/fd link before Linux
+// 6.5), root's from its first instant (asRootOwner), failing if anything
+// is there already. Safe: the map is new and empty, the name a single
+// component derived from a validated security tag, in a root-only
+// directory of bpffs.
+func (l *launcher) createDeviceMap(dirfd int, name, objName, display string, pin bpfPinner) (int, error) {
 	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (fd int, err error) {
 		err = asRootOwner(func() error {
 			if fd, err = bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName); err != nil {
 				return err
 			}
-			if err = bpfObjPin(fd, dirfd, name); err != nil {
+			if err = pin(fd, dirfd, name); err != nil {
 				unix.Close(fd)
 				fd = -1
 			}
@@ -633,6 +636,17 @@ func (l *launcher) loadDeviceProgram(mapfd int, objName string) (int, error) {
 	return l.privilegedFD(policy.OpDeviceProgLoad, "load the device cgroup program", func() (int, error) {
 		return bpfProgLoad(unix.BPF_PROG_TYPE_CGROUP_DEVICE, insns, objName)
 	})
+}
+
+// setMemlock sets the process's RLIMIT_MEMLOCK to lim, which kernels
+// before 5.11 charge the device map and program to: raised to snap-confine's
+// 512 KiB when such a kernel refused them, and set back to the caller's
+// limit right after (devcgroup.go), before anything of the caller's runs.
+// Raising the hard limit needs CAP_SYS_RESOURCE. Safe: the limit is the
+// launcher's own, for the length of two bpf(2) calls; the app gets the
+// caller's back.
+func (l *launcher) setMemlock(lim unix.Rlimit) error {
+	return l.privileged(policy.OpRaiseMemlock, "raise RLIMIT_MEMLOCK", func() error { return unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &lim, nil) })
 }
 
 // attachDeviceProgram attaches prog to the cgroup cgfd, replacing the
@@ -789,33 +803,75 @@ func bpfMapCreate(typ, keySize, valueSize, maxEntries uint32, name string) (int,
 	return bpfSys(unix.BPF_MAP_CREATE, &a)
 }
 
-// bpfObjPin pins fd as name in the directory dirfd (BPF_F_PATH_FD, Linux 6.5).
-func bpfObjPin(fd, dirfd int, name string) error {
-	p, err := unix.BytePtrFromString(name)
+// bpfPinner pins the object fd as name in the directory dirfd;
+// bpfGetter gets the object pinned at the file entry (an O_PATH
+// descriptor), through procfd (the verified /proc). Which pair a launch
+// uses is decided once (haveBPFPathFD); both reach exactly the
+// descriptor's file through its /proc/self/fd magic link.
+type (
+	bpfPinner func(fd, dirfd int, name string) error
+	bpfGetter func(procfd, entry int) (int, error)
+)
+
+// bpfObjPinAt pins fd as name in the directory dirfd (BPF_F_PATH_FD,
+// Linux 6.5).
+func bpfObjPinAt(fd, dirfd int, name string) error {
+	return bpfObjPin(fd, name, dirfd)
+}
+
+// bpfObjPinPath pins fd as name in the directory dirfd before Linux 6.5:
+// by the path /proc/self/fd/<dirfd>/<name>, whose magic link the kernel
+// follows to exactly the directory dirfd, then creates name there. /proc
+// is the one the launcher verified in pid 1's namespace, where this runs
+// and where only root can mount.
+func bpfObjPinPath(fd, dirfd int, name string) error {
+	return bpfObjPin(fd, "/proc/self/fd/"+strconv.Itoa(dirfd)+"/"+name, -1)
+}
+
+// bpfObjPin is BPF_OBJ_PIN of fd at path, relative to dirfd with
+// BPF_F_PATH_FD unless dirfd is -1.
+func bpfObjPin(fd int, path string, dirfd int) error {
+	p, err := unix.BytePtrFromString(path)
 	if err != nil {
 		return err
 	}
 	var a bpfAttr
 	a.ptr(0, unsafe.Pointer(p))
 	a.u32(8, uint32(fd))
-	a.u32(12, unix.BPF_F_PATH_FD)
-	a.u32(16, uint32(dirfd))
+	if dirfd >= 0 {
+		a.u32(12, unix.BPF_F_PATH_FD)
+		a.u32(16, uint32(dirfd))
+	}
 	_, err = bpfSys(unix.BPF_OBJ_PIN, &a)
 	runtime.KeepAlive(p)
 	return err
 }
 
-// bpfObjGet gets the object pinned at name below dirfd (BPF_F_PATH_FD),
-// read-write, close-on-exec.
-func bpfObjGet(dirfd int, name string) (int, error) {
-	p, err := unix.BytePtrFromString(name)
+// bpfObjGetAt gets the object pinned at entry, read-write, close-on-exec,
+// by self/fd/<entry> below procfd (BPF_F_PATH_FD, Linux 6.5).
+func bpfObjGetAt(procfd, entry int) (int, error) {
+	return bpfObjGet("self/fd/"+strconv.Itoa(entry), procfd)
+}
+
+// bpfObjGetPath gets the object pinned at entry before Linux 6.5, by the
+// path /proc/self/fd/<entry>, as bpfObjPinPath pins.
+func bpfObjGetPath(_, entry int) (int, error) {
+	return bpfObjGet("/proc/self/fd/"+strconv.Itoa(entry), -1)
+}
+
+// bpfObjGet is BPF_OBJ_GET of path, relative to dirfd with BPF_F_PATH_FD
+// unless dirfd is -1.
+func bpfObjGet(path string, dirfd int) (int, error) {
+	p, err := unix.BytePtrFromString(path)
 	if err != nil {
 		return -1, err
 	}
 	var a bpfAttr
 	a.ptr(0, unsafe.Pointer(p))
-	a.u32(12, unix.BPF_F_PATH_FD)
-	a.u32(16, uint32(dirfd))
+	if dirfd >= 0 {
+		a.u32(12, unix.BPF_F_PATH_FD)
+		a.u32(16, uint32(dirfd))
+	}
 	fd, err := bpfSys(unix.BPF_OBJ_GET, &a)
 	runtime.KeepAlive(p)
 	return fd, err

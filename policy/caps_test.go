@@ -16,10 +16,13 @@ import (
 // some distributions add too) to do so with filesystem ids of 0, never as
 // the caller. cap_chown is there only for snap-update-ns's ambient set
 // (UserHelperCaps); the launcher itself never raises it with file
-// capabilities. A new action must make do with them, or this test and
-// SECURITY.md change with it.
+// capabilities. cap_sys_resource, which snapd's snap-confine holds for the
+// same purpose, is raised only on kernels before 5.11, to lift
+// RLIMIT_MEMLOCK above a low hard limit for the device map and program. A
+// new action must make do with them, or this test and SECURITY.md change
+// with it.
 func TestFileCapabilitySetIsPinned(t *testing.T) {
-	want := []string{"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_setgid", "cap_setuid", "cap_sys_admin", "cap_sys_chroot", "cap_sys_ptrace"}
+	want := []string{"cap_chown", "cap_dac_override", "cap_dac_read_search", "cap_setgid", "cap_setuid", "cap_sys_admin", "cap_sys_chroot", "cap_sys_ptrace", "cap_sys_resource"}
 	var got []string
 	for _, c := range policy.Required() {
 		got = append(got, "cap_"+c.String())

@@ -84,6 +84,15 @@ const (
 	OpDeviceGroupReset
 	OpDeviceGroupAttach
 
+	// Kernels older than the interfaces above (launcher/kernel.go): the
+	// bootstrap with mount(2) where the new mount API is missing (before
+	// Linux 5.12), and RLIMIT_MEMLOCK where BPF maps are charged to it
+	// (before 5.11).
+	OpBindOld
+	OpPropagateOld
+	OpRemountReadOnly
+	OpRaiseMemlock
+
 	numOps
 )
 
@@ -106,7 +115,16 @@ type Spec struct {
 	// only, where the launcher's ids are the caller's: what euid 0 gives
 	// the setuid install for free (owning root's files and directories).
 	FileCapsOnly []Cap
+	// Kernels says on which kernels the action runs: every one (""), or
+	// only since or before the Linux version that brought the interface
+	// it uses or stands in for ("since 5.12", "before 5.12").
+	Kernels string
 }
+
+// OnlyBefore reports whether op runs only on kernels older than some
+// interface (a fallback), OnlySince whether only on kernels that have it.
+func (op Op) OnlyBefore() bool { return strings.HasPrefix(Ops[op].Kernels, "before ") }
+func (op Op) OnlySince() bool  { return strings.HasPrefix(Ops[op].Kernels, "since ") }
 
 // Raised returns the capabilities op raises: Caps, and SetuidCaps when
 // fullSet (the launcher holds root's full permitted set), FileCapsOnly when
@@ -160,7 +178,7 @@ var Ops = [numOps]Spec{
 	// which only CAP_CHOWN can change to root's; with filesystem ids 0
 	// the owner may do it.
 	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "setfsuid(0), setfsgid(0), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: asRoot},
-	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)", FileCapsOnly: []Cap{CapDacReadSearch}},
+	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS); before Linux 5.6 openat(O_PATH|O_NOFOLLOW) per component", FileCapsOnly: []Cap{CapDacReadSearch}},
 	OpUnlink:       {Name: "remove an entry of a root-owned directory", Syscalls: "unlinkat", FileCapsOnly: []Cap{CapDacOverride}},
 	OpRename:       {Name: "replace a file in a root-owned directory", Syscalls: "renameat", FileCapsOnly: []Cap{CapDacOverride}},
 
@@ -169,9 +187,9 @@ var Ops = [numOps]Spec{
 	OpCapture:     {Name: "preserve the mount namespace", Syscalls: "mount(MS_BIND) of an nsfs file", Caps: mounts},
 	OpUnmountNS:   {Name: "unmount a preserved mount namespace", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
 
-	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts},
-	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts},
-	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts},
+	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts, Kernels: "since 5.12"},
+	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts, Kernels: "since 5.12"},
+	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts, Kernels: "since 5.12"},
 	OpPivotRoot:      {Name: "pivot into the snap's root filesystem", Syscalls: "fchdir, pivot_root, chdir", Caps: mounts},
 	OpDetach:         {Name: "detach a host mount from the snap's root", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
 	OpBindPrivateTmp: {Name: "bind mount the private /tmp", Syscalls: "mount(MS_BIND)", Caps: mounts},
@@ -201,8 +219,8 @@ var Ops = [numOps]Spec{
 	// needs CAP_BPF (unprivileged BPF is off), a device program CAP_BPF
 	// and CAP_NET_ADMIN. Using a map through its descriptor, and
 	// attaching a loaded program to a cgroup one can open, needs none.
-	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "setfsuid(0), setfsgid(0), openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET)", FileCapsOnly: asRoot},
-	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "setfsuid(0), setfsgid(0), bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN)", Caps: bpf, FileCapsOnly: asRoot},
+	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "setfsuid(0), setfsgid(0), openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path)", FileCapsOnly: asRoot},
+	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "setfsuid(0), setfsgid(0), bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path)", Caps: bpf, FileCapsOnly: asRoot},
 	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
@@ -215,10 +233,21 @@ var Ops = [numOps]Spec{
 	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs
 	// of v1 takes a pid from a writer whose euid is root's or the
 	// task's own (the launcher moves itself), which needs none.
-	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: asRoot},
-	OpDeviceGroupOpen:   {Name: "open the app's devices group's files", Syscalls: "setfsuid(0), setfsgid(0), openat2(O_WRONLY, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: asRoot},
+	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_PATH|O_NOFOLLOW))", FileCapsOnly: asRoot},
+	OpDeviceGroupOpen:   {Name: "open the app's devices group's files", Syscalls: "setfsuid(0), setfsgid(0), openat2(O_WRONLY, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_WRONLY|O_NOFOLLOW))", FileCapsOnly: asRoot},
 	OpDeviceGroupReset:  {Name: "deny every device in the app's devices group, then allow its list", Syscalls: "write(devices.deny), write(devices.allow)", Caps: []Cap{CapSysAdmin}},
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
+
+	// Where open_tree, move_mount (5.2) or mount_setattr (5.12) are
+	// missing, the bootstrap mounts with mount(2), always from
+	// descriptor to descriptor (/proc/self/fd/N), in the new namespace.
+	OpBindOld:         {Name: "bind a directory into the snap's root with mount(2)", Syscalls: "mount(MS_BIND[|MS_REC]) of /proc/self/fd/N on /proc/self/fd/M", Caps: mounts, Kernels: "before 5.12"},
+	OpPropagateOld:    {Name: "set the propagation of a mount of the new namespace", Syscalls: "mount(MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE[, MS_REC]) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpRemountReadOnly: {Name: "make a bind mount of the snap's root read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY, its other flags kept) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	// Kernels before 5.11 charge BPF maps and programs to the caller's
+	// RLIMIT_MEMLOCK; snap-confine 2.77 raises it to 512 KiB, which
+	// above the hard limit takes CAP_SYS_RESOURCE.
+	OpRaiseMemlock: {Name: "raise RLIMIT_MEMLOCK for the device map and program", Syscalls: "prlimit64(RLIMIT_MEMLOCK)", Caps: []Cap{CapSysResource}, Kernels: "before 5.11"},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
@@ -241,6 +270,27 @@ func Required() []Cap {
 	var caps []Cap
 	seen := map[Cap]bool{}
 	for _, spec := range append(Ops[:], Spec{Caps: UserHelperCaps}) {
+		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
+			if !seen[c] {
+				seen[c] = true
+				caps = append(caps, c)
+			}
+		}
+	}
+	return caps
+}
+
+// RequiredOnEveryKernel is Required() less the capabilities only actions
+// for older kernels use (OnlyBefore): what the launcher checks it holds
+// when it starts. A capability of such an action alone is checked when
+// that action needs it, and its absence said then.
+func RequiredOnEveryKernel() []Cap {
+	var caps []Cap
+	seen := map[Cap]bool{}
+	for op, spec := range append(Ops[:], Spec{Caps: UserHelperCaps}) {
+		if op < len(Ops) && Op(op).OnlyBefore() {
+			continue
+		}
 		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
 			if !seen[c] {
 				seen[c] = true

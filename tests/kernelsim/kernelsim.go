@@ -338,7 +338,7 @@ func (s *Supervisor) logf(format string, args ...any) {
 
 // statx emulates Linux 5.4's statx(2) for the process: the supervisor
 // makes the same call on a duplicate of the process's directory descriptor
-// (pidfd_getfd) and writes the answer into the process's buffer without
+// and writes the answer into the process's buffer without
 // what 5.4 did not know.
 func (s *Supervisor) statx(req *notif) notifResp {
 	pid := int(req.pid)
@@ -366,13 +366,9 @@ func (s *Supervisor) statx(req *notif) notifResp {
 		}
 		defer unix.Close(fd)
 	default:
-		pidfd, err := unix.PidfdOpen(pid, 0)
-		if err != nil {
-			return fail(err)
-		}
-		fd, err = unix.PidfdGetfd(pidfd, int(dirfd), 0)
-		unix.Close(pidfd)
-		if err != nil {
+		// The process's descriptor, reopened through its magic link
+		// (pid may be any thread: pidfd_getfd wants a leader).
+		if fd, err = unix.Open("/proc/"+strconv.Itoa(pid)+"/fd/"+strconv.Itoa(int(dirfd)), unix.O_PATH|unix.O_CLOEXEC, 0); err != nil {
 			return fail(err)
 		}
 		defer unix.Close(fd)

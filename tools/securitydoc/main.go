@@ -119,7 +119,11 @@ func OperationsTable() string {
 	b.WriteString("| operation | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- |\n")
 	for op := range policy.Ops {
 		o := policy.Op(op)
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, capNames(o.Raised(false)), capNames(o.Raised(true)), policy.Ops[op].Syscalls)
+		sys := policy.Ops[op].Syscalls
+		if k := policy.Ops[op].Kernels; k != "" {
+			sys += "; only " + k
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, capNames(o.Raised(false)), capNames(o.Raised(true)), sys)
 	}
 	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
 	return b.String()
