@@ -359,6 +359,67 @@ func (l *launcher) attachTree(tree, target int, display string) error {
 	})
 }
 
+// Where the new mount API is missing (open_tree and move_mount before
+// Linux 5.2, mount_setattr before 5.12), the same steps with mount(2), on
+// the throwaway thread, in the new namespace (bootstrap_old.go): a detached
+// tree becomes a mount staged in a private, unbindable tmpfs on that
+// namespace's copy of /run/snapd/ns, which only this thread's namespace
+// has and nothing propagates to or from; every path is a /proc/self/fd/N
+// magic link to a descriptor opened and checked without following
+// symlinks.
+
+// stageOld mounts a new tmpfs, root's and closed to others, on dirfd: the
+// new namespace's /run/snapd/ns, a private mount (made so again right
+// before). Safe: new namespace only, on a private mount: no mount event
+// reaches pid 1's namespace; the tmpfs is empty.
+func (l *launcher) stageOld(dirfd int) error {
+	return l.privileged(policy.OpStageOld, "mount the staging area", func() error {
+		return unix.Mount("tmpfs", fdPath(dirfd), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
+	})
+}
+
+// bindOld bind mounts src (recursively when asked) on dst, an entry of the
+// staging area made for it. Safe: new namespace only; dst is in the
+// private staging tmpfs, so the new mount is seen by no one and its mount
+// event goes nowhere; src was opened in the new namespace as open_tree's
+// source would be.
+func (l *launcher) bindOld(src, dst int, recursive bool, display string) error {
+	flags := uintptr(unix.MS_BIND)
+	if recursive {
+		flags |= unix.MS_REC
+	}
+	return l.privileged(policy.OpBindOld, "stage "+display, func() error { return unix.Mount(fdPath(src), fdPath(dst), "", flags, "") })
+}
+
+// propagateOld sets the propagation of the mount at fd: MS_SLAVE,
+// MS_PRIVATE or MS_UNBINDABLE, with MS_REC for every mount below it too.
+// Safe: new namespace only (a staged mount, the staging area, its "/"
+// before pivot_root, the old root after); it only narrows propagation,
+// never makes anything shared.
+func (l *launcher) propagateOld(fd int, flags uintptr, display string) error {
+	return l.privileged(policy.OpPropagateOld, "set the propagation of "+display, func() error { return unix.Mount("none", fdPath(fd), "", flags, "") })
+}
+
+// remountReadOnlyOld makes the staged bind mount at fd read-only, keeping
+// keep, its other flags (nosuid, nodev, noexec, atime), which a bind
+// remount would otherwise clear. Safe: a staged mount of the new namespace
+// only loses write access.
+func (l *launcher) remountReadOnlyOld(fd int, keep uintptr, display string) error {
+	return l.privileged(policy.OpRemountReadOnly, "make "+display+" read-only", func() error {
+		return unix.Mount("none", fdPath(fd), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|keep, "")
+	})
+}
+
+// moveOld moves the staged mount tree onto target, as attachTree attaches
+// a detached one. Safe: as attachTree: new namespace only, the targets
+// resolved inside the new root (RESOLVE_IN_ROOT, or its walk) or the
+// staging area's root directory.
+func (l *launcher) moveOld(tree, target int, display string) error {
+	return l.privileged(policy.OpMoveOld, "bind "+display+" into the snap's root", func() error {
+		return unix.Mount(fdPath(tree), fdPath(target), "", unix.MS_MOVE, "")
+	})
+}
+
 // pivotRoot makes rootfd the root of the calling thread's new namespace,
 // with the old root kept at putOld inside it. Safe: new namespace only.
 func (l *launcher) pivotRoot(rootfd int, putOld string) error {

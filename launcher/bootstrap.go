@@ -23,7 +23,8 @@ import (
 // propagation set on the detached copy (mount_setattr) and the copy attached
 // (move_mount) on a target resolved inside the new root with
 // RESOLVE_IN_ROOT, so that no symlink in the base snap can send a mount
-// outside it.
+// outside it. Before Linux 5.12 the same steps are made with mount(2)
+// (bootstrap_old.go).
 
 // hostSide is what the bootstrap takes from pid 1's namespace, cloned on the
 // throwaway thread before it unshares: open_tree only clones mounts of the
@@ -61,11 +62,20 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
 	err := func() (err error) {
 		if normal {
-			h.root, err = l.cloneTree(f.base.fd, false, "the root filesystem")
+			src := f.base.fd
+			if l.old != nil {
+				// mount(2) binds only mounts of the caller's
+				// namespace: the base as this one shows it.
+				if src, err = openBaseHere(f.base); err != nil {
+					return err
+				}
+				defer unix.Close(src)
+			}
+			h.root, err = l.clone(src, false, "the root filesystem")
 		} else {
 			var slash int
 			if slash, err = openRoot(); err == nil {
-				h.root, err = l.cloneTree(slash, true, "the root filesystem")
+				h.root, err = l.clone(slash, true, "the root filesystem")
 				unix.Close(slash)
 			}
 		}
@@ -88,7 +98,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			if err != nil {
 				return fmt.Errorf("cannot bootstrap: %w", err)
 			}
-			tree, err := l.cloneTree(src, true, b.Path)
+			tree, err := l.clone(src, true, b.Path)
 			unix.Close(src)
 			if err != nil {
 				return err
@@ -100,7 +110,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			if err != nil {
 				return err
 			}
-			h.snapdTools, err = l.cloneTree(fd, false, policy.SnapdToolsDir)
+			h.snapdTools, err = l.clone(fd, false, policy.SnapdToolsDir)
 			unix.Close(fd)
 			return err
 		}
@@ -168,6 +178,11 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	defer unix.Close(privBase)
 	scratchName := layout.RootfsScratchName(l.plan.Instance)
 	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
+	if l.old != nil {
+		// Assembled in the staging area, whose mount propagates
+		// nothing (bootstrap_old.go).
+		privBase, scratchName, scratchDisplay = l.old.staging, "root", stagingDisplay+" entry root"
+	}
 	scratch, err := l.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
 	if err != nil {
 		return err
@@ -205,10 +220,10 @@ func (l *launcher) attachRoot(h *hostSide, normal bool, scratch int) error {
 	if !normal {
 		prop = unix.MS_SLAVE
 	}
-	if err := l.setTreeAttrs(h.root, prop, false, "the root filesystem"); err != nil {
+	if err := l.setAttrs(h.root, prop, false, "the root filesystem"); err != nil {
 		return err
 	}
-	return l.attachTree(h.root, scratch, "the root filesystem")
+	return l.attach(h.root, scratch, "the root filesystem")
 }
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a
@@ -238,17 +253,12 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide) error {
 		}
 	}
 	// The base's own files come from its mount as seen in this namespace
-	// (open_tree clones only mounts of the caller's namespace): the
-	// revision resolved on the host, checked to be on the same device.
-	baseHere, err := openDirPath(layout.SnapMountDir + "/" + base.name + "/" + base.revision)
+	// (open_tree clones only mounts of the caller's namespace).
+	baseHere, err := openBaseHere(base)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(baseHere)
-	var st unix.Stat_t
-	if err := unix.Fstat(baseHere, &st); err != nil || st.Dev != base.dev {
-		return fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", base.name, base.revision)
-	}
 	for _, path := range policy.BaseEtcFiles {
 		if err := l.bindFromBase(root, baseHere, base.name, path); err != nil {
 			return err
@@ -267,6 +277,21 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide) error {
 	return l.attachAt(root, layout.SnapMountDir, snap, false)
 }
 
+// openBaseHere opens the base snap as the calling thread's namespace shows
+// it: the revision resolved on the host, checked to be on the same device.
+func openBaseHere(base *baseSnap) (int, error) {
+	fd, err := openDirPath(layout.SnapMountDir + "/" + base.name + "/" + base.revision)
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Dev != base.dev {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", base.name, base.revision)
+	}
+	return fd, nil
+}
+
 // bindHost binds one host directory of the table into the new root.
 func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 	if b.Propagation == policy.Shared {
@@ -280,7 +305,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 			return err
 		}
 		defer unix.Close(target)
-		return l.attachTree(tree, target, b.Path)
+		return l.attach(tree, target, b.Path)
 	}
 	src, err := openHostDir(b.Path)
 	if errors.Is(err, unix.ENOENT) && b.Optional {
@@ -297,7 +322,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 // attachAt binds the directory src, recursively, at path inside the new root,
 // as a slave.
 func (l *launcher) attachAt(root int, path string, src int, optional bool) error {
-	tree, err := l.cloneTree(src, true, path)
+	tree, err := l.clone(src, true, path)
 	if err != nil {
 		return err
 	}
@@ -313,10 +338,10 @@ func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) 
 		return err
 	}
 	defer unix.Close(target)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
 		return err
 	}
-	return l.attachTree(tree, target, path)
+	return l.attach(tree, target, path)
 }
 
 // openTarget resolves a mount point inside the new root. A missing optional
@@ -385,15 +410,15 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 		return nil
 	}
 	display := fmt.Sprintf("%s of base snap %q", path, baseName)
-	tree, err := l.cloneTree(src, false, display)
+	tree, err := l.clone(src, false, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
 		return err
 	}
-	return l.attachTree(tree, dst, display)
+	return l.attach(tree, dst, display)
 }
 
 // pivot makes root the namespace's root, keeps the host's root at
@@ -412,10 +437,10 @@ func (l *launcher) pivot(root int, normal bool) error {
 	}
 	// A private mount of its own, so that the old root never
 	// propagates back.
-	tree, err := l.cloneTree(hostfs, false, policy.HostfsDir)
+	tree, err := l.clone(hostfs, false, policy.HostfsDir)
 	if err == nil {
-		if err = l.setTreeAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
-			err = l.attachTree(tree, hostfs, policy.HostfsDir)
+		if err = l.setAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
+			err = l.attach(tree, hostfs, policy.HostfsDir)
 		}
 		unix.Close(tree)
 	}
@@ -423,8 +448,18 @@ func (l *launcher) pivot(root int, normal bool) error {
 	if err != nil {
 		return err
 	}
+	if l.old != nil {
+		if err := l.beforePivotOld(); err != nil {
+			return err
+		}
+	}
 	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
 		return err
+	}
+	if l.old != nil {
+		if err := l.afterPivotOld(); err != nil {
+			return err
+		}
 	}
 	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
 	if normal {

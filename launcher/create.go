@@ -180,11 +180,18 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 	if err := l.joinHostNS(hostNS); err != nil {
 		return -1, nsIdentity{}, err
 	}
-	h, err := l.prepareHostSide(f)
-	if err != nil {
-		return -1, nsIdentity{}, err
+	// Before Linux 5.12 the mounts are made with mount(2), from the new
+	// namespace, which is not made slave until pivot_root
+	// (bootstrap_old.go).
+	oldAPI := !haveMountAPI()
+	var h *hostSide
+	if !oldAPI {
+		var err error
+		if h, err = l.prepareHostSide(f); err != nil {
+			return -1, nsIdentity{}, err
+		}
+		defer h.close()
 	}
-	defer h.close()
 	// snap-update-ns is the host's, opened before the pivot, as
 	// snap-confine does.
 	updateNS, err := openHelper(layout.SnapUpdateNS)
@@ -199,8 +206,20 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 		return -1, nsIdentity{}, err
 	}
 	l.debugf("created mount namespace %s", id)
-	if err := l.makeRootRslave(); err != nil {
-		return -1, nsIdentity{}, err
+	if !oldAPI {
+		if err := l.makeRootRslave(); err != nil {
+			return -1, nsIdentity{}, err
+		}
+	} else {
+		l.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
+		if err := l.startOldMounts(); err != nil {
+			return -1, nsIdentity{}, err
+		}
+		defer func() { l.old.close(); l.old = nil }()
+		if h, err = l.prepareHostSide(f); err != nil {
+			return -1, nsIdentity{}, err
+		}
+		defer h.close()
 	}
 	if err := l.bootstrap(f, h); err != nil {
 		return -1, nsIdentity{}, err

@@ -88,9 +88,11 @@ const (
 	// bootstrap with mount(2) where the new mount API is missing (before
 	// Linux 5.12), and RLIMIT_MEMLOCK where BPF maps are charged to it
 	// (before 5.11).
+	OpStageOld
 	OpBindOld
 	OpPropagateOld
 	OpRemountReadOnly
+	OpMoveOld
 	OpRaiseMemlock
 
 	numOps
@@ -239,11 +241,15 @@ var Ops = [numOps]Spec{
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
 
 	// Where open_tree, move_mount (5.2) or mount_setattr (5.12) are
-	// missing, the bootstrap mounts with mount(2), always from
-	// descriptor to descriptor (/proc/self/fd/N), in the new namespace.
-	OpBindOld:         {Name: "bind a directory into the snap's root with mount(2)", Syscalls: "mount(MS_BIND[|MS_REC]) of /proc/self/fd/N on /proc/self/fd/M", Caps: mounts, Kernels: "before 5.12"},
+	// missing, the bootstrap does what they do with mount(2), always
+	// from descriptor to descriptor (/proc/self/fd/N), in the new
+	// namespace, on mounts staged in a private tmpfs of that namespace
+	// instead of detached trees (launcher/bootstrap_old.go).
+	OpStageOld:        {Name: "mount the staging area of the new namespace", Syscalls: "mount(tmpfs, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpBindOld:         {Name: "stage a bind mount in the new namespace", Syscalls: "mount(MS_BIND[|MS_REC]) of /proc/self/fd/N on /proc/self/fd/M", Caps: mounts, Kernels: "before 5.12"},
 	OpPropagateOld:    {Name: "set the propagation of a mount of the new namespace", Syscalls: "mount(MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE[, MS_REC]) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
-	OpRemountReadOnly: {Name: "make a bind mount of the snap's root read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY, its other flags kept) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpRemountReadOnly: {Name: "make a staged bind mount read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY, its other flags kept) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpMoveOld:         {Name: "move a staged mount into the snap's root", Syscalls: "mount(MS_MOVE) of /proc/self/fd/N on /proc/self/fd/M", Caps: mounts, Kernels: "before 5.12"},
 	// Kernels before 5.11 charge BPF maps and programs to the caller's
 	// RLIMIT_MEMLOCK; snap-confine 2.77 raises it to 512 KiB, which
 	// above the hard limit takes CAP_SYS_RESOURCE.
