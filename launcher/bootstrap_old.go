@@ -82,7 +82,12 @@ func (l *launcher) startOldMounts() error {
 	if err != nil {
 		return err
 	}
-	staging, err := openDirPath(layout.NSDir)
+	snapd, err := openDirPath(layout.RunSnapdDir)
+	if err != nil {
+		return err
+	}
+	staging, err := l.openRootOnly(snapd, "ns", dirFlags, stagingDisplay)
+	unix.Close(snapd)
 	if err != nil {
 		return err
 	}
@@ -139,9 +144,9 @@ func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
 		return -1, err
 	}
 	// The entry's name now leads to the mount on it.
-	tree, err := unix.Openat(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	tree, err := l.openRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW, "the staged "+display)
 	if err != nil {
-		return -1, fmt.Errorf("cannot open the staged %s: %w", display, err)
+		return -1, err
 	}
 	var got unix.Stat_t
 	if err := unix.Fstat(tree, &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {

@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/tests/kernelsim"
 	"github.com/snapns/snapns/tests/sandbox"
 )
@@ -181,6 +182,8 @@ func prepareSimulation(fs []kernelsim.Feature, allThreads bool) error {
 	}
 	if slices.Contains(fs, kernelsim.MemlockCharge) {
 		lim := unix.Rlimit{Cur: 64 << 10, Max: 1 << 20}
+		// SNAPNS_KERNELSIM_MEMLOCK=<soft>:<hard> sets another.
+		fmt.Sscanf(os.Getenv("SNAPNS_KERNELSIM_MEMLOCK"), "%d:%d", &lim.Cur, &lim.Max)
 		if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &lim, nil); err != nil {
 			return fmt.Errorf("cannot set RLIMIT_MEMLOCK: %w", err)
 		}
@@ -329,13 +332,17 @@ func TestOldKernelsBuildTheSameNamespace(t *testing.T) {
 					}
 				}
 				setup()
+				launch{caps: in.caps, uid: userUID}.mustRun(t)
 				want := appMounts(launch{caps: in.caps}.mustRun(t).Mounts)
 				setup()
-				res := launch{caps: in.caps, sim: k.features, debug: true, env: []string{"SNAPNS_KERNELSIM_LOG=1"}}.run()
+				// A user's first launch builds the snap's namespace
+				// and the user's layer; root's joins the former.
+				res := launch{caps: in.caps, uid: userUID, sim: k.features, debug: true, env: []string{"SNAPNS_KERNELSIM_LOG=1"}}.run()
 				if res.err != nil {
 					t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
 				}
-				created := res.report
+				user := res.report
+				created := launch{caps: in.caps, sim: k.features}.mustRun(t)
 				for f, answer := range simulatedAnswers {
 					if f == kernelsim.BPFPathFD || f == kernelsim.MemlockCharge {
 						continue // no device cgroup here: TestOldKernelsConfineDevices
@@ -347,7 +354,7 @@ func TestOldKernelsBuildTheSameNamespace(t *testing.T) {
 				if slices.Contains(k.features, kernelsim.MountAPI) && !strings.Contains(res.stderr, "assembled with mount(2)") {
 					t.Errorf("the bootstrap did not take the mount(2) path:\n%s", res.stderr)
 				}
-				if !slices.Contains(created.Env, "SNAP_COOKIE=cookie") {
+				if !slices.Contains(user.Env, "SNAP_COOKIE=cookie") {
 					t.Error("the app got no snap cookie")
 				}
 				if created.MountNSID == 0 || created.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
@@ -368,16 +375,252 @@ func TestOldKernelsBuildTheSameNamespace(t *testing.T) {
 				if !strings.Contains(string(data), key) {
 					t.Errorf("the info file records no %s:\n%s", key, data)
 				}
-				joined := launch{caps: in.caps, sim: k.features}.mustRun(t)
-				if joined.MountNSID != created.MountNSID {
-					t.Fatalf("the second launch did not join: %d, then %d", created.MountNSID, joined.MountNSID)
-				}
-				user := launch{caps: in.caps, sim: k.features, uid: userUID}.mustRun(t)
 				again := launch{caps: in.caps, sim: k.features, uid: userUID}.mustRun(t)
 				if user.MountNSID == created.MountNSID || again.MountNSID != user.MountNSID || nsID(t, "/run/snapd/ns/hello.1000.mnt") != user.MountNSID {
 					t.Fatalf("the per-user layer was not kept: snap %d, layer %d, then %d", created.MountNSID, user.MountNSID, again.MountNSID)
 				}
 			})
 		}
+	}
+}
+
+// On kernels before 6.5 (no BPF_F_PATH_FD) and before 5.11 (BPF objects
+// charged to RLIMIT_MEMLOCK, Debian 11's soft limit of 64 KiB) a core24
+// app gets its device cgroup, in both installs: the map pinned and then
+// opened by its /proc/self/fd path, root's 0600 in the root-only
+// directory, the limit raised for the map and the program and the
+// caller's given back to the app.
+func TestOldKernelsConfineDevices(t *testing.T) {
+	kernels := []struct {
+		name     string
+		features []kernelsim.Feature
+	}{
+		{"no-bpf-path-fd", []kernelsim.Feature{kernelsim.BPFPathFD}},
+		{"memlock-charged", []kernelsim.Feature{kernelsim.MemlockCharge}},
+		{"linux-5.4", kernelsim.All},
+	}
+	for _, k := range kernels {
+		for _, c := range deviceCallers {
+			t.Run(k.name+"/"+c.name, func(t *testing.T) {
+				scope := deviceWorld(t)
+				for _, run := range []string{"create", "open"} {
+					l := launch{flags: []string{"--base", "core24"}, uid: c.uid, caps: c.caps, cgroup: scope, sim: k.features, debug: true, env: []string{"SNAPNS_KERNELSIM_LOG=1"}}
+					l.args = []string{"open", "/dev/null", "openpty", "open", loopNode, "read", "/proc/self/limits"}
+					res := l.run()
+					if res.err != nil {
+						t.Fatalf("%s: launch failed: %v\n%s", run, res.err, res.stderr)
+					}
+					r := res.report
+					if null, pty, loop := r.Open["/dev/null"], r.Open["pty"], r.Open[loopNode]; null != "ok" || pty != "ok" || loop != denied {
+						t.Fatalf("%s: /dev/null: %q, a pty: %q, loop node: %q; want ok, ok and %q", run, null, pty, loop, denied)
+					}
+					if attachedPrograms(t, scope) == 0 {
+						t.Fatalf("%s: no device program attached", run)
+					}
+					for _, f := range []kernelsim.Feature{kernelsim.BPFPathFD, kernelsim.MemlockCharge} {
+						if slices.Contains(k.features, f) && !strings.Contains(res.stderr, simulatedAnswers[f]) {
+							t.Errorf("%s: the launcher never met the simulated kernel's %q:\n%s", run, simulatedAnswers[f], res.stderr)
+						}
+					}
+					if slices.Contains(k.features, kernelsim.MemlockCharge) {
+						if !strings.Contains(res.stderr, "raising it from 65536:1048576 to 524288:1048576") {
+							t.Errorf("%s: RLIMIT_MEMLOCK was not raised:\n%s", run, res.stderr)
+						}
+						if limits := memlockLine(r.Read["/proc/self/limits"]); limits != "65536 1048576" {
+							t.Errorf("%s: the app's RLIMIT_MEMLOCK is %q, not the caller's 65536 1048576", run, limits)
+						}
+					}
+				}
+				var st unix.Stat_t
+				if err := unix.Lstat(pinned, &st); err != nil || st.Uid != 0 || st.Mode&0o777 != 0o600 {
+					t.Fatalf("pinned map %s: %v, uid %d mode %o", pinned, err, st.Uid, st.Mode&0o777)
+				}
+			})
+		}
+	}
+}
+
+// memlockLine returns the soft and hard "Max locked memory" of a
+// /proc/<pid>/limits.
+func memlockLine(limits string) string {
+	for _, line := range strings.Split(limits, "\n") {
+		if rest, ok := strings.CutPrefix(line, "Max locked memory"); ok {
+			f := strings.Fields(rest)
+			if len(f) >= 2 {
+				return f[0] + " " + f[1]
+			}
+		}
+	}
+	return ""
+}
+
+// Where BPF objects are charged to RLIMIT_MEMLOCK and the caller's hard
+// limit is below snap-confine's 512 KiB, only CAP_SYS_RESOURCE can raise
+// it: a launcher that holds it (the setuid install where the bounding set
+// has it) does, as snap-confine does; one that does not says why in one
+// line, naming the capability.
+func TestOldKernelWithALowHardMemlockLimit(t *testing.T) {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bnd uint64
+	for _, line := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(line, "CapBnd:\t"); ok {
+			bnd, _ = strconv.ParseUint(v, 16, 64)
+		}
+	}
+	haveResource := bnd&(1<<unix.CAP_SYS_RESOURCE) != 0
+	if !haveResource {
+		t.Log("this machine's bounding set lacks cap_sys_resource: no launcher can raise the hard limit here, so both installs must refuse")
+	}
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			l := launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope, sim: []kernelsim.Feature{kernelsim.MemlockCharge}, env: []string{"SNAPNS_KERNELSIM_MEMLOCK=65536:65536"}}
+			if haveResource && !in.caps {
+				l.mustRun(t)
+				return
+			}
+			line := l.mustFail(t)
+			if !strings.Contains(line, "cap_sys_resource") || !strings.Contains(line, "RLIMIT_MEMLOCK") {
+				t.Fatalf("the refusal does not say why: %q", line)
+			}
+			t.Logf("refused: %s", line)
+		})
+	}
+}
+
+// wholeRunSimulates tells whether this whole run's launches see a kernel
+// without f (SNAPNS_E2E_KERNEL).
+func wholeRunSimulates(f kernelsim.Feature) bool {
+	fs, err := kernelsim.Parse(os.Getenv(kernelEnv))
+	return err == nil && slices.Contains(fs, f)
+}
+
+// runsHere tells whether op runs on the kernel this run's launches see:
+// an action for older kernels only where the whole run simulates one, an
+// action of a newer interface only where it does not.
+func runsHere(op policy.Op) bool {
+	whole := os.Getenv(kernelEnv)
+	switch {
+	case op.OnlyBefore():
+		return whole != ""
+	case op.OnlySince():
+		return !wholeRunSimulates(kernelsim.MountAPI)
+	}
+	return true
+}
+
+// oldKernelOps are the actions only older kernels use.
+func oldKernelOps() (ops []policy.Op) {
+	for op := range policy.Op(len(policy.Ops)) {
+		if op.OnlyBefore() {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
+// TestOldKernelStepsRaiseExactlyTheirCapabilities is
+// TestEveryPrivilegedStepRaisesExactlyItsCapabilities on Linux 5.4: the
+// life of a snap and a core24 app with its device cgroup, with the hooked
+// launcher in both installs; each action runs with exactly the
+// capabilities policy grants it (of those the launcher holds), every
+// action for older kernels runs, and none of the newer mount API does.
+func TestOldKernelStepsRaiseExactlyTheirCapabilities(t *testing.T) {
+	simulateLaunches = kernelsim.All
+	t.Cleanup(func() { simulateLaunches = nil })
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			scope := deviceWorld(t)
+			installUpdateNS(t)
+			res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope}.run()
+			if res.err != nil {
+				t.Fatalf("core24 launch failed: %v\n%s", res.err, res.stderr)
+			}
+			hooks := hookLines(res.stderr)
+			more, broke := lifeOfASnap(t, mode.dir)
+			if broke != "" {
+				t.Fatal(broke)
+			}
+			seen := map[policy.Op]uint64{}
+			for _, h := range append(hooks, more...) {
+				want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm
+				if h.eff != want || h.others != 0 {
+					t.Errorf("%s: effective %s (others %s), policy grants %s", h.op, capNames(h.eff), capNames(h.others), capNames(want))
+				}
+				seen[h.op] = h.eff
+			}
+			for _, op := range oldKernelOps() {
+				if _, ok := seen[op]; !ok {
+					t.Errorf("%s was never observed on Linux 5.4", op)
+				}
+			}
+			for op := range seen {
+				if op.OnlySince() {
+					t.Errorf("%s ran on Linux 5.4", op)
+				}
+			}
+			var table []string
+			for _, op := range oldKernelOps() {
+				table = append(table, fmt.Sprintf("  %-55s %s", op, capNames(seen[op])))
+			}
+			t.Logf("the actions for older kernels, effective capabilities while each ran:\n%s", strings.Join(table, "\n"))
+		})
+	}
+}
+
+// hookLines are the capability hook's reports in stderr.
+func hookLines(stderr string) []hookLine {
+	var hooks []hookLine
+	for _, line := range strings.Split(stderr, "\n") {
+		var h hookLine
+		if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x others=%x", &h.op, &h.eff, &h.prm, &h.others); err == nil {
+			hooks = append(hooks, h)
+		}
+	}
+	return hooks
+}
+
+// TestOldKernelActionsNeedEachOfTheirCapabilities is
+// TestEveryActionNeedsEachOfItsCapabilities for the mount actions of older
+// kernels: withheld one at a time, in both installs, the life of a snap on
+// Linux 5.4 breaks. (RLIMIT_MEMLOCK's cap_sys_resource cannot be withheld
+// on a machine whose bounding set lacks it:
+// TestOldKernelWithALowHardMemlockLimit shows what breaks without it.)
+func TestOldKernelActionsNeedEachOfTheirCapabilities(t *testing.T) {
+	simulateLaunches = kernelsim.All
+	t.Cleanup(func() { simulateLaunches = nil })
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var table []string
+			for _, op := range oldKernelOps() {
+				if op == policy.OpRaiseMemlock {
+					continue
+				}
+				for _, c := range op.Raised(mode.name == "setuid") {
+					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
+						var broke string
+						if op == policy.OpRemountReadOnly {
+							// Only a base other than core binds the
+							// snapd tools read-only.
+							scope := deviceWorld(t)
+							res := launch{program: mode.dir + "/snap-confine", flags: []string{"--base", "core24"}, uid: userUID, cgroup: scope, env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
+							if res.err != nil {
+								broke = "core24: " + strings.Join(nonHookLines(res.stderr), " ")
+							}
+						} else {
+							_, broke = lifeOfASnap(t, mode.dir, fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c))
+						}
+						if broke == "" {
+							t.Errorf("%s works without cap_%s", op, c)
+						}
+						table = append(table, fmt.Sprintf("  %-50s without cap_%-10s %s", op, c, broke))
+					})
+				}
+			}
+			t.Logf("what breaks on Linux 5.4 without each capability of each action:\n%s", strings.Join(table, "\n"))
+		})
 	}
 }

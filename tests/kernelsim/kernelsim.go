@@ -201,6 +201,9 @@ func Install(fs []Feature, allThreads bool) (int, error) {
 	if errno != 0 {
 		return -1, fmt.Errorf("cannot install the kernel simulation filter: %w", errno)
 	}
+	// The kernel makes the listener without O_CLOEXEC: it must not
+	// reach what the filtered process executes.
+	unix.CloseOnExec(int(fd))
 	return int(fd), nil
 }
 
