@@ -161,21 +161,35 @@ func prepareSimulation(fs []kernelsim.Feature, allThreads bool) error {
 		if cpu >= 0 {
 			var one unix.CPUSet
 			one.Set(cpu)
-			tids := []int{0}
-			if allThreads {
-				tids = nil
+			if !allThreads {
+				if err := unix.SchedSetaffinity(0, &one); err != nil {
+					return fmt.Errorf("cannot pin to CPU %d: %w", cpu, err)
+				}
+			}
+			// Every thread, until a pass finds them all pinned: the
+			// runtime may start one from an unpinned thread meanwhile.
+			for pass := 0; allThreads; pass++ {
+				if pass == 100 {
+					return fmt.Errorf("cannot pin every thread to CPU %d", cpu)
+				}
 				tasks, err := os.ReadDir("/proc/self/task")
 				if err != nil {
 					return err
 				}
+				changed := false
 				for _, task := range tasks {
 					tid, _ := strconv.Atoi(task.Name())
-					tids = append(tids, tid)
+					var cur unix.CPUSet
+					if unix.SchedGetaffinity(tid, &cur) == nil && cur == one {
+						continue
+					}
+					if err := unix.SchedSetaffinity(tid, &one); err != nil && err != unix.ESRCH {
+						return fmt.Errorf("cannot pin to CPU %d: %w", cpu, err)
+					}
+					changed = true
 				}
-			}
-			for _, tid := range tids {
-				if err := unix.SchedSetaffinity(tid, &one); err != nil {
-					return fmt.Errorf("cannot pin to CPU %d: %w", cpu, err)
+				if !changed {
+					break
 				}
 			}
 		}
@@ -496,6 +510,21 @@ func TestOldKernelWithALowHardMemlockLimit(t *testing.T) {
 func wholeRunSimulates(f kernelsim.Feature) bool {
 	fs, err := kernelsim.Parse(os.Getenv(kernelEnv))
 	return err == nil && slices.Contains(fs, f)
+}
+
+// nsRecorded is the line an info file records of the namespace at path,
+// as its own (prefix "") or as a layer's parent (prefix "parent-"): its id,
+// or its nsfs inode where this run's launches see a kernel without ids.
+func nsRecorded(t *testing.T, prefix, path string) string {
+	t.Helper()
+	if !wholeRunSimulates(kernelsim.MountNSID) {
+		return fmt.Sprintf("%smount-ns-id=%d\n", prefix, nsID(t, path))
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		t.Fatal(err)
+	}
+	return fmt.Sprintf("%smount-ns-inode=%d\n", prefix, st.Ino)
 }
 
 // runsHere tells whether op runs on the kernel this run's launches see:
