@@ -76,7 +76,7 @@ test: deps vet build unit e2e
 # part of `make test`, whose tests/e2e/oldkernel_test.go forces each
 # fallback in a few launches.
 FALLBACK_KERNELS ?= mount-api openat2 statx-mount-root mntns-id bpf-path-fd,memlock-charge all
-FALLBACK_TESTS = $(shell grep -ho '^func Test[A-Za-z0-9_]*' $(addprefix tests/e2e/,bootstrap_test.go namespace_test.go captured_test.go peruser_test.go devices_test.go parallel_test.go) | sed 's/^func //' | paste -sd'|')
+FALLBACK_TESTS = $(shell grep -ho '^func Test[A-Za-z0-9_]*' $(addprefix tests/e2e/,bootstrap_test.go namespace_test.go captured_test.go peruser_test.go devices_test.go parallel_test.go) | sed 's/^func //' | paste -sd'|')|TestLauncherProfileAllowsEveryFileTheLauncherOpens
 test-fallbacks: deps
 	@for k in $(FALLBACK_KERNELS); do \
 		echo "=== the end-to-end tests on a kernel without: $$k"; \

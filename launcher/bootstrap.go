@@ -203,7 +203,11 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	if err := l.pivot(root, f.normal); err != nil {
 		return err
 	}
-	// Nothing is mounted on the scratch directory any more.
+	// Nothing is mounted on the scratch directory any more (before 5.12
+	// it went with the staging area).
+	if l.old != nil {
+		return nil
+	}
 	if err := l.unlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
 		l.debugf("%v", err)
 	}

@@ -223,7 +223,8 @@ func (l *launcher) beforePivotOld() error {
 
 // afterPivotOld makes the old root, now at HostfsDir, recursively slave,
 // as the new API's namespace was from the start, then detaches the
-// staging area from it.
+// staging area from it (its descriptor stays open until the bootstrap
+// ends: the scratch entry is removed through it, as with the new API).
 func (l *launcher) afterPivotOld() error {
 	hostfs, err := openDirPath(policy.HostfsDir)
 	if err != nil {
@@ -234,6 +235,5 @@ func (l *launcher) afterPivotOld() error {
 	if err != nil {
 		return err
 	}
-	l.old.close()
 	return l.detach(policy.HostfsDir + layout.NSDir)
 }

@@ -13,7 +13,8 @@ package policy
 const LauncherProfile = `#include <tunables/global>
 
 profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediate_deleted) {
-  # policy.Required(): each raised only around the operations that need it.
+  # policy.Required(): each raised only around the operations that need it
+  # (sys_resource only on kernels before 5.11, for RLIMIT_MEMLOCK).
   capability sys_admin,
   capability sys_chroot,
   capability sys_ptrace,
@@ -23,6 +24,7 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   capability fowner,
   capability setuid,
   capability setgid,
+  capability sys_resource,
 
   # Reading pid 1's namespace needs ptrace read access.
   ptrace (read) peer=unconfined,
@@ -36,6 +38,9 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   @{PROC}/@{pid}/exe r,
   @{PROC}/@{pid}/fd/ r,
   @{PROC}/@{pid}/fd/* rw,
+  # Mount ids, where statx has none (before Linux 5.8) or openat2 is
+  # missing (5.6).
+  @{PROC}/@{pid}/fdinfo/* r,
   @{PROC}/@{pid}/task/@{tid}/ns/mnt r,
   @{PROC}/@{pid}/task/@{tid}/mountinfo r,
   @{PROC}/@{pid}/task/@{tid}/attr/{apparmor/,}current r,
@@ -130,6 +135,9 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /var/lib/{snapd,extrausers}/ r,
   /{media,run/netns}/ rw,
   /{,usr/}lib/{modules,firmware}/ r,
+  # Before Linux 5.6 (no openat2) each component is opened on its own: a
+  # merged-/usr host's /lib is a symlink.
+  /lib{,/} r,
   /usr/src/ r,
 
   # Mounts: the namespace directory, the new namespace's root and binds,
@@ -149,6 +157,21 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,
   umount /var/lib/snapd/hostfs/{sys,dev,proc}/,
   umount /run/snapd/ns/*.mnt,
+
+  # Before Linux 5.12 (no open_tree, mount_setattr): the new root is
+  # assembled with mount(2) in a staging tmpfs mounted on the new
+  # namespace's /run/snapd/ns (launcher/bootstrap_old.go), then pivoted
+  # into; the old root is made slave and the staging area detached.
+  /run/snapd/ns/[0-9]* rw,
+  /run/snapd/ns/[0-9]*/ rw,
+  /run/snapd/ns/root/{,**} rw,
+  mount fstype=tmpfs options=(rw nosuid nodev noexec) tmpfs -> /run/snapd/ns/,
+  mount options=(rw unbindable) -> /run/snapd/ns/,
+  mount -> /run/snapd/ns/{[0-9]*,[0-9]*/,root/,root/**},
+  mount options=(rw slave) -> /,
+  mount options=(rw rslave) -> /var/lib/snapd/hostfs/,
+  pivot_root oldroot=/var/lib/snapd/hostfs/ /run/snapd/ns/root/,
+  umount /var/lib/snapd/hostfs/run/snapd/ns/,
 
   # Parallel instances (the parallel-instances feature): /snap and
   # /var/snap made shared mount points of themselves on the host; in a

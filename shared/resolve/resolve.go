@@ -151,7 +151,13 @@ func Walk(dirfd int, path string, how *unix.OpenHow, procfd int) (int, error) {
 			}
 			continue
 		}
-		fd, err := unix.Openat(w.cur(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		// A directory, as a directory (what policies that match paths
+		// expect to see); anything else again without O_DIRECTORY, to
+		// tell a symlink from the rest.
+		fd, err := unix.Openat(w.cur(), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.ENOTDIR {
+			fd, err = unix.Openat(w.cur(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
 		if err != nil {
 			return -1, err
 		}

@@ -68,7 +68,8 @@ type profileRule struct {
 }
 
 // fileRules turns the profile's file rules into regular expressions
-// (AppArmor globs: *, **, {a,b}, and the @{PROC}, @{pid}, @{tid} variables).
+// (AppArmor globs: *, **, {a,b}, [0-9], and the @{PROC}, @{pid}, @{tid}
+// variables).
 func fileRules(t *testing.T) []profileRule {
 	t.Helper()
 	lineRe := regexp.MustCompile(`^\s*((?:/|@\{PROC\})\S*)\s+([rwkmixl]+),\s*$`)
@@ -90,6 +91,12 @@ func fileRules(t *testing.T) []profileRule {
 				i++
 			case c == '*':
 				b.WriteString(`[^/]*`)
+			case c == '[':
+				// A character class: AppArmor's and the regular
+				// expression's are alike.
+				end := strings.IndexByte(glob[i:], ']')
+				b.WriteString(glob[i : i+end+1])
+				i += end
 			case c == '{':
 				b.WriteString(`(?:`)
 			case c == '}':
