@@ -653,3 +653,30 @@ func TestOldKernelActionsNeedEachOfTheirCapabilities(t *testing.T) {
 		})
 	}
 }
+
+// A base other than core gets the launcher's directory bound read-only on
+// /usr/lib/snapd: before 5.12 by a bind remount that keeps the mount's
+// other flags, and the app's mount table is the new mount API's.
+func TestOldKernelsBindTheSnapdToolsAsTheNewAPIDoes(t *testing.T) {
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			world(t)
+			if !exists("/snap/core22/current") {
+				if err := sandbox.MakeBase(sandbox.Base{Name: "core22", Revision: "5", Current: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			l := launch{caps: in.caps, flags: []string{"--base", "core22"}, args: []string{"write", "/usr/lib/snapd/x", "y"}}
+			want := l.mustRun(t)
+			world(t)
+			l.sim = []kernelsim.Feature{kernelsim.MountAPI}
+			got := l.mustRun(t)
+			if len(got.Errors) == 0 || !strings.Contains(got.Errors[0], "read-only") {
+				t.Fatalf("/usr/lib/snapd is writable in the snap: %v", got.Errors)
+			}
+			if w, g := appMounts(want.Mounts), appMounts(got.Mounts); !slices.Equal(w, g) {
+				t.Errorf("the app's mounts differ from the new mount API's:\nwant:\n  %s\ngot:\n  %s", strings.Join(w, "\n  "), strings.Join(g, "\n  "))
+			}
+		})
+	}
+}
