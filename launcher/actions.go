@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -29,7 +30,6 @@ import (
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
-	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
@@ -150,43 +150,146 @@ func (l *launcher) makeRootRslave() error {
 
 // Files in root's directories.
 
-// mkdirRoot creates name below parent as a root:root directory of exactly
-// mode (the umask is 0) unless one is there, and opens it. Safe: parent was
-// opened without following symlinks; the entry is root's from its first
-// instant (asRootOwner), so nobody else can have used it; the open follows
-// no symlink, and the caller checks on the descriptor what it got.
-func (l *launcher) mkdirRoot(parent int, name string, mode uint32, display string) (int, error) {
-	return l.privilegedFD(policy.OpMkdirRoot, "create "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			if err := unix.Mkdirat(parent, name, mode); err == nil && createHook != nil {
-				createHook()
-			} else if err != nil && err != unix.EEXIST {
-				return err
-			}
-			fd, err = unix.Openat(parent, name, dirFlags, 0)
+// Root's files and directories are root's from before anyone else can
+// reach them, in both installs and without filesystem ids 0 (the
+// file-capability install holds neither cap_setuid nor cap_setgid, as
+// snapd's snap-confine.v2-only.caps): a file is made without a name
+// (O_TMPFILE), given to root:root with its mode and only then linked; a
+// directory is made in a directory no one else can search, given to
+// root:root, and renamed into place (rootobj.go stages it when its parent
+// is searchable). Whatever the setuid install makes with the caller's group
+// is given to root's the same way.
+
+// createRootFile makes a file of mode in the root-owned directory dirfd
+// without a name, gives it to root:root, and links it there as name,
+// failing with EEXIST if name appeared meanwhile. (The caller opens it by
+// name: a descriptor of the file made without a name is not the linked
+// name's, and nothing can be mounted on it.) Safe: no one can reach a file
+// without a name, so it is never seen with any owner or mode but root's
+// and mode; linkat goes through the verified /proc and never replaces an
+// entry; name is one component derived from a validated name.
+func (l *launcher) createRootFile(dirfd int, name string, mode uint32, display string) error {
+	return l.privileged(policy.OpCreateRootFile, "create "+display, func() error {
+		fd, err := unix.Openat(dirfd, ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
+		if err != nil {
 			return err
-		})
-		return fd, whyNot(parent, name, err)
+		}
+		defer unix.Close(fd)
+		if err = unix.Fchown(fd, 0, 0); err == nil {
+			if err = unix.Fchmod(fd, mode); err == nil {
+				err = unix.Linkat(l.procfd, "self/fd/"+strconv.Itoa(fd), dirfd, name, unix.AT_SYMLINK_FOLLOW)
+			}
+		}
+		if err == nil && createHook != nil {
+			createHook()
+		}
+		return err
 	})
 }
 
-// openRootFile opens name in the root-owned directory dirfd, creating it
-// root:root with mode when missing. Safe: a new file is root's from its
-// first instant (asRootOwner); O_NOFOLLOW refuses a symlink, O_NONBLOCK
+// openRootFile opens the existing entry name of the root-owned directory
+// dirfd. Safe: it only opens; O_NOFOLLOW refuses a symlink, O_NONBLOCK
 // keeps a FIFO or device from blocking, and the caller checks on the
 // descriptor that it is a regular file owned by root before using it.
-func (l *launcher) openRootFile(dirfd int, name string, flags int, mode uint32, display string) (int, error) {
+func (l *launcher) openRootFile(dirfd int, name string, flags int, display string) (int, error) {
 	flags |= unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	return l.privilegedFD(policy.OpCreateRootFile, "create "+display, func() (fd int, err error) {
-		err = asRootOwner(func() (err error) {
-			if fd, err = unix.Openat(dirfd, name, flags|unix.O_CREAT|unix.O_EXCL, mode); err == unix.EEXIST {
-				fd, err = unix.Openat(dirfd, name, flags, 0)
-			} else if err == nil && createHook != nil {
-				createHook()
-			}
-			return err
-		})
+	return l.privilegedFD(policy.OpOpenRootFile, "open "+display, func() (int, error) {
+		fd, err := unix.Openat(dirfd, name, flags, 0)
 		return fd, whyNot(dirfd, name, err)
+	})
+}
+
+// mkdirRoot makes name, a directory of mode, in parent, gives it to
+// root:root and opens it; EEXIST if anything is there. Safe: parent is a
+// root-owned directory no one else can search (a staging directory, or
+// root-only like /tmp/snap-private-tmp), so no one can reach the entry
+// before it is root's; the open follows no symlink and the caller checks
+// on the descriptor what it got.
+func (l *launcher) mkdirRoot(parent int, name string, mode uint32, display string) (int, error) {
+	return l.privilegedFD(policy.OpMkdirRoot, "create "+display, func() (int, error) {
+		if err := unix.Mkdirat(parent, name, mode); err != nil {
+			return -1, err
+		}
+		fd, err := unix.Openat(parent, name, dirFlags, 0)
+		if err != nil {
+			return -1, err
+		}
+		if err = unix.Fchown(fd, 0, 0); err == nil {
+			err = unix.Fchmod(fd, mode)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
+	})
+}
+
+// stageDir makes the directory stage in the searchable root-owned directory
+// parent, opens it, gives it to root:root 0700 and removes any access
+// control list, so that what is made in it next is reached by no one else.
+// Until fchown it is the caller's (the file-capability install makes
+// entries as the caller): the caller may have changed its mode, access
+// control lists or contents meanwhile, which is why the mode is set and the
+// lists removed here, and the caller checks on the descriptor, opened while
+// it was the launcher's own, that it is empty. Safe: stage is a fresh
+// random name of one component; nothing else is ever made in parent.
+func (l *launcher) stageDir(parent int, stage string, display string) (int, error) {
+	return l.privilegedFD(policy.OpStageDir, "create a staging directory for "+display, func() (int, error) {
+		if err := unix.Mkdirat(parent, stage, 0o700); err != nil {
+			return -1, err
+		}
+		if stageHook != nil {
+			stageHook(parent, stage)
+		}
+		fd, err := unix.Openat(parent, stage, dirFlags, 0)
+		if err != nil {
+			return -1, err
+		}
+		if err = unix.Fchown(fd, 0, 0); err == nil {
+			err = unix.Fchmod(fd, 0o700)
+		}
+		for _, acl := range []string{"system.posix_acl_default", "system.posix_acl_access"} {
+			if err == nil {
+				if err = unix.Fremovexattr(fd, acl); err == unix.ENODATA || err == unix.EOPNOTSUPP {
+					err = nil
+				}
+			}
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
+	})
+}
+
+// placeStaged moves name from the staging directory stage to parent,
+// failing with EEXIST if parent has that name already. Safe: the entry is
+// root's with its final mode (mkdirRoot); renameat2 never replaces
+// (RENAME_NOREPLACE) and follows no symlink; both are root-owned.
+func (l *launcher) placeStaged(stage, parent int, name, display string) error {
+	return l.privileged(policy.OpPlaceStaged, "move "+display+" into place", func() error {
+		if err := unix.Renameat2(stage, name, parent, name, unix.RENAME_NOREPLACE); err != nil {
+			return err
+		}
+		if createHook != nil {
+			createHook()
+		}
+		return nil
+	})
+}
+
+// moveAside renames someone else's entry name of the sticky, root-owned
+// directory parent (where everyone may make entries) to aside, so that the
+// name the contract gives root can be root's. Safe: renameat2 follows no
+// symlink and never replaces (RENAME_NOREPLACE); the entry, whatever it
+// is, stays its owner's, under a fresh random name in the same directory;
+// the caller checked that parent is sticky and root's and the entry not
+// root's.
+func (l *launcher) moveAside(parent int, name, aside, display string) error {
+	return l.privileged(policy.OpMoveAside, "move someone else's "+display+" aside", func() error {
+		return unix.Renameat2(parent, name, parent, aside, unix.RENAME_NOREPLACE)
 	})
 }
 
@@ -196,12 +299,10 @@ func (l *launcher) openRootFile(dirfd int, name string, flags int, mode uint32, 
 // root's already (checkRootOwned); the group and mode are the contract's.
 func (l *launcher) fixOwnerMode(fd int, mode uint32) error {
 	return l.privileged(policy.OpFixOwner, "set its owner and mode", func() error {
-		return asRootOwner(func() error {
-			if err := unix.Fchown(fd, 0, 0); err != nil {
-				return err
-			}
-			return unix.Fchmod(fd, mode)
-		})
+		if err := unix.Fchown(fd, 0, 0); err != nil {
+			return err
+		}
+		return unix.Fchmod(fd, mode)
 	})
 }
 
@@ -234,52 +335,6 @@ func (l *launcher) unlinkRoot(dirfd int, name string, flags int, display string)
 // instance name; renameat never follows a symlink at newname.
 func (l *launcher) renameRoot(dirfd int, oldname, newname, display string) error {
 	return l.privileged(policy.OpRename, "replace "+display, func() error { return unix.Renameat(dirfd, oldname, dirfd, newname) })
-}
-
-// asRootOwner runs create with the calling thread's filesystem uid and gid
-// 0, so that what it creates is root:root from its first instant and it
-// owns root's entries. With file capabilities the launcher's ids are the
-// caller's, and an entry created as the caller and handed to root
-// afterwards is the caller's for a moment: long enough for them to stop the
-// launcher (SIGSTOP on an inotify event), plant entries in it, and leave
-// root's directories theirs. Needs CAP_SETUID and CAP_SETGID. Safe: the ids
-// are the calling thread's alone and are restored before it returns, with
-// the thread's capabilities as they were (the kernel raises the filesystem
-// capabilities of the permitted set when fsuid becomes 0, and drops them
-// all when it goes back). In the setuid install fsuid is 0 already and
-// nothing changes.
-func asRootOwner(create func() error) error {
-	fsuid, _ := unix.SetfsuidRetUid(-1)
-	if fsuid == 0 {
-		return create()
-	}
-	fsgid, _ := unix.SetfsgidRetGid(-1)
-	eff, prm, inh, err := getCaps()
-	if err != nil {
-		return fmt.Errorf("cannot get capabilities: %w", err)
-	}
-	unix.SetfsgidRetGid(0)
-	unix.SetfsuidRetUid(0)
-	err = setThreadCaps(eff, prm, inh)
-	if u, _ := unix.SetfsuidRetUid(-1); u != 0 && err == nil {
-		err = fmt.Errorf("cannot create as root: the filesystem uid stays %d", u)
-	}
-	if g, _ := unix.SetfsgidRetGid(-1); g != 0 && err == nil {
-		err = fmt.Errorf("cannot create as root: the filesystem gid stays %d", g)
-	}
-	if err == nil {
-		err = create()
-	}
-	unix.SetfsuidRetUid(fsuid)
-	unix.SetfsgidRetGid(fsgid)
-	if rerr := setThreadCaps(eff, prm, inh); rerr != nil && err == nil {
-		err = rerr
-	}
-	if u, _ := unix.SetfsuidRetUid(-1); u != fsuid {
-		// The thread would go on creating as root: never use it again.
-		panic(fmt.Sprintf("cannot restore the filesystem uid %d (it is %d)", fsuid, u))
-	}
-	return err
 }
 
 // Mounts in pid 1's namespace.
@@ -323,6 +378,54 @@ func (l *launcher) unmountNS(path string) error {
 }
 
 // Building a new namespace, on the throwaway thread that is its only task.
+
+// mountRootTmpfs mounts a new tmpfs on the scratch directory name of
+// parent, root's 0755 from its first instant, and makes it unbindable while
+// the snap's root is assembled on it: the host's /tmp, bound into it
+// recursively, holds the scratch directory itself. The path goes through
+// the parent's magic link, so that the second mount(2) reaches the new
+// tmpfs, not the directory under it. Safe: new namespace only; parent is
+// root-only /tmp/snap-private-tmp, opened without following symlinks, where
+// no one else can put anything at name; the tmpfs is new and empty.
+func (l *launcher) mountRootTmpfs(parent int, name string) error {
+	path := fdPath(parent) + "/" + name
+	return l.privileged(policy.OpRootTmpfs, "mount the tmpfs of the snap's root", func() error {
+		if err := unix.Mount("tmpfs", path, "tmpfs", 0, "mode=0755,uid=0,gid=0"); err != nil {
+			return err
+		}
+		return unix.Mount("none", path, "", unix.MS_UNBINDABLE, "")
+	})
+}
+
+// mkRootEntry creates name in the new root's tmpfs (root, a directory of
+// it): a directory (S_IFDIR), an empty file (S_IFREG) or a symlink to
+// target (S_IFLNK), mode 0755 or 0644, then gives it to root:root. Safe:
+// the tmpfs is mounted in this thread's new namespace alone, below
+// root-only /tmp/snap-private-tmp, so no one else can reach an entry before
+// it is root's; name is one component of the base snap's root or of a
+// fixed path; nothing is followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW).
+func (l *launcher) mkRootEntry(root int, name string, typ uint32, target string) error {
+	return l.privileged(policy.OpRootEntry, "create "+name+" in the snap's root", func() error {
+		var err error
+		switch typ {
+		case unix.S_IFDIR:
+			err = unix.Mkdirat(root, name, 0o755)
+		case unix.S_IFREG:
+			var fd int
+			if fd, err = unix.Openat(root, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil {
+				unix.Close(fd)
+			}
+		case unix.S_IFLNK:
+			err = unix.Symlinkat(target, root, name)
+		default:
+			err = unix.EINVAL
+		}
+		if err != nil {
+			return err
+		}
+		return unix.Fchownat(root, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+	})
+}
 
 // cloneTree makes a detached copy of the mount tree at fd (recursively when
 // asked), the new mount API's bind source. Safe: a detached copy is visible
@@ -478,7 +581,7 @@ func (l *launcher) mountDevpts(pts, ptmx int) error {
 // file-capability install) with the caller's ids and only the ambient
 // capabilities policy.UserHelperCaps: the caller, lacking those, can
 // neither ptrace it nor read its memory.
-func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
+func (l *launcher) startHelper(helperfd int, path string, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
 	sys := &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
 		Setsid:     true,
@@ -495,7 +598,7 @@ func (l *launcher) startHelper(helperfd int, argv, env []string, stdin, out int,
 		}
 	}
 	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{uintptr(stdin), uintptr(out), uintptr(out)}, Sys: sys}
-	return l.privilegedFD(policy.OpSnapUpdateNS, "run "+layout.SnapUpdateNS, func() (int, error) { return syscall.ForkExec(fdPath(helperfd), argv, attr) })
+	return l.privilegedFD(policy.OpSnapUpdateNS, "run "+path, func() (int, error) { return syscall.ForkExec(fdPath(helperfd), argv, attr) })
 }
 
 // The handover.
@@ -594,9 +697,10 @@ func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 
 // The device cgroup (devcgroup.go), in pid 1's mount namespace, under the
 // per-snap lock, as snap-confine 2.77 sets it up on cgroup v2: a hash map
-// pinned at /sys/fs/bpf/snap/<tag> in snapd's layout, emptied and filled
-// with the app's allow list, and a device program reading it, attached to
-// the app's own snap cgroup.
+// pinned at /sys/fs/bpf/snap/<tag> in snapd's layout, changed to hold the
+// app's allow list (additions first, never emptied: the app's running
+// processes read it), and a device program reading it, attached to the
+// app's own snap cgroup.
 
 // openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
 // (dirfd) without following a symlink, as an O_PATH descriptor that the
@@ -606,87 +710,91 @@ func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 // 6.5), so that the object fetched is exactly the entry checked. Safe: it
 // only opens; the caller checks what the map is before using it.
 func (l *launcher) openDeviceMap(dirfd int, name string, display string, get bpfGetter) (int, error) {
-	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-			if err != nil {
-				return err
-			}
-			defer unix.Close(entry)
-			if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
-				return fmt.Errorf("%s is %w", display, err)
-			}
-			fd, err = get(l.procfd, entry)
-			return err
-		})
-		return fd, err
+	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (int, error) {
+		entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(entry)
+		if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
+			return -1, fmt.Errorf("%s is %w", display, err)
+		}
+		return get(l.procfd, entry)
 	})
 }
 
-// createDeviceMap creates an empty device map in snapd's layout and pins
-// it with pin as name in /sys/fs/bpf/snap (dirfd: bpfObjPinAt, or
+// createDeviceMap creates an empty device map in snapd's layout, pins it
+// with pin as name in /sys/fs/bpf/snap (dirfd: bpfObjPinAt, or
 // bpfObjPinPath through the directory's /proc/self/fd link before Linux
-// 6.5), root's from its first instant (asRootOwner), failing if anything
-// is there already. Safe: the map is new and empty, the name a single
-// component derived from a validated security tag, in a root-only
-// directory of bpffs.
+// 6.5), failing if anything is there already, and gives the pinned file to
+// root:root. Safe: the map is new and empty, the name a single component
+// derived from a validated security tag, in a root-only directory of bpffs
+// that no one else can search, so no one reaches the file before it is
+// root's.
 func (l *launcher) createDeviceMap(dirfd int, name, objName, display string, pin bpfPinner) (int, error) {
-	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			if fd, err = bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName); err != nil {
-				return err
-			}
-			if err = pin(fd, dirfd, name); err != nil {
-				unix.Close(fd)
-				fd = -1
-			}
-			return err
-		})
-		return fd, err
+	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (int, error) {
+		fd, err := bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName)
+		if err != nil {
+			return -1, err
+		}
+		if err = pin(fd, dirfd, name); err == nil {
+			err = unix.Fchownat(dirfd, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		return fd, nil
 	})
 }
 
-// fillDeviceMap makes the device map mapfd hold exactly allow: every key
-// there is deleted, then each of allow is added. Safe: mapfd was checked to
-// be a map of snapd's layout pinned in the root-only /sys/fs/bpf/snap
-// under this app's name; the map is the app's own, reset under the
+// updateDeviceMap makes the changes steps (devcgroup.MapSteps: additions
+// first, then deletions) to the device map mapfd, in order, so that a
+// device allowed before and after is never missing for the app's running
+// processes, whoever started them. Safe: mapfd was checked to be a map of
+// snapd's layout pinned in the root-only /sys/fs/bpf/snap under this
+// app's name; the map is the app's own, set to its allow list under the
 // per-snap lock, as snap-confine does; nothing but the descriptor's write
 // access is used.
-func (l *launcher) fillDeviceMap(mapfd int, allow []devcgroup.Device, display string) error {
-	return l.privileged(policy.OpDeviceMapFill, "reset the device map "+display, func() error {
-		var keys [][devcgroup.KeySize]byte
-		var key, next [devcgroup.KeySize]byte
-		for first := true; ; first = false {
-			if len(keys) > devcgroup.MaxEntries {
-				return fmt.Errorf("more than %d entries", devcgroup.MaxEntries)
-			}
-			var err error
-			if first {
-				err = bpfMapNextKey(mapfd, nil, next[:])
-			} else {
-				err = bpfMapNextKey(mapfd, key[:], next[:])
-			}
-			if err == unix.ENOENT {
-				break
-			} else if err != nil {
-				return err
-			}
-			keys = append(keys, next)
-			key = next
-		}
-		for _, k := range keys {
-			if err := bpfMapDelete(mapfd, k[:]); err != nil && err != unix.ENOENT {
-				return fmt.Errorf("cannot delete %s: %w", devcgroup.DeviceOfKey(k), err)
-			}
-		}
-		for _, d := range allow {
-			k := d.Key()
-			if err := bpfMapUpdate(mapfd, k[:], []byte{1}); err != nil {
-				return fmt.Errorf("cannot allow %s: %w", d, err)
+func (l *launcher) updateDeviceMap(mapfd int, steps []devcgroup.MapStep, display string) error {
+	return l.privileged(policy.OpDeviceMapFill, "update the device map "+display, func() error {
+		for _, s := range steps {
+			if s.Add {
+				if err := bpfMapUpdate(mapfd, s.Key[:], []byte{1}); err != nil {
+					return fmt.Errorf("cannot allow %s: %w", devcgroup.DeviceOfKey(s.Key), err)
+				}
+			} else if err := bpfMapDelete(mapfd, s.Key[:]); err != nil && err != unix.ENOENT {
+				return fmt.Errorf("cannot delete %s: %w", devcgroup.DeviceOfKey(s.Key), err)
 			}
 		}
 		return nil
 	})
+}
+
+// deviceMapKeys lists the keys of the device map mapfd. It only reads,
+// through the descriptor, and needs no privilege (not an action); it is
+// here with the other bpf(2) calls.
+func deviceMapKeys(mapfd int) ([][devcgroup.KeySize]byte, error) {
+	var keys [][devcgroup.KeySize]byte
+	var key, next [devcgroup.KeySize]byte
+	for first := true; ; first = false {
+		if len(keys) > devcgroup.MaxEntries {
+			return nil, fmt.Errorf("more than %d entries", devcgroup.MaxEntries)
+		}
+		var err error
+		if first {
+			err = bpfMapNextKey(mapfd, nil, next[:])
+		} else {
+			err = bpfMapNextKey(mapfd, key[:], next[:])
+		}
+		if err == unix.ENOENT {
+			return keys, nil
+		} else if err != nil {
+			return nil, err
+		}
+		keys = append(keys, next)
+		key = next
+	}
 }
 
 // loadDeviceProgram loads the device program (devcgroup.DeviceProgram)
@@ -739,54 +847,92 @@ func (l *launcher) mountBPFFS(dirfd int) error {
 // The cgroup v1 devices controller (devcgroup.go), in pid 1's mount
 // namespace, under the per-snap lock, as snap-confine 2.77 sets it up on a
 // legacy or hybrid host: the group /sys/fs/cgroup/devices/<security tag>,
-// root's 0700, reset to deny every device, then given the app's allow
-// list, and the launcher moved into it (the app inherits it across the
-// exec).
+// root's 0700, changed to allow the app's list (new rules first, then the
+// others denied; a new group denies every device first), and the launcher
+// moved into it (the app inherits it across the exec).
 
 // v1Resolve keeps every open of the devices group below the verified
 // hierarchy: no symlink, no magic link, no other mount.
 const v1Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
 // createDeviceGroup creates the group name in the devices hierarchy
-// (devices) unless it is there, root's from its first instant
-// (asRootOwner) with mode 0700, and opens it. Safe: devices was opened
-// without following symlinks and checked to be cgroupfs, root's and
-// writable by nobody else; name is a validated security tag (one
+// (devices), opens it, and gives it and each of its files
+// (devcgroup.V1GroupFiles) to root:root, with mode 0700 and the files' own
+// modes; EEXIST if anything is there. cgroupfs cannot rename a group to
+// another parent, so it cannot be staged as a directory is: made by the
+// file-capability install it is the caller's until fchown. Safe: devices
+// was opened without following symlinks and checked to be cgroupfs, root's
+// and writable by nobody else; name is a validated security tag (one
 // component); a new group is a copy of its parent's device rules, so it
-// allows nothing its parent does not, and nothing is in it; the open stays
-// below devices on the same mount and the caller checks what it got.
+// allows nothing its parent does not, and while it is the caller's they
+// can neither change its rules (devices.allow and devices.deny take a rule
+// only from CAP_SYS_ADMIN) nor keep its mode or its files' modes, which
+// are set here; a group they make inside it, or their own processes moved
+// in, only narrow their own devices; the open stays below devices on the
+// same mount and the caller checks what it got.
 func (l *launcher) createDeviceGroup(devices int, name, display string) (int, error) {
 	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
-	return l.privilegedFD(policy.OpDeviceGroupCreate, "create "+display, func() (fd int, err error) {
-		err = asRootOwner(func() error {
-			if err := unix.Mkdirat(devices, name, 0o700); err != nil && err != unix.EEXIST {
-				return err
+	return l.privilegedFD(policy.OpDeviceGroupCreate, "create "+display, func() (int, error) {
+		if err := unix.Mkdirat(devices, name, 0o700); err != nil {
+			return -1, err
+		}
+		fd, err := resolve.Openat2(devices, name, how, l.procfd)
+		if err != nil {
+			return -1, err
+		}
+		for _, f := range devcgroup.V1GroupFiles {
+			if err == nil {
+				err = unix.Fchownat(fd, f.Name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
 			}
-			fd, err = resolve.Openat2(devices, name, how, l.procfd)
-			return err
-		})
+			if err == nil {
+				err = unix.Fchmodat(fd, f.Name, f.Mode, 0)
+			}
+		}
+		if err == nil {
+			err = unix.Fchown(fd, 0, 0)
+		}
+		if err == nil {
+			err = unix.Fchmod(fd, 0o700)
+		}
+		if err != nil {
+			unix.Close(fd)
+			return -1, err
+		}
+		if createHook != nil {
+			createHook()
+		}
+		return fd, nil
+	})
+}
+
+// openDeviceGroup opens the existing group name in the devices hierarchy.
+// Safe: it only opens, below the checked hierarchy, on the same mount,
+// without following symlinks; the caller checks it is root's.
+func (l *launcher) openDeviceGroup(devices int, name, display string) (int, error) {
+	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
+	return l.privilegedFD(policy.OpDeviceGroupOpen, "open "+display, func() (int, error) {
+		fd, err := resolve.Openat2(devices, name, how, l.procfd)
 		return fd, whyNot(devices, name, err)
 	})
 }
 
-// openDeviceGroupFiles opens names (devices.deny, devices.allow,
-// cgroup.procs) of the group for writing. Safe: it only opens, below the
-// checked group, on the same mount, without following symlinks; the
-// caller checks each is root's cgroupfs file before writing.
-func (l *launcher) openDeviceGroupFiles(group int, names []string, display string) ([]int, error) {
-	how := &unix.OpenHow{Flags: unix.O_WRONLY | unix.O_CLOEXEC | unix.O_NOFOLLOW, Resolve: v1Resolve}
+// openDeviceGroupFiles opens files (devices.deny, devices.allow and
+// cgroup.procs for writing, devices.list for reading) of the group. Safe:
+// it only opens, below the checked group, on the same mount, without
+// following symlinks; the caller checks each is root's cgroupfs file
+// before using it.
+func (l *launcher) openDeviceGroupFiles(group int, files []groupFile, display string) ([]int, error) {
 	var fds []int
 	err := l.privileged(policy.OpDeviceGroupOpen, "open the files of "+display, func() error {
-		return asRootOwner(func() error {
-			for _, name := range names {
-				fd, err := resolve.Openat2(group, name, how, l.procfd)
-				if err != nil {
-					return fmt.Errorf("%s: %w", name, whyNot(group, name, err))
-				}
-				fds = append(fds, fd)
+		for _, f := range files {
+			how := &unix.OpenHow{Flags: uint64(f.flags | unix.O_CLOEXEC | unix.O_NOFOLLOW), Resolve: v1Resolve}
+			fd, err := resolve.Openat2(group, f.name, how, l.procfd)
+			if err != nil {
+				return fmt.Errorf("%s: %w", f.name, whyNot(group, f.name, err))
 			}
-			return nil
-		})
+			fds = append(fds, fd)
+		}
+		return nil
 	})
 	if err != nil {
 		for _, fd := range fds {
@@ -797,20 +943,34 @@ func (l *launcher) openDeviceGroupFiles(group int, names []string, display strin
 	return fds, nil
 }
 
-// resetDeviceGroup denies every device in the group (deny, its
-// devices.deny), dropping what an earlier launch allowed, then allows each
-// of allow, one rule per write (allowfd, its devices.allow). Safe: both
-// were checked to be root's cgroupfs files of this app's own group, below
-// the verified devices hierarchy; a group's rules only narrow its parent's,
-// and only the app's group (which holds the app's processes alone) changes.
-func (l *launcher) resetDeviceGroup(deny, allowfd int, allow []devcgroup.Device, display string) error {
-	return l.privileged(policy.OpDeviceGroupReset, "reset the device rules of "+display, func() error {
-		if err := writeAll(deny, devcgroup.V1DenyAll); err != nil {
-			return fmt.Errorf("cannot deny every device: %w", err)
-		}
-		for _, d := range allow {
-			if err := writeAll(allowfd, d.V1Rule()); err != nil {
-				return fmt.Errorf("cannot allow %s: %w", d, err)
+// groupFile is a file of a v1 devices group and how it is opened.
+type groupFile struct {
+	name  string
+	flags int
+}
+
+// writeDeviceRules makes the writes of devcgroup.V1Writes, in order, to
+// the group's devices.deny (deny) and devices.allow (allow): a group that
+// allows a list already gets the new rules first, then loses only what it
+// allowed beyond them, so that a device allowed before and after is never
+// denied to the app's running processes, whoever started them; a new group
+// (it allows every device, and nothing runs in it) denies every device
+// first. Safe: both were checked to be root's cgroupfs files of this app's
+// own group, below the verified devices hierarchy; a group's rules only
+// narrow its parent's, and only the app's group (which holds the app's
+// processes alone) changes.
+func (l *launcher) writeDeviceRules(deny, allow int, writes []devcgroup.V1Write, display string) error {
+	return l.privileged(policy.OpDeviceGroupReset, "set the device rules of "+display, func() error {
+		for _, w := range writes {
+			fd, what := allow, "allow"
+			if w.Deny {
+				fd, what = deny, "deny"
+			}
+			if err := writeAll(fd, w.Line); err != nil {
+				if w.Line == devcgroup.V1DenyAll {
+					return fmt.Errorf("cannot deny every device: %w", err)
+				}
+				return fmt.Errorf("cannot %s %s: %w", what, strings.TrimSpace(w.Line), err)
 			}
 		}
 		return nil

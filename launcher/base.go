@@ -29,18 +29,24 @@ func (b *baseSnap) close() {
 	}
 }
 
-// resolveBase opens /snap/<base>/<revision> for the plan's base. The link
-// must name a revision directly below /snap/<base>/ ("1", or
+// resolveBase opens <snap mount dir>/<base>/<revision> for the plan's
+// base. The link must name a revision directly below <base>/ ("1", or
 // "/snap/<base>/1"), and that revision must be a mount point: a base that is
-// not mounted is not installed.
+// not mounted is not installed. As snap-confine does, a missing "core16"
+// falls back to "core", and a missing "core" to "ubuntu-core": the base
+// returned is the one used.
 func (l *launcher) resolveBase() (*baseSnap, error) {
-	name := l.plan.Base
-	display := layout.SnapMountDir + "/" + name
-	snap, err := openDirPath(layout.SnapMountDir)
+	snap, err := openDirPath(l.snapDir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot use base snap %q: %w", name, err)
+		return nil, fmt.Errorf("cannot use base snap %q: %w", l.plan.Base, err)
 	}
 	defer unix.Close(snap)
+	name := l.plan.Base
+	if fallback, ok := layout.BaseFallback(name); ok && !hasCurrent(snap, name) && hasCurrent(snap, fallback) {
+		l.debugf("falling back to base snap %q instead of unavailable %q", fallback, name)
+		name = fallback
+	}
+	display := l.snapDir + "/" + name
 	dir, err := openDirAt(snap, name, display)
 	if err != nil {
 		return nil, fmt.Errorf("cannot use base snap %q: %w", name, err)
@@ -76,4 +82,12 @@ func (l *launcher) resolveBase() (*baseSnap, error) {
 	b := &baseSnap{name: name, revision: rev, fd: fd, dev: st.Dev}
 	l.debugf("base snap %s: revision %s on device %d:%d", name, rev, unix.Major(st.Dev), unix.Minor(st.Dev))
 	return b, nil
+}
+
+// hasCurrent reports whether the snap name has a current revision below
+// the snap mount directory snap (what snap-confine's access(F_OK) of
+// <dir>/<name>/current tells).
+func hasCurrent(snap int, name string) bool {
+	var st unix.Stat_t
+	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -32,7 +33,7 @@ import (
 // binds must be clones of the host's mounts to stay in their peer groups.
 // Every field is a detached mount tree, visible to no one until attached.
 type hostSide struct {
-	root       int            // the base snap (normal mode) or the host's "/" (legacy mode)
+	root       int            // legacy mode: the host's "/"; -1 in normal mode
 	shared     map[string]int // policy path -> clone; missing optional entries absent
 	snapdTools int            // the launcher's own directory, or -1
 }
@@ -61,26 +62,17 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 	normal := f.normal
 	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
 	err := func() (err error) {
-		if normal {
-			src := f.base.fd
-			if l.old != nil {
-				// mount(2) binds only mounts of the caller's
-				// namespace: the base as this one shows it.
-				if src, err = openBaseHere(f.base); err != nil {
-					return err
-				}
-				defer unix.Close(src)
-			}
-			h.root, err = l.clone(src, false, "the root filesystem")
-		} else {
+		// In normal mode the root is a new tmpfs (replicateBase);
+		// legacy mode keeps the host's whole tree.
+		if !normal {
 			var slash int
 			if slash, err = openRoot(); err == nil {
 				h.root, err = l.clone(slash, true, "the root filesystem")
 				unix.Close(slash)
 			}
-		}
-		if err != nil {
-			return err
+			if err != nil {
+				return err
+			}
 		}
 		for _, b := range binds(normal) {
 			if b.Propagation != policy.Shared {
@@ -105,8 +97,8 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			}
 			h.shared[b.Path] = tree
 		}
-		if normal && host.BindSnapdTools(f.distro, l.plan.Base) {
-			fd, err := openSnapdTools(l.procfd)
+		if normal && host.BindSnapdTools(f.distro, f.base.name) {
+			fd, _, err := openToolsDir(l.procfd)
 			if err != nil {
 				return err
 			}
@@ -140,30 +132,33 @@ func (l *launcher) ensureHostDir(path string) error {
 	return nil
 }
 
-// openSnapdTools opens the directory the launcher runs from, which is bound
-// over /usr/lib/snapd in the snap's root so that snapd's tools there match
-// the launcher. It must be root-owned and not writable by others.
-func openSnapdTools(procfd int) (int, error) {
+// openToolsDir opens the directory the launcher runs from: snapd's tools
+// are found there, as snap-confine finds them (/usr/lib/snapd, or
+// /usr/libexec/snapd on Fedora, Arch, openSUSE and CentOS), and it is bound
+// over /usr/lib/snapd in the snap's root so that they match the launcher.
+// It must be root-owned and not writable by others: a launcher reached
+// through someone else's directory (a hard link) finds nothing there.
+func openToolsDir(procfd int) (int, string, error) {
 	buf := make([]byte, 4096)
 	n, err := unix.Readlinkat(procfd, "self/exe", buf)
 	if err != nil {
-		return -1, fmt.Errorf("cannot locate the launcher: %w", err)
+		return -1, "", fmt.Errorf("cannot locate the launcher: %w", err)
 	}
 	self := string(buf[:n])
 	if !strings.HasPrefix(self, "/") || strings.HasSuffix(self, " (deleted)") {
-		return -1, fmt.Errorf("cannot use the launcher's directory: %q", self)
+		return -1, "", fmt.Errorf("cannot use the launcher's directory: %q", self)
 	}
 	dir := filepath.Dir(self)
 	fd, err := openDirPath(dir)
 	if err != nil {
-		return -1, err
+		return -1, "", err
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Uid != 0 || st.Mode&0o022 != 0 {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot bind %s over %s: not a root-owned directory closed to others", dir, policy.SnapdToolsDir)
+		return -1, "", fmt.Errorf("cannot use snapd's tools in %s: not a root-owned directory closed to others", dir)
 	}
-	return fd, nil
+	return fd, dir, nil
 }
 
 // bootstrap builds the snap's root filesystem and pivots into it. It runs
@@ -187,7 +182,11 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	if err != nil {
 		return err
 	}
-	err = l.attachRoot(h, f.normal, scratch)
+	if f.normal {
+		err = l.mountRootTmpfs(privBase, scratchName)
+	} else {
+		err = l.attachHostRoot(h, scratch)
+	}
 	unix.Close(scratch)
 	if err != nil {
 		return err
@@ -197,7 +196,19 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 		return err
 	}
 	defer unix.Close(root)
-	if err := l.populateRoot(root, f, h); err != nil {
+	if f.normal {
+		base, err := l.openBaseHere(f.base)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(base)
+		if err := l.replicateBase(root, base); err != nil {
+			return err
+		}
+		if err := l.populateRoot(root, f, h, base); err != nil {
+			return err
+		}
+	} else if err := l.populateRoot(root, f, h, -1); err != nil {
 		return err
 	}
 	if err := l.pivot(root, f.normal); err != nil {
@@ -214,25 +225,121 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	return nil
 }
 
-// attachRoot puts the new root on the scratch directory: the clone of the
-// base snap's mount (normal mode) or of the host's whole tree (legacy mode).
-func (l *launcher) attachRoot(h *hostSide, normal bool, scratch int) error {
-	// In normal mode the root is unbindable while it is assembled: it
-	// sits below the host's /tmp, which is bound into it recursively, and
-	// must not be copied into itself. It is made private after the pivot.
-	prop := uintptr(unix.MS_UNBINDABLE)
-	if !normal {
-		prop = unix.MS_SLAVE
-	}
-	if err := l.setAttrs(h.root, prop, false, "the root filesystem"); err != nil {
+// attachHostRoot puts the clone of the host's whole tree on the scratch
+// directory, as the root of a legacy-mode namespace. (In normal mode the
+// root is a new tmpfs, which replicateBase fills, as snap-confine ≥ 2.59's
+// sc_replicate_base_rootfs; it is unbindable while it is assembled, since
+// it sits below the host's /tmp, which is bound into it recursively, and
+// private after the pivot.)
+func (l *launcher) attachHostRoot(h *hostSide, scratch int) error {
+	if err := l.setAttrs(h.root, unix.MS_SLAVE, false, "the root filesystem"); err != nil {
 		return err
 	}
 	return l.attach(h.root, scratch, "the root filesystem")
 }
 
+// openBaseHere opens the base snap's revision as mounted in the new
+// namespace (open_tree clones only mounts of the caller's namespace): the
+// revision resolved on the host, checked to be on the same device.
+func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
+	fd, err := openDirPath(l.snapDir + "/" + b.name + "/" + b.revision)
+	if err != nil {
+		return -1, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Dev != b.dev {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.name, b.revision)
+	}
+	return fd, nil
+}
+
+// replicateBase gives the new root's tmpfs a mount point for every entry of
+// the base snap's root, as snap-confine ≥ 2.59 does: each directory is the
+// base's, bound recursively as a slave, except those the host's
+// directories (policy.NormalModeBinds) and /snap go on; each file is the
+// base's, bound on an empty file; each symlink is copied. The root itself
+// stays a writable tmpfs, so that snap-update-ns makes a layout's new
+// top-level mount point there instead of a writable mimic over "/" (which
+// needs the whole tree moved aside and back).
+func (l *launcher) replicateBase(root, base int) error {
+	names, err := readDirNames(base)
+	if err != nil {
+		return fmt.Errorf("cannot list the root of base snap %q: %w", l.plan.Base, err)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		var st unix.Stat_t
+		if err := unix.Fstatat(base, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.plan.Base, err)
+		}
+		display := fmt.Sprintf("/%s of base snap %q", name, l.plan.Base)
+		switch typ := st.Mode & unix.S_IFMT; typ {
+		case unix.S_IFDIR:
+			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
+				return err
+			}
+			if policy.BoundOverBase("/" + name) {
+				continue
+			}
+			if err := l.bindFromBaseRoot(root, base, name, true, display); err != nil {
+				return err
+			}
+		case unix.S_IFREG:
+			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
+				return err
+			}
+			if err := l.bindFromBaseRoot(root, base, name, false, display); err != nil {
+				return err
+			}
+		case unix.S_IFLNK:
+			buf := make([]byte, unix.PathMax)
+			n, err := unix.Readlinkat(base, name, buf)
+			if err != nil {
+				return fmt.Errorf("cannot read the symlink %s: %w", display, err)
+			}
+			if err := l.mkRootEntry(root, name, typ, string(buf[:n])); err != nil {
+				return err
+			}
+		default:
+			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.plan.Base, name)
+		}
+	}
+	return nil
+}
+
+// bindFromBaseRoot binds the base's entry name (a directory, recursively,
+// or a file) on the mount point of the same name in the new root, as a
+// slave.
+func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, display string) error {
+	flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
+	if dir {
+		flags |= unix.O_DIRECTORY
+	}
+	src, err := unix.Openat(base, name, flags, 0)
+	if err != nil {
+		return fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	defer unix.Close(src)
+	tree, err := l.clone(src, dir, display)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(tree)
+	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+		return err
+	}
+	dst, err := unix.Openat(root, name, flags, 0)
+	if err != nil {
+		return fmt.Errorf("cannot open the mount point of %s: %w", display, err)
+	}
+	defer unix.Close(dst)
+	return l.attach(tree, dst, display)
+}
+
 // populateRoot binds the host's directories, the snapd tools, /snap and a
 // few files of the base's /etc into the new root, in snap-confine's order.
-func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide) error {
+func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere int) error {
 	base, normal := f.base, f.normal
 	for _, b := range binds(normal) {
 		if err := l.bindHost(root, b, h); err != nil {
@@ -256,13 +363,6 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide) error {
 			return err
 		}
 	}
-	// The base's own files come from its mount as seen in this namespace
-	// (open_tree clones only mounts of the caller's namespace).
-	baseHere, err := openBaseHere(base)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(baseHere)
 	for _, path := range policy.BaseEtcFiles {
 		if err := l.bindFromBase(root, baseHere, base.name, path); err != nil {
 			return err
@@ -273,27 +373,12 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide) error {
 			return err
 		}
 	}
-	snap, err := openDirPath(layout.SnapMountDir)
+	snap, err := openDirPath(l.snapDir)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(snap)
-	return l.attachAt(root, layout.SnapMountDir, snap, false)
-}
-
-// openBaseHere opens the base snap as the calling thread's namespace shows
-// it: the revision resolved on the host, checked to be on the same device.
-func openBaseHere(base *baseSnap) (int, error) {
-	fd, err := openDirPath(layout.SnapMountDir + "/" + base.name + "/" + base.revision)
-	if err != nil {
-		return -1, err
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Dev != base.dev {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", base.name, base.revision)
-	}
-	return fd, nil
+	return l.attachAt(root, layout.SnapMountDirInSnap, snap, false)
 }
 
 // bindHost binds one host directory of the table into the new root.

@@ -131,7 +131,9 @@ func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
 	case unix.S_IFDIR:
 		entry, err = l.mkdirRoot(l.old.staging, name, 0o700, entryDisplay)
 	case unix.S_IFREG:
-		entry, err = l.openRootFile(l.old.staging, name, unix.O_RDONLY, 0o600, entryDisplay)
+		if err = l.createRootFile(l.old.staging, name, 0o600, entryDisplay); err == nil {
+			entry, err = l.openRootFile(l.old.staging, name, unix.O_PATH, entryDisplay)
+		}
 	default:
 		return -1, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", display)
 	}
@@ -174,7 +176,7 @@ func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, displa
 	if err := unix.Fstatfs(tree, &sfs); err != nil {
 		return fmt.Errorf("cannot inspect %s: %w", display, err)
 	}
-	return l.remountReadOnlyOld(tree, keptMountFlags(sfs.Flags), display)
+	return l.remountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)), display)
 }
 
 // keptMountFlags turns a mount's statfs flags into the mount(2) flags a

@@ -30,6 +30,20 @@ func init() {
 	if os.Getenv("SNAPNS_TEST_PAUSE_AFTER_CREATE") == "1" {
 		createHook = func() { time.Sleep(100 * time.Millisecond) }
 	}
+	// SNAPNS_TEST_PAUSE_IN_STAGE=FILE: the path of each new staging
+	// directory is written to FILE, and the launcher waits (at most 10
+	// s) for FILE.done to exist before it goes on.
+	if signal := os.Getenv("SNAPNS_TEST_PAUSE_IN_STAGE"); signal != "" {
+		stageHook = func(parent int, name string) {
+			dir, _ := os.Readlink("/proc/self/fd/" + strconv.Itoa(parent))
+			os.WriteFile(signal, []byte(dir+"/"+name), 0o644)
+			for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+				if _, err := os.Stat(signal + ".done"); err == nil {
+					return
+				}
+			}
+		}
+	}
 	capHook = func(op policy.Op) {
 		eff, prm, inh, err := getCaps()
 		if err != nil {

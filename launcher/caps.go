@@ -145,10 +145,7 @@ func (l *launcher) initCaps() error {
 	if !eff.empty() {
 		return fmt.Errorf("cannot launch: capabilities %s are effective after they were cleared", eff.names())
 	}
-	// Those only older kernels need (cap_sys_resource, before 5.11) are
-	// looked for when needed: a machine whose bounding set lacks them
-	// runs a file-capability install that has none.
-	required := capsOf(policy.RequiredOnEveryKernel())
+	required := capsOf(policy.Required())
 	switch euid := unix.Geteuid(); {
 	case euid == 0 && l.ruid == 0:
 		l.mode = modeRoot
@@ -202,6 +199,11 @@ var skipPackagingCheck bool
 // created a file or directory, so that tests can look at what a caller
 // racing the launcher (stopping it at that moment) would find.
 var createHook func()
+
+// stageHook, set only in test builds, is called right after the launcher
+// made a staging directory, while the caller may still own it, so that
+// tests can tamper with it as a caller racing the launcher would.
+var stageHook func(parent int, name string)
 
 // capHook, set only in test builds (caphook_test_build.go, build tag
 // snapnstest), is called inside every privileged operation, with the

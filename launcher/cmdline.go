@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/plan"
 )
 
@@ -27,15 +28,18 @@ import (
 // line.
 const DropInName = "snap-confine"
 
-// parseArgs returns the plan and target of args, or the line to print for
-// --version.
+// parseArgs returns the plan and target of args, or what to print on
+// standard output for --version or --help.
 func parseArgs(args []string) (p *plan.Plan, target []string, version string, err error) {
-	name := "snap-launch"
+	name, text := "snap-launch", help.SnapLaunch.Help
 	if len(args) > 0 && filepath.Base(args[0]) == DropInName {
-		name = DropInName
+		name, text = DropInName, help.SnapConfine.Help
 	}
 	if len(args) == 2 && args[1] == "--version" {
 		return nil, nil, name + " " + Version + "\n", nil
+	}
+	if len(args) == 2 && (args[1] == "--help" || args[1] == "-h") {
+		return nil, nil, text, nil
 	}
 	if name == DropInName {
 		inv, err := plan.ParseCommandLine(args, os.Getenv)
@@ -44,6 +48,9 @@ func parseArgs(args []string) (p *plan.Plan, target []string, version string, er
 		}
 		if inv.Version {
 			return nil, nil, name + " " + Version + "\n", nil
+		}
+		if inv.Help {
+			return nil, nil, text, nil
 		}
 		if p, err = inv.Plan(); err != nil {
 			return nil, nil, "", err

@@ -68,14 +68,21 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 	if err != nil {
 		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	in := info.Info{BaseSnapName: l.plan.Base, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
+	in := info.Info{BaseSnapName: f.base.name, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
 	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, nsIdentity, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
 		// snap-update-ns) would make it skip mounts the new one lacks.
+		// A new record holds what the launcher made, as snap-confine
+		// ≥ 2.59 writes it: in normal mode the tmpfs root, which
+		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
-		if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
+		if f.normal {
+			if err := l.writeRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
+				return -1, nsIdentity{}, err
+			}
+		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
 			return -1, nsIdentity{}, err
 		}
 		return l.newNamespace(hostNS, hostID, f)
@@ -91,7 +98,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 // which means "not preserved".
 func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, nsIdentity, error)) (int, error) {
 	display := layout.NSDir + "/" + name
-	target, err := l.openRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
+	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
 	if err != nil {
 		return -1, err
 	}
@@ -194,13 +201,11 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 	}
 	// snap-update-ns is the host's, opened before the pivot, as
 	// snap-confine does.
-	updateNS, err := openHelper(layout.SnapUpdateNS)
+	updateNS, err := l.openHelper()
 	if err != nil {
 		return -1, nsIdentity{}, err
 	}
-	if updateNS >= 0 {
-		defer unix.Close(updateNS)
-	}
+	defer updateNS.close()
 	id, err := l.unshareAbove(hostNS, hostID)
 	if err != nil {
 		return -1, nsIdentity{}, err
@@ -312,18 +317,24 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (nsIdentity, error) {
 
 // writeInfoFile replaces the info file name in /run/snapd/ns atomically.
 func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
-	tmpName := name + ".tmp"
-	display := layout.NSDir + "/" + name
 	data, err := info.Format(in)
 	if err != nil {
 		return err
 	}
-	fd, err := l.openRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, layout.InfoFileMode, display)
+	return l.writeRootFile(nsdir, name, data, layout.InfoFileMode)
+}
+
+// writeRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
+// root-owned file of mode holding data, through name.tmp.
+func (l *launcher) writeRootFile(nsdir int, name string, data []byte, mode uint32) error {
+	tmpName := name + ".tmp"
+	display := layout.NSDir + "/" + name
+	fd, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, layout.InfoFileMode, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.fixOwnerMode); err != nil {
 		return err
 	}
 	if n, err := unix.Write(fd, data); err != nil {

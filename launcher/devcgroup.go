@@ -32,11 +32,14 @@ import (
 //     /run/udev/tags/<tag>, each device's record in /run/udev/data
 //     carrying the tag as a current tag); optional mode with none:
 //     nothing; otherwise, when /sys/fs/cgroup is cgroup2, the device
-//     program, its map reset to the common set and those devices,
+//     program, its map set to the common set and those devices,
 //     attached to the launcher's own cgroup, which must be the app's snap
-//     cgroup; else the v1 devices group named after the tag, reset to
-//     deny everything, then allowed the same list, with the launcher
-//     moved into it. The process keeps either across the exec.
+//     cgroup; else the v1 devices group named after the tag, set to
+//     allow the same list, with the launcher moved into it. The process
+//     keeps either across the exec. Map and group are shared by the
+//     app's running processes, so they are changed from what they hold
+//     (new rules first, then the old ones taken away), never emptied:
+//     shared/devcgroup's MapSteps and V1Writes.
 //
 // Every file is opened below a trusted directory without following
 // symlinks or blocking, and must be root's regular file.
@@ -52,8 +55,9 @@ const (
 	containerName = "container"
 )
 
-// decideDeviceCgroup is step 1, under the per-snap lock.
-func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
+// decideDeviceCgroup is step 1, under the per-snap lock, for the base the
+// namespace is built on (after snap-confine's fallbacks).
+func (l *launcher) decideDeviceCgroup(base string) (devicePlan, error) {
 	container, err := trusted.ReadFile(containerDir, containerName, 128)
 	if err != nil && !errors.Is(err, unix.ENOENT) {
 		return devicePlan{}, err
@@ -65,7 +69,7 @@ func (l *launcher) decideDeviceCgroup() (devicePlan, error) {
 			return devicePlan{}, err
 		}
 	}
-	mode, why := devcgroup.Decide(inContainer, settings, l.plan.Base)
+	mode, why := devcgroup.Decide(inContainer, settings, base)
 	l.debugf("%s", why)
 	return devicePlan{mode: mode}, nil
 }
@@ -100,9 +104,9 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 			// A snapd that writes .bin profiles may be older than the
 			// settings file (snapd 2.62 started writing it): nothing to
 			// wait for, and its snap-confine set up a device cgroup only
-			// for tagged devices, which the defaults give.
-			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: default settings", display)
-			return devcgroup.Settings{}, nil
+			// for tagged devices.
+			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: as snapd 2.61", display)
+			return devcgroup.Settings{OldSnapd: true}, nil
 		}
 		if wait == nil {
 			if wait, err = startProfileWait(deviceSettingsMaxWait); err != nil {
@@ -181,8 +185,8 @@ func (l *launcher) deviceCgroup(tag string, allow []devcgroup.Device) error {
 }
 
 // deviceCgroupV2 checks the launcher's own cgroup first, so that nothing
-// is changed for a launch that cannot be confined, then resets the map and
-// attaches the program.
+// is changed for a launch that cannot be confined, then sets the map to the
+// allow list and attaches the program.
 func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Device) error {
 	self, err := readProcFile(l.procfd, "self/cgroup", devcgroup.MaxCgroupFileSize)
 	if err != nil {
@@ -209,7 +213,13 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 	}
 	defer unix.Close(mapfd)
 	display := devcgroup.BPFDir + "/" + devcgroup.UdevTag(tag)
-	if err := l.fillDeviceMap(mapfd, allow, display); err != nil {
+	// The map is shared by the app's running processes: it is changed
+	// from what it holds, never emptied (devcgroup.MapSteps).
+	keys, err := deviceMapKeys(mapfd)
+	if err != nil {
+		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", display, err), mem.restore())
+	}
+	if err := l.updateDeviceMap(mapfd, devcgroup.MapSteps(keys, allow), display); err != nil {
 		return errors.Join(err, mem.restore())
 	}
 	prog, err := l.withMemlock(&mem, func() (int, error) { return l.loadDeviceProgram(mapfd, devcgroup.ObjectName(tag)) })
@@ -229,8 +239,8 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 
 // deviceCgroupV1 is snap-confine's cgroup v1 set-up: the devices group
 // named after the security tag, below the devices hierarchy at
-// /sys/fs/cgroup/devices, reset to deny everything, then the allow list,
-// then the launcher moved into it. As with snap-confine there is no check
+// /sys/fs/cgroup/devices, set to the allow list (devcgroup.V1Writes), then
+// the launcher moved into it. As with snap-confine there is no check
 // of the launcher's own groups (the app gets a group of its own here).
 // Every step stays below the verified hierarchy, and the group and its
 // files must be root's cgroupfs entries: one a user made or was given is
@@ -250,7 +260,12 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	}
 	name := devcgroup.V1GroupName(tag)
 	display := devcgroup.DevicesDir + "/" + name
-	group, err := l.createDeviceGroup(devices, name, display)
+	group, err := l.openDeviceGroup(devices, name, display)
+	if errors.Is(err, unix.ENOENT) {
+		if group, err = l.createDeviceGroup(devices, name, display); errors.Is(err, unix.EEXIST) {
+			group, err = l.openDeviceGroup(devices, name, display)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -258,7 +273,7 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, display, l.fixOwnerMode); err != nil {
 		return err
 	}
-	names := []string{devcgroup.V1DenyFile, devcgroup.V1AllowFile, devcgroup.V1ProcsFile}
+	names := []groupFile{{devcgroup.V1DenyFile, unix.O_WRONLY}, {devcgroup.V1AllowFile, unix.O_WRONLY}, {devcgroup.V1ProcsFile, unix.O_WRONLY}, {devcgroup.V1ListFile, unix.O_RDONLY}}
 	files, err := l.openDeviceGroupFiles(group, names, display)
 	if err != nil {
 		return err
@@ -270,13 +285,28 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	}()
 	for i, fd := range files {
 		if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
-			return fmt.Errorf("cannot use %s/%s: %w", display, names[i], err)
+			return fmt.Errorf("cannot use %s/%s: %w", display, names[i].name, err)
 		}
 		if magic, err := fsMagic(fd); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
-			return fmt.Errorf("cannot use %s/%s: not a cgroup file", display, names[i])
+			return fmt.Errorf("cannot use %s/%s: not a cgroup file", display, names[i].name)
 		}
 	}
-	if err := l.resetDeviceGroup(files[0], files[1], allow, display); err != nil {
+	// The group is shared by the app's running processes: its rules are
+	// changed from what it allows, never emptied first unless it allows
+	// everything (devcgroup.V1Writes).
+	buf := make([]byte, devcgroup.MaxV1ListSize+1)
+	n, err := trusted.ReadFull(files[3], buf)
+	if err == nil && n > devcgroup.MaxV1ListSize {
+		err = fmt.Errorf("over %d bytes", devcgroup.MaxV1ListSize)
+	}
+	if err != nil {
+		return fmt.Errorf("cannot read %s/%s: %w", display, devcgroup.V1ListFile, err)
+	}
+	writes, err := devcgroup.V1Writes(buf[:n], allow)
+	if err != nil {
+		return fmt.Errorf("cannot use %s: %w", display, err)
+	}
+	if err := l.writeDeviceRules(files[0], files[1], writes, display); err != nil {
 		return err
 	}
 	if err := l.attachDeviceGroup(files[2], display); err != nil {
@@ -299,17 +329,17 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 		return -1, err
 	}
 	defer unix.Close(bpffs)
-	if err := trusted.CheckDir(bpffs, devcgroup.BPFFS); err != nil {
+	// As systemd mounts it (0700), or as Cilium and most guides do, with
+	// the kernel's default 1777: /sys/fs/bpf/snap is made root's either
+	// way (ensureRootDir).
+	if err := trusted.CheckStickyDir(bpffs, devcgroup.BPFFS); err != nil {
 		return -1, err
 	}
-	dir, err := l.mkdirRoot(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)
+	dir, err := l.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)
 	if err != nil {
 		return -1, err
 	}
 	defer unix.Close(dir)
-	if err := checkRootOwned(dir, unix.S_IFDIR, 0o700, devcgroup.BPFDir, l.fixOwnerMode); err != nil {
-		return -1, err
-	}
 	name := devcgroup.UdevTag(tag)
 	display := devcgroup.BPFDir + "/" + name
 	get, pin := bpfObjGetAt, bpfObjPinAt

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -120,11 +121,13 @@ func readDirNames(dirfd int) ([]string, error) {
 
 // DiscardMain is snap-discard-ns, command-line compatible with snapd's:
 //
-//	snap-discard-ns [--from-snap-confine] INSTANCE
+//	snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE
 //
 // It is a root-only tool (neither setuid nor installed with capabilities).
-// It takes the per-snap lock itself or, with --from-snap-confine, checks
-// that its caller holds it. A missing /run/snapd/ns is success.
+// It takes the per-snap lock itself or, with either option (snapd ≥ 2.74
+// passes --snap-already-locked while it holds the lock during a refresh,
+// snap-confine --from-snap-confine), checks that its caller holds it. A
+// missing /run/snapd/ns is success.
 func DiscardMain(args []string) int {
 	if err := discardMain(args); err != nil {
 		fail(err)
@@ -133,12 +136,47 @@ func DiscardMain(args []string) int {
 	return 0
 }
 
-func discardMain(args []string) error {
-	fromSnapConfine := len(args) == 3 && args[1] == "--from-snap-confine"
-	if len(args) != 2 && !fromSnapConfine {
-		return errors.New("cannot discard: usage: snap-discard-ns [--from-snap-confine] INSTANCE")
+// discardUsage is snap-discard-ns --help.
+const discardUsage = `Usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE
+
+Discard the preserved mount namespaces of a snap instance: unmount and remove
+/run/snapd/ns/INSTANCE.mnt and every per-user INSTANCE.UID.mnt, with the
+records that describe them. Runs as root only.
+
+Options:
+  --from-snap-confine, --snap-already-locked
+                 the caller holds the snap's lock (/run/snapd/lock/INSTANCE.lock);
+                 check that it is held instead of taking it
+  --help         print this help and exit
+  --version      print the version and exit
+`
+
+// parseDiscardArgs returns the instance name and whether the caller holds
+// the snap's lock, or the text to print (help, version).
+func parseDiscardArgs(args []string) (instance string, locked bool, print string, err error) {
+	switch {
+	case len(args) == 2 && args[1] == "--help":
+		return "", false, discardUsage, nil
+	case len(args) == 2 && args[1] == "--version":
+		return "", false, "snap-discard-ns " + Version + "\n", nil
+	case len(args) == 2 && !strings.HasPrefix(args[1], "-"):
+		return args[1], false, "", nil
+	case len(args) == 3 && (args[1] == "--from-snap-confine" || args[1] == "--snap-already-locked"):
+		return args[2], true, "", nil
 	}
-	inst, err := naming.ParseInstance(args[len(args)-1])
+	return "", false, "", errors.New("cannot discard: usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE (see --help)")
+}
+
+func discardMain(args []string) error {
+	name, fromSnapConfine, print, err := parseDiscardArgs(args)
+	if err != nil {
+		return err
+	}
+	if print != "" {
+		unix.Write(1, []byte(print))
+		return nil
+	}
+	inst, err := naming.ParseInstance(name)
 	if err != nil {
 		return err
 	}
@@ -154,6 +192,11 @@ func discardMain(args []string) error {
 		return err
 	}
 	unix.Umask(0)
+	// A missing lock file is made through the verified /proc.
+	if l.procfd, err = openProc(); err != nil {
+		return err
+	}
+	defer unix.Close(l.procfd)
 	nsdir, err := openDirPath(layout.NSDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -192,13 +235,13 @@ func discardMain(args []string) error {
 func checkLockHeld(lockdir int, name, display string) error {
 	fd, err := unix.Openat(lockdir, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("cannot discard with --from-snap-confine: cannot open %s: %w", display, err)
+		return fmt.Errorf("cannot discard: the caller should hold %s: cannot open it: %w", display, err)
 	}
 	defer unix.Close(fd)
 	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 	if err == nil {
 		unix.Flock(fd, unix.LOCK_UN)
-		return fmt.Errorf("cannot discard with --from-snap-confine: %s is not held by the caller", display)
+		return fmt.Errorf("cannot discard: %s is not held by the caller", display)
 	}
 	if err != unix.EWOULDBLOCK {
 		return fmt.Errorf("cannot check %s: %w", display, err)

@@ -4,6 +4,7 @@ package launcher
 
 import (
 	"fmt"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"unsafe"
@@ -188,4 +189,20 @@ func (l *launcher) mountRoot(parent, child int) (bool, error) {
 		return false, fmt.Errorf("cannot get a mount id: %w", err)
 	}
 	return p != c, nil
+}
+
+// isMountPoint reports whether the directory at the absolute path, walked
+// without following symlinks, is the root of a mount (mountRoot).
+func (l *launcher) isMountPoint(path string) (bool, error) {
+	parent, err := openDirPath(filepath.Dir(path))
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(parent)
+	child, err := unix.Openat(parent, filepath.Base(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return false, err
+	}
+	defer unix.Close(child)
+	return l.mountRoot(parent, child)
 }

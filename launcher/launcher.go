@@ -30,13 +30,19 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/nodump"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/shared/plan"
 )
 
 func init() {
-	// First, while the process has the fewest threads (the lock below
+	// Before any of the launcher's own code: a caller who set one of the
+	// Go runtime's variables has the launcher executed again without them,
+	// so that they act on the runtime's start and on the initialisers of
+	// the packages it imports (SECURITY.md §6), never on what it does.
+	reexecWithoutRuntimeEnv(os.Args)
+	// Then, while the process has the fewest threads (the lock below
 	// starts the runtime's template thread): no thread keeps an effective
 	// capability (caps.go).
 	emptyEffectiveErr = emptyEffectiveEverywhere()
@@ -77,6 +83,7 @@ type launcher struct {
 
 	procfd    int        // the verified /proc of pid 1's namespace
 	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
+	snapDir   string     // the host's snap mount directory, probed in pid 1's namespace (reassociate)
 	old       *oldMounts // the bootstrap's staging area where the new mount API is missing (bootstrap_old.go)
 
 	// stderr holds what the launcher and its helper have to say until no
@@ -93,7 +100,10 @@ const maxDeferredStderr = 64 << 10
 // Main runs the launcher with the process's arguments and never returns on
 // success: it execs the target. It returns the exit status on failure.
 func Main(args []string) (status int) {
-	reexecWithoutRuntimeEnv(args)
+	if nodump.Err != nil {
+		fail(fmt.Errorf("cannot make the launcher non-dumpable: %w", nodump.Err))
+		return 1
+	}
 	l := &launcher{procfd: -1, cwdfd: -1}
 	defer func() {
 		if r := recover(); r != nil {
@@ -114,9 +124,11 @@ func Main(args []string) (status int) {
 // variables (policy.RuntimeEnv) renamed when the caller set any: the
 // runtime has acted on them already, and some (GODEBUG=schedtrace=1 with a
 // blocked stderr) could stall the launcher later, while it holds a lock.
-// The app gets them back as the caller set them. The planner's front
-// renames them itself, so this costs an exec only for callers who run the
-// launcher directly with them set.
+// It is the first thing the package's initialiser does, so none of the
+// launcher's code runs under them. The new image is non-dumpable as the
+// first was (package nodump). The app gets them back as the caller set
+// them. The planner's front renames them itself, so this costs an exec
+// only for callers who run the launcher directly with them set.
 func reexecWithoutRuntimeEnv(args []string) {
 	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {

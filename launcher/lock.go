@@ -20,7 +20,7 @@ const lockTimeout = 30 * time.Second
 // creating the lock file (0600 root:root) when missing. The lock is released
 // when the descriptor is closed, so a killed launcher never leaves one stuck.
 func (l *launcher) lock(lockdir int, name, display string) (int, error) {
-	fd, err := l.openRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode, "lock file "+display)
+	fd, err := l.ensureRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode, "lock file "+display)
 	if err != nil {
 		return -1, err
 	}

@@ -54,7 +54,7 @@ func (l *launcher) enterSnapNamespace() error {
 	// The device cgroup is decided (snapd's settings file waited for)
 	// and set up under the per-snap lock, once the base is known to be
 	// usable and before the namespace, as snap-confine 2.77 does.
-	devices, err := l.decideDeviceCgroup()
+	devices, err := l.decideDeviceCgroup(f.base.name)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (l *launcher) reassociate() (int, error) {
 	}
 	if same {
 		l.debugf("already in pid 1's mount namespace")
-		return pid1, nil
+		return pid1, l.probeSnapDir(pid1)
 	}
 	l.debugf("moving to pid 1's mount namespace")
 	if err := l.joinHostNS(pid1); err != nil {
@@ -152,7 +152,22 @@ func (l *launcher) reassociate() (int, error) {
 		unix.Close(pid1)
 		return -1, err
 	}
-	return pid1, nil
+	return pid1, l.probeSnapDir(pid1)
+}
+
+// probeSnapDir finds, now that the thread is in pid 1's namespace, where
+// the host mounts snaps (layout.ProbeSnapMountDir), as snap-confine ≥ 2.66
+// probes pid 1's /snap. It closes pid1 on failure, as reassociate's
+// callers expect of an error.
+func (l *launcher) probeSnapDir(pid1 int) error {
+	dir, err := layout.ProbeSnapMountDir()
+	if err != nil {
+		unix.Close(pid1)
+		return err
+	}
+	l.snapDir = dir
+	l.debugf("snaps are mounted in %s", dir)
+	return nil
 }
 
 // openProc opens /proc and checks that it is procfs, since the launcher uses

@@ -37,6 +37,8 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -47,8 +49,8 @@ import (
 )
 
 // snapDirs are the directories an instance is mapped in, in snap-confine's
-// order.
-var snapDirs = []string{layout.SnapMountDir, layout.SnapDataDir}
+// order: the host's snap mount directory, and /var/snap.
+func (l *launcher) snapDirs() []string { return []string{l.snapDir, layout.SnapDataDir} }
 
 // classicNamespace is the namespace work of a classic plan: none unless the
 // parallel-instances feature is on (see the top of this file). It leaves
@@ -82,7 +84,7 @@ func (l *launcher) classicNamespace() error {
 	unix.Close(hostNS)
 	if isInstance {
 		// Refused here, before anything is mounted.
-		for _, parent := range snapDirs {
+		for _, parent := range l.snapDirs() {
 			src, dst, err := l.openInstanceDirs(parent, own, mapped)
 			if err != nil {
 				return err
@@ -222,20 +224,29 @@ func checkRootDir(fd int, display string) error {
 // sc_ensure_snap_dir_shared_mounts: a recursive bind on itself, then
 // recursively shared): a classic app's namespace can then make them slave
 // and mount over the snap's name without the mounts reaching the host,
-// while the host's new snap mounts keep reaching it. Done once per boot,
-// under the global lock, like the rest of the global initialisation; a
-// launch that finds it done takes no lock.
+// while the host's new snap mounts keep reaching it.
+//
+// It is done once per boot, under the global lock, and recorded by a
+// root-owned marker in /run/snapd/lock (a tmpfs: gone at the next boot).
+// snap-confine reads pid 1's whole mount table on every launch to find
+// out; the table grows with every preserved namespace and every mount a
+// user makes (FUSE), so a launch that finds the marker, and both
+// directories still mount points (statx), reads nothing else and takes no
+// lock. Only the launch that does the work reads the table, as a stream.
 func (l *launcher) ensureSnapDirMounts(lockdir int) error {
-	todo, err := l.unsharedSnapDirs()
-	if err != nil || len(todo) == 0 {
-		return err
+	if l.snapDirsShared(lockdir) {
+		return nil
 	}
 	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
 	if err != nil {
 		return err
 	}
 	defer unlock(global)
-	if todo, err = l.unsharedSnapDirs(); err != nil {
+	if l.snapDirsShared(lockdir) {
+		return nil
+	}
+	todo, err := l.unsharedSnapDirs()
+	if err != nil {
 		return err
 	}
 	for _, dir := range todo {
@@ -243,7 +254,36 @@ func (l *launcher) ensureSnapDirMounts(lockdir int) error {
 			return err
 		}
 	}
+	display := layout.LockDir + "/" + layout.SnapDirsSharedName
+	fd, err := l.ensureRootFile(lockdir, layout.SnapDirsSharedName, unix.O_RDONLY, 0o644, display)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := checkRootOwned(fd, unix.S_IFREG, 0o644, display, l.fixOwnerMode); err != nil {
+		return err
+	}
+	l.debugf("/snap and /var/snap are shared mount points: recorded in %s", display)
 	return nil
+}
+
+// snapDirsShared tells whether this boot's set-up of /snap and /var/snap
+// is recorded (a regular file of root's, writable by nobody else, in the
+// root-owned lock directory: nobody else can have made it) and both are
+// still mount points.
+func (l *launcher) snapDirsShared(lockdir int) bool {
+	var st unix.Stat_t
+	if unix.Fstatat(lockdir, layout.SnapDirsSharedName, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
+		st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o022 != 0 {
+		return false
+	}
+	for _, dir := range l.snapDirs() {
+		if mounted, err := l.isMountPoint(dir); err != nil || !mounted {
+			l.debugf("%s is not a mount point any more: setting it up again", dir)
+			return false
+		}
+	}
+	return true
 }
 
 // makeSharedMountPoint binds dir on itself and makes the new mount
@@ -277,68 +317,65 @@ func (l *launcher) makeSharedMountPoint(dir string) error {
 // mount points with shared propagation in the calling thread's namespace,
 // from its mount table: the last (topmost) mount on the directory counts.
 func (l *launcher) unsharedSnapDirs() ([]string, error) {
-	entries, err := l.readMountinfo()
+	shared := make([]bool, len(l.snapDirs()))
+	err := l.scanMountTable("the mount table", func(e mountinfo.Entry) error {
+		for i, dir := range l.snapDirs() {
+			if e.MountDir == dir {
+				shared[i] = slices.ContainsFunc(e.Optional, func(opt string) bool { return strings.HasPrefix(opt, "shared:") })
+			}
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
 	var todo []string
-	for _, dir := range snapDirs {
-		shared := false
-		for _, e := range entries {
-			if e.MountDir == dir {
-				shared = false
-				for _, opt := range e.Optional {
-					if strings.HasPrefix(opt, "shared:") {
-						shared = true
-					}
-				}
-			}
-		}
-		if !shared {
+	for i, dir := range l.snapDirs() {
+		if !shared[i] {
 			todo = append(todo, dir)
 		}
 	}
 	return todo, nil
 }
 
-// readMountinfo reads and parses the calling thread's mount table.
-func (l *launcher) readMountinfo() ([]mountinfo.Entry, error) {
-	data, err := l.readMountTable("the mount table")
-	if err != nil {
-		return nil, err
-	}
-	return mountinfo.Parse(data)
-}
-
-// readMountTable reads the calling thread's mount table through the
-// verified /proc, up to one read past mountinfo.MaxSize (mountinfo.Parse
-// refuses what is over it); what names it in errors.
-func (l *launcher) readMountTable(what string) ([]byte, error) {
+// scanMountTable reads the calling thread's mount table through the
+// verified /proc as a stream (mountinfo.Scan: any number of mounts, of any
+// size), calling fn with each entry; what names it in errors.
+func (l *launcher) scanMountTable(what string, fn func(mountinfo.Entry) error) error {
 	fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", what, err)
+		return fmt.Errorf("cannot open %s: %w", what, err)
 	}
 	defer unix.Close(fd)
-	var data []byte
-	buf := make([]byte, 64<<10)
-	for len(data) <= mountinfo.MaxSize {
-		n, err := unix.Read(fd, buf)
-		if err != nil {
-			return nil, fmt.Errorf("cannot read %s: %w", what, err)
-		}
-		if n == 0 {
-			break
-		}
-		data = append(data, buf[:n]...)
+	if err := mountinfo.Scan(fdReader(fd), fn); err != nil {
+		return fmt.Errorf("cannot read %s: %w", what, err)
 	}
-	return data, nil
+	return nil
+}
+
+// fdReader reads a descriptor with read(2).
+type fdReader int
+
+func (fd fdReader) Read(p []byte) (int, error) {
+	for {
+		n, err := unix.Read(int(fd), p)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err != nil:
+			return 0, err
+		case n == 0:
+			return 0, io.EOF
+		}
+		return n, nil
+	}
 }
 
 // mapInstanceDirs runs in the classic app's new namespace: /snap and
 // /var/snap made recursively slave, then the instance's directories bound
 // on the snap's, each opened again here and checked again.
 func (l *launcher) mapInstanceDirs(own, mapped string) error {
-	for _, parent := range snapDirs {
+	for _, parent := range l.snapDirs() {
 		fd, err := openDirPath(parent)
 		if err != nil {
 			return err
@@ -352,7 +389,7 @@ func (l *launcher) mapInstanceDirs(own, mapped string) error {
 			return err
 		}
 	}
-	for _, parent := range snapDirs {
+	for _, parent := range l.snapDirs() {
 		src, dst, err := l.openInstanceDirs(parent, own, mapped)
 		if err != nil {
 			return err

@@ -50,13 +50,11 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 		}
 	}
 
-	updateNS, err := openHelper(layout.SnapUpdateNS)
+	updateNS, err := l.openHelper()
 	if err != nil {
 		return -1, "", err
 	}
-	if updateNS >= 0 {
-		defer unix.Close(updateNS)
-	}
+	defer updateNS.close()
 	if !f.perUser {
 		nsfd, _, err := l.newUserNamespace(snapNS, 0, updateNS)
 		return nsfd, "a new, ephemeral per-user mount namespace (the per-user-mount-namespace feature is off)", err
@@ -65,7 +63,7 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 	if err != nil {
 		return -1, "", fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	in := info.Info{BaseSnapName: l.plan.Base}
+	in := info.Info{BaseSnapName: f.base.name}
 	snapID.record(&in.ParentMountNSID, &in.ParentMountNSInode)
 	nsfd, err := l.preserve(nsdir, name, layout.UserInfoName(inst, uid), in, func() (int, nsIdentity, error) {
 		return l.newUserNamespace(snapNS, hostID, updateNS)
@@ -122,7 +120,7 @@ func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID nsId
 // throwaway thread: a copy of it, made recursively slave (the snap's mounts
 // keep arriving, the user's never leave), with the snap's per-user mounts.
 // hostID is 0 when the layer will not be captured.
-func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS int) (int, nsIdentity, error) {
+func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper) (int, nsIdentity, error) {
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
 		id, err := l.unshareAbove(snapNS, hostID)
 		if err == nil {

@@ -82,11 +82,9 @@ func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep 
 	}
 	d, inspect := stale.Decide(in, have, cur)
 	if inspect {
-		entries, err := l.inspectNamespace(nsfd)
-		if err != nil {
+		if d, err = l.inspectNamespace(nsfd, cur); err != nil {
 			return false, err
 		}
-		d = stale.Inspect(entries, cur)
 	}
 	l.debugf("staleness: %s (%s)", d.Vote, d.Reason)
 	if d.Vote == stale.Should {
@@ -120,19 +118,27 @@ func (l *launcher) readInfo(nsdir int) (info.Info, bool, error) {
 	return in, true, nil
 }
 
-// inspectNamespace reads the mount table of the preserved namespace nsfd on
-// a throwaway thread that joins it (onThrowawayThread), so the rest of the
-// launcher never leaves pid 1's namespace and nothing is forked.
-func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
-	data, err := onThrowawayThread("inspect the preserved namespace", func() ([]byte, error) {
+// inspectNamespace decides from the mount table of the preserved namespace
+// nsfd, read as a stream (mountinfo.Scan: any number of mounts, of any
+// size, as users' mounts propagate into it) on a throwaway thread that
+// joins it (onThrowawayThread), so the rest of the launcher never leaves
+// pid 1's namespace and nothing is forked.
+func (l *launcher) inspectNamespace(nsfd int, cur stale.Current) (stale.Decision, error) {
+	in := stale.NewInspection(cur)
+	entries, err := onThrowawayThread("inspect the preserved namespace", func() (int, error) {
 		if err := l.inspect(nsfd); err != nil {
-			return nil, err
+			return 0, err
 		}
-		return l.readMountTable("the preserved namespace's mountinfo")
+		n := 0
+		return n, l.scanMountTable("the preserved namespace's mountinfo", func(e mountinfo.Entry) error {
+			n++
+			in.Add(e)
+			return nil
+		})
 	})
 	if err != nil {
-		return nil, err
+		return stale.Decision{}, err
 	}
-	l.debugf("inspected the preserved namespace: %d bytes of mountinfo", len(data))
-	return mountinfo.Parse(data)
+	l.debugf("inspected the preserved namespace: %d mounts", entries)
+	return in.Decision(), nil
 }

@@ -65,18 +65,3 @@ func (l *launcher) openPrivateTmpDir() (tmp, base int, err error) {
 	}
 	return tmp, base, nil
 }
-
-// ensureRootDir creates name below parent as a root:root directory of mode,
-// or checks the one already there (repairing its group and mode), and
-// returns it opened.
-func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
-	fd, err := l.mkdirRoot(parent, name, mode, display)
-	if err != nil {
-		return -1, err
-	}
-	if err := checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
-}

@@ -3,9 +3,7 @@
 package launcher
 
 import (
-	"errors"
 	"fmt"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,6 +19,19 @@ import (
 // held.
 const updateNSTimeout = 30 * time.Second
 
+// helper is snapd's snap-update-ns, opened next to the launcher's own
+// executable (openHelper); fd is -1 when it is not installed.
+type helper struct {
+	fd   int
+	path string
+}
+
+func (h helper) close() {
+	if h.fd >= 0 {
+		unix.Close(h.fd)
+	}
+}
+
 // runSnapUpdateNS runs snapd's snap-update-ns (fd, opened by openHelper on
 // the host; -1 when it is not installed) inside the new namespace: it runs on
 // the throwaway thread, so the child is forked from that thread and inherits
@@ -34,9 +45,9 @@ const updateNSTimeout = 30 * time.Second
 // own (the caller's terminal cannot signal it), /dev/null as stdin, a pipe
 // as stdout and stderr (kept and shown after the locks are released), and
 // none of the caller's inherited descriptors.
-func (l *launcher) runSnapUpdateNS(fd int) error {
-	if fd < 0 {
-		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance))
+func (l *launcher) runSnapUpdateNS(h helper) error {
+	if h.fd < 0 {
+		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance), h.path)
 	}
 	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
 	// With file capabilities the launcher cannot become root (no
@@ -46,7 +57,7 @@ func (l *launcher) runSnapUpdateNS(fd int) error {
 	if l.mode == modeFileCaps {
 		asCaller = l.callerCredential()
 	}
-	return l.runHelper(fd, argv, l.helperEnv(false), asCaller)
+	return l.runHelper(h, argv, l.helperEnv(false), asCaller)
 }
 
 // callerCredential is the caller's uid, gid and groups for a helper.
@@ -61,7 +72,7 @@ func (l *launcher) callerCredential() *syscall.Credential {
 // runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
 // namespace when the snap has a per-user mount profile (as snap-confine,
 // which skips it otherwise), as the caller with only policy.UserHelperCaps.
-func (l *launcher) runUserSnapUpdateNS(fd int) error {
+func (l *launcher) runUserSnapUpdateNS(h helper) error {
 	profile := layout.UserMountProfileName(l.plan.Instance)
 	dir, err := openDirPath(layout.MountProfileDir)
 	if err == nil {
@@ -73,11 +84,11 @@ func (l *launcher) runUserSnapUpdateNS(fd int) error {
 		l.debugf("no per-user mount profile: not running snap-update-ns --user-mounts")
 		return nil
 	}
-	if fd < 0 {
-		return l.checkNoMountProfile(profile)
+	if h.fd < 0 {
+		return l.checkNoMountProfile(profile, h.path)
 	}
 	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.plan.Instance.String()}
-	return l.runHelper(fd, argv, l.helperEnv(true), l.callerCredential())
+	return l.runHelper(h, argv, l.helperEnv(true), l.callerCredential())
 }
 
 // helperEnv is snap-confine's environment for snap-update-ns: SNAPD_DEBUG,
@@ -98,11 +109,11 @@ func (l *launcher) helperEnv(user bool) []string {
 }
 
 // runHelper runs snap-update-ns with argv and env, as root or as the caller.
-func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Credential) error {
-	l.debugf("running %s %v", layout.SnapUpdateNS, argv[1:])
+func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Credential) error {
+	l.debugf("running %s %v", h.path, argv[1:])
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
-		return fmt.Errorf("cannot make a pipe for %s: %w", layout.SnapUpdateNS, err)
+		return fmt.Errorf("cannot make a pipe for %s: %w", h.path, err)
 	}
 	// Only the launcher's end is non-blocking: a helper's grandchild
 	// holding the other end must not stall the read.
@@ -119,7 +130,7 @@ func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Crede
 	var pid int
 	if err = l.execLabel(l.helperLabel()); err == nil {
 		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = l.startHelper(fd, argv, env, null, p[1], asCaller)
+			pid, err = l.startHelper(h.fd, h.path, argv, env, null, p[1], asCaller)
 			return err
 		})
 	}
@@ -128,49 +139,51 @@ func (l *launcher) runHelper(fd int, argv, env []string, asCaller *syscall.Crede
 	if err != nil {
 		return err
 	}
-	return l.waitHelper(pid, p[0], layout.SnapUpdateNS, updateNSTimeout)
+	return l.waitHelper(pid, p[0], h.path, updateNSTimeout)
 }
 
 // checkNoMountProfile fails when snapd wrote a mount profile for the snap but
-// no snap-update-ns is installed to apply it: preserving a namespace without
-// the snap's layouts and content mounts would break the snap for everyone
-// until the namespace is discarded.
-func (l *launcher) checkNoMountProfile(name string) error {
+// no snap-update-ns (path) is installed to apply it: preserving a namespace
+// without the snap's layouts and content mounts would break the snap for
+// everyone until the namespace is discarded.
+func (l *launcher) checkNoMountProfile(name, path string) error {
 	dir, err := openDirPath(layout.MountProfileDir)
 	if err != nil {
-		l.debugf("%s is not installed and there is no mount profile", layout.SnapUpdateNS)
+		l.debugf("%s is not installed and there is no mount profile", path)
 		return nil
 	}
 	defer unix.Close(dir)
 	var st unix.Stat_t
 	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		l.debugf("%s is not installed and there is no mount profile", layout.SnapUpdateNS)
+		l.debugf("%s is not installed and there is no mount profile", path)
 		return nil
 	}
-	return fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, name, layout.SnapUpdateNS)
+	return fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, name, path)
 }
 
-// openHelper opens a helper binary for execution by descriptor. It returns
-// -1 and no error when the helper is not installed.
-func openHelper(path string) (int, error) {
-	dir, name := filepath.Split(path)
-	dirfd, err := openDirPath(dir)
-	if err == nil {
-		defer unix.Close(dirfd)
-		var fd int
-		fd, err = unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err == nil {
-			if err := checkHelper(fd, path); err != nil {
-				unix.Close(fd)
-				return -1, err
-			}
-			return fd, nil
-		}
+// openHelper opens snap-update-ns next to the launcher's own executable, as
+// snap-confine finds its tools, for execution by descriptor; fd is -1 when
+// it is not installed.
+func (l *launcher) openHelper() (helper, error) {
+	dirfd, dir, err := openToolsDir(l.procfd)
+	if err != nil {
+		return helper{fd: -1}, err
 	}
-	if errors.Is(err, unix.ENOENT) {
-		return -1, nil
+	defer unix.Close(dirfd)
+	h := helper{fd: -1, path: dir + "/" + layout.SnapUpdateNSName}
+	fd, err := unix.Openat(dirfd, layout.SnapUpdateNSName, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return h, nil
 	}
-	return -1, fmt.Errorf("cannot open %s: %w", path, err)
+	if err != nil {
+		return h, fmt.Errorf("cannot open %s: %w", h.path, err)
+	}
+	if err := checkHelper(fd, h.path); err != nil {
+		unix.Close(fd)
+		return h, err
+	}
+	h.fd = fd
+	return h, nil
 }
 
 func checkHelper(fd int, path string) error {

@@ -85,7 +85,7 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 		case !errors.Is(err, unix.ENOENT):
 			return refuse(err)
 		case sc.Usable && (sc.Format == "bin" || sc.Format == "bin+global"):
-			d.Settings = "defaults"
+			d.Settings, settings.OldSnapd = "defaults", true
 		default:
 			d.Settings, d.Action = "missing", "wait"
 			d.Problem = fmt.Sprintf("cannot find %s: the launcher waits for it under the snap's lock up to 120 seconds (less if SNAP_CONFINE_MAX_PROFILE_WAIT says so), then refuses the launch", d.SettingsFile)
@@ -116,7 +116,8 @@ func ReadDeviceCgroup(tag naming.SecurityTag, base string, sc Seccomp) DeviceCgr
 	if err := unix.Statfs(devcgroup.CgroupDir, &fs); err != nil {
 		return refuse(fmt.Errorf("cannot set up the device cgroup of %s: cannot inspect %s: %w", tag, devcgroup.CgroupDir, err))
 	}
-	h := devcgroup.HierarchyOf(fs.Type)
+	// f_type's width differs by architecture; magics are 32-bit.
+	h := devcgroup.HierarchyOf(int64(uint32(fs.Type)))
 	d.Action, d.Hierarchy = "attach", h.String()
 	if h == devcgroup.V1 {
 		d.Group = devcgroup.DevicesDir + "/" + devcgroup.V1GroupName(tag.String())

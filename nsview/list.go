@@ -46,6 +46,9 @@ type Namespace struct {
 	IDProblem string `json:"id_problem"`
 	Inode     uint64 `json:"inode"` // the namespace's inode, as in /proc/<pid>/ns/mnt
 	dev       uint64 // nsfs's device, to match /proc/<pid>/ns/mnt
+	// PIDs are the processes in it that the caller may see (all for
+	// root), as lsns counts them.
+	PIDs []int `json:"pids"`
 
 	InfoFile    string   `json:"info_file"`
 	InfoProblem string   `json:"info_problem"`
@@ -132,6 +135,14 @@ func List(dir string, now time.Time) (*Listing, error) {
 		l.Namespaces = append(l.Namespaces, n)
 	}
 	decideAll(dir, l.Namespaces)
+	procs := processesByNamespace()
+	for i := range l.Namespaces {
+		n := &l.Namespaces[i]
+		n.PIDs = []int{}
+		if n.Preserved {
+			n.PIDs = append(n.PIDs, procs[nsKey{n.dev, n.Inode}]...)
+		}
+	}
 	for _, name := range names {
 		if e := describeOther(dirfd, name, used[name]); e != nil {
 			l.Entries = append(l.Entries, *e)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +41,9 @@ type Mount struct {
 	Root        string `json:"root"`
 	Device      string `json:"device"`
 	Propagation string `json:"propagation"`
+	// Options are the mount's options then the filesystem's, as findmnt's
+	// OPTIONS column shows them ("rw,nosuid,relatime,size=...").
+	Options string `json:"options"`
 }
 
 // Show reads the mount table inside the preserved namespace of inst (or of
@@ -87,9 +91,22 @@ func Show(inst naming.Instance, uid *uint32) (*Shown, error) {
 		s.Mounts = append(s.Mounts, Mount{
 			MountPoint: e.MountDir, FSType: e.FSType, Source: e.Source, Root: e.Root,
 			Device: fmt.Sprintf("%d:%d", e.Major, e.Minor), Propagation: Propagation(e.Optional),
+			Options: Options(e),
 		})
 	}
 	return s, nil
+}
+
+// Options joins a mount's options and its filesystem's, as findmnt does:
+// the filesystem's rw or ro is left out when the mount says the same.
+func Options(e mountinfo.Entry) string {
+	opts := strings.Split(e.Options, ",")
+	for _, o := range strings.Split(e.SuperOptions, ",") {
+		if o != "" && !((o == "rw" || o == "ro") && slices.Contains(opts, o)) {
+			opts = append(opts, o)
+		}
+	}
+	return strings.Join(opts, ",")
 }
 
 // Propagation spells out mountinfo's optional fields: shared:N, master:N,

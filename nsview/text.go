@@ -9,11 +9,21 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Style says how text is written: Colour only on a terminal, and never
-// when NO_COLOR is set (the caller decides, see cmd/snap-ns).
-type Style struct{ Colour bool }
+// when NO_COLOR is set (the caller decides, see cmd/snap-ns). Columns (-o)
+// and NoHeadings make list and show print their table alone, for scripts.
+type Style struct {
+	Colour     bool
+	Columns    string
+	NoHeadings bool
+}
+
+// tableOnly: the table is all that is wanted.
+func (s Style) tableOnly() bool { return s.Columns != "" || s.NoHeadings }
 
 // The verdict words and their colours. Every code has the same length, so
 // that a column of coloured words lines up as one of plain words does:
@@ -35,75 +45,59 @@ var wordColour = map[string]string{
 
 // word colours a verdict word, and pads every cell of a coloured column
 // with codes of the same length.
-func (s Style) word(w string) string {
+func (s Style) word(w string) styled {
 	if !s.Colour {
-		return w
+		return styled(Clean(w))
 	}
 	c, ok := wordColour[w]
 	if !ok {
 		c = bold
 	}
-	return c + w + reset
+	return styled(c + Clean(w) + reset)
 }
 
 // head is a column heading in a column of words.
-func (s Style) head(h string) string {
+func (s Style) head(h string) styled {
 	if !s.Colour {
-		return h
+		return styled(h)
 	}
-	return bold + h + reset
+	return styled(bold + h + reset)
 }
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
-// WriteList writes a listing for a person.
+// WriteList writes a listing for a person: the table, why each namespace
+// is kept or discarded, and what else is in the directory.
 func WriteList(w io.Writer, l *Listing, s Style) error {
+	cols, err := SelectColumns(ListColumns, DefaultListColumns, s.Columns)
+	if err != nil {
+		return err
+	}
+	if s.tableOnly() {
+		return WriteTable(w, cols, l.Namespaces, s.NoHeadings, s)
+	}
 	if len(l.Namespaces) == 0 {
-		fmt.Fprintf(w, "no preserved namespaces in %s\n", l.Dir)
+		fprintf(w, "no preserved namespaces in %s\n", l.Dir)
 	} else {
-		tw := newTable(w)
-		fmt.Fprintf(tw, "NAMESPACE\tINSTANCE\tUID\tID\tBASE\tREVISION\tDEVICE\t%s\tOCCUPIED\t%s\tMADE BY\tAGE\n", s.head("STALE"), s.head("NEXT"))
-		for _, n := range l.Namespaces {
-			uid := "-"
-			if n.UID != nil {
-				uid = strconv.FormatUint(uint64(*n.UID), 10)
-			}
-			id := "?"
-			if n.ID != 0 {
-				id = strconv.FormatUint(n.ID, 10)
-			}
-			occ := "no"
-			if n.Occupied {
-				occ = "yes"
-			} else if n.OccupancyProblem != "" {
-				occ = "?"
-			}
-			age := "-"
-			if n.Built != "" {
-				age = Age(time.Duration(n.AgeSeconds) * time.Second)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Instance, uid, id,
-				dash(n.Base), dash(n.Revision), dash(n.Device), s.word(dash(n.Stale)), occ, s.word(dash(n.NextLaunch)), n.MadeBy, age)
-		}
-		if err := tw.Flush(); err != nil {
+		if err := WriteTable(w, cols, l.Namespaces, false, s); err != nil {
 			return err
 		}
 		fmt.Fprintln(w, "\nwhy:")
 		for _, n := range l.Namespaces {
-			fmt.Fprintf(w, "  %s: %s\n", n.Name, n.Reason)
+			fprintf(w, "  %s: %s\n", n.Name, n.Reason)
 			for _, p := range []string{n.IDProblem, n.InfoProblem, n.OccupancyProblem, n.OccupiedBy} {
 				if p != "" {
-					fmt.Fprintf(w, "  %s: %s\n", n.Name, p)
+					fprintf(w, "  %s: %s\n", n.Name, p)
 				}
 			}
 		}
 	}
 	if len(l.Entries) > 0 {
-		fmt.Fprintf(w, "\nentries in %s that are not used (never followed nor opened for reading):\n", l.Dir)
+		fprintf(w, "\nentries in %s that are not used (never followed nor opened for reading):\n", l.Dir)
 		tw := newTable(w)
 		fmt.Fprintln(tw, "  NAME\tTYPE\tUID\tMODE\tPROBLEM")
 		for _, e := range l.Entries {
-			fmt.Fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", Quote(e.Name), e.Type, e.UID, dash(e.Mode), e.Problem)
+			fprintf(tw, "  %s\t%s\t%d\t%s\t%s\n", Quote(e.Name), e.Type, e.UID, dash(e.Mode), e.Problem)
 		}
 		return tw.Flush()
 	}
@@ -116,14 +110,14 @@ func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
 	if x.Classic {
 		mode = "classic"
 	}
-	fmt.Fprintf(w, "%s (snap %s, base %s, %s) launched by uid %d now: %s\n\n", x.Tag, x.Instance, x.Base, mode, x.UID, s.word(x.Verdict))
+	fprintf(w, "%s (snap %s, base %s, %s) launched by uid %d now: %s\n\n", x.Tag, x.Instance, x.Base, mode, x.UID, s.word(x.Verdict))
 	tw := newTable(w)
 	ns := x.Namespace.Path
 	if x.Namespace.Stale != "" {
 		ns += ": " + x.Namespace.Stale + " (" + x.Namespace.Reason + ")"
 	}
-	fmt.Fprintf(tw, "  namespace\t%s\t%s\n", s.word(dash(x.Namespace.Action)), ns)
-	fmt.Fprintf(tw, "  per-user layer\t%s\t%s\n", s.word(dash(x.PerUser.Action)), x.PerUser.Reason)
+	fprintf(tw, "  namespace\t%s\t%s\n", s.word(dash(x.Namespace.Action)), ns)
+	fprintf(tw, "  per-user layer\t%s\t%s\n", s.word(dash(x.PerUser.Action)), x.PerUser.Reason)
 	sc := "usable"
 	if !x.Seccomp.Usable {
 		sc = "unusable"
@@ -132,26 +126,26 @@ func WriteExplanation(w io.Writer, x *Explanation, s Style) error {
 	if x.Seccomp.Unrestricted {
 		detail = "unrestricted"
 	}
-	fmt.Fprintf(tw, "  seccomp\t%s\t%s: %s, %s\n", s.word(sc), x.Seccomp.File, x.Seccomp.Format, detail)
-	fmt.Fprintf(tw, "  apparmor\t%s\tapp %s, snap-update-ns %s\n", s.word("labels"), x.AppArmor.App, x.AppArmor.UpdateNS)
-	fmt.Fprintf(tw, "  device cgroup\t%s\t%s\n", s.word(dash(x.Devices.Action)), deviceDetail(x.Devices))
+	fprintf(tw, "  seccomp\t%s\t%s: %s, %s\n", s.word(sc), x.Seccomp.File, x.Seccomp.Format, detail)
+	fprintf(tw, "  apparmor\t%s\tapp %s, snap-update-ns %s\n", s.word("labels"), x.AppArmor.App, x.AppArmor.UpdateNS)
+	fprintf(tw, "  device cgroup\t%s\t%s\n", s.word(dash(x.Devices.Action)), deviceDetail(x.Devices))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w, "\nsteps:")
 	for i, step := range x.Steps {
-		fmt.Fprintf(w, "  %d. %s\n", i+1, step)
+		fprintf(w, "  %d. %s\n", i+1, step)
 	}
 	if len(x.Refusals) > 0 {
-		fmt.Fprintf(w, "\n%s:\n", s.word("refused"))
+		fprintf(w, "\n%s:\n", s.word("refused"))
 		for _, r := range x.Refusals {
-			fmt.Fprintf(w, "  %s\n", r)
+			fprintf(w, "  %s\n", r)
 		}
 	}
 	if len(x.Ignored) > 0 {
 		fmt.Fprintln(w, "\nignored by the launcher, as if absent:")
 		for _, i := range x.Ignored {
-			fmt.Fprintf(w, "  %s: %s\n", i.File, i.Reason)
+			fprintf(w, "  %s: %s\n", i.File, i.Reason)
 		}
 	}
 	return nil
@@ -180,22 +174,62 @@ func deviceDetail(d DeviceCgroup) string {
 
 // WriteShown writes a namespace's mount table for a person.
 func WriteShown(w io.Writer, sh *Shown, s Style) error {
-	fmt.Fprintf(w, "%s (namespace id %d, inode %d)", sh.Name, sh.ID, sh.Inode)
+	cols, err := SelectColumns(ShowColumns, DefaultShowColumns, s.Columns)
+	if err != nil {
+		return err
+	}
+	if s.tableOnly() && sh.Problem == "" {
+		return WriteTable(w, cols, sh.Mounts, s.NoHeadings, s)
+	}
+	fprintf(w, "%s (namespace id %d, inode %d)", sh.Name, sh.ID, sh.Inode)
 	if sh.Problem != "" {
-		fmt.Fprintf(w, ": %s\n", sh.Problem)
+		fprintf(w, ": %s\n", sh.Problem)
 		return nil
 	}
 	if sh.Entered {
-		fmt.Fprintf(w, ", read from inside it (no process in it; entered on a throwaway thread):\n")
+		fprintf(w, ", read from inside it (no process in it; entered on a throwaway thread):\n")
 	} else {
-		fmt.Fprintf(w, ", read through pid %d:\n", sh.PID)
+		fprintf(w, ", read through pid %d:\n", sh.PID)
 	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "MOUNT POINT\tTYPE\tSOURCE\tROOT\tDEVICE\tPROPAGATION")
-	for _, m := range sh.Mounts {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", Quote(m.MountPoint), m.FSType, Quote(m.Source), Quote(m.Root), m.Device, m.Propagation)
+	return WriteTable(w, cols, sh.Mounts, false, s)
+}
+
+// styled is text the printer itself made, colour codes included: the only
+// text fprintf writes as it is.
+type styled string
+
+// fprintf is the text printer's fmt.Fprintf: every string, error or
+// Stringer it is given goes through Clean, so that nothing someone else
+// chose (a FUSE mount's source or subtype, a file name, an error quoting
+// either) reaches the operator's terminal with a control character in it;
+// the format and styled values are the printer's own.
+func fprintf(w io.Writer, format string, args ...any) (int, error) {
+	for i, a := range args {
+		switch v := a.(type) {
+		case styled:
+		case string:
+			args[i] = Clean(v)
+		case error:
+			args[i] = Clean(v.Error())
+		case fmt.Stringer:
+			args[i] = Clean(v.String())
+		}
 	}
-	return tw.Flush()
+	return fmt.Fprintf(w, format, args...)
+}
+
+// Clean keeps a text field safe on a terminal and in a table: one with a
+// control character (C0, DEL, C1, Unicode format characters such as the
+// bidirectional overrides), a tab, a newline or invalid UTF-8 is written
+// quoted, with those escaped as Go does; anything else is written as it
+// is.
+func Clean(field string) string {
+	for _, r := range field {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return strconv.Quote(field)
+		}
+	}
+	return field
 }
 
 // Age is a duration as a person reads it: 42s, 5m, 3h07m, 2d.

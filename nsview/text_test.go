@@ -116,3 +116,48 @@ func TestAgeAndPropagationWords(t *testing.T) {
 		}
 	}
 }
+
+// Every text field goes through Clean: what users chose (a FUSE mount's
+// source and subtype, reasons quoting names) never writes a control
+// character, in colour or not; colour codes are the printer's own.
+func TestTextOutputEscapesControlCharacters(t *testing.T) {
+	for field, want := range map[string]string{
+		"fuse.sshfs":      "fuse.sshfs",
+		"été":             "été",
+		"x\x1b[2J":        `"x\x1b[2J"`,
+		"a\tb":            `"a\tb"`,
+		"a\nb":            `"a\nb"`,
+		"\u202egnp.exe":   `"\u202egnp.exe"`,
+		"c1\u009bcontrol": `"c1\u009bcontrol"`,
+		"bad\xffutf8":     `"bad\xffutf8"`,
+	} {
+		if got := Clean(field); got != want {
+			t.Errorf("Clean(%q) = %s, want %s", field, got, want)
+		}
+	}
+	hostile := "x\x1b]2;owned\x07"
+	sh := &Shown{Name: "hello.mnt", Mounts: []Mount{{MountPoint: "/home/a", FSType: "fuse." + hostile, Source: hostile, Root: "/", Device: "0:99", Propagation: "slave of 1"}}}
+	x := &Explanation{Tag: "snap.hello.app", Instance: "hello", Base: "core", Verdict: "join",
+		Namespace: NSStep{Action: "join", Path: "/run/snapd/ns/hello.mnt", Stale: "keep", Reason: "home directory /home/" + hostile + " is mounted"},
+		Steps:     []string{"join " + hostile}}
+	l := sampleListing()
+	l.Namespaces[0].Reason = "cannot read " + hostile
+	for _, colour := range []bool{false, true} {
+		var b bytes.Buffer
+		WriteShown(&b, sh, Style{Colour: colour})
+		WriteExplanation(&b, x, Style{Colour: colour})
+		WriteList(&b, l, Style{Colour: colour})
+		out := b.String()
+		for _, code := range []string{green, yellow, red, bold, reset} {
+			out = strings.ReplaceAll(out, code, "")
+		}
+		for _, r := range out {
+			if (r < 0x20 && r != '\n') || r == 0x7f {
+				t.Fatalf("colour %t: the control character %q reached the output:\n%q", colour, r, out)
+			}
+		}
+		if !strings.Contains(out, `"fuse.x\x1b]2;owned\a"`) {
+			t.Errorf("colour %t: the FUSE subtype is not shown escaped:\n%s", colour, out)
+		}
+	}
+}

@@ -11,6 +11,8 @@ import (
 )
 
 func TestExplainParallelSaysWhoMapsAnInstance(t *testing.T) {
+	// Where snaps are mounted on the machine running the test.
+	binds := snapDir() + "/hello_a on " + snapDir() + "/hello"
 	for _, tc := range []struct {
 		name      string
 		instance  string
@@ -20,8 +22,8 @@ func TestExplainParallelSaysWhoMapsAnInstance(t *testing.T) {
 	}{
 		{"snap without key, confined", "hello", false, true, nil},
 		{"snap without key, classic", "hello", true, true, nil},
-		{"confined instance", "hello_a", false, false, []string{"snap-update-ns", "/snap/hello_a on /snap/hello", "/var/snap/hello_a on /var/snap/hello", "x-snapd.origin=overname", "/var/lib/snapd/mount/snap.hello_a.fstab"}},
-		{"classic instance, feature on", "hello_a", true, true, []string{"the launcher binds", "/snap/hello_a on /snap/hello", "/var/snap/hello_a on /var/snap/hello", "new namespace"}},
+		{"confined instance", "hello_a", false, false, []string{"snap-update-ns", binds, "/var/snap/hello_a on /var/snap/hello", "x-snapd.origin=overname", "/var/lib/snapd/mount/snap.hello_a.fstab"}},
+		{"classic instance, feature on", "hello_a", true, true, []string{"the launcher binds", binds, "/var/snap/hello_a on /var/snap/hello", "new namespace"}},
 		{"classic instance, feature off", "hello_a", true, false, []string{"nothing is mapped", "/var/lib/snapd/features/parallel-instances"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

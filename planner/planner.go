@@ -201,7 +201,7 @@ func explainParallel(p *plan.Plan, featureOn bool) string {
 	if !ok {
 		return ""
 	}
-	binds := fmt.Sprintf("%[1]s/%[2]s on %[1]s/%[3]s and %[4]s/%[2]s on %[4]s/%[3]s", layout.SnapMountDir, own, mapped, layout.SnapDataDir)
+	binds := fmt.Sprintf("%[1]s/%[2]s on %[1]s/%[3]s and %[4]s/%[2]s on %[4]s/%[3]s", snapDir(), own, mapped, layout.SnapDataDir)
 	switch {
 	case !p.Classic:
 		return fmt.Sprintf("parallel instance %s: snap-update-ns binds %s in the snap's namespace, from the x-snapd.origin=overname entries of %s/%s",
@@ -249,10 +249,11 @@ func Staleness(inst naming.Instance, base string) (stale.Decision, error) {
 // a system-params the launcher will refuse as well.
 func CurrentFacts(base string) (stale.Current, error) {
 	cur := stale.Current{Base: base, Normal: normalMode(base)}
-	if rev, err := os.Readlink(layout.SnapMountDir + "/" + base + "/current"); err == nil {
+	dir := snapDir()
+	if rev, err := os.Readlink(dir + "/" + base + "/current"); err == nil {
 		cur.Revision = filepath.Base(rev)
 		var st unix.Stat_t
-		if unix.Stat(layout.SnapMountDir+"/"+base+"/"+cur.Revision, &st) == nil {
+		if unix.Stat(dir+"/"+base+"/"+cur.Revision, &st) == nil {
 			cur.Device = st.Dev
 		}
 	}
@@ -283,12 +284,23 @@ func explainRoot(base string) string {
 	if !host.NormalMode(distro, base) {
 		return fmt.Sprintf("legacy mode (a %s host with base %s): the host's root filesystem, with /media and /run/netns shared", distro, base)
 	}
-	current := layout.SnapMountDir + "/" + base + "/current"
+	current := snapDir() + "/" + base + "/current"
 	rev, err := os.Readlink(current)
 	if err != nil {
 		return fmt.Sprintf("normal mode: base snap %s, but %s cannot be read (%v): the launch will fail", base, current, err)
 	}
-	return fmt.Sprintf("normal mode: pivot_root into base snap %s revision %s, host directories bound in (policy/bootstrap.go)", base, rev)
+	return fmt.Sprintf("normal mode: pivot_root into a tmpfs holding the entries of base snap %s revision %s, host directories bound in (policy/bootstrap.go)", base, rev)
+}
+
+// snapDir is the host's snap mount directory as the launcher probes it
+// (layout.ProbeSnapMountDir), seen from the caller's namespace; /snap when
+// the probe fails, which the launcher then refuses.
+func snapDir() string {
+	dir, err := layout.ProbeSnapMountDir()
+	if err != nil {
+		return layout.CanonicalSnapMountDir
+	}
+	return dir
 }
 
 // LauncherPath returns the path of snap-launch next to the running program.

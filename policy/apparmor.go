@@ -2,34 +2,85 @@
 
 package policy
 
-// LauncherProfile is the AppArmor profile snap-launch runs under, to be
-// installed as /etc/apparmor.d/usr.lib.snapd.snap-launch. It is as narrow
-// as what the launcher does: the namespace and lock files, the bootstrap's
-// mounts, the helpers it runs (with a transition to
-// snap-update-ns.<instance>) and the app's exec (with a transition to the
-// snap's security tag). The capabilities are policy.Required(). A test
-// checks its syntax with apparmor_parser, and that every file the
-// end-to-end launches make the launcher open is allowed by it.
-const LauncherProfile = `#include <tunables/global>
+import (
+	"fmt"
+	"path"
+	"strings"
+)
 
-profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediate_deleted) {
-  # policy.Required(): each raised only around the operations that need it
-  # (sys_resource only on kernels before 5.11, for RLIMIT_MEMLOCK).
-  capability sys_admin,
-  capability sys_chroot,
-  capability sys_ptrace,
-  capability dac_override,
-  capability dac_read_search,
-  capability chown,
-  capability fowner,
-  capability setuid,
-  capability setgid,
-  capability sys_resource,
+// ProfileLayouts are the directories distributions install snapd's tools
+// in: Debian and Ubuntu's, and Fedora and Arch's. The repository's
+// apparmor/ holds the launcher's profile for each (a unit test checks that
+// they are what LauncherProfile makes).
+var ProfileLayouts = []string{"/usr/lib/snapd", "/usr/libexec/snapd"}
 
+// ProfileFileName is the name of the launcher's profile in
+// /etc/apparmor.d for the launcher installed as libexecdir/snap-confine:
+// the path with dots, plus ".real" for /usr/lib/snapd, the name Debian's
+// and Ubuntu's snapd give theirs (so that a local/ override and snapd's
+// postinst, which reloads that file, keep working).
+func ProfileFileName(libexecdir string) string {
+	name := strings.ReplaceAll(strings.TrimPrefix(path.Join(libexecdir, "snap-confine"), "/"), "/", ".")
+	if path.Clean(libexecdir) == "/usr/lib/snapd" {
+		name += ".real"
+	}
+	return name
+}
+
+// LauncherProfile is the AppArmor profile of the launcher installed as
+// libexecdir/snap-confine. It is as narrow as what the launcher does: the
+// namespace and lock files, the bootstrap's mounts, the helpers it runs
+// (with a transition to snap-update-ns.<instance>) and the app's exec (with
+// a transition to the snap's security tag). Its capabilities are
+// Required() and OptionalCaps(). Tests check its syntax with apparmor_parser and that every
+// file the end-to-end launches make the launcher open is allowed by it.
+func LauncherProfile(libexecdir string) (string, error) {
+	libexecdir = path.Clean(libexecdir)
+	if !path.IsAbs(libexecdir) || strings.ContainsAny(libexecdir, " \t\n\"{}[]*?,@") {
+		return "", fmt.Errorf("cannot make an AppArmor profile for %q: not an absolute path AppArmor can take literally", libexecdir)
+	}
+	var caps strings.Builder
+	for _, c := range Required() {
+		fmt.Fprintf(&caps, "  capability %s,\n", c)
+	}
+	if optional := OptionalCaps(); len(optional) > 0 {
+		caps.WriteString("  # Raised only when held, on older kernels (policy.Spec's Optional).\n")
+		for _, c := range optional {
+			fmt.Fprintf(&caps, "  capability %s,\n", c)
+		}
+	}
+	return strings.NewReplacer(
+		"@GENERATED@", "Generated from snapns's policy/apparmor.go for "+libexecdir+"/snap-confine; do not edit (local/"+ProfileFileName(libexecdir)+" is yours).",
+		"@LIBEXECDIR@", libexecdir,
+		"@NAME@", ProfileFileName(libexecdir),
+		// The launcher runs snap-update-ns from its own directory, as
+		// snap-confine does.
+		"@TOOLSDIR@", libexecdir,
+		"@CAPABILITIES@", caps.String(),
+	).Replace(profileTemplate), nil
+}
+
+// profileTemplate is LauncherProfile before the layout and the
+// capabilities are filled in.
+const profileTemplate = `# @GENERATED@
+abi <abi/3.0>,
+
+#include <tunables/global>
+
+# The profile's name is the installed path, as snapd names snap-confine's
+# (snapd's own policy refers to it as a peer by that name).
+profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
+  # What snapd generates for snap-confine (e.g. a remote or encrypted
+  # $HOME), and the administrator's additions.
+  #include if exists "/var/lib/snapd/apparmor/snap-confine"
+  #include if exists <local/@NAME@>
+
+  # policy.Required(): each raised only around the operations that need it.
+@CAPABILITIES@
   # Reading pid 1's namespace needs ptrace read access.
   ptrace (read) peer=unconfined,
 
-  /usr/lib/snapd/snap-launch mr,
+  @LIBEXECDIR@/snap-confine mr,
 
   # procfs: the launcher's own threads, pid 1's namespace, the AppArmor
   # attributes of the thread that execs.
@@ -57,10 +108,15 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
   /run/snapd/ rw,
   /run/snapd/lock/ rw,
   /run/snapd/lock/*.lock rwk,
+  /run/snapd/lock/.snap-dirs-shared rw,
   /run/snapd/ns/ rw,
   /run/snapd/ns/*.mnt rw,
   /run/snapd/ns/snap.*.info{,.tmp} rw,
   /run/snapd/ns/snap.*.{fstab,user-fstab} rw,
+  /run/snapd/ns/snap.*.fstab.tmp rw,
+  # Root's new directories are made in a root-only staging directory of
+  # their parent and renamed into place (launcher/rootobj.go).
+  /{,run/,run/snapd/,tmp/,sys/fs/bpf/}snapns-staging-*/{,**} rw,
 
   # Host facts: base snaps, the host's kind, snapd's configuration.
   /snap/ r,
@@ -189,12 +245,12 @@ profile snap-launch /usr/lib/snapd/snap-launch flags=(attach_disconnected,mediat
 
   # snap-update-ns, executed by descriptor, transitions to its per-snap
   # profile; the app to its security tag (both through change_onexec).
-  /usr/lib/snapd/snap-update-ns r,
+  @TOOLSDIR@/snap-update-ns r,
   change_profile -> snap-update-ns.*,
   change_profile -> snap.*,
   # The app: snapd's snap-exec, or the snap's own command; the exec is
   # made after the drop, into the app's own label.
-  /usr/lib/snapd/snap-exec ix,
+  @TOOLSDIR@/snap-exec ix,
   /snap/** ix,
 
   signal (send) set=(kill) peer=snap-update-ns.*,

@@ -62,6 +62,21 @@ var NormalModeBinds = []HostBind{
 	{Path: "/var/lib/extrausers", Optional: true},
 }
 
+// BoundOverBase reports whether the base snap's own directory at path (in
+// its root) is left out of the new root because a host directory of
+// NormalModeBinds, or the host's snap mount directory, is bound there.
+func BoundOverBase(path string) bool {
+	if path == "/snap" {
+		return true
+	}
+	for _, b := range NormalModeBinds {
+		if b.Path == path {
+			return true
+		}
+	}
+	return false
+}
+
 // LegacyModeBinds are bound in legacy mode, where the root filesystem is the
 // host's own (a core16 host launching a snap on the "core" base).
 var LegacyModeBinds = []HostBind{

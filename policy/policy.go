@@ -12,6 +12,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -37,7 +38,11 @@ const (
 	// Files in root's directories (/run/snapd, /tmp/snap-private-tmp, the
 	// host's /media and /run/netns, the new root's hostfs directory).
 	OpMkdirRoot
+	OpStageDir
+	OpPlaceStaged
+	OpMoveAside
 	OpCreateRootFile
+	OpOpenRootFile
 	OpFixOwner
 	OpOpenRootOnly
 	OpUnlink
@@ -50,6 +55,8 @@ const (
 	OpUnmountNS
 
 	// Building a new namespace, on its own thread.
+	OpRootTmpfs
+	OpRootEntry
 	OpCloneTree
 	OpSetTreeAttrs
 	OpAttachTree
@@ -117,6 +124,13 @@ type Spec struct {
 	// only, where the launcher's ids are the caller's: what euid 0 gives
 	// the setuid install for free (owning root's files and directories).
 	FileCapsOnly []Cap
+	// Optional are raised as well, in both installs, when the launcher
+	// holds them, and are no part of the file-capability set: what only
+	// kernels older than some interface need and what a packager may
+	// add (cap_sys_resource, for RLIMIT_MEMLOCK before Linux 5.11, which
+	// snapd's snap-confine.v2-only.caps has and containers' bounding sets
+	// often lack). Without them the action does less, and says so.
+	Optional []Cap
 	// Kernels says on which kernels the action runs: every one (""), or
 	// only since or before the Linux version that brought the interface
 	// it uses or stands in for ("since 5.12", "before 5.12").
@@ -136,15 +150,10 @@ func (op Op) Raised(fullSet bool) []Cap {
 	if fullSet {
 		extra = Ops[op].SetuidCaps
 	}
-	return append(append([]Cap{}, Ops[op].Caps...), extra...)
+	return append(append(append([]Cap{}, Ops[op].Caps...), extra...), Ops[op].Optional...)
 }
 
 var (
-	// asRoot is FileCapsOnly of the actions made with filesystem ids 0
-	// (setfsuid, setfsgid), so that what they create is root:root from
-	// its first instant, and they own root's entries, as the setuid
-	// install's euid 0 does.
-	asRoot = []Cap{CapSetuid, CapSetgid}
 	// mounts is Caps of every mount(2), open_tree(2), mount_setattr(2),
 	// move_mount(2), umount2(2), pivot_root(2) and unshare(CLONE_NEWNS).
 	mounts = []Cap{CapSysAdmin}
@@ -170,16 +179,24 @@ var Ops = [numOps]Spec{
 	OpUnshare:     {Name: "create a mount namespace", Syscalls: "setns(CLONE_NEWNS), unshare(CLONE_NEWNS)", Caps: setns},
 	OpSlaveRoot:   {Name: "make / recursively slave", Syscalls: "mount(MS_REC|MS_SLAVE)", Caps: mounts},
 
-	// In root's directories euid 0 is the owner and needs nothing; the
-	// file-capability install acts as root with filesystem ids 0 to
-	// create and open (asRoot), needs CAP_DAC_READ_SEARCH to read in a
-	// root-only directory, CAP_DAC_OVERRIDE to write one.
-	OpMkdirRoot:      {Name: "create a root-owned directory", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat(O_DIRECTORY|O_NOFOLLOW)", FileCapsOnly: asRoot},
-	OpCreateRootFile: {Name: "create a root-owned file", Syscalls: "setfsuid(0), setfsgid(0), openat(O_CREAT|O_EXCL|O_NOFOLLOW) or openat(O_NOFOLLOW)", FileCapsOnly: asRoot},
+	// Root's entries are made without filesystem ids 0 (rootobj.go):
+	// the file-capability install makes them as the caller where no one
+	// else can reach them, gives them to root (CAP_CHOWN), sets the mode
+	// of what is now root's (CAP_FOWNER) and writes in root's directories
+	// (CAP_DAC_OVERRIDE); the setuid install, euid 0, owns them but makes
+	// them with the caller's group, which only CAP_CHOWN changes.
+	OpMkdirRoot:   {Name: "create a root-owned directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpStageDir:    {Name: "create a root-only staging directory", Syscalls: "mkdirat, openat(O_DIRECTORY|O_NOFOLLOW), fchown(0, 0), fchmod(0700), fremovexattr(system.posix_acl_*)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpPlaceStaged: {Name: "move a staged directory into place", Syscalls: "renameat2(RENAME_NOREPLACE)", FileCapsOnly: []Cap{CapDacOverride}},
+	// Renaming another's entry in a sticky directory takes being root,
+	// the directory's owner (setuid), or CAP_FOWNER.
+	OpMoveAside:      {Name: "move someone else's entry of a sticky directory aside", Syscalls: "renameat2(RENAME_NOREPLACE)", FileCapsOnly: []Cap{CapFowner}},
+	OpCreateRootFile: {Name: "create a root-owned file", Syscalls: "openat(O_TMPFILE), fchown(0, 0), fchmod, linkat(/proc/self/fd/N)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpOpenRootFile:   {Name: "open a root-owned file", Syscalls: "openat(O_NOFOLLOW|O_NONBLOCK)", FileCapsOnly: []Cap{CapDacOverride}},
 	// The setuid install creates with the caller's group (its egid),
-	// which only CAP_CHOWN can change to root's; with filesystem ids 0
-	// the owner may do it.
-	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "setfsuid(0), setfsgid(0), fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: asRoot},
+	// which only CAP_CHOWN can change to root's; the file-capability
+	// install changes the mode of root's entries with CAP_FOWNER.
+	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapChown, CapFowner}},
 	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS); before Linux 5.6 openat(O_PATH|O_NOFOLLOW) per component", FileCapsOnly: []Cap{CapDacReadSearch}},
 	OpUnlink:       {Name: "remove an entry of a root-owned directory", Syscalls: "unlinkat", FileCapsOnly: []Cap{CapDacOverride}},
 	OpRename:       {Name: "replace a file in a root-owned directory", Syscalls: "renameat", FileCapsOnly: []Cap{CapDacOverride}},
@@ -189,6 +206,17 @@ var Ops = [numOps]Spec{
 	OpCapture:     {Name: "preserve the mount namespace", Syscalls: "mount(MS_BIND) of an nsfs file", Caps: mounts},
 	OpUnmountNS:   {Name: "unmount a preserved mount namespace", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
 
+	// The snap's root is a tmpfs holding a mount point per entry of the
+	// base snap's root, as snap-confine ≥ 2.59 builds it, so that
+	// snap-update-ns can make new top-level mount points (layouts)
+	// without a writable mimic over "/". An entry made by the setuid
+	// install has the caller's group until fchownat, which only
+	// CAP_CHOWN can change; the file-capability install makes it as the
+	// caller in the root-owned tmpfs root (DAC override) and gives it to
+	// root (chown), and reaches the scratch directory through root-only
+	// /tmp/snap-private-tmp by path for mount(2) (DAC read-search).
+	OpRootTmpfs:      {Name: "mount the tmpfs that becomes the snap's root", Syscalls: "mount(tmpfs, mode=0755,uid=0,gid=0), mount(MS_UNBINDABLE)", Caps: mounts, FileCapsOnly: []Cap{CapDacReadSearch}},
+	OpRootEntry:      {Name: "create a mount point in the snap's new root", Syscalls: "mkdirat, openat(O_CREAT|O_EXCL|O_NOFOLLOW) or symlinkat, fchownat(0, 0, AT_SYMLINK_NOFOLLOW)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts, Kernels: "since 5.12"},
 	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts, Kernels: "since 5.12"},
 	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts, Kernels: "since 5.12"},
@@ -215,29 +243,32 @@ var Ops = [numOps]Spec{
 
 	// /sys/fs/bpf/snap is root's, 0700, and a pinned map root's, 0600:
 	// euid 0 opens them; the file-capability install does so with
-	// filesystem ids 0 (asRoot). bpf(2) asks for CAP_BPF, CAP_NET_ADMIN
-	// or CAP_PERFMON, each of which CAP_SYS_ADMIN stands for
-	// (bpf_token_capable), so the set needs no new capability: a map
-	// needs CAP_BPF (unprivileged BPF is off), a device program CAP_BPF
-	// and CAP_NET_ADMIN. Using a map through its descriptor, and
-	// attaching a loaded program to a cgroup one can open, needs none.
-	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "setfsuid(0), setfsgid(0), openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path)", FileCapsOnly: asRoot},
-	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "setfsuid(0), setfsgid(0), bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path)", Caps: bpf, FileCapsOnly: asRoot},
-	OpDeviceMapFill:    {Name: "reset and fill the app's device map", Syscalls: "bpf(BPF_MAP_GET_NEXT_KEY, BPF_MAP_DELETE_ELEM, BPF_MAP_UPDATE_ELEM)"},
+	// CAP_DAC_OVERRIDE, pins a new map there as the caller and gives it
+	// to root. bpf(2) asks for CAP_BPF, CAP_NET_ADMIN or CAP_PERFMON, each
+	// of which CAP_SYS_ADMIN stands for (bpf_token_capable), so the set
+	// needs no new capability: a map needs CAP_BPF (unprivileged BPF is
+	// off), a device program CAP_BPF and CAP_NET_ADMIN. Using a map
+	// through its descriptor, and attaching a loaded program to a cgroup
+	// one can open, needs none.
+	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path), fchownat(0, 0)", Caps: bpf, SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
+	OpDeviceMapFill:    {Name: "add the allowed keys to the app's device map, then delete the others", Syscalls: "bpf(BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
 	OpMountBPFFS:       {Name: "mount bpffs on /sys/fs/bpf", Syscalls: "mount(bpf, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0)", Caps: mounts},
 
 	// The cgroup v1 devices hierarchy is root's (0755) and the app's
 	// group root's 0700, with root's files in it: euid 0 creates and
-	// opens them; the file-capability install does so with filesystem
-	// ids 0 (asRoot). The devices controller takes a rule only from a
-	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs
-	// of v1 takes a pid from a writer whose euid is root's or the
-	// task's own (the launcher moves itself), which needs none.
-	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "setfsuid(0), setfsgid(0), mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_PATH|O_NOFOLLOW))", FileCapsOnly: asRoot},
-	OpDeviceGroupOpen:   {Name: "open the app's devices group's files", Syscalls: "setfsuid(0), setfsgid(0), openat2(O_WRONLY, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_WRONLY|O_NOFOLLOW))", FileCapsOnly: asRoot},
-	OpDeviceGroupReset:  {Name: "deny every device in the app's devices group, then allow its list", Syscalls: "write(devices.deny), write(devices.allow)", Caps: []Cap{CapSysAdmin}},
+	// opens them; the file-capability install creates the group as the
+	// caller and gives it and its files to root (CAP_CHOWN), setting
+	// their modes (CAP_FOWNER), and opens root's files with
+	// CAP_DAC_OVERRIDE. The devices controller takes a rule only from a
+	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs of
+	// v1 takes a pid from a writer whose euid is root's or the task's own
+	// (the launcher moves itself), which needs none.
+	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_PATH|O_NOFOLLOW) per component), fchownat(0, 0) and fchmodat of each file, fchown(0, 0), fchmod(0700)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(O_WRONLY, or O_RDONLY for devices.list, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_NOFOLLOW) per component)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpDeviceGroupReset:  {Name: "allow the app's list in its devices group, then deny the rest", Syscalls: "write(devices.allow), write(devices.deny) (a new group: write(devices.deny) of every device first)", Caps: []Cap{CapSysAdmin}},
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
 
 	// Where open_tree, move_mount (5.2) or mount_setattr (5.12) are
@@ -253,7 +284,7 @@ var Ops = [numOps]Spec{
 	// Kernels before 5.11 charge BPF maps and programs to the caller's
 	// RLIMIT_MEMLOCK; snap-confine 2.77 raises it to 512 KiB, which
 	// above the hard limit takes CAP_SYS_RESOURCE.
-	OpRaiseMemlock: {Name: "raise RLIMIT_MEMLOCK for the device map and program", Syscalls: "prlimit64(RLIMIT_MEMLOCK)", Caps: []Cap{CapSysResource}, Kernels: "before 5.11"},
+	OpRaiseMemlock: {Name: "raise RLIMIT_MEMLOCK for the device map and program", Syscalls: "prlimit64(RLIMIT_MEMLOCK)", Optional: []Cap{CapSysResource}, Kernels: "before 5.11"},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
@@ -286,20 +317,17 @@ func Required() []Cap {
 	return caps
 }
 
-// RequiredOnEveryKernel is Required() less the capabilities only actions
-// for older kernels use (OnlyBefore): what the launcher checks it holds
-// when it starts. A capability of such an action alone is checked when
-// that action needs it, and its absence said then.
-func RequiredOnEveryKernel() []Cap {
+// OptionalCaps is the union of every action's Optional capabilities, less
+// Required(): raised only when held.
+func OptionalCaps() []Cap {
 	var caps []Cap
-	seen := map[Cap]bool{}
-	for op, spec := range append(Ops[:], Spec{Caps: UserHelperCaps}) {
-		if op < len(Ops) && Op(op).OnlyBefore() {
-			continue
-		}
-		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
-			if !seen[c] {
-				seen[c] = true
+	required := map[Cap]bool{}
+	for _, c := range Required() {
+		required[c] = true
+	}
+	for _, spec := range Ops {
+		for _, c := range spec.Optional {
+			if !required[c] && !slices.Contains(caps, c) {
 				caps = append(caps, c)
 			}
 		}

@@ -9,10 +9,11 @@
 //     "@unrestricted"; a restricted one is followed by global.bin when
 //     present, as snap-confine 2.57 loaded them.
 //
-// Every directory from / down to the profile must be root's and closed to
-// group and other writes, and so must the file (shared/trusted: snap-confine
-// checks the same, so that nobody but root can choose what the kernel is
-// given). The launcher loads what Read returns; snap-ns reports it, in the
+// Every directory from / down to the profile must be root's, user and
+// group, and closed to group and other writes, and so must the file
+// (shared/trusted: snap-confine requires uid and gid 0 of each, 2.77's
+// validate_bpfpath_is_safe, so that nobody but root can choose what the
+// kernel is given; it allows a group write, which we do not). The launcher loads what Read returns; snap-ns reports it, in the
 // launcher's words.
 package profile
 
@@ -49,7 +50,7 @@ func (f Format) Legacy() bool { return f == Bin || f == BinGlobal }
 // nor <tag>.bin is there (yet); the path is then the .bin2 one.
 func Read(tag naming.SecurityTag) (bpf.Profile, Format, string, error) {
 	bin2 := layout.SeccompDir + "/" + layout.SeccompName(tag)
-	dir, err := trusted.OpenDir(layout.SeccompDir)
+	dir, err := trusted.OpenRootGroupDir(layout.SeccompDir)
 	if err != nil {
 		return bpf.Profile{}, Bin2, bin2, fmt.Errorf("cannot load the seccomp profile of %s: %w", tag, err)
 	}
@@ -81,7 +82,7 @@ func Read(tag naming.SecurityTag) (bpf.Profile, Format, string, error) {
 // an error that wraps ENOENT.
 func readFile(dir int, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
 	display := "seccomp profile " + layout.SeccompDir + "/" + name
-	data, err := trusted.ReadFileAt(dir, name, display, MaxSize)
+	data, err := trusted.ReadRootGroupFileAt(dir, name, display, MaxSize)
 	if err != nil {
 		return bpf.Profile{}, err
 	}

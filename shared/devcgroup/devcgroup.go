@@ -75,6 +75,11 @@ const MaxSettingsSize = 4096
 type Settings struct {
 	SelfManaged bool // self-managed=true: the snap manages its own device cgroup
 	NonStrict   bool // non-strict=true: devmode or classic, no device constraints
+	// OldSnapd: there is no settings file and the snap's seccomp profile
+	// is a .bin, so the snapd that installed the snap (2.61 or older)
+	// wrote none; its snap-confine set a device cgroup up only for
+	// tagged devices, whatever the base.
+	OldSnapd bool
 }
 
 // ParseSettings parses a settings file as snap-confine reads it: lines of
@@ -144,6 +149,9 @@ func Decide(inContainer bool, s Settings, base string) (Mode, string) {
 		return None, "device cgroup is self-managed by the snap"
 	case s.NonStrict:
 		return None, "device cgroup skipped, snap in non-strict confinement"
+	}
+	if s.OldSnapd {
+		return Optional, "device cgroup only for tagged devices: snapd 2.61 or older (a .bin profile and no settings file) sets one up whatever the base"
 	}
 	m := ModeForBase(base)
 	if m == Optional {
@@ -365,17 +373,34 @@ func HierarchyOf(magic int64) Hierarchy {
 // itself (dots and all), as snap-confine and snap-device-helper name it.
 func V1GroupName(securityTag string) string { return securityTag }
 
-// The files of a v1 devices group the launcher writes, as snap-confine
-// does: V1DenyAll to devices.deny first (the group's exceptions dropped,
-// every device denied, so that a group set up again is reset rather than
-// extended), then one V1Rule per write to devices.allow, then the
-// launcher's pid to cgroup.procs.
+// The files of a v1 devices group the launcher writes: V1Rule lines to
+// devices.allow and the rules no longer allowed to devices.deny, in the
+// order V1Writes gives (snap-confine writes V1DenyAll to devices.deny
+// first, which a new group still gets), then the launcher's pid to
+// cgroup.procs.
 const (
 	V1DenyFile  = "devices.deny"
 	V1AllowFile = "devices.allow"
 	V1ProcsFile = "cgroup.procs"
 	V1DenyAll   = "a"
 )
+
+// V1GroupFiles are the files the kernel gives a new v1 devices group
+// (cgroupfs core files and the devices controller's), with the modes it
+// gives them: a group the launcher made as the caller is given to root
+// with exactly these.
+var V1GroupFiles = []struct {
+	Name string
+	Mode uint32
+}{
+	{"cgroup.clone_children", 0o644},
+	{"cgroup.procs", 0o644},
+	{"devices.allow", 0o200},
+	{"devices.deny", 0o200},
+	{"devices.list", 0o444},
+	{"notify_on_release", 0o644},
+	{"tasks", 0o644},
+}
 
 // V1Rule is the devices.allow line of d: read, write and mknod access to
 // one device, or to every minor of its major.

@@ -66,6 +66,9 @@ func TestDecide(t *testing.T) {
 		{"container", true, devcgroup.Settings{}, "core24", devcgroup.None},
 		{"self-managed", false, devcgroup.Settings{SelfManaged: true}, "core24", devcgroup.None},
 		{"non-strict", false, devcgroup.Settings{NonStrict: true}, "core24", devcgroup.None},
+		{"old-snapd-core24", false, devcgroup.Settings{OldSnapd: true}, "core24", devcgroup.Optional},
+		{"old-snapd-bare", false, devcgroup.Settings{OldSnapd: true}, "bare", devcgroup.Optional},
+		{"old-snapd-container", true, devcgroup.Settings{OldSnapd: true}, "core24", devcgroup.None},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			if got, why := devcgroup.Decide(tc.container, tc.s, tc.base); got != tc.want || why == "" {

@@ -10,8 +10,11 @@
 package layout
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -29,13 +32,21 @@ const (
 	// GlobalLockName is the global lock, taken only around the
 	// initialisation of NSDir.
 	GlobalLockName = ".lock"
+	// SnapDirsSharedName, in LockDir, records that /snap and /var/snap
+	// were made shared mount points of themselves in pid 1's namespace
+	// (the parallel-instances feature's global set-up), once per boot.
+	// Instance names hold no dot, so no lock file can be named so.
+	SnapDirsSharedName = ".snap-dirs-shared"
 	// PrivateTmpDir is the root-owned 0700 parent of every snap's private
 	// /tmp; it lives in the world-writable /tmp, so every step below it is
 	// opened without following symlinks and checked for ownership.
 	PrivateTmpDir = "/tmp/snap-private-tmp"
-	// SnapUpdateNS is snapd's mount-profile helper, run in a new namespace
-	// when it is installed.
-	SnapUpdateNS = "/usr/lib/snapd/snap-update-ns"
+	// SnapUpdateNSName is snapd's mount-profile helper, found next to
+	// the launcher's own executable (/usr/lib/snapd on Debian and
+	// Ubuntu, /usr/libexec/snapd on Fedora, Arch, openSUSE and CentOS),
+	// as snap-confine finds it, and run in a new namespace when it is
+	// installed.
+	SnapUpdateNSName = "snap-update-ns"
 	// VoidDir is where the app starts when the caller's working directory
 	// cannot be entered (snap-confine's SC_VOID_DIR).
 	VoidDir = "/var/lib/snapd/void"
@@ -82,6 +93,7 @@ const (
 	InfoFileMode       = 0o644
 	LockFileMode       = 0o600
 	MountNSFileMode    = 0o600
+	FstabFileMode      = 0o644 // snap-update-ns's record, first written by the launcher
 )
 
 // MountNSName is the name, inside NSDir, of the preserved per-snap namespace.
@@ -105,6 +117,11 @@ func InfoTempName(inst naming.Instance) string { return InfoName(inst) + ".tmp" 
 // FstabName is snap-update-ns's record of the mounts it made in the per-snap
 // namespace.
 func FstabName(inst naming.Instance) string { return "snap." + inst.String() + ".fstab" }
+
+// RootfsFstabEntry is the first record of a new namespace's fstab in normal
+// mode, as snap-confine ≥ 2.59 writes it: the snap's root is a tmpfs the
+// launcher made, which snap-update-ns must keep.
+const RootfsFstabEntry = "tmpfs / tmpfs x-snapd.origin=rootfs 0 0\n"
 
 // UserLockName is the name, inside LockDir, of the per-user lock, taken
 // while the per-snap lock is held.
@@ -165,9 +182,69 @@ func ParallelInstanceDirs(inst naming.Instance) (own, mapped string, ok bool) {
 	return inst.String(), inst.SnapName(), true
 }
 
-// SnapMountDir is where snaps are mounted: /snap/<snap>/<revision>, with
-// /snap/<snap>/current naming the revision in use.
-const SnapMountDir = "/snap"
+// Where snaps are mounted, <dir>/<snap>/<revision>, with
+// <dir>/<snap>/current naming the revision in use: /snap on Debian and
+// Ubuntu, /var/lib/snapd/snap on Fedora, Arch, openSUSE and CentOS (where
+// /snap, if there, links to it). Inside a snap's namespace it is always
+// /snap.
+const (
+	CanonicalSnapMountDir = "/snap"
+	AlternateSnapMountDir = "/var/lib/snapd/snap"
+	SnapMountDirInSnap    = "/snap"
+)
+
+// ProbeSnapMountDir looks at /snap in the calling thread's mount
+// namespace (the launcher's is pid 1's by then) and says which directory
+// the snaps are mounted in (SnapMountDirOf).
+func ProbeSnapMountDir() (string, error) {
+	var st unix.Stat_t
+	if err := unix.Lstat(CanonicalSnapMountDir, &st); err == unix.ENOENT {
+		return SnapMountDirOf(false, 0, "")
+	} else if err != nil {
+		return "", fmt.Errorf("cannot inspect %s: %w", CanonicalSnapMountDir, err)
+	}
+	target := ""
+	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
+		buf := make([]byte, 256)
+		n, err := unix.Readlink(CanonicalSnapMountDir, buf)
+		if err != nil {
+			return "", fmt.Errorf("cannot read %s: %w", CanonicalSnapMountDir, err)
+		}
+		target = string(buf[:n])
+	}
+	return SnapMountDirOf(true, st.Mode, target)
+}
+
+// SnapMountDirOf decides the host's snap mount directory from what is at
+// /snap, as snap-confine ≥ 2.66 probes pid 1's: a directory means /snap;
+// nothing (exists false) or a symlink to /var/lib/snapd/snap (absolute or
+// relative) means /var/lib/snapd/snap; anything else is refused.
+func SnapMountDirOf(exists bool, mode uint32, linkTarget string) (string, error) {
+	switch {
+	case !exists:
+		return AlternateSnapMountDir, nil
+	case mode&0o170000 == 0o040000:
+		return CanonicalSnapMountDir, nil
+	case mode&0o170000 == 0o120000 && (linkTarget == AlternateSnapMountDir || linkTarget == AlternateSnapMountDir[1:]):
+		return AlternateSnapMountDir, nil
+	case mode&0o170000 == 0o120000:
+		return "", fmt.Errorf("cannot use %s: it must be a symbolic link to %s, not to %q", CanonicalSnapMountDir, AlternateSnapMountDir, linkTarget)
+	}
+	return "", fmt.Errorf("cannot use %s: it must be a directory or a symbolic link to %s", CanonicalSnapMountDir, AlternateSnapMountDir)
+}
+
+// BaseFallback is the base snap-confine uses instead of base when base has
+// no current revision: "core" for "core16" (a core16 snap runs on the core
+// snap), "ubuntu-core" for "core" (the migration from ubuntu-core systems).
+func BaseFallback(base string) (string, bool) {
+	switch base {
+	case "core16":
+		return "core", true
+	case "core":
+		return "ubuntu-core", true
+	}
+	return "", false
+}
 
 // Discardable tells whether name, inside NSDir, belongs to inst and goes
 // when inst's namespace is discarded: <instance>.mnt, <instance>.<uid>.mnt,
@@ -185,7 +262,7 @@ func Discardable(name string, inst naming.Instance) (ok, isMount bool) {
 		return true, true
 	}
 	switch name {
-	case FstabName(inst), InfoName(inst), InfoTempName(inst):
+	case FstabName(inst), FstabName(inst) + ".tmp", InfoName(inst), InfoTempName(inst):
 		return true, false
 	}
 	if uid, ok := strings.CutSuffix(strings.TrimPrefix(name, "snap."+i+"."), ".user-fstab"); ok && strings.HasPrefix(name, "snap."+i+".") && isUID(uid) {

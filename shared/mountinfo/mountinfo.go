@@ -1,21 +1,63 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Package mountinfo parses /proc/<pid>/mountinfo, to inspect a preserved
-// namespace whose info file does not record what it was built from.
+// namespace whose info file does not record what it was built from, and
+// to find how /snap and /var/snap propagate.
 //
 // The input comes from the kernel, but mount point names are chosen by
-// whoever made the mounts, so the parser is strict and bounded, never
-// panics (it has a fuzz target), and unescapes the kernel's octal escapes.
+// whoever made the mounts, so the parser is strict, never panics (it has a
+// fuzz target), and unescapes the kernel's octal escapes. Users choose how
+// many mounts there are, too (FUSE mounts through the setuid fusermount3),
+// so the launcher reads mount tables with Scan, one line at a time, without
+// a limit on their size: only what it keeps of them stays in memory.
 package mountinfo
 
 import (
+	"bufio"
+	"bytes"
+	"errors"
 	"fmt"
+	"io"
 	"strconv"
 	"strings"
 )
 
-// MaxSize bounds the input; a namespace with more mounts than fit is refused.
+// MaxSize bounds the input of Parse, which holds a whole table; Scan has
+// no bound.
 const MaxSize = 4 << 20
+
+// Scan reads a mount table from r one line at a time, of any length and in
+// any number, and calls fn with each entry; it stops at the first error,
+// fn's included.
+func Scan(r io.Reader, fn func(Entry) error) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var long []byte // a line longer than the buffer, put together
+	for n := 1; ; n++ {
+		line, err := br.ReadSlice('\n')
+		for errors.Is(err, bufio.ErrBufferFull) {
+			long = append(long, line...)
+			line, err = br.ReadSlice('\n')
+		}
+		if long != nil {
+			line, long = append(long, line...), nil
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return fmt.Errorf("cannot read mountinfo: %w", err)
+		}
+		if text := string(bytes.TrimSuffix(line, []byte("\n"))); text != "" {
+			e, perr := parseLine(text)
+			if perr != nil {
+				return fmt.Errorf("cannot parse mountinfo line %d: %w", n, perr)
+			}
+			if ferr := fn(e); ferr != nil {
+				return ferr
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
 
 // Entry is one line of mountinfo.
 type Entry struct {
@@ -26,23 +68,23 @@ type Entry struct {
 	Optional          []string
 	FSType            string
 	Source            string
+	// Options are the mount's (per mount point) options, SuperOptions the
+	// filesystem's (per superblock), as the kernel writes them.
+	Options, SuperOptions string
 }
 
-// Parse parses a whole mountinfo file.
+// Parse parses a whole mountinfo file of at most MaxSize bytes.
 func Parse(data []byte) ([]Entry, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("cannot parse mountinfo: %d bytes is over the limit of %d", len(data), MaxSize)
 	}
 	var entries []Entry
-	for n, line := range strings.Split(string(data), "\n") {
-		if line == "" {
-			continue
-		}
-		e, err := parseLine(line)
-		if err != nil {
-			return nil, fmt.Errorf("cannot parse mountinfo line %d: %w", n+1, err)
-		}
+	err := Scan(bytes.NewReader(data), func(e Entry) error {
 		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return entries, nil
 }
@@ -80,11 +122,13 @@ func parseLine(line string) (Entry, error) {
 	if e.MountDir, err = unescape(f[4]); err != nil {
 		return e, err
 	}
+	e.Options = f[5]
 	e.Optional = f[6:sep]
 	e.FSType = f[sep+1]
 	if e.Source, err = unescape(f[sep+2]); err != nil {
 		return e, err
 	}
+	e.SuperOptions = f[sep+3]
 	return e, nil
 }
 

@@ -3,6 +3,8 @@
 package mountinfo
 
 import (
+	"errors"
+	"fmt"
 	"os"
 	"strings"
 	"testing"
@@ -25,7 +27,7 @@ func TestParse(t *testing.T) {
 	if e := es[0]; e.MountDir != "/" || e.Major != 7 || e.Minor != 3 || e.FSType != "squashfs" || len(e.Optional) != 0 {
 		t.Errorf("entry 0: %+v", e)
 	}
-	if e := es[1]; e.Optional[0] != "master:4" || e.ParentID != 22 {
+	if e := es[1]; e.Optional[0] != "master:4" || e.ParentID != 22 || e.Options != "rw,nosuid" || e.SuperOptions != "rw" {
 		t.Errorf("entry 1: %+v", e)
 	}
 	if e := es[3]; e.Root != "/with space" || e.MountDir != `/mnt/a\b` || e.Source != "none x" || len(e.Optional) != 2 {
@@ -55,6 +57,37 @@ func TestParseOwnMountinfo(t *testing.T) {
 	}
 	if _, err := Parse(data); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// Scan reads a table of any size, with lines of any length, without holding
+// it; Parse keeps its bound.
+func TestScanHasNoBound(t *testing.T) {
+	long := "/" + strings.Repeat("d", 200<<10)
+	var b strings.Builder
+	for i := 0; b.Len() <= 2*MaxSize; i++ {
+		fmt.Fprintf(&b, "%d 1 0:%d / %s/%d rw shared:1 - tmpfs src rw\n", i+2, i, long, i)
+	}
+	n := 0
+	err := Scan(strings.NewReader(b.String()), func(e Entry) error {
+		if !strings.HasPrefix(e.MountDir, long+"/") || len(e.Optional) != 1 {
+			return fmt.Errorf("entry %d: %.40q", n, e.MountDir)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n < 2*MaxSize/len(long) {
+		t.Fatalf("Scan: %d entries, %v", n, err)
+	}
+	if _, err := Parse([]byte(b.String())); err == nil {
+		t.Fatal("Parse took more than MaxSize")
+	}
+	stop := errors.New("stop")
+	if err := Scan(strings.NewReader(sample), func(Entry) error { return stop }); err != stop {
+		t.Fatalf("Scan does not stop at fn's error: %v", err)
+	}
+	if err := Scan(strings.NewReader("1 1 7:3 / / ro squashfs a ro"), func(Entry) error { return nil }); err == nil || !strings.HasPrefix(err.Error(), "cannot parse mountinfo line 1") {
+		t.Fatalf("Scan of a bad last line without newline: %v", err)
 	}
 }
 

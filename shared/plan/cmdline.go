@@ -21,9 +21,9 @@ const DefaultBase = "core"
 
 // Invocation is one validated snap-confine command line.
 type Invocation struct {
-	// Version is set for `snap-confine --version`; the rest is then not
-	// validated and must not be used.
-	Version bool
+	// Version is set for `snap-confine --version`, Help for --help (or
+	// -h); the rest is then not validated and must not be used.
+	Version, Help bool
 	// Classic is --classic: no mount namespace work.
 	Classic bool
 	// Base is --base, or DefaultBase.
@@ -57,6 +57,9 @@ func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, e
 		switch args[i] {
 		case "--version":
 			inv.Version = true
+			return inv, nil
+		case "--help", "-h":
+			inv.Help = true
 			return inv, nil
 		case "--classic":
 			inv.Classic = true

@@ -379,7 +379,7 @@ func (w *walker) mountOf(fd int) (dev, mnt uint64, err error) {
 		return 0, 0, err
 	}
 	mnt, err = MountID(w.procfd, fd)
-	return st.Dev, mnt, err
+	return uint64(st.Dev), mnt, err
 }
 
 // split returns the components of path, without empty ones.

@@ -107,21 +107,44 @@ func Decide(in info.Info, have bool, cur Current) (d Decision, needInspect bool)
 // of /usr keeps the base's entries bound inside it) and every homedir is a
 // mount point in it.
 func Inspect(entries []mountinfo.Entry, cur Current) Decision {
-	found := false
+	in := NewInspection(cur)
 	for _, e := range entries {
-		if e.FSType == "tmpfs" {
-			continue
-		}
-		if unix.Mkdev(e.Major, e.Minor) == cur.Device && (e.MountDir == "/" || e.MountDir == "/usr" || strings.HasPrefix(e.MountDir, "/usr/")) {
-			found = true
-			break
-		}
+		in.Add(e)
 	}
-	if !found {
+	return in.Decision()
+}
+
+// Inspection is Inspect one entry at a time, so that a mount table of any
+// size can be read as a stream (mountinfo.Scan) and forgotten as it goes.
+type Inspection struct {
+	cur      Current
+	base     bool            // the base is mounted at / or /usr
+	homedirs map[string]bool // the homedirs found mounted
+}
+
+// NewInspection starts an inspection for cur.
+func NewInspection(cur Current) *Inspection {
+	return &Inspection{cur: cur, homedirs: map[string]bool{}}
+}
+
+// Add takes one entry of the namespace's mount table into account.
+func (in *Inspection) Add(e mountinfo.Entry) {
+	if e.FSType != "tmpfs" && unix.Mkdev(e.Major, e.Minor) == in.cur.Device && (e.MountDir == "/" || e.MountDir == "/usr" || strings.HasPrefix(e.MountDir, "/usr/")) {
+		in.base = true
+	}
+	if slices.Contains(in.cur.Homedirs, e.MountDir) {
+		in.homedirs[e.MountDir] = true
+	}
+}
+
+// Decision is what the entries added so far decide.
+func (in *Inspection) Decision() Decision {
+	cur := in.cur
+	if !in.base {
 		return Decision{Should, fmt.Sprintf("base %q revision %s (device %s) is not mounted at / or /usr in the namespace", cur.Base, cur.Revision, dev(cur.Device))}
 	}
 	for _, h := range cur.Homedirs {
-		if !slices.ContainsFunc(entries, func(e mountinfo.Entry) bool { return e.MountDir == h }) {
+		if !in.homedirs[h] {
 			return Decision{Should, fmt.Sprintf("home directory %s is not mounted in the namespace", h)}
 		}
 	}

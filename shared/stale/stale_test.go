@@ -5,6 +5,7 @@ package stale
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -145,7 +146,7 @@ func TestHasProcessesRefusesAFIFO(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() {
-		_, err := hasProcesses(group)
+		_, err := hasProcesses(openDir(t, group), group)
 		done <- err
 	}()
 	select {
@@ -161,11 +162,81 @@ func TestHasProcessesRefusesAFIFO(t *testing.T) {
 		if err := os.WriteFile(filepath.Join(g, "cgroup.procs"), []byte(content), 0o644); err != nil {
 			t.Fatal(err)
 		}
-		if busy, err := hasProcesses(g); err != nil || busy != want {
+		if busy, err := hasProcesses(openDir(t, g), g); err != nil || busy != want {
 			t.Errorf("hasProcesses(%q) = %v, %v; want %v", content, busy, err, want)
 		}
 	}
-	if busy, err := hasProcesses(filepath.Join(group, "missing")); err != nil || busy {
-		t.Errorf("a missing group: %v, %v", busy, err)
+	if busy, err := hasProcesses(openDir(t, t.TempDir()), "empty"); err != nil || busy {
+		t.Errorf("a group without cgroup.procs: %v, %v", busy, err)
+	}
+}
+
+// openDir opens a directory for as long as the test runs.
+func openDir(t *testing.T, path string) int {
+	t.Helper()
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// The v2 walk finds a tracking group with processes at any depth it
+// visits, and cannot tell (so the snap counts as running) when a group is
+// deeper than it visits, there are more groups than it visits, or one
+// cannot be read.
+func TestOccupiedV2Walk(t *testing.T) {
+	foo, _ := naming.ParseInstance("foo")
+	mkdir := func(t *testing.T, path string) {
+		t.Helper()
+		if err := os.MkdirAll(path, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	procs := func(t *testing.T, group, content string) {
+		t.Helper()
+		mkdir(t, group)
+		if err := os.WriteFile(filepath.Join(group, "cgroup.procs"), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deep := func(root string, levels int) string {
+		for i := 0; i < levels; i++ {
+			root = filepath.Join(root, "d")
+		}
+		return root
+	}
+	for _, tc := range []struct {
+		name    string
+		arrange func(t *testing.T, root string)
+		found   string // a suffix of the group found
+		why     string // a part of why it cannot tell
+	}{
+		{"nothing", func(t *testing.T, root string) { mkdir(t, filepath.Join(root, "user.slice")) }, "", ""},
+		{"idle-tracking-group", func(t *testing.T, root string) { procs(t, filepath.Join(root, "a/snap.foo.app-1.scope"), "") }, "", ""},
+		{"busy-tracking-group", func(t *testing.T, root string) { procs(t, filepath.Join(root, "a/b/snap.foo.app-1.scope"), "7\n") }, "/a/b/snap.foo.app-1.scope", ""},
+		{"another-snaps-group", func(t *testing.T, root string) { procs(t, filepath.Join(root, "snap.foo_bar.app-1.scope"), "7\n") }, "", ""},
+		{"busy-at-depth-32", func(t *testing.T, root string) {
+			procs(t, filepath.Join(deep(root, 31), "snap.foo.app.service"), "7\n")
+		}, "snap.foo.app.service", ""},
+		{"deeper-than-32", func(t *testing.T, root string) { mkdir(t, deep(root, 33)) }, "", "more than 32 levels deep"},
+		{"too-many", func(t *testing.T, root string) {
+			for i := 0; i <= maxCgroupDirs; i++ {
+				mkdir(t, filepath.Join(root, "many", strconv.Itoa(i)))
+			}
+		}, "", "more than 10000 cgroups"},
+		{"procs-not-a-file", func(t *testing.T, root string) {
+			mkdir(t, filepath.Join(root, "snap.foo.app-1.scope", "cgroup.procs"))
+		}, "", "not a regular file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			tc.arrange(t, root)
+			found, why := occupiedV2(root, foo)
+			if !strings.HasSuffix(found, tc.found) || (tc.found == "") != (found == "") || !strings.Contains(why, tc.why) || (tc.why == "") != (why == "") {
+				t.Fatalf("occupiedV2 = %q, %q; want a group ending in %q, why %q", found, why, tc.found, tc.why)
+			}
+		})
 	}
 }

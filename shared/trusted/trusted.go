@@ -88,6 +88,42 @@ func CheckDir(fd int, display string) error {
 	return nil
 }
 
+// CheckStickyDir checks, on the descriptor, that the directory display is
+// root's and writable by nobody else, or, like /tmp, writable by others
+// only with the sticky bit (no one removes or renames another's entries
+// there): a bpffs mounted with the kernel's default mode 1777.
+func CheckStickyDir(fd int, display string) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Uid == 0 && st.Mode&unix.S_ISVTX != 0 {
+		return nil
+	}
+	return CheckDir(fd, display)
+}
+
+// Seccomp profiles are held to snap-confine's rule for them (2.77's
+// seccomp-support.c, validate_bpfpath_is_safe): every directory from "/"
+// down to the profile, and the profile, owned by uid 0 and gid 0. The
+// functions below add the group to what CheckDir and ReadFileAt check.
+
+// OpenRootGroupDir is OpenDir, every directory on the way also of root's
+// group.
+func OpenRootGroupDir(path string) (int, error) { return Walk(path, checkRootGroupDir) }
+
+func checkRootGroupDir(fd int, display string) error {
+	if _, err := rootOnlyGroup(fd, unix.S_IFDIR, true); err != nil {
+		return fmt.Errorf("cannot trust %s: %w", display, err)
+	}
+	return nil
+}
+
+// ReadRootGroupFileAt is ReadFileAt, the file also of root's group.
+func ReadRootGroupFileAt(dirfd int, name, display string, max int) ([]byte, error) {
+	return readFileAt(dirfd, name, display, max, true)
+}
+
 // RootOnly checks, on the descriptor, that fd is of the type fmtType, owned
 // by root and writable by nobody else: what only root can have made or
 // changed. It says why not in words that follow "<path> is" or "<path>:".
@@ -98,6 +134,11 @@ func RootOnly(fd int, fmtType uint32) error {
 
 // rootOnly is RootOnly, returning what fstat said.
 func rootOnly(fd int, fmtType uint32) (unix.Stat_t, error) {
+	return rootOnlyGroup(fd, fmtType, false)
+}
+
+// rootOnlyGroup is rootOnly, and with group the group must be root's too.
+func rootOnlyGroup(fd int, fmtType uint32, group bool) (unix.Stat_t, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return st, fmt.Errorf("cannot inspect it: %w", err)
@@ -109,6 +150,8 @@ func rootOnly(fd int, fmtType uint32) (unix.Stat_t, error) {
 		return st, fmt.Errorf("not a %s", TypeName(fmtType))
 	case st.Uid != 0:
 		return st, fmt.Errorf("owned by uid %d, not root", st.Uid)
+	case group && st.Gid != 0:
+		return st, fmt.Errorf("owned by group %d, not root's", st.Gid)
 	case st.Mode&0o022 != 0:
 		return st, fmt.Errorf("writable by group or others (mode %04o)", st.Mode&0o7777)
 	}
@@ -139,12 +182,16 @@ func ReadFile(dir, name string, max int) ([]byte, error) {
 // following a symlink or blocking. Errors are one line naming display; a
 // missing file is one wrapping ENOENT.
 func ReadFileAt(dirfd int, name, display string, max int) ([]byte, error) {
+	return readFileAt(dirfd, name, display, max, false)
+}
+
+func readFileAt(dirfd int, name, display string, max int, group bool) ([]byte, error) {
 	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &openError{display, err}
 	}
 	defer unix.Close(fd)
-	st, err := rootOnly(fd, unix.S_IFREG)
+	st, err := rootOnlyGroup(fd, unix.S_IFREG, group)
 	if err == nil && st.Size > int64(max) {
 		err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, max)
 	}

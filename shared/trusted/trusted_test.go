@@ -97,3 +97,61 @@ func TestReadFileAtReadsPastWhatFstatSaid(t *testing.T) {
 		}
 	}
 }
+
+// Where snap-confine wants root's group too (seccomp profiles), a directory
+// or a file of another group is refused; elsewhere only the owner counts.
+func TestRootGroupIsRequiredWhereAsked(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPING: needs root to make directories of another group")
+	}
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fd, err := trusted.OpenRootGroupDir(wd); err != nil {
+		t.Skipf("SKIPPING: this checkout is not in a directory of root's user and group: %v", err)
+	} else {
+		unix.Close(fd)
+	}
+	base, err := os.MkdirTemp(wd, ".trusted-test-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(base)
+	if err := os.Chmod(base, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(base, "bpf")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "p"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	read := func() error {
+		fd, err := trusted.OpenRootGroupDir(dir)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		_, err = trusted.ReadRootGroupFileAt(fd, "p", "p", 10)
+		return err
+	}
+	if err := read(); err != nil {
+		t.Fatalf("root:root refused: %v", err)
+	}
+	for _, path := range []string{filepath.Join(dir, "p"), dir} {
+		if err := os.Chown(path, 0, 1000); err != nil {
+			t.Fatal(err)
+		}
+		if err := read(); err == nil || !strings.Contains(err.Error(), "owned by group 1000, not root's") {
+			t.Errorf("%s of group 1000: %v", path, err)
+		}
+		if fd, err := trusted.OpenDir(dir); err != nil {
+			t.Errorf("OpenDir refuses a directory of another group: %v", err)
+		} else {
+			unix.Close(fd)
+		}
+		os.Chown(path, 0, 0)
+	}
+}

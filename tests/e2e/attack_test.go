@@ -3,9 +3,12 @@
 package e2e
 
 import (
+	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -142,7 +145,12 @@ func TestLauncherDecidesJoinOrCreateItself(t *testing.T) {
 	}
 }
 
-func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
+// TestUserPrecreatedPrivateTmpIsMovedAside: in the sticky /tmp anyone can
+// make /tmp/snap-private-tmp before root does, as a directory of their
+// own, a symlink or a FIFO. Refusing it would let one user fail every
+// user's launches: the launcher moves it aside (renamed, never followed nor
+// opened, still its owner's) and makes root's.
+func TestUserPrecreatedPrivateTmpIsMovedAside(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		create func() error
@@ -151,20 +159,22 @@ func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
 		{"symlink-to-etc", func() error { return os.Symlink("/etc", "/tmp/snap-private-tmp") }},
 		{"fifo", func() error { return unix.Mkfifo("/tmp/snap-private-tmp", 0o600) }},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			world(t)
-			asUser(t, tc.create)
-			msg := launch{}.mustFail(t)
-			if !strings.Contains(msg, "/tmp/snap-private-tmp") {
-				t.Fatalf("error %q does not name /tmp/snap-private-tmp", msg)
-			}
-			if nsID(t, "/run/snapd/ns/hello.mnt") != 0 {
-				t.Fatal("a namespace was preserved")
-			}
-			if exists("/etc/snap.hello") {
-				t.Fatal("the launcher followed the symlink into /etc")
-			}
-		})
+		for _, in := range installs {
+			t.Run(tc.name+"/"+in.name, func(t *testing.T) {
+				world(t)
+				asUser(t, tc.create)
+				launch{caps: in.caps, uid: userUID + 1, debug: true}.mustRun(t)
+				checkOwnerMode(t, "/tmp/snap-private-tmp", os.ModeDir|0o700)
+				aside, _ := filepath.Glob("/tmp/snapns-moved-aside-*")
+				var st unix.Stat_t
+				if len(aside) != 1 || unix.Lstat(aside[0], &st) != nil || st.Uid != userUID {
+					t.Errorf("the user's entry was not kept aside, theirs: %v %+v", aside, st)
+				}
+				if exists("/etc/snap.hello") {
+					t.Fatal("the launcher followed the symlink into /etc")
+				}
+			})
+		}
 	}
 }
 
@@ -172,12 +182,18 @@ func TestUserPrecreatedPrivateTmpIsRefused(t *testing.T) {
 // a locked thread, so that what it creates is the user's.
 func asUser(t *testing.T, fn func() error) {
 	t.Helper()
+	asUID(t, userUID, fn)
+}
+
+// asUID is asUser for the user uid (whose gid is the same number).
+func asUID(t *testing.T, uid int, fn func() error) {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() {
 		// setfsuid is per thread: lock it and let the thread die.
 		lockThreadForever()
-		unix.Setfsgid(userUID)
-		unix.Setfsuid(userUID)
+		unix.Setfsgid(uid)
+		unix.Setfsuid(uid)
 		done <- fn()
 	}()
 	if err := <-done; err != nil {
@@ -288,7 +304,8 @@ func TestEntriesNotOwnedByRootAreRefusedNeverClaimed(t *testing.T) {
 }
 
 // Nothing the launcher creates is ever the caller's, not even for an
-// instant: with file capabilities it creates with filesystem ids of 0. The
+// instant: with file capabilities it makes them as the caller where no one
+// else can reach them and gives them to root before they can be. The
 // test build of the launcher pauses 100 ms right after each file or
 // directory it creates, where a caller racing it (SIGSTOP on an inotify
 // event) would stop it, while this test looks at every entry below the
@@ -423,6 +440,127 @@ func reapZombies() {
 		pid, err := syscall.Wait4(-1, nil, syscall.WNOHANG, nil)
 		if pid <= 0 || err != nil {
 			return
+		}
+	}
+}
+
+// tamperStage is the "tamper-stage" helper: as the unprivileged caller
+// SNAPNS_E2E_UID, it does to the staging directory stage what that caller
+// could while the launcher has just made it: opens it to everyone, gives
+// itself full access through access control lists that directories made in
+// it would inherit, and with kind "file" plants an entry in it. It prints
+// what each step gave.
+func tamperStage(stage, kind string) int {
+	runtime.LockOSThread()
+	uid, _ := strconv.Atoi(os.Getenv("SNAPNS_E2E_UID"))
+	if err := syscall.Setresgid(uid, uid, uid); err != nil {
+		fmt.Println("setresgid:", err)
+		return 1
+	}
+	if err := syscall.Setresuid(uid, uid, uid); err != nil {
+		fmt.Println("setresuid:", err)
+		return 1
+	}
+	fmt.Printf("chmod=%v\n", unix.Chmod(stage, 0o777))
+	// A POSIX ACL in its xattr form: version 2, then (tag, perm, id)
+	// entries sorted by tag: the owner, the caller, the owning group, the
+	// mask and others.
+	const undefined = 0xffffffff
+	acl := binary.LittleEndian.AppendUint32(nil, 2)
+	for _, e := range [][3]uint32{{0x01, 7, undefined}, {0x02, 7, uint32(uid)}, {0x04, 5, undefined}, {0x10, 7, undefined}, {0x20, 5, undefined}} {
+		acl = binary.LittleEndian.AppendUint16(acl, uint16(e[0]))
+		acl = binary.LittleEndian.AppendUint16(acl, uint16(e[1]))
+		acl = binary.LittleEndian.AppendUint32(acl, e[2])
+	}
+	fmt.Printf("acl=%v\n", unix.Setxattr(stage, "system.posix_acl_default", acl, 0))
+	if kind == "file" {
+		fmt.Printf("file=%v\n", os.WriteFile(stage+"/planted", []byte("mine\n"), 0o666))
+	}
+	return 0
+}
+
+// TestTamperedStagingDirectoryIsNeverUsed: a new directory of root's
+// (here /run/snapd, in /run, where everyone can look) is made in a staging
+// directory that the file-capability launcher, running as its caller,
+// owns for a moment. The caller, stopping the launcher right then, opens it
+// to everyone and sets access control lists that whatever is made in it
+// would inherit: the launcher takes them all back before it makes anything
+// there, so /run/snapd and what is made in it carry none. Planting an entry
+// in it makes the caller's own launch fail with one line, leaving nothing
+// of root's made, and the next launch of another user works. The setuid
+// install's staging directory is root's from the start: the caller can do
+// nothing to it.
+func TestTamperedStagingDirectoryIsNeverUsed(t *testing.T) {
+	for _, install := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		for _, kind := range []string{"acl", "file"} {
+			t.Run(install.name+"/"+kind, func(t *testing.T) {
+				world(t)
+				signal := "/var/tmp/stage-signal"
+				os.Remove(signal)
+				os.Remove(signal + ".done")
+				cmd := launch{program: install.dir + "/snap-confine", uid: userUID, env: []string{"SNAPNS_TEST_PAUSE_IN_STAGE=" + signal}}.command()
+				var stderr strings.Builder
+				cmd.Stderr = &stderr
+				if err := cmd.Start(); err != nil {
+					t.Fatal(err)
+				}
+				var stage string
+				for deadline := time.Now().Add(10 * time.Second); stage == ""; time.Sleep(5 * time.Millisecond) {
+					if time.Now().After(deadline) {
+						cmd.Process.Kill()
+						cmd.Wait()
+						t.Fatal("the launcher made no staging directory")
+					}
+					data, _ := os.ReadFile(signal)
+					stage = string(data)
+				}
+				if !strings.HasPrefix(stage, "/run/snapns-staging-") {
+					t.Errorf("the first staging directory is %s, not one for /run/snapd", stage)
+				}
+				tamper := exec.Command("/proc/self/exe", stage, kind)
+				tamper.Env = append(os.Environ(), helperEnv+"=tamper-stage", fmt.Sprintf("SNAPNS_E2E_UID=%d", userUID))
+				out, err := tamper.CombinedOutput()
+				t.Logf("the caller tampered with %s: %v %s", stage, err, strings.ReplaceAll(string(out), "\n", " "))
+				tampered := strings.Contains(string(out), "chmod=<nil>")
+				if tampered == (install.name == "setuid") {
+					t.Errorf("the caller could change the staging directory: %v", tampered)
+				}
+				if err := os.WriteFile(signal+".done", nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				err = cmd.Wait()
+				if kind == "file" && tampered {
+					if err == nil || !strings.Contains(stderr.String(), "cannot create /run/snapd: someone else put entries in its staging directory") {
+						t.Fatalf("a launch whose staging directory held the caller's entry: %v\n%s", err, stderr.String())
+					}
+					if exists("/run/snapd") {
+						t.Error("/run/snapd was made anyway")
+					}
+					var st unix.Stat_t
+					if unix.Lstat(stage, &st) != nil || st.Uid != 0 || st.Mode&0o7777 != 0o700 {
+						t.Errorf("the tampered staging directory is not left root's 0700: %+v", st)
+					}
+					launch{uid: userUID + 1}.mustRun(t)
+					return
+				}
+				if err != nil {
+					t.Fatalf("launch failed: %v\n%s", err, stderr.String())
+				}
+				for _, dir := range []string{"/run/snapd", "/run/snapd/ns", "/run/snapd/lock", "/run/snapd/lock/hello.lock"} {
+					var st unix.Stat_t
+					if err := unix.Lstat(dir, &st); err != nil || st.Uid != 0 || st.Gid != 0 || st.Mode&0o022 != 0 {
+						t.Errorf("%s: %v %+v", dir, err, st)
+					}
+					for _, acl := range []string{"system.posix_acl_default", "system.posix_acl_access"} {
+						if n, err := unix.Getxattr(dir, acl, nil); err != unix.ENODATA && err != unix.EOPNOTSUPP {
+							t.Errorf("%s carries %s (%d bytes, %v)", dir, acl, n, err)
+						}
+					}
+				}
+				if exists(stage) {
+					t.Errorf("the staging directory %s was left behind", stage)
+				}
+			})
 		}
 	}
 }

@@ -60,10 +60,11 @@ func statArgs(paths ...string) []string {
 	return args
 }
 
-// TestAppRunsOnItsBaseSnap checks the snap's root filesystem: the base as
-// "/", the host's directories of the table bound in, a private /tmp and
-// /dev/pts, the host's root at /var/lib/snapd/hostfs. The mount table the app
-// sees is logged.
+// TestAppRunsOnItsBaseSnap checks the snap's root filesystem: a tmpfs "/"
+// holding the base's own entries (its directories and files bound, its
+// symlinks copied), the host's directories of the table bound in, a private
+// /tmp and /dev/pts, the host's root at /var/lib/snapd/hostfs. The mount
+// table the app sees is logged.
 func TestAppRunsOnItsBaseSnap(t *testing.T) {
 	world(t)
 	if err := os.WriteFile("/host-marker", []byte("host\n"), 0o644); err != nil {
@@ -71,11 +72,17 @@ func TestAppRunsOnItsBaseSnap(t *testing.T) {
 	}
 	defer os.Remove("/host-marker")
 	hostDirs := []string{"/home", "/etc", "/run", "/var/snap", "/var/lib/snapd", "/dev", "/proc", "/sys", "/var/tmp", "/var/log", "/usr/src", "/media", "/snap"}
+	baseDirs := []string{"/bin", "/usr", "/var", "/lib"}
 	args := append([]string{"read", "/base-marker", "read", "/host-marker", "read", "/var/lib/snapd/hostfs/host-marker"},
-		statArgs(append(hostDirs, "/", "/dev/pts", "/tmp", "/var/lib/snapd/hostfs", "/var/lib/snapd/hostfs/proc/1")...)...)
+		statArgs(append(append(hostDirs, baseDirs...), "/", "/dev/pts", "/tmp", "/var/lib/snapd/hostfs", "/var/lib/snapd/hostfs/proc/1")...)...)
 	r := launch{args: args}.mustRun(t)
-	if got := r.Stat["/"]; !strings.HasPrefix(got, devOf(t, "/snap/core/1")+":") {
-		t.Errorf("the app's / is %s, not on the base's device %s", got, devOf(t, "/snap/core/1"))
+	for _, d := range baseDirs {
+		if want := hostStat(t, "/snap/core/1"+d); r.Stat[d] != want {
+			t.Errorf("the app's %s is %s, not the base's %s", d, r.Stat[d], want)
+		}
+	}
+	if fsType(t, r.Mounts, "/") != "tmpfs" {
+		t.Errorf("the app's / is %q, not the launcher's tmpfs", fsType(t, r.Mounts, "/"))
 	}
 	if r.Read["/base-marker"] != "core 1\n" {
 		t.Errorf("the base's marker reads %q", r.Read["/base-marker"])
@@ -110,6 +117,21 @@ func TestAppRunsOnItsBaseSnap(t *testing.T) {
 		}
 	}
 	t.Logf("mount table seen from inside the app (point, fstype, root, propagation):%s", table.String())
+}
+
+// fsType returns the type of the last mount on point in a mountinfo table.
+func fsType(t *testing.T, mounts []string, point string) string {
+	t.Helper()
+	typ := ""
+	for _, line := range mounts {
+		f := strings.Fields(line)
+		for i, field := range f {
+			if field == "-" && len(f) > 4 && f[4] == point && i+1 < len(f) {
+				typ = f[i+1]
+			}
+		}
+	}
+	return typ
 }
 
 func devOf(t *testing.T, path string) string {

@@ -75,7 +75,7 @@ func unmountBPFFS(t *testing.T) {
 		if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil {
 			t.Fatal(err)
 		}
-		if sfs.Type != unix.BPF_FS_MAGIC {
+		if uint32(sfs.Type) != unix.BPF_FS_MAGIC { // f_type is int32 on 32-bit architectures
 			return
 		}
 		if err := unix.Unmount(devcgroup.BPFFS, unix.MNT_DETACH); err != nil || i == 10 {
@@ -554,7 +554,7 @@ func TestBPFFSIsMountedWhereNoneIs(t *testing.T) {
 			unmountBPFFS(t)
 			null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope})
 			var sfs unix.Statfs_t
-			if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil || sfs.Type != unix.BPF_FS_MAGIC {
+			if err := unix.Statfs(devcgroup.BPFFS, &sfs); err != nil || uint32(sfs.Type) != unix.BPF_FS_MAGIC {
 				t.Fatalf("%s is not a bpffs after the launch: %v, magic %#x", devcgroup.BPFFS, err, sfs.Type)
 			}
 			var st unix.Stat_t
@@ -650,5 +650,72 @@ func TestDeviceSettingsAreWaitedForUnderTheSnapsLock(t *testing.T) {
 	}
 	if res.report.Open[loopNode] != denied {
 		t.Errorf("loop node: %q", res.report.Open[loopNode])
+	}
+}
+
+// TestOldSnapdsCore24AppGetsADeviceCgroupOnlyForTaggedDevices: a snap
+// installed by snapd 2.61 or older has a .bin profile and no device
+// settings file; that snapd's snap-confine set a device cgroup up only for
+// tagged devices, whatever the base. A core24 app with nothing tagged runs
+// outside a snap cgroup (snapd then made none), without waiting for a
+// settings file, and no map is made.
+func TestOldSnapdsCore24AppGetsADeviceCgroupOnlyForTaggedDevices(t *testing.T) {
+	deviceWorld(t)
+	if err := installProfile("snap.hello.app", "unrestricted.bin"); err != nil {
+		t.Fatal(err)
+	}
+	for _, caps := range []bool{false, true} {
+		r := launch{flags: []string{"--base", "core24"}, uid: userUID, caps: caps, noDevice: true, debug: true, args: []string{"open", "/dev/null"}}.run()
+		if r.err != nil {
+			t.Fatalf("caps %t: launch failed: %v\n%s", caps, r.err, r.stderr)
+		}
+		if !strings.Contains(r.stderr, "device cgroup only for tagged devices: snapd 2.61 or older") {
+			t.Errorf("the debug log does not say why:\n%s", r.stderr)
+		}
+		if r.report.Open["/dev/null"] != "ok" {
+			t.Errorf("/dev/null: %s", r.report.Open["/dev/null"])
+		}
+	}
+	if exists(pinned) {
+		t.Errorf("a map was made with nothing tagged")
+	}
+}
+
+// TestStickyBPFFSIsUsed: bpffs mounted by someone else with the kernel's
+// default mode, 1777 (Cilium's and most guides' way), is used as /tmp is:
+// /sys/fs/bpf/snap is made root's 0700 (staged, as everyone can look into
+// the bpffs root) and the map root's 0600, even after another user made
+// /sys/fs/bpf/snap first (moved aside, still theirs), in both installs.
+func TestStickyBPFFSIsUsed(t *testing.T) {
+	for _, in := range installs {
+		for _, planted := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/planted=%t", in.name, planted), func(t *testing.T) {
+				scope := deviceWorld(t)
+				unmountBPFFS(t)
+				if err := unix.Mount("bpf", devcgroup.BPFFS, "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+					t.Fatal(err)
+				}
+				var st unix.Stat_t
+				if err := unix.Stat(devcgroup.BPFFS, &st); err != nil || st.Mode&0o7777 != 0o1777 {
+					t.Fatalf("bpffs mounted with the kernel's default mode is %o, not 1777: %v", st.Mode&0o7777, err)
+				}
+				if planted {
+					asUID(t, userUID+1, func() error { return os.Mkdir(devcgroup.BPFDir, 0o777) })
+				}
+				null, loop := opens(t, launch{flags: []string{"--base", "core24"}, uid: userUID, caps: in.caps, cgroup: scope})
+				if null != "ok" || loop != denied {
+					t.Fatalf("/dev/null %q, loop node %q", null, loop)
+				}
+				for path, mode := range map[string]uint32{devcgroup.BPFDir: unix.S_IFDIR | 0o700, pinned: unix.S_IFREG | 0o600} {
+					if err := unix.Lstat(path, &st); err != nil || st.Uid != 0 || st.Gid != 0 || st.Mode != mode {
+						t.Errorf("%s: %v, owner %d:%d mode %o", path, err, st.Uid, st.Gid, st.Mode)
+					}
+				}
+				aside, _ := filepath.Glob(devcgroup.BPFFS + "/snapns-moved-aside-*")
+				if planted && (len(aside) != 1 || unix.Lstat(aside[0], &st) != nil || st.Uid != userUID+1) {
+					t.Errorf("the other user's directory was not kept aside, theirs: %v", aside)
+				}
+			})
+		}
 	}
 }

@@ -40,6 +40,9 @@ func runHelper(mode string, args []string) int {
 		fmt.Fprintf(os.Stderr, "helper exec: %v\n", err)
 		return 101
 	}
+	if mode == "tamper-stage" && len(args) == 2 {
+		return tamperStage(args[0], args[1])
+	}
 	if mode == "probe-proc" && len(args) == 1 {
 		return probeProc(args[0])
 	}
@@ -58,8 +61,8 @@ func runHelper(mode string, args []string) int {
 func lockThreadForever() { runtime.LockOSThread() }
 
 // probeProc is the "probe-proc PID" helper mode: as whoever runs it, try
-// to read another process's environment, memory and descriptor table, and
-// to ptrace it; print one line per attempt.
+// to read another process's environment, memory and descriptor table, to
+// write its oom_score_adj and to ptrace it; print one line per attempt.
 func probeProc(pid string) int {
 	for _, f := range []string{"environ", "mem", "fd"} {
 		fd, err := unix.Open("/proc/"+pid+"/"+f, unix.O_RDONLY|unix.O_CLOEXEC, 0)
@@ -69,6 +72,14 @@ func probeProc(pid string) int {
 		} else {
 			fmt.Printf("%s=%v\n", f, err)
 		}
+	}
+	// A dumpable process's /proc files are its caller's: this one would
+	// let them make it the OOM killer's first choice.
+	if fd, err := unix.Open("/proc/"+pid+"/oom_score_adj", unix.O_WRONLY|unix.O_CLOEXEC, 0); err == nil {
+		unix.Close(fd)
+		fmt.Printf("oom_score_adj=opened\n")
+	} else {
+		fmt.Printf("oom_score_adj=%v\n", err)
 	}
 	n, _ := strconv.Atoi(pid)
 	if err := unix.PtraceSeize(n); err != nil {

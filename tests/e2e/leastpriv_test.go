@@ -99,6 +99,9 @@ func lifeOfASnap(t *testing.T, dir string, env ...string) (hooks []hookLine, bro
 	if err := installProfile("snap.hello.app", "deny-uname.bin2"); err != nil {
 		t.Fatal(err)
 	}
+	// Another user's directory where root's /tmp/snap-private-tmp goes:
+	// moved aside.
+	asUID(t, userUID+1, func() error { return os.Mkdir("/tmp/snap-private-tmp", 0o700) })
 	run := func(what string, l launch) {
 		if broke != "" {
 			return
@@ -131,13 +134,17 @@ func lifeOfASnap(t *testing.T, dir string, env ...string) (hooks []hookLine, bro
 	refresh(t, "core", "2")
 	run("discard", launch{uid: 1000, args: []string{"read", "/mnt/snap-update-ns.log"}})
 	// An info file without the launcher's facts (snapd's snap-confine
-	// wrote it): the namespace is inspected. A lock file of root's with a
-	// wrong mode (a launcher of the other install killed before fixing
-	// it): it is repaired.
+	// wrote it): the namespace is inspected. A lock file of root's with
+	// the caller's group and a wrong mode (what a setuid launcher of an
+	// older version, which made files with its caller's group, left when
+	// it was killed before fixing it): it is repaired.
 	if broke != "" {
 		return hooks, broke
 	}
 	if err := os.WriteFile("/run/snapd/ns/snap.hello.info", []byte("base-snap-name=core\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown("/run/snapd/lock/hello.lock", 0, userUID); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Chmod("/run/snapd/lock/hello.lock", 0o640); err != nil {
@@ -204,9 +211,6 @@ func TestEveryCapabilityIsNeeded(t *testing.T) {
 	var table []string
 	for _, missing := range policy.Required() {
 		t.Run(missing.String(), func(t *testing.T) {
-			if !slices.Contains(policy.RequiredOnEveryKernel(), missing) {
-				t.Skipf("SKIPPING cap_%s: only kernels before 5.11 use it (TestOldKernelWithALowHardMemlockLimit shows a launch failing without it)", missing)
-			}
 			world(t)
 			installUpdateNS(t)
 			enablePerUser(t)

@@ -168,6 +168,7 @@ func TestMain(m *testing.M) {
 		os.Exit(m.Run())
 	}
 	fetchSnapd()
+	fetchSnapd277()
 	staging, err := os.MkdirTemp("", "snapns-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -220,6 +221,15 @@ func buildAndRun(staging string) (int, error) {
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
+	// snapd 2.77's AppArmor profile for snap-confine, from Debian sid's
+	// package (make deps downloads it).
+	stageSnapdProfile(bin)
+	// What the Debian package installed (make deb-test).
+	stageDebInstalled(bin)
+	// snap-ns's bash completion.
+	if data, err := os.ReadFile("../../completion/snap-ns.bash"); err == nil {
+		os.WriteFile(filepath.Join(bin, "snap-ns.bash"), data, 0o644)
+	}
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -267,12 +277,14 @@ func sandboxFiles() []sandbox.File {
 		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
 	}
 	// Why there is no helper, or which package it came from.
-	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo, snapdProfileFile, snapdProfileFile + ".skip"} {
 		if src := filepath.Join(bin, name); exists(src) {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
 	}
-	return append(files, snapdFiles()...)
+	files = append(files, debInstalledFiles(bin)...)
+	files = append(files, sandbox.File{Src: filepath.Join(bin, "snap-ns.bash"), Dst: profileDir + "/snap-ns.bash", Mode: 0o644})
+	return append(append(files, snapdFiles()...), snapd277Files()...)
 }
 
 // launch describes one run of snap-confine (or of snap-launch directly).
@@ -467,7 +479,9 @@ func world(t *testing.T) {
 				}
 			}
 		}
-		os.Remove("/usr/lib/snapd/snap-update-ns")
+		for _, dir := range launcherDirs() {
+			os.Remove(dir + "/snap-update-ns")
+		}
 	}
 	reset()
 	t.Cleanup(reset)
@@ -501,8 +515,29 @@ func installUpdateNS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile("/usr/lib/snapd/snap-update-ns", data, 0o755); err != nil {
-		t.Fatal(err)
+	installHelper(t, data)
+}
+
+// launcherDirs are the directories the sandbox has launchers in: each
+// finds snap-update-ns next to itself, as snap-confine does.
+func launcherDirs() []string {
+	var dirs []string
+	all, _ := filepath.Glob("/usr/lib/snapd*")
+	for _, dir := range all {
+		if exists(dir+"/snap-confine") || exists(dir+"/snap-launch") {
+			dirs = append(dirs, dir)
+		}
+	}
+	return dirs
+}
+
+// installHelper installs data as snap-update-ns next to every launcher.
+func installHelper(t *testing.T, data []byte) {
+	t.Helper()
+	for _, dir := range launcherDirs() {
+		if err := os.WriteFile(dir+"/snap-update-ns", data, 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ import (
 )
 
 // Debian's snapd 2.57.6, as the bench gets it: downloaded with
-// `apt-get download snapd` into the repository's .cache/bench (git-ignored,
+// `apt-get download snapd` into the repository's .cache/debian (git-ignored,
 // shared with the bench) and unpacked there with dpkg -x, never installed.
 // Its setuid snap-confine is installed in the sandbox at
 // /usr/libexec/snapd, the only place snapd 2.57 runs from, with its snap-discard-ns
@@ -30,14 +30,14 @@ const (
 	snapdTreeEnv      = "SNAPNS_E2E_SNAPD"      // the unpacked package, on the host
 	snapdSkipEnv      = "SNAPNS_E2E_SNAPD_SKIP" // why there is none
 	snapdVersionWant  = "2.57"
-	snapdCacheRelPath = "../../.cache/bench"
+	snapdCacheRelPath = "../../.cache/debian"
 )
 
 // fetchSnapd runs outside the sandbox: it finds or fetches the package and
 // passes its tree, or why there is none, to the sandbox in the environment.
 // It never fails the run: the tests that need it skip, loudly.
 func fetchSnapd() {
-	tree, err := sandbox.SnapdTree(snapdCacheRelPath)
+	tree, err := sandbox.SnapdTree(snapdCacheRelPath, "bookworm")
 	if err == nil {
 		if v := sandbox.SnapdVersion(tree); !strings.HasPrefix(v, snapdVersionWant+".") {
 			err = fmt.Errorf("the package is snapd %s, not %s.x", v, snapdVersionWant)

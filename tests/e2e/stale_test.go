@@ -78,7 +78,7 @@ func TestBaseRefreshRebuildsWhenTheSnapIsNotRunning(t *testing.T) {
 	world(t)
 	before := launch{}.mustRun(t)
 	refresh(t, "core", "2")
-	res := launch{debug: true, args: []string{"read", "/base-marker", "stat", "/"}}.run()
+	res := launch{debug: true, args: []string{"read", "/base-marker", "stat", "/bin"}}.run()
 	if res.err != nil {
 		t.Fatalf("launch after the refresh failed: %v\n%s", res.err, res.stderr)
 	}
@@ -86,8 +86,8 @@ func TestBaseRefreshRebuildsWhenTheSnapIsNotRunning(t *testing.T) {
 	if r.MountNSID == before.MountNSID {
 		t.Fatal("the stale namespace was joined after a base refresh")
 	}
-	if r.Read["/base-marker"] != "core 2\n" || !strings.HasPrefix(r.Stat["/"], devOf(t, "/snap/core/2")+":") {
-		t.Fatalf("the app does not run on the new base: %q %s", r.Read["/base-marker"], r.Stat["/"])
+	if r.Read["/base-marker"] != "core 2\n" || !strings.HasPrefix(r.Stat["/bin"], devOf(t, "/snap/core/2")+":") {
+		t.Fatalf("the app does not run on the new base: %q %s", r.Read["/base-marker"], r.Stat["/bin"])
 	}
 	if !strings.Contains(res.stderr, "staleness: should (base \"core\" was refreshed from revision 1 to 2)") {
 		t.Errorf("the debug log does not explain the decision:\n%s", res.stderr)
@@ -292,31 +292,46 @@ func TestSnapDiscardNSRemovesExactlyOneInstance(t *testing.T) {
 
 func TestSnapDiscardNSChecksItsCallerAndInput(t *testing.T) {
 	world(t)
-	launch{}.mustRun(t)
-	if out, err := snapDiscard("--from-snap-confine", "hello"); err == nil || !strings.HasPrefix(out, "cannot ") {
-		t.Errorf("--from-snap-confine without the lock held succeeded: %q", out)
+	// snap-confine passes --from-snap-confine, snapd ≥ 2.74
+	// --snap-already-locked while it refreshes the snap: both mean "the
+	// caller holds the lock", and each is refused without it.
+	for _, opt := range []string{"--from-snap-confine", "--snap-already-locked"} {
+		launch{}.mustRun(t)
+		if out, err := snapDiscard(opt, "hello"); err == nil || !strings.HasPrefix(out, "cannot ") {
+			t.Errorf("%s without the lock held succeeded: %q", opt, out)
+		}
+		if nsID(t, "/run/snapd/ns/hello.mnt") == 0 {
+			t.Fatalf("%s: the namespace was discarded without the lock held", opt)
+		}
+		f, err := os.OpenFile("/run/snapd/lock/hello.lock", os.O_RDWR, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := snapDiscard(opt, "hello"); err != nil {
+			t.Errorf("%s with the lock held: %v %s", opt, err, out)
+		}
+		f.Close()
+		if exists("/run/snapd/ns/hello.mnt") {
+			t.Errorf("%s: the namespace was not discarded", opt)
+		}
 	}
-	if nsID(t, "/run/snapd/ns/hello.mnt") == 0 {
-		t.Fatal("the namespace was discarded without the lock held")
-	}
-	// With the lock held by the caller, --from-snap-confine works.
-	f, err := os.OpenFile("/run/snapd/lock/hello.lock", os.O_RDWR, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX); err != nil {
-		t.Fatal(err)
-	}
-	if out, err := snapDiscard("--from-snap-confine", "hello"); err != nil {
-		t.Errorf("--from-snap-confine with the lock held: %v %s", err, out)
-	}
-	f.Close()
-	if exists("/run/snapd/ns/hello.mnt") {
-		t.Error("the namespace was not discarded")
-	}
-	for _, bad := range [][]string{{"../x"}, {"Foo"}, {""}, {"x.1000"}, {}, {"--from-snap-confine"}, {"-x", "hello"}} {
+	for _, bad := range [][]string{{"../x"}, {"Foo"}, {""}, {"x.1000"}, {}, {"--from-snap-confine"}, {"--snap-already-locked"}, {"-x", "hello"}, {"--help", "hello"}, {"hello", "--from-snap-confine"}} {
 		if out, err := snapDiscard(bad...); err == nil || !strings.HasPrefix(out, "cannot ") {
 			t.Errorf("snap-discard-ns %q: %v %q", bad, err, out)
+		}
+	}
+	// --help and --version print on stdout and succeed, for anyone.
+	for opt, want := range map[string]string{"--help": "Usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE\n", "--version": "snap-discard-ns "} {
+		cmd := exec.Command(snapDiscardNS, opt)
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: userUID, Gid: userUID}}
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil || !strings.HasPrefix(string(out), want) || stderr.Len() != 0 {
+			t.Errorf("snap-discard-ns %s: %v, stdout %q, stderr %q", opt, err, out, stderr.String())
 		}
 	}
 	os.RemoveAll("/run/snapd")
@@ -348,6 +363,7 @@ func TestDiscardSkipsHostileEntries(t *testing.T) {
 	if err := unix.Mkfifo("/run/snapd/ns/hello.1000.mnt", 0o600); err != nil {
 		t.Fatal(err)
 	}
+	os.Remove("/run/snapd/ns/snap.hello.fstab")
 	if err := os.Mkdir("/run/snapd/ns/snap.hello.fstab", 0o755); err != nil {
 		t.Fatal(err)
 	}

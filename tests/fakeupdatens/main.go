@@ -61,7 +61,7 @@ func main() {
 	}
 	ruid, euid, suid := unix.Getresuid()
 	sid, _ := unix.Getsid(0)
-	_, fstabErr := os.Lstat("/run/snapd/ns/snap." + os.Args[2] + ".fstab")
+	fstab, _ := os.ReadFile("/run/snapd/ns/snap." + os.Args[2] + ".fstab")
 	var fds []string
 	entries, _ := os.ReadDir("/proc/self/fd")
 	for _, e := range entries {
@@ -69,9 +69,9 @@ func main() {
 		fds = append(fds, e.Name()+"->"+target)
 	}
 	marker, _ := os.ReadFile("/base-marker")
-	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nstale-fstab=%t\nfds=%s\nroot=%s\n",
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nfstab=%q\nfds=%s\nroot=%s\n",
 		strings.Join(os.Args, " "), ruid, euid, suid, strings.Join(os.Environ(), " "),
-		sid == os.Getpid(), fstabErr == nil, strings.Join(fds, " "), strings.TrimSpace(string(marker)))
+		sid == os.Getpid(), fstab, strings.Join(fds, " "), strings.TrimSpace(string(marker)))
 	fmt.Fprintln(os.Stderr, "fake snap-update-ns: applied the profile of", os.Args[2])
 	if err := os.WriteFile("/mnt/snap-update-ns.log", []byte(log), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)

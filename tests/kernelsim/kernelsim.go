@@ -140,7 +140,6 @@ func program(rs []rule) []unix.SockFilter {
 	const (
 		offNr   = 0
 		offArch = 4
-		offArgs = 16
 	)
 	stmt := func(code uint16, k uint32) unix.SockFilter { return unix.SockFilter{Code: code, K: k} }
 	jump := func(code uint16, k uint32, jt, jf uint8) unix.SockFilter {
@@ -170,12 +169,23 @@ func program(rs []rule) []unix.SockFilter {
 		prog = append(prog,
 			stmt(ldAbs, offNr),
 			jump(jeq, r.nr, 0, 3),
-			stmt(ldAbs, uint32(offArgs+8*r.arg)),
+			stmt(ldAbs, argLow(r.arg)),
 			jump(jeq, r.value, 0, 1),
 			stmt(ret, unix.SECCOMP_RET_USER_NOTIF),
 		)
 	}
 	return append(prog, stmt(ret, unix.SECCOMP_RET_ALLOW))
+}
+
+// argLow is the offset of the low 32 bits of syscall argument i in struct
+// seccomp_data (each argument is 64 bits, in the machine's byte order).
+func argLow(i int) uint32 {
+	off := uint32(16 + 8*i)
+	one := uint16(1)
+	if *(*byte)(unsafe.Pointer(&one)) == 0 {
+		off += 4 // big-endian
+	}
+	return off
 }
 
 // Install installs the filter for fs on the calling thread, which must be
@@ -186,6 +196,9 @@ func program(rs []rule) []unix.SockFilter {
 // root). Waiting for the supervisor is killable only, so that the Go
 // runtime's preemption signals do not restart every trapped syscall.
 func Install(fs []Feature, allThreads bool) (int, error) {
+	if auditArch == 0 {
+		return -1, fmt.Errorf("cannot simulate an older kernel on this architecture")
+	}
 	prog := program(rulesOf(fs))
 	fprog := unix.SockFprog{Len: uint16(len(prog)), Filter: &prog[0]}
 	if !haveSysAdmin() {

@@ -5,10 +5,13 @@
 // capabilities, working directory, descriptors, mount namespace), after
 // doing the optional actions named on its command line:
 //
-//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | openpty | sleep SECONDS | await PATH]...
+//	probe [write PATH CONTENT | read PATH | stat PATH | open PATH | openpty | sleep SECONDS | await PATH | openloop PATH DIR]...
 //
 // openpty opens /dev/ptmx and the pty slave it hands out (Open["pty"]).
 // await waits (at most a minute) until PATH exists: a test's signal to go on.
+// openloop creates DIR/running, then opens PATH over and over until
+// DIR/stop exists (at most a minute), and reports in Open[PATH] how many
+// opens there were and how many failed ("N opens, K failed[: error]").
 package main
 
 import (
@@ -87,6 +90,9 @@ func main() {
 				time.Sleep(10 * time.Millisecond)
 			}
 			args = args[2:]
+		case args[0] == "openloop" && len(args) >= 3:
+			r.Open[args[1]] = openLoop(args[1], args[2])
+			args = args[3:]
 		default:
 			args = args[1:]
 		}
@@ -171,4 +177,35 @@ func openPTY() string {
 	}
 	unix.Close(slave)
 	return "ok"
+}
+
+// openLoop is the "openloop PATH DIR" action: a running app using a device
+// while others launch the same app (the device cgroup's map is shared).
+func openLoop(path, dir string) string {
+	if err := os.WriteFile(dir+"/running", nil, 0o644); err != nil {
+		return "error: " + err.Error()
+	}
+	deadline := time.Now().Add(time.Minute)
+	opens, failed, first := 0, 0, ""
+	for {
+		for i := 0; i < 1000; i++ {
+			opens++
+			fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+			if err != nil {
+				if failed++; first == "" {
+					first = err.Error()
+				}
+				continue
+			}
+			unix.Close(fd)
+		}
+		if _, err := os.Lstat(dir + "/stop"); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	out := fmt.Sprintf("%d opens, %d failed", opens, failed)
+	if first != "" {
+		out += ": " + first
+	}
+	return out
 }

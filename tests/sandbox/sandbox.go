@@ -116,7 +116,7 @@ func Enter(files []File) error {
 		{"mount /run", func() error { return mountFS("tmpfs", filepath.Join(root, "run"), "tmpfs", unix.MS_NODEV, "mode=0755") }},
 		// /tmp stays a plain directory of the root, as on Debian and
 		// Ubuntu, where it is not a mount point.
-		{"make /tmp", func() error { return os.Chmod(filepath.Join(root, "tmp"), 0o1777) }},
+		{"make /tmp", func() error { return os.Chmod(filepath.Join(root, "tmp"), os.ModeSticky|0o777) }},
 		{"install files", func() error { return install(root, files) }},
 		{"pivot_root", func() error { return pivot(root) }},
 		// Like a systemd host: mounts are shared, so propagation between
@@ -266,7 +266,7 @@ func layOut(root string) error {
 			return err
 		}
 	}
-	if err := os.Chmod(filepath.Join(root, "var/tmp"), 0o1777); err != nil {
+	if err := os.Chmod(filepath.Join(root, "var/tmp"), os.ModeSticky|0o777); err != nil {
 		return err
 	}
 	for _, d := range []string{"bin", "lib", "lib64", "sbin"} {

@@ -82,7 +82,7 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"operations": OperationsTable(), "plan": p, "audit-set": a}, nil
+	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "plan": p, "audit-set": a}, nil
 }
 
 // Fill replaces the body of every generated block of doc.
@@ -126,6 +126,31 @@ func OperationsTable() string {
 		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, capNames(o.Raised(false)), capNames(o.Raised(true)), sys)
 	}
 	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
+	return b.String()
+}
+
+// CapabilitiesTable says, for each capability of the file-capability set,
+// what it is for: the operations that raise it there, and whether
+// snap-update-ns --user-mounts gets it as an ambient capability.
+func CapabilitiesTable() string {
+	var b strings.Builder
+	b.WriteString("| capability | raised by (file capabilities) | snap-update-ns --user-mounts |\n| --- | --- | --- |\n")
+	for _, c := range policy.Required() {
+		var ops []string
+		for op := range policy.Ops {
+			if slices.Contains(policy.Op(op).Raised(false), c) {
+				ops = append(ops, policy.Op(op).String())
+			}
+		}
+		if len(ops) == 0 {
+			ops = []string{"none"}
+		}
+		helper := "no"
+		if slices.Contains(policy.UserHelperCaps, c) {
+			helper = "ambient"
+		}
+		fmt.Fprintf(&b, "| cap_%s | %s | %s |\n", c, strings.Join(ops, "; "), helper)
+	}
 	return b.String()
 }
 

@@ -33,7 +33,8 @@ var (
 	concRounds = flag.Int("concurrent-rounds", 10, "rounds of the concurrent cold launches")
 	concurrent = flag.Int("concurrent", 32, "launches started at once in a concurrent round")
 	others     = flag.Int("others", 500, "preserved namespaces of other snaps in the crowded hot path")
-	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/bench next to bin/)")
+	parOthers  = flag.Int("parallel-others", 1000, "preserved namespaces of other snaps in the parallel-instances CPU rows")
+	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/debian next to bin/)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
 	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
 	debug      = flag.Bool("debug", false, "set SNAPD_DEBUG=1 on every launch (failures then show the debug log)")
@@ -97,9 +98,9 @@ func outside() error {
 	}
 	dir := *cache
 	if dir == "" {
-		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "bench")
+		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "debian")
 	}
-	tree, err := sandbox.SnapdTree(dir)
+	tree, err := sandbox.SnapdTree(dir, "bookworm")
 	if err != nil {
 		return err
 	}
@@ -216,9 +217,25 @@ func (b *bench) time(row, tool string, cmd *exec.Cmd) error {
 	}
 	var faults int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		faults = ru.Minflt
+		faults = int64(ru.Minflt) // int32 on 32-bit architectures
 	}
 	b.res.add(row, tool, d, faults)
+	return nil
+}
+
+// cpu runs cmd and records under row for tool the CPU time it used (user
+// and system, from wait4's rusage: the launcher and, after its exec, the
+// app), with its minor page faults.
+func (b *bench) cpu(row, tool string, cmd *exec.Cmd) error {
+	if _, err := b.run(cmd); err != nil {
+		return err
+	}
+	ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return fmt.Errorf("%s: no rusage", strings.Join(cmd.Args, " "))
+	}
+	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	b.res.add(row, tool, used, int64(ru.Minflt))
 	return nil
 }
 

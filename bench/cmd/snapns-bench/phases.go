@@ -33,6 +33,8 @@ const (
 	rowCrowded       = "hot, root, %d other ns"
 	rowCrowdedDirect = "hot, root, %d other ns, snap-launch direct"
 	rowUncrowded     = "hot, root, those unmounted (same rounds)"
+	rowParallelCPU   = "CPU: hot, root, parallel-instances, %d other ns"
+	rowParallelNone  = "CPU: hot, root, parallel-instances, none (same rounds)"
 )
 
 // phaseMain: the floors, the hot, classic, discard, cold and refresh
@@ -317,4 +319,83 @@ func directCmd(direct []string) *exec.Cmd {
 	cmd.Env = launchEnv(snapns.snap)
 	asUser(cmd, 0)
 	return cmd
+}
+
+// phaseParallelCPU: the CPU time (user and system, from wait4's rusage: the
+// launcher and the app) of the hot root launch with the parallel-instances
+// feature on, with many other snaps' namespaces preserved and with none,
+// interleaved round by round as in phaseCrowded. With the feature on, every
+// launch makes sure /snap and /var/snap are shared mount points in pid 1's
+// namespace, whose mount table holds a line per preserved namespace: ours
+// records the one-time set-up (/run/snapd/lock/.snap-dirs-shared) and reads
+// no table after; snap-confine reads it on every launch.
+func phaseParallelCPU(b *bench) error {
+	if err := os.MkdirAll(features, 0o755); err != nil {
+		return err
+	}
+	flag := features + "/parallel-instances"
+	if err := os.WriteFile(flag, nil, 0o644); err != nil {
+		return err
+	}
+	defer os.Remove(flag)
+	row, none := fmt.Sprintf(rowParallelCPU, *parOthers), rowParallelNone
+	for _, t := range []tool{snapns, snapd} {
+		if err := expect(t, how{}, nsOf(nsDir+"/"+t.snap+".mnt"), "its snap's preserved namespace"); err != nil {
+			return err
+		}
+	}
+	var crowd []string
+	for i := 0; i < *parOthers; i++ {
+		t := snapns
+		t.snap = fmt.Sprintf("par%d", i)
+		if err := profile(t.snap); err != nil {
+			return err
+		}
+		if _, err := b.run(t.launch(how{})); err != nil {
+			return err
+		}
+		crowd = append(crowd, nsDir+"/"+t.snap+".mnt")
+	}
+	held := make([]int, len(crowd))
+	for i, path := range crowd {
+		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		held[i] = fd
+	}
+	toggle := func(on bool) error {
+		for i, path := range crowd {
+			var err error
+			if on {
+				err = unix.Mount(fmt.Sprintf("/proc/self/fd/%d", held[i]), path, "", unix.MS_BIND, "")
+			} else {
+				err = unix.Unmount(path, unix.MNT_DETACH)
+			}
+			if err != nil {
+				return fmt.Errorf("cannot toggle the crowd at %s: %w", path, err)
+			}
+		}
+		return nil
+	}
+	for r := 0; r < *rounds; r++ {
+		for _, t := range pair(r) {
+			if err := b.cpu(row, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+		}
+		if err := toggle(false); err != nil {
+			return err
+		}
+		for _, t := range pair(r) {
+			if err := b.cpu(none, t.name, t.launch(how{})); err != nil {
+				return err
+			}
+		}
+		if err := toggle(true); err != nil {
+			return err
+		}
+	}
+	return toggle(false)
 }

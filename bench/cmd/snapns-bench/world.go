@@ -132,6 +132,7 @@ func inside() error {
 		{"preserved per-user layers", phasePerUser},
 		{"concurrent cold launches", phaseConcurrent},
 		{"crowded /run/snapd/ns", phaseCrowded},
+		{"parallel-instances CPU time", phaseParallelCPU},
 	} {
 		fmt.Fprintf(os.Stderr, "snapns-bench: %s...\n", phase.name)
 		if err := phase.fn(b); err != nil {
@@ -188,8 +189,12 @@ func notes(b *bench, w world) error {
 	crowded := fmt.Sprintf(rowCrowded, *others)
 	fmt.Printf("  crowding (%q over %q, medians of the same rounds): snapns %s, snap-confine %s\n",
 		crowded, rowUncrowded, b.res.ratio(crowded, rowUncrowded, ours), b.res.ratio(crowded, rowUncrowded, theirs))
+	parallel := fmt.Sprintf(rowParallelCPU, *parOthers)
+	fmt.Printf("  parallel-instances on, CPU time (user+sys from wait4) of the hot root launch, %q over %q (medians of the same rounds): snapns %s, snap-confine %s\n",
+		parallel, rowParallelNone, b.res.ratio(parallel, rowParallelNone, ours), b.res.ratio(parallel, rowParallelNone, theirs))
 	fmt.Printf("  inittrace: the front passes GODEBUG on to the app under SNAP_LAUNCH_SAVED_GODEBUG, so the launcher\n")
-	fmt.Printf("  it execs does not trace; the launcher's own trace is from a direct call with the same plan\n")
+	fmt.Printf("  it execs does not trace; the launcher's own trace is from a direct call with the same plan, whose\n")
+	fmt.Printf("  package initialiser executes it again without GODEBUG first (SECURITY.md §6): its own init is not traced\n")
 	fmt.Println()
 	for _, c := range []struct {
 		what string

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Command snap-discard-ns discards a snap's preserved mount namespaces,
-// command-line compatible with snapd's: snap-discard-ns [--from-snap-confine]
-// INSTANCE. It is a root-only tool: see launcher.DiscardMain.
+// command-line compatible with snapd's: snap-discard-ns
+// [--from-snap-confine|--snap-already-locked] INSTANCE. It is a root-only
+// tool: see launcher.DiscardMain.
 package main
 
 import (

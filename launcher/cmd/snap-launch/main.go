@@ -18,6 +18,10 @@ import (
 	"os"
 
 	"github.com/snapns/snapns/launcher"
+	// Non-dumpable from the first package initialiser that can make a
+	// syscall (see the package); launcher imports it too, named here so
+	// that no binary of the launcher can lose it.
+	_ "github.com/snapns/snapns/launcher/nodump"
 )
 
 func main() {

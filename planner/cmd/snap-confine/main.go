@@ -21,6 +21,7 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/plan"
 )
 
@@ -41,6 +42,10 @@ func run() error {
 	}
 	if inv.Version {
 		fmt.Printf("snap-confine %s\n", Version)
+		return nil
+	}
+	if inv.Help {
+		fmt.Print(help.SnapConfine.Help)
 		return nil
 	}
 	p, err := planner.Plan(inv)

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
+package launcher
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+
+	"golang.org/x/sys/unix"
+)
+
+// Root's files and directories in places others can look into (/run,
+// /run/snapd, /tmp, a bpffs root mounted world-writable) are made without
+// filesystem ids 0 and yet never seen with any owner but root, nor with a
+// mode, an access control list or contents anyone else chose:
+//
+//   - a file is made without a name and linked once it is root's
+//     (createRootFile);
+//   - a directory is made in a root-only staging directory and renamed into
+//     place once it is root's (createRootDir); where its parent is already
+//     closed to everyone else it is made there directly.
+//
+// The staging directory itself is the caller's for a moment in the
+// file-capability install (it is made as the caller): stageDir sets its
+// owner, mode and access control lists, and it is used only if it is still
+// empty, so nothing the caller did to it reaches what is made in it.
+
+// ensureRootFile opens name in the root-owned directory dirfd with flags,
+// creating it root's with mode when it is missing. The caller checks on
+// the descriptor what it got.
+func (l *launcher) ensureRootFile(dirfd int, name string, flags int, mode uint32, display string) (int, error) {
+	for attempt := 0; ; attempt++ {
+		fd, err := l.openRootFile(dirfd, name, flags, display)
+		if !errors.Is(err, unix.ENOENT) || attempt == 2 {
+			return fd, err
+		}
+		// EEXIST: made by another launch meanwhile; either way, open
+		// what is there now.
+		if err := l.createRootFile(dirfd, name, mode, display); err != nil && !errors.Is(err, unix.EEXIST) {
+			return -1, err
+		}
+	}
+}
+
+// ensureRootDir opens the directory name below parent, creating it
+// root:root with mode when it is missing, and checks it (repairing the
+// group and mode of one of root's). In a directory where everyone may
+// make entries (/tmp, a bpffs mounted 1777), anyone could have made one at
+// name first: one that is not root's is moved aside, once, rather than
+// failing every user's launch.
+func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
+	for attempt := 0; ; attempt++ {
+		fd, err := l.openDirIn(parent, name, display)
+		if errors.Is(err, unix.ENOENT) {
+			if fd, err = l.createRootDir(parent, name, mode, display); errors.Is(err, unix.EEXIST) {
+				fd, err = l.openDirIn(parent, name, display)
+			}
+		}
+		if err == nil {
+			if err = checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
+				unix.Close(fd)
+			}
+		}
+		if err == nil {
+			return fd, nil
+		}
+		if attempt > 0 || !othersEntry(parent, name) {
+			return -1, err
+		}
+		aside, nerr := asideName()
+		if nerr != nil {
+			return -1, nerr
+		}
+		l.debugf("%v: moving it aside as %s", err, aside)
+		if err := l.moveAside(parent, name, aside, display); err != nil {
+			return -1, err
+		}
+	}
+}
+
+// othersEntry reports whether parent is a root-owned sticky directory
+// that everyone may write, and name in it an entry someone else made.
+func othersEntry(parent int, name string) bool {
+	var dir, st unix.Stat_t
+	return unix.Fstat(parent, &dir) == nil && dir.Uid == 0 && dir.Mode&unix.S_ISVTX != 0 && dir.Mode&0o002 != 0 &&
+		unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0
+}
+
+// openDirIn opens the directory name below parent without following a
+// symlink, with privilege only where the parent is closed to the caller.
+func (l *launcher) openDirIn(parent int, name, display string) (int, error) {
+	fd, err := unix.Openat(parent, name, dirFlags, 0)
+	if err == unix.EACCES {
+		return l.openRootOnly(parent, name, dirFlags, display)
+	}
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, whyNot(parent, name, err))
+	}
+	return fd, nil
+}
+
+// createRootDir makes name below parent, a root:root directory of mode,
+// and opens it; EEXIST when another launch made it first.
+func (l *launcher) createRootDir(parent int, name string, mode uint32, display string) (int, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(parent, &st); err != nil {
+		return -1, fmt.Errorf("cannot inspect the parent of %s: %w", display, err)
+	}
+	if st.Uid == 0 && st.Mode&0o011 == 0 {
+		// No one else can even search parent.
+		return l.mkdirRoot(parent, name, mode, display)
+	}
+	stageName, err := stagingName()
+	if err != nil {
+		return -1, err
+	}
+	stage, err := l.stageDir(parent, stageName, display)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(stage)
+	if empty, err := dirIsEmpty(stage); err != nil || !empty {
+		// Left as it is: what is in it is the caller's doing, and
+		// nothing of root's is.
+		return -1, fmt.Errorf("cannot create %s: someone else put entries in its staging directory", display)
+	}
+	defer func() {
+		if err := l.unlinkRoot(parent, stageName, unix.AT_REMOVEDIR, "the staging directory of "+display); err != nil {
+			l.debugf("%v", err)
+		}
+	}()
+	fd, err := l.mkdirRoot(stage, name, mode, display)
+	if err != nil {
+		return -1, err
+	}
+	if err := l.placeStaged(stage, parent, name, display); err != nil {
+		unix.Close(fd)
+		if errors.Is(err, unix.EEXIST) {
+			l.unlinkRoot(stage, name, unix.AT_REMOVEDIR, display)
+		}
+		return -1, err
+	}
+	return fd, nil
+}
+
+// stagingName is a fresh name for a staging directory: no one can have
+// guessed it before it is made.
+func stagingName() (string, error) { return randomName("snapns-staging-") }
+
+// asideName is a fresh name for an entry moved aside.
+func asideName() (string, error) { return randomName("snapns-moved-aside-") }
+
+// randomName is prefix and 16 hexadecimal digits: no dot, which bpffs
+// refuses in a name.
+func randomName(prefix string) (string, error) {
+	var b [8]byte
+	if n, err := unix.Getrandom(b[:], 0); err != nil || n != len(b) {
+		return "", fmt.Errorf("cannot get random bytes for a new name: %v", err)
+	}
+	return prefix + hex.EncodeToString(b[:]), nil
+}
+
+// dirIsEmpty reads the directory fd (opened before anyone but its owner
+// could search it) and reports whether it holds nothing but "." and "..".
+func dirIsEmpty(fd int) (bool, error) {
+	buf := make([]byte, 4096)
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			return false, err
+		}
+		if n == 0 {
+			return true, nil
+		}
+		if _, _, names := unix.ParseDirent(buf[:n], -1, nil); len(names) > 0 {
+			return false, nil
+		}
+	}
+}
