@@ -300,7 +300,8 @@ var oldKernels = []struct {
 
 // appMounts is the app's mount table without what differs between two
 // builds of the same namespace: mount ids, the devices of the instances
-// each build mounts anew (devpts, fake snap-update-ns's tmpfs on /mnt),
+// each build mounts anew (the root's tmpfs, devpts, fake snap-update-ns's
+// tmpfs on /mnt),
 // and the order of mounts on different mount points (the order of those
 // on one mount point, which stack, is kept).
 func appMounts(lines []string) []string {
@@ -315,7 +316,7 @@ func appMounts(lines []string) []string {
 			continue
 		}
 		dev := f[2]
-		if f[sep+1] == "devpts" || (f[4] == "/mnt" && f[3] == "/") {
+		if f[sep+1] == "devpts" || (f[4] == "/mnt" && f[3] == "/") || (f[4] == "/" && f[sep+1] == "tmpfs") {
 			dev = "instance"
 		}
 		out = append(out, strings.Join(append([]string{f[4], f[3], dev, f[5]}, append(f[6:sep], f[sep+1:]...)...), " "))
