@@ -121,6 +121,10 @@ func runKernelSimLaunch(args []string) int {
 		sup.Log = func(s string) { fmt.Fprintln(os.Stderr, "kernelsim: "+s) }
 	}
 	go sup.Serve(listener)
+	if !kernelsim.Effective() {
+		fmt.Fprintln(os.Stderr, "cannot simulate an older kernel: the filter does not take effect")
+		return 108
+	}
 	if err := cmd.Start(); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 106
@@ -238,6 +242,9 @@ func simulateWholeRun() error {
 	}
 	fmt.Fprintf(w, "%d\n", listener)
 	w.Close()
+	if !kernelsim.Effective() {
+		return fmt.Errorf("the filter does not take effect")
+	}
 	fmt.Fprintf(os.Stderr, "*** every launch of this run sees a kernel without: %s ***\n", kernelsim.Describe(fs))
 	return nil
 }

@@ -112,8 +112,24 @@ type rule struct {
 	value uint32
 }
 
+// sentinel is an ioctl request no kernel knows, which the filter always
+// sends to the supervisor, which answers sentinelErrno: Effective's check
+// that the simulation takes effect (it does not under an emulator such as
+// qemu-user, whose own syscalls are the host architecture's).
+const (
+	sentinel      = 0x5a5a5a5a
+	sentinelErrno = unix.ENOANO
+)
+
+// Effective reports whether the calling thread's syscalls reach a
+// supervisor (Install, then Serve).
+func Effective() bool {
+	_, _, errno := unix.Syscall(unix.SYS_IOCTL, ^uintptr(0), sentinel, 0)
+	return errno == sentinelErrno
+}
+
 func rulesOf(fs []Feature) []rule {
-	var rs []rule
+	rs := []rule{{unix.SYS_IOCTL, 1, sentinel}}
 	for _, f := range fs {
 		switch f {
 		case MountAPI:
@@ -296,6 +312,9 @@ func (s *Supervisor) answer(have map[Feature]bool, req *notif) notifResp {
 		return notifResp{id: req.id, error: -int32(e)}
 	}
 	pid := int(req.pid)
+	if uintptr(req.nr) == unix.SYS_IOCTL && uint32(req.args[1]) == sentinel {
+		return notifResp{id: req.id, error: -int32(sentinelErrno)}
+	}
 	if s.Exempt != nil && s.Exempt(pid) {
 		return pass
 	}
