@@ -49,10 +49,10 @@ func (h *hostSide) close() {
 	}
 }
 
-// binds returns the table for the launch's mode.
-func binds(normal bool) []policy.HostBind {
-	if normal {
-		return policy.NormalModeBinds
+// binds returns the table for the launch's mode and host.
+func binds(f *buildFacts) []policy.HostBind {
+	if f.normal {
+		return policy.NormalModeBinds(f.mergedUsr)
 	}
 	return policy.LegacyModeBinds
 }
@@ -74,7 +74,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 				return err
 			}
 		}
-		for _, b := range binds(normal) {
+		for _, b := range binds(f) {
 			if b.Propagation != policy.Shared {
 				continue
 			}
@@ -90,12 +90,18 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			if err != nil {
 				return fmt.Errorf("cannot bootstrap: %w", err)
 			}
-			tree, err := l.clone(src, true, b.Path)
-			unix.Close(src)
-			if err != nil {
-				return err
+			for _, at := range []string{b.Path, b.AltPath} {
+				if at == "" {
+					continue
+				}
+				tree, err := l.clone(src, true, b.Path)
+				if err != nil {
+					unix.Close(src)
+					return err
+				}
+				h.shared[at] = tree
 			}
-			h.shared[b.Path] = tree
+			unix.Close(src)
 		}
 		if normal && host.BindSnapdTools(f.distro, f.base.name) {
 			fd, _, err := openToolsDir(l.procfd)
@@ -202,7 +208,7 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 			return err
 		}
 		defer unix.Close(base)
-		if err := l.replicateBase(root, base); err != nil {
+		if err := l.replicateBase(root, base, f.mergedUsr); err != nil {
 			return err
 		}
 		if err := l.populateRoot(root, f, h, base); err != nil {
@@ -262,7 +268,7 @@ func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
 // stays a writable tmpfs, so that snap-update-ns makes a layout's new
 // top-level mount point there instead of a writable mimic over "/" (which
 // needs the whole tree moved aside and back).
-func (l *launcher) replicateBase(root, base int) error {
+func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 	names, err := readDirNames(base)
 	if err != nil {
 		return fmt.Errorf("cannot list the root of base snap %q: %w", l.plan.Base, err)
@@ -279,7 +285,7 @@ func (l *launcher) replicateBase(root, base int) error {
 			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
 				return err
 			}
-			if policy.BoundOverBase("/" + name) {
+			if policy.BoundOverBase("/"+name, mergedUsr) {
 				continue
 			}
 			if err := l.bindFromBaseRoot(root, base, name, true, display); err != nil {
@@ -341,7 +347,7 @@ func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, displ
 // few files of the base's /etc into the new root, in snap-confine's order.
 func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere int) error {
 	base, normal := f.base, f.normal
-	for _, b := range binds(normal) {
+	for _, b := range binds(f) {
 		if err := l.bindHost(root, b, h); err != nil {
 			return err
 		}
@@ -350,11 +356,16 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 		return nil
 	}
 	// snapd's extra home directories (system-params homedirs=), bound like
-	// /home; their mount points must exist in the root (below /home, or
-	// another bound directory, or in the base).
+	// /home; their mount points are made where missing, as snap-confine
+	// makes them (sc_create_mount_points): possible on the root's tmpfs
+	// and below the host's writable directories, not in the base's.
 	for _, dir := range f.homedirs {
 		src, err := openHostDir(dir)
 		if err != nil {
+			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
+		}
+		if err := l.ensureMountPoint(root, dir); err != nil {
+			unix.Close(src)
 			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
 		}
 		err = l.attachAt(root, dir, src, false)
@@ -363,7 +374,7 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 			return err
 		}
 	}
-	for _, path := range policy.BaseEtcFiles {
+	for _, path := range policy.BaseEtcFiles(base.name, f.distro == host.Classic && f.debian) {
 		if err := l.bindFromBase(root, baseHere, base.name, path); err != nil {
 			return err
 		}
@@ -384,17 +395,26 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 // bindHost binds one host directory of the table into the new root.
 func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 	if b.Propagation == policy.Shared {
-		tree, ok := h.shared[b.Path]
-		if !ok {
-			l.debugf("skipping %s: not on the host", b.Path)
-			return nil
+		for _, at := range []string{b.Path, b.AltPath} {
+			tree, ok := h.shared[at]
+			if at == "" || !ok {
+				l.debugf("skipping %s: not on the host", b.Path)
+				continue
+			}
+			target, err := l.openTarget(root, at, b.Optional)
+			if err != nil {
+				return err
+			}
+			if target < 0 {
+				continue
+			}
+			err = l.attach(tree, target, at)
+			unix.Close(target)
+			if err != nil {
+				return err
+			}
 		}
-		target, err := l.openTarget(root, b.Path, b.Optional)
-		if err != nil || target < 0 {
-			return err
-		}
-		defer unix.Close(target)
-		return l.attach(tree, target, b.Path)
+		return nil
 	}
 	src, err := openHostDir(b.Path)
 	if errors.Is(err, unix.ENOENT) && b.Optional {
@@ -431,6 +451,35 @@ func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) 
 		return err
 	}
 	return l.attach(tree, target, path)
+}
+
+// ensureMountPoint makes each missing directory of path (absolute, as seen
+// from the new root) below root, one component at a time, following no
+// symlink.
+func (l *launcher) ensureMountPoint(root int, path string) error {
+	cur := root
+	defer func() {
+		if cur != root {
+			unix.Close(cur)
+		}
+	}()
+	for _, name := range strings.Split(strings.Trim(path, "/"), "/") {
+		next, err := unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.ENOENT {
+			if err := l.mkRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
+				return err
+			}
+			next, err = unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot open %s in the snap's root: %w", name, err)
+		}
+		if cur != root {
+			unix.Close(cur)
+		}
+		cur = next
+	}
+	return nil
 }
 
 // openTarget resolves a mount point inside the new root. A missing optional

@@ -13,9 +13,10 @@ import (
 const maxOSRelease = 16 << 10
 
 // classifyHost reads the host's /etc/os-release and looks for /meta/snap.yaml
-// as snap-confine does. Both are root-owned; os-release is commonly a
-// symlink into /usr/lib, inside root-owned directories, so it is followed.
-func classifyHost() host.Distro {
+// as snap-confine does, and tells whether the host is Debian-like. Both are
+// root-owned; os-release is commonly a symlink into /usr/lib, inside
+// root-owned directories, so it is followed.
+func classifyHost() (host.Distro, bool) {
 	var osRelease []byte
 	if fd, err := unix.Open("/etc/os-release", unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0); err == nil {
 		// A buffer of the file's size (a few hundred bytes), not of the
@@ -31,5 +32,5 @@ func classifyHost() host.Distro {
 	}
 	var st unix.Stat_t
 	meta := unix.Lstat("/meta/snap.yaml", &st) == nil
-	return host.Classify(osRelease, meta)
+	return host.Classify(osRelease, meta), host.DebianLike(osRelease)
 }

@@ -21,11 +21,15 @@ import (
 // is stale, and a new namespace is built from exactly these facts and
 // records them in its info file.
 type buildFacts struct {
-	base     *baseSnap
-	distro   host.Distro
-	normal   bool
-	homedirs []string
-	perUser  bool // the per-user-mount-namespace feature is on
+	base   *baseSnap
+	distro host.Distro
+	debian bool // the host is Debian-like (host.DebianLike)
+	// mergedUsr: removable media are in /run/media (policy.NormalModeBinds),
+	// on the hosts that mount snaps in /var/lib/snapd/snap.
+	mergedUsr bool
+	normal    bool
+	homedirs  []string
+	perUser   bool // the per-user-mount-namespace feature is on
 }
 
 func (f *buildFacts) current() stale.Current {
@@ -37,7 +41,9 @@ func (l *launcher) gatherFacts() (*buildFacts, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &buildFacts{base: base, distro: classifyHost()}
+	f := &buildFacts{base: base}
+	f.distro, f.debian = classifyHost()
+	f.mergedUsr = l.snapDir == layout.AlternateSnapMountDir
 	f.normal = host.NormalMode(f.distro, l.plan.Base)
 	l.debugf("host is %s: %s mode", f.distro, map[bool]string{true: "normal", false: "legacy"}[f.normal])
 	if f.homedirs, err = readHomedirs(); err != nil {

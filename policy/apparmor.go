@@ -108,7 +108,7 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /run/snapd/ rw,
   /run/snapd/lock/ rw,
   /run/snapd/lock/*.lock rwk,
-  /run/snapd/lock/.snap-dirs-shared rw,
+  /run/snapd/lock/.snap-{dirs,mount}-shared rw,
   /run/snapd/ns/ rw,
   /run/snapd/ns/*.mnt rw,
   /run/snapd/ns/snap.*.info{,.tmp} rw,
@@ -116,14 +116,22 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /run/snapd/ns/snap.*.fstab.tmp rw,
   # Root's new directories are made in a root-only staging directory of
   # their parent and renamed into place (launcher/rootobj.go).
-  /{,run/,run/snapd/,tmp/,sys/fs/bpf/}snapns-staging-*/{,**} rw,
+  /{,run/,run/snapd/,tmp/,sys/fs/bpf/,var/lib/snapd/}snapns-staging-*/{,**} rw,
+  # ... and another user's entry where root's goes in a sticky directory
+  # is renamed aside.
+  /{tmp/,sys/fs/bpf/}snapns-moved-aside-* w,
+  /tmp/snap-private-tmp w,
+  /sys/fs/bpf/snap w,
 
   # Host facts: base snaps, the host's kind, snapd's configuration.
-  /snap/ r,
-  /snap/*/ r,
-  /snap/*/current r,
-  /snap/*/*/ r,
-  /snap/*/*/etc/{alternatives,nsswitch.conf,apparmor,apparmor.d} r,
+  # Snaps are mounted in /snap or, on Fedora, Arch, openSUSE and CentOS,
+  # in /var/lib/snapd/snap (probed as snap-confine does).
+  /{,var/lib/snapd/}snap r,
+  /{,var/lib/snapd/}snap/ r,
+  /{,var/lib/snapd/}snap/*/ r,
+  /{,var/lib/snapd/}snap/*/current r,
+  /{,var/lib/snapd/}snap/*/*/ r,
+  /{,var/lib/snapd/}snap/*/*/etc/{alternatives,nsswitch.conf,apparmor,apparmor.d,ssl,ld.so.cache,ld.so.conf,ld.so.conf.d} r,
   /etc/ r,
   /etc/os-release r,
   /usr/lib/os-release r,
@@ -143,7 +151,7 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /var/lib/snapd/seccomp/bpf/*.bin r,
   /var/lib/snapd/seccomp/bpf/*.bin2 r,
   /var/lib/snapd/hostfs/ rw,
-  /var/lib/snapd/void/ r,
+  /var/lib/snapd/void/ rw,
   /usr/ r,
   /usr/lib/ r,
   /usr/lib/snapd/ r,
@@ -185,11 +193,12 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   # ... removed through the host's root after pivot_root.
   /var/lib/snapd/hostfs/tmp/snap-private-tmp/snap.*.rootfs/ w,
 
-  # The host directories the bootstrap binds (policy.NormalModeBinds).
+  # The host directories the bootstrap binds (policy.NormalModeBinds; on a
+  # merged-/usr host /run/media too).
   /{dev,etc,home,root,proc,sys,tmp,media,mnt,snap}/ r,
   /var/{snap,tmp,log}/ r,
   /var/lib/{snapd,extrausers}/ r,
-  /{media,run/netns}/ rw,
+  /{media,run/netns,run/media}/ rw,
   /{,usr/}lib/{modules,firmware}/ r,
   # Before Linux 5.6 (no openat2) each component is opened on its own: a
   # merged-/usr host's /lib is a symlink.
@@ -229,18 +238,19 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   pivot_root oldroot=/var/lib/snapd/hostfs/ /run/snapd/ns/root/,
   umount /var/lib/snapd/hostfs/run/snapd/ns/,
 
-  # Parallel instances (the parallel-instances feature): /snap and
-  # /var/snap made shared mount points of themselves on the host; in a
-  # classic app's own namespace, made slave and an instance's directories
-  # bound on the snap's name.
+  # The snap mount directory made a shared mount point of itself where
+  # neither it nor / is shared; parallel instances (the
+  # parallel-instances feature): it and /var/snap made so; in a classic
+  # app's own namespace, made slave and an instance's directories bound
+  # on the snap's name.
   /var/snap/*/ r,
-  mount options=(rw rbind) /snap/ -> /snap/,
+  mount options=(rw rbind) /{,var/lib/snapd/}snap/ -> /{,var/lib/snapd/}snap/,
   mount options=(rw rbind) /var/snap/ -> /var/snap/,
-  mount options=(rw rshared) -> /snap/,
+  mount options=(rw rshared) -> /{,var/lib/snapd/}snap/,
   mount options=(rw rshared) -> /var/snap/,
-  mount options=(rw rslave) -> /snap/,
+  mount options=(rw rslave) -> /{,var/lib/snapd/}snap/,
   mount options=(rw rslave) -> /var/snap/,
-  mount options=(rw rbind) /snap/*_*/ -> /snap/*/,
+  mount options=(rw rbind) /{,var/lib/snapd/}snap/*_*/ -> /{,var/lib/snapd/}snap/*/,
   mount options=(rw rbind) /var/snap/*_*/ -> /var/snap/*/,
 
   # snap-update-ns, executed by descriptor, transitions to its per-snap

@@ -37,6 +37,12 @@ const (
 	// (the parallel-instances feature's global set-up), once per boot.
 	// Instance names hold no dot, so no lock file can be named so.
 	SnapDirsSharedName = ".snap-dirs-shared"
+	// SnapMountSharedName, in LockDir, records that the snap mount
+	// directory was checked (and made a shared mount point of itself
+	// where neither it nor "/" was shared), once per boot.
+	SnapMountSharedName = ".snap-mount-shared"
+	// MarkerFileMode is the mode of those markers.
+	MarkerFileMode = 0o644
 	// PrivateTmpDir is the root-owned 0700 parent of every snap's private
 	// /tmp; it lives in the world-writable /tmp, so every step below it is
 	// opened without following symlinks and checked for ownership.
@@ -49,7 +55,8 @@ const (
 	SnapUpdateNSName = "snap-update-ns"
 	// VoidDir is where the app starts when the caller's working directory
 	// cannot be entered (snap-confine's SC_VOID_DIR).
-	VoidDir = "/var/lib/snapd/void"
+	VoidDir     = "/var/lib/snapd/void"
+	VoidDirMode = 0o111 // searchable, not listable, as snap-confine makes it
 	// CookieDir holds each snap's cookie for snapctl (root-only files).
 	CookieDir = "/var/lib/snapd/cookie"
 	// MountProfileDir holds the mount profiles snap-update-ns applies; a
@@ -231,6 +238,12 @@ func SnapMountDirOf(exists bool, mode uint32, linkTarget string) (string, error)
 		return "", fmt.Errorf("cannot use %s: it must be a symbolic link to %s, not to %q", CanonicalSnapMountDir, AlternateSnapMountDir, linkTarget)
 	}
 	return "", fmt.Errorf("cannot use %s: it must be a directory or a symbolic link to %s", CanonicalSnapMountDir, AlternateSnapMountDir)
+}
+
+// InhibitRemovePath is snapd's mark that inst is being removed: while it
+// is a regular file, no new process of the snap starts.
+func InhibitRemovePath(inst naming.Instance) string {
+	return "/var/lib/snapd/inhibit/" + inst.String() + ".remove"
 }
 
 // BaseFallback is the base snap-confine uses instead of base when base has

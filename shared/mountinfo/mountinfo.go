@@ -22,10 +22,6 @@ import (
 	"strings"
 )
 
-// MaxSize bounds the input of Parse, which holds a whole table; Scan has
-// no bound.
-const MaxSize = 4 << 20
-
 // Scan reads a mount table from r one line at a time, of any length and in
 // any number, and calls fn with each entry; it stops at the first error,
 // fn's included.
@@ -73,13 +69,11 @@ type Entry struct {
 	Options, SuperOptions string
 }
 
-// Parse parses a whole mountinfo file of at most MaxSize bytes.
-func Parse(data []byte) ([]Entry, error) {
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("cannot parse mountinfo: %d bytes is over the limit of %d", len(data), MaxSize)
-	}
+// ReadAll reads a whole mount table from r (Scan), of any size, for a
+// caller that shows it.
+func ReadAll(r io.Reader) ([]Entry, error) {
 	var entries []Entry
-	err := Scan(bytes.NewReader(data), func(e Entry) error {
+	err := Scan(r, func(e Entry) error {
 		entries = append(entries, e)
 		return nil
 	})

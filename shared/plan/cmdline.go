@@ -96,11 +96,32 @@ func ParseCommandLine(args []string, getenv func(string) string) (*Invocation, e
 	if inv.Tag, err = naming.ParseSecurityTagFor(unsafeTag, inv.Instance); err != nil {
 		return nil, err
 	}
+	// A component's hook runs with SNAP_COMPONENT_NAME naming that
+	// component, and only then may the tag be a component's.
+	component := ""
+	if unsafeComponent, ok := lookupEnv(getenv, "SNAP_COMPONENT_NAME"); ok {
+		if component, err = naming.ParseComponent(unsafeComponent, inv.Instance); err != nil {
+			return nil, err
+		}
+	}
+	if inv.Tag.Component() != component {
+		return nil, fmt.Errorf("cannot use security tag %q: it is not allowed with SNAP_COMPONENT_NAME %q", unsafeTag, getenv("SNAP_COMPONENT_NAME"))
+	}
 	if err := naming.ValidateSnapName(base); err != nil {
 		return nil, fmt.Errorf("cannot use base snap: %w", err)
 	}
 	inv.Base = base
 	return inv, nil
+}
+
+// lookupEnv tells whether name is set, as snap-confine's getenv != NULL
+// does; getenv gives only values, so set-but-empty counts as set only
+// through the process's own environment.
+func lookupEnv(getenv func(string) string, name string) (string, bool) {
+	if v := getenv(name); v != "" {
+		return v, true
+	}
+	return "", false
 }
 
 // envTrue reads a boolean environment variable as snap-confine does: "1" and

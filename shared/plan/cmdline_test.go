@@ -89,6 +89,12 @@ func TestParseCommandLineAccepts(t *testing.T) {
 			want: want{classic: true, base: "core", instance: "foo", tag: "snap.foo.app", executable: "/usr/lib/snapd/snap-exec", args: []string{"--option", "arg"}},
 		},
 		{
+			name: "a component's hook",
+			args: []string{argv0, "snap.foo_k+comp.hook.install", "/usr/lib/snapd/snap-exec"},
+			env:  map[string]string{"SNAP_INSTANCE_NAME": "foo_k", "SNAP_COMPONENT_NAME": "foo+comp"},
+			want: want{base: "core", instance: "foo_k", tag: "snap.foo_k+comp.hook.install", executable: "/usr/lib/snapd/snap-exec"},
+		},
+		{
 			name: "no target arguments",
 			args: []string{argv0, "snap.foo.app", "/usr/lib/snapd/snap-exec"},
 			env:  fooEnv,
@@ -302,7 +308,10 @@ func TestParseCommandLineRefuses(t *testing.T) {
 		{"tag without app", []string{argv0, "snap.foo", "/bin/x"}, fooEnv, "security tag"},
 		{"tag with path", []string{argv0, "snap.foo.app/../../x", "/bin/x"}, fooEnv, "security tag"},
 		{"tag with bad hook", []string{argv0, "snap.foo.hook.Configure", "/bin/x"}, fooEnv, "security tag"},
-		{"tag of a component", []string{argv0, "snap.foo+comp.hook.install", "/bin/x"}, fooEnv, "security tag"},
+		{"tag of a component without SNAP_COMPONENT_NAME", []string{argv0, "snap.foo+comp.hook.install", "/bin/x"}, fooEnv, "not allowed with SNAP_COMPONENT_NAME"},
+		{"tag of another component", []string{argv0, "snap.foo+comp.hook.install", "/bin/x"}, map[string]string{"SNAP_INSTANCE_NAME": "foo", "SNAP_COMPONENT_NAME": "foo+other"}, "not allowed with SNAP_COMPONENT_NAME"},
+		{"SNAP_COMPONENT_NAME with an app tag", []string{argv0, "snap.foo.hook.install", "/bin/x"}, map[string]string{"SNAP_INSTANCE_NAME": "foo", "SNAP_COMPONENT_NAME": "foo+comp"}, "not allowed with SNAP_COMPONENT_NAME"},
+		{"SNAP_COMPONENT_NAME of another snap", []string{argv0, "snap.foo+comp.hook.install", "/bin/x"}, map[string]string{"SNAP_INSTANCE_NAME": "foo", "SNAP_COMPONENT_NAME": "bar+comp"}, "snap component"},
 		{"empty tag", []string{argv0, "", "/bin/x"}, fooEnv, "security tag"},
 
 		// The base.

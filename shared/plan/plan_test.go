@@ -339,7 +339,7 @@ func TestDecodeRefusesMalformedInput(t *testing.T) {
 		{"tag without app", withValue("security-tag", "snap.foo"), `field "security-tag"`},
 		{"tag with path", withValue("security-tag", "snap.foo.app/../x"), `field "security-tag"`},
 		{"tag with bad hook", withValue("security-tag", "snap.foo.hook.Configure"), `field "security-tag"`},
-		{"tag of a component", withValue("security-tag", "snap.foo+comp.hook.install"), `field "security-tag"`},
+		{"tag of a component's app", withValue("security-tag", "snap.foo+comp.app"), `field "security-tag"`},
 		{"tag empty", withValue("security-tag", ""), `field "security-tag"`},
 		{"base upper case", withValue("base", "Core"), `field "base"`},
 		{"base empty", withValue("base", ""), `field "base"`},

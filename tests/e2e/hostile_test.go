@@ -26,7 +26,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/nsview"
-	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/tests/probe/report"
 	"github.com/snapns/snapns/tests/sandbox"
 )
@@ -249,7 +248,7 @@ func hideRunningApp(t *testing.T, parent int) {
 // hostileMounts stands in for a user's FUSE mounts (fusermount3 is setuid;
 // the sandbox has none): n bind mounts below /home, on paths of nearly
 // PATH_MAX, so that every mount table they reach (pid 1's, and every snap
-// namespace's, which binds /home) is over mountinfo.MaxSize. They go when
+// namespace's, which binds /home) is over oldMountTableCap. They go when
 // the test ends.
 func hostileMounts(t *testing.T, n int) {
 	t.Helper()
@@ -275,8 +274,8 @@ func hostileMounts(t *testing.T, n int) {
 			t.Fatalf("mount %d: %v", i, err)
 		}
 	}
-	if size := len(pid1Mounts(t)); size <= mountinfo.MaxSize {
-		t.Fatalf("pid 1's mount table is %d bytes, not over %d", size, mountinfo.MaxSize)
+	if size := len(pid1Mounts(t)); size <= oldMountTableCap {
+		t.Fatalf("pid 1's mount table is %d bytes, not over %d", size, oldMountTableCap)
 	}
 }
 
@@ -284,6 +283,10 @@ func hostileMounts(t *testing.T, n int) {
 // /var/snap in pid 1's namespace; a namespace snap-confine made (an info
 // file naming only its base) is judged from its own mount table. A user's
 // mounts, however many, must fail neither.
+// oldMountTableCap is the size at which the launcher once refused to parse
+// a mount table.
+const oldMountTableCap = 4 << 20
+
 func TestHostileMountTableNeverFailsALaunch(t *testing.T) {
 	t.Cleanup(func() { removeInstances(t) })
 	world(t)

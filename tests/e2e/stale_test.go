@@ -324,7 +324,7 @@ func TestSnapDiscardNSChecksItsCallerAndInput(t *testing.T) {
 		}
 	}
 	// --help and --version print on stdout and succeed, for anyone.
-	for opt, want := range map[string]string{"--help": "Usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE\n", "--version": "snap-discard-ns "} {
+	for opt, want := range map[string]string{"--help": "Usage: snap-discard-ns [--from-snap-confine | --snap-already-locked] INSTANCE\n", "--version": "snap-discard-ns "} {
 		cmd := exec.Command(snapDiscardNS, opt)
 		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: userUID, Gid: userUID}}
 		var stderr strings.Builder
