@@ -247,7 +247,7 @@ func describeNS(dirfd int, dir, name string, inst naming.Instance, uid uint32, i
 // madeBy tells who wrote an info file: snapns records what the namespace
 // was built from, snapd's snap-confine only the base's name.
 func madeBy(in info.Info) string {
-	if in.BaseSnapRevision != "" || in.BaseSnapDevice != 0 || in.HomedirsKnown || in.MountNSID != 0 {
+	if in.BaseSnapRevision != "" || in.BaseSnapDevice != 0 || in.HomedirsKnown || in.MountNSID != 0 || in.MountNSInode != 0 {
 		return MadeBySnapns
 	}
 	return MadeBySnapConfine
