@@ -90,6 +90,12 @@ const (
 	OpDeviceGroupReset
 	OpDeviceGroupAttach
 
+	// The host's NVIDIA driver on a classic host (launcher/nvidia.go),
+	// below /var/lib/snapd/lib in a new namespace's root.
+	OpGPUTmpfs
+	OpGPUReadOnly
+	OpGPUFile
+
 	numOps
 )
 
@@ -242,6 +248,14 @@ var Ops = [numOps]Spec{
 	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(O_WRONLY, or O_RDONLY for devices.list, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: []Cap{CapDacOverride}},
 	OpDeviceGroupReset:  {Name: "allow the app's list in its devices group, then deny the rest", Syscalls: "write(devices.allow), write(devices.deny) (a new group: write(devices.deny) of every device first)", Caps: []Cap{CapSysAdmin}},
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
+
+	// The driver's directories are tmpfs instances of root's, made in
+	// the new namespace: links and copied vendor files are made in them
+	// as the new root's mount points are (OpRootEntry: as the caller,
+	// then given to root), and they end read-only.
+	OpGPUTmpfs:    {Name: "mount a tmpfs for the host's GPU driver files", Syscalls: "mount(tmpfs, MS_NODEV|MS_NOEXEC|MS_NOSUID, mode=0755,uid=0,gid=0)", Caps: mounts},
+	OpGPUReadOnly: {Name: "make a tmpfs of GPU driver files read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY|MS_NODEV|MS_NOEXEC|MS_NOSUID)", Caps: mounts},
+	OpGPUFile:     {Name: "copy a GPU vendor file into the snap's root", Syscalls: "openat(O_CREAT|O_EXCL|O_NOFOLLOW), write, fchown(0, 0)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
