@@ -238,6 +238,14 @@ var multiarchTriplets = map[string][2]string{
 	"mips64le": {"mips64el-linux-gnuabi64"},
 }
 
+// NvidiaTriplets returns the multiarch directories of /usr/lib a launcher
+// built for goarch looks in: the native one and the 32-bit one ("" where
+// there is none).
+func NvidiaTriplets(goarch string) (native, lib32 string) {
+	t := multiarchTriplets[goarch]
+	return t[0], t[1]
+}
+
 // NvidiaVersion is the loaded driver's version, as
 // /sys/module/nvidia/version says: MAJOR.MINOR[.MICRO] (the micro part may
 // have leading zeros that matter: "440.48.02").
@@ -353,8 +361,7 @@ func PlanNvidia(h NvidiaHost, dirs HostDirs) NvidiaPlan {
 			p.Farms = append(p.Farms, Farm{LibGL32, []string{lib32, lib32 + "/nvidia*"}, globs})
 		}
 	default:
-		triplets := multiarchTriplets[h.GOARCH]
-		native, lib32 := triplets[0], triplets[1]
+		native, lib32 := NvidiaTriplets(h.GOARCH)
 		if native != "" && hasCanary(h.Version, dirs, "/usr/lib/"+native) {
 			p.Farms = append(p.Farms, Farm{LibGL, []string{"/usr/lib/" + native}, globs})
 			if lib32 != "" && hasCanary(h.Version, dirs, "/usr/lib/"+lib32) {
