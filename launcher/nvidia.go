@@ -122,7 +122,8 @@ func isRealDir(path string) bool {
 
 // hostDirs is policy.HostDirs over the host's directories, each opened
 // once, from "/", without following symlinks, and used only if it is
-// root's and writable by nobody else all the way (trusted.OpenDir).
+// root's and writable by nobody else all the way (trusted.OpenDir), and
+// everyone may list it.
 type hostDirs struct {
 	l     *launcher
 	fds   map[string]int // -1: missing or not trusted
@@ -134,6 +135,13 @@ func (h *hostDirs) open(dir string) int {
 		return fd
 	}
 	fd, err := trusted.OpenDir(dir)
+	var st unix.Stat_t
+	if err == nil && (unix.Fstat(fd, &st) != nil || st.Mode&0o005 != 0o005) {
+		// Only what everyone may list: the setuid install opens as
+		// root's owner, and a farm shows the names it finds.
+		unix.Close(fd)
+		fd, err = -1, errors.New("not one everyone may list")
+	}
 	if err != nil {
 		if !errors.Is(err, unix.ENOENT) {
 			h.l.debugf("leaving out %s: %v", dir, err)

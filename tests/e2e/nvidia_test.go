@@ -151,6 +151,11 @@ func nvidiaHost(t *testing.T) (native, lib32 string) {
 	} {
 		plant(t, native+"/"+name, content)
 	}
+	// A directory only root may list: its names are not shown either.
+	plant(t, native+"/tls/libnvidia-tls.so."+nvidiaVersion, "tls")
+	if err := os.Chmod(native+"/tls", 0o700); err != nil {
+		t.Fatal(err)
+	}
 	if lib32 != "" {
 		plant(t, lib32+"/libnvidia-glcore.so."+nvidiaVersion, "glcore32 "+nvidiaVersion)
 		plant(t, lib32+"/libGLX_nvidia.so.0", "glx32")
@@ -190,6 +195,7 @@ func TestNvidiaDriverIsVisibleInTheSnap(t *testing.T) {
 		gl + "libnvidia-ml.so.1",
 		gl + "libnvidia-tls.so." + nvidiaVersion,
 		gl + "libnvidia-cfg.so.1",
+		gl + "tls",
 		policy.ExtraLibDir + "/vulkan/icd.d/intel_icd.json",
 		policy.ExtraLibDir + "/system",
 	}
