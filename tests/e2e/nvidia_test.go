@@ -491,3 +491,118 @@ func TestNvidiaActionsNeedEachOfTheirCapabilities(t *testing.T) {
 		})
 	}
 }
+
+// snapsInVarLibSnapd makes the sandbox mount snaps in /var/lib/snapd/snap,
+// as Fedora, Arch and openSUSE do: /snap's tree bound there, and /snap a
+// symlink to it (the directory renamed aside), until the end of the test.
+func snapsInVarLibSnapd(t *testing.T) {
+	t.Helper()
+	if err := os.MkdirAll(layoutAlternate, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("/snap", layoutAlternate, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
+		t.Fatal(err)
+	}
+	// A slave copy: the base snaps mounted in /snap may be shared, and
+	// unmounting a peer would unmount them.
+	if err := unix.Mount("none", layoutAlternate, "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
+		unix.Unmount(layoutAlternate, unix.MNT_DETACH)
+		t.Fatal(err)
+	}
+	// Registered before the world's reset runs: nothing below the bind
+	// is ever removed.
+	t.Cleanup(func() {
+		if err := unix.Unmount(layoutAlternate, unix.MNT_DETACH); err != nil {
+			t.Errorf("cannot unmount %s: %v", layoutAlternate, err)
+		}
+	})
+	if err := os.Rename("/snap", "/snap.aside"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.Remove("/snap")
+		if err := os.Rename("/snap.aside", "/snap"); err != nil {
+			t.Errorf("cannot put /snap back: %v", err)
+		}
+	})
+	if err := os.Symlink(layoutAlternate, "/snap"); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const layoutAlternate = "/var/lib/snapd/snap"
+
+// On a host that mounts snaps in /var/lib/snapd/snap (Fedora, Arch,
+// openSUSE), the driver is looked for in the biarch layout: /usr/lib64 and
+// its nvidia* subdirectories (whose files replace the main directory's),
+// and the 32-bit /usr/lib, as snap-confine built with
+// --enable-nvidia-biarch does. (The sandbox's /usr/lib64 is a directory, as
+// Fedora's.)
+func TestNvidiaBiarchLayoutWhereSnapsAreInVarLibSnapd(t *testing.T) {
+	if !isDir("/usr/lib64") || runtime.GOARCH != "amd64" {
+		t.Skip("SKIPPING: the biarch test needs an amd64 host with a /usr/lib64 directory")
+	}
+	world(t)
+	fakeNvidiaModule(t, nvidiaVersion)
+	for path, content := range map[string]string{
+		"/usr/lib64/libnvidia-glcore.so." + nvidiaVersion:                 "glcore64 " + nvidiaVersion,
+		"/usr/lib64/libnvidia-glcore.so.470.82.01":                        "glcore64 470",
+		"/usr/lib64/libGLX_nvidia.so.0":                                   "-> libGLX_nvidia.so." + nvidiaVersion,
+		"/usr/lib64/libGLX_nvidia.so." + nvidiaVersion:                    "glx64",
+		"/usr/lib64/libGL.so.1":                                           "glvnd gl",
+		"/usr/lib64/libnvidia-ml.so.1":                                    "-> /etc/shadow",
+		"/usr/lib64/nvidia/libGL.so.1":                                    "nvidia gl",
+		"/usr/lib64/nvidia/libnvidia-cfg.so.1":                            "cfg",
+		"/usr/lib/libnvidia-glcore.so." + nvidiaVersion:                   "glcore32 " + nvidiaVersion,
+		"/usr/share/vulkan/icd.d/nvidia_icd.json":                         `{"ICD": "nvidia"}`,
+		"/usr/lib/x86_64-linux-gnu/libnvidia-eglcore.so." + nvidiaVersion: "not biarch",
+	} {
+		plant(t, path, content)
+	}
+	gl, gl32 := policy.ExtraLibDir+"/gl/", policy.ExtraLibDir+"/gl32/"
+	reads := map[string]string{
+		gl + "libnvidia-glcore.so." + nvidiaVersion:          "glcore64 " + nvidiaVersion,
+		gl + "libGLX_nvidia.so.0":                            "glx64",
+		gl + "libGL.so.1":                                    "nvidia gl",
+		gl + "libnvidia-cfg.so.1":                            "cfg",
+		gl32 + "libnvidia-glcore.so." + nvidiaVersion:        "glcore32 " + nvidiaVersion,
+		policy.ExtraLibDir + "/vulkan/icd.d/nvidia_icd.json": `{"ICD": "nvidia"}`,
+	}
+	absent := []string{gl + "libnvidia-glcore.so.470.82.01", gl + "libnvidia-ml.so.1", gl + "libnvidia-eglcore.so." + nvidiaVersion}
+	var args []string
+	for path := range reads {
+		args = append(args, "read", path)
+	}
+	for _, path := range absent {
+		args = append(args, "stat", path)
+	}
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			world(t)
+			// After the world's reset, whose cleanup then runs after
+			// this one's: it never reaches into the bind of /snap.
+			snapsInVarLibSnapd(t)
+			r := launch{caps: in.caps, uid: userUID, args: args}.mustRun(t)
+			for path, want := range reads {
+				if got := r.Read[path]; got != want {
+					t.Errorf("%s reads %q, want %q", path, got, want)
+				}
+			}
+			for _, path := range absent {
+				if got := r.Stat[path]; got != "error: no such file or directory" {
+					t.Errorf("%s in the snap: %s", path, got)
+				}
+			}
+			for _, dir := range []string{"gl", "gl32", "vulkan", "glvnd"} {
+				if opts, fstype, ok := mountAt(r, policy.ExtraLibDir+"/"+dir); !ok || fstype != "tmpfs" || !strings.HasPrefix(opts, "ro,") {
+					t.Errorf("%s/%s: %q %q (mounted: %t), want a read-only tmpfs", policy.ExtraLibDir, dir, opts, fstype, ok)
+				}
+			}
+		})
+	}
+}
+
+func isDir(path string) bool {
+	var st unix.Stat_t
+	return unix.Lstat(path, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFDIR
+}
