@@ -106,17 +106,22 @@ func (e *explainer) preserved(name, infoName string) planner.Preserved {
 	if pre.Info, pre.HaveInfo, why = gather.Info(dir, infoName, display); !pre.HaveInfo && !strings.Contains(why, "no such file") {
 		e.x.Ignored = append(e.x.Ignored, Ignored{File: display, Reason: why})
 	}
+	recorded := planner.Recorded(pre.Info)
 	id, problem := namespaceID(fd)
-	if problem != "" {
+	switch {
+	case id != 0:
+		pre.Identity = planner.Identity{ID: id}
+	case strings.Contains(problem, "Linux 6.8"):
+		pre.Identity = planner.Identity{Inode: st.Ino}
+	default:
 		e.assume(fmt.Sprintf("%s/%s is the namespace captured there (%s)", layout.NSDir, name, problem))
-		pre.ID = pre.Info.MountNSID
+		pre.Identity = recorded
 		return pre
 	}
-	pre.ID = id
 	if owner, ok := ownerIsOurs(fd); !ok {
 		pre.NotOurs = owner
-	} else if pre.Info.MountNSID != 0 && pre.Info.MountNSID != id {
-		pre.NotOurs = fmt.Sprintf("its id %d is not the %d recorded when it was captured", id, pre.Info.MountNSID)
+	} else if recorded != (planner.Identity{}) && !pre.Identity.Matches(recorded) {
+		pre.NotOurs = fmt.Sprintf("its %s is not the %s recorded when it was captured", pre.Identity, recorded)
 	}
 	return pre
 }

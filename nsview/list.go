@@ -339,8 +339,9 @@ func decideSnap(dirfd int, n *Namespace) planner.Facts {
 		return f
 	}
 	pre := &f.Snap.Preserved
-	pre.Present, pre.ID = true, n.ID
+	pre.Present = true
 	pre.Info, pre.HaveInfo, _ = gather.Info(dirfd, n.InfoFile, layout.NSDir+"/"+n.InfoFile)
+	pre.Identity = n.identity(pre.Info)
 	busy, why := n.Occupied, n.OccupiedBy
 	if n.OccupancyProblem != "" {
 		busy, why = true, n.OccupancyProblem
@@ -374,6 +375,19 @@ func decideSnap(dirfd int, n *Namespace) planner.Facts {
 	return f
 }
 
+// identity is the namespace's, as far as snap-ns can read it: its id, its
+// inode where the kernel has no ids, what its info file records where the
+// id needs root.
+func (n *Namespace) identity(in info.Info) planner.Identity {
+	switch {
+	case n.ID != 0:
+		return planner.Identity{ID: n.ID}
+	case strings.Contains(n.IDProblem, "Linux 6.8"):
+		return planner.Identity{Inode: n.Inode}
+	}
+	return planner.Recorded(in)
+}
+
 // decideUser is the planner's decision on a per-user layer, given its snap
 // namespace's.
 func decideUser(dirfd int, n *Namespace, snap *Namespace, f planner.Facts) {
@@ -387,8 +401,9 @@ func decideUser(dirfd int, n *Namespace, snap *Namespace, f planner.Facts) {
 	}
 	f.CallerUID, f.Features.PerUser = *n.UID, true
 	layer := &f.Snap.UserLayer
-	layer.Present, layer.ID = true, n.ID
+	layer.Present = true
 	layer.Info, layer.HaveInfo, _ = gather.Info(dirfd, n.InfoFile, layout.NSDir+"/"+n.InfoFile)
+	layer.Identity = n.identity(layer.Info)
 	step := planner.DecidePerUser(f, planner.NamespaceStep{Action: planner.NamespaceJoin})
 	n.Stale, n.NextLaunch, n.Reason = "keep", "join", step.Why
 	if step.Action != planner.PerUserJoin {

@@ -241,7 +241,7 @@ func decideRoot(f Facts) Root {
 // joined while it is the one captured there and was made on top of the
 // snap namespace joined now.
 func DecidePerUser(f Facts, ns NamespaceStep) PerUserStep {
-	layer, snapID := f.Snap.UserLayer, f.Snap.Preserved.ID
+	layer, snap := f.Snap.UserLayer, f.Snap.Preserved.Identity
 	switch {
 	case f.CallerUID == 0:
 		return PerUserStep{Action: PerUserNone, Why: "root's app runs in the snap's namespace itself"}
@@ -253,10 +253,10 @@ func DecidePerUser(f Facts, ns NamespaceStep) PerUserStep {
 		return PerUserStep{Action: PerUserCreate, Discard: true, Why: "a new layer, preserved: the snap's namespace is made anew"}
 	case layer.NotOurs != "":
 		return PerUserStep{Action: PerUserCreate, Discard: true, Why: "a new layer, preserved: the preserved one is not the one captured there: " + layer.NotOurs}
-	case layer.Info.MountNSID == 0 && snapID != 0:
-		return PerUserStep{Action: PerUserCreate, Discard: true, Why: "a new layer, preserved: the preserved one has no recorded id"}
-	case snapID == 0 || layer.Info.ParentMountNSID != snapID:
-		return PerUserStep{Action: PerUserCreate, Discard: true, Why: fmt.Sprintf("a new layer, preserved: the preserved one was made on namespace %d, not the snap's %d", layer.Info.ParentMountNSID, snapID)}
+	case Recorded(layer.Info) == (Identity{}):
+		return PerUserStep{Action: PerUserCreate, Discard: true, Why: "a new layer, preserved: the preserved one records no identity of its own"}
+	case !snap.Matches(RecordedParent(layer.Info)):
+		return PerUserStep{Action: PerUserCreate, Discard: true, Why: fmt.Sprintf("a new layer, preserved: the preserved one was made on namespace %s, not the snap's %s", RecordedParent(layer.Info), snap)}
 	}
-	return PerUserStep{Action: PerUserJoin, Why: "the preserved layer is on top of the snap's current namespace"}
+	return PerUserStep{Action: PerUserJoin, Why: fmt.Sprintf("the preserved layer is on top of the snap's current namespace (%s)", snap)}
 }

@@ -40,7 +40,7 @@ func facts(t *testing.T) Facts {
 			Base:      Base{Name: "core", Revision: "1", Device: 7 << 8},
 			UpdateNS:  UpdateNS{Path: "/usr/lib/snapd/snap-update-ns", Installed: true},
 			Devices:   Devices{Tagged: tagged()},
-			Preserved: Preserved{Present: true, ID: 42, Info: fresh, HaveInfo: true},
+			Preserved: Preserved{Present: true, Identity: Identity{ID: 42}, Info: fresh, HaveInfo: true},
 		},
 	}
 }
@@ -148,7 +148,7 @@ func TestDecideNamespace(t *testing.T) {
 }
 
 func TestDecidePerUser(t *testing.T) {
-	layer := Preserved{Present: true, ID: 43, Info: info.Info{BaseSnapName: "core", MountNSID: 43, ParentMountNSID: 42}, HaveInfo: true}
+	layer := Preserved{Present: true, Identity: Identity{ID: 43}, Info: info.Info{BaseSnapName: "core", MountNSID: 43, ParentMountNSID: 42}, HaveInfo: true}
 	for _, tc := range []struct {
 		name    string
 		change  func(*Facts)

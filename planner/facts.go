@@ -3,6 +3,8 @@
 package planner
 
 import (
+	"fmt"
+
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/info"
@@ -151,8 +153,9 @@ type Preserved struct {
 	// is not pid 1's user namespace, or its id is not the recorded one);
 	// "" when it is.
 	NotOurs string
-	// ID is the namespace's id (or inode where the kernel has no ids).
-	ID uint64
+	// Identity is the live namespace's: what a per-user layer on top of
+	// it must record as its parent.
+	Identity Identity
 	// Info is its info file, HaveInfo whether there was a usable one.
 	Info     info.Info
 	HaveInfo bool
@@ -168,4 +171,30 @@ type Preserved struct {
 type Occupancy struct {
 	Busy bool
 	Why  string
+}
+
+// Identity tells a namespace from every other alive at the same time: the
+// kernel's id (NS_GET_MNTNS_ID) since Linux 6.8, the inode of its nsfs file
+// before (SECURITY.md, kernels before 6.8); the other is 0.
+type Identity struct{ ID, Inode uint64 }
+
+func (i Identity) String() string {
+	if i.ID != 0 {
+		return fmt.Sprintf("id %d", i.ID)
+	}
+	return fmt.Sprintf("inode %d", i.Inode)
+}
+
+// Recorded is the identity an info file records of its own namespace.
+func Recorded(in info.Info) Identity { return Identity{in.MountNSID, in.MountNSInode} }
+
+// RecordedParent is the identity a per-user layer's info file records of
+// the snap namespace it was made on.
+func RecordedParent(in info.Info) Identity {
+	return Identity{in.ParentMountNSID, in.ParentMountNSInode}
+}
+
+// Matches tells whether a recorded identity names the live namespace i.
+func (i Identity) Matches(recorded Identity) bool {
+	return (recorded.ID != 0 && recorded.ID == i.ID) || (recorded.Inode != 0 && recorded.Inode == i.Inode)
 }
