@@ -50,7 +50,6 @@ var kernel struct {
 	mountAPI  feature
 	nsIDs     feature
 	bpfPathFD feature
-	mountRoot feature // statx's STATX_ATTR_MOUNT_ROOT
 }
 
 // probe answers f once with ask.
@@ -158,37 +157,9 @@ func mountNSID(nsfd int) (uint64, error) {
 	return id, err
 }
 
-// mountRoot reports whether child, a directory opened by one name below
-// the directory parent (neither "." nor ".."), is the root of a mount:
-// something is mounted there. statx says so directly since Linux 5.8
-// (STATX_ATTR_MOUNT_ROOT, with its bit in the attribute mask); before, the
-// answer is whether child's mount differs from parent's, by the mount ids
-// of /proc/self/fdinfo (Linux 3.15): a lookup of a name lands on what is
-// mounted there, if anything, so child is on another mount exactly when
-// it is a mount's root.
+// mountRoot is resolve.MountRoot through the launcher's verified /proc.
 func (l *launcher) mountRoot(parent, child int) (bool, error) {
-	if kernel.mountRoot != lack {
-		var stx unix.Statx_t
-		err := unix.Statx(child, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, 0, &stx)
-		switch {
-		case err == nil && stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0:
-			kernel.mountRoot = have
-			return stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
-		case err == nil || err == unix.ENOSYS || err == unix.EPERM:
-			kernel.mountRoot = lack
-		default:
-			return false, err
-		}
-	}
-	p, err := resolve.MountID(l.procfd, parent)
-	if err != nil {
-		return false, fmt.Errorf("cannot get a mount id: %w", err)
-	}
-	c, err := resolve.MountID(l.procfd, child)
-	if err != nil {
-		return false, fmt.Errorf("cannot get a mount id: %w", err)
-	}
-	return p != c, nil
+	return resolve.MountRoot(l.procfd, parent, child)
 }
 
 // isMountPoint reports whether the directory at the absolute path, walked

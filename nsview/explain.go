@@ -229,14 +229,14 @@ func (e *explainer) readSnap() (planner.Host, *planner.Snap) {
 	}
 	s.Removing = gather.Removing(inst)
 	var dir *os.File
-	if s.Base, dir = gather.Base(h.SnapDir, e.f.Launch.Base); dir != nil {
+	if s.Base, dir = gather.Base(procFD(), h.SnapDir, e.f.Launch.Base); dir != nil {
 		dir.Close()
 	}
 	if s.Homedirs, err = gather.Homedirs(); err != nil {
 		s.Base.Err = err
 	}
 	e.readDevices(&h, s)
-	s.UpdateNS.Path = filepath.Join(launcherDir(), "snap-update-ns")
+	s.UpdateNS = &planner.UpdateNS{Path: filepath.Join(launcherDir(), "snap-update-ns")}
 	s.UpdateNS.Installed = exists(s.UpdateNS.Path)
 	s.UpdateNS.Profile, s.UpdateNS.UserProfile = gather.MountProfiles(inst)
 	s.Preserved = e.preserved(layout.MountNSName(inst), layout.InfoName(inst))
@@ -265,7 +265,7 @@ func (e *explainer) readDevices(h *planner.Host, s *planner.Snap) {
 	if h.Hierarchy == devcgroup.V2 {
 		// The launcher checks its own cgroup, which snap run made for the
 		// launch; snap-ns runs in another.
-		h.OwnCgroup = "/" + devcgroup.UnitName(e.f.Launch.Tag.String()) + ".service"
+		s.Devices.OwnCgroup = "/" + devcgroup.UnitName(e.f.Launch.Tag.String()) + ".service"
 		e.assume("on cgroup v2, the app runs in its own snap cgroup, as snap run puts it (the launcher refuses a device cgroup elsewhere)")
 	}
 	s.Devices.Extra = gather.ExtraDevices()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
 	"golang.org/x/sys/unix"
 
@@ -37,6 +38,16 @@ func detectAppArmor() (gather.AppArmor, error) {
 	defer unix.Close(sysfd)
 	return gather.DetectAppArmor(sysfd, procfd)
 }
+
+// procFD is /proc, opened once for snap-ns's run (-1 when it cannot be:
+// the readers then fail on it, saying so).
+var procFD = sync.OnceValue(func() int {
+	fd, err := trusted.Walk("/proc", nil)
+	if err != nil {
+		return -1
+	}
+	return fd
+})
 
 // launcherDir is where the launcher is installed: next to snap-ns when it
 // is there, else in snapd's directory on this host.

@@ -328,7 +328,7 @@ func decideSnap(dirfd int, n *Namespace) planner.Facts {
 		return f
 	}
 	var dir *os.File
-	if f.Snap.Base, dir = gather.Base(f.Host.SnapDir, base); dir != nil {
+	if f.Snap.Base, dir = gather.Base(procFD(), f.Host.SnapDir, base); dir != nil {
 		dir.Close()
 	}
 	if f.Snap.Homedirs, err = gather.Homedirs(); err == nil {

@@ -29,6 +29,10 @@ const (
 	RootCaller
 )
 
+func (i Install) String() string {
+	return [...]string{"unprivileged", "setuid root", "file capabilities", "root caller"}[i]
+}
+
 // Decide is the launch's decision: from the facts, what the launcher does,
 // in snap-confine's order, or the line it refuses with. It reads nothing
 // and changes nothing. When it needs a fact not yet gathered (Plan.Need),
@@ -80,14 +84,24 @@ func Decide(f Facts, install Install) Plan {
 	var need Need
 	p.Namespace, need = DecideNamespace(f)
 	p.Need.Inspection, p.Need.Occupancy = need.Inspection, need.Occupancy
+	if p.Need.Any() {
+		// The rest depends on what the namespace becomes.
+		return p
+	}
 	if p.Namespace.Action == NamespaceCreate || p.Namespace.Action == NamespaceRebuild {
 		p.Root = decideRoot(f)
-		if !s.UpdateNS.Installed && s.UpdateNS.Profile {
+		if s.UpdateNS != nil && !s.UpdateNS.Installed && s.UpdateNS.Profile {
 			return refuse(p, fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, layout.MountProfileName(f.Launch.Instance), s.UpdateNS.Path))
 		}
 	}
 	p.PerUser = DecidePerUser(f, p.Namespace)
-	if p.PerUser.Action != PerUserNone && p.PerUser.Action != PerUserJoin && !s.UpdateNS.Installed && s.UpdateNS.UserProfile {
+	building := p.Namespace.Action == NamespaceCreate || p.Namespace.Action == NamespaceRebuild
+	layering := p.PerUser.Action == PerUserCreate || p.PerUser.Action == PerUserEphemeral
+	if (building || layering) && s.UpdateNS == nil {
+		p.Need.UpdateNS = true
+		return p
+	}
+	if layering && !s.UpdateNS.Installed && s.UpdateNS.UserProfile {
 		return refuse(p, fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, layout.UserMountProfileName(f.Launch.Instance), s.UpdateNS.Path))
 	}
 	return p
@@ -154,8 +168,8 @@ func decideDevices(f Facts, need *Need) (DeviceStep, error) {
 		return d, nil
 	}
 	tag := f.Launch.Tag.String()
-	if d.Hierarchy == devcgroup.V2 && !devcgroup.IsSnapCgroup(f.Host.OwnCgroup, tag) {
-		return d, fmt.Errorf("cannot set up the device cgroup of %s: %s is not a snap cgroup for tag %s", tag, f.Host.OwnCgroup, tag)
+	if d.Hierarchy == devcgroup.V2 && !devcgroup.IsSnapCgroup(devs.OwnCgroup, tag) {
+		return d, fmt.Errorf("cannot set up the device cgroup of %s: %s is not a snap cgroup for tag %s", tag, devs.OwnCgroup, tag)
 	}
 	d.Set, d.Tagged = true, len(tagged)
 	d.Allow = append(append(append([]devcgroup.Device{}, devcgroup.Common...), devs.Extra...), tagged...)
@@ -222,7 +236,7 @@ func (f Facts) Current() stale.Current { return f.current() }
 // /var/lib/snapd/snap), the launcher's tools where the base has none of
 // its own, and the base's /etc entries.
 func decideRoot(f Facts) Root {
-	r := Root{Normal: host.NormalMode(f.Host.Distro, f.Launch.Base), UpdateNS: f.Snap.UpdateNS.Installed}
+	r := Root{Normal: host.NormalMode(f.Host.Distro, f.Launch.Base), UpdateNS: f.Snap.UpdateNS != nil && f.Snap.UpdateNS.Installed}
 	if !r.Normal {
 		r.Binds = policy.LegacyModeBinds
 		return r
@@ -230,6 +244,7 @@ func decideRoot(f Facts) Root {
 	r.MergedUsr = f.Host.SnapDir == layout.AlternateSnapMountDir
 	r.Binds = policy.NormalModeBinds(r.MergedUsr)
 	r.SnapdTools = host.BindSnapdTools(f.Host.Distro, f.Snap.Base.Name)
+	r.HostGPU = f.Host.Distro == host.Classic
 	r.EtcFromBase = policy.BaseEtcFiles(f.Snap.Base.Name, f.Host.Distro == host.Classic && f.Host.DebianLike)
 	return r
 }

@@ -34,12 +34,12 @@ func facts(t *testing.T) Facts {
 	return Facts{
 		Launch:    Launch{Instance: inst, Tag: tag, Base: "core"},
 		CallerUID: 1000,
-		Host:      Host{Distro: host.Classic, DebianLike: true, SnapDir: layout.CanonicalSnapMountDir, Hierarchy: devcgroup.V2, OwnCgroup: "/user.slice/snap.hello.app-1.scope"},
+		Host:      Host{Distro: host.Classic, DebianLike: true, SnapDir: layout.CanonicalSnapMountDir, Hierarchy: devcgroup.V2},
 		Seccomp:   &Seccomp{Path: "/var/lib/snapd/seccomp/bpf/snap.hello.app.bin2", Format: "bin2", Programs: 2},
 		Snap: &Snap{
 			Base:      Base{Name: "core", Revision: "1", Device: 7 << 8},
-			UpdateNS:  UpdateNS{Path: "/usr/lib/snapd/snap-update-ns", Installed: true},
-			Devices:   Devices{Tagged: tagged()},
+			UpdateNS:  &UpdateNS{Path: "/usr/lib/snapd/snap-update-ns", Installed: true},
+			Devices:   Devices{Tagged: tagged(), OwnCgroup: "/user.slice/snap.hello.app-1.scope"},
 			Preserved: Preserved{Present: true, Identity: Identity{ID: 42}, Info: fresh, HaveInfo: true},
 		},
 	}
@@ -66,7 +66,7 @@ func TestDecideRefusals(t *testing.T) {
 			f.Snap.Base.Name, f.Launch.Base = "core24", "core24"
 			f.Snap.Preserved = Preserved{}
 			f.Snap.Devices.Tagged = tagged()
-			f.Host.OwnCgroup = "/user.slice/session-1.scope"
+			f.Snap.Devices.OwnCgroup = "/user.slice/session-1.scope"
 		}, "/user.slice/session-1.scope is not a snap cgroup for tag snap.hello.app"},
 		{"mount profile without snap-update-ns", Setuid, func(f *Facts) {
 			f.Snap.Preserved = Preserved{}
@@ -139,7 +139,7 @@ func TestDecideNamespace(t *testing.T) {
 			if p.Namespace.Action != tc.want || p.Namespace.Vote != tc.vote || p.Need != tc.need || !strings.Contains(p.Namespace.Why, tc.why) {
 				t.Errorf("Namespace = %+v, Need %+v; want %v (%v), need %+v, why with %q", p.Namespace, p.Need, tc.want, tc.vote, tc.need, tc.why)
 			}
-			building := tc.want == NamespaceCreate || tc.want == NamespaceRebuild
+			building := (tc.want == NamespaceCreate || tc.want == NamespaceRebuild) && !p.Need.Any()
 			if building != (p.Root.Binds != nil) {
 				t.Errorf("Root = %+v for %v", p.Root, tc.want)
 			}
@@ -207,7 +207,7 @@ func TestDecideDevices(t *testing.T) {
 		}, devcgroup.Required, true, false, len(devcgroup.Common) + 2},
 		{"core24 on v1, any cgroup", func(f *Facts) {
 			f.Snap.Base.Name, f.Snap.Devices.Tagged = "core24", tagged()
-			f.Host.Hierarchy, f.Host.OwnCgroup = devcgroup.V1, ""
+			f.Host.Hierarchy, f.Snap.Devices.OwnCgroup = devcgroup.V1, ""
 		}, devcgroup.Required, true, false, len(devcgroup.Common)},
 		{"self-managed", func(f *Facts) { f.Snap.Devices.Settings.SelfManaged = true }, devcgroup.None, false, false, 0},
 		{"container", func(f *Facts) { f.Host.InContainer = true; f.Snap.Devices.SettingsErr = errors.New("never read") }, devcgroup.None, false, false, 0},
@@ -323,6 +323,8 @@ func TestDecideNeedsInOrder(t *testing.T) {
 	full := facts(t)
 	full.Snap.Devices.Tagged = nil
 	full.Snap.Base.Revision = "2" // refreshed: occupancy is asked for
+	updateNS := full.Snap.UpdateNS
+	full.Snap.UpdateNS = nil // asked for once a namespace is to be made
 	f := full
 	f.Seccomp, f.Snap = nil, nil
 	var asked []string
@@ -340,6 +342,8 @@ func TestDecideNeedsInOrder(t *testing.T) {
 			}
 			snap := *full.Snap
 			asked, f.Snap = append(asked, "snap"), &snap
+		case p.Need.UpdateNS:
+			asked, f.Snap.UpdateNS = append(asked, "update-ns"), updateNS
 		case p.Need.TaggedDevices || p.Need.Occupancy:
 			if p.Need.TaggedDevices {
 				asked, f.Snap.Devices.Tagged = append(asked, "tagged"), tagged()
@@ -348,7 +352,7 @@ func TestDecideNeedsInOrder(t *testing.T) {
 				asked, f.Snap.Preserved.Occupancy = append(asked, "occupancy"), &Occupancy{}
 			}
 		default:
-			if got := strings.Join(asked, " "); got != "seccomp snap tagged occupancy" {
+			if got := strings.Join(asked, " "); got != "seccomp snap tagged occupancy update-ns" {
 				t.Errorf("asked for %s", got)
 			}
 			if p.Namespace.Action != NamespaceRebuild {

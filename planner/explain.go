@@ -111,7 +111,7 @@ func (n Need) names() string {
 		name string
 	}{
 		{n.Seccomp, "the seccomp profile"}, {n.Snap, "the snap's facts"}, {n.Inspection, "the preserved namespace's mounts"},
-		{n.Occupancy, "whether the snap runs"}, {n.TaggedDevices, "the devices tagged for the app"},
+		{n.Occupancy, "whether the snap runs"}, {n.TaggedDevices, "the devices tagged for the app"}, {n.UpdateNS, "snap-update-ns"},
 	} {
 		if x.need {
 			out = append(out, x.name)

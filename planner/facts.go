@@ -48,7 +48,9 @@ type Snap struct {
 	// Homedirs are snapd's extra home directories (system-params).
 	Homedirs []string
 	Devices  Devices
-	UpdateNS UpdateNS
+	// UpdateNS is snap-update-ns, nil until gathered (Need.UpdateNS: a
+	// namespace or layer is to be made).
+	UpdateNS *UpdateNS
 	// Preserved is the snap's preserved namespace, UserLayer the caller's
 	// preserved per-user layer on top of it (read under the caller's
 	// per-user lock, taken after the snap's).
@@ -87,8 +89,6 @@ type Host struct {
 	InContainer bool
 	// Hierarchy is the cgroup hierarchy the device cgroup uses.
 	Hierarchy devcgroup.Hierarchy
-	// OwnCgroup is the launcher's own cgroup v2 path ("" when unknown).
-	OwnCgroup string
 }
 
 // Features are snapd's feature flags the launcher honours.
@@ -129,6 +129,9 @@ type Devices struct {
 	// Tagged are the devices udev tagged for the app; nil until
 	// gathered (Need.TaggedDevices).
 	Tagged *[]devcgroup.Device
+	// OwnCgroup is the launcher's own cgroup v2 path, gathered with
+	// Tagged on cgroup v2 (the device program is attached there).
+	OwnCgroup string
 	// Extra are the host's nodes every app with a device cgroup may use
 	// besides devcgroup.Common (NVIDIA, uhid, tun, where they exist).
 	Extra []devcgroup.Device

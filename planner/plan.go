@@ -45,8 +45,12 @@ type Need struct {
 	// Occupancy: whether the snap still has processes (its namespace
 	// should go after a refresh, unless it does).
 	Occupancy bool
-	// TaggedDevices: the devices udev tagged for the app.
+	// TaggedDevices: the devices udev tagged for the app (and, on cgroup
+	// v2, the launcher's own cgroup).
 	TaggedDevices bool
+	// UpdateNS: whether snap-update-ns is installed (and, when it is not,
+	// whether snapd wrote mount profiles it would have applied).
+	UpdateNS bool
 }
 
 // Any reports whether a fact is still needed.
@@ -122,6 +126,10 @@ type Root struct {
 	// EtcFromBase are the base's own entries of /etc bound over the
 	// host's.
 	EtcFromBase []string
+	// HostGPU: the host's NVIDIA driver, when loaded, is made visible
+	// below /var/lib/snapd/lib (a classic host), as snap-confine does;
+	// policy/nvidia.go decides its files from what is found then.
+	HostGPU bool
 	// UpdateNS: snap-update-ns runs in the new namespace.
 	UpdateNS bool
 }

@@ -26,6 +26,7 @@ import (
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -234,7 +235,8 @@ func Info(dirfd int, name, display string) (in info.Info, have bool, why string)
 // revision's directory is returned open (O_PATH), so that a refresh that
 // changes the link in the meantime cannot mix two revisions. A base that
 // cannot be used has Err set (the launch's refusal) and no directory.
-func Base(snapDir, name string) (planner.Base, *os.File) {
+// procfd is /proc, for resolve.MountRoot.
+func Base(procfd int, snapDir, name string) (planner.Base, *os.File) {
 	refuse := func(err error) (planner.Base, *os.File) { return planner.Base{Name: name, Err: err}, nil }
 	snap, err := trusted.Walk(snapDir, nil)
 	if err != nil {
@@ -264,16 +266,20 @@ func Base(snapDir, name string) (planner.Base, *os.File) {
 	if err != nil {
 		return refuse(fmt.Errorf("cannot use base snap %q: cannot open %s/%s: %w", name, display, rev, err))
 	}
-	var stx unix.Statx_t
-	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx); err != nil {
+	var st unix.Stat_t
+	mounted, err := resolve.MountRoot(procfd, dir, fd)
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if err != nil {
 		unix.Close(fd)
 		return refuse(fmt.Errorf("cannot inspect %s/%s: %w", display, rev, err))
 	}
-	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+	if !mounted {
 		unix.Close(fd)
 		return refuse(fmt.Errorf("cannot use base snap %q: %s/%s is not a mount point", name, display, rev))
 	}
-	b := planner.Base{Name: name, Revision: rev, Device: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
+	b := planner.Base{Name: name, Revision: rev, Device: st.Dev}
 	return b, os.NewFile(uintptr(fd), display+"/"+rev)
 }
 
@@ -284,3 +290,4 @@ func hasCurrent(snap int, name string) bool {
 	var st unix.Stat_t
 	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
 }
+
