@@ -3,10 +3,9 @@
 package launcher
 
 import (
-	"fmt"
+	"github.com/snapns/snapns/planner"
 	"path/filepath"
 	"runtime"
-	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -26,7 +25,7 @@ import (
 //	BPF maps charged to the memcg      5.11   RLIMIT_MEMLOCK raised around the device map and program (devcgroup.go)
 //	mount_setattr                      5.12   mount(2) on /proc/self/fd/N, as for open_tree
 //	BPF_F_PATH_FD                      6.5    BPF_OBJ_GET/BPF_OBJ_PIN by a /proc/self/fd/N path
-//	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (nsIdentity)
+//	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (identify)
 //
 // Each is looked for once per launch, at its first use, from the kernel's
 // own answer to a call it must refuse for another reason when it has the
@@ -97,45 +96,33 @@ func haveBPFPathFD() bool {
 	})
 }
 
-// nsIdentity names a mount namespace across launches: the kernel's id
-// (NS_GET_MNTNS_ID, Linux 6.8), unique and never reused; on older kernels
-// the inode number of its nsfs file, unique among the namespaces alive at
-// one time, which every preserved namespace is (its bind mount keeps it):
-// another namespace bound over a preserved one's file has another inode,
-// as it has another id. What the inode gives up is the past: once a
-// namespace is gone its number may be handed to a new one, so a record
-// that outlives its namespace could match a later one. The launcher never
-// lets a record outlive its namespace (a discard removes the namespaces
-// first, then their info files, and a per-user layer goes with the snap's
-// namespace); only someone who can unmount in /run/snapd/ns (root) can
-// make one, and then the worst is a user's own stale layer of the same
-// snap (captured.go says more).
-type nsIdentity struct {
-	id  uint64 // the kernel's id, 0 without
-	ino uint64 // the nsfs inode, when there is no id
-}
-
-func (n nsIdentity) String() string {
-	if n.id != 0 {
-		return strconv.FormatUint(n.id, 10)
-	}
-	return "inode " + strconv.FormatUint(n.ino, 10)
-}
-
 // identify returns the identity of the namespace nsfd (an nsfs file).
-func identify(nsfd int) (nsIdentity, error) {
+//
+// A namespace's id (NS_GET_MNTNS_ID, Linux 6.8) is unique and never
+// reused; on older kernels the inode number of its nsfs file is unique
+// among the namespaces alive at one time, which every preserved namespace
+// is (its bind mount keeps it): another namespace bound over a preserved
+// one's file has another inode, as it has another id. What the inode gives
+// up is the past: once a namespace is gone its number may be handed to a
+// new one, so a record that outlives its namespace could match a later
+// one. The launcher never lets a record outlive its namespace (a discard
+// removes the namespaces first, then their info files, and a per-user
+// layer goes with the snap's namespace); only someone who can unmount in
+// /run/snapd/ns (root) can make one, and then the worst is a user's own
+// stale layer of the same snap (captured.go says more).
+func identify(nsfd int) (planner.Identity, error) {
 	id, err := mountNSID(nsfd)
 	if err != nil {
-		return nsIdentity{}, err
+		return planner.Identity{}, err
 	}
 	if id != 0 {
-		return nsIdentity{id: id}, nil
+		return planner.Identity{ID: id}, nil
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(nsfd, &st); err != nil {
-		return nsIdentity{}, err
+		return planner.Identity{}, err
 	}
-	return nsIdentity{ino: st.Ino}, nil
+	return planner.Identity{Inode: st.Ino}, nil
 }
 
 // mountNSID returns the kernel's unique, never reused id of a mount

@@ -20,7 +20,6 @@
 package launcher
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -31,9 +30,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/nodump"
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
-	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/gather"
 )
 
 func init() {
@@ -61,10 +61,12 @@ const usage = "cannot launch: usage: snap-launch PLAN EXECUTABLE [ARGS...]"
 // launcher holds what one launch knows; it is built once, from the caller's
 // credentials and a decoded plan.
 type launcher struct {
-	plan   *plan.Plan
+	launch planner.Launch
 	target []string
 	env    []string
 	debug  bool
+	// facts are what the launcher has gathered so far (launch.go).
+	facts planner.Facts
 
 	ruid, rgid int
 	groups     []int
@@ -73,13 +75,12 @@ type launcher struct {
 	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
 	cookie     string // the snap's cookie for snapctl, "" if none
 
-	profile     bpf.Profile // the app's seccomp profile, loaded last
-	legacySnapd bool        // the profile is a .bin: snapd 2.63 or older wrote it
-	secure      bool        // the kernel's AT_SECURE: the launch raised privilege
-	aa          *apparmor   // what AppArmor detection found
-	mode        installMode
-	permitted   capSet // the launcher's permitted capabilities
-	inheritable capSet // the caller's inheritable set, left as it was
+	profile     bpf.Profile     // the app's seccomp profile, loaded last
+	secure      bool            // the kernel's AT_SECURE: the launch raised privilege
+	aa          gather.AppArmor // what AppArmor detection found
+	mode        planner.Install // how the launcher got its privilege
+	permitted   capSet          // the launcher's permitted capabilities
+	inheritable capSet          // the caller's inheritable set, left as it was
 
 	procfd    int        // the verified /proc of pid 1's namespace
 	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
@@ -191,7 +192,8 @@ func (l *launcher) run(args []string) error {
 		return nil
 	}
 	l.secure = atSecure()
-	l.plan, l.target, l.env, l.debug = p, target, callerEnv(l.secure), p.Debug
+	l.launch = planner.Launch{Classic: p.Classic, Instance: p.Instance, Tag: p.Tag, Base: p.Base}
+	l.target, l.env, l.debug = target, callerEnv(l.secure), p.Debug
 	// Every file and directory the launcher creates gets exactly the mode
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
@@ -207,7 +209,7 @@ func (l *launcher) run(args []string) error {
 	}
 	// The caller's working directory: a path to re-enter as the caller
 	// after the namespace changed (getcwd fails for an unreachable one),
-	// and, for classic plans, which stay where they are, a descriptor.
+	// and, for classic launches, which stay where they are, a descriptor.
 	if wd, err := unix.Getwd(); err == nil {
 		l.cwd = wd
 	}
@@ -216,33 +218,23 @@ func (l *launcher) run(args []string) error {
 			l.cwdfd = fd
 		}
 	}
-	l.debugf("plan: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
+	l.debugf("launch: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
+	l.facts = planner.Facts{Launch: l.launch, CallerUID: uint32(l.ruid)}
 	if err := l.initCaps(); err != nil {
 		return err
 	}
-	if err := l.checkAppArmor(); err != nil {
-		return err
+	l.detectAppArmor()
+	if p.Classic {
+		// A classic app stays in the caller's namespace, where
+		// snap-confine reads the flags too.
+		if err := l.gatherFeatures(); err != nil {
+			return err
+		}
 	}
-	if !p.Classic {
-		if l.mode == modeNone {
-			return errors.New("cannot launch: snap-launch is installed neither setuid root nor with file capabilities")
-		}
-		if err := l.enterSnapNamespace(); err != nil {
-			return err
-		}
-	} else {
-		// Parallel instances of classic snaps (parallel.go): nothing
-		// unless snapd's parallel-instances feature is on.
-		if err := l.classicNamespace(); err != nil {
-			return err
-		}
-		if l.mode != modeNone {
-			if err := l.readHostFiles(); err != nil {
-				return err
-			}
-		}
+	if err := l.decideAndExecute(); err != nil {
+		return err
 	}
 	return l.handover()
 }
@@ -266,21 +258,6 @@ func checkCallerIDs(uid, gid int) error {
 	}
 	if invalid(gid) {
 		return fmt.Errorf("cannot launch for gid %d: not a valid group id", uint32(gid))
-	}
-	return nil
-}
-
-// readHostFiles reads what the app gets from the host's files, in pid 1's
-// mount namespace, before any snap namespace is joined (whose mounts could
-// otherwise stand in for them): the seccomp profile and the snap's cookie.
-func (l *launcher) readHostFiles() error {
-	var err error
-	if l.profile, err = l.readProfile(); err != nil {
-		return err
-	}
-	// A hook keeps the SNAP_COOKIE snapd gave it, as with snap-confine.
-	if !l.plan.Tag.IsHook() {
-		l.readCookie()
 	}
 	return nil
 }

@@ -104,6 +104,9 @@ func Decide(f Facts, install Install) Plan {
 	if layering && !s.UpdateNS.Installed && s.UpdateNS.UserProfile {
 		return refuse(p, fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, layout.UserMountProfileName(f.Launch.Instance), s.UpdateNS.Path))
 	}
+	// snap-update-ns --user-mounts runs only for a snap with a per-user
+	// profile, as snap-confine runs it.
+	p.PerUser.UpdateNS = layering && s.UpdateNS.UserProfile
 	return p
 }
 

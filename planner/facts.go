@@ -144,7 +144,7 @@ type UpdateNS struct {
 	Path      string
 	Installed bool
 	// Profile, UserProfile: snapd wrote the snap's mount profile, its
-	// per-user one.
+	// per-user one (/var/lib/snapd/mount).
 	Profile, UserProfile bool
 }
 

@@ -107,6 +107,9 @@ type PerUserStep struct {
 	Action PerUserAction
 	// Discard: a preserved layer is there and must go first.
 	Discard bool
+	// UpdateNS: snap-update-ns --user-mounts applies the snap's per-user
+	// mount profile in the new layer.
+	UpdateNS bool
 	Why     string
 }
 
