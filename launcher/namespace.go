@@ -36,8 +36,12 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	defer unix.Close(nsdir)
 	defer unix.Close(lockdir)
-	// snap-confine's global initialisation with the parallel-instances
-	// feature, for confined snaps too (parallel.go).
+	// The rest of snap-confine's global initialisation: the snap mount
+	// directory shared, and with the parallel-instances feature /snap and
+	// /var/snap shared mount points (parallel.go), for confined snaps too.
+	if err := l.ensureSharedSnapMount(lockdir); err != nil {
+		return err
+	}
 	if err := l.parallelGlobalInit(lockdir); err != nil {
 		return err
 	}
@@ -114,6 +118,63 @@ func (l *launcher) enterSnapNamespace() error {
 	}
 	l.debugf("joined %s", display)
 	return nil
+}
+
+// onceAtBoot runs work, a set-up of pid 1's namespace that lasts until
+// the next boot, once: under the global lock, recorded by the root-owned
+// marker name in the lock directory (a tmpfs, emptied at boot). A launch
+// that finds the marker (a regular file of root's that nobody else can
+// write, in a directory only root writes to) and still(), when given,
+// true, takes no lock and reads nothing else: snap-confine reads pid 1's
+// whole mount table on every launch to decide the same, and that table
+// grows with every preserved namespace and every mount a user makes.
+func (l *launcher) onceAtBoot(lockdir int, name string, still func() bool, work func() error) error {
+	done := func() bool {
+		var st unix.Stat_t
+		return unix.Fstatat(lockdir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+			st.Mode&unix.S_IFMT == unix.S_IFREG && st.Uid == 0 && st.Mode&0o022 == 0 && (still == nil || still())
+	}
+	if done() {
+		return nil
+	}
+	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
+	if err != nil {
+		return err
+	}
+	defer unlock(global)
+	if done() {
+		return nil
+	}
+	if err := work(); err != nil {
+		return err
+	}
+	display := layout.LockDir + "/" + name
+	fd, err := l.ensureRootFile(lockdir, name, unix.O_RDONLY, layout.MarkerFileMode, display)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(fd)
+	if err := checkRootOwned(fd, unix.S_IFREG, layout.MarkerFileMode, display, l.fixOwnerMode); err != nil {
+		return err
+	}
+	l.debugf("set up once for this boot: recorded in %s", display)
+	return nil
+}
+
+// ensureSharedSnapMount makes the snap mount directory a shared mount
+// point of itself when neither it nor "/" has shared propagation (a host
+// whose init does not make "/" shared), as snap-confine's
+// sc_ensure_shared_snap_mount does, so that snaps mounted later reach the
+// snaps' namespaces. Once per boot.
+func (l *launcher) ensureSharedSnapMount(lockdir int) error {
+	return l.onceAtBoot(lockdir, layout.SnapMountSharedName, nil, func() error {
+		shared, err := l.sharedMountPoints("/", l.snapDir)
+		if err != nil || shared[0] || shared[1] {
+			return err
+		}
+		l.debugf("neither / nor %s is shared: making %s a shared mount point", l.snapDir, l.snapDir)
+		return l.makeSharedMountPoint(l.snapDir)
+	})
 }
 
 // ensureVoidDir makes snapd's void directory, where an app starts when the

@@ -98,7 +98,10 @@ func (l *launcher) classicNamespace() error {
 		return err
 	}
 	unix.Close(nsdir)
-	err = l.ensureSnapDirMounts(lockdir)
+	err = l.ensureSharedSnapMount(lockdir)
+	if err == nil {
+		err = l.ensureSnapDirMounts(lockdir)
+	}
 	unix.Close(lockdir)
 	if err != nil {
 		return err
@@ -224,67 +227,34 @@ func checkRootDir(fd int, display string) error {
 // sc_ensure_snap_dir_shared_mounts: a recursive bind on itself, then
 // recursively shared): a classic app's namespace can then make them slave
 // and mount over the snap's name without the mounts reaching the host,
-// while the host's new snap mounts keep reaching it.
-//
-// It is done once per boot, under the global lock, and recorded by a
-// root-owned marker in /run/snapd/lock (a tmpfs: gone at the next boot).
-// snap-confine reads pid 1's whole mount table on every launch to find
-// out; the table grows with every preserved namespace and every mount a
-// user makes (FUSE), so a launch that finds the marker, and both
-// directories still mount points (statx), reads nothing else and takes no
-// lock. Only the launch that does the work reads the table, as a stream.
+// while the host's new snap mounts keep reaching it. Once per boot
+// (onceAtBoot); a launch that finds it done also checks that both are
+// still mount points.
 func (l *launcher) ensureSnapDirMounts(lockdir int) error {
-	if l.snapDirsShared(lockdir) {
-		return nil
+	stillMounted := func() bool {
+		for _, dir := range l.snapDirs() {
+			var stx unix.Statx_t
+			if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, 0, &stx) != nil || stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+				l.debugf("%s is not a mount point any more: setting it up again", dir)
+				return false
+			}
+		}
+		return true
 	}
-	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
-	if err != nil {
-		return err
-	}
-	defer unlock(global)
-	if l.snapDirsShared(lockdir) {
-		return nil
-	}
-	todo, err := l.unsharedSnapDirs()
-	if err != nil {
-		return err
-	}
-	for _, dir := range todo {
-		if err := l.makeSharedMountPoint(dir); err != nil {
+	return l.onceAtBoot(lockdir, layout.SnapDirsSharedName, stillMounted, func() error {
+		shared, err := l.sharedMountPoints(l.snapDirs()...)
+		if err != nil {
 			return err
 		}
-	}
-	display := layout.LockDir + "/" + layout.SnapDirsSharedName
-	fd, err := l.ensureRootFile(lockdir, layout.SnapDirsSharedName, unix.O_RDONLY, 0o644, display)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, 0o644, display, l.fixOwnerMode); err != nil {
-		return err
-	}
-	l.debugf("/snap and /var/snap are shared mount points: recorded in %s", display)
-	return nil
-}
-
-// snapDirsShared tells whether this boot's set-up of /snap and /var/snap
-// is recorded (a regular file of root's, writable by nobody else, in the
-// root-owned lock directory: nobody else can have made it) and both are
-// still mount points.
-func (l *launcher) snapDirsShared(lockdir int) bool {
-	var st unix.Stat_t
-	if unix.Fstatat(lockdir, layout.SnapDirsSharedName, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
-		st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o022 != 0 {
-		return false
-	}
-	for _, dir := range l.snapDirs() {
-		var stx unix.Statx_t
-		if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, 0, &stx) != nil || stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-			l.debugf("%s is not a mount point any more: setting it up again", dir)
-			return false
+		for i, dir := range l.snapDirs() {
+			if !shared[i] {
+				if err := l.makeSharedMountPoint(dir); err != nil {
+					return err
+				}
+			}
 		}
-	}
-	return true
+		return nil
+	})
 }
 
 // makeSharedMountPoint binds dir on itself and makes the new mount
@@ -314,29 +284,20 @@ func (l *launcher) makeSharedMountPoint(dir string) error {
 	return l.makeShared(mounted, dir)
 }
 
-// unsharedSnapDirs returns those of /snap and /var/snap that are not
-// mount points with shared propagation in the calling thread's namespace,
-// from its mount table: the last (topmost) mount on the directory counts.
-func (l *launcher) unsharedSnapDirs() ([]string, error) {
-	shared := make([]bool, len(l.snapDirs()))
+// sharedMountPoints tells, for each of dirs, whether it is a mount point
+// with shared propagation in the calling thread's namespace, from its mount
+// table: the last (topmost) mount on the directory counts.
+func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
+	shared := make([]bool, len(dirs))
 	err := l.scanMountTable("the mount table", func(e mountinfo.Entry) error {
-		for i, dir := range l.snapDirs() {
+		for i, dir := range dirs {
 			if e.MountDir == dir {
 				shared[i] = slices.ContainsFunc(e.Optional, func(opt string) bool { return strings.HasPrefix(opt, "shared:") })
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	var todo []string
-	for i, dir := range l.snapDirs() {
-		if !shared[i] {
-			todo = append(todo, dir)
-		}
-	}
-	return todo, nil
+	return shared, err
 }
 
 // scanMountTable reads the calling thread's mount table through the

@@ -99,7 +99,7 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /run/snapd/ rw,
   /run/snapd/lock/ rw,
   /run/snapd/lock/*.lock rwk,
-  /run/snapd/lock/.snap-dirs-shared rw,
+  /run/snapd/lock/.snap-{dirs,mount}-shared rw,
   /run/snapd/ns/ rw,
   /run/snapd/ns/*.mnt rw,
   /run/snapd/ns/snap.*.info{,.tmp} rw,
@@ -229,18 +229,19 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   umount /var/lib/snapd/hostfs/{sys,dev,proc}/,
   umount /run/snapd/ns/*.mnt,
 
-  # Parallel instances (the parallel-instances feature): /snap and
-  # /var/snap made shared mount points of themselves on the host; in a
-  # classic app's own namespace, made slave and an instance's directories
-  # bound on the snap's name.
+  # The snap mount directory made a shared mount point of itself where
+  # neither it nor / is shared; parallel instances (the
+  # parallel-instances feature): it and /var/snap made so; in a classic
+  # app's own namespace, made slave and an instance's directories bound
+  # on the snap's name.
   /var/snap/*/ r,
-  mount options=(rw rbind) /snap/ -> /snap/,
+  mount options=(rw rbind) /{,var/lib/snapd/}snap/ -> /{,var/lib/snapd/}snap/,
   mount options=(rw rbind) /var/snap/ -> /var/snap/,
-  mount options=(rw rshared) -> /snap/,
+  mount options=(rw rshared) -> /{,var/lib/snapd/}snap/,
   mount options=(rw rshared) -> /var/snap/,
-  mount options=(rw rslave) -> /snap/,
+  mount options=(rw rslave) -> /{,var/lib/snapd/}snap/,
   mount options=(rw rslave) -> /var/snap/,
-  mount options=(rw rbind) /snap/*_*/ -> /snap/*/,
+  mount options=(rw rbind) /{,var/lib/snapd/}snap/*_*/ -> /{,var/lib/snapd/}snap/*/,
   mount options=(rw rbind) /var/snap/*_*/ -> /var/snap/*/,
 
   # snap-update-ns, executed by descriptor, transitions to its per-snap

@@ -37,6 +37,12 @@ const (
 	// (the parallel-instances feature's global set-up), once per boot.
 	// Instance names hold no dot, so no lock file can be named so.
 	SnapDirsSharedName = ".snap-dirs-shared"
+	// SnapMountSharedName, in LockDir, records that the snap mount
+	// directory was checked (and made a shared mount point of itself
+	// where neither it nor "/" was shared), once per boot.
+	SnapMountSharedName = ".snap-mount-shared"
+	// MarkerFileMode is the mode of those markers.
+	MarkerFileMode = 0o644
 	// PrivateTmpDir is the root-owned 0700 parent of every snap's private
 	// /tmp; it lives in the world-writable /tmp, so every step below it is
 	// opened without following symlinks and checked for ownership.

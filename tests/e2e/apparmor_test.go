@@ -219,26 +219,16 @@ func allowed(rules []profileRule, path, perm string) bool {
 const snapdProfileFile = "snapd-snap-confine.apparmor"
 
 // stageSnapdProfile takes snapd's profile for snap-confine out of Debian
-// sid's snapd package, which make deps downloads into .cache/debs/sid (never
-// committed: it is snapd's text), before the sandbox is entered.
+// sid's snapd package, downloaded into .cache/debs/sid (never committed: it
+// is snapd's text), before the sandbox is entered.
 func stageSnapdProfile(bin string) {
 	skip := func(why string) {
 		fmt.Fprintln(os.Stderr, "*** SKIPPING the comparison with snapd's AppArmor profile: "+why+" ***")
 		os.WriteFile(filepath.Join(bin, snapdProfileFile+".skip"), []byte(why), 0o644)
 	}
-	debs, _ := filepath.Glob("../../.cache/debs/sid/snapd_*.deb")
-	if len(debs) == 0 {
-		skip("Debian sid's snapd package is not in .cache/debs/sid (make deps downloads it)")
-		return
-	}
-	dir, err := os.MkdirTemp("", "snapd-deb")
+	dir, err := sandbox.SnapdTree(repoRoot, "sid")
 	if err != nil {
 		skip(err.Error())
-		return
-	}
-	defer os.RemoveAll(dir)
-	if out, err := exec.Command("dpkg-deb", "-x", debs[0], dir).CombinedOutput(); err != nil {
-		skip(fmt.Sprintf("cannot unpack %s: %v: %s", debs[0], err, out))
 		return
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "etc/apparmor.d/usr.lib.snapd.snap-confine.real"))
@@ -246,7 +236,7 @@ func stageSnapdProfile(bin string) {
 		skip(err.Error())
 		return
 	}
-	version := strings.SplitN(filepath.Base(debs[0]), "_", 3)[1]
+	version := sandbox.SnapdVersion(dir)
 	os.WriteFile(filepath.Join(bin, snapdProfileFile), append([]byte("# snapd "+version+"\n"), data...), 0o644)
 }
 

@@ -173,3 +173,56 @@ func TestHomedirsAreBoundWhereTheBaseHasNoMountPoint(t *testing.T) {
 		t.Errorf("the home directory in the snap: %q %v", r.Read["/srv/homes/alice/note"], r.Errors)
 	}
 }
+
+// On a host whose "/" is not shared (an init that does not make it so), the
+// snap mount directory is made a shared mount point of itself, so that
+// snaps mounted later reach the snaps' namespaces, as snap-confine's
+// sc_ensure_shared_snap_mount does; once per boot, recorded in the lock
+// directory, and not at all where "/" is shared.
+func TestSnapMountDirIsMadeSharedWhereRootIsNot(t *testing.T) {
+	world(t)
+	launch{}.mustRun(t)
+	if topMountOf(t, "/snap") != "" {
+		t.Fatal(`/snap was made a mount point although "/" is shared`)
+	}
+	world(t)
+	if err := unix.Mount("none", "/", "", unix.MS_PRIVATE, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		detachAll(t, "/snap")
+		unix.Mount("none", "/", "", unix.MS_SHARED, "")
+	})
+	launch{caps: true, uid: userUID}.mustRun(t)
+	if topMountOf(t, "/snap") != "/snap" || !strings.Contains(mountLineOf(t, "/snap"), "shared:") {
+		t.Fatalf("/snap is not a shared mount point: %q", mountLineOf(t, "/snap"))
+	}
+	if !exists("/run/snapd/lock/.snap-mount-shared") {
+		t.Error("the set-up was not recorded")
+	}
+	// A later launch does nothing more.
+	launch{caps: true, uid: userUID + 1}.mustRun(t)
+	if n := strings.Count(pid1Mounts(t), " /snap /snap "); n != 1 {
+		t.Errorf("/snap is bound %d times", n)
+	}
+}
+
+// mountLineOf is the last mountinfo line of the mount on point, or "".
+func mountLineOf(t *testing.T, point string) string {
+	line := ""
+	for _, l := range strings.Split(pid1Mounts(t), "\n") {
+		if f := strings.Fields(l); len(f) > 4 && f[4] == point {
+			line = l
+		}
+	}
+	return line
+}
+
+// topMountOf is point when a mount's root is point itself mounted there
+// (a bind of the directory on itself), else "".
+func topMountOf(t *testing.T, point string) string {
+	if f := strings.Fields(mountLineOf(t, point)); len(f) > 4 && f[3] == point {
+		return point
+	}
+	return ""
+}

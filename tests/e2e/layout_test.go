@@ -13,7 +13,7 @@ import (
 )
 
 // snapd 2.77's own snap-update-ns (Debian sid's package, fetched into
-// .cache/debian/sid like the 2.57 package, never installed) applies the
+// .cache/debs/sid like the 2.57 package, never installed) applies the
 // layouts of the test snap in the namespace the launcher built: the real
 // peer of the launcher's bootstrap, whose writable mimics depend on exactly
 // how the root filesystem was assembled.
@@ -26,7 +26,7 @@ const (
 
 // fetchSnapd277 runs outside the sandbox, as fetchSnapd does.
 func fetchSnapd277() {
-	tree, err := sandbox.SnapdTree(snapdCacheRelPath, "sid")
+	tree, err := sandbox.SnapdTree(repoRoot, "sid")
 	if err == nil {
 		if v := sandbox.SnapdVersion(tree); !strings.HasPrefix(v, "2.77") {
 			err = fmt.Errorf("Debian sid's snapd is %s, not 2.77.x", v)

@@ -93,27 +93,29 @@ func parallelWorld(t *testing.T, feature bool) {
 // removeInstances undoes parallelWorld and the launcher's shared mount
 // points of /snap and /var/snap (which the sandbox does not otherwise
 // have), topmost first.
-func removeInstances(t *testing.T) {
+// detachAll unmounts every mount on dir. The launcher's bind of a
+// directory on itself is a peer of the sandbox's root mount: made private
+// first, its unmount does not propagate to the base snaps mounted below
+// the original directory.
+func detachAll(t *testing.T, dir string) {
 	t.Helper()
-	detachAll := func(dir string) {
-		for i := 0; isMountPoint(dir); i++ {
-			// The launcher's bind of /snap on itself is a peer of
-			// the sandbox's root mount: made private first, its
-			// unmount does not propagate to the base snaps
-			// mounted below the original /snap.
-			err := unix.Mount("none", dir, "", unix.MS_REC|unix.MS_PRIVATE, "")
-			if err == nil {
-				err = unix.Unmount(dir, unix.MNT_DETACH)
-			}
-			if err != nil || i > 10 {
-				t.Fatalf("cannot unmount %s: %v", dir, err)
-			}
+	for i := 0; isMountPoint(dir); i++ {
+		err := unix.Mount("none", dir, "", unix.MS_REC|unix.MS_PRIVATE, "")
+		if err == nil {
+			err = unix.Unmount(dir, unix.MNT_DETACH)
+		}
+		if err != nil || i > 10 {
+			t.Fatalf("cannot unmount %s: %v", dir, err)
 		}
 	}
-	detachAll("/snap")
-	detachAll("/var/snap")
+}
+
+func removeInstances(t *testing.T) {
+	t.Helper()
+	detachAll(t, "/snap")
+	detachAll(t, "/var/snap")
 	for _, key := range instanceKeys {
-		detachAll("/snap/hello_" + key + "/1")
+		detachAll(t, "/snap/hello_"+key+"/1")
 		for _, dir := range []string{"/snap/hello_" + key, "/var/snap/hello_" + key} {
 			if err := os.RemoveAll(dir); err != nil {
 				t.Fatal(err)

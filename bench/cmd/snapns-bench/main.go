@@ -34,7 +34,7 @@ var (
 	concurrent = flag.Int("concurrent", 32, "launches started at once in a concurrent round")
 	others     = flag.Int("others", 500, "preserved namespaces of other snaps in the crowded hot path")
 	parOthers  = flag.Int("parallel-others", 1000, "preserved namespaces of other snaps in the parallel-instances CPU rows")
-	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/debian next to bin/)")
+	repo       = flag.String("repo", "", "the repository, whose .cache/debs holds Debian's snapd package (default: the one bin/ is in)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
 	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
 	debug      = flag.Bool("debug", false, "set SNAPD_DEBUG=1 on every launch (failures then show the debug log)")
@@ -96,9 +96,9 @@ func outside() error {
 	if err != nil {
 		return err
 	}
-	dir := *cache
+	dir := *repo
 	if dir == "" {
-		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "debian")
+		dir = filepath.Join(filepath.Dir(self), "..")
 	}
 	tree, err := sandbox.SnapdTree(dir, "bookworm")
 	if err != nil {
