@@ -400,9 +400,21 @@ type FarmLink struct {
 // into one of the farm's source directories; any other symlink (to
 // /etc/shadow, say), and any other kind of entry, is left out.
 func (f Farm) Links(v NvidiaVersion, dirs HostDirs) []FarmLink {
+	// Each directory's names sorted once: a library directory holds
+	// thousands, and each glob looks only at those starting with its
+	// literal prefix.
+	sorted := map[string][]string{}
+	list := func(dir string) []string {
+		names, ok := sorted[dir]
+		if !ok {
+			names = sortedNames(dirs.List(dir))
+			sorted[dir] = names
+		}
+		return names
+	}
 	var roots []string
 	for _, src := range f.Sources {
-		roots = append(roots, expandSource(src, dirs)...)
+		roots = append(roots, expandSource(src, list)...)
 	}
 	var links []FarmLink
 	index := map[string]int{}
@@ -410,7 +422,7 @@ func (f Farm) Links(v NvidiaVersion, dirs HostDirs) []FarmLink {
 		for _, g := range f.Globs {
 			sub, pattern := path.Split(g)
 			sub = strings.TrimSuffix(sub, "/")
-			for _, name := range matching(dirs.List(path.Join(root, sub)), pattern) {
+			for _, name := range matching(list(path.Join(root, sub)), pattern) {
 				if dv := driverVersion(name); dv != "" && dv != v.Raw {
 					continue
 				}
@@ -433,24 +445,38 @@ func (f Farm) Links(v NvidiaVersion, dirs HostDirs) []FarmLink {
 	return links
 }
 
-// expandSource returns the directories a source stands for.
-func expandSource(src string, dirs HostDirs) []string {
+// expandSource returns the directories a source stands for; list returns
+// a directory's names, sorted.
+func expandSource(src string, list func(string) []string) []string {
 	parent, last := path.Split(src)
 	if last != "nvidia*" {
 		return []string{src}
 	}
 	var out []string
-	for _, name := range matching(dirs.List(path.Clean(parent)), last) {
+	for _, name := range matching(list(path.Clean(parent)), last) {
 		out = append(out, path.Join(parent, name))
 	}
 	return out
 }
 
-// matching returns the names that pattern matches, sorted as glob(3)
-// sorts them; as glob(3) does, a wildcard never matches a leading dot.
-func matching(names []string, pattern string) []string {
+// sortedNames returns names sorted as glob(3) sorts its matches (bytes).
+func sortedNames(names []string) []string {
+	return slices.Sorted(slices.Values(names))
+}
+
+// matching returns the names of sorted (sortedNames) that pattern
+// matches, in order; as with glob(3), a wildcard never matches a leading
+// dot. Only the names starting with the pattern's literal prefix are
+// tried.
+func matching(sorted []string, pattern string) []string {
+	prefix := pattern
+	if i := strings.IndexAny(pattern, `*?[\`); i >= 0 {
+		prefix = pattern[:i]
+	}
 	var out []string
-	for _, name := range names {
+	i, _ := slices.BinarySearch(sorted, prefix)
+	for ; i < len(sorted) && strings.HasPrefix(sorted[i], prefix); i++ {
+		name := sorted[i]
 		if strings.HasPrefix(name, ".") && !strings.HasPrefix(pattern, ".") {
 			continue
 		}
@@ -458,7 +484,6 @@ func matching(names []string, pattern string) []string {
 			out = append(out, name)
 		}
 	}
-	slices.Sort(out)
 	return out
 }
 
@@ -518,8 +543,9 @@ func linkTarget(kind EntryKind, target, dir, sub, name string, roots []string) (
 // names sorted).
 func GPUExportFiles(names []string) []string {
 	var out []string
+	sorted := sortedNames(names)
 	for _, iface := range gpuExportInterfaces {
-		out = append(out, matching(names, "system_*_"+iface+".library-source")...)
+		out = append(out, matching(sorted, "system_*_"+iface+".library-source")...)
 	}
 	return out
 }
@@ -572,7 +598,7 @@ func GPUExportMounts(dirs []string) []string {
 // SnapVendorFiles returns the names, among names, of a snap's vendor files
 // that pattern (SnapEGLVendorGlob, SnapVulkanICDGlob) matches, sorted.
 func SnapVendorFiles(names []string, pattern string) []string {
-	return matching(names, pattern)
+	return matching(sortedNames(names), pattern)
 }
 
 // SnapFileBelow returns the path of target, the target of snapd's symlink

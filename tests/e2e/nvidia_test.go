@@ -492,52 +492,12 @@ func TestNvidiaActionsNeedEachOfTheirCapabilities(t *testing.T) {
 	}
 }
 
-// snapsInVarLibSnapd makes the sandbox mount snaps in /var/lib/snapd/snap,
-// as Fedora, Arch and openSUSE do: /snap's tree bound there, and /snap a
-// symlink to it (the directory renamed aside), until the end of the test.
-func snapsInVarLibSnapd(t *testing.T) {
-	t.Helper()
-	if err := os.MkdirAll(layoutAlternate, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("/snap", layoutAlternate, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
-		t.Fatal(err)
-	}
-	// A slave copy: the base snaps mounted in /snap may be shared, and
-	// unmounting a peer would unmount them.
-	if err := unix.Mount("none", layoutAlternate, "", unix.MS_REC|unix.MS_SLAVE, ""); err != nil {
-		unix.Unmount(layoutAlternate, unix.MNT_DETACH)
-		t.Fatal(err)
-	}
-	// Registered before the world's reset runs: nothing below the bind
-	// is ever removed.
-	t.Cleanup(func() {
-		if err := unix.Unmount(layoutAlternate, unix.MNT_DETACH); err != nil {
-			t.Errorf("cannot unmount %s: %v", layoutAlternate, err)
-		}
-	})
-	if err := os.Rename("/snap", "/snap.aside"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.Remove("/snap")
-		if err := os.Rename("/snap.aside", "/snap"); err != nil {
-			t.Errorf("cannot put /snap back: %v", err)
-		}
-	})
-	if err := os.Symlink(layoutAlternate, "/snap"); err != nil {
-		t.Fatal(err)
-	}
-}
-
-const layoutAlternate = "/var/lib/snapd/snap"
-
 // On a host that mounts snaps in /var/lib/snapd/snap (Fedora, Arch,
 // openSUSE), the driver is looked for in the biarch layout: /usr/lib64 and
 // its nvidia* subdirectories (whose files replace the main directory's),
 // and the 32-bit /usr/lib, as snap-confine built with
-// --enable-nvidia-biarch does. (The sandbox's /usr/lib64 is a directory, as
-// Fedora's.)
+// --enable-nvidia-biarch does, in the Fedora layout of fedora_test.go,
+// both installs. (The sandbox's /usr/lib64 is a directory, as Fedora's.)
 func TestNvidiaBiarchLayoutWhereSnapsAreInVarLibSnapd(t *testing.T) {
 	if !isDir("/usr/lib64") || runtime.GOARCH != "amd64" {
 		t.Skip("SKIPPING: the biarch test needs an amd64 host with a /usr/lib64 directory")
@@ -576,13 +536,10 @@ func TestNvidiaBiarchLayoutWhereSnapsAreInVarLibSnapd(t *testing.T) {
 	for _, path := range absent {
 		args = append(args, "stat", path)
 	}
-	for _, in := range installs {
-		t.Run(in.name, func(t *testing.T) {
-			world(t)
-			// After the world's reset, whose cleanup then runs after
-			// this one's: it never reaches into the bind of /snap.
-			snapsInVarLibSnapd(t)
-			r := launch{caps: in.caps, uid: userUID, args: args}.mustRun(t)
+	for _, dir := range []string{fedoraDir, fedoraCapsDir} {
+		t.Run(dir, func(t *testing.T) {
+			fedoraWorld(t)
+			r := launch{program: dir + "/snap-confine", uid: userUID, args: args}.mustRun(t)
 			for path, want := range reads {
 				if got := r.Read[path]; got != want {
 					t.Errorf("%s reads %q, want %q", path, got, want)
