@@ -52,7 +52,7 @@ CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns cmd/snapns-demo tests/probe
 
-.PHONY: all deps build test unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
+.PHONY: all deps build test test-fallbacks unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
 .PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
@@ -167,6 +167,21 @@ e2e:
 
 test: vet build check e2e
 
+# The end-to-end tests of the bootstrap, the capture, the per-user layers,
+# the device cgroup and parallel instances, run again once per kernel
+# interface newer than Linux 5.4 that the launcher has a fallback for, and
+# once as Linux 5.4 (without all of them): this kernel answers the launcher
+# as the older one would (tests/kernelsim; SNAPNS_E2E_KERNEL). Root; not
+# part of `make test`, whose tests/e2e/oldkernel_test.go forces each
+# fallback in a few launches.
+FALLBACK_KERNELS ?= mount-api openat2 statx-mount-root mntns-id bpf-path-fd,memlock-charge all
+FALLBACK_TESTS = $(shell grep -ho '^func Test[A-Za-z0-9_]*' $(addprefix tests/e2e/,bootstrap_test.go namespace_test.go captured_test.go peruser_test.go devices_test.go parallel_test.go) | sed 's/^func //' | paste -sd'|')|TestLauncherProfileAllowsEveryFileTheLauncherOpens
+test-fallbacks:
+	@for k in $(FALLBACK_KERNELS); do \
+		echo "=== the end-to-end tests on a kernel without: $$k"; \
+		SNAPNS_E2E_KERNEL=$$k $(GO) test -count=1 -run '^($(FALLBACK_TESTS))$$' ./tests/e2e/ || exit 1; \
+	done
+
 # Every parser of untrusted input has a fuzz target.
 fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/plan/
@@ -181,6 +196,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseSettings -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzUdev -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzOwnCgroupV2 -fuzztime=$(FUZZTIME) ./shared/devcgroup/
+	$(GO) test -run='^$$' -fuzz=FuzzWalkIsOpenat2 -fuzztime=$(FUZZTIME) ./shared/resolve/
 
 demo: build
 	./bin/snapns-demo
