@@ -197,6 +197,8 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzUdev -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzOwnCgroupV2 -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzWalkIsOpenat2 -fuzztime=$(FUZZTIME) ./shared/resolve/
+	$(GO) test -run='^$$' -fuzz=FuzzParseNvidiaVersion -fuzztime=$(FUZZTIME) ./policy/
+	$(GO) test -run='^$$' -fuzz=FuzzGPUExportDirs -fuzztime=$(FUZZTIME) ./policy/
 
 demo: build
 	./bin/snapns-demo

@@ -987,6 +987,57 @@ func (l *launcher) attachDeviceGroup(procs int, display string) error {
 	})
 }
 
+// The host's NVIDIA driver (nvidia.go), on the throwaway thread, in its
+// new namespace before pivot_root, below /var/lib/snapd/lib in the new
+// root: the host's own directory there, as the new root's /var/lib/snapd
+// is a slave bind of the host's, so nothing mounted on it reaches the host.
+
+// mountGPUTmpfs mounts a new tmpfs, root's 0755, nodev, noexec and
+// nosuid, on the directory dirfd (gl, gl32, vulkan, glvnd or system/gpu of
+// /var/lib/snapd/lib), as snap-confine does. Safe: new namespace only;
+// dirfd was opened there without following symlinks and checked to be a
+// root-owned directory; the tmpfs is new and empty and only hides the
+// host's directory from the snap.
+func (l *launcher) mountGPUTmpfs(dirfd int, display string) error {
+	return l.privileged(policy.OpGPUTmpfs, "mount a tmpfs on "+display, func() error {
+		return unix.Mount("tmpfs", fdPath(dirfd), "tmpfs", unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "mode=0755,uid=0,gid=0")
+	})
+}
+
+// remountGPUReadOnly makes the tmpfs whose root is dirfd (checked to be
+// the one mountGPUTmpfs just mounted) read-only, keeping nodev, noexec and
+// nosuid. Safe: new namespace only; it only takes away.
+func (l *launcher) remountGPUReadOnly(dirfd int, display string) error {
+	return l.privileged(policy.OpGPUReadOnly, "make "+display+" read-only", func() error {
+		return unix.Mount("none", fdPath(dirfd), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "")
+	})
+}
+
+// writeGPUFile creates name, a new file of mode 0644 holding data, in the
+// directory dirfd of a tmpfs mountGPUTmpfs mounted, and gives it to
+// root:root: the copy of a snap's GPU vendor file, as snap-confine copies
+// them. Safe: the tmpfs is mounted in this thread's new namespace alone,
+// below the new root in root-only /tmp/snap-private-tmp, so no one else
+// can reach the file before it is root's; O_CREAT|O_EXCL|O_NOFOLLOW makes
+// a new file; name is one component listed in root's /etc/glvnd/egl_vendor.d
+// or /etc/vulkan/icd.d; data was read without privilege from a file anyone
+// may read.
+func (l *launcher) writeGPUFile(dirfd int, name string, data []byte, display string) error {
+	return l.privileged(policy.OpGPUFile, "create "+display, func() error {
+		fd, err := unix.Openat(dirfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		if len(data) > 0 {
+			if err := writeAll(fd, string(data)); err != nil {
+				return err
+			}
+		}
+		return unix.Fchown(fd, 0, 0)
+	})
+}
+
 // writeAll writes s with one write(2), as cgroupfs takes one value per
 // write.
 func writeAll(fd int, s string) error {

@@ -217,6 +217,14 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	} else if err := l.populateRoot(root, f, h, -1); err != nil {
 		return err
 	}
+	// On a classic host, the loaded NVIDIA driver below
+	// /var/lib/snapd/lib, before the pivot, as snap-confine does
+	// (nvidia.go).
+	if f.distro == host.Classic {
+		if err := l.mountNvidia(root, f); err != nil {
+			return err
+		}
+	}
 	if err := l.pivot(root, f.normal); err != nil {
 		return err
 	}

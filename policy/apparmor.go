@@ -184,6 +184,24 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /sys/fs/cgroup/devices/snap.*/ rw,
   /sys/fs/cgroup/devices/snap.*/{devices.allow,devices.deny,cgroup.procs} w,
 
+  # The loaded NVIDIA driver on a classic host (policy/nvidia.go): its
+  # version, the library and vendor directories it is looked for in (only
+  # listed; the farms below /var/lib/snapd/lib are made in the new root),
+  # the export files of snaps providing GPU libraries and the vendor files
+  # copied from them.
+  /sys/module/ r,
+  /sys/module/nvidia/ r,
+  /sys/module/nvidia/version r,
+  /usr/{lib,lib32,lib64}/{,**/} r,
+  /usr/share/ r,
+  /usr/share/{vulkan,glvnd}/{,**/} r,
+  /var/lib/snapd/export/ r,
+  /var/lib/snapd/export/system_*.library-source r,
+  /etc/{glvnd,vulkan}/ r,
+  /etc/glvnd/egl_vendor.d/{,*_snap_*_*_*.json} r,
+  /etc/vulkan/icd.d/{,snap_*_*_*.json} r,
+  /snap/*/*/**.json r,
+
   # The snap's private /tmp and the scratch directory of a new root.
   /tmp/ r,
   /tmp/snap-private-tmp/ rw,

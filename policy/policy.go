@@ -101,6 +101,11 @@ const (
 	OpRemountReadOnly
 	OpMoveOld
 	OpRaiseMemlock
+	// The host's NVIDIA driver on a classic host (launcher/nvidia.go),
+	// below /var/lib/snapd/lib in a new namespace's root.
+	OpGPUTmpfs
+	OpGPUReadOnly
+	OpGPUFile
 
 	numOps
 )
@@ -285,6 +290,13 @@ var Ops = [numOps]Spec{
 	// RLIMIT_MEMLOCK; snap-confine 2.77 raises it to 512 KiB, which
 	// above the hard limit takes CAP_SYS_RESOURCE.
 	OpRaiseMemlock: {Name: "raise RLIMIT_MEMLOCK for the device map and program", Syscalls: "prlimit64(RLIMIT_MEMLOCK)", Optional: []Cap{CapSysResource}, Kernels: "before 5.11"},
+	// The driver's directories are tmpfs instances of root's, made in
+	// the new namespace: links and copied vendor files are made in them
+	// as the new root's mount points are (OpRootEntry: as the caller,
+	// then given to root), and they end read-only.
+	OpGPUTmpfs:    {Name: "mount a tmpfs for the host's GPU driver files", Syscalls: "mount(tmpfs, MS_NODEV|MS_NOEXEC|MS_NOSUID, mode=0755,uid=0,gid=0)", Caps: mounts},
+	OpGPUReadOnly: {Name: "make a tmpfs of GPU driver files read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY|MS_NODEV|MS_NOEXEC|MS_NOSUID)", Caps: mounts},
+	OpGPUFile:     {Name: "copy a GPU vendor file into the snap's root", Syscalls: "openat(O_CREAT|O_EXCL|O_NOFOLLOW), write, fchown(0, 0)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no

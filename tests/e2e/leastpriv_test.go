@@ -67,10 +67,11 @@ func TestEveryPrivilegedStepRaisesExactlyItsCapabilities(t *testing.T) {
 			sort.Strings(table)
 			t.Logf("%d privileged operations observed, effective capabilities while each ran:\n%s", len(seen), strings.Join(table, "\n"))
 			// Every action but those of the parallel-instances feature
-			// (TestParallelInstanceStepsRaiseExactlyTheirCapabilities)
-			// and those of older kernels (TestOldKernelStepsRaiseExactlyTheirCapabilities).
+			// (TestParallelInstanceStepsRaiseExactlyTheirCapabilities),
+			// those of older kernels (TestOldKernelStepsRaiseExactlyTheirCapabilities)
+			// and the NVIDIA driver's (TestNvidiaActionsNeedEachOfTheirCapabilities).
 			for op := range policy.Op(len(policy.Ops)) {
-				if _, ok := seen[op]; !ok && !slices.Contains(parallelOps, op) && !slices.Contains(deviceOps, op) && runsHere(op) {
+				if _, ok := seen[op]; !ok && !slices.Contains(parallelOps, op) && !slices.Contains(deviceOps, op) && !slices.Contains(nvidiaOps, op) && runsHere(op) {
 					t.Errorf("%s was never observed", op)
 				}
 			}
@@ -172,6 +173,9 @@ func TestEveryActionNeedsEachOfItsCapabilities(t *testing.T) {
 				}
 				if !runsHere(op) {
 					continue // TestOldKernelActionsNeedEachOfTheirCapabilities
+				}
+				if slices.Contains(nvidiaOps, op) {
+					continue // TestNvidiaActionsNeedEachOfTheirCapabilities
 				}
 				for _, c := range op.Raised(mode.name == "setuid") {
 					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
