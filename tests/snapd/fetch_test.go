@@ -68,7 +68,7 @@ func (r *aptRepo) update(logf func(string, ...any)) error {
 	}
 	logf("apt-get update (private sources list %s: %s)", filepath.Join(r.dir, "sources.list"), strings.Join(r.suites, " "))
 	if out, err := exec.Command("apt-get", append(r.options(), "update", "-q")...).CombinedOutput(); err != nil {
-		return fmt.Errorf("cannot update the package lists of %s from %s: %w: %s", strings.Join(r.suites, " "), archive, err, lastLines(string(out), 5))
+		return fetchError{fmt.Errorf("cannot update the package lists of %s from %s: %w: %s", strings.Join(r.suites, " "), archive, err, lastLines(string(out), 5))}
 	}
 	return os.WriteFile(stamp, nil, 0o644)
 }
@@ -114,7 +114,7 @@ func (r *aptRepo) download(logf func(string, ...any), dir string, pkgs ...string
 			cmd := exec.Command("apt-get", append(r.options(), "download", "-q", pkg+"="+version)...)
 			cmd.Dir = dir
 			if out, err := cmd.CombinedOutput(); err != nil {
-				return nil, fmt.Errorf("cannot download %s from %s: %w: %s", pkg, archive, err, lastLines(string(out), 5))
+				return nil, fetchError{fmt.Errorf("cannot download %s from %s: %w: %s", pkg, archive, err, lastLines(string(out), 5))}
 			}
 			if matches, _ = filepath.Glob(filepath.Join(dir, pkg+"_"+v+"_*.deb")); len(matches) == 0 {
 				return nil, fmt.Errorf("cannot find the %s package apt-get downloaded into %s", pkg, dir)

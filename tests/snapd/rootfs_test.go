@@ -95,7 +95,12 @@ func prepareRootfs(cache string, s suite, logf func(string, ...any)) (*rootfs, e
 	cmd.SysProcAttr = &syscall.SysProcAttr{Unshareflags: unix.CLONE_NEWNS}
 	if err := runLogged(cmd, dir+".log"); err != nil {
 		detail, _ := os.ReadFile(filepath.Join(tmp, "debootstrap/debootstrap.log"))
-		return nil, fmt.Errorf("cannot bootstrap Debian %s: %w: %s", s.container, err, lastLines(string(detail), 8))
+		log, _ := os.ReadFile(dir + ".log")
+		err = fmt.Errorf("cannot bootstrap Debian %s: %w: %s", s.container, err, lastLines(string(detail)+string(log), 8))
+		if strings.Contains(string(log), "Failed getting release file") || strings.Contains(string(log), "Couldn't download") {
+			return nil, fetchError{err}
+		}
+		return nil, err
 	}
 	if s.name != s.container {
 		repo := newAptRepo(cache, s.name)
