@@ -244,10 +244,9 @@ var cases = []kase{
 		}
 	}},
 	{"parallel", func(e *env) {
-		// Last: experimental.parallel-instances changes how classic
-		// snaps start. The instance's $SNAP_DATA is named after the
-		// snap; in its namespace it must be the instance's own.
-		e.admin("snap", "set", "system", "experimental.parallel-instances=true")
+		// The instance's $SNAP_DATA is named after the snap; in its
+		// namespace it must be the instance's own. (Set-up turned
+		// experimental.parallel-instances on.)
 		e.need(parallel, instance2)
 		for _, inst := range []string{"suite-parallel", "suite-parallel_two"} {
 			e.app(root, "snap", "run", inst+".probe").

@@ -3,6 +3,7 @@
 package snapd
 
 import (
+	"crypto/sha256"
 	"fmt"
 	"os"
 	"os/exec"
@@ -30,9 +31,10 @@ var suites = map[string]suite{
 	"bookworm": {name: "bookworm", container: "bookworm", expect: "2.57.6"},
 }
 
-// recipe versions the prepared root filesystem: bump it when
-// prepareRootfs or testdata/prepare.sh change what they make, so that a
-// cached tree from an older recipe is rebuilt.
+// recipe versions the prepared root filesystem: bump it when prepareRootfs
+// changes what it makes. The cached tree's name also carries a digest of
+// testdata/prepare.sh and of the package list, so that changing either
+// rebuilds it.
 const recipe = 1
 
 // containerPackages are bootstrapped with the container's release. snapd is
@@ -67,7 +69,12 @@ func prepareRootfs(cache string, s suite, logf func(string, ...any)) (*rootfs, e
 	if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 		return nil, fmt.Errorf("cannot lock %s: %w", lock.Name(), err)
 	}
-	dir := filepath.Join(base, fmt.Sprintf("%s-%d", s.name, recipe))
+	script, err := os.ReadFile("testdata/prepare.sh")
+	if err != nil {
+		return nil, err
+	}
+	digest := sha256.Sum256([]byte(fmt.Sprintf("%d\n%s\n%s", recipe, strings.Join(containerPackages, ","), script)))
+	dir := filepath.Join(base, fmt.Sprintf("%s-%x", s.name, digest[:6]))
 	if version, err := os.ReadFile(filepath.Join(dir, ".ready")); err == nil {
 		return &rootfs{dir: dir, snapdVersion: strings.TrimSpace(string(version))}, nil
 	}
@@ -121,10 +128,6 @@ func prepareRootfs(cache string, s suite, logf func(string, ...any)) (*rootfs, e
 		}
 		os.Remove(filepath.Join(tmp, "var/tmp/snapd.deb"))
 	}
-	script, err := os.ReadFile("testdata/prepare.sh")
-	if err != nil {
-		return nil, err
-	}
 	if err := os.WriteFile(filepath.Join(tmp, "var/tmp/prepare.sh"), script, 0o755); err != nil {
 		return nil, err
 	}
@@ -142,6 +145,13 @@ func prepareRootfs(cache string, s suite, logf func(string, ...any)) (*rootfs, e
 	}
 	if err := os.Rename(tmp, dir); err != nil {
 		return nil, err
+	}
+	// Trees of older recipes of this suite are of no more use.
+	old, _ := filepath.Glob(filepath.Join(base, s.name+"-*"))
+	for _, o := range old {
+		if o != dir && o != dir+".log" {
+			os.RemoveAll(o)
+		}
 	}
 	logf("prepared %s (snapd %s) in %s", dir, version, time.Since(start).Round(time.Second))
 	return &rootfs{dir: dir, snapdVersion: version}, nil

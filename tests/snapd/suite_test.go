@@ -188,13 +188,21 @@ func TestSnapd(t *testing.T) {
 	}
 
 	m := &matrix{cells: map[string]map[string]outcome{}, setup: map[string]time.Duration{}}
-	defer func() {
+	// After every install, parallel or not.
+	t.Cleanup(func() {
 		t.Logf("snapd %s (Debian %s), container Debian %s; caps list from %s\n", rootfs.snapdVersion, s.name, s.container, capsFrom)
 		m.print(t.Logf)
 		t.Logf("whole run: %s", time.Since(start).Round(100*time.Millisecond))
-	}()
+	})
+	// One install after the other; SNAPD_SUITE_PARALLEL=1 boots the
+	// three containers side by side (no faster on 2 CPUs: a snap install
+	// is mostly systemd reloading its units).
+	parallel := os.Getenv("SNAPD_SUITE_PARALLEL") == "1"
 	for _, inst := range installs {
 		t.Run(inst.name, func(t *testing.T) {
+			if parallel {
+				t.Parallel()
+			}
 			runInstall(t, m, inst, world{rootfs: rootfs, tools: tools, bin: bin, caps: capsList, cpu: cpu})
 		})
 	}
@@ -437,8 +445,8 @@ type debugRun struct {
 
 // setUp packs every test snap (before the placeholder snapd snap is
 // installed: `snap pack` then looks for mksquashfs in it), waits for snapd
-// to seed, takes the store offline, and installs the placeholder snapd snap
-// and the two fake bases.
+// to seed, takes the store offline, installs the placeholder snapd snap
+// and the two fake bases, and turns parallel instances on.
 func (e *env) setUp() error {
 	step := time.Now()
 	lap := func(what string) {
@@ -472,11 +480,13 @@ func (e *env) setUp() error {
 		return err
 	}
 	lap("the placeholder snapd snap installed")
-	for _, base := range []string{"core22", "core24"} {
-		if _, err := e.c.exec(e.ctx, "snap", "install", "--dangerous", basesDir+"/"+base+"_1_all.snap"); err != nil {
-			return err
-		}
-		lap(base + " installed")
+	if _, err := e.c.exec(e.ctx, "snap", "install", "--dangerous", basesDir+"/core22_1_all.snap", basesDir+"/core24_1_all.snap"); err != nil {
+		return err
+	}
+	lap("core22 and core24 installed")
+	// Before any app starts: the feature changes how classic apps start.
+	if _, err := e.c.exec(e.ctx, "snap", "set", "system", "experimental.parallel-instances=true"); err != nil {
+		return err
 	}
 	return nil
 }
