@@ -36,6 +36,7 @@ type container struct {
 	name   string
 	tmp    string // upper/, work/, merged/, boot.log
 	upper  string
+	keep   string    // where stop moves the upper layer to; "": removed
 	helper *exec.Cmd // the boot helper, which execs systemd-nspawn
 	done   chan error
 	group  string // the cgroup v2 directory made for this boot
@@ -47,7 +48,7 @@ type container struct {
 type bind struct{ src, dst string }
 
 type bootConfig struct {
-	rootfs string
+	lowers []string // the overlay's lower layers, topmost first
 	name   string
 	binds  []bind
 	cpu    int // pin the container to this CPU; -1: every CPU
@@ -172,7 +173,7 @@ func boot(ctx context.Context, tools *hostTools, cfg bootConfig, logf func(strin
 	for _, b := range cfg.binds {
 		args = append(args, "--bind-ro="+b.src+":"+b.dst)
 	}
-	helperArgs := append([]string{cfg.rootfs, c.upper, filepath.Join(tmp, "work"), filepath.Join(tmp, "merged"), nspawn}, args...)
+	helperArgs := append([]string{strings.Join(cfg.lowers, ":"), c.upper, filepath.Join(tmp, "work"), filepath.Join(tmp, "merged"), nspawn}, args...)
 	c.helper = exec.Command(selfExe(), helperArgs...)
 	c.helper.Env = append(append(os.Environ(), env...), helperEnv+"=boot", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1")
 	c.helper.SysProcAttr = &syscall.SysProcAttr{
@@ -206,7 +207,8 @@ func boot(ctx context.Context, tools *hostTools, cfg bootConfig, logf func(strin
 }
 
 // helperBoot mounts the boot's overlay and a private /run/systemd, then
-// execs systemd-nspawn: args are lower, upper, work, merged, then
+// execs systemd-nspawn: args are the lower layers (colon-separated,
+// topmost first), upper, work, merged, then
 // systemd-nspawn's path and arguments. It runs in a private mount
 // namespace of its own (boot), so none of this reaches the machine.
 func helperBoot(args []string) error {
@@ -437,6 +439,11 @@ func removeV1Group(dir string) error {
 }
 
 func (c *container) remove() {
+	if c.keep != "" {
+		if err := os.Rename(c.upper, c.keep); err != nil {
+			c.logf("cannot keep the container's upper layer: %v", err)
+		}
+	}
 	if os.Getenv("SNAPD_SUITE_KEEP") == "" {
 		os.RemoveAll(c.tmp)
 	} else {

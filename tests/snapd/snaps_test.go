@@ -71,16 +71,39 @@ func stageSnaps(upper, rootfs string) error {
 	if err := os.WriteFile(filepath.Join(placeholder, "meta/snap.yaml"), []byte(yaml), 0o644); err != nil {
 		return err
 	}
-	// No udev in the container: the nodes of the machine's loop devices
-	// that snapd mounts snaps from are made before snapd starts (its
-	// start-up check mounts a squashfs image, and fails for good without
-	// them).
-	dropIn := filepath.Join(upper, "etc/systemd/system/snapd.service.d/snapd-suite-loop.conf")
-	if err := os.MkdirAll(filepath.Dir(dropIn), 0o755); err != nil {
+	return nil
+}
+
+// bootSettings writes what every boot needs into its upper layer.
+func bootSettings(upper string) error {
+	// No udev in the container: the nodes of the machine's loop devices,
+	// which the snaps' mount units and snapd's start-up check need, are
+	// made early in the boot, before any of them.
+	unit := `[Unit]
+Description=Loop device nodes for snaps (no udev in the snapd suite's container)
+DefaultDependencies=no
+Before=local-fs-pre.target snapd.mounts-pre.target snapd.service
+[Service]
+Type=oneshot
+ExecStart=/bin/sh -c 'for i in $(seq 0 255); do [ -e /dev/loop$i ] || mknod -m 0660 /dev/loop$i b 7 $i; done; chgrp disk /dev/loop*'
+`
+	files := map[string]string{
+		"etc/systemd/system/snapd-suite-loop-nodes.service": unit,
+	}
+	for path, content := range files {
+		full := filepath.Join(upper, path)
+		if err := os.MkdirAll(filepath.Dir(full), 0o755); err != nil {
+			return err
+		}
+		if err := os.WriteFile(full, []byte(content), 0o644); err != nil {
+			return err
+		}
+	}
+	wants := filepath.Join(upper, "etc/systemd/system/sysinit.target.wants")
+	if err := os.MkdirAll(wants, 0o755); err != nil {
 		return err
 	}
-	loop := "[Service]\nExecStartPre=/bin/sh -c 'for i in $(seq 0 255); do [ -e /dev/loop$i ] || mknod -m 0660 /dev/loop$i b 7 $i; done; chgrp disk /dev/loop*'\n"
-	if err := os.WriteFile(dropIn, []byte(loop), 0o644); err != nil {
+	if err := os.Symlink("../snapd-suite-loop-nodes.service", filepath.Join(wants, "snapd-suite-loop-nodes.service")); err != nil && !os.IsExist(err) {
 		return err
 	}
 	// snapd refreshes its catalog of snap names when the cached one is

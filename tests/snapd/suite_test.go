@@ -11,7 +11,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -186,6 +185,10 @@ func TestSnapd(t *testing.T) {
 		cpu = highestNamespaceCPU()
 		t.Logf("snapd 2.57: the container is pinned to CPU %d (the Linux 6.18 namespace-id capture issue)", cpu)
 	}
+	seeded, err := seedLayer(cache, rootfs, tools, cpu, t.Logf)
+	if err != nil {
+		t.Fatalf("cannot seed snapd in the container: %v", err)
+	}
 
 	m := &matrix{cells: map[string]map[string]outcome{}, setup: map[string]time.Duration{}}
 	// After every install, parallel or not.
@@ -203,7 +206,7 @@ func TestSnapd(t *testing.T) {
 			if parallel {
 				t.Parallel()
 			}
-			runInstall(t, m, inst, world{rootfs: rootfs, tools: tools, bin: bin, caps: capsList, cpu: cpu})
+			runInstall(t, m, inst, world{rootfs: rootfs, seeded: seeded, tools: tools, bin: bin, caps: capsList, cpu: cpu})
 		})
 	}
 }
@@ -218,6 +221,7 @@ func skipLoudly(t *testing.T, why string) {
 // world is what every install's boot shares.
 type world struct {
 	rootfs *rootfs
+	seeded string // the seeded layer (seed_test.go)
 	tools  *hostTools
 	bin    string // holds snap-launch and snap-discard-ns
 	caps   string // setcap's capability list for the file-capability install
@@ -391,11 +395,11 @@ func runInstall(t *testing.T, m *matrix, inst install, w world) {
 		t.Logf("*** control: this machine's capability bounding set lacks cap_sys_resource, which snapd %s's snap-confine asserts in its permitted set: the control runs a copy whose asserted list ends in CAP_SYS_ADMIN instead of CAP_SYS_RESOURCE (one 32-bit value), installed as the package installs snap-confine ***", w.rootfs.snapdVersion)
 	}
 	c, err := boot(ctx, w.tools, bootConfig{
-		rootfs:  w.rootfs.dir,
+		lowers:  []string{w.seeded, w.rootfs.dir},
 		name:    "snapd-suite-" + inst.name,
 		binds:   binds,
 		cpu:     w.cpu,
-		prepare: func(upper string) error { return stageSnaps(upper, w.rootfs.dir) },
+		prepare: bootSettings,
 	}, t.Logf)
 	if err != nil {
 		t.Fatalf("cannot boot the container: %v", err)
@@ -443,50 +447,28 @@ type debugRun struct {
 	argv []string
 }
 
-// setUp packs every test snap (before the placeholder snapd snap is
-// installed: `snap pack` then looks for mksquashfs in it), waits for snapd
-// to seed, takes the store offline, installs the placeholder snapd snap
-// and the two fake bases, and turns parallel instances on.
+// setUp waits for snapd in a boot on the seeded layer (seed_test.go) and
+// finds the packed and the installed test snaps there.
 func (e *env) setUp() error {
-	step := time.Now()
-	lap := func(what string) {
-		e.t.Logf("set-up: %s: %s", what, time.Since(step).Round(10*time.Millisecond))
-		step = time.Now()
-	}
-	out, err := e.c.sh(e.ctx, "for d in "+snapSources+"/*; do snap pack --compression=lzo $d "+packedDir+" || exit 1; done")
-	if err != nil {
-		return fmt.Errorf("cannot pack the test snaps: %w", err)
-	}
-	e.packed = map[string]string{}
-	for _, m := range regexp.MustCompile(`built: (\S+)`).FindAllStringSubmatch(out, -1) {
-		path := m[1]
-		if !strings.HasPrefix(path, "/") {
-			path = packedDir + "/" + filepath.Base(path)
-		}
-		e.packed[filepath.Base(path)] = path
-	}
-	lap("snap pack of every test snap")
 	if _, err := e.c.exec(e.ctx, "snap", "wait", "system", "seed.loaded"); err != nil {
 		return err
 	}
-	lap("snap wait system seed.loaded")
-	if _, err := e.c.exec(e.ctx, "snap", "set", "system", "store.access=offline"); err != nil {
-		// snapd before 2.59 has no store.access; the private network
-		// keeps the store away all the same.
-		e.t.Logf("note: %v", err)
+	out, err := e.c.exec(e.ctx, "sh", "-c", "ls "+packedDir+"/*.snap")
+	if err != nil {
+		return fmt.Errorf("cannot find the packed test snaps: %w", err)
 	}
-	lap("snap set system store.access=offline")
-	if err := e.install(snapSpec{dir: "snapd"}); err != nil {
+	e.packed = map[string]string{}
+	for _, path := range strings.Fields(out) {
+		e.packed[filepath.Base(path)] = path
+	}
+	list, err := e.c.exec(e.ctx, "snap", "list")
+	if err != nil {
 		return err
 	}
-	lap("the placeholder snapd snap installed")
-	if _, err := e.c.exec(e.ctx, "snap", "install", "--dangerous", basesDir+"/core22_1_all.snap", basesDir+"/core24_1_all.snap"); err != nil {
-		return err
-	}
-	lap("core22 and core24 installed")
-	// Before any app starts: the feature changes how classic apps start.
-	if _, err := e.c.exec(e.ctx, "snap", "set", "system", "experimental.parallel-instances=true"); err != nil {
-		return err
+	for _, line := range strings.Split(list, "\n")[1:] {
+		if f := strings.Fields(line); len(f) > 0 {
+			e.installed[f[0]] = true
+		}
 	}
 	return nil
 }
