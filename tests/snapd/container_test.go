@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"syscall"
@@ -173,7 +174,7 @@ func boot(ctx context.Context, tools *hostTools, cfg bootConfig, logf func(strin
 	for _, b := range cfg.binds {
 		args = append(args, "--bind-ro="+b.src+":"+b.dst)
 	}
-	helperArgs := append([]string{strings.Join(cfg.lowers, ":"), c.upper, filepath.Join(tmp, "work"), filepath.Join(tmp, "merged"), nspawn}, args...)
+	helperArgs := append([]string{strconv.Itoa(cfg.cpu), strings.Join(cfg.lowers, ":"), c.upper, filepath.Join(tmp, "work"), filepath.Join(tmp, "merged"), nspawn}, args...)
 	c.helper = exec.Command(selfExe(), helperArgs...)
 	c.helper.Env = append(append(os.Environ(), env...), helperEnv+"=boot", "SYSTEMD_NSPAWN_UNIFIED_HIERARCHY=1")
 	c.helper.SysProcAttr = &syscall.SysProcAttr{
@@ -207,14 +208,26 @@ func boot(ctx context.Context, tools *hostTools, cfg bootConfig, logf func(strin
 }
 
 // helperBoot mounts the boot's overlay and a private /run/systemd, then
-// execs systemd-nspawn: args are the lower layers (colon-separated,
-// topmost first), upper, work, merged, then
+// execs systemd-nspawn: args are the CPU to pin to (-1: none), the lower
+// layers (colon-separated, topmost first), upper, work, merged, then
 // systemd-nspawn's path and arguments. It runs in a private mount
 // namespace of its own (boot), so none of this reaches the machine.
 func helperBoot(args []string) error {
-	if len(args) < 5 {
-		return fmt.Errorf("usage: boot LOWER UPPER WORK MERGED NSPAWN ARGS...")
+	if len(args) < 6 {
+		return fmt.Errorf("usage: boot CPU LOWER UPPER WORK MERGED NSPAWN ARGS...")
 	}
+	// The affinity is the thread's: it is set on the thread that execs.
+	runtime.LockOSThread()
+	if cpu, err := strconv.Atoi(args[0]); err == nil && cpu >= 0 {
+		// systemd-nspawn and everything it starts, from the
+		// container's own namespaces on, run on that CPU.
+		var one unix.CPUSet
+		one.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &one); err != nil {
+			return fmt.Errorf("cannot pin to CPU %d: %w", cpu, err)
+		}
+	}
+	args = args[1:]
 	lower, upper, work, merged := args[0], args[1], args[2], args[3]
 	run := "/run/systemd"
 	if _, err := os.Stat(run); err != nil {

@@ -87,10 +87,11 @@ func seedLayer(cache string, r *rootfs, tools *hostTools, cpu int, logf func(str
 	if err := os.WriteFile(filepath.Join(dir, ".ready"), nil, 0o644); err != nil {
 		return "", err
 	}
-	// Layers of older test snaps or trees are of no more use.
-	old, _ := filepath.Glob(filepath.Join(base, "*"))
+	// Layers of this suite's older test snaps or trees are of no more
+	// use.
+	old, _ := filepath.Glob(filepath.Join(base, strings.SplitN(filepath.Base(r.dir), "-", 2)[0]+"-*"))
 	for _, o := range old {
-		if o != dir && filepath.Base(o) != ".lock" {
+		if o != dir {
 			os.RemoveAll(o)
 		}
 	}

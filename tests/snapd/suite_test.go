@@ -177,13 +177,14 @@ func TestSnapd(t *testing.T) {
 	t.Logf("snapd %s from Debian %s (expected %s), in a Debian %s container; prepared in %s", rootfs.snapdVersion, s.name, s.expect, s.container, time.Since(start).Round(100*time.Millisecond))
 	t.Logf("the file-capability install (SNAPD_CAPS=%s) sets %s=p, from %s", capsMode, capsList, capsFrom)
 	cpu := -1
-	if strings.HasPrefix(rootfs.snapdVersion, "2.57.") {
-		// snapd 2.57's snap-confine captures a namespace by bind mount
-		// without the retry Linux 6.18 needs (docs/ARCHITECTURE.md §6):
-		// pinned to the CPU that hands out the highest namespace ids,
-		// it gets ids the kernel accepts.
+	if versionLess(rootfs.snapdVersion, "2.77") {
+		// snap-confine before 2.77 captures a namespace by bind mount
+		// without the retry Linux 6.18 needs (docs/ARCHITECTURE.md §6,
+		// snapd PR #17376): pinned to one CPU, with systemd-nspawn,
+		// every namespace the container makes gets a larger id than
+		// the container's own, and the kernel accepts the capture.
 		cpu = highestNamespaceCPU()
-		t.Logf("snapd 2.57: the container is pinned to CPU %d (the Linux 6.18 namespace-id capture issue)", cpu)
+		t.Logf("snapd %s: the container is pinned to CPU %d (its snap-confine lacks the Linux 6.18 namespace-id capture retry)", rootfs.snapdVersion, cpu)
 	}
 	seeded, err := seedLayer(cache, rootfs, tools, cpu, t.Logf)
 	if err != nil {
