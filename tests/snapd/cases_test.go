@@ -139,9 +139,9 @@ var cases = []kase{
 	{"hook", func(e *env) {
 		// snap set runs the configure hook through snap-confine (tag
 		// snap.suite-hook.hook.configure).
+		e.debugWith(root, "snap", "run", "--hook=configure", "suite-hook")
 		e.need(hooked)
 		greeting := "hello-" + e.inst.name
-		e.debugWith(root, "snap", "run", "--hook=configure", "suite-hook")
 		e.admin("snap", "set", "suite-hook", "greeting="+greeting)
 		if got := strings.TrimSpace(e.admin("cat", "/var/snap/suite-hook/current/greeting")); got != greeting {
 			e.fail("the configure hook wrote greeting %q, want %q", got, greeting)

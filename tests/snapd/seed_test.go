@@ -66,7 +66,7 @@ func seedLayer(cache string, r *rootfs, tools *hostTools, cpu int, logf func(str
 			if err := stageSnaps(upper, r.dir); err != nil {
 				return err
 			}
-			return bootSettings(upper)
+			return bootSettings(upper, r.snapdVersion)
 		},
 	}, logf)
 	if err != nil {

@@ -75,7 +75,7 @@ func stageSnaps(upper, rootfs string) error {
 }
 
 // bootSettings writes what every boot needs into its upper layer.
-func bootSettings(upper string) error {
+func bootSettings(upper, snapd string) error {
 	// No udev in the container: the nodes of the machine's loop devices,
 	// which the snaps' mount units and snapd's start-up check need, are
 	// made early in the boot, before any of them.
@@ -89,6 +89,15 @@ ExecStart=/bin/sh -c 'for i in $(seq 0 255); do [ -e /dev/loop$i ] || mknod -m 0
 `
 	files := map[string]string{
 		"etc/systemd/system/snapd-suite-loop-nodes.service": unit,
+	}
+	if versionLess(snapd, "2.68") {
+		// snapd before 2.68 reloads udev's rules even in a container,
+		// and fails every install where udevd does not run: systemd
+		// starts udevd only where /sys is writable, which a container's
+		// is not. udevd runs all the same (it gets no uevents there).
+		for _, u := range []string{"systemd-udevd.service", "systemd-udevd-control.socket", "systemd-udevd-kernel.socket"} {
+			files["etc/systemd/system/"+u+".d/snapd-suite.conf"] = "[Unit]\nConditionPathIsReadWrite=\n"
+		}
 	}
 	for path, content := range files {
 		full := filepath.Join(upper, path)

@@ -400,7 +400,7 @@ func runInstall(t *testing.T, m *matrix, inst install, w world) {
 		name:    "snapd-suite-" + inst.name,
 		binds:   binds,
 		cpu:     w.cpu,
-		prepare: bootSettings,
+		prepare: func(upper string) error { return bootSettings(upper, w.rootfs.snapdVersion) },
 	}, t.Logf)
 	if err != nil {
 		t.Fatalf("cannot boot the container: %v", err)
