@@ -65,6 +65,9 @@ deps:
 	@./tools/fetch-qemu.sh
 	@# snapd 2.77's AppArmor profile, for the launcher's profile test.
 	@./tools/debfetch.sh sid .cache/debs/sid snapd >/dev/null
+	@# The real-snapd suite's container (root; tests/snapd TestPrepare):
+	@# debootstrap, systemd-nspawn and SNAPD_SUITE's snapd, into .cache/snapd-suite.
+	SNAPD_SUITE=$(SNAPD_SUITE) SNAPD_SUITE_PREPARE=1 $(GO) test -count=1 -v -timeout 60m -run '^TestPrepare$$' ./tests/snapd/
 
 build:
 	@mkdir -p bin

@@ -54,8 +54,9 @@ type rootfs struct {
 }
 
 // prepareRootfs returns the cached tree for s, building it when it is not
-// there (or was made by an older recipe).
-func prepareRootfs(cache string, s suite, logf func(string, ...any)) (*rootfs, error) {
+// there (or was made by an older recipe) and fetch is set (otherwise that
+// is a notPrepared error).
+func prepareRootfs(cache string, s suite, fetch bool, logf func(string, ...any)) (*rootfs, error) {
 	base := filepath.Join(cache, "rootfs")
 	if err := os.MkdirAll(base, 0o755); err != nil {
 		return nil, err
@@ -78,8 +79,11 @@ func prepareRootfs(cache string, s suite, logf func(string, ...any)) (*rootfs, e
 	if version, err := os.ReadFile(filepath.Join(dir, ".ready")); err == nil {
 		return &rootfs{dir: dir, snapdVersion: strings.TrimSpace(string(version))}, nil
 	}
+	if !fetch {
+		return nil, notPrepared{"the container tree of SNAPD_SUITE=" + s.name}
+	}
 	start := time.Now()
-	tools, err := fetchHostTools(cache, logf)
+	tools, err := fetchHostTools(cache, true, logf)
 	if err != nil {
 		return nil, err
 	}

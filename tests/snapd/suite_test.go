@@ -124,21 +124,64 @@ type fetchError struct{ err error }
 func (e fetchError) Error() string { return e.err.Error() }
 func (e fetchError) Unwrap() error { return e.err }
 
-func TestSnapd(t *testing.T) {
-	start := time.Now()
-	if os.Geteuid() != 0 {
-		skipLoudly(t, "it needs root (debootstrap, systemd-nspawn, a setuid and a file-capability launcher); run it as root, as CI does")
-	}
+// notPrepared says that what the suite needs is not in the cache: `make
+// deps` (TestPrepare) downloads and prepares it; the suite itself never
+// downloads anything.
+type notPrepared struct{ what string }
+
+func (e notPrepared) Error() string { return e.what + " is not prepared" }
+
+// selected returns the suite SNAPD_SUITE selects and the cache directory.
+func selected(t *testing.T) (suite, string) {
 	name := getenv("SNAPD_SUITE", "sid")
 	s, ok := suites[name]
 	if !ok {
 		t.Fatalf("cannot run the suite: SNAPD_SUITE=%q is none of sid, trixie, bookworm", name)
 	}
+	cache, err := filepath.Abs(getenv("SNAPD_SUITE_CACHE", filepath.Join(repoRoot(), ".cache/snapd-suite")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, cache
+}
+
+// TestPrepare is `make deps`'s part of the suite (with
+// SNAPD_SUITE_PREPARE=1, as root): it downloads debootstrap,
+// systemd-nspawn and snapd from Debian's archive and prepares the container
+// tree of SNAPD_SUITE into the cache, when they are not there yet.
+func TestPrepare(t *testing.T) {
+	if os.Getenv("SNAPD_SUITE_PREPARE") != "1" {
+		t.Skip("only for make deps (SNAPD_SUITE_PREPARE=1)")
+	}
+	if os.Geteuid() != 0 {
+		skipLoudly(t, "make deps cannot prepare its container without root (debootstrap)")
+	}
+	s, cache := selected(t)
+	for _, step := range []func() error{
+		func() error { _, err := fetchHostTools(cache, true, t.Logf); return err },
+		func() error { _, err := prepareRootfs(cache, s, true, t.Logf); return err },
+	} {
+		if err := step(); err != nil {
+			var fe fetchError
+			if errors.As(err, &fe) {
+				skipLoudly(t, "it cannot fetch from Debian's archive: "+err.Error())
+			}
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestSnapd(t *testing.T) {
+	start := time.Now()
+	if os.Geteuid() != 0 {
+		skipLoudly(t, "it needs root (systemd-nspawn, a setuid and a file-capability launcher); run it as root, as CI does")
+	}
+	s, cache := selected(t)
 	capsMode := getenv("SNAPD_CAPS", "auto")
 	if capsMode != "auto" && capsMode != "package" && capsMode != "policy" {
 		t.Fatalf("cannot run the suite: SNAPD_CAPS=%q is none of auto, package, policy", capsMode)
 	}
-	for _, tool := range []string{"nsenter", "setcap", "dpkg", "apt-get"} {
+	for _, tool := range []string{"nsenter", "setcap"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			skipLoudly(t, fmt.Sprintf("the machine lacks %s (make deps installs it)", tool))
 		}
@@ -146,26 +189,19 @@ func TestSnapd(t *testing.T) {
 	if _, err := cgroupV2Root(); err != nil {
 		skipLoudly(t, err.Error())
 	}
-	cache, err := filepath.Abs(getenv("SNAPD_SUITE_CACHE", filepath.Join(repoRoot(), ".cache/snapd-suite")))
-	if err != nil {
-		t.Fatal(err)
+	tools, err := fetchHostTools(cache, false, t.Logf)
+	var tree *rootfs
+	if err == nil {
+		tree, err = prepareRootfs(cache, s, false, t.Logf)
 	}
-	rootfs, err := prepareRootfs(cache, s, t.Logf)
 	if err != nil {
-		var fe fetchError
-		if errors.As(err, &fe) {
-			skipLoudly(t, "it cannot fetch from Debian's archive and nothing is cached in "+cache+": "+err.Error())
+		var np notPrepared
+		if errors.As(err, &np) {
+			skipLoudly(t, fmt.Sprintf("%v in %s: `make deps SNAPD_SUITE=%s` (as root, with Debian's archive reachable) downloads and prepares it", err, cache, s.name))
 		}
-		t.Fatalf("cannot prepare the container: %v", err)
+		t.Fatalf("cannot use the prepared container: %v", err)
 	}
-	tools, err := fetchHostTools(cache, t.Logf)
-	if err != nil {
-		var fe fetchError
-		if errors.As(err, &fe) {
-			skipLoudly(t, "it cannot fetch systemd-nspawn from Debian's archive and it is not cached in "+cache+": "+err.Error())
-		}
-		t.Fatalf("cannot get systemd-nspawn: %v", err)
-	}
+	rootfs := tree
 	bin, err := launcherBinaries(t)
 	if err != nil {
 		t.Fatal(err)

@@ -39,8 +39,9 @@ func (h *hostTools) nspawn() (string, []string, error) {
 }
 
 // fetchHostTools unpacks debootstrap and systemd-nspawn of the machine's
-// release into the cache, downloading them when they are not there.
-func fetchHostTools(cache string, logf func(string, ...any)) (*hostTools, error) {
+// release into the cache, downloading them when they are not there and
+// fetch is set (otherwise that is a notPrepared error).
+func fetchHostTools(cache string, fetch bool, logf func(string, ...any)) (*hostTools, error) {
 	release, err := hostRelease()
 	if err != nil {
 		return nil, err
@@ -50,6 +51,11 @@ func fetchHostTools(cache string, logf func(string, ...any)) (*hostTools, error)
 		nspawnDir:      filepath.Join(cache, "tools", release, "nspawn"),
 	}
 	repo := newAptRepo(cache, release, release+"-updates")
+	for _, dir := range []string{h.debootstrapDir, h.nspawnDir} {
+		if _, err := os.Stat(filepath.Join(dir, ".unpacked")); err != nil && !fetch {
+			return nil, notPrepared{"Debian " + release + "'s " + filepath.Base(dir)}
+		}
+	}
 	if _, err := os.Stat(filepath.Join(h.debootstrapDir, ".unpacked")); err != nil {
 		debs, err := repo.download(logf, filepath.Join(cache, "debs", release), "debootstrap")
 		if err != nil {
