@@ -27,9 +27,12 @@ import (
 //	              ships it, else policy), package, policy (policy.Required())
 //	SNAPNS_BIN    the directory of the built snap-launch and snap-discard-ns
 //	              (make sets it to bin/); unset, the suite builds them
-//	SNAPD_SUITE_CACHE   where downloads and the prepared tree are kept
-//	                    (default .cache/snapd-suite)
-//	SNAPD_SUITE_KEEP    keep each boot's overlay directory for inspection
+//	SNAPD_SUITE_CACHE     where downloads and the prepared tree are kept
+//	                      (default .cache/snapd-suite)
+//	SNAPD_SUITE_PREPARE=1 TestPrepare downloads and prepares (make deps)
+//	SNAPD_SUITE_STRICT=1  known failures (known_test.go) fail the run too
+//	SNAPD_SUITE_PARALLEL=1  the installs' containers run side by side
+//	SNAPD_SUITE_KEEP=1    keep each boot's overlay directory for inspection
 //
 // One install or one case: go test ./tests/snapd -run 'TestSnapd/dropin/layout'.
 
@@ -49,7 +52,7 @@ var installs = []install{
 
 // outcome is one cell of the matrix the suite prints at the end.
 type outcome struct {
-	status string // PASS, FAIL, SKIP
+	status string // PASS, FAIL, SKIP, XFAIL, XPASS (known_test.go)
 	took   time.Duration
 	detail string // the first error, one line
 }
@@ -117,8 +120,8 @@ func (m *matrix) print(w func(string, ...any)) {
 	w("%s", b.String())
 }
 
-// fetchError marks a failure to download from Debian's archive: without the
-// network and without a cache the suite cannot run here, and says so.
+// fetchError marks a failure to download from Debian's archive: without it
+// the suite cannot be prepared here, and TestPrepare says so.
 type fetchError struct{ err error }
 
 func (e fetchError) Error() string { return e.err.Error() }
@@ -237,10 +240,10 @@ func TestSnapd(t *testing.T) {
 	// One install after the other; SNAPD_SUITE_PARALLEL=1 boots the
 	// three containers side by side (no faster on 2 CPUs: a snap install
 	// is mostly systemd reloading its units).
-	parallel := os.Getenv("SNAPD_SUITE_PARALLEL") == "1"
+	sideBySide := os.Getenv("SNAPD_SUITE_PARALLEL") == "1"
 	for _, inst := range installs {
 		t.Run(inst.name, func(t *testing.T) {
-			if parallel {
+			if sideBySide {
 				t.Parallel()
 			}
 			runInstall(t, m, inst, world{rootfs: rootfs, seeded: seeded, tools: tools, bin: bin, caps: capsList, cpu: cpu})
