@@ -52,7 +52,7 @@ CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns cmd/snapns-demo tests/probe
 
-.PHONY: all deps build test test-fallbacks unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
+.PHONY: all deps build test test-fallbacks unit e2e test-snapd vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
 .PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
@@ -65,6 +65,9 @@ deps:
 	@./tools/fetch-qemu.sh
 	@# snapd 2.77's AppArmor profile, for the launcher's profile test.
 	@./tools/debfetch.sh sid .cache/debs/sid snapd >/dev/null
+	@# The real-snapd suite's container (root; tests/snapd TestPrepare):
+	@# debootstrap, systemd-nspawn and SNAPD_SUITE's snapd, into .cache/snapd-suite.
+	SNAPD_SUITE=$(SNAPD_SUITE) SNAPD_SUITE_PREPARE=1 $(GO) test -count=1 -v -timeout 60m -run '^TestPrepare$$' ./tests/snapd/
 
 build:
 	@mkdir -p bin
@@ -165,7 +168,19 @@ check: unit unit-386
 e2e:
 	$(GO) test -count=1 -v ./tests/e2e/
 
-test: vet build check e2e
+# A real snapd daemon from Debian's packages, under systemd in a
+# systemd-nspawn container, with this launcher as its snap-confine (root;
+# skipped loudly where the machine cannot): README.md, "The real-snapd
+# suite". SNAPD_SUITE=sid (2.77.x), trixie (2.68.x) or bookworm (2.57.6);
+# SNAPD_CAPS=auto, package or policy; SNAPD_RUN selects, e.g.
+# SNAPD_RUN='TestSnapd/dropin/layout'.
+SNAPD_SUITE ?= sid
+SNAPD_CAPS  ?= auto
+SNAPD_RUN   ?=
+test-snapd: build
+	SNAPD_SUITE=$(SNAPD_SUITE) SNAPD_CAPS=$(SNAPD_CAPS) SNAPNS_BIN=$(CURDIR)/bin $(GO) test -count=1 -v -timeout 60m $(if $(SNAPD_RUN),-run '$(SNAPD_RUN)') ./tests/snapd/
+
+test: vet build check e2e test-snapd
 
 # The end-to-end tests of the bootstrap, the capture, the per-user layers,
 # the device cgroup and parallel instances, run again once per kernel
