@@ -17,9 +17,9 @@ import (
 // elevated privileges while unconfined on a system where AppArmor is
 // enabled (an unprivileged user could otherwise run a copy of the launcher
 // outside its profile), and makes the app and each helper transition to
-// their labels at exec. The labels are derived from the plan's validated
-// names (appLabel, helperLabel); a plan carries none, so a caller cannot
-// choose the profile an exec lands in.
+// their labels at exec. The labels are derived from the command line's
+// validated names (appLabel, helperLabel), never taken from the caller, so
+// a caller cannot choose the profile an exec lands in.
 //
 // Detection fails closed: when it cannot complete (unreadable files,
 // descriptor exhaustion), the launcher does not conclude that AppArmor is
@@ -113,7 +113,7 @@ func readAttr(dirfd int, name string) (string, error) {
 // launcher with elevated privileges must itself be confined.
 func (aa *apparmor) refuseUnconfined(elevated bool) error {
 	if aa.enabled && elevated && aa.label == "unconfined" {
-		return errors.New("cannot launch: snap-launch has elevated privileges and is not confined by AppArmor, which is enabled: refusing, to avoid permission escalation attacks")
+		return errors.New("cannot launch: snap-confine has elevated privileges and is not confined by AppArmor, which is enabled: refusing, to avoid permission escalation attacks")
 	}
 	return nil
 }
@@ -138,11 +138,11 @@ func (aa *apparmor) setExecLabel(procfd int, label string) error {
 }
 
 // appLabel is the label the app execs under: its security tag's profile.
-func (l *launcher) appLabel() string { return naming.AppArmorLabel(l.plan.Tag) }
+func (l *launcher) appLabel() string { return naming.AppArmorLabel(l.inv.Tag) }
 
-// helperLabel is the label snap-update-ns execs under, for the plan's
+// helperLabel is the label snap-update-ns execs under, for the launch's
 // instance.
-func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.plan.Instance) }
+func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.inv.Instance) }
 
 // checkAppArmor detects AppArmor and refuses to go on unconfined with
 // elevated privileges where AppArmor is enabled.

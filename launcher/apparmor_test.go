@@ -5,14 +5,13 @@ package launcher
 import (
 	"os"
 	"path/filepath"
-	"reflect"
 	"strings"
 	"testing"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/cmdline"
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // fakeRoot builds a fake /sys and /proc for AppArmor detection: files maps
@@ -75,9 +74,9 @@ func TestDetectAppArmor(t *testing.T) {
 		{"module-disabled", map[string]string{securityfs: "<dir>", param: "N\n"}, false, "unconfined", "", "", ""},
 		{"no-module-parameter", map[string]string{securityfs: "<dir>"}, false, "unconfined", "", "", ""},
 		{"enabled-unconfined", map[string]string{securityfs: "<dir>", param: "Y\n", newCurrent: "unconfined\n", newExec: ""}, true, "unconfined", "", aaExecAttr, ""},
-		{"enabled-enforce", map[string]string{securityfs: "<dir>", param: "Y\n", newCurrent: "/usr/lib/snapd/snap-launch (enforce)\n"}, true, "/usr/lib/snapd/snap-launch", "enforce", aaExecAttr, ""},
-		{"enabled-complain", map[string]string{securityfs: "<dir>", param: "Y\n", newCurrent: "snap-launch (complain)\n"}, true, "snap-launch", "complain", aaExecAttr, ""},
-		{"legacy-attr-files", map[string]string{securityfs: "<dir>", param: "Y\n", oldCurrent: "snap-launch (enforce)\n"}, true, "snap-launch", "enforce", aaLegacyExecAttr, ""},
+		{"enabled-enforce", map[string]string{securityfs: "<dir>", param: "Y\n", newCurrent: "/usr/lib/snapd/snap-confine (enforce)\n"}, true, "/usr/lib/snapd/snap-confine", "enforce", aaExecAttr, ""},
+		{"enabled-complain", map[string]string{securityfs: "<dir>", param: "Y\n", newCurrent: "snap-confine (complain)\n"}, true, "snap-confine", "complain", aaExecAttr, ""},
+		{"legacy-attr-files", map[string]string{securityfs: "<dir>", param: "Y\n", oldCurrent: "snap-confine (enforce)\n"}, true, "snap-confine", "enforce", aaLegacyExecAttr, ""},
 		// Undecidable: never "disabled".
 		{"securityfs-not-a-directory-on-the-way", map[string]string{"sys/kernel/security": "a file"}, false, "", "", "", "cannot tell whether AppArmor is enabled"},
 		{"parameter-unreadable", map[string]string{securityfs: "<dir>", param: "<dir>"}, false, "", "", "", "cannot tell whether AppArmor is enabled"},
@@ -119,7 +118,7 @@ func TestRefuseUnconfined(t *testing.T) {
 		refused           bool
 	}{
 		{true, true, "unconfined", true},
-		{true, true, "/usr/lib/snapd/snap-launch", false},
+		{true, true, "/usr/lib/snapd/snap-confine", false},
 		{true, false, "unconfined", false},
 		{false, true, "unconfined", false},
 	} {
@@ -142,7 +141,7 @@ func TestSetExecLabelWritesExactlyTheTransition(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, procfd, root := fakeRoot(t, map[string]string{tc.file: ""})
-			aa := &apparmor{enabled: true, label: "snap-launch", mode: "enforce", execAttr: tc.execAttr}
+			aa := &apparmor{enabled: true, label: "snap-confine", mode: "enforce", execAttr: tc.execAttr}
 			if err := aa.setExecLabel(procfd, "snap.hello.app"); err != nil {
 				t.Fatal(err)
 			}
@@ -176,10 +175,10 @@ func TestSetExecLabelWritesExactlyTheTransition(t *testing.T) {
 	})
 }
 
-// The labels the app and snap-update-ns exec under come from the plan's
-// validated names alone: a plan has no field that could name another
-// profile (an "unconfined" one, another snap's).
-func TestExecLabelsAreDerivedFromThePlansNames(t *testing.T) {
+// The labels the app and snap-update-ns exec under come from the command
+// line's validated names alone: nothing the caller passes could name
+// another profile (an "unconfined" one, another snap's).
+func TestExecLabelsAreDerivedFromTheValidatedNames(t *testing.T) {
 	for _, tc := range []struct{ instance, tag, app, helper string }{
 		{"hello", "snap.hello.app", "snap.hello.app", "snap-update-ns.hello"},
 		{"foo_x1", "snap.foo_x1.hook.install", "snap.foo_x1.hook.install", "snap-update-ns.foo_x1"},
@@ -195,8 +194,8 @@ func TestExecLabelsAreDerivedFromThePlansNames(t *testing.T) {
 			}
 			_, procfd, root := fakeRoot(t, map[string]string{newExec: ""})
 			l := &launcher{
-				plan:   &plan.Plan{Instance: inst, Tag: tag, Base: "core"},
-				aa:     &apparmor{enabled: true, label: "snap-launch", mode: "enforce", execAttr: aaExecAttr},
+				inv:    &cmdline.Invocation{Instance: inst, Tag: tag, Base: "core"},
+				aa:     &apparmor{enabled: true, label: "snap-confine", mode: "enforce", execAttr: aaExecAttr},
 				procfd: procfd,
 			}
 			for _, want := range []struct{ label, exec string }{{l.appLabel(), tc.app}, {l.helperLabel(), tc.helper}} {
@@ -213,14 +212,5 @@ func TestExecLabelsAreDerivedFromThePlansNames(t *testing.T) {
 				}
 			}
 		})
-	}
-	// The plan's fields are the five the launcher needs; none is a label.
-	fields := reflect.VisibleFields(reflect.TypeFor[plan.Plan]())
-	var names []string
-	for _, f := range fields {
-		names = append(names, f.Name)
-	}
-	if got := strings.Join(names, " "); got != "Classic Instance Tag Base Debug" {
-		t.Errorf("plan.Plan has the fields %s: a label, a vote or an expectation must not travel in the plan", got)
 	}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/snapns/snapns/shared/naming"
 )
 
-// baseSnap is the plan's base snap, resolved once, on the host, before a
+// baseSnap is the launch's base snap, resolved once, on the host, before a
 // namespace is made: /snap/<base>/current is read once, and everything after
 // uses the descriptor of the revision it named, so a refresh that changes
 // the link in the meantime cannot mix two revisions.
@@ -29,7 +29,7 @@ func (b *baseSnap) close() {
 	}
 }
 
-// resolveBase opens <snap mount dir>/<base>/<revision> for the plan's
+// resolveBase opens <snap mount dir>/<base>/<revision> for the launch's
 // base. The link must name a revision directly below <base>/ ("1", or
 // "/snap/<base>/1"), and that revision must be a mount point: a base that is
 // not mounted is not installed. As snap-confine does, a missing "core16"
@@ -38,10 +38,10 @@ func (b *baseSnap) close() {
 func (l *launcher) resolveBase() (*baseSnap, error) {
 	snap, err := openDirPath(l.snapDir)
 	if err != nil {
-		return nil, fmt.Errorf("cannot use base snap %q: %w", l.plan.Base, err)
+		return nil, fmt.Errorf("cannot use base snap %q: %w", l.inv.Base, err)
 	}
 	defer unix.Close(snap)
-	name := l.plan.Base
+	name := l.inv.Base
 	if fallback, ok := layout.BaseFallback(name); ok && !hasCurrent(snap, name) && hasCurrent(snap, fallback) {
 		l.debugf("falling back to base snap %q instead of unavailable %q", fallback, name)
 		name = fallback

@@ -175,7 +175,7 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	}
 	defer unix.Close(tmp)
 	defer unix.Close(privBase)
-	scratchName := layout.RootfsScratchName(l.plan.Instance)
+	scratchName := layout.RootfsScratchName(l.inv.Instance)
 	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
 	scratch, err := l.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
 	if err != nil {
@@ -260,15 +260,15 @@ func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
 func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 	names, err := readDirNames(base)
 	if err != nil {
-		return fmt.Errorf("cannot list the root of base snap %q: %w", l.plan.Base, err)
+		return fmt.Errorf("cannot list the root of base snap %q: %w", l.inv.Base, err)
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		var st unix.Stat_t
 		if err := unix.Fstatat(base, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.plan.Base, err)
+			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.inv.Base, err)
 		}
-		display := fmt.Sprintf("/%s of base snap %q", name, l.plan.Base)
+		display := fmt.Sprintf("/%s of base snap %q", name, l.inv.Base)
 		switch typ := st.Mode & unix.S_IFMT; typ {
 		case unix.S_IFDIR:
 			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
@@ -297,7 +297,7 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.plan.Base, name)
+			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.inv.Base, name)
 		}
 	}
 	return nil
@@ -411,7 +411,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.plan.Instance.String(), b.Path, err)
+		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.inv.Instance.String(), b.Path, err)
 	}
 	defer unix.Close(src)
 	return l.attachAt(root, b.Path, src, b.Optional)
@@ -477,16 +477,16 @@ func (l *launcher) ensureMountPoint(root int, path string) error {
 func (l *launcher) openTarget(root int, path string, optional bool) (int, error) {
 	fd, err := openInRoot(root, path)
 	if errors.Is(err, unix.ENOENT) && optional {
-		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.plan.Base)
+		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.inv.Base)
 		return -1, nil
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.plan.Base, path, err)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.inv.Base, path, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.plan.Base, path)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.inv.Base, path)
 	}
 	return fd, nil
 }
@@ -555,7 +555,7 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 func (l *launcher) pivot(root int, normal bool) error {
 	varlib, err := openInRoot(root, filepath.Dir(policy.HostfsDir))
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.plan.Base, filepath.Dir(policy.HostfsDir), err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.inv.Base, filepath.Dir(policy.HostfsDir), err)
 	}
 	hostfs, err := l.ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
 	unix.Close(varlib)
@@ -578,7 +578,7 @@ func (l *launcher) pivot(root int, normal bool) error {
 	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
 		return err
 	}
-	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
+	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.inv.Base, policy.HostfsDir)
 	if normal {
 		// The root was unbindable while it was assembled.
 		slash, err := openRoot()

@@ -17,7 +17,7 @@ import (
 // there is none: a missing file or a plain file (a capture that never
 // happened, or a namespace discarded by unmounting) means "not preserved".
 func (l *launcher) openPreserved(nsdir int) (int, error) {
-	return l.openNSFile(nsdir, layout.MountNSName(l.plan.Instance))
+	return l.openNSFile(nsdir, layout.MountNSName(l.inv.Instance))
 }
 
 // openNSFile opens a namespace file of /run/snapd/ns for setns, or returns
@@ -63,7 +63,7 @@ func (l *launcher) openNSFile(nsdir int, name string) (int, error) {
 // createAndPreserve makes a new namespace for the snap, populates it and
 // preserves it on /run/snapd/ns/<instance>.mnt (preserve).
 func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, error) {
-	inst := l.plan.Instance
+	inst := l.inv.Instance
 	hostID, err := mountNSID(hostNS)
 	if err != nil {
 		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)

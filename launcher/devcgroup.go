@@ -82,7 +82,7 @@ const deviceSettingsMaxWait = 120 * time.Second
 // readDeviceSettings reads snapd's settings file of the instance, waiting
 // for it as snap-confine does.
 func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
-	name := devcgroup.SettingsName(l.plan.Instance.String())
+	name := devcgroup.SettingsName(l.inv.Instance.String())
 	display := devcgroup.SettingsDir + "/" + name
 	var wait *profileWait
 	defer wait.stop()
@@ -142,7 +142,7 @@ func (l *launcher) setUpDeviceCgroup(p devicePlan) error {
 	if p.mode == devcgroup.None {
 		return nil
 	}
-	tag := l.plan.Tag.String()
+	tag := l.inv.Tag.String()
 	udevTag := devcgroup.UdevTag(tag)
 	tagged, err := devcgroup.TaggedDevices(udevTag, func(name, why string) {
 		l.debugf("skipping device %s: %s", name, why)

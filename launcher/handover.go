@@ -47,7 +47,7 @@ func (l *launcher) handover() error {
 	if l.cookie != "" {
 		set = []string{"SNAP_COOKIE=" + l.cookie, "SNAP_CONTEXT=" + l.cookie}
 	}
-	env := policy.TargetEnv(l.env, l.secure, l.plan.Classic, set...)
+	env := policy.TargetEnv(l.env, l.secure, l.inv.Classic, set...)
 	// The exec label is written before the seccomp profile is loaded, as
 	// snap-confine does: the app's profile need not allow writing it.
 	if err := l.execLabel(l.appLabel()); err != nil {
@@ -214,8 +214,8 @@ func (l *launcher) prepareFinalStep(env []string) (*finalStep, error) {
 	fin := &finalStep{
 		path: path, argv: argv, envp: envp,
 		hdr:      unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3},
-		raiseMsg: "cannot raise cap_sys_admin to load the seccomp profile of " + l.plan.Tag.String(),
-		loadMsg:  "cannot load the seccomp profile of " + l.plan.Tag.String(),
+		raiseMsg: "cannot raise cap_sys_admin to load the seccomp profile of " + l.inv.Tag.String(),
+		loadMsg:  "cannot load the seccomp profile of " + l.inv.Tag.String(),
 		dropMsg:  "cannot drop the last capability",
 		execMsg:  execMsg,
 	}

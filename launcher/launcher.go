@@ -1,14 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package launcher is the privileged half of snapns: it receives a plan from
-// the unprivileged planner, treats it as untrusted input, and performs only
-// the namespace work the plan's validated names call for before it drops
-// every privilege and execs the target.
+// Package launcher is the privileged half of snapns, installed as snapd's
+// snap-confine: it takes snap-confine's command line as untrusted input, and
+// performs only the namespace work its validated names call for before it
+// drops every privilege and execs the target.
 //
-// The threat it answers: snap-launch is setuid root, so whoever runs it
-// controls its argv, environment, descriptors, working directory, limits,
-// signals and timing. The promise: for every plan, the launcher does nothing
-// that the same user could not have had it do through an honest plan. It
+// The threat it answers: snap-confine is setuid root (or has file
+// capabilities), so whoever runs it controls its argv, environment,
+// descriptors, working directory, limits, signals and timing. The promise:
+// for every command line, the launcher does nothing that the same user
+// could not have had it do through an honest one (as snapd runs it). It
 // re-derives every path from validated names (shared/layout), re-checks
 // every file it uses on the descriptor, and makes its privileged syscalls
 // only in actions.go, one function per policy.Op.
@@ -33,7 +34,7 @@ import (
 	"github.com/snapns/snapns/launcher/nodump"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
-	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/cmdline"
 )
 
 func init() {
@@ -55,13 +56,10 @@ func init() {
 // Version is set at build time.
 var Version = "dev"
 
-// usage is printed for a bad command line; it is one line like every error.
-const usage = "cannot launch: usage: snap-launch PLAN EXECUTABLE [ARGS...]"
-
 // launcher holds what one launch knows; it is built once, from the caller's
-// credentials and a decoded plan.
+// credentials and its validated command line.
 type launcher struct {
-	plan   *plan.Plan
+	inv    *cmdline.Invocation
 	target []string
 	env    []string
 	debug  bool
@@ -126,8 +124,8 @@ func Main(args []string) (status int) {
 // It is the first thing the package's initialiser does, so none of the
 // launcher's code runs under them. The new image is non-dumpable as the
 // first was (package nodump). The app gets them back as the caller set
-// them. The planner's front renames them itself, so this costs an exec
-// only for callers who run the launcher directly with them set.
+// them. snapd sets none of them, so this costs an exec only for callers
+// who set them themselves.
 func reexecWithoutRuntimeEnv(args []string) {
 	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {
@@ -181,7 +179,7 @@ func (l *launcher) flushStderr() {
 }
 
 func (l *launcher) run(args []string) error {
-	p, target, version, err := parseArgs(args)
+	inv, version, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
@@ -190,7 +188,7 @@ func (l *launcher) run(args []string) error {
 		return nil
 	}
 	l.secure = atSecure()
-	l.plan, l.target, l.env, l.debug = p, target, callerEnv(l.secure), p.Debug
+	l.inv, l.target, l.env, l.debug = inv, inv.Target(), callerEnv(l.secure), inv.Debug
 	// Every file and directory the launcher creates gets exactly the mode
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
@@ -210,12 +208,12 @@ func (l *launcher) run(args []string) error {
 	if wd, err := unix.Getwd(); err == nil {
 		l.cwd = wd
 	}
-	if p.Classic {
+	if inv.Classic {
 		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
 			l.cwdfd = fd
 		}
 	}
-	l.debugf("plan: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
+	l.debugf("command line: classic=%t instance=%s tag=%s base=%s", inv.Classic, inv.Instance, inv.Tag, inv.Base)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
 	if err := l.initCaps(); err != nil {
@@ -224,9 +222,9 @@ func (l *launcher) run(args []string) error {
 	if err := l.checkAppArmor(); err != nil {
 		return err
 	}
-	if !p.Classic {
+	if !inv.Classic {
 		if l.mode == modeNone {
-			return errors.New("cannot launch: snap-launch is installed neither setuid root nor with file capabilities")
+			return errors.New("cannot launch: snap-confine is installed neither setuid root nor with file capabilities")
 		}
 		if err := l.enterSnapNamespace(); err != nil {
 			return err
@@ -278,7 +276,7 @@ func (l *launcher) readHostFiles() error {
 		return err
 	}
 	// A hook keeps the SNAP_COOKIE snapd gave it, as with snap-confine.
-	if !l.plan.Tag.IsHook() {
+	if !l.inv.Tag.IsHook() {
 		l.readCookie()
 	}
 	return nil
@@ -308,5 +306,5 @@ func (l *launcher) debugf(format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	l.deferStderr([]byte("DEBUG: snap-launch: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
+	l.deferStderr([]byte("DEBUG: snap-confine: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
 }

@@ -46,7 +46,7 @@ func (l *launcher) enterSnapNamespace() error {
 		return err
 	}
 
-	inst := l.plan.Instance
+	inst := l.inv.Instance
 	lock, err := l.lock(lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))
 	if err != nil {
 		return err

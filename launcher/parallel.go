@@ -60,7 +60,7 @@ func (l *launcher) classicNamespace() error {
 	if err != nil {
 		return err
 	}
-	inst := l.plan.Instance
+	inst := l.inv.Instance
 	own, mapped, isInstance := layout.ParallelInstanceDirs(inst)
 	if !on {
 		l.debugf("classic plan: no namespace work (the parallel-instances feature is off)")
@@ -70,7 +70,7 @@ func (l *launcher) classicNamespace() error {
 		return nil
 	}
 	if l.mode == modeNone {
-		return fmt.Errorf("cannot set up the mount namespace of classic snap %s: snap-launch is installed neither setuid root nor with file capabilities", inst)
+		return fmt.Errorf("cannot set up the mount namespace of classic snap %s: snap-confine is installed neither setuid root nor with file capabilities", inst)
 	}
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.

@@ -24,10 +24,10 @@ import (
 // layer is rebuilt on every launch (snapd's behaviour today).
 //
 // The uid is the launcher's own view of the caller (the real uid), never
-// the plan's. It runs under the per-snap lock and takes the per-user lock,
+// the environment's. It runs under the per-snap lock and takes the per-user lock,
 // in that order (SECURITY.md, locks).
 func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *buildFacts) (int, string, error) {
-	inst := l.plan.Instance
+	inst := l.inv.Instance
 	uid := uint32(l.ruid)
 	name := layout.UserMountNSName(inst, uid)
 	display := layout.NSDir + "/" + name
@@ -79,7 +79,7 @@ func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint
 	if err != nil || fd < 0 {
 		return -1, err
 	}
-	infoName := layout.UserInfoName(l.plan.Instance, uint32(l.ruid))
+	infoName := layout.UserInfoName(l.inv.Instance, uint32(l.ruid))
 	var recorded info.Info
 	if data, err := trusted.ReadFileAt(nsdir, infoName, layout.NSDir+"/"+infoName, info.MaxSize); err == nil {
 		if in, err := info.Parse(data); err == nil {

@@ -38,7 +38,7 @@ func (l *launcher) readProfile() (bpf.Profile, error) {
 	var wait *profileWait
 	defer wait.stop()
 	for {
-		p, format, file, err := profile.Read(l.plan.Tag)
+		p, format, file, err := profile.Read(l.inv.Tag)
 		if !errors.Is(err, unix.ENOENT) {
 			if err == nil {
 				l.legacySnapd = format.Legacy()

@@ -44,7 +44,7 @@ func (l *launcher) gatherFacts() (*buildFacts, error) {
 	f := &buildFacts{base: base}
 	f.distro, f.debian = classifyHost()
 	f.mergedUsr = l.snapDir == layout.AlternateSnapMountDir
-	f.normal = host.NormalMode(f.distro, l.plan.Base)
+	f.normal = host.NormalMode(f.distro, l.inv.Base)
 	l.debugf("host is %s: %s mode", f.distro, map[bool]string{true: "normal", false: "legacy"}[f.normal])
 	if f.homedirs, err = readHomedirs(); err != nil {
 		base.close()
@@ -69,12 +69,11 @@ func readHomedirs() ([]string, error) {
 }
 
 // checkStaleness decides, under the per-snap lock and from the launcher's
-// own facts alone, whether the preserved namespace nsfd may be joined. A
-// plan has no say (it carries no vote): a forged plan can neither discard a
-// fresh namespace nor discard an occupied one after a mere refresh, and an
-// honest one planned before a concurrent launch rebuilt the namespace is not
-// refused for being out of date. Only the base a plan names counts, as
-// snap-confine's --base does: a namespace built on another base must go.
+// own facts alone, whether the preserved namespace nsfd may be joined. The
+// caller has no say: no command line can discard a fresh namespace nor an
+// occupied one after a mere refresh. Only the base the command line names
+// counts, as snap-confine's --base does: a namespace built on another base
+// must go.
 func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep bool, err error) {
 	cur := f.current()
 	in, have, err := l.readInfo(nsdir)
@@ -94,7 +93,7 @@ func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep 
 	}
 	l.debugf("staleness: %s (%s)", d.Vote, d.Reason)
 	if d.Vote == stale.Should {
-		busy, why, err := stale.Occupied(layout.CgroupDir, l.plan.Instance)
+		busy, why, err := stale.Occupied(layout.CgroupDir, l.inv.Instance)
 		if err != nil {
 			return false, err
 		}
@@ -110,7 +109,7 @@ func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep 
 // root-owned regular file there, counts as "no info": the namespace is then
 // inspected instead.
 func (l *launcher) readInfo(nsdir int) (info.Info, bool, error) {
-	name := layout.InfoName(l.plan.Instance)
+	name := layout.InfoName(l.inv.Instance)
 	data, err := trusted.ReadFileAt(nsdir, name, layout.NSDir+"/"+name, info.MaxSize)
 	if err != nil {
 		l.debugf("no usable info file: %v", err)

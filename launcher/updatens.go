@@ -47,9 +47,9 @@ func (h helper) close() {
 // none of the caller's inherited descriptors.
 func (l *launcher) runSnapUpdateNS(h helper) error {
 	if h.fd < 0 {
-		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance), h.path)
+		return l.checkNoMountProfile(layout.MountProfileName(l.inv.Instance), h.path)
 	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", l.inv.Instance.String()}
 	// With file capabilities the launcher cannot become root (no
 	// cap_setuid): snap-update-ns runs as the caller with snap-confine
 	// 2.70's ambient capabilities. The setuid install runs it as root.
@@ -73,7 +73,7 @@ func (l *launcher) callerCredential() *syscall.Credential {
 // namespace when the snap has a per-user mount profile (as snap-confine,
 // which skips it otherwise), as the caller with only policy.UserHelperCaps.
 func (l *launcher) runUserSnapUpdateNS(h helper) error {
-	profile := layout.UserMountProfileName(l.plan.Instance)
+	profile := layout.UserMountProfileName(l.inv.Instance)
 	dir, err := openDirPath(layout.MountProfileDir)
 	if err == nil {
 		var st unix.Stat_t
@@ -87,7 +87,7 @@ func (l *launcher) runUserSnapUpdateNS(h helper) error {
 	if h.fd < 0 {
 		return l.checkNoMountProfile(profile, h.path)
 	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.plan.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.inv.Instance.String()}
 	return l.runHelper(h, argv, l.helperEnv(true), l.callerCredential())
 }
 

@@ -7,9 +7,9 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/cmdline"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 	"github.com/snapns/snapns/shared/stale"
 )
 
@@ -65,13 +65,10 @@ type Ignored struct {
 // now, from the same reading of the system as the planner's (planner.Expect)
 // and the launcher's order of seccomp files.
 func Explain(tag naming.SecurityTag, base string, classic bool, uid uint32) (*Explanation, error) {
-	p := &plan.Plan{Classic: classic, Instance: tag.Instance(), Tag: tag, Base: base}
 	if err := naming.ValidateSnapName(base); err != nil {
 		return nil, fmt.Errorf("cannot use base %q: %w", base, err)
 	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
+	p := &cmdline.Invocation{Classic: classic, Instance: tag.Instance(), Tag: tag, Base: base}
 	x := &Explanation{
 		Schema: Schema, Command: "explain", Tag: tag.String(), Instance: p.Instance.String(), Base: base, Classic: classic, UID: uid,
 		AppArmor: AppArmor{App: naming.AppArmorLabel(tag), UpdateNS: naming.UpdateNSAppArmorLabel(p.Instance)},

@@ -307,7 +307,7 @@ func decideAll(dir string, nss []Namespace) {
 func decideSnap(dir string, n *Namespace) {
 	base := n.Base
 	if base == "" {
-		base = "core" // snap-confine's default, as the plan's
+		base = "core" // snap-confine's default
 	}
 	cur, err := planner.CurrentFacts(base)
 	if err != nil {

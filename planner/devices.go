@@ -9,14 +9,14 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/cmdline"
 	"github.com/snapns/snapns/shared/devcgroup"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // explainDevices says what the planner expects of the device cgroup, from
 // the files the launcher reads (launcher/devcgroup.go), read the same way:
 // without following symlinks or blocking, root's regular files only.
-func explainDevices(p *plan.Plan) string {
+func explainDevices(p *cmdline.Invocation) string {
 	if container, err := readFile("/run/systemd/container", readFlags, 128, true); err == nil && devcgroup.InContainer(container) {
 		_, why := devcgroup.Decide(true, devcgroup.Settings{}, p.Base)
 		return "expected device cgroup: none: " + why

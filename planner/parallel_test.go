@@ -6,8 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/snapns/snapns/shared/cmdline"
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 func TestExplainParallelSaysWhoMapsAnInstance(t *testing.T) {
@@ -31,7 +31,7 @@ func TestExplainParallelSaysWhoMapsAnInstance(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			line := explainParallel(&plan.Plan{Instance: inst, Classic: tc.classic}, tc.featureOn)
+			line := explainParallel(&cmdline.Invocation{Instance: inst, Classic: tc.classic}, tc.featureOn)
 			if tc.wants == nil {
 				if line != "" {
 					t.Fatalf("explainParallel = %q, want nothing", line)

@@ -1,20 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package planner is the unprivileged half of snapns: it turns a
-// snap-confine-compatible invocation into a plan for the privileged launcher.
+// Package planner is the unprivileged half of snapns: from snap-confine's
+// validated command line (shared/cmdline) and the state of the running
+// system, it works out what the launcher is expected to do and explains it,
+// for `snap-ns explain`.
 //
 // It runs with the caller's privileges only, so nothing here is trusted by
-// the launcher: the planner's job is to decide and to explain, the launcher's
-// to re-check and act. A Go caller such as `snap run` can use it in-process:
-//
-//	inv, err := planner.ParseCommandLine(os.Args, os.Getenv)
-//	p, err := planner.Plan(inv)
-//	err = planner.Exec(planner.LauncherPath(), p, inv.Target(), os.Environ())
-//
-// The plan carries only what the launcher uses (shared/plan). What the
-// planner expects the launcher to do (Expect) is for its debug log.
-//
-// The snap-confine command (planner/cmd/snap-confine) is exactly that.
+// the launcher, which decides everything again from its own facts.
 package planner
 
 import (
@@ -26,21 +18,12 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/cmdline"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 	"github.com/snapns/snapns/shared/stale"
 )
-
-// LauncherName is the launcher binary, found next to the planner's front.
-const LauncherName = "snap-launch"
-
-// Plan computes the plan for inv: what the launcher needs and nothing more.
-// It reads nothing: every field comes from the command line and the
-// environment. What the planner expects the launcher to do is Expect's.
-func Plan(inv *plan.Invocation) (*plan.Plan, error) { return inv.Plan() }
 
 // Namespace is what the planner expects the launcher to do with the snap's
 // preserved mount namespace.
@@ -72,10 +55,11 @@ const (
 )
 
 // Expectation is what the planner, without privilege and without the locks,
-// expects the launcher to do. It is for the debug log only and never reaches
-// the launcher, which decides all of it again from its own facts under the
-// per-snap lock: another launch may rebuild the namespace between planning
-// and locking, and a plan that said so would then be out of date, not wrong.
+// expects the launcher to do. It is for explanations only (snap-ns explain)
+// and never reaches the launcher, which decides all of it again from its own
+// facts under the per-snap lock: another launch may rebuild the namespace in
+// the meantime, and an expectation that said so would then be out of date,
+// not wrong.
 type Expectation struct {
 	Namespace Namespace
 	// Staleness is the planner's view of the preserved namespace, for
@@ -92,7 +76,7 @@ type Expectation struct {
 // writes, and needs no privilege; an entry the launcher will refuse (a FIFO
 // where the preserved namespace or system-params should be) is refused here
 // with the same words.
-func Expect(p *plan.Plan, uid uint32) (Expectation, error) {
+func Expect(p *cmdline.Invocation, uid uint32) (Expectation, error) {
 	var e Expectation
 	if p.Classic {
 		e.Namespace = NamespaceNone
@@ -114,7 +98,7 @@ func Expect(p *plan.Plan, uid uint32) (Expectation, error) {
 }
 
 // perUser says what happens to the caller's per-user layer, and why.
-func perUser(p *plan.Plan, e Expectation, uid uint32) (PerUser, string) {
+func perUser(p *cmdline.Invocation, e Expectation, uid uint32) (PerUser, string) {
 	switch {
 	case p.Classic:
 		return PerUserNone, "classic snaps have no per-user layer"
@@ -136,10 +120,10 @@ func perUser(p *plan.Plan, e Expectation, uid uint32) (PerUser, string) {
 	return PerUserCreate, "a new layer, preserved: none is preserved on top of the snap's current namespace"
 }
 
-// Explain describes a plan and what the planner expects of it for a human,
+// Explain describes a launch and what the planner expects of it for a human,
 // one line per decision. The expectations are the planner's view only
 // (Expectation).
-func Explain(p *plan.Plan, e Expectation) string {
+func Explain(p *cmdline.Invocation, e Expectation) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "snap instance %s, security tag %s, base %s\n", p.Instance, p.Tag, p.Base)
 	ns := layout.NSDir + "/" + layout.MountNSName(p.Instance)
@@ -165,7 +149,7 @@ func Explain(p *plan.Plan, e Expectation) string {
 		b.WriteString("then a private /tmp and /dev/pts, and snap-update-ns if installed\n")
 	}
 	if !p.Classic {
-		b.WriteString("the launcher decides join, create or discard again from its own facts under the snap's lock; the plan carries none of this\n")
+		b.WriteString("the launcher decides join, create or discard again from its own facts under the snap's lock\n")
 		b.WriteString(explainDevices(p) + "\n")
 	}
 	if line := explainParallel(p, parallel); line != "" {
@@ -195,7 +179,7 @@ func parallelInstancesEnabled() bool {
 // /var/snap/<snap>/<rev>), or "" for a snap without an instance key. For a
 // confined snap snap-update-ns maps them from snapd's mount profile; for a
 // classic one the launcher does, with the feature on, as snap-confine does.
-func explainParallel(p *plan.Plan, featureOn bool) string {
+func explainParallel(p *cmdline.Invocation, featureOn bool) string {
 	own, mapped, ok := layout.ParallelInstanceDirs(p.Instance)
 	if !ok {
 		return ""
@@ -300,37 +284,4 @@ func snapDir() string {
 		return layout.CanonicalSnapMountDir
 	}
 	return dir
-}
-
-// LauncherPath returns the path of snap-launch next to the running program.
-func LauncherPath() (string, error) {
-	self, err := os.Executable()
-	if err != nil {
-		return "", fmt.Errorf("cannot locate %s: %w", LauncherName, err)
-	}
-	return filepath.Join(filepath.Dir(self), LauncherName), nil
-}
-
-// LauncherArgv returns the launcher's argv: its name, the encoded plan, then
-// the target's argv untouched.
-func LauncherArgv(p *plan.Plan, target []string) ([]string, error) {
-	data, err := plan.Encode(p)
-	if err != nil {
-		return nil, err
-	}
-	return append([]string{LauncherName, string(data)}, target...), nil
-}
-
-// Exec replaces the calling process with the launcher. The Go runtime's
-// variables travel under saved names (policy.SaveRuntimeEnv): the launcher's
-// runtime, in secure mode, would otherwise act on them, or overwrite
-// GOTRACEBACK, before the app could get them as the caller set them.
-func Exec(launcherPath string, p *plan.Plan, target []string, env []string) error {
-	argv, err := LauncherArgv(p, target)
-	if err != nil {
-		return err
-	}
-	env, _ = policy.SaveRuntimeEnv(env)
-	err = syscall.Exec(launcherPath, argv, env)
-	return fmt.Errorf("cannot execute %s: %w", launcherPath, err)
 }
