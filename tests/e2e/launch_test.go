@@ -152,13 +152,13 @@ func TestAFIFOWhereThePlannerReadsNeverHangsIt(t *testing.T) {
 		before := launch{}.mustRun(t)
 		fifoAt(t, "/run/snapd/ns/snap.hello.info")
 		for _, uid := range []int{0, userUID} {
-			res := runWithin(t, launch{uid: uid, debug: true}, 20*time.Second)
-			if res.err != nil {
-				t.Fatalf("uid %d: launch failed: %v\n%s", uid, res.err, res.stderr)
-			}
 			x := snapNSExplain(t, uid, "snap.hello.app")
 			if x.Namespace.Reason != "no usable info file (cannot use /run/snapd/ns/snap.hello.info: not a regular file): the launcher inspects it" {
 				t.Errorf("uid %d: snap-ns explain does not say why it ignores the info file: %+v", uid, x.Namespace)
+			}
+			res := runWithin(t, launch{uid: uid, debug: true}, 20*time.Second)
+			if res.err != nil {
+				t.Fatalf("uid %d: launch failed: %v\n%s", uid, res.err, res.stderr)
 			}
 			if !strings.Contains(res.stderr, "(inspected)") {
 				t.Errorf("uid %d: the launcher did not inspect the namespace:\n%s", uid, res.stderr)
@@ -173,12 +173,16 @@ func TestAFIFOWhereThePlannerReadsNeverHangsIt(t *testing.T) {
 		enablePerUser(t)
 		launch{uid: userUID}.mustRun(t)
 		fifoAt(t, "/run/snapd/ns/snap.hello.1000.info")
+		if x := snapNSExplain(t, userUID, "snap.hello.app"); x.PerUser.Action != "create" {
+			t.Errorf("snap-ns explain does not expect a new layer: %+v", x.PerUser)
+		}
+		before := nsID(t, "/run/snapd/ns/hello.1000.mnt")
 		res := runWithin(t, launch{uid: userUID, debug: true}, 20*time.Second)
 		if res.err != nil {
 			t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
 		}
-		if x := snapNSExplain(t, userUID, "snap.hello.app"); x.PerUser.Action != "create" {
-			t.Errorf("snap-ns explain does not expect a new layer: %+v", x.PerUser)
+		if res.report.MountNSID == before {
+			t.Errorf("the layer whose info file is a FIFO was joined")
 		}
 	})
 	t.Run("system-params", func(t *testing.T) {
