@@ -16,9 +16,9 @@ import (
 // elevated privileges while unconfined on a system where AppArmor is
 // enabled (an unprivileged user could otherwise run a copy of the launcher
 // outside its profile), and makes the app and each helper transition to
-// their labels at exec. The labels are derived from the plan's validated
-// names (appLabel, helperLabel); a plan carries none, so a caller cannot
-// choose the profile an exec lands in.
+// their labels at exec. The labels are derived from the command line's
+// validated names (appLabel, helperLabel), never taken from the caller, so
+// a caller cannot choose the profile an exec lands in.
 //
 // Detection fails closed: when it cannot complete (unreadable files,
 // descriptor exhaustion), the launcher does not conclude that AppArmor is
@@ -46,7 +46,7 @@ func setExecLabel(aa gather.AppArmor, procfd int, label string) error {
 // appLabel is the label the app execs under: its security tag's profile.
 func (l *launcher) appLabel() string { return naming.AppArmorLabel(l.launch.Tag) }
 
-// helperLabel is the label snap-update-ns execs under, for the plan's
+// helperLabel is the label snap-update-ns execs under, for the launch's
 // instance.
 func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.launch.Instance) }
 

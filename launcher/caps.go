@@ -140,7 +140,7 @@ func (l *launcher) initCaps() error {
 		l.mode = planner.Setuid
 	case !prm.empty():
 		if missing := required.and(capSet{^prm[0], ^prm[1]}); !missing.empty() && !skipPackagingCheck {
-			return fmt.Errorf("cannot launch: snap-launch is installed with file capabilities %s but lacks %s (install with: setcap %s=p)", prm.names(), missing.names(), required.names())
+			return fmt.Errorf("cannot launch: snap-confine is installed with file capabilities %s but lacks %s (install with: setcap %s=p)", prm.names(), missing.names(), required.names())
 		}
 		l.mode = planner.FileCaps
 	default:

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package launcher is the privileged half of snapns: it receives a plan from
-// the unprivileged planner, treats it as untrusted input, and performs only
-// the namespace work the plan's validated names call for before it drops
-// every privilege and execs the target.
+// Package launcher is the privileged half of snapns, installed as snapd's
+// snap-confine: it takes snap-confine's command line as untrusted input,
+// gathers the facts of the launch itself, asks the planner what to do
+// (planner.Decide, pure) and executes only that plan, through its closed
+// set of privileged actions, before it drops every privilege and execs the
+// target (launch.go).
 //
-// The threat it answers: snap-launch is setuid root, so whoever runs it
-// controls its argv, environment, descriptors, working directory, limits,
-// signals and timing. The promise: for every plan, the launcher does nothing
-// that the same user could not have had it do through an honest plan. It
+// The threat it answers: snap-confine is setuid root (or has file
+// capabilities), so whoever runs it controls its argv, environment,
+// descriptors, working directory, limits, signals and timing. The promise:
+// for every command line, the launcher does nothing that the same user
+// could not have had it do through an honest one (as snapd runs it). It
 // re-derives every path from validated names (shared/layout), re-checks
 // every file it uses on the descriptor, and makes its privileged syscalls
 // only in actions.go, one function per policy.Op.
@@ -55,11 +58,8 @@ func init() {
 // Version is set at build time.
 var Version = "dev"
 
-// usage is printed for a bad command line; it is one line like every error.
-const usage = "cannot launch: usage: snap-launch PLAN EXECUTABLE [ARGS...]"
-
-// launcher holds what one launch knows; it is built once, from the caller's
-// credentials and a decoded plan.
+// launcher holds what one launch knows: the caller's credentials, its
+// validated command line, and the facts gathered so far.
 type launcher struct {
 	launch planner.Launch
 	target []string
@@ -128,8 +128,8 @@ func Main(args []string) (status int) {
 // It is the first thing the package's initialiser does, so none of the
 // launcher's code runs under them. The new image is non-dumpable as the
 // first was (package nodump). The app gets them back as the caller set
-// them. The planner's front renames them itself, so this costs an exec
-// only for callers who run the launcher directly with them set.
+// them. snapd sets none of them, so this costs an exec only for callers
+// who set them themselves.
 func reexecWithoutRuntimeEnv(args []string) {
 	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {
@@ -183,7 +183,7 @@ func (l *launcher) flushStderr() {
 }
 
 func (l *launcher) run(args []string) error {
-	p, target, version, err := parseArgs(args)
+	p, version, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
@@ -193,7 +193,7 @@ func (l *launcher) run(args []string) error {
 	}
 	l.secure = atSecure()
 	l.launch = planner.Launch{Classic: p.Classic, Instance: p.Instance, Tag: p.Tag, Base: p.Base}
-	l.target, l.env, l.debug = target, callerEnv(l.secure), p.Debug
+	l.target, l.env, l.debug = p.Target(), callerEnv(l.secure), p.Debug
 	// Every file and directory the launcher creates gets exactly the mode
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
@@ -286,5 +286,5 @@ func (l *launcher) debugf(format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	l.deferStderr([]byte("DEBUG: snap-launch: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
+	l.deferStderr([]byte("DEBUG: " + Name + ": " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
 }

@@ -365,24 +365,25 @@ func TestHostileInstanceDirectoriesAreRefusedBeforeAnythingIsMounted(t *testing.
 	}
 }
 
+// The launcher's debug log says what it did for a parallel instance, and
+// snap-ns explain what it will do.
 func TestParallelInstanceDecisionIsInTheDebugLog(t *testing.T) {
 	parallelWorld(t, true)
 	installUpdateNS(t)
 	for _, tc := range []struct {
-		name  string
-		flags []string
-		wants []string
+		name    string
+		flags   []string
+		wants   []string
+		explain string
 	}{
 		{"classic", []string{"--classic"}, []string{
-			"DEBUG: snap-confine: plan: parallel instance hello_a of a classic snap: the launcher binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello",
-			"DEBUG: snap-launch: feature parallel-instances is on",
-			"DEBUG: snap-launch: parallel instance: bound /snap/hello_a on /snap/hello",
-			"DEBUG: snap-launch: parallel instance: bound /var/snap/hello_a on /var/snap/hello",
-		}},
+			"DEBUG: snap-confine: feature parallel-instances is on",
+			"DEBUG: snap-confine: parallel instance: bound /snap/hello_a on /snap/hello",
+			"DEBUG: snap-confine: parallel instance: bound /var/snap/hello_a on /var/snap/hello",
+		}, "parallel instance hello_a of a classic snap: the launcher binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello"},
 		{"confined", nil, []string{
-			"DEBUG: snap-confine: plan: parallel instance hello_a: snap-update-ns binds /snap/hello_a on /snap/hello",
 			"fake snap-update-ns: mapped /snap/hello_a on /snap/hello",
-		}},
+		}, "parallel instance hello_a: snap-update-ns binds /snap/hello_a on /snap/hello"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := launch{instance: "hello_a", flags: tc.flags, uid: userUID, debug: true}.run()
@@ -393,6 +394,10 @@ func TestParallelInstanceDecisionIsInTheDebugLog(t *testing.T) {
 				if !strings.Contains(res.stderr, w) {
 					t.Errorf("the debug log does not say %q:\n%s", w, res.stderr)
 				}
+			}
+			x := snapNSExplain(t, userUID, append(tc.flags, "snap.hello_a.app")...)
+			if !strings.Contains(strings.Join(x.Steps, "\n"), tc.explain) {
+				t.Errorf("snap-ns explain does not say %q: %q", tc.explain, x.Steps)
 			}
 		})
 	}

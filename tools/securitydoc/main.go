@@ -2,9 +2,9 @@
 
 // Command securitydoc writes the tables of SECURITY.md that follow from the
 // code, so that they cannot drift from it: the privileged operations with
-// their capabilities and syscalls (policy.Ops), the plan's fields (package
-// plan), and the size of the privileged audit set (every package
-// snap-launch links, counted from `go list`). Each table stands between
+// their capabilities and syscalls (policy.Ops) and the size of the
+// privileged audit set (every package the launcher, snap-confine, links,
+// counted from `go list`). Each table stands between
 // "<!-- BEGIN GENERATED: name -->" and "<!-- END GENERATED: name -->".
 //
 //	securitydoc -check SECURITY.md   # exit 1 when a table differs
@@ -23,7 +23,6 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 func main() {
@@ -78,11 +77,7 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := PlanTable()
-	if err != nil {
-		return nil, err
-	}
-	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "plan": p, "audit-set": a}, nil
+	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "audit-set": a}, nil
 }
 
 // Fill replaces the body of every generated block of doc.
@@ -171,39 +166,11 @@ func CapabilitiesTable() string {
 	return b.String()
 }
 
-// planFields says what each of the plan's fields holds and what the
-// launcher uses it for; PlanTable refuses to write a table that does not
-// cover exactly the wire format's fields.
-var planFields = map[string][2]string{
-	"classic":      {"`true` or `false`", "no snap namespace work (`--classic`)"},
-	"instance":     {"a valid instance name", "every name and path it derives (`shared/layout`), the AppArmor label `snap-update-ns.<instance>`"},
-	"security-tag": {"a valid tag of that instance", "the seccomp profile, the app's AppArmor label, hook or app"},
-	"base":         {"a valid snap name", "the base the namespace is built on, and so staleness: a namespace built on another base must go (as with snap-confine's `--base`)"},
-	"debug":        {"`true` or `false`", "the debug log on stderr"},
-}
-
-// PlanTable lists the plan's wire format.
-func PlanTable() (string, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Header `snapns-plan %d`; then exactly these fields, once each, in this order, `key=value` per line; then `end` and nothing after it; at most %d bytes.\n\n| field | value | the launcher uses it for |\n| --- | --- | --- |\n", plan.Version, plan.MaxSize)
-	keys := plan.Keys()
-	for _, k := range keys {
-		doc, ok := planFields[k]
-		if !ok {
-			return "", fmt.Errorf("the plan's field %q is not documented in securitydoc", k)
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, doc[0], doc[1])
-	}
-	if len(keys) != len(planFields) {
-		return "", fmt.Errorf("securitydoc documents %d plan fields, the plan has %d", len(planFields), len(keys))
-	}
-	return b.String(), nil
-}
-
 // auditTable counts the non-test lines of every non-standard package
-// snap-launch links, as the compiler sees them for linux/amd64 without cgo.
+// the launcher (snap-confine) links, as the compiler sees them for
+// linux/amd64 without cgo.
 func auditTable(root string) (string, error) {
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}{{end}}", "./launcher/cmd/snap-launch")
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}{{end}}", "./launcher/cmd/snap-confine")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	out, err := cmd.Output()

@@ -8,8 +8,8 @@ import (
 )
 
 // SECURITY.md's generated tables are the code's: a change to the
-// operations, their capabilities or syscalls, the plan's fields or the
-// audit set that is not reflected there fails here (make security-tables
+// operations, their capabilities or syscalls or the audit set that is not
+// reflected there fails here (make security-tables
 // rewrites them).
 func TestSecurityMDMatchesTheCode(t *testing.T) {
 	data, err := os.ReadFile("../../SECURITY.md")
