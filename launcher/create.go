@@ -6,60 +6,12 @@ import (
 	"fmt"
 	"github.com/snapns/snapns/planner"
 	"runtime"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 )
-
-// openPreserved opens the snap's preserved namespace, or returns -1 when
-// there is none: a missing file or a plain file (a capture that never
-// happened, or a namespace discarded by unmounting) means "not preserved".
-func (l *launcher) openPreserved(nsdir int) (int, error) {
-	return l.openNSFile(nsdir, layout.MountNSName(l.launch.Instance))
-}
-
-// openNSFile opens a namespace file of /run/snapd/ns for setns, or returns
-// -1 when it is missing or a plain file ("not preserved"). It is opened
-// O_PATH first, without following symlinks, so that a plain 0600 file needs
-// no privilege to be looked at, and its filesystem checked on that
-// descriptor; only an nsfs file (mode 0444) is then opened for reading,
-// through the descriptor's magic link.
-func (l *launcher) openNSFile(nsdir int, name string) (int, error) {
-	display := layout.NSDir + "/" + name
-	path, err := unix.Openat(nsdir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		l.debugf("no preserved mount namespace at %s", display)
-		return -1, nil
-	}
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	defer unix.Close(path)
-	var st unix.Stat_t
-	magic, merr := fsMagic(path)
-	if ferr := unix.Fstat(path, &st); ferr != nil || merr != nil {
-		return -1, fmt.Errorf("cannot inspect %s", display)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
-	}
-	if magic != unix.NSFS_MAGIC {
-		l.debugf("%s is a plain file: not preserved", display)
-		return -1, nil
-	}
-	fd, err := unix.Openat(l.procfd, "self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	if magic, err := fsMagic(fd); err != nil || magic != unix.NSFS_MAGIC {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use %s: it changed while it was opened", display)
-	}
-	return fd, nil
-}
 
 // createAndPreserve makes a new namespace for the snap with the plan's
 // root, populates it and preserves it on /run/snapd/ns/<instance>.mnt

@@ -238,8 +238,11 @@ func (l *launcher) gatherSnap(s *session) error {
 // captured there (verifyCaptured), its identity.
 func (l *launcher) preserved(s *session, name, infoName string) (int, planner.Preserved, error) {
 	var pre planner.Preserved
-	fd, err := l.openNSFile(s.nsdir, name)
+	fd, err := gather.OpenNS(l.procfd, s.nsdir, name)
 	if err != nil || fd < 0 {
+		if err == nil {
+			l.debugf("no preserved mount namespace at %s/%s", layout.NSDir, name)
+		}
 		return -1, pre, err
 	}
 	pre.Present = true

@@ -107,7 +107,7 @@ func Explain(tag naming.SecurityTag, base string, classic bool, uid uint32) (*Ex
 	var p planner.Plan
 	for {
 		p = planner.Decide(e.f, e.install())
-		if p.Refusal != nil || !p.Need.Any() || !e.gather(p.Need) {
+		if p.Refusal != nil || !p.Need.Any() || !e.gather(p.Need) || e.err != nil {
 			break
 		}
 	}
@@ -121,6 +121,17 @@ type explainer struct {
 	f       planner.Facts
 	inst    *planner.Install
 	started bool
+	// err is what failed a read that fails a launch too (a namespace
+	// file that is neither a plain file nor a namespace): the launch's
+	// line.
+	err error
+}
+
+// fail records the first error that would fail the launch.
+func (e *explainer) fail(err error) {
+	if e.err == nil {
+		e.err = err
+	}
 }
 
 // install tells how the launcher is installed, from the snap-confine
@@ -151,8 +162,10 @@ func (e *explainer) first() {
 		e.assume("the launcher runs under its own AppArmor profile (it refuses to run elevated without one)")
 	}
 	if e.f.Features, err = gather.Features(); err != nil {
-		e.f.AppArmor.Err = err // refused first, as the launcher would fail reading it
+		e.fail(err)
 	}
+	// Where a classic instance is mapped, before the snap's facts.
+	e.f.Host.SnapDir, _ = gather.SnapMountDir()
 }
 
 func (e *explainer) assume(s string) { e.x.Assumed = append(e.x.Assumed, s) }
@@ -172,7 +185,7 @@ func (e *explainer) gather(need planner.Need) bool {
 				e.x.Devices.Skipped = append(e.x.Devices.Skipped, fmt.Sprintf("%s: %s", Quote(name), why))
 			})
 			if err != nil {
-				s.Devices.SettingsErr = fmt.Errorf("cannot set up the device cgroup of %s: %w", e.f.Launch.Tag, err)
+				e.fail(fmt.Errorf("cannot set up the device cgroup of %s: %w", e.f.Launch.Tag, err))
 			}
 			s.Devices.Tagged, progress = &tagged, true
 		}
@@ -224,7 +237,7 @@ func (e *explainer) readSnap() (planner.Host, *planner.Snap) {
 	h.Distro, h.DebianLike = gather.Distro()
 	var err error
 	if h.SnapDir, err = gather.SnapMountDir(); err != nil {
-		s.Base.Err = err
+		e.fail(err)
 		return h, s
 	}
 	s.Removing = gather.Removing(inst)
@@ -233,7 +246,7 @@ func (e *explainer) readSnap() (planner.Host, *planner.Snap) {
 		dir.Close()
 	}
 	if s.Homedirs, err = gather.Homedirs(); err != nil {
-		s.Base.Err = err
+		e.fail(err)
 	}
 	e.readDevices(&h, s)
 	s.UpdateNS = &planner.UpdateNS{Path: filepath.Join(launcherDir(), "snap-update-ns")}
@@ -254,12 +267,12 @@ func (e *explainer) readDevices(h *planner.Host, s *planner.Snap) {
 	d.SettingsFile = devcgroup.SettingsDir + "/" + devcgroup.SettingsName(e.f.Launch.Instance.String())
 	var err error
 	if h.InContainer, err = gather.InContainer(); err != nil {
-		s.Devices.SettingsErr = err
+		e.fail(err)
 		return
 	}
 	d.InContainer = h.InContainer
 	if h.Hierarchy, err = gather.Hierarchy(); err != nil {
-		s.Devices.SettingsErr = err
+		e.fail(err)
 		return
 	}
 	if h.Hierarchy == devcgroup.V2 {
@@ -290,6 +303,9 @@ func (e *explainer) readDevices(h *planner.Host, s *planner.Snap) {
 // finish fills the explanation in from the plan.
 func (e *explainer) finish(p planner.Plan) {
 	x, f := e.x, e.f
+	if p.Refusal == nil && e.err != nil {
+		p = planner.Plan{Refusal: e.err, AppArmor: p.AppArmor}
+	}
 	x.Steps = append(x.Steps, p.Steps(f)...)
 	if p.Refusal != nil {
 		x.Refusals = append(x.Refusals, p.Refusal.Error())

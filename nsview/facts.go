@@ -4,6 +4,7 @@ package nsview
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -89,11 +90,11 @@ func exists(path string) bool {
 	return err == nil
 }
 
-// preserved reads a preserved namespace's facts without privilege: what
-// is at its file, whether it is the one captured there (its owner is
-// snap-ns's own user namespace, which is pid 1's, and its id the one
-// recorded), its info file. A file that cannot be opened without
-// privilege is taken to be the one captured there.
+// preserved reads a preserved namespace's facts as the launcher does
+// (gather.OpenNS, gather.Info), without privilege: whether it is the one
+// captured there (its owner is snap-ns's own user namespace, which is pid
+// 1's, and its identity the one recorded). A file that cannot be opened
+// without privilege is taken to be the one captured there.
 func (e *explainer) preserved(name, infoName string) planner.Preserved {
 	var pre planner.Preserved
 	dir, err := trusted.Walk(layout.NSDir, nil)
@@ -101,14 +102,25 @@ func (e *explainer) preserved(name, infoName string) planner.Preserved {
 		return pre
 	}
 	defer unix.Close(dir)
-	fd, err := unix.Openat(dir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	fd, err := gather.OpenNS(procFD(), dir, name)
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		e.assume(fmt.Sprintf("%s/%s is the namespace captured there (%v: needs root)", layout.NSDir, name, err))
+		pre.Present = true
+		pre.Info, pre.HaveInfo, _ = gather.Info(dir, infoName, layout.NSDir+"/"+infoName)
+		pre.Identity = planner.Recorded(pre.Info)
+		return pre
+	}
 	if err != nil {
+		e.fail(err)
+		return pre
+	}
+	if fd < 0 {
 		return pre
 	}
 	defer unix.Close(fd)
-	var sfs unix.Statfs_t
 	var st unix.Stat_t
-	if unix.Fstatfs(fd, &sfs) != nil || unix.Fstat(fd, &st) != nil || sfs.Type != unix.NSFS_MAGIC || st.Mode&unix.S_IFMT != unix.S_IFREG {
+	if err := unix.Fstat(fd, &st); err != nil {
+		e.fail(fmt.Errorf("cannot inspect %s/%s", layout.NSDir, name))
 		return pre
 	}
 	pre.Present = true
@@ -137,15 +149,10 @@ func (e *explainer) preserved(name, infoName string) planner.Preserved {
 	return pre
 }
 
-// ownerIsOurs tells whether the namespace behind the O_PATH descriptor fd
-// is owned by snap-ns's own user namespace, and if not, why.
+// ownerIsOurs tells whether the namespace behind fd is owned by snap-ns's
+// own user namespace, and if not, why.
 func ownerIsOurs(fd int) (string, bool) {
-	rfd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", fd), unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return "", true
-	}
-	defer unix.Close(rfd)
-	owner, err := unix.IoctlRetInt(rfd, unix.NS_GET_USERNS)
+	owner, err := unix.IoctlRetInt(fd, unix.NS_GET_USERNS)
 	if err != nil {
 		return "", true
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/stale"
 )
 
 // Steps says what the plan does, one line per step in the launcher's
@@ -23,6 +24,10 @@ func (p Plan) Steps(f Facts) []string {
 		add("to be decided once gathered: %s", need)
 	}
 	inst := f.Launch.Instance
+	snapDir := f.Host.SnapDir
+	if snapDir == "" {
+		snapDir = layout.CanonicalSnapMountDir
+	}
 	switch {
 	case p.Seccomp.Path == "":
 	case p.Seccomp.Programs == 0:
@@ -35,8 +40,8 @@ func (p Plan) Steps(f Facts) []string {
 			add("namespace: none: %s", p.Namespace.Why)
 		} else {
 			add("namespace: a new one for this launch (the parallel-instances feature is on), after the global set-up")
-			if p.Classic.Own != "" {
-				add("instance: bind %s and %s/%s onto the snap's %s", p.Classic.Own, layout.SnapDataDir, p.Classic.Own, p.Classic.Mapped)
+			if c := p.Classic; c.Own != "" {
+				add("instance: the launcher binds %s/%s on %s/%s and %s/%s on %s/%s", snapDir, c.Own, snapDir, c.Mapped, layout.SnapDataDir, c.Own, layout.SnapDataDir, c.Mapped)
 			}
 		}
 	} else if f.Snap != nil {
@@ -49,13 +54,18 @@ func (p Plan) Steps(f Facts) []string {
 			add("device cgroup: %s; the device program on the app's snap cgroup allows %d devices, %d of them tagged", d.Why, len(d.Allow), d.Tagged)
 		}
 		path := layout.NSDir + "/" + layout.MountNSName(inst)
-		switch p.Namespace.Action {
-		case NamespaceJoin:
-			add("namespace: join %s: %s", path, p.Namespace.Why)
-		case NamespaceCreate:
-			add("namespace: create and preserve at %s: %s", path, p.Namespace.Why)
-		case NamespaceRebuild:
-			add("namespace: discard %s (%s), then create and preserve a new one", path, p.Namespace.Why)
+		switch ns := p.Namespace; {
+		case ns.Action == NamespaceJoin && ns.Vote != stale.Keep:
+			add("namespace: join %s, stale (%s): %s", path, ns.Vote, ns.Why)
+		case ns.Action == NamespaceJoin:
+			add("namespace: join %s: %s", path, ns.Why)
+		case ns.Action == NamespaceCreate:
+			add("namespace: create and preserve at %s: %s", path, ns.Why)
+		case ns.Action == NamespaceRebuild:
+			add("namespace: discard %s, stale (%s): %s; then create and preserve a new one", path, ns.Vote, ns.Why)
+		}
+		if own, mapped, ok := layout.ParallelInstanceDirs(inst); ok {
+			add("instance: snap-update-ns binds %s/%s on %s/%s and %s/%s on %s/%s in the snap's namespace", snapDir, own, snapDir, mapped, layout.SnapDataDir, own, layout.SnapDataDir, mapped)
 		}
 		if p.Namespace.Action == NamespaceCreate || p.Namespace.Action == NamespaceRebuild {
 			steps = append(steps, p.Root.steps(f)...)

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -291,3 +292,43 @@ func hasCurrent(snap int, name string) bool {
 	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
 }
 
+
+// OpenNS opens the namespace file name of /run/snapd/ns (nsdir) for
+// setns, or returns -1 when it is missing or a plain file ("not
+// preserved": a capture that never happened, or a namespace discarded by
+// unmounting). It is opened O_PATH first, without following symlinks, so
+// that a plain 0600 file needs no privilege to be looked at, and its
+// filesystem checked on that descriptor; only an nsfs file (mode 0444) is
+// then opened for reading, through the descriptor's magic link below
+// procfd. Anything else there is refused.
+func OpenNS(procfd, nsdir int, name string) (int, error) {
+	display := layout.NSDir + "/" + name
+	path, err := unix.Openat(nsdir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err == unix.ENOENT {
+		return -1, nil
+	}
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	defer unix.Close(path)
+	var st unix.Stat_t
+	var sfs unix.Statfs_t
+	if unix.Fstat(path, &st) != nil || unix.Fstatfs(path, &sfs) != nil {
+		return -1, fmt.Errorf("cannot inspect %s", display)
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFREG {
+		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
+	}
+	if sfs.Type != unix.NSFS_MAGIC {
+		return -1, nil
+	}
+	fd, err := unix.Openat(procfd, "self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+	}
+	if unix.Fstatfs(fd, &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
+		unix.Close(fd)
+		return -1, fmt.Errorf("cannot use %s: it changed while it was opened", display)
+	}
+	return fd, nil
+}

@@ -213,7 +213,7 @@ func TestHostileCgroupsNeverFailAnotherUsersLaunch(t *testing.T) {
 				if got := res.report.Read["/base-marker"]; got != "core 1\n" || nsID(t, "/run/snapd/ns/hello.mnt") != before.MountNSID {
 					t.Fatalf("%s: the stale namespace was discarded (the app sees %q)\n%s", in.name, got, res.stderr)
 				}
-				if !strings.Contains(res.stderr, "stale but occupied") {
+				if !strings.Contains(res.stderr, "but the snap is running") {
 					t.Errorf("%s: the debug log does not say why the namespace was kept:\n%s", in.name, res.stderr)
 				}
 			}

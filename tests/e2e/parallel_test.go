@@ -380,10 +380,10 @@ func TestParallelInstanceDecisionIsInTheDebugLog(t *testing.T) {
 			"DEBUG: snap-confine: feature parallel-instances is on",
 			"DEBUG: snap-confine: parallel instance: bound /snap/hello_a on /snap/hello",
 			"DEBUG: snap-confine: parallel instance: bound /var/snap/hello_a on /var/snap/hello",
-		}, "parallel instance hello_a of a classic snap: the launcher binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello"},
+		}, "instance: the launcher binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello"},
 		{"confined", nil, []string{
 			"fake snap-update-ns: mapped /snap/hello_a on /snap/hello",
-		}, "parallel instance hello_a: snap-update-ns binds /snap/hello_a on /snap/hello"},
+		}, "instance: snap-update-ns binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello in the snap's namespace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := launch{instance: "hello_a", flags: tc.flags, uid: userUID, debug: true}.run()

@@ -89,7 +89,7 @@ func TestBaseRefreshRebuildsWhenTheSnapIsNotRunning(t *testing.T) {
 	if r.Read["/base-marker"] != "core 2\n" || !strings.HasPrefix(r.Stat["/bin"], devOf(t, "/snap/core/2")+":") {
 		t.Fatalf("the app does not run on the new base: %q %s", r.Read["/base-marker"], r.Stat["/bin"])
 	}
-	if !strings.Contains(res.stderr, "staleness: should (base \"core\" was refreshed from revision 1 to 2)") {
+	if !strings.Contains(res.stderr, "stale (should): base \"core\" was refreshed from revision 1 to 2") {
 		t.Errorf("the debug log does not explain the decision:\n%s", res.stderr)
 	}
 	if r.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
@@ -109,7 +109,7 @@ func TestBaseRefreshKeepsTheNamespaceWhileTheSnapRuns(t *testing.T) {
 	if res.report.MountNSID != before.MountNSID || res.report.Read["/base-marker"] != "core 1\n" {
 		t.Fatal("an occupied namespace was discarded after a mere refresh")
 	}
-	if !strings.Contains(res.stderr, "stale but occupied") {
+	if !strings.Contains(res.stderr, "but the snap is running") {
 		t.Errorf("the debug log does not say why it was kept:\n%s", res.stderr)
 	}
 	// Another snap's processes do not count.
