@@ -115,6 +115,8 @@ vet: vet-arch
 	$(GO) vet ./...
 	@# The launcher must never import the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
+	@# The planner does no I/O: it decides from the facts it is given.
+	$(GO) test -count=1 -run '^TestPlannerDoesNoIO$$' ./planner/
 	@# Every privileged syscall of the launcher is an action of launcher/actions.go.
 	@./tools/check-privileged.sh
 	@# The release is VERSION everywhere it is written.

@@ -140,15 +140,59 @@ func reexecWithoutRuntimeEnv(args []string) {
 	os.Exit(1)
 }
 
-// callerEnv is the environment the caller passed, as far as the runtime
-// left it: in secure mode it has replaced GOTRACEBACK with its own "none",
-// or added that, so GOTRACEBACK is not the caller's and is dropped.
+// callerEnv is the environment the caller passed. In secure mode the
+// runtime has replaced GOTRACEBACK with its own "none", or added that, in
+// its copy of the environment before main; the caller's own value, if any,
+// is still in the process's initial environment block, which
+// /proc/self/environ reads (the runtime never writes it), so that one is
+// taken instead. It only ever reaches the app, as snap-confine passes it;
+// the launcher has not acted on it. The file is root's 0400 in a
+// non-dumpable process: the setuid install reads it as its owner; the
+// file-capability one, with no capability effective yet, cannot, and the
+// caller's value is lost (SECURITY.md §9).
 func callerEnv(secure bool) []string {
 	env := os.Environ()
 	if secure {
 		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GOTRACEBACK=") })
+		if kv, ok := initialEnv("GOTRACEBACK="); ok {
+			env = append(env, kv)
+		}
 	}
 	return env
+}
+
+// maxEnviron bounds the initial environment block read (the kernel's own
+// bound on argv and envp together is a quarter of the stack limit).
+const maxEnviron = 8 << 20
+
+// initialEnv returns the first entry of the process's initial environment
+// block that starts with prefix.
+func initialEnv(prefix string) (string, bool) {
+	fd, err := unix.Open("/proc/self/environ", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", false
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 16<<10)
+	for len(buf) < maxEnviron {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	for _, kv := range strings.Split(string(buf), "\x00") {
+		if strings.HasPrefix(kv, prefix) {
+			return kv, true
+		}
+	}
+	return "", false
 }
 
 // fail writes err on stderr as exactly one line.

@@ -58,9 +58,10 @@ func secureTunables(value string) string {
 // stalls the scheduler), and in secure mode its runtime replaces
 // GOTRACEBACK with "none", or adds that when the caller set none. So a
 // launcher started with any of them executes itself again with them
-// renamed to saved names (SavedRuntimeEnvPrefix+NAME; GOTRACEBACK aside: in
-// secure mode the caller's value is lost by then, and the runtime's own is
-// dropped), and the target gets them back under their own names.
+// renamed to saved names (SavedRuntimeEnvPrefix+NAME; in secure mode the
+// caller's GOTRACEBACK is the one of the initial environment block, the
+// runtime's own dropped), and the target gets them back under their own
+// names.
 var RuntimeEnv = []string{"GODEBUG", "GOGC", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK"}
 
 // SavedRuntimeEnvPrefix names where RuntimeEnv variables travel across the
