@@ -110,7 +110,7 @@ type PerUserStep struct {
 	// UpdateNS: snap-update-ns --user-mounts applies the snap's per-user
 	// mount profile in the new layer.
 	UpdateNS bool
-	Why     string
+	Why      string
 }
 
 // Root is how a new namespace's root filesystem is built.

@@ -292,7 +292,6 @@ func hasCurrent(snap int, name string) bool {
 	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
 }
 
-
 // OpenNS opens the namespace file name of /run/snapd/ns (nsdir) for
 // setns, or returns -1 when it is missing or a plain file ("not
 // preserved": a capture that never happened, or a namespace discarded by
