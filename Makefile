@@ -101,7 +101,7 @@ man:
 
 # The profile of the launcher installed as LIBEXECDIR/snap-confine; the
 # profiles of the two standard layouts are also in apparmor/ (a unit test
-# fails when they differ from what policy/apparmor.go makes: `make
+# fails when they differ from what policy/apparmor/apparmor.go makes: `make
 # apparmor-files` rewrites them).
 apparmor:
 	@rm -rf bin/apparmor && mkdir -p bin/apparmor

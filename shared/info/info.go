@@ -70,20 +70,6 @@ type Info struct {
 	ParentMountNSInode uint64
 }
 
-// DerivedFrom reports whether user, the info of a per-user layer, records
-// the namespace that snap, the info of the snap's namespace, describes as
-// the one it was derived from: by id where snap records one, else by
-// inode; never when snap records neither (snapd's snap-confine wrote it).
-func DerivedFrom(user, snap Info) bool {
-	switch {
-	case snap.MountNSID != 0:
-		return user.ParentMountNSID == snap.MountNSID
-	case snap.MountNSInode != 0:
-		return user.ParentMountNSInode == snap.MountNSInode
-	}
-	return false
-}
-
 // Format returns the file's content.
 func Format(in Info) ([]byte, error) {
 	if err := naming.ValidateSnapName(in.BaseSnapName); err != nil {

@@ -47,16 +47,6 @@ func (v Vote) String() string {
 	return "no"
 }
 
-// ParseVote reads a Vote's String form.
-func ParseVote(s string) (Vote, error) {
-	for _, v := range []Vote{Keep, Should, Must} {
-		if v.String() == s {
-			return v, nil
-		}
-	}
-	return Keep, fmt.Errorf("cannot use discard vote %q: not one of no, should, must", s)
-}
-
 // Current is what a namespace for this launch would be built from now.
 type Current struct {
 	Base     string

@@ -74,14 +74,3 @@ func TestInspect(t *testing.T) {
 		})
 	}
 }
-
-func TestParseVote(t *testing.T) {
-	for _, v := range []Vote{Keep, Should, Must} {
-		if got, err := ParseVote(v.String()); err != nil || got != v {
-			t.Errorf("ParseVote(%s) = %v %v", v, got, err)
-		}
-	}
-	if _, err := ParseVote("yes"); err == nil {
-		t.Error("ParseVote(yes) succeeded")
-	}
-}

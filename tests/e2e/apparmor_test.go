@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
+	aaprofile "github.com/snapns/snapns/policy/apparmor"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -40,7 +40,7 @@ func TestAppArmorIsNotAvailableHere(t *testing.T) {
 // (apparmor/usr.lib.snapd.snap-confine.real).
 func ourProfile(t *testing.T) string {
 	t.Helper()
-	text, err := policy.LauncherProfile("/usr/lib/snapd")
+	text, err := aaprofile.LauncherProfile("/usr/lib/snapd")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func ourProfile(t *testing.T) string {
 
 func writeProfile(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), policy.ProfileFileName("/usr/lib/snapd"))
+	path := filepath.Join(t.TempDir(), aaprofile.ProfileFileName("/usr/lib/snapd"))
 	if err := os.WriteFile(path, []byte(ourProfile(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func TestLauncherProfileParses(t *testing.T) {
 	if err != nil {
 		t.Skip("SKIPPING: apparmor_parser is not installed (Debian's apparmor package; make deps installs it)")
 	}
-	for _, dir := range policy.ProfileLayouts {
-		text, err := policy.LauncherProfile(dir)
+	for _, dir := range aaprofile.ProfileLayouts {
+		text, err := aaprofile.LauncherProfile(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(t.TempDir(), policy.ProfileFileName(dir))
+		path := filepath.Join(t.TempDir(), aaprofile.ProfileFileName(dir))
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
