@@ -166,7 +166,7 @@ func TestEveryActionNeedsEachOfItsCapabilities(t *testing.T) {
 			var table []string
 			for op := range policy.Op(len(policy.Ops)) {
 				if slices.Contains(parallelOps, op) {
-					continue // not withheld yet: each is one mount(2) or unshare(2) with cap_sys_admin
+					continue // TestParallelInstanceActionsNeedEachOfTheirCapabilities
 				}
 				if slices.Contains(deviceOps, op) {
 					continue // TestDeviceCgroupActionsNeedEachOfTheirCapabilities

@@ -442,3 +442,34 @@ func TestParallelInstanceStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 		})
 	}
 }
+
+// Each capability of each action only the parallel-instances feature uses
+// is needed: withheld (the test build lowers it right after the action
+// raised it), a launch of a parallel instance, classic or confined, fails.
+func TestParallelInstanceActionsNeedEachOfTheirCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var table []string
+			for _, op := range parallelOps {
+				for _, c := range op.Raised(mode.name == "setuid") {
+					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
+						var broke []string
+						for _, flags := range [][]string{{"--classic"}, nil} {
+							parallelWorld(t, true)
+							installUpdateNS(t)
+							res := launch{program: mode.dir + "/snap-confine", instance: "hello_a", flags: flags, uid: userUID, env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
+							if res.err != nil {
+								broke = append(broke, strings.Join(nonHookLines(res.stderr), " "))
+							}
+						}
+						if len(broke) == 0 {
+							t.Errorf("%s works without cap_%s", op, c)
+						}
+						table = append(table, fmt.Sprintf("  %-45s without cap_%-14s %s", op, c, strings.Join(broke, "; ")))
+					})
+				}
+			}
+			t.Logf("what breaks without each capability of each parallel-instance action:\n%s", strings.Join(table, "\n"))
+		})
+	}
+}

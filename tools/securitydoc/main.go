@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
@@ -66,6 +67,34 @@ func run(check, write string, audit bool) error {
 	}
 	if !bytes.Equal(out, data) {
 		return fmt.Errorf("%s: the generated tables differ from the code; run make security-tables", path)
+	}
+	return CheckKernelFloor(filepath.Dir(path))
+}
+
+// floorDocs are the documents that state the oldest kernel the launcher
+// runs on, relative to the module's directory.
+var floorDocs = []string{"README.md", "docs/ARCHITECTURE.md", "SECURITY.md"}
+
+// floorRe finds a statement of the kernel floor.
+var floorRe = regexp.MustCompile(`runs on Linux ([0-9]+\.[0-9]+) (?:and|or) later`)
+
+// CheckKernelFloor checks that each of floorDocs states the kernel floor,
+// and only as policy.KernelFloor.
+func CheckKernelFloor(root string) error {
+	for _, name := range floorDocs {
+		data, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			return err
+		}
+		found := floorRe.FindAllSubmatch(data, -1)
+		if len(found) == 0 {
+			return fmt.Errorf("%s does not say which Linux the launcher runs on (\"runs on Linux %s and later\")", name, policy.KernelFloor)
+		}
+		for _, m := range found {
+			if string(m[1]) != policy.KernelFloor {
+				return fmt.Errorf("%s says the launcher runs on Linux %s and later; policy.KernelFloor is %s", name, m[1], policy.KernelFloor)
+			}
+		}
 	}
 	return nil
 }

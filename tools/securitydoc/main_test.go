@@ -4,6 +4,8 @@ package main
 
 import (
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -26,5 +28,25 @@ func TestSecurityMDMatchesTheCode(t *testing.T) {
 	}
 	if string(out) != string(data) {
 		t.Fatal("SECURITY.md's generated tables differ from the code: run make security-tables")
+	}
+}
+
+// The documents state the kernel floor policy.KernelFloor, and a wrong one
+// is caught.
+func TestKernelFloorIsStatedAsThePolicys(t *testing.T) {
+	if err := CheckKernelFloor("../.."); err != nil {
+		t.Fatal(err)
+	}
+	root := t.TempDir()
+	for _, name := range floorDocs {
+		if err := os.MkdirAll(filepath.Join(root, filepath.Dir(name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(root, name), []byte("The launcher runs on Linux 5.12 and later.\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := CheckKernelFloor(root); err == nil || !strings.Contains(err.Error(), "5.12") {
+		t.Errorf("a wrong floor is not caught: %v", err)
 	}
 }
