@@ -3,6 +3,7 @@
 package launcher
 
 import (
+	"bytes"
 	"fmt"
 	"github.com/snapns/snapns/planner"
 	"strconv"
@@ -213,6 +214,38 @@ func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
 // maxHelperOutput bounds what is kept of a helper's output.
 const maxHelperOutput = 16 << 10
 
+// helperOutput keeps the last maxHelperOutput bytes a helper wrote: its
+// error, which ends its output, is what the caller needs to see.
+type helperOutput struct {
+	kept    []byte
+	dropped int
+}
+
+func (o *helperOutput) add(b []byte) {
+	o.kept = append(o.kept, b...)
+	if over := len(o.kept) - maxHelperOutput; over > 0 {
+		o.dropped += over
+		o.kept = append(o.kept[:0], o.kept[over:]...)
+	}
+}
+
+// text is what was kept, from the first whole line, after a line saying
+// how much was left out.
+func (o *helperOutput) text(path string) []byte {
+	if o.dropped == 0 {
+		return o.kept
+	}
+	rest, dropped := o.kept, o.dropped
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 && i+1 < len(rest) {
+		rest, dropped = rest[i+1:], dropped+i+1
+	}
+	return append([]byte(fmt.Sprintf("(the first %d bytes of %s's output left out)\n", dropped, path)), rest...)
+}
+
+// maxDrainReads bounds the reads of a helper's output after it exited: a
+// child it left behind could hold the pipe open and keep writing.
+const maxDrainReads = 256
+
 // waitHelper collects a helper's output from out until it exits, with a
 // deadline after which it is killed, and turns its exit status into an
 // error. The output is kept for stderr, shown once no lock is held.
@@ -229,7 +262,8 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	defer unix.Close(pidfd)
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 4096)
-	kept := 0
+	var output helperOutput
+	defer func() { l.deferStderr(output.text(path)) }()
 	for exited, outOpen := false, true; !exited; {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -246,9 +280,8 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 		}
 		if outOpen && fds[1].Revents != 0 {
 			n, err := unix.Read(out, buf)
-			if n > 0 && kept < maxHelperOutput {
-				l.deferStderr(buf[:min(n, maxHelperOutput-kept)])
-				kept += n
+			if n > 0 {
+				output.add(buf[:n])
 			}
 			if n <= 0 && err != unix.EINTR && err != unix.EAGAIN {
 				outOpen = false
@@ -263,14 +296,18 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 			break
 		}
 	}
-	// Whatever the helper wrote last is still in the pipe.
-	for kept < maxHelperOutput {
+	// Whatever the helper wrote last is still in the pipe; a read that
+	// would wait (a child left behind holds the pipe) ends the drain.
+	for i := 0; i < maxDrainReads; i++ {
+		fds := []unix.PollFd{{Fd: int32(out), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+			break
+		}
 		n, _ := unix.Read(out, buf)
 		if n <= 0 {
 			break
 		}
-		l.deferStderr(buf[:min(n, maxHelperOutput-kept)])
-		kept += n
+		output.add(buf[:n])
 	}
 	switch {
 	case err != nil:
