@@ -5,6 +5,7 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,8 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/resolve"
 )
 
 // The bootstrap gives a new namespace the snap's root filesystem, as
@@ -23,7 +24,8 @@ import (
 // propagation set on the detached copy (mount_setattr) and the copy attached
 // (move_mount) on a target resolved inside the new root with
 // RESOLVE_IN_ROOT, so that no symlink in the base snap can send a mount
-// outside it.
+// outside it. Before Linux 5.12 the same steps are made with mount(2)
+// (bootstrap_old.go).
 
 // hostSide is what the bootstrap takes from pid 1's namespace, cloned on the
 // throwaway thread before it unshares: open_tree only clones mounts of the
@@ -47,17 +49,17 @@ func (h *hostSide) close() {
 	}
 }
 
-// binds returns the table for the launch's mode.
-func binds(normal bool) []policy.HostBind {
-	if normal {
-		return policy.NormalModeBinds
-	}
-	return policy.LegacyModeBinds
+// build is what a new namespace is built from: the plan's root, and the
+// base and home directories it was decided on.
+type build struct {
+	root     planner.Root
+	base     planner.Base
+	homedirs []string
 }
 
 // prepareHostSide runs in pid 1's namespace, on the throwaway thread.
-func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
-	normal := f.normal
+func (l *launcher) prepareHostSide(b *build) (*hostSide, error) {
+	normal := b.root.Normal
 	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
 	err := func() (err error) {
 		// In normal mode the root is a new tmpfs (replicateBase);
@@ -65,42 +67,48 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 		if !normal {
 			var slash int
 			if slash, err = openRoot(); err == nil {
-				h.root, err = l.cloneTree(slash, true, "the root filesystem")
+				h.root, err = l.clone(slash, true, "the root filesystem")
 				unix.Close(slash)
 			}
 			if err != nil {
 				return err
 			}
 		}
-		for _, b := range binds(normal) {
-			if b.Propagation != policy.Shared {
+		for _, hb := range b.root.Binds {
+			if hb.Propagation != policy.Shared {
 				continue
 			}
-			if b.CreateOnHost {
-				if err := l.ensureHostDir(b.Path); err != nil {
+			if hb.CreateOnHost {
+				if err := l.ensureHostDir(hb.Path); err != nil {
 					return err
 				}
 			}
-			src, err := openHostDir(b.Path)
-			if errors.Is(err, unix.ENOENT) && b.Optional {
+			src, err := openHostDir(hb.Path)
+			if errors.Is(err, unix.ENOENT) && hb.Optional {
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("cannot bootstrap: %w", err)
 			}
-			tree, err := l.cloneTree(src, true, b.Path)
-			unix.Close(src)
-			if err != nil {
-				return err
+			for _, at := range []string{hb.Path, hb.AltPath} {
+				if at == "" {
+					continue
+				}
+				tree, err := l.clone(src, true, hb.Path)
+				if err != nil {
+					unix.Close(src)
+					return err
+				}
+				h.shared[at] = tree
 			}
-			h.shared[b.Path] = tree
+			unix.Close(src)
 		}
-		if normal && host.BindSnapdTools(f.distro, f.base.name) {
+		if normal && b.root.SnapdTools {
 			fd, _, err := openToolsDir(l.procfd)
 			if err != nil {
 				return err
 			}
-			h.snapdTools, err = l.cloneTree(fd, false, policy.SnapdToolsDir)
+			h.snapdTools, err = l.clone(fd, false, policy.SnapdToolsDir)
 			unix.Close(fd)
 			return err
 		}
@@ -162,20 +170,25 @@ func openToolsDir(procfd int) (int, string, error) {
 // bootstrap builds the snap's root filesystem and pivots into it. It runs
 // on the throwaway thread, in the new namespace, after / was made
 // recursively slave.
-func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
+func (l *launcher) bootstrap(b *build, h *hostSide) error {
 	tmp, privBase, err := l.openPrivateTmpDir()
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tmp)
 	defer unix.Close(privBase)
-	scratchName := layout.RootfsScratchName(l.plan.Instance)
+	scratchName := layout.RootfsScratchName(l.launch.Instance)
 	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
+	if l.old != nil {
+		// Assembled in the staging area, whose mount propagates
+		// nothing (bootstrap_old.go).
+		privBase, scratchName, scratchDisplay = l.old.staging, "root", stagingDisplay+" entry root"
+	}
 	scratch, err := l.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
 	if err != nil {
 		return err
 	}
-	if f.normal {
+	if b.root.Normal {
 		err = l.mountRootTmpfs(privBase, scratchName)
 	} else {
 		err = l.attachHostRoot(h, scratch)
@@ -189,25 +202,37 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 		return err
 	}
 	defer unix.Close(root)
-	if f.normal {
-		base, err := l.openBaseHere(f.base)
+	if b.root.Normal {
+		base, err := l.openBaseHere(b.base)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(base)
-		if err := l.replicateBase(root, base); err != nil {
+		if err := l.replicateBase(root, base, b.root.MergedUsr); err != nil {
 			return err
 		}
-		if err := l.populateRoot(root, f, h, base); err != nil {
+		if err := l.populateRoot(root, b, h, base); err != nil {
 			return err
 		}
-	} else if err := l.populateRoot(root, f, h, -1); err != nil {
+	} else if err := l.populateRoot(root, b, h, -1); err != nil {
 		return err
 	}
-	if err := l.pivot(root, f.normal); err != nil {
+	// On a classic host, the loaded NVIDIA driver below
+	// /var/lib/snapd/lib, before the pivot, as snap-confine does
+	// (nvidia.go).
+	if b.root.HostGPU {
+		if err := l.mountNvidia(root, b); err != nil {
+			return err
+		}
+	}
+	if err := l.pivot(root, b.root.Normal); err != nil {
 		return err
 	}
-	// Nothing is mounted on the scratch directory any more.
+	// Nothing is mounted on the scratch directory any more (before 5.12
+	// it went with the staging area).
+	if l.old != nil {
+		return nil
+	}
 	if err := l.unlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
 		l.debugf("%v", err)
 	}
@@ -221,24 +246,24 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 // it sits below the host's /tmp, which is bound into it recursively, and
 // private after the pivot.)
 func (l *launcher) attachHostRoot(h *hostSide, scratch int) error {
-	if err := l.setTreeAttrs(h.root, unix.MS_SLAVE, false, "the root filesystem"); err != nil {
+	if err := l.setAttrs(h.root, unix.MS_SLAVE, false, "the root filesystem"); err != nil {
 		return err
 	}
-	return l.attachTree(h.root, scratch, "the root filesystem")
+	return l.attach(h.root, scratch, "the root filesystem")
 }
 
 // openBaseHere opens the base snap's revision as mounted in the new
 // namespace (open_tree clones only mounts of the caller's namespace): the
 // revision resolved on the host, checked to be on the same device.
-func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
-	fd, err := openDirPath(l.snapDir + "/" + b.name + "/" + b.revision)
+func (l *launcher) openBaseHere(b planner.Base) (int, error) {
+	fd, err := openDirPath(l.snapDir + "/" + b.Name + "/" + b.Revision)
 	if err != nil {
 		return -1, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Dev != b.dev {
+	if err := unix.Fstat(fd, &st); err != nil || st.Dev != b.Device {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.name, b.revision)
+		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.Name, b.Revision)
 	}
 	return fd, nil
 }
@@ -251,24 +276,24 @@ func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
 // stays a writable tmpfs, so that snap-update-ns makes a layout's new
 // top-level mount point there instead of a writable mimic over "/" (which
 // needs the whole tree moved aside and back).
-func (l *launcher) replicateBase(root, base int) error {
+func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 	names, err := readDirNames(base)
 	if err != nil {
-		return fmt.Errorf("cannot list the root of base snap %q: %w", l.plan.Base, err)
+		return fmt.Errorf("cannot list the root of base snap %q: %w", l.launch.Base, err)
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		var st unix.Stat_t
 		if err := unix.Fstatat(base, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.plan.Base, err)
+			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.launch.Base, err)
 		}
-		display := fmt.Sprintf("/%s of base snap %q", name, l.plan.Base)
+		display := fmt.Sprintf("/%s of base snap %q", name, l.launch.Base)
 		switch typ := st.Mode & unix.S_IFMT; typ {
 		case unix.S_IFDIR:
 			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
 				return err
 			}
-			if policy.BoundOverBase("/" + name) {
+			if policy.BoundOverBase("/"+name, mergedUsr) {
 				continue
 			}
 			if err := l.bindFromBaseRoot(root, base, name, true, display); err != nil {
@@ -291,7 +316,7 @@ func (l *launcher) replicateBase(root, base int) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.plan.Base, name)
+			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.launch.Base, name)
 		}
 	}
 	return nil
@@ -310,12 +335,12 @@ func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, displ
 		return fmt.Errorf("cannot open %s: %w", display, err)
 	}
 	defer unix.Close(src)
-	tree, err := l.cloneTree(src, dir, display)
+	tree, err := l.clone(src, dir, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
 		return err
 	}
 	dst, err := unix.Openat(root, name, flags, 0)
@@ -323,27 +348,31 @@ func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, displ
 		return fmt.Errorf("cannot open the mount point of %s: %w", display, err)
 	}
 	defer unix.Close(dst)
-	return l.attachTree(tree, dst, display)
+	return l.attach(tree, dst, display)
 }
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a
 // few files of the base's /etc into the new root, in snap-confine's order.
-func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere int) error {
-	base, normal := f.base, f.normal
-	for _, b := range binds(normal) {
-		if err := l.bindHost(root, b, h); err != nil {
+func (l *launcher) populateRoot(root int, b *build, h *hostSide, baseHere int) error {
+	for _, hb := range b.root.Binds {
+		if err := l.bindHost(root, hb, h); err != nil {
 			return err
 		}
 	}
-	if !normal {
+	if !b.root.Normal {
 		return nil
 	}
 	// snapd's extra home directories (system-params homedirs=), bound like
-	// /home; their mount points must exist in the root (below /home, or
-	// another bound directory, or in the base).
-	for _, dir := range f.homedirs {
+	// /home; their mount points are made where missing, as snap-confine
+	// makes them (sc_create_mount_points): possible on the root's tmpfs
+	// and below the host's writable directories, not in the base's.
+	for _, dir := range b.homedirs {
 		src, err := openHostDir(dir)
 		if err != nil {
+			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
+		}
+		if err := l.ensureMountPoint(root, dir); err != nil {
+			unix.Close(src)
 			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
 		}
 		err = l.attachAt(root, dir, src, false)
@@ -352,8 +381,8 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 			return err
 		}
 	}
-	for _, path := range policy.BaseEtcFiles {
-		if err := l.bindFromBase(root, baseHere, base.name, path); err != nil {
+	for _, path := range b.root.EtcFromBase {
+		if err := l.bindFromBase(root, baseHere, b.base.Name, path); err != nil {
 			return err
 		}
 	}
@@ -373,17 +402,26 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 // bindHost binds one host directory of the table into the new root.
 func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 	if b.Propagation == policy.Shared {
-		tree, ok := h.shared[b.Path]
-		if !ok {
-			l.debugf("skipping %s: not on the host", b.Path)
-			return nil
+		for _, at := range []string{b.Path, b.AltPath} {
+			tree, ok := h.shared[at]
+			if at == "" || !ok {
+				l.debugf("skipping %s: not on the host", b.Path)
+				continue
+			}
+			target, err := l.openTarget(root, at, b.Optional)
+			if err != nil {
+				return err
+			}
+			if target < 0 {
+				continue
+			}
+			err = l.attach(tree, target, at)
+			unix.Close(target)
+			if err != nil {
+				return err
+			}
 		}
-		target, err := l.openTarget(root, b.Path, b.Optional)
-		if err != nil || target < 0 {
-			return err
-		}
-		defer unix.Close(target)
-		return l.attachTree(tree, target, b.Path)
+		return nil
 	}
 	src, err := openHostDir(b.Path)
 	if errors.Is(err, unix.ENOENT) && b.Optional {
@@ -391,7 +429,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.plan.Instance.String(), b.Path, err)
+		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.launch.Instance.String(), b.Path, err)
 	}
 	defer unix.Close(src)
 	return l.attachAt(root, b.Path, src, b.Optional)
@@ -400,7 +438,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 // attachAt binds the directory src, recursively, at path inside the new root,
 // as a slave.
 func (l *launcher) attachAt(root int, path string, src int, optional bool) error {
-	tree, err := l.cloneTree(src, true, path)
+	tree, err := l.clone(src, true, path)
 	if err != nil {
 		return err
 	}
@@ -416,10 +454,39 @@ func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) 
 		return err
 	}
 	defer unix.Close(target)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
 		return err
 	}
-	return l.attachTree(tree, target, path)
+	return l.attach(tree, target, path)
+}
+
+// ensureMountPoint makes each missing directory of path (absolute, as seen
+// from the new root) below root, one component at a time, following no
+// symlink.
+func (l *launcher) ensureMountPoint(root int, path string) error {
+	cur := root
+	defer func() {
+		if cur != root {
+			unix.Close(cur)
+		}
+	}()
+	for _, name := range strings.Split(strings.Trim(path, "/"), "/") {
+		next, err := unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err == unix.ENOENT {
+			if err := l.mkRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
+				return err
+			}
+			next, err = unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		}
+		if err != nil {
+			return fmt.Errorf("cannot open %s in the snap's root: %w", name, err)
+		}
+		if cur != root {
+			unix.Close(cur)
+		}
+		cur = next
+	}
+	return nil
 }
 
 // openTarget resolves a mount point inside the new root. A missing optional
@@ -428,16 +495,16 @@ func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) 
 func (l *launcher) openTarget(root int, path string, optional bool) (int, error) {
 	fd, err := openInRoot(root, path)
 	if errors.Is(err, unix.ENOENT) && optional {
-		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.plan.Base)
+		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.launch.Base)
 		return -1, nil
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.plan.Base, path, err)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.launch.Base, path, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.plan.Base, path)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.launch.Base, path)
 	}
 	return fd, nil
 }
@@ -447,10 +514,10 @@ func (l *launcher) openTarget(root int, path string, optional bool) (int, error)
 // the table's paths are fixed, and every directory on the way (/, /usr, /var,
 // /var/lib, /run) is root's, so no one else can plant a link there.
 func openHostDir(path string) (int, error) {
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+	fd, err := resolve.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_MAGICLINKS,
-	})
+	}, -1)
 	if err != nil {
 		return -1, fmt.Errorf("cannot open %s: %w", path, err)
 	}
@@ -461,10 +528,10 @@ func openHostDir(path string) (int, error) {
 // resolving every symlink as if root were "/": a base snap's absolute
 // symlink cannot point out of it.
 func openInRoot(root int, path string) (int, error) {
-	return unix.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
+	return resolve.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	}, -1)
 }
 
 // bindFromBase binds the base snap's own copy of a path of /etc over the
@@ -488,15 +555,15 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 		return nil
 	}
 	display := fmt.Sprintf("%s of base snap %q", path, baseName)
-	tree, err := l.cloneTree(src, false, display)
+	tree, err := l.clone(src, false, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
 		return err
 	}
-	return l.attachTree(tree, dst, display)
+	return l.attach(tree, dst, display)
 }
 
 // pivot makes root the namespace's root, keeps the host's root at
@@ -506,7 +573,7 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 func (l *launcher) pivot(root int, normal bool) error {
 	varlib, err := openInRoot(root, filepath.Dir(policy.HostfsDir))
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.plan.Base, filepath.Dir(policy.HostfsDir), err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.launch.Base, filepath.Dir(policy.HostfsDir), err)
 	}
 	hostfs, err := l.ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
 	unix.Close(varlib)
@@ -515,10 +582,10 @@ func (l *launcher) pivot(root int, normal bool) error {
 	}
 	// A private mount of its own, so that the old root never
 	// propagates back.
-	tree, err := l.cloneTree(hostfs, false, policy.HostfsDir)
+	tree, err := l.clone(hostfs, false, policy.HostfsDir)
 	if err == nil {
-		if err = l.setTreeAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
-			err = l.attachTree(tree, hostfs, policy.HostfsDir)
+		if err = l.setAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
+			err = l.attach(tree, hostfs, policy.HostfsDir)
 		}
 		unix.Close(tree)
 	}
@@ -526,10 +593,20 @@ func (l *launcher) pivot(root int, normal bool) error {
 	if err != nil {
 		return err
 	}
+	if l.old != nil {
+		if err := l.beforePivotOld(); err != nil {
+			return err
+		}
+	}
 	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
 		return err
 	}
-	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
+	if l.old != nil {
+		if err := l.afterPivotOld(); err != nil {
+			return err
+		}
+	}
+	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.launch.Base, policy.HostfsDir)
 	if normal {
 		// The root was unbindable while it was assembled.
 		slash, err := openRoot()

@@ -5,12 +5,14 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -42,171 +44,56 @@ import (
 // Every file is opened below a trusted directory without following
 // symlinks or blocking, and must be root's regular file.
 
-// devicePlan is what step 1 decided.
-type devicePlan struct {
-	mode devcgroup.Mode
-}
-
-// Directories read (pid 1's namespace).
-const (
-	containerDir  = "/run/systemd"
-	containerName = "container"
-)
-
-// decideDeviceCgroup is step 1, under the per-snap lock, for the base the
-// namespace is built on (after snap-confine's fallbacks).
-func (l *launcher) decideDeviceCgroup(base string) (devicePlan, error) {
-	container, err := trusted.ReadFile(containerDir, containerName, 128)
-	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return devicePlan{}, err
-	}
-	var settings devcgroup.Settings
-	inContainer := devcgroup.InContainer(container)
-	if !inContainer {
-		if settings, err = l.readDeviceSettings(); err != nil {
-			return devicePlan{}, err
-		}
-	}
-	mode, why := devcgroup.Decide(inContainer, settings, base)
-	l.debugf("%s", why)
-	return devicePlan{mode: mode}, nil
-}
-
-// deviceSettingsMaxWait bounds the wait for the settings file: it is
-// waited for under the per-snap lock, as snap-confine waits for it
-// (DEVICES_FILE_MAX_WAIT, 120 s, whatever the environment says), so the
-// caller may shorten the wait (SNAP_CONFINE_MAX_PROFILE_WAIT) but never
-// hold the lock longer than snap-confine would.
-const deviceSettingsMaxWait = 120 * time.Second
-
-// readDeviceSettings reads snapd's settings file of the instance, waiting
-// for it as snap-confine does.
-func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
-	name := devcgroup.SettingsName(l.plan.Instance.String())
-	display := devcgroup.SettingsDir + "/" + name
-	var wait *profileWait
-	defer wait.stop()
-	for {
-		data, err := trusted.ReadFile(devcgroup.SettingsDir, name, devcgroup.MaxSettingsSize)
-		if err == nil {
-			s, err := devcgroup.ParseSettings(data)
-			if err != nil {
-				return s, fmt.Errorf("cannot use %s: %w", display, err)
-			}
-			return s, nil
-		}
-		if !errors.Is(err, unix.ENOENT) {
-			return devcgroup.Settings{}, err
-		}
-		if l.legacySnapd {
-			// A snapd that writes .bin profiles may be older than the
-			// settings file (snapd 2.62 started writing it): nothing to
-			// wait for, and its snap-confine set up a device cgroup only
-			// for tagged devices.
-			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: as snapd 2.61", display)
-			return devcgroup.Settings{OldSnapd: true}, nil
-		}
-		if wait == nil {
-			if wait, err = startProfileWait(deviceSettingsMaxWait); err != nil {
-				return devcgroup.Settings{}, err
-			}
-			l.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), display)
-		}
-		if err := wait.next(); err != nil {
-			return devcgroup.Settings{}, fmt.Errorf("cannot open %s: %w", display, err)
-		}
-	}
-}
-
-// extraNodes are the host's nodes snap-confine allows when they exist.
-func extraNodes() []devcgroup.Device {
-	var out []devcgroup.Device
-	add := func(path string) bool {
-		var st unix.Stat_t
-		if unix.Stat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
-			return false
-		}
-		out = append(out, devcgroup.Device{Type: 'c', Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)})
-		return true
-	}
-	for i := 0; i < devcgroup.MaxNvidia && add(fmt.Sprintf("/dev/nvidia%d", i)); i++ {
-	}
-	for _, path := range devcgroup.ExtraNodes {
-		add(path)
-	}
-	return out
-}
-
-// setUpDeviceCgroup is step 2, under the per-snap lock.
-func (l *launcher) setUpDeviceCgroup(p devicePlan) error {
-	if p.mode == devcgroup.None {
-		return nil
-	}
-	tag := l.plan.Tag.String()
-	udevTag := devcgroup.UdevTag(tag)
-	tagged, err := devcgroup.TaggedDevices(udevTag, func(name, why string) {
-		l.debugf("skipping device %s: %s", name, why)
-	})
+// cgroupHierarchy tells which hierarchy the device cgroup uses, as
+// snap-confine does: v2 when /sys/fs/cgroup is cgroup2, the v1 devices
+// controller otherwise (legacy and hybrid hosts).
+func (l *launcher) cgroupHierarchy() (devcgroup.Hierarchy, error) {
+	cgroot, err := openDirPath(devcgroup.CgroupDir)
 	if err != nil {
-		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
+		return devcgroup.V1, err
 	}
-	if len(tagged) == 0 && p.mode == devcgroup.Optional {
-		l.debugf("no devices tagged with %s, skipping device cgroup setup", udevTag)
-		return nil
+	defer unix.Close(cgroot)
+	magic, err := fsMagic(cgroot)
+	if err != nil {
+		return devcgroup.V1, fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
 	}
-	l.debugf("setting up device cgroup, mode %q, %d tagged devices", p.mode, len(tagged))
-	if err := l.deviceCgroup(tag, append(append(append([]devcgroup.Device{}, devcgroup.Common...), extraNodes()...), tagged...)); err != nil {
-		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
-	}
-	return nil
+	return devcgroup.HierarchyOf(magic), nil
 }
 
-// deviceCgroup sets the device cgroup up in the hierarchy snap-confine
-// would use: v2 when /sys/fs/cgroup is cgroup2, the v1 devices controller
-// otherwise (legacy and hybrid hosts).
-func (l *launcher) deviceCgroup(tag string, allow []devcgroup.Device) error {
+// deviceCgroup sets the device cgroup up as the plan says: in its
+// hierarchy, allowing exactly its list.
+func (l *launcher) deviceCgroup(d planner.DeviceStep) error {
+	tag := l.launch.Tag.String()
+	l.debugf("setting up device cgroup, mode %q, %d devices allowed (%d tagged), cgroup %s", d.Mode, len(d.Allow), d.Tagged, d.Hierarchy)
 	cgroot, err := openDirPath(devcgroup.CgroupDir)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(cgroot)
-	magic, err := fsMagic(cgroot)
-	if err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
+	if magic, err := fsMagic(cgroot); err != nil || devcgroup.HierarchyOf(magic) != d.Hierarchy {
+		return fmt.Errorf("%s changed while the launch was decided", devcgroup.CgroupDir)
 	}
-	h := devcgroup.HierarchyOf(magic)
-	l.debugf("%s is cgroup %s", devcgroup.CgroupDir, h)
-	if h == devcgroup.V1 {
-		return l.deviceCgroupV1(cgroot, tag, allow)
+	if d.Hierarchy == devcgroup.V1 {
+		return l.deviceCgroupV1(cgroot, tag, d.Allow)
 	}
-	return l.deviceCgroupV2(cgroot, tag, allow)
+	return l.deviceCgroupV2(cgroot, tag, l.facts.Snap.Devices.OwnCgroup, d.Allow)
 }
 
-// deviceCgroupV2 checks the launcher's own cgroup first, so that nothing
-// is changed for a launch that cannot be confined, then sets the map to the
-// allow list and attaches the program.
-func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Device) error {
-	self, err := readProcFile(l.procfd, "self/cgroup", devcgroup.MaxCgroupFileSize)
-	if err != nil {
-		return err
-	}
-	own, err := devcgroup.OwnCgroupV2(self)
-	if err != nil {
-		return fmt.Errorf("cannot read /proc/self/cgroup: %w", err)
-	}
-	if !devcgroup.IsSnapCgroup(own, tag) {
-		return fmt.Errorf("%s is not a snap cgroup for tag %s", own, tag)
-	}
+// deviceCgroupV2 sets the map to the allow list and attaches the program
+// to own, the launcher's own cgroup, which the planner found to be the
+// app's snap cgroup.
+func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup.Device) error {
 	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
-	cgfd, err := unix.Openat2(cgroot, strings.TrimPrefix(own, "/"), how)
+	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), how, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
 	defer unix.Close(cgfd)
 
-	mapfd, err := l.deviceMap(tag)
+	var mem memlock
+	mapfd, err := l.deviceMap(tag, &mem)
 	if err != nil {
-		return err
+		return errors.Join(err, mem.restore())
 	}
 	defer unix.Close(mapfd)
 	display := devcgroup.BPFDir + "/" + devcgroup.UdevTag(tag)
@@ -214,13 +101,16 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 	// from what it holds, never emptied (devcgroup.MapSteps).
 	keys, err := deviceMapKeys(mapfd)
 	if err != nil {
-		return fmt.Errorf("cannot read the device map %s: %w", display, err)
+		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", display, err), mem.restore())
 	}
 	if err := l.updateDeviceMap(mapfd, devcgroup.MapSteps(keys, allow), display); err != nil {
-		return err
+		return errors.Join(err, mem.restore())
 	}
-	prog, err := l.loadDeviceProgram(mapfd, devcgroup.ObjectName(tag))
-	if err != nil {
+	prog, err := l.withMemlock(&mem, func() (int, error) { return l.loadDeviceProgram(mapfd, devcgroup.ObjectName(tag)) })
+	if err := errors.Join(err, mem.restore()); err != nil {
+		if prog >= 0 {
+			unix.Close(prog)
+		}
 		return err
 	}
 	defer unix.Close(prog)
@@ -241,7 +131,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 // refused before anything is written.
 func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
 	how := &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	devices, err := unix.Openat2(cgroot, devcgroup.DevicesName, how)
+	devices, err := resolve.Openat2(cgroot, devcgroup.DevicesName, how, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}
@@ -312,7 +202,7 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 
 // deviceMap opens the app's pinned map, checked to be in snapd's layout,
 // or creates and pins an empty one.
-func (l *launcher) deviceMap(tag string) (int, error) {
+func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
 		return -1, err
@@ -336,9 +226,16 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 	defer unix.Close(dir)
 	name := devcgroup.UdevTag(tag)
 	display := devcgroup.BPFDir + "/" + name
-	mapfd, err := l.openDeviceMap(dir, name, display)
+	get, pin := bpfObjGetAt, bpfObjPinAt
+	if !haveBPFPathFD() {
+		l.debugf("bpf(2) has no BPF_F_PATH_FD (Linux 6.5): the device map is pinned and opened by its /proc/self/fd path")
+		get, pin = bpfObjGetPath, bpfObjPinPath
+	}
+	mapfd, err := l.openDeviceMap(dir, name, display, get)
 	if errors.Is(err, unix.ENOENT) {
-		return l.createDeviceMap(dir, name, devcgroup.ObjectName(tag), display)
+		return l.withMemlock(mem, func() (int, error) {
+			return l.createDeviceMap(dir, name, devcgroup.ObjectName(tag), display, pin)
+		})
 	} else if err != nil {
 		return -1, err
 	}
@@ -351,6 +248,66 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 		return -1, fmt.Errorf("cannot use %s: %w", display, err)
 	}
 	return mapfd, nil
+}
+
+// memlockNeeded is the RLIMIT_MEMLOCK snap-confine 2.77 sets for the map
+// and the program on kernels that charge them to it (before 5.11; there
+// they cost 11 and 2 pages).
+const memlockNeeded = 512 << 10
+
+// memlock is the caller's RLIMIT_MEMLOCK while the launcher has raised it.
+type memlock struct {
+	raised bool
+	old    unix.Rlimit
+}
+
+// withMemlock runs op, a creation of a BPF map or program; when the kernel
+// refuses it with EPERM, which with CAP_SYS_ADMIN effective only a kernel
+// charging it to RLIMIT_MEMLOCK does (before 5.11), it raises the limit to
+// memlockNeeded, as snap-confine 2.77 does, and runs op again: the soft
+// limit, and the hard one when the launcher holds CAP_SYS_RESOURCE (the
+// setuid install, or a file-capability install given it); without, the
+// soft limit goes up to the hard one only. Kernels that charge the memory
+// cgroup instead never get here, and the caller's limit stays untouched
+// (even 0). mem.restore puts the limit back.
+func (l *launcher) withMemlock(mem *memlock, op func() (int, error)) (int, error) {
+	fd, err := op()
+	if !errors.Is(err, unix.EPERM) || mem.raised {
+		return fd, err
+	}
+	var cur unix.Rlimit
+	if gerr := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &cur); gerr != nil {
+		return fd, err
+	}
+	raised := unix.Rlimit{Cur: max(cur.Cur, memlockNeeded), Max: max(cur.Max, memlockNeeded)}
+	if capsOf([]policy.Cap{policy.CapSysResource}).and(l.permitted).empty() {
+		raised = unix.Rlimit{Cur: max(cur.Cur, min(cur.Max, memlockNeeded)), Max: cur.Max}
+	}
+	if raised == cur {
+		if cur.Cur >= memlockNeeded {
+			return fd, err // not the limit
+		}
+		return fd, fmt.Errorf("%w (a kernel before 5.11 charges it to RLIMIT_MEMLOCK, whose hard limit of %d bytes is below %d, and the launcher lacks cap_sys_resource to raise it)", err, cur.Max, memlockNeeded)
+	}
+	l.debugf("the kernel charges BPF objects to RLIMIT_MEMLOCK (before Linux 5.11): raising it from %d:%d to %d:%d", cur.Cur, cur.Max, raised.Cur, raised.Max)
+	if rerr := l.setMemlock(raised); rerr != nil {
+		return fd, fmt.Errorf("%w (%v)", err, rerr)
+	}
+	mem.raised, mem.old = true, cur
+	return op()
+}
+
+// restore gives the process the caller's RLIMIT_MEMLOCK back, which
+// lowering needs no privilege for; the app inherits it.
+func (mem *memlock) restore() error {
+	if !mem.raised {
+		return nil
+	}
+	if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &mem.old, nil); err != nil {
+		return fmt.Errorf("cannot restore RLIMIT_MEMLOCK: %w", err)
+	}
+	mem.raised = false
+	return nil
 }
 
 // openBPFFS opens /sys/fs/bpf (below fsdir, /sys/fs), mounting a bpffs

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -136,27 +137,12 @@ func DiscardMain(args []string) int {
 	return 0
 }
 
-// discardUsage is snap-discard-ns --help.
-const discardUsage = `Usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE
-
-Discard the preserved mount namespaces of a snap instance: unmount and remove
-/run/snapd/ns/INSTANCE.mnt and every per-user INSTANCE.UID.mnt, with the
-records that describe them. Runs as root only.
-
-Options:
-  --from-snap-confine, --snap-already-locked
-                 the caller holds the snap's lock (/run/snapd/lock/INSTANCE.lock);
-                 check that it is held instead of taking it
-  --help         print this help and exit
-  --version      print the version and exit
-`
-
 // parseDiscardArgs returns the instance name and whether the caller holds
 // the snap's lock, or the text to print (help, version).
 func parseDiscardArgs(args []string) (instance string, locked bool, print string, err error) {
 	switch {
-	case len(args) == 2 && args[1] == "--help":
-		return "", false, discardUsage, nil
+	case len(args) == 2 && (args[1] == "--help" || args[1] == "-h"):
+		return "", false, help.SnapDiscardNS.Help, nil
 	case len(args) == 2 && args[1] == "--version":
 		return "", false, "snap-discard-ns " + Version + "\n", nil
 	case len(args) == 2 && !strings.HasPrefix(args[1], "-"):

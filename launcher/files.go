@@ -80,11 +80,14 @@ func whyNot(dirfd int, name string, err error) error {
 	return err
 }
 
-// fsMagic returns the filesystem magic of the file behind fd.
+// fsMagic returns the filesystem magic of the file behind fd. f_type is
+// int64 on most 64-bit architectures, int32 on 32-bit ones and uint32 on
+// s390x; magics are 32-bit values, so they are read as uint32 everywhere
+// (an int32 would sign-extend RAMFS_MAGIC and the like).
 func fsMagic(fd int) (int64, error) {
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(fd, &sfs); err != nil {
 		return 0, err
 	}
-	return sfs.Type, nil
+	return int64(uint32(sfs.Type)), nil
 }

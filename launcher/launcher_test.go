@@ -12,7 +12,10 @@ import (
 // runs a real caller as (uid_t)-2, which the kernel allows; (uid_t)-1 only
 // reaches this check.
 func TestCheckCallerIDs(t *testing.T) {
-	const minus1, minus2 = 1<<32 - 1, 1<<32 - 2
+	// The uint32 values as this architecture's int: the same bits
+	// (-1, -2, -3) where int is 32-bit.
+	id := func(v int64) int { return int(v) }
+	minus1, minus2 := id(1<<32-1), id(1<<32-2)
 	for _, tc := range []struct {
 		uid, gid int
 		want     string
@@ -20,7 +23,7 @@ func TestCheckCallerIDs(t *testing.T) {
 		{0, 0, ""},
 		{1000, 1000, ""},
 		{65534, 65534, ""},
-		{1<<32 - 3, 1<<32 - 3, ""},
+		{id(1<<32 - 3), id(1<<32 - 3), ""},
 		{minus1, 1000, "cannot launch for uid 4294967295"},
 		{minus2, 1000, "cannot launch for uid 4294967294"},
 		{1000, minus1, "cannot launch for gid 4294967295"},

@@ -3,108 +3,93 @@
 package launcher
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
 )
 
-// enterSnapNamespace leaves the main thread in the snap's mount namespace:
-// the preserved one when there is one, a new, populated and preserved one
-// otherwise. It follows snap-confine's order: re-associate with pid 1,
-// initialise /run/snapd/ns under the global lock, then join or create under
-// the per-snap lock.
-func (l *launcher) enterSnapNamespace() error {
-	if err := unshareFS(); err != nil {
-		return err
+// onceAtBoot runs work, a set-up of pid 1's namespace that lasts until
+// the next boot, once: under the global lock, recorded by the root-owned
+// marker name in the lock directory (a tmpfs, emptied at boot). A launch
+// that finds the marker (a regular file of root's that nobody else can
+// write, in a directory only root writes to) and still(), when given,
+// true, takes no lock and reads nothing else: snap-confine reads pid 1's
+// whole mount table on every launch to decide the same, and that table
+// grows with every preserved namespace and every mount a user makes.
+func (l *launcher) onceAtBoot(lockdir int, name string, still func() bool, work func() error) error {
+	done := func() bool {
+		var st unix.Stat_t
+		return unix.Fstatat(lockdir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+			st.Mode&unix.S_IFMT == unix.S_IFREG && st.Uid == 0 && st.Mode&0o022 == 0 && (still == nil || still())
 	}
-	hostNS, err := l.reassociate()
+	if done() {
+		return nil
+	}
+	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(hostNS)
-	if err := l.readHostFiles(); err != nil {
+	defer unlock(global)
+	if done() {
+		return nil
+	}
+	if err := work(); err != nil {
 		return err
 	}
-	nsdir, lockdir, err := l.initRunDirs()
+	display := layout.LockDir + "/" + name
+	fd, err := l.ensureRootFile(lockdir, name, unix.O_RDONLY, layout.MarkerFileMode, display)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(nsdir)
-	defer unix.Close(lockdir)
-	// snap-confine's global initialisation with the parallel-instances
-	// feature, for confined snaps too (parallel.go).
-	if err := l.parallelGlobalInit(lockdir); err != nil {
+	defer unix.Close(fd)
+	if err := checkRootOwned(fd, unix.S_IFREG, layout.MarkerFileMode, display, l.fixOwnerMode); err != nil {
 		return err
 	}
+	l.debugf("set up once for this boot: recorded in %s", display)
+	return nil
+}
 
-	inst := l.plan.Instance
-	lock, err := l.lock(lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))
-	if err != nil {
-		return err
-	}
-	defer unlock(lock)
-
-	f, err := l.gatherFacts()
-	if err != nil {
-		return err
-	}
-	defer f.base.close()
-	// The device cgroup is decided (snapd's settings file waited for)
-	// and set up under the per-snap lock, once the base is known to be
-	// usable and before the namespace, as snap-confine 2.77 does.
-	devices, err := l.decideDeviceCgroup(f.base.name)
-	if err != nil {
-		return err
-	}
-	if err := l.setUpDeviceCgroup(devices); err != nil {
-		return err
-	}
-
-	snapNS, err := l.openPreserved(nsdir)
-	if err != nil {
-		return err
-	}
-	display := "the preserved mount namespace " + layout.NSDir + "/" + layout.MountNSName(inst)
-	if snapNS >= 0 {
-		keep, err := l.checkStaleness(hostNS, nsdir, snapNS, f)
-		if err != nil || !keep {
-			unix.Close(snapNS)
-			snapNS = -1
-		}
-		if err != nil {
+// ensureSharedSnapMount makes the snap mount directory a shared mount
+// point of itself when neither it nor "/" has shared propagation (a host
+// whose init does not make "/" shared), as snap-confine's
+// sc_ensure_shared_snap_mount does, so that snaps mounted later reach the
+// snaps' namespaces. Once per boot.
+func (l *launcher) ensureSharedSnapMount(lockdir int) error {
+	return l.onceAtBoot(lockdir, layout.SnapMountSharedName, nil, func() error {
+		shared, err := l.sharedMountPoints("/", l.snapDir)
+		if err != nil || shared[0] || shared[1] {
 			return err
 		}
-		if !keep {
-			if err := l.discard(nsdir, inst); err != nil {
-				return err
+		l.debugf("neither / nor %s is shared: making %s a shared mount point", l.snapDir, l.snapDir)
+		return l.makeSharedMountPoint(l.snapDir)
+	})
+}
+
+// ensureVoidDir makes snapd's void directory, where an app starts when the
+// caller's working directory cannot be entered in its namespace, root's
+// 0111, when it is missing (on systems whose /var/lib/snapd is made on
+// demand, as snap-confine does); once per namespace made, the launch's
+// cold path. Without it the app starts in "/" instead.
+func (l *launcher) ensureVoidDir() {
+	dir, err := openDirPath(filepath.Dir(layout.VoidDir))
+	if err == nil {
+		var st unix.Stat_t
+		if unix.Fstatat(dir, filepath.Base(layout.VoidDir), &st, unix.AT_SYMLINK_NOFOLLOW) == unix.ENOENT {
+			var void int
+			if void, err = l.createRootDir(dir, filepath.Base(layout.VoidDir), layout.VoidDirMode, layout.VoidDir); err == nil {
+				unix.Close(void)
 			}
 		}
+		unix.Close(dir)
 	}
-	if snapNS < 0 {
-		if snapNS, err = l.createAndPreserve(hostNS, nsdir, f); err != nil {
-			return err
-		}
-		display = "the new mount namespace"
+	if err != nil && !errors.Is(err, unix.EEXIST) {
+		l.debugf("%v", err)
 	}
-	defer unix.Close(snapNS)
-	// A non-root caller's app runs in a per-user layer on top of the
-	// snap's namespace; root's runs in the snap's namespace itself.
-	final := snapNS
-	if l.ruid != 0 {
-		userNS, userDisplay, err := l.perUserNamespace(hostNS, nsdir, lockdir, snapNS, f)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(userNS)
-		final, display = userNS, userDisplay
-	}
-	if err := l.join(final, display); err != nil {
-		return err
-	}
-	l.debugf("joined %s", display)
-	return nil
 }
 
 // reassociate moves the main thread into pid 1's mount namespace when it is
@@ -156,11 +141,11 @@ func (l *launcher) reassociate() (int, error) {
 }
 
 // probeSnapDir finds, now that the thread is in pid 1's namespace, where
-// the host mounts snaps (layout.ProbeSnapMountDir), as snap-confine ≥ 2.66
+// the host mounts snaps (gather.SnapMountDir), as snap-confine ≥ 2.66
 // probes pid 1's /snap. It closes pid1 on failure, as reassociate's
 // callers expect of an error.
 func (l *launcher) probeSnapDir(pid1 int) error {
-	dir, err := layout.ProbeSnapMountDir()
+	dir, err := gather.SnapMountDir()
 	if err != nil {
 		unix.Close(pid1)
 		return err
@@ -214,17 +199,6 @@ func sameFile(a, b int) (bool, error) {
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
 
-// mountNSID returns the kernel's unique, never reused id of a mount
-// namespace, or 0 on kernels without NS_GET_MNTNS_ID (before 6.8), which
-// also predate the id ordering that unshareAbove works around.
-func mountNSID(nsfd int) (uint64, error) {
-	id, err := unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
-	if err == unix.ENOTTY || err == unix.EINVAL {
-		return 0, nil
-	}
-	return id, err
-}
-
 // initRunDirs makes sure, under the global lock, that /run/snapd/lock and
 // /run/snapd/ns exist as root-owned 0755 directories and that /run/snapd/ns
 // is a private mount. It returns descriptors of both directories.
@@ -255,7 +229,7 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 		unix.Close(lockdir)
 		return -1, -1, err
 	}
-	if nsdir, err = l.makePrivateMount(nsdir); err != nil {
+	if nsdir, err = l.makePrivateMount(snapd, nsdir); err != nil {
 		unix.Close(lockdir)
 		return -1, -1, err
 	}
@@ -274,10 +248,11 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 	if err != nil {
 		return -1, false
 	}
-	var stx unix.Statx_t
-	if checkRootOwned(fd, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil) != nil ||
-		unix.Statx(fd, "", unix.AT_EMPTY_PATH, 0, &stx) != nil ||
-		stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+	if checkRootOwned(fd, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil) != nil {
+		unix.Close(fd)
+		return -1, false
+	}
+	if mounted, err := l.mountRoot(snapd, fd); err != nil || !mounted {
 		unix.Close(fd)
 		return -1, false
 	}
@@ -291,22 +266,19 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 // makePrivateMount makes /run/snapd/ns a private mount: a bind mount of
 // itself first, unless it already is a mount point. Making an already
 // private mount private again is a no-op, so this is idempotent and needs no
-// parsing of mountinfo: statx tells whether the directory is a mount root.
-// It takes nsdir and returns the descriptor to use from then on: after a new
-// bind mount, the old descriptor names the directory under it, where a
-// capture would be hidden and would propagate.
-func (l *launcher) makePrivateMount(nsdir int) (int, error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(nsdir, "", unix.AT_EMPTY_PATH, 0, &stx); err != nil {
+// parsing of mountinfo: mountRoot tells whether the directory (opened as
+// "ns" below snapd) is a mount root. It takes nsdir and returns the
+// descriptor to use from then on: after a new bind mount, the old
+// descriptor names the directory under it, where a capture would be hidden
+// and would propagate.
+func (l *launcher) makePrivateMount(snapd, nsdir int) (int, error) {
+	mounted, err := l.mountRoot(snapd, nsdir)
+	if err != nil {
 		unix.Close(nsdir)
-		return -1, fmt.Errorf("cannot inspect %s: %w", layout.NSDir, err)
+		return -1, fmt.Errorf("cannot tell whether %s is a mount point: %w", layout.NSDir, err)
 	}
-	if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-		unix.Close(nsdir)
-		return -1, fmt.Errorf("cannot tell whether %s is a mount point: kernel too old", layout.NSDir)
-	}
-	err := func() error {
-		if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+	err = func() error {
+		if !mounted {
 			if err := l.bindSelf(nsdir, layout.NSDir); err != nil {
 				return err
 			}

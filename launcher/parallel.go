@@ -35,8 +35,8 @@ package launcher
 // namespace only, behind slave propagation.
 
 import (
-	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"io"
 	"slices"
 	"strings"
@@ -52,26 +52,15 @@ import (
 // order: the host's snap mount directory, and /var/snap.
 func (l *launcher) snapDirs() []string { return []string{l.snapDir, layout.SnapDataDir} }
 
-// classicNamespace is the namespace work of a classic plan: none unless the
-// parallel-instances feature is on (see the top of this file). It leaves
-// the main thread in the app's new namespace.
-func (l *launcher) classicNamespace() error {
-	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
-	if err != nil {
-		return err
-	}
-	inst := l.plan.Instance
-	own, mapped, isInstance := layout.ParallelInstanceDirs(inst)
-	if !on {
-		l.debugf("classic plan: no namespace work (the parallel-instances feature is off)")
-		if isInstance {
-			l.debugf("classic instance %s is not mapped onto %s", own, mapped)
-		}
+// classicNamespace is the namespace work of a classic launch, as the plan
+// says: none unless the parallel-instances feature is on (see the top of
+// this file). It leaves the main thread in the app's new namespace.
+func (l *launcher) classicNamespace(c planner.ClassicStep) error {
+	if !c.NewNamespace {
 		return nil
 	}
-	if l.mode == modeNone {
-		return fmt.Errorf("cannot set up the mount namespace of classic snap %s: snap-launch is installed neither setuid root nor with file capabilities", inst)
-	}
+	inst := l.launch.Instance
+	own, mapped, isInstance := c.Own, c.Mapped, c.Own != ""
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.
 	if err := unshareFS(); err != nil {
@@ -98,7 +87,10 @@ func (l *launcher) classicNamespace() error {
 		return err
 	}
 	unix.Close(nsdir)
-	err = l.ensureSnapDirMounts(lockdir)
+	err = l.ensureSharedSnapMount(lockdir)
+	if err == nil {
+		err = l.ensureSnapDirMounts(lockdir)
+	}
 	unix.Close(lockdir)
 	if err != nil {
 		return err
@@ -120,51 +112,6 @@ func (l *launcher) classicNamespace() error {
 		l.cwdfd = -1
 	}
 	return nil
-}
-
-// parallelGlobalInit is the part of snap-confine's global initialisation
-// that the parallel-instances feature adds for every snap, confined ones
-// included: /snap and /var/snap made shared mount points in pid 1's
-// namespace. A confined instance needs nothing else from the launcher:
-// snap-update-ns maps its directories.
-func (l *launcher) parallelGlobalInit(lockdir int) error {
-	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
-	if err != nil || !on {
-		return err
-	}
-	return l.ensureSnapDirMounts(lockdir)
-}
-
-// featureEnabled tells whether snapd's feature flag name is on: a regular
-// file of that name in /var/lib/snapd/features, not a symlink, as
-// snap-confine's sc_feature_enabled decides; a missing directory or file is
-// "off". The launcher also wants it owned by root (only root can create it
-// there anyway), and treats anything else as "off": off is the direction
-// with less privileged work.
-func (l *launcher) featureEnabled(name string) (bool, error) {
-	display := layout.FeaturesDir + "/" + name
-	dir, err := openDirPath(layout.FeaturesDir)
-	if errors.Is(err, unix.ENOENT) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cannot check the feature flag %s: %w", display, err)
-	}
-	defer unix.Close(dir)
-	var st unix.Stat_t
-	err = unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	if err == unix.ENOENT {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cannot inspect the feature flag %s: %w", display, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
-		l.debugf("%s is not a regular file owned by root: the feature is off", display)
-		return false, nil
-	}
-	l.debugf("feature %s is on", name)
-	return true, nil
 }
 
 // openInstanceDirs opens parent/own (the instance's directory) and
@@ -224,67 +171,33 @@ func checkRootDir(fd int, display string) error {
 // sc_ensure_snap_dir_shared_mounts: a recursive bind on itself, then
 // recursively shared): a classic app's namespace can then make them slave
 // and mount over the snap's name without the mounts reaching the host,
-// while the host's new snap mounts keep reaching it.
-//
-// It is done once per boot, under the global lock, and recorded by a
-// root-owned marker in /run/snapd/lock (a tmpfs: gone at the next boot).
-// snap-confine reads pid 1's whole mount table on every launch to find
-// out; the table grows with every preserved namespace and every mount a
-// user makes (FUSE), so a launch that finds the marker, and both
-// directories still mount points (statx), reads nothing else and takes no
-// lock. Only the launch that does the work reads the table, as a stream.
+// while the host's new snap mounts keep reaching it. Once per boot
+// (onceAtBoot); a launch that finds it done also checks that both are
+// still mount points.
 func (l *launcher) ensureSnapDirMounts(lockdir int) error {
-	if l.snapDirsShared(lockdir) {
-		return nil
+	stillMounted := func() bool {
+		for _, dir := range l.snapDirs() {
+			if mounted, err := l.isMountPoint(dir); err != nil || !mounted {
+				l.debugf("%s is not a mount point any more: setting it up again", dir)
+				return false
+			}
+		}
+		return true
 	}
-	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
-	if err != nil {
-		return err
-	}
-	defer unlock(global)
-	if l.snapDirsShared(lockdir) {
-		return nil
-	}
-	todo, err := l.unsharedSnapDirs()
-	if err != nil {
-		return err
-	}
-	for _, dir := range todo {
-		if err := l.makeSharedMountPoint(dir); err != nil {
+	return l.onceAtBoot(lockdir, layout.SnapDirsSharedName, stillMounted, func() error {
+		shared, err := l.sharedMountPoints(l.snapDirs()...)
+		if err != nil {
 			return err
 		}
-	}
-	display := layout.LockDir + "/" + layout.SnapDirsSharedName
-	fd, err := l.ensureRootFile(lockdir, layout.SnapDirsSharedName, unix.O_RDONLY, 0o644, display)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, 0o644, display, l.fixOwnerMode); err != nil {
-		return err
-	}
-	l.debugf("/snap and /var/snap are shared mount points: recorded in %s", display)
-	return nil
-}
-
-// snapDirsShared tells whether this boot's set-up of /snap and /var/snap
-// is recorded (a regular file of root's, writable by nobody else, in the
-// root-owned lock directory: nobody else can have made it) and both are
-// still mount points.
-func (l *launcher) snapDirsShared(lockdir int) bool {
-	var st unix.Stat_t
-	if unix.Fstatat(lockdir, layout.SnapDirsSharedName, &st, unix.AT_SYMLINK_NOFOLLOW) != nil ||
-		st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 || st.Mode&0o022 != 0 {
-		return false
-	}
-	for _, dir := range l.snapDirs() {
-		var stx unix.Statx_t
-		if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, 0, &stx) != nil || stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-			l.debugf("%s is not a mount point any more: setting it up again", dir)
-			return false
+		for i, dir := range l.snapDirs() {
+			if !shared[i] {
+				if err := l.makeSharedMountPoint(dir); err != nil {
+					return err
+				}
+			}
 		}
-	}
-	return true
+		return nil
+	})
 }
 
 // makeSharedMountPoint binds dir on itself and makes the new mount
@@ -314,29 +227,20 @@ func (l *launcher) makeSharedMountPoint(dir string) error {
 	return l.makeShared(mounted, dir)
 }
 
-// unsharedSnapDirs returns those of /snap and /var/snap that are not
-// mount points with shared propagation in the calling thread's namespace,
-// from its mount table: the last (topmost) mount on the directory counts.
-func (l *launcher) unsharedSnapDirs() ([]string, error) {
-	shared := make([]bool, len(l.snapDirs()))
+// sharedMountPoints tells, for each of dirs, whether it is a mount point
+// with shared propagation in the calling thread's namespace, from its mount
+// table: the last (topmost) mount on the directory counts.
+func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
+	shared := make([]bool, len(dirs))
 	err := l.scanMountTable("the mount table", func(e mountinfo.Entry) error {
-		for i, dir := range l.snapDirs() {
+		for i, dir := range dirs {
 			if e.MountDir == dir {
 				shared[i] = slices.ContainsFunc(e.Optional, func(opt string) bool { return strings.HasPrefix(opt, "shared:") })
 			}
 		}
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	var todo []string
-	for i, dir := range l.snapDirs() {
-		if !shared[i] {
-			todo = append(todo, dir)
-		}
-	}
-	return todo, nil
+	return shared, err
 }
 
 // scanMountTable reads the calling thread's mount table through the

@@ -3,7 +3,9 @@
 package launcher
 
 import (
+	"bytes"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/trusted"
 )
@@ -47,14 +50,17 @@ func (h helper) close() {
 // none of the caller's inherited descriptors.
 func (l *launcher) runSnapUpdateNS(h helper) error {
 	if h.fd < 0 {
-		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance), h.path)
+		// Without a mount profile (the planner refuses a launch that
+		// has one).
+		l.debugf("%s is not installed and there is no mount profile", h.path)
+		return nil
 	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", l.launch.Instance.String()}
 	// With file capabilities the launcher cannot become root (no
 	// cap_setuid): snap-update-ns runs as the caller with snap-confine
 	// 2.70's ambient capabilities. The setuid install runs it as root.
 	var asCaller *syscall.Credential
-	if l.mode == modeFileCaps {
+	if l.mode == planner.FileCaps {
 		asCaller = l.callerCredential()
 	}
 	return l.runHelper(h, argv, l.helperEnv(false), asCaller)
@@ -70,24 +76,10 @@ func (l *launcher) callerCredential() *syscall.Credential {
 }
 
 // runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
-// namespace when the snap has a per-user mount profile (as snap-confine,
-// which skips it otherwise), as the caller with only policy.UserHelperCaps.
+// namespace (the plan runs it when the snap has a per-user mount profile,
+// as snap-confine does), as the caller with only policy.UserHelperCaps.
 func (l *launcher) runUserSnapUpdateNS(h helper) error {
-	profile := layout.UserMountProfileName(l.plan.Instance)
-	dir, err := openDirPath(layout.MountProfileDir)
-	if err == nil {
-		var st unix.Stat_t
-		err = unix.Fstatat(dir, profile, &st, unix.AT_SYMLINK_NOFOLLOW)
-		unix.Close(dir)
-	}
-	if err != nil {
-		l.debugf("no per-user mount profile: not running snap-update-ns --user-mounts")
-		return nil
-	}
-	if h.fd < 0 {
-		return l.checkNoMountProfile(profile, h.path)
-	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.plan.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.launch.Instance.String()}
 	return l.runHelper(h, argv, l.helperEnv(true), l.callerCredential())
 }
 
@@ -140,25 +132,6 @@ func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Cre
 		return err
 	}
 	return l.waitHelper(pid, p[0], h.path, updateNSTimeout)
-}
-
-// checkNoMountProfile fails when snapd wrote a mount profile for the snap but
-// no snap-update-ns (path) is installed to apply it: preserving a namespace
-// without the snap's layouts and content mounts would break the snap for
-// everyone until the namespace is discarded.
-func (l *launcher) checkNoMountProfile(name, path string) error {
-	dir, err := openDirPath(layout.MountProfileDir)
-	if err != nil {
-		l.debugf("%s is not installed and there is no mount profile", path)
-		return nil
-	}
-	defer unix.Close(dir)
-	var st unix.Stat_t
-	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		l.debugf("%s is not installed and there is no mount profile", path)
-		return nil
-	}
-	return fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, name, path)
 }
 
 // openHelper opens snap-update-ns next to the launcher's own executable, as
@@ -241,6 +214,38 @@ func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
 // maxHelperOutput bounds what is kept of a helper's output.
 const maxHelperOutput = 16 << 10
 
+// helperOutput keeps the last maxHelperOutput bytes a helper wrote: its
+// error, which ends its output, is what the caller needs to see.
+type helperOutput struct {
+	kept    []byte
+	dropped int
+}
+
+func (o *helperOutput) add(b []byte) {
+	o.kept = append(o.kept, b...)
+	if over := len(o.kept) - maxHelperOutput; over > 0 {
+		o.dropped += over
+		o.kept = append(o.kept[:0], o.kept[over:]...)
+	}
+}
+
+// text is what was kept, from the first whole line, after a line saying
+// how much was left out.
+func (o *helperOutput) text(path string) []byte {
+	if o.dropped == 0 {
+		return o.kept
+	}
+	rest, dropped := o.kept, o.dropped
+	if i := bytes.IndexByte(rest, '\n'); i >= 0 && i+1 < len(rest) {
+		rest, dropped = rest[i+1:], dropped+i+1
+	}
+	return append([]byte(fmt.Sprintf("(the first %d bytes of %s's output left out)\n", dropped, path)), rest...)
+}
+
+// maxDrainReads bounds the reads of a helper's output after it exited: a
+// child it left behind could hold the pipe open and keep writing.
+const maxDrainReads = 256
+
 // waitHelper collects a helper's output from out until it exits, with a
 // deadline after which it is killed, and turns its exit status into an
 // error. The output is kept for stderr, shown once no lock is held.
@@ -249,12 +254,16 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	if err != nil {
 		unix.Kill(pid, unix.SIGKILL)
 		unix.Wait4(pid, nil, 0, nil)
+		if err == unix.ENOSYS {
+			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux %s or later)", path, policy.KernelFloor)
+		}
 		return fmt.Errorf("cannot watch %s: %w", path, err)
 	}
 	defer unix.Close(pidfd)
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 4096)
-	kept := 0
+	var output helperOutput
+	defer func() { l.deferStderr(output.text(path)) }()
 	for exited, outOpen := false, true; !exited; {
 		left := time.Until(deadline)
 		if left <= 0 {
@@ -271,9 +280,8 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 		}
 		if outOpen && fds[1].Revents != 0 {
 			n, err := unix.Read(out, buf)
-			if n > 0 && kept < maxHelperOutput {
-				l.deferStderr(buf[:min(n, maxHelperOutput-kept)])
-				kept += n
+			if n > 0 {
+				output.add(buf[:n])
 			}
 			if n <= 0 && err != unix.EINTR && err != unix.EAGAIN {
 				outOpen = false
@@ -288,14 +296,18 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 			break
 		}
 	}
-	// Whatever the helper wrote last is still in the pipe.
-	for kept < maxHelperOutput {
+	// Whatever the helper wrote last is still in the pipe; a read that
+	// would wait (a child left behind holds the pipe) ends the drain.
+	for i := 0; i < maxDrainReads; i++ {
+		fds := []unix.PollFd{{Fd: int32(out), Events: unix.POLLIN}}
+		if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
+			break
+		}
 		n, _ := unix.Read(out, buf)
 		if n <= 0 {
 			break
 		}
-		l.deferStderr(buf[:min(n, maxHelperOutput-kept)])
-		kept += n
+		output.add(buf[:n])
 	}
 	switch {
 	case err != nil:

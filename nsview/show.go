@@ -4,9 +4,9 @@ package nsview
 
 import (
 	"fmt"
-	"io"
 	"os"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -40,6 +40,9 @@ type Mount struct {
 	Root        string `json:"root"`
 	Device      string `json:"device"`
 	Propagation string `json:"propagation"`
+	// Options are the mount's options then the filesystem's, as findmnt's
+	// OPTIONS column shows them ("rw,nosuid,relatime,size=...").
+	Options string `json:"options"`
 }
 
 // Show reads the mount table inside the preserved namespace of inst (or of
@@ -87,9 +90,22 @@ func Show(inst naming.Instance, uid *uint32) (*Shown, error) {
 		s.Mounts = append(s.Mounts, Mount{
 			MountPoint: e.MountDir, FSType: e.FSType, Source: e.Source, Root: e.Root,
 			Device: fmt.Sprintf("%d:%d", e.Major, e.Minor), Propagation: Propagation(e.Optional),
+			Options: Options(e),
 		})
 	}
 	return s, nil
+}
+
+// Options joins a mount's options and its filesystem's, as findmnt does:
+// the filesystem's rw or ro is left out when the mount says the same.
+func Options(e mountinfo.Entry) string {
+	opts := strings.Split(e.Options, ",")
+	for _, o := range strings.Split(e.SuperOptions, ",") {
+		if o != "" && !((o == "rw" || o == "ro") && slices.Contains(opts, o)) {
+			opts = append(opts, o)
+		}
+	}
+	return strings.Join(opts, ",")
 }
 
 // Propagation spells out mountinfo's optional fields: shared:N, master:N,
@@ -129,18 +145,20 @@ func mountsOf(ino, dev uint64) ([]mountinfo.Entry, int, string) {
 		}
 		return nil, 0, "cannot read its mount table: " + why
 	}
-	data, err := readProc(fmt.Sprintf("/proc/%d/mountinfo", pid), mountinfo.MaxSize)
+	path := fmt.Sprintf("/proc/%d/mountinfo", pid)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, 0, err.Error()
+		return nil, 0, fmt.Sprintf("cannot open %s: %v", path, err)
+	}
+	entries, err := mountinfo.ReadAll(f)
+	f.Close()
+	if err != nil {
+		return nil, 0, fmt.Sprintf("cannot read %s: %v", path, err)
 	}
 	// The process may have exited and its pid been reused while we read:
 	// the table counts only if it is still in the namespace afterwards.
 	if !inNamespace(pid, ino, dev) {
 		return nil, 0, fmt.Sprintf("cannot read its mount table: process %d left the namespace while it was read", pid)
-	}
-	entries, err := mountinfo.Parse(data)
-	if err != nil {
-		return nil, 0, err.Error()
 	}
 	return entries, pid, ""
 }
@@ -199,14 +217,11 @@ func enterAndRead(nsfd int, ino, dev uint64) ([]mountinfo.Entry, error) {
 	}
 	f := os.NewFile(uintptr(fd), "/proc/thread-self/mountinfo")
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(mountinfo.MaxSize)+1))
+	entries, err := mountinfo.ReadAll(f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read /proc/thread-self/mountinfo in it: %w", err)
 	}
-	if len(data) > mountinfo.MaxSize {
-		return nil, fmt.Errorf("cannot read /proc/thread-self/mountinfo in it: over %d bytes", mountinfo.MaxSize)
-	}
-	return mountinfo.Parse(data)
+	return entries, nil
 }
 
 // memberOf returns the first process in the namespace, or 0.
@@ -239,21 +254,4 @@ func memberOf(ino, dev uint64) (int, error) {
 func inNamespace(pid int, ino, dev uint64) bool {
 	var st unix.Stat_t
 	return unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", pid), &st) == nil && st.Ino == ino && st.Dev == dev
-}
-
-// readProc reads at most max bytes of a procfs file.
-func readProc(path string, max int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", path, err)
-	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, int64(max)+1))
-	if err != nil {
-		return nil, fmt.Errorf("cannot read %s: %w", path, err)
-	}
-	if len(data) > max {
-		return nil, fmt.Errorf("cannot read %s: over %d bytes", path, max)
-	}
-	return data, nil
 }

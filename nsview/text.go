@@ -14,8 +14,16 @@ import (
 )
 
 // Style says how text is written: Colour only on a terminal, and never
-// when NO_COLOR is set (the caller decides, see cmd/snap-ns).
-type Style struct{ Colour bool }
+// when NO_COLOR is set (the caller decides, see cmd/snap-ns). Columns (-o)
+// and NoHeadings make list and show print their table alone, for scripts.
+type Style struct {
+	Colour     bool
+	Columns    string
+	NoHeadings bool
+}
+
+// tableOnly: the table is all that is wanted.
+func (s Style) tableOnly() bool { return s.Columns != "" || s.NoHeadings }
 
 // The verdict words and their colours. Every code has the same length, so
 // that a column of coloured words lines up as one of plain words does:
@@ -58,36 +66,20 @@ func (s Style) head(h string) styled {
 
 func newTable(w io.Writer) *tabwriter.Writer { return tabwriter.NewWriter(w, 0, 0, 2, ' ', 0) }
 
-// WriteList writes a listing for a person.
+// WriteList writes a listing for a person: the table, why each namespace
+// is kept or discarded, and what else is in the directory.
 func WriteList(w io.Writer, l *Listing, s Style) error {
+	cols, err := SelectColumns(ListColumns, DefaultListColumns, s.Columns)
+	if err != nil {
+		return err
+	}
+	if s.tableOnly() {
+		return WriteTable(w, cols, l.Namespaces, s.NoHeadings, s)
+	}
 	if len(l.Namespaces) == 0 {
 		fprintf(w, "no preserved namespaces in %s\n", l.Dir)
 	} else {
-		tw := newTable(w)
-		fprintf(tw, "NAMESPACE\tINSTANCE\tUID\tID\tBASE\tREVISION\tDEVICE\t%s\tOCCUPIED\t%s\tMADE BY\tAGE\n", s.head("STALE"), s.head("NEXT"))
-		for _, n := range l.Namespaces {
-			uid := "-"
-			if n.UID != nil {
-				uid = strconv.FormatUint(uint64(*n.UID), 10)
-			}
-			id := "?"
-			if n.ID != 0 {
-				id = strconv.FormatUint(n.ID, 10)
-			}
-			occ := "no"
-			if n.Occupied {
-				occ = "yes"
-			} else if n.OccupancyProblem != "" {
-				occ = "?"
-			}
-			age := "-"
-			if n.Built != "" {
-				age = Age(time.Duration(n.AgeSeconds) * time.Second)
-			}
-			fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", n.Name, n.Instance, uid, id,
-				dash(n.Base), dash(n.Revision), dash(n.Device), s.word(dash(n.Stale)), occ, s.word(dash(n.NextLaunch)), n.MadeBy, age)
-		}
-		if err := tw.Flush(); err != nil {
+		if err := WriteTable(w, cols, l.Namespaces, false, s); err != nil {
 			return err
 		}
 		fmt.Fprintln(w, "\nwhy:")
@@ -182,6 +174,13 @@ func deviceDetail(d DeviceCgroup) string {
 
 // WriteShown writes a namespace's mount table for a person.
 func WriteShown(w io.Writer, sh *Shown, s Style) error {
+	cols, err := SelectColumns(ShowColumns, DefaultShowColumns, s.Columns)
+	if err != nil {
+		return err
+	}
+	if s.tableOnly() && sh.Problem == "" {
+		return WriteTable(w, cols, sh.Mounts, s.NoHeadings, s)
+	}
 	fprintf(w, "%s (namespace id %d, inode %d)", sh.Name, sh.ID, sh.Inode)
 	if sh.Problem != "" {
 		fprintf(w, ": %s\n", sh.Problem)
@@ -192,12 +191,7 @@ func WriteShown(w io.Writer, sh *Shown, s Style) error {
 	} else {
 		fprintf(w, ", read through pid %d:\n", sh.PID)
 	}
-	tw := newTable(w)
-	fmt.Fprintln(tw, "MOUNT POINT\tTYPE\tSOURCE\tROOT\tDEVICE\tPROPAGATION")
-	for _, m := range sh.Mounts {
-		fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", Quote(m.MountPoint), m.FSType, Quote(m.Source), Quote(m.Root), m.Device, m.Propagation)
-	}
-	return tw.Flush()
+	return WriteTable(w, cols, sh.Mounts, false, s)
 }
 
 // styled is text the printer itself made, colour codes included: the only

@@ -2,6 +2,11 @@
 
 package policy
 
+import (
+	"slices"
+	"strings"
+)
+
 // The bootstrap: how a new mount namespace gets the snap's root filesystem.
 // It is a fixed table, executed by the launcher as a closed set of mount
 // operations (launcher/bootstrap.go); nothing in a plan can add, remove or
@@ -36,11 +41,30 @@ type HostBind struct {
 	// CreateOnHost makes the directory on the host (root:root 0755) when
 	// it is missing, as snap-confine does for the shared entries.
 	CreateOnHost bool
+	// AltPath, if set, is a second place in the snap's root where the
+	// same host directory is bound, the same way (never over a symlink).
+	AltPath string
 }
 
-// NormalModeBinds are bound into the base snap, in this order, for every
-// snap in normal mode.
-var NormalModeBinds = []HostBind{
+// NormalModeBinds are bound into the snap's root, in this order, for every
+// snap in normal mode. On a merged-/usr host removable media are mounted
+// in /run/media, which the snap sees there and at /media, as snapd builds
+// snap-confine for Fedora, Arch and openSUSE (--enable-merged-usr), the
+// hosts that mount snaps in /var/lib/snapd/snap.
+func NormalModeBinds(mergedUsr bool) []HostBind {
+	if !mergedUsr {
+		return normalModeBinds
+	}
+	binds := slices.Clone(normalModeBinds)
+	for i, b := range binds {
+		if b.Path == "/media" {
+			binds[i] = HostBind{Path: "/run/media", Propagation: Shared, CreateOnHost: true, AltPath: "/media"}
+		}
+	}
+	return binds
+}
+
+var normalModeBinds = []HostBind{
 	{Path: "/dev"},           // the host's devices
 	{Path: "/etc"},           // resolv.conf, passwd, ... (a few entries come from the base, see BaseEtcFiles)
 	{Path: "/home"},          // the users' snap data
@@ -65,12 +89,12 @@ var NormalModeBinds = []HostBind{
 // BoundOverBase reports whether the base snap's own directory at path (in
 // its root) is left out of the new root because a host directory of
 // NormalModeBinds, or the host's snap mount directory, is bound there.
-func BoundOverBase(path string) bool {
+func BoundOverBase(path string, mergedUsr bool) bool {
 	if path == "/snap" {
 		return true
 	}
-	for _, b := range NormalModeBinds {
-		if b.Path == path {
+	for _, b := range NormalModeBinds(mergedUsr) {
+		if b.Path == path || b.AltPath == path {
 			return true
 		}
 	}
@@ -85,10 +109,24 @@ var LegacyModeBinds = []HostBind{
 }
 
 // BaseEtcFiles are taken from the base snap rather than the host, bound over
-// the host's /etc in normal mode when both exist and have the same type
-// (snap-confine's paths_all; the /etc/ssl exception for core bases on
-// Debian-like classic hosts is not carried over).
-var BaseEtcFiles = []string{"/etc/alternatives", "/etc/nsswitch.conf", "/etc/apparmor", "/etc/apparmor.d"}
+// the host's /etc in normal mode when both exist and have the same type, as
+// snap-confine 2.77 does: its paths_all, with /etc/ssl left the host's on
+// a Debian-like classic host for a core* base (so that a local CA set-up
+// reaches the snap), and for bases after core24 the base's ld.so cache and
+// configuration too (paths_after_26).
+func BaseEtcFiles(base string, classicDebianLike bool) []string {
+	paths := []string{"/etc/alternatives", "/etc/nsswitch.conf", "/etc/apparmor", "/etc/apparmor.d"}
+	if !classicDebianLike || !strings.HasPrefix(base, "core") {
+		paths = append(paths, "/etc/ssl")
+	}
+	if !slices.Contains(basesBefore26, base) {
+		paths = append(paths, "/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d")
+	}
+	return paths
+}
+
+// basesBefore26 are the bases whose snaps use the host's ld.so cache.
+var basesBefore26 = []string{"core", "core18", "core20", "core22", "core24"}
 
 // Fixed places of the bootstrap.
 const (

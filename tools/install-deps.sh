@@ -9,14 +9,17 @@
 # profile without a kernel) and strace (the tests watch what the launcher
 # opens); for `make bench`: util-linux (nsenter, setpriv: the floors) and the
 # libraries Debian's snap-confine links (libudev1, libapparmor1, libcap2; the
-# snapd package itself is downloaded by the bench, never installed); for
+# snapd package itself is downloaded by the bench, never installed);
+# debhelper, dpkg-dev and debootstrap (make deb, make deb-test), rpm
+# (make rpm), groff (the man pages' check) and zsh (the completion's); for
 # `make test-kernels`: QEMU (the kernels are downloaded, never installed).
 # Without root it only says what is missing.
 set -euo pipefail
 missing=()
 for pair in make:make gcc:gcc pkg-config:pkg-config mksquashfs:squashfs-tools \
 	busybox:busybox-static setcap:libcap2-bin apparmor_parser:apparmor strace:strace \
-	nsenter:util-linux setpriv:util-linux; do
+	nsenter:util-linux setpriv:util-linux dh:debhelper debootstrap:debootstrap \
+	dpkg-buildpackage:dpkg-dev groff:groff-base rpmbuild:rpm zsh:zsh; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || [ -x "/usr/sbin/${pair%%:*}" ] || missing+=("${pair#*:}")
 done
 for pkg in libseccomp-dev libudev1 libapparmor1 libcap2; do

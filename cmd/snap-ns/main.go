@@ -1,20 +1,20 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Command snap-ns is the operator's read-only view of preserved snap mount
-// namespaces:
+// namespaces (help.SnapNS has its usage, docs/snap-ns.md the details):
 //
-//	snap-ns list [--json]
-//	snap-ns explain [--json] [--classic] [--base BASE] SECURITY-TAG
-//	snap-ns show [--json] [--uid UID] INSTANCE
+//	snap-ns [OPTION]... list
+//	snap-ns [OPTION]... explain SECURITY-TAG
+//	snap-ns [OPTION]... show INSTANCE
 //
-// It runs unprivileged (root sees more: every process for show), changes
+// Options may come anywhere (GNU style, github.com/spf13/pflag). It runs
+// unprivileged (root sees more: every process, and explain --uid), changes
 // nothing and never links the launcher. The JSON schema is docs/snap-ns.md.
 package main
 
 import (
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -22,102 +22,198 @@ import (
 	"strings"
 	"time"
 
+	"github.com/spf13/pflag"
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/nsview"
+	"github.com/snapns/snapns/shared/cmdline"
+	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // Version is set at build time.
 var Version = "dev"
 
-const usage = `usage: snap-ns list [--json]
-       snap-ns explain [--json] [--classic] [--base BASE] SECURITY-TAG
-       snap-ns show [--json] [--uid UID] INSTANCE
-       snap-ns --version`
-
 func main() {
 	if err := run(os.Args[1:], os.Stdout); err != nil {
-		fmt.Fprintln(os.Stderr, nsview.Clean(err.Error()))
+		if !errors.Is(err, errVerdict) {
+			fmt.Fprintln(os.Stderr, nsview.Clean(err.Error()))
+		}
 		os.Exit(1)
 	}
 }
 
-// errUsage is the usage, as the one line of an error.
-var errUsage = errors.New("cannot understand the command line: " + strings.ReplaceAll(usage, "\n      ", ";"))
+// errVerdict is a run whose answer was printed but is a failure: explain's
+// verdict "refused", or show without a mount table. The exit status is 1
+// and there is nothing more to say.
+var errVerdict = errors.New("the answer is a failure")
+
+// errUsage is a command line snap-ns does not understand, as one line.
+func errUsage(why string) error {
+	return fmt.Errorf("cannot understand the command line: %s (see snap-ns --help)", why)
+}
+
+// options are snap-ns's command-line options.
+type options struct {
+	json, noHeadings, classic, help, version bool
+	output, base, uid                        string
+}
+
+func parse(args []string) (*options, []string, *pflag.FlagSet, error) {
+	o := &options{}
+	fs := pflag.NewFlagSet("snap-ns", pflag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.SortFlags = false
+	fs.BoolVar(&o.json, "json", false, "")
+	fs.StringVarP(&o.output, "output", "o", "", "")
+	fs.BoolVarP(&o.noHeadings, "noheadings", "n", false, "")
+	fs.BoolVar(&o.classic, "classic", false, "")
+	fs.StringVar(&o.base, "base", cmdline.DefaultBase, "")
+	fs.StringVar(&o.uid, "uid", "", "")
+	fs.BoolVarP(&o.help, "help", "h", false, "")
+	fs.BoolVar(&o.version, "version", false, "")
+	if err := fs.Parse(args); err != nil {
+		return nil, nil, nil, errUsage(err.Error())
+	}
+	return o, fs.Args(), fs, nil
+}
 
 func run(args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errUsage
+	o, operands, fs, err := parse(args)
+	if err != nil {
+		return err
 	}
-	style := nsview.Style{Colour: colourWanted(stdout)}
-	fs := flag.NewFlagSet("snap-ns "+args[0], flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	asJSON := fs.Bool("json", false, "")
-	switch args[0] {
-	case "--version":
-		fmt.Fprintf(stdout, "snap-ns %s\n", Version)
-		return nil
+	switch {
+	case o.help:
+		_, err := io.WriteString(stdout, help.SnapNS.Help)
+		return err
+	case o.version:
+		_, err := fmt.Fprintf(stdout, "snap-ns %s\n", Version)
+		return err
+	case len(operands) == 0:
+		return errUsage("no command: list, explain or show")
+	}
+	// An option that the command does not take is an error, not ignored.
+	allowed := map[string][]string{
+		"list":    {"json", "output", "noheadings"},
+		"explain": {"json", "classic", "base", "uid"},
+		"show":    {"json", "output", "noheadings", "uid"},
+	}
+	cmd, operands := operands[0], operands[1:]
+	names, ok := allowed[cmd]
+	if !ok {
+		return errUsage(fmt.Sprintf("unknown command %q: list, explain or show", cmd))
+	}
+	var stray []string
+	fs.Visit(func(f *pflag.Flag) {
+		if !contains(names, f.Name) {
+			stray = append(stray, "--"+f.Name)
+		}
+	})
+	if len(stray) > 0 {
+		return errUsage(fmt.Sprintf("%s does not take %s", cmd, strings.Join(stray, ", ")))
+	}
+	if o.json && (o.output != "" || o.noHeadings) {
+		return errUsage("--json prints every field: it takes neither --output nor --noheadings")
+	}
+	style := nsview.Style{Colour: colourWanted(stdout), Columns: o.output, NoHeadings: o.noHeadings}
+	switch cmd {
 	case "list":
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
-			return errUsage
+		if len(operands) != 0 {
+			return errUsage("list takes no operand")
 		}
 		l, err := nsview.List(layout.NSDir, time.Now())
 		if err != nil {
 			return err
 		}
-		if *asJSON {
+		if o.json {
 			return writeJSON(stdout, l)
 		}
 		return nsview.WriteList(stdout, l, style)
 	case "explain":
-		classic := fs.Bool("classic", false, "")
-		base := fs.String("base", plan.DefaultBase, "")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-			return errUsage
+		if len(operands) != 1 {
+			return errUsage("explain takes one SECURITY-TAG")
 		}
-		tag, err := naming.ParseSecurityTag(fs.Arg(0))
+		tag, err := naming.ParseSecurityTag(operands[0])
 		if err != nil {
 			return err
 		}
-		x, err := nsview.Explain(tag, *base, *classic, uint32(os.Getuid()))
+		uid := uint32(os.Getuid())
+		if o.uid != "" {
+			u, err := parseUID(o.uid)
+			if err != nil {
+				return err
+			}
+			if u != uid && os.Geteuid() != 0 {
+				return fmt.Errorf("cannot explain a launch by uid %d: only root can explain another user's launch", u)
+			}
+			uid = u
+		}
+		x, err := nsview.Explain(tag, o.base, o.classic, uid)
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return writeJSON(stdout, x)
+		if o.json {
+			err = writeJSON(stdout, x)
+		} else {
+			err = nsview.WriteExplanation(stdout, x, style)
 		}
-		return nsview.WriteExplanation(stdout, x, style)
+		if err == nil && x.Verdict == "refused" {
+			return errVerdict
+		}
+		return err
 	case "show":
-		uidFlag := fs.String("uid", "", "")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-			return errUsage
+		if len(operands) != 1 {
+			return errUsage("show takes one INSTANCE")
 		}
-		inst, err := naming.ParseInstance(fs.Arg(0))
+		inst, err := naming.ParseInstance(operands[0])
 		if err != nil {
 			return err
 		}
 		var uid *uint32
-		if *uidFlag != "" {
-			u, err := strconv.ParseUint(*uidFlag, 10, 32)
+		if o.uid != "" {
+			u, err := parseUID(o.uid)
 			if err != nil {
-				return fmt.Errorf("cannot use uid %q: not a number", *uidFlag)
+				return err
 			}
-			u32 := uint32(u)
-			uid = &u32
+			uid = &u
 		}
 		sh, err := nsview.Show(inst, uid)
 		if err != nil {
 			return err
 		}
-		if *asJSON {
-			return writeJSON(stdout, sh)
+		if o.json {
+			err = writeJSON(stdout, sh)
+		} else {
+			err = nsview.WriteShown(stdout, sh, style)
 		}
-		return nsview.WriteShown(stdout, sh, style)
+		if err == nil && sh.Problem != "" {
+			if o.json || style.Columns != "" || style.NoHeadings {
+				fmt.Fprintf(os.Stderr, "cannot show %s: %s\n", sh.Name, sh.Problem)
+			}
+			return errVerdict
+		}
+		return err
 	}
-	return errUsage
+	return nil
+}
+
+func parseUID(s string) (uint32, error) {
+	u, err := strconv.ParseUint(s, 10, 32)
+	if err != nil {
+		return 0, fmt.Errorf("cannot use uid %q: not a number", s)
+	}
+	return uint32(u), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func writeJSON(w io.Writer, v any) error {

@@ -54,6 +54,12 @@ func runHelper(t *testing.T, name string) {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = helperEnviron(name)
 	out, err := cmd.CombinedOutput()
+	if errors.Is(err, syscall.ENOEXEC) {
+		// make check runs the unit tests for 386 under qemu-user where
+		// the kernel has no 32-bit emulation: a filter loaded there would
+		// bind qemu's own host syscalls, not this architecture's.
+		t.Skipf("SKIPPING: this kernel cannot execute %s binaries (the tests run under an emulator): the seccomp loader's helpers run only natively", runtime.GOARCH)
+	}
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("helper %s: %v\n%s", name, err, out)
 	}

@@ -59,6 +59,22 @@ func Classify(osRelease []byte, hasMetaSnapYaml bool) Distro {
 	return Classic
 }
 
+// DebianLike reads os-release as snap-confine's sc_is_debian_like does: ID
+// or, failing that, ID_LIKE is exactly "debian" (Debian, Ubuntu).
+func DebianLike(osRelease []byte) bool {
+	for _, key := range []string{"ID=", "ID_LIKE="} {
+		for _, line := range bytes.Split(osRelease, []byte("\n")) {
+			if v, ok := bytes.CutPrefix(line, []byte(key)); ok {
+				if string(v) == "debian" || string(v) == `"debian"` {
+					return true
+				}
+				break
+			}
+		}
+	}
+	return false
+}
+
 // NormalMode reports whether a snap on base runs in normal mode: always,
 // except for the "core" base on a core16 host (snap-confine's is_normal_mode).
 func NormalMode(d Distro, base string) bool {

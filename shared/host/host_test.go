@@ -52,3 +52,19 @@ func TestModes(t *testing.T) {
 		}
 	}
 }
+
+func TestDebianLike(t *testing.T) {
+	for text, want := range map[string]bool{
+		"ID=debian\n":     true,
+		"ID=\"debian\"\n": true,
+		"NAME=Ubuntu\nID=ubuntu\nID_LIKE=debian\n":  true,
+		"ID=linuxmint\nID_LIKE=\"ubuntu debian\"\n": false,
+		"ID=fedora\n":     false,
+		"":                false,
+		"ID=debian-ish\n": false,
+	} {
+		if got := DebianLike([]byte(text)); got != want {
+			t.Errorf("DebianLike(%q) = %t, want %t", text, got, want)
+		}
+	}
+}

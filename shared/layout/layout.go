@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/snapns/snapns/shared/naming"
 )
 
@@ -37,6 +35,12 @@ const (
 	// (the parallel-instances feature's global set-up), once per boot.
 	// Instance names hold no dot, so no lock file can be named so.
 	SnapDirsSharedName = ".snap-dirs-shared"
+	// SnapMountSharedName, in LockDir, records that the snap mount
+	// directory was checked (and made a shared mount point of itself
+	// where neither it nor "/" was shared), once per boot.
+	SnapMountSharedName = ".snap-mount-shared"
+	// MarkerFileMode is the mode of those markers.
+	MarkerFileMode = 0o644
 	// PrivateTmpDir is the root-owned 0700 parent of every snap's private
 	// /tmp; it lives in the world-writable /tmp, so every step below it is
 	// opened without following symlinks and checked for ownership.
@@ -49,7 +53,8 @@ const (
 	SnapUpdateNSName = "snap-update-ns"
 	// VoidDir is where the app starts when the caller's working directory
 	// cannot be entered (snap-confine's SC_VOID_DIR).
-	VoidDir = "/var/lib/snapd/void"
+	VoidDir     = "/var/lib/snapd/void"
+	VoidDirMode = 0o111 // searchable, not listable, as snap-confine makes it
 	// CookieDir holds each snap's cookie for snapctl (root-only files).
 	CookieDir = "/var/lib/snapd/cookie"
 	// MountProfileDir holds the mount profiles snap-update-ns applies; a
@@ -68,11 +73,13 @@ const (
 	// CgroupDir is where the cgroup hierarchy is mounted; it tells whether
 	// a snap still has processes.
 	CgroupDir = "/sys/fs/cgroup"
-	// PerUserFeatureFile turns per-user mount namespaces on when it exists.
-	PerUserFeatureFile = "/var/lib/snapd/features/per-user-mount-namespace"
 	// FeaturesDir holds snapd's feature flags, one file each (a regular
-	// file there means "on"; snap-confine's feature.c).
+	// file of root's there means "on"; snap-confine's feature.c).
 	FeaturesDir = "/var/lib/snapd/features"
+	// PerUserFeature, inside FeaturesDir, turns preserved per-user mount
+	// namespaces on (snapd 2.76 no longer writes it; snapns keeps the
+	// feature).
+	PerUserFeature = "per-user-mount-namespace"
 	// ParallelInstancesFeature is the flag, inside FeaturesDir, of
 	// snapd's parallel-instances feature: with it, classic snaps get a
 	// mount namespace of their own in which an instance's directories
@@ -193,28 +200,6 @@ const (
 	SnapMountDirInSnap    = "/snap"
 )
 
-// ProbeSnapMountDir looks at /snap in the calling thread's mount
-// namespace (the launcher's is pid 1's by then) and says which directory
-// the snaps are mounted in (SnapMountDirOf).
-func ProbeSnapMountDir() (string, error) {
-	var st unix.Stat_t
-	if err := unix.Lstat(CanonicalSnapMountDir, &st); err == unix.ENOENT {
-		return SnapMountDirOf(false, 0, "")
-	} else if err != nil {
-		return "", fmt.Errorf("cannot inspect %s: %w", CanonicalSnapMountDir, err)
-	}
-	target := ""
-	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		buf := make([]byte, 256)
-		n, err := unix.Readlink(CanonicalSnapMountDir, buf)
-		if err != nil {
-			return "", fmt.Errorf("cannot read %s: %w", CanonicalSnapMountDir, err)
-		}
-		target = string(buf[:n])
-	}
-	return SnapMountDirOf(true, st.Mode, target)
-}
-
 // SnapMountDirOf decides the host's snap mount directory from what is at
 // /snap, as snap-confine ≥ 2.66 probes pid 1's: a directory means /snap;
 // nothing (exists false) or a symlink to /var/lib/snapd/snap (absolute or
@@ -231,6 +216,12 @@ func SnapMountDirOf(exists bool, mode uint32, linkTarget string) (string, error)
 		return "", fmt.Errorf("cannot use %s: it must be a symbolic link to %s, not to %q", CanonicalSnapMountDir, AlternateSnapMountDir, linkTarget)
 	}
 	return "", fmt.Errorf("cannot use %s: it must be a directory or a symbolic link to %s", CanonicalSnapMountDir, AlternateSnapMountDir)
+}
+
+// InhibitRemovePath is snapd's mark that inst is being removed: while it
+// is a regular file, no new process of the snap starts.
+func InhibitRemovePath(inst naming.Instance) string {
+	return "/var/lib/snapd/inhibit/" + inst.String() + ".remove"
 }
 
 // BaseFallback is the base snap-confine uses instead of base when base has

@@ -22,10 +22,6 @@ import (
 	"strings"
 )
 
-// MaxSize bounds the input of Parse, which holds a whole table; Scan has
-// no bound.
-const MaxSize = 4 << 20
-
 // Scan reads a mount table from r one line at a time, of any length and in
 // any number, and calls fn with each entry; it stops at the first error,
 // fn's included.
@@ -68,15 +64,16 @@ type Entry struct {
 	Optional          []string
 	FSType            string
 	Source            string
+	// Options are the mount's (per mount point) options, SuperOptions the
+	// filesystem's (per superblock), as the kernel writes them.
+	Options, SuperOptions string
 }
 
-// Parse parses a whole mountinfo file of at most MaxSize bytes.
-func Parse(data []byte) ([]Entry, error) {
-	if len(data) > MaxSize {
-		return nil, fmt.Errorf("cannot parse mountinfo: %d bytes is over the limit of %d", len(data), MaxSize)
-	}
+// ReadAll reads a whole mount table from r (Scan), of any size, for a
+// caller that shows it.
+func ReadAll(r io.Reader) ([]Entry, error) {
 	var entries []Entry
-	err := Scan(bytes.NewReader(data), func(e Entry) error {
+	err := Scan(r, func(e Entry) error {
 		entries = append(entries, e)
 		return nil
 	})
@@ -119,11 +116,13 @@ func parseLine(line string) (Entry, error) {
 	if e.MountDir, err = unescape(f[4]); err != nil {
 		return e, err
 	}
+	e.Options = f[5]
 	e.Optional = f[6:sep]
 	e.FSType = f[sep+1]
 	if e.Source, err = unescape(f[sep+2]); err != nil {
 		return e, err
 	}
+	e.SuperOptions = f[sep+3]
 	return e, nil
 }
 

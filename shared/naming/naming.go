@@ -13,7 +13,8 @@
 // the intended directory, or confuse log and info files. The only way to get
 // an Instance or a SecurityTag is through the parsers below, so holding one
 // means the value has been validated; its String() is guaranteed to contain
-// only [a-zA-Z0-9._-] (never "/", "..", NUL or a newline).
+// only [a-zA-Z0-9._+-] (never "/", "..", NUL or a newline; "+" only in a
+// component's hook tag).
 //
 // The rules follow snap-confine's C implementation
 // (cmd/libsnap-confine-private/snap.c in snapd), which this code replaces.
@@ -23,10 +24,11 @@
 //
 //   - Security tags longer than 256 bytes are refused (C:
 //     SNAP_SECURITY_TAG_MAX_LEN); the Go side has no overall limit.
-//   - Component tags ("snap.<instance>+<component>.hook.<hook>") are accepted
-//     by the Go side and by C only when SNAP_COMPONENT_NAME names that
-//     component. This package does not support components, which is the C
-//     behaviour with SNAP_COMPONENT_NAME unset: such tags are refused.
+//   - Component hook tags ("snap.<instance>+<component>.hook.<hook>") are
+//     accepted by C only when SNAP_COMPONENT_NAME ("<snap>+<component>")
+//     names that component, and any other tag only when it is unset: the
+//     command line's parser (package plan) holds the two together
+//     (ParseComponent, SecurityTag.Component).
 //   - C's sc_is_hook_security_tag (used only to decide whether to fetch the
 //     snap cookie) requires the snap name inside the tag to start with a
 //     letter, so C does not treat "snap.0ad.hook.configure" as a hook tag
@@ -239,13 +241,16 @@ func (i Instance) SnapName() string { return i.snap }
 // Key returns the instance key, or "" if there is none.
 func (i Instance) Key() string { return i.key }
 
-// SecurityTag is a validated security tag, either "snap.<instance>.<app>" or
-// "snap.<instance>.hook.<hook>". The zero value is not a valid tag.
+// SecurityTag is a validated security tag: "snap.<instance>.<app>",
+// "snap.<instance>.hook.<hook>" or a component's hook,
+// "snap.<instance>+<component>.hook.<hook>". The zero value is not a valid
+// tag.
 type SecurityTag struct {
-	tag      string
-	instance Instance
-	app      string
-	hook     string
+	tag       string
+	instance  Instance
+	component string
+	app       string
+	hook      string
 }
 
 // securityTagProblem splits and validates s, returning the tag or the reason
@@ -263,14 +268,20 @@ func securityTagProblem(s string) (SecurityTag, string) {
 	if !ok {
 		return SecurityTag{}, form
 	}
-	if strings.IndexByte(instName, '+') >= 0 {
-		return SecurityTag{}, "snap component tags are not supported"
+	instName, component, isComponent := strings.Cut(instName, "+")
+	if isComponent {
+		if p := snapNameProblem(component); p != "" {
+			return SecurityTag{}, "component name " + quote(component) + " " + p
+		}
 	}
 	inst, p := instanceProblem(instName)
 	if p != "" {
 		return SecurityTag{}, "snap instance name " + quote(instName) + " is invalid: " + p
 	}
 	first, hook, isHook := strings.Cut(rest, ".")
+	if isComponent && !isHook {
+		return SecurityTag{}, "a component's tag must be a hook's, " + quote("snap.<instance>+<component>.hook.<hook>")
+	}
 	if !isHook {
 		// "snap.<instance>.<app>"; note that "snap.pkg.hook" is an app
 		// tag for the app "hook", in C and in Go alike.
@@ -286,7 +297,7 @@ func securityTagProblem(s string) (SecurityTag, string) {
 	if p := hookNameProblem(hook); p != "" {
 		return SecurityTag{}, "hook name " + quote(hook) + " " + p
 	}
-	return SecurityTag{tag: s, instance: inst, hook: hook}, ""
+	return SecurityTag{tag: s, instance: inst, component: component, hook: hook}, ""
 }
 
 // ParseSecurityTag parses and validates a security tag of the form
@@ -329,8 +340,34 @@ func (t SecurityTag) App() string { return t.app }
 // Hook returns the hook name, or "" for an app tag.
 func (t SecurityTag) Hook() string { return t.hook }
 
+// Component returns the component of a component's hook tag, or "".
+func (t SecurityTag) Component() string { return t.component }
+
 // IsHook reports whether the tag has the form "snap.<instance>.hook.<hook>".
-func (t SecurityTag) IsHook() bool { return t.hook != "" }
+// A component's hook tag does not, as for snap-confine's
+// sc_is_hook_security_tag (whose answer decides whether the app is given
+// the snap's cookie).
+func (t SecurityTag) IsHook() bool { return t.hook != "" && t.component == "" }
+
+// ParseComponent parses SNAP_COMPONENT_NAME as snap-confine does
+// (sc_snap_component_validate): "<snap>+<component>", both valid snap
+// names, the snap that of inst. It returns the component's name.
+func ParseComponent(unsafeValue string, inst Instance) (string, error) {
+	snap, component, ok := strings.Cut(unsafeValue, "+")
+	if !ok {
+		return "", fmt.Errorf("cannot use snap component %s: must contain a +", quote(unsafeValue))
+	}
+	if p := snapNameProblem(snap); p != "" {
+		return "", fmt.Errorf("cannot use snap component %s: snap name %s", quote(unsafeValue), p)
+	}
+	if p := snapNameProblem(component); p != "" {
+		return "", fmt.Errorf("cannot use snap component %s: component name %s", quote(unsafeValue), p)
+	}
+	if snap != inst.SnapName() {
+		return "", fmt.Errorf("cannot use snap component %s: its snap is not that of snap instance %q", quote(unsafeValue), inst.String())
+	}
+	return component, nil
+}
 
 // ValidateRevision checks a snap revision as it appears in the name of
 // /snap/<snap>/<revision>: a positive decimal number without leading zeros,

@@ -156,6 +156,8 @@ type tagCase struct {
 
 var validTags = []tagCase{
 	{"snap.pkg.app", "pkg", "app", ""},
+	{"snap.pkg+comp.hook.configure", "pkg", "", "configure"},
+	{"snap.pkg_key+comp.hook.configure", "pkg_key", "", "configure"},
 	{"snap.pkg_key.app", "pkg_key", "app", ""},
 	{"snap.pkg.hook.configure", "pkg", "", "configure"},
 	{"snap.pkg_key.hook.configure", "pkg_key", "", "configure"},
@@ -212,12 +214,36 @@ var invalidTags = []string{
 	"snap.a.app", "snap.123.app", "snap." + strings.Repeat("x", 41) + ".app",
 	"snap.../x.app", "snap.x/...app", "snap.foo./", "snap.foo.hook./x", "snap.foo.hook.../x",
 	"snap.foo.app\n", "snap.foo.app\x00", "snap.foo\n.app", "snap.foo.hook.x\x00",
-	// Components are not supported.
-	"snap.pkg+comp.hook.configure", "snap.pkg_key+comp.hook.configure", "snap.pkg+.hook.install",
-	"snap.pkg+comp+comp.hook.install", "snap.pkG+comp.hook.install", "snap.pkg+comp.app",
+	// A component's tag is a hook's, its name a snap name.
+	"snap.pkg+.hook.install", "snap.pkg+comp+comp.hook.install", "snap.pkG+comp.hook.install",
+	"snap.pkg+comp.app", "snap.pkg+Comp.hook.install", "snap.pkg+c.hook.install", "snap.pkg+comp_key.hook.install",
 	"foo.bar.froz",
 	// 257 bytes, one too long.
 	"snap.foo." + strings.Repeat("b", 257-len("snap.foo.")),
+}
+
+func TestParseComponent(t *testing.T) {
+	foo, _ := ParseInstance("foo_key")
+	for _, tc := range []struct{ value, component, err string }{
+		{"foo+comp", "comp", ""},
+		{"foo+c0mp-1", "c0mp-1", ""},
+		{"foo", "", "must contain a +"},
+		{"bar+comp", "", "its snap is not that of snap instance"},
+		{"foo_key+comp", "", "snap name"},
+		{"foo+", "", "component name"},
+		{"foo+Comp", "", "component name"},
+		{"foo+comp+x", "", "component name"},
+		{"foo+../x", "", "component name"},
+	} {
+		got, err := ParseComponent(tc.value, foo)
+		if got != tc.component || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("ParseComponent(%q) = %q, %v; want %q, error with %q", tc.value, got, err, tc.component, tc.err)
+		}
+	}
+	tag, err := ParseSecurityTag("snap.foo_key+comp.hook.install")
+	if err != nil || tag.Component() != "comp" || tag.Hook() != "install" || tag.IsHook() {
+		t.Errorf("a component's hook tag: %+v, %v (snap-confine does not count it as a hook's for the cookie)", tag, err)
+	}
 }
 
 func TestParseSecurityTag(t *testing.T) {
@@ -228,7 +254,7 @@ func TestParseSecurityTag(t *testing.T) {
 			continue
 		}
 		if tag.String() != tc.tag || tag.Instance().String() != tc.instance ||
-			tag.App() != tc.app || tag.Hook() != tc.hook || tag.IsHook() != (tc.hook != "") {
+			tag.App() != tc.app || tag.Hook() != tc.hook || tag.IsHook() != (tc.hook != "" && !strings.Contains(tc.tag, "+")) {
 			t.Errorf("ParseSecurityTag(%q) = %+v, want %+v", tc.tag, tag, tc)
 		}
 		// The instance inside a valid tag is a valid instance.
@@ -258,7 +284,7 @@ func TestParseSecurityTagMessages(t *testing.T) {
 		{"snap.foo.-app", `cannot use security tag "snap.foo.-app": app name "-app" must start with a letter or digit`},
 		{"snap.foo.hook.Configure", `cannot use security tag "snap.foo.hook.Configure": hook name "Configure" must start with a lower case letter`},
 		{"snap.foo.hook.conFigure", `cannot use security tag "snap.foo.hook.conFigure": hook name "conFigure" must use lower case letters, digits or dashes`},
-		{"snap.foo+comp.hook.install", `cannot use security tag "snap.foo+comp.hook.install": snap component tags are not supported`},
+		{"snap.foo+comp.app", `cannot use security tag "snap.foo+comp.app": a component's tag must be a hook's, "snap.<instance>+<component>.hook.<hook>"`},
 		{"snap.foo.app\n", `cannot use security tag "snap.foo.app\n": app name "app\n" must use letters, digits or dashes`},
 	} {
 		_, err := ParseSecurityTag(tc.tag)
@@ -377,7 +403,7 @@ func checkSafe(t *testing.T, what, s string) {
 		t.Fatalf("%s %q is not safe to use in a path", what, s)
 	}
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; !isAppChar(c) && c != '_' && c != '-' && c != '.' {
+		if c := s[i]; !isAppChar(c) && c != '_' && c != '-' && c != '.' && c != '+' {
 			t.Fatalf("%s %q contains byte %#x", what, s, c)
 		}
 	}
@@ -445,12 +471,15 @@ func FuzzParseSecurityTag(f *testing.F) {
 		if len(s) > 256 {
 			t.Fatalf("ParseSecurityTag(%q) accepted an over-long tag", s)
 		}
-		if (tag.App() == "") == (tag.Hook() == "") || tag.IsHook() != (tag.Hook() != "") {
+		if (tag.App() == "") == (tag.Hook() == "") || tag.IsHook() != (tag.Hook() != "" && tag.Component() == "") {
 			t.Fatalf("ParseSecurityTag(%q) = %+v: exactly one of app and hook must be set", s, tag)
 		}
 		want := "snap." + tag.Instance().String() + "." + tag.App()
-		if tag.IsHook() {
+		if tag.Hook() != "" {
 			want = "snap." + tag.Instance().String() + ".hook." + tag.Hook()
+		}
+		if tag.Component() != "" {
+			want = "snap." + tag.Instance().String() + "+" + tag.Component() + ".hook." + tag.Hook()
 		}
 		if want != s {
 			t.Fatalf("ParseSecurityTag(%q) does not reassemble: %q", s, want)

@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"bytes"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
+	aaprofile "github.com/snapns/snapns/policy/apparmor"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -35,20 +36,32 @@ func TestAppArmorIsNotAvailableHere(t *testing.T) {
 	if !strings.Contains(res.stderr, "AppArmor: not enabled in this kernel") {
 		t.Fatalf("the launcher did not report AppArmor as not available:\n%s", res.stderr)
 	}
-	t.Skip("AppArmor is not in this kernel: a plan naming a label is refused end to end (TestForgedPlansHandedToTheLauncherAreRefused), but detection, the refusal to run unconfined and the exec transitions of the app and of snap-update-ns to the labels the launcher derives are verified by unit tests over a fake procfs and sysfs only (launcher/apparmor_test.go)")
+	t.Skip("SKIPPING: AppArmor is not in this kernel: detection, the refusal to run unconfined and the exec transitions of the app and of snap-update-ns to the labels the launcher derives are verified by unit tests over a fake procfs and sysfs only (launcher/apparmor_test.go)")
+}
+
+// ourProfile is the launcher's profile for the Debian layout, as installed
+// (apparmor/usr.lib.snapd.snap-confine.real).
+func ourProfile(t *testing.T) string {
+	t.Helper()
+	text, err := aaprofile.LauncherProfile("/usr/lib/snapd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return text
 }
 
 func writeProfile(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "usr.lib.snapd.snap-launch")
-	if err := os.WriteFile(path, []byte(policy.LauncherProfile), 0o644); err != nil {
+	path := filepath.Join(t.TempDir(), aaprofile.ProfileFileName("/usr/lib/snapd"))
+	if err := os.WriteFile(path, []byte(ourProfile(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
 }
 
 // The launcher's own profile is valid AppArmor policy (apparmor_parser
-// compiles it without loading it: no kernel support needed).
+// compiles it without loading it: no kernel support needed), for both
+// layouts.
 func TestLauncherProfileParses(t *testing.T) {
 	parser, err := exec.LookPath("apparmor_parser")
 	if err != nil {
@@ -56,55 +69,89 @@ func TestLauncherProfileParses(t *testing.T) {
 		_, err = os.Stat(parser)
 	}
 	if err != nil {
-		t.Skip("SKIPPING: apparmor_parser is not installed (Debian's apparmor package; .ci/run installs it)")
+		t.Skip("SKIPPING: apparmor_parser is not installed (Debian's apparmor package; make deps installs it)")
 	}
-	if out, err := exec.Command(parser, "-Q", "-K", writeProfile(t)).CombinedOutput(); err != nil {
-		t.Fatalf("apparmor_parser refuses the launcher's profile: %v\n%s", err, out)
+	for _, dir := range aaprofile.ProfileLayouts {
+		text, err := aaprofile.LauncherProfile(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		path := filepath.Join(t.TempDir(), aaprofile.ProfileFileName(dir))
+		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command(parser, "-Q", "-K", path).CombinedOutput(); err != nil {
+			t.Fatalf("apparmor_parser refuses the launcher's profile for %s: %v\n%s", dir, err, out)
+		}
 	}
 }
 
-// profileRule is one file rule of the launcher's profile.
+// profileRule is one file rule of a profile.
 type profileRule struct {
 	re    *regexp.Regexp
 	perms string
+	deny  bool
 	text  string
 }
 
-// fileRules turns the profile's file rules into regular expressions
-// (AppArmor globs: *, **, {a,b}, and the @{PROC}, @{pid}, @{tid} variables).
-func fileRules(t *testing.T) []profileRule {
+// aaVariables are the tunables the profiles use, as Debian's apparmor
+// package defines them (tunables/home, tunables/multiarch, ...).
+var aaVariables = map[string]string{
+	"@{PROC}":      "/proc",
+	"@{pid}":       "\x01",
+	"@{tid}":       "\x01",
+	"@{HOMEDIRS}":  "/home",
+	"@{HOME}":      "{/home/*,/root}",
+	"@{multiarch}": "*-linux-gnu*",
+}
+
+// fileRules turns the file rules of a profile's main block into regular
+// expressions: AppArmor's globs (*, **, ?, [...], nested {a,b}), the
+// variables it defines and aaVariables; owner and audit are ignored
+// (the launcher acts on root's files as root), deny rules are kept as
+// such. Rules of child profiles and hats are not the main profile's.
+func fileRules(t *testing.T, profile string) []profileRule {
 	t.Helper()
-	lineRe := regexp.MustCompile(`^\s*((?:/|@\{PROC\})\S*)\s+([rwkmixl]+),\s*$`)
+	vars := map[string]string{}
+	for k, v := range aaVariables {
+		vars[k] = v
+	}
+	defRe := regexp.MustCompile(`^\s*(@\{\w+\})\s*=\s*"?([^"]*)"?\s*$`)
+	lineRe := regexp.MustCompile(`^\s*(?:audit\s+)?(deny\s+)?(?:owner\s+)?((?:/|@\{)\S*)\s+([rwkmixlaPpCcUu]+)(?:\s+->\s+\S+)?,\s*$`)
 	var rules []profileRule
-	for _, line := range strings.Split(policy.LauncherProfile, "\n") {
-		m := lineRe.FindStringSubmatch(line)
-		if m == nil {
+	depth := 0
+	for _, line := range strings.Split(profile, "\n") {
+		trimmed := strings.TrimSpace(line)
+		if strings.HasPrefix(trimmed, "#") {
 			continue
 		}
-		glob := strings.NewReplacer("@{PROC}", "/proc", "@{pid}", "\x01", "@{tid}", "\x01").Replace(m[1])
-		var b strings.Builder
-		b.WriteString("^")
-		for i := 0; i < len(glob); i++ {
-			switch c := glob[i]; {
-			case c == '\x01':
-				b.WriteString(`[0-9]+`)
-			case c == '*' && i+1 < len(glob) && glob[i+1] == '*':
-				b.WriteString(`.*`)
-				i++
-			case c == '*':
-				b.WriteString(`[^/]*`)
-			case c == '{':
-				b.WriteString(`(?:`)
-			case c == '}':
-				b.WriteString(`)`)
-			case c == ',':
-				b.WriteString(`|`)
-			default:
-				b.WriteString(regexp.QuoteMeta(string(c)))
+		if m := defRe.FindStringSubmatch(line); m != nil && depth == 0 {
+			vars[m[1]] = m[2]
+			continue
+		}
+		if strings.HasSuffix(trimmed, "{") {
+			depth++
+			continue
+		}
+		if trimmed == "}" {
+			depth--
+			continue
+		}
+		m := lineRe.FindStringSubmatch(line)
+		if m == nil || depth != 1 {
+			continue
+		}
+		glob := m[2]
+		for i := 0; i < 3; i++ {
+			for k, v := range vars {
+				glob = strings.ReplaceAll(glob, k, v)
 			}
 		}
-		b.WriteString("$")
-		rules = append(rules, profileRule{regexp.MustCompile(b.String()), m[2], m[1]})
+		re, err := globRegexp(glob)
+		if err != nil {
+			t.Fatalf("cannot read the rule %q: %v", trimmed, err)
+		}
+		rules = append(rules, profileRule{re, m[3], m[1] != "", trimmed})
 	}
 	if len(rules) < 20 {
 		t.Fatalf("only %d file rules found in the profile", len(rules))
@@ -112,20 +159,118 @@ func fileRules(t *testing.T) []profileRule {
 	return rules
 }
 
-func allowed(rules []profileRule, path, perm string) bool {
-	for _, r := range rules {
-		if r.re.MatchString(path) && (perm == "" || strings.Contains(r.perms, perm)) {
-			return true
+// globRegexp converts one AppArmor glob.
+func globRegexp(glob string) (*regexp.Regexp, error) {
+	var b strings.Builder
+	b.WriteString("^")
+	depth := 0
+	for i := 0; i < len(glob); i++ {
+		switch c := glob[i]; {
+		case c == '\x01':
+			b.WriteString(`[0-9]+`)
+		case c == '*' && i+1 < len(glob) && glob[i+1] == '*':
+			b.WriteString(`.*`)
+			i++
+		case c == '*':
+			b.WriteString(`[^/]*`)
+		case c == '?':
+			b.WriteString(`[^/]`)
+		case c == '[':
+			j := strings.IndexByte(glob[i:], ']')
+			if j < 0 {
+				return nil, errors.New("unclosed [")
+			}
+			class := glob[i+1 : i+j]
+			if strings.HasPrefix(class, "^") {
+				class = "^/" + class[1:]
+			}
+			b.WriteString("[" + class + "]")
+			i += j
+		case c == '{':
+			depth++
+			b.WriteString(`(?:`)
+		case c == '}':
+			depth--
+			b.WriteString(`)`)
+		case c == ',' && depth > 0:
+			b.WriteString(`|`)
+		default:
+			b.WriteString(regexp.QuoteMeta(string(c)))
 		}
 	}
-	return false
+	b.WriteString("$")
+	return regexp.Compile(b.String())
+}
+
+// allowed: some rule with perm matches path and no deny rule does.
+func allowed(rules []profileRule, path, perm string) bool {
+	ok := false
+	for _, r := range rules {
+		if !r.re.MatchString(path) || (perm != "" && !strings.ContainsAny(r.perms, perm)) {
+			continue
+		}
+		if r.deny {
+			return false
+		}
+		ok = true
+	}
+	return ok
+}
+
+// snapdProfileFile is where the test's staging directory keeps snapd's
+// usr.lib.snapd.snap-confine.real (or, with ".skip", why it has none).
+const snapdProfileFile = "snapd-snap-confine.apparmor"
+
+// stageSnapdProfile takes snapd's profile for snap-confine out of Debian
+// sid's snapd package, downloaded into .cache/debs/sid (never committed: it
+// is snapd's text), before the sandbox is entered.
+func stageSnapdProfile(bin string) {
+	skip := func(why string) {
+		fmt.Fprintln(os.Stderr, "*** SKIPPING the comparison with snapd's AppArmor profile: "+why+" ***")
+		os.WriteFile(filepath.Join(bin, snapdProfileFile+".skip"), []byte(why), 0o644)
+	}
+	dir, err := sandbox.SnapdTree(repoRoot, "sid")
+	if err != nil {
+		skip(err.Error())
+		return
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "etc/apparmor.d/usr.lib.snapd.snap-confine.real"))
+	if err != nil {
+		skip(err.Error())
+		return
+	}
+	version := sandbox.SnapdVersion(dir)
+	os.WriteFile(filepath.Join(bin, snapdProfileFile), append([]byte("# snapd "+version+"\n"), data...), 0o644)
+}
+
+// snapdProfile returns what stageSnapdProfile staged: the profile and
+// snapd's version, or why there is none.
+func snapdProfile() (text, version, skip string) {
+	if why, err := os.ReadFile(filepath.Join(profileDir, snapdProfileFile+".skip")); err == nil {
+		return "", "", string(why)
+	}
+	data, err := os.ReadFile(filepath.Join(profileDir, snapdProfileFile))
+	if err != nil {
+		return "", "", err.Error()
+	}
+	first, rest, _ := strings.Cut(string(data), "\n")
+	return rest, strings.TrimPrefix(first, "# snapd "), ""
 }
 
 // TestLauncherProfileAllowsEveryFileTheLauncherOpens traces the launcher
 // (strace, one file per thread) down the create, per-user, join and discard
-// paths, as root and as a user, and checks every file it opens, creates or
-// removes against the profile's file rules. Mount rules are checked by the
-// parser only: their arguments are descriptors' magic links here.
+// paths, as root and as a user, installed setuid root and with file
+// capabilities, and checks every file it opens,
+// creates or removes against the profile's file rules, and every program it
+// executes (snap-update-ns, the app: each through change_onexec) against
+// its change_profile rules. Mount rules are checked by the parser only:
+// their arguments are descriptors' magic links here.
+//
+// The same accesses are checked against snapd 2.77's own profile for
+// snap-confine (Debian sid's usr.lib.snapd.snap-confine.real): what it
+// lacks is logged. It does not fail the test: the launcher does not run
+// under snapd's profile, the Debian package diverts it and installs
+// apparmor/usr.lib.snapd.snap-confine.real in its place (debian/).
 func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	strace, err := exec.LookPath("strace")
 	if err != nil {
@@ -142,18 +287,28 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		loadSnapProfiles(t)
 	}
 	enablePerUser(t)
-	rules := fileRules(t)
+	installUpdateNS(t) // executed by the launcher on every create
+	rules := fileRules(t, ourProfile(t))
+	labels := changeProfileRules(t, ourProfile(t))
 	out := t.TempDir()
 	traced := 0
-	var runIn func(user, plan, cgroup string)
-	run := func(user string) { runIn(user, validPlan(t), "") }
-	runIn = func(user, plan, cgroup string) {
+	var runIn func(user string, caps bool, base, cgroup string)
+	run := func(user string) { runIn(user, false, "", "") }
+	runIn = func(user string, caps bool, base, cgroup string) {
 		prefix := filepath.Join(out, "trace")
 		args := []string{"-ff", "-y", "-qq", "-o", prefix, "-e", "trace=openat,openat2,mkdirat,unlinkat,renameat,renameat2,execve"}
 		if user != "" {
 			args = append(args, "-u", user)
 		}
-		args = append(args, snapLaunch, plan, "/usr/bin/busybox", "true")
+		if caps {
+			args = append(args, capsDir+"/snap-confine")
+		} else {
+			args = append(args, snapConfine)
+		}
+		if base != "" {
+			args = append(args, "--base", base)
+		}
+		args = append(args, "snap.hello.app", "/usr/bin/busybox", "true")
 		cmd := exec.Command(strace, args...)
 		cmd.Env = []string{"SNAP_INSTANCE_NAME=hello"}
 		var b bytes.Buffer
@@ -180,12 +335,16 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	run("nobody") // join both
 	refresh(t, "core", "2")
 	run("nobody") // discard and rebuild
+	// With file capabilities: the default install and the Debian
+	// package's.
+	refresh(t, "core", "3")
+	runIn("nobody", true, "", "") // discard and rebuild
+	runIn("", true, "", "")       // root: join
 	// The device cgroup of a core24 app in its snap cgroup: the map made,
 	// then opened and reset.
 	scope := deviceSetup(t)
-	core24 := strings.Replace(validPlan(t), "base=core\n", "base=core24\n", 1)
-	runIn("nobody", core24, scope)
-	runIn("nobody", core24, scope)
+	runIn("nobody", false, "core24", scope)
+	runIn("nobody", false, "core24", scope)
 	// And on the cgroup v1 devices controller: the group made, then reset.
 	v1 := false
 	switch leave, err := sandbox.EnterCgroupV1Devices(); {
@@ -199,16 +358,25 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 				t.Errorf("cannot leave the cgroup v1 devices hierarchy: %v", err)
 			}
 		})
-		runIn("nobody", core24, "")
-		runIn("nobody", core24, "")
+		runIn("nobody", false, "core24", "")
+		runIn("nobody", false, "core24", "")
 		v1 = true
 	}
+	// The NVIDIA driver's files (nvidia_test.go): the host's, then those
+	// snaps export; each a rebuild.
+	gpuExportWorld(t)
+	refresh(t, "core", "4")
+	run("nobody")
+	plantGPUExport(t)
+	refresh(t, "core", "5")
+	run("nobody")
 	// Every trace file is one thread. The launcher's are those up to the
 	// exec of the app (the app, busybox, is single-threaded and static).
 	callRe := regexp.MustCompile(`^(openat2?|mkdirat|unlinkat|renameat2?)\((AT_FDCWD|\d+<([^>]*)>), "([^"]*)"(?:, (\S+))?`)
 	files, _ := filepath.Glob(filepath.Join(out, "trace.*"))
 	checked := map[string]bool{}
 	var refused []string
+	var execs []string // "label path" of each program the launcher executed
 	for _, f := range files {
 		fd, err := os.Open(f)
 		if err != nil {
@@ -217,8 +385,26 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		sc := bufio.NewScanner(fd)
 		for sc.Scan() {
 			line := sc.Text()
-			if strings.HasPrefix(line, "execve(") && !strings.Contains(line, "snap-launch") {
-				break // the app from here on
+			if m := execRe.FindStringSubmatch(line); m != nil && strings.HasSuffix(line, "= 0") && !strings.Contains(m[1], "snap-confine") {
+				// The app, or snap-update-ns (through a descriptor),
+				// from here on: each executed under the label the
+				// launcher set for its exec.
+				path, label := m[1], "snap.hello.app"
+				if m[2] == "snap-update-ns" {
+					label = "snap-update-ns.hello"
+				}
+				key := label + " " + path
+				if strings.HasPrefix(path, "/proc/") {
+					key = label + " " + m[2]
+				}
+				if !checked[key] {
+					checked[key] = true
+					execs = append(execs, key)
+					if !matchesAny(labels, label) {
+						refused = append(refused, "change_profile -> "+label+" (exec of "+path+")")
+					}
+				}
+				break
 			}
 			m := callRe.FindStringSubmatch(line)
 			if m == nil || strings.Contains(line, "= -1 ENOENT") {
@@ -229,6 +415,12 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 				path = strings.TrimSuffix(m[3], "/") + "/" + path
 			}
 			path = normaliseProc(path)
+			// The file-capability install traced here is in a
+			// directory of its own; its profile is that of the same
+			// files in /usr/lib/snapd.
+			if rest, ok := strings.CutPrefix(path, capsDir); ok && (rest == "" || rest[0] == '/') {
+				path = "/usr/lib/snapd" + rest
+			}
 			perm := "r"
 			switch {
 			case m[1] != "openat" && m[1] != "openat2":
@@ -253,16 +445,90 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		fd.Close()
 	}
 	sort.Strings(refused)
-	t.Logf("%d traced launches, %d distinct file accesses checked", traced, len(checked))
+	t.Logf("%d traced launches, %d distinct accesses checked; programs executed: %s", traced, len(checked), strings.Join(execs, "; "))
 	if v1 && !checked["w "+v1Group+"/devices.allow"] {
 		t.Errorf("the v1 launches wrote no %s/devices.allow: the trace missed them", v1Group)
 	}
 	if len(checked) < 30 {
 		t.Fatalf("only %d accesses traced: the trace did not work", len(checked))
 	}
+	if len(execs) < 2 {
+		t.Errorf("only %d programs executed by the launcher were traced: %v", len(execs), execs)
+	}
+	snapdText, snapdVersion, skip := snapdProfile()
+	if skip != "" {
+		t.Logf("SKIPPING the comparison with snapd's profile: %s", skip)
+	} else {
+		snapdRules, snapdLabels := fileRules(t, snapdText), changeProfileRules(t, snapdText)
+		var lacks []string
+		for key := range checked {
+			kind, path, _ := strings.Cut(key, " ")
+			switch kind {
+			case "snap.hello.app", "snap-update-ns.hello":
+				if !matchesAny(snapdLabels, kind) {
+					lacks = append(lacks, "change_profile -> "+kind+" (exec of "+path+")")
+				}
+			default:
+				if !allowed(snapdRules, path, kind) && !allowed(snapdRules, strings.TrimSuffix(path, "/"), kind) {
+					if kind == "" {
+						key = "(O_PATH: path only, which AppArmor does not mediate)" + key
+					}
+					lacks = append(lacks, key)
+				}
+			}
+		}
+		sort.Strings(lacks)
+		t.Logf("snapd %s's usr.lib.snapd.snap-confine.real lacks %d of the %d accesses (the Debian package replaces it with the launcher's own):\n  %s", snapdVersion, len(lacks), len(checked), strings.Join(lacks, "\n  "))
+		if len(lacks) == 0 {
+			t.Errorf("snapd's profile allows everything the launcher does: the Debian package need not divert it any more")
+		}
+	}
 	if len(refused) > 0 {
 		t.Fatalf("the launcher's profile does not allow:\n  %s", strings.Join(refused, "\n  "))
 	}
+}
+
+// execRe is a successful exec in a trace: the path and argv[0] (a failed
+// execve of "" is something the Go runtime does, not a program run).
+var execRe = regexp.MustCompile(`^execve\("([^"]+)", \["([^"]*)"`)
+
+// changeProfileRules are the labels a profile's main block may change to
+// (change_profile [safe|unsafe] [EXEC] -> LABEL), as regular expressions.
+func changeProfileRules(t *testing.T, profile string) []*regexp.Regexp {
+	t.Helper()
+	ruleRe := regexp.MustCompile(`^\s*change_profile\s+(?:(?:safe|unsafe)\s+)?(?:\S+\s+)?->\s*(\S+?),\s*$`)
+	var res []*regexp.Regexp
+	depth := 0
+	for _, line := range strings.Split(profile, "\n") {
+		trimmed := strings.TrimSpace(line)
+		switch {
+		case strings.HasPrefix(trimmed, "#"):
+			continue
+		case strings.HasSuffix(trimmed, "{"):
+			depth++
+			continue
+		case trimmed == "}":
+			depth--
+			continue
+		}
+		if m := ruleRe.FindStringSubmatch(line); m != nil && depth == 1 {
+			re, err := globRegexp(m[1])
+			if err != nil {
+				t.Fatalf("cannot read %q: %v", trimmed, err)
+			}
+			res = append(res, re)
+		}
+	}
+	return res
+}
+
+func matchesAny(res []*regexp.Regexp, s string) bool {
+	for _, re := range res {
+		if re.MatchString(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // normaliseProc writes /proc/self and /proc/thread-self as the pid and tid

@@ -17,7 +17,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
+	aaprofile "github.com/snapns/snapns/policy/apparmor"
 )
 
 // AppArmor enforced for real, in a kernel that has it: Debian's stock
@@ -27,10 +27,6 @@ import (
 // machine and in the 6.1 guest, which sees the host's root); the kernel's
 // AppArmor policy is global, so every profile a test loads is removed
 // again when it ends.
-
-// snapConfineProfile is snapd's own AppArmor profile for snap-confine, from
-// Debian sid's snapd 2.77 package (fetchSnapd277, snapd277Files).
-const snapConfineProfile = updateNS277Dir + "/usr.lib.snapd.snap-confine.real"
 
 // appArmorEnabled reports whether AppArmor is enabled in this kernel, as
 // the launcher decides it (launcher/apparmor.go).
@@ -183,12 +179,16 @@ profile snap-update-ns.%[1]s flags=(attach_disconnected) {
 `, instance)
 }
 
-// loadSnapProfiles loads the launcher's profile (policy.LauncherProfile)
-// and the profiles snapd would have written for hello's app and its
-// snap-update-ns.
+// launcherProfileName is the file name of the launcher's profile, as
+// installed for /usr/lib/snapd/snap-confine (the sandbox's launcher).
+var launcherProfileName = aaprofile.ProfileFileName("/usr/lib/snapd")
+
+// loadSnapProfiles loads the launcher's profile (ourProfile: the one for
+// /usr/lib/snapd/snap-confine) and the profiles snapd would have written
+// for hello's app and its snap-update-ns.
 func loadSnapProfiles(t *testing.T) {
 	t.Helper()
-	loadProfile(t, "usr.lib.snapd.snap-launch", policy.LauncherProfile)
+	loadProfile(t, launcherProfileName, ourProfile(t))
 	loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
 	loadProfile(t, "snap-update-ns.hello", updateNSProfile("hello"))
 }
@@ -315,7 +315,7 @@ func TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS(t *testing.T) {
 			if got := strings.TrimRight(r.Read["/proc/self/attr/current"], "\n\x00"); got != "snap.hello.app (enforce)" {
 				t.Errorf("the app runs as %q, want snap.hello.app (enforce); errors %v", got, r.Errors)
 			}
-			if !strings.Contains(res.stderr, `the launcher runs as "snap-launch" (enforce)`) {
+			if !strings.Contains(res.stderr, `the launcher runs as "/usr/lib/snapd/snap-confine" (enforce)`) {
 				t.Errorf("the launcher does not say it runs under its profile:\n%s", res.stderr)
 			}
 			if log := r.Read["/mnt/snap-update-ns.log"]; !strings.Contains(log, "label=snap-update-ns.hello (enforce)\n") {
@@ -343,12 +343,13 @@ func TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS(t *testing.T) {
 func TestAppArmorUnconfinedLauncherIsRefused(t *testing.T) {
 	appArmorWorld(t)
 	loadSnapProfiles(t)
+	elsewhere := setuidElsewhere(t)
 	for _, tc := range []struct {
 		name string
 		l    launch
 	}{
 		{"file-capabilities", launch{caps: true, uid: userUID}},
-		{"setuid-elsewhere", launch{program: dropInDir + "/snap-confine", uid: userUID}},
+		{"setuid-elsewhere", launch{program: elsewhere, uid: userUID}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			line := tc.l.mustFail(t)
@@ -362,7 +363,7 @@ func TestAppArmorUnconfinedLauncherIsRefused(t *testing.T) {
 	}
 	// Root gains nothing from a setuid launcher: snap-confine lets root
 	// run it unconfined, and its app still gets its label.
-	if got := probeLabel(t, launch{program: dropInDir + "/snap-confine"}); got != "snap.hello.app (enforce)" {
+	if got := probeLabel(t, launch{program: elsewhere}); got != "snap.hello.app (enforce)" {
 		t.Errorf("root's app, through an unconfined launcher, runs as %q", got)
 	}
 }
@@ -374,7 +375,7 @@ func mustRunConfined(t *testing.T) {
 	t.Helper()
 	mark := kmsgMark(t)
 	if res := (launch{}).run(); res.err != nil {
-		t.Fatalf("the launcher does not run under policy.LauncherProfile (TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS): %v; the kernel denied:\n  %s", res.err, strings.Join(denials(t, mark, ""), "\n  "))
+		t.Fatalf("the launcher does not run under its profile (TestAppArmorConfinesTheLauncherTheAppAndSnapUpdateNS): %v; the kernel denied:\n  %s", res.err, strings.Join(denials(t, mark, ""), "\n  "))
 	}
 }
 
@@ -388,7 +389,7 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 	mustRunConfined(t)
 	for _, tc := range []struct {
 		name   string
-		rule   string // the lines taken out of policy.LauncherProfile
+		rule   string // the lines taken out of the launcher's profile
 		uid    int
 		denied string // in the kernel's audit line
 	}{
@@ -402,10 +403,11 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 			appArmorWorld(t)
 			installUpdateNS(t)
 			rule := regexp.MustCompile(`(?m)^[ \t]*` + tc.rule + `.*\n`)
-			if !rule.MatchString(policy.LauncherProfile) {
+			profile := ourProfile(t)
+			if !rule.MatchString(profile) {
 				t.Fatalf("the launcher's profile has no rule %s", tc.rule)
 			}
-			loadProfile(t, "usr.lib.snapd.snap-launch", rule.ReplaceAllString(policy.LauncherProfile, ""))
+			loadProfile(t, launcherProfileName, rule.ReplaceAllString(profile, ""))
 			loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
 			loadProfile(t, "snap-update-ns.hello", updateNSProfile("hello"))
 			mark := kmsgMark(t)
@@ -446,48 +448,17 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 }
 
 // snapd 2.77's own profile for snap-confine (Debian sid's snapd package),
-// loaded over the launcher installed as snap-confine (the drop-in): what it
+// loaded for the launcher installed as /usr/lib/snapd/snap-confine: what it
 // would deny the launcher, from the kernel's audit lines, first in complain
 // mode (every rule the launcher would need beyond the profile, in one run),
 // then enforced.
-func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
+func TestAppArmorSnapdSnapConfineProfileConfinesTheLauncher(t *testing.T) {
 	appArmorWorld(t)
-	if why := os.Getenv(updateNS277SkipEnv); why != "" {
-		t.Skip(why)
+	text, version, skip := snapdProfile()
+	if skip != "" {
+		t.Skip("SKIPPING: no snapd profile for snap-confine to load: " + skip)
 	}
-	text, err := os.ReadFile(snapConfineProfile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, _ := os.ReadFile(updateNS277Dir + "/info")
-	from := "Debian sid's snapd"
-	for _, line := range strings.Split(string(info), "\n") {
-		if v, ok := strings.CutPrefix(line, "VERSION="); ok {
-			from += " " + v
-		}
-	}
-	// The drop-in where snapd's profile attaches.
-	dropIn, err := os.ReadFile(dropInDir + "/snap-confine")
-	if err != nil {
-		t.Fatal(err)
-	}
-	front, err := os.ReadFile(snapConfine)
-	if err != nil {
-		t.Fatal(err)
-	}
-	install := func(data []byte, mode os.FileMode) {
-		if err := os.WriteFile(snapConfine+".new", data, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Chmod(snapConfine+".new", mode); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(snapConfine+".new", snapConfine); err != nil {
-			t.Fatal(err)
-		}
-	}
-	install(dropIn, 0o755|os.ModeSetuid)
-	t.Cleanup(func() { install(front, 0o755) })
+	from := "Debian sid's snapd " + version
 	installUpdateNS(t)
 	enablePerUser(t)
 	loadProfile(t, "snap.hello.app", appProfile("hello", "app"))
@@ -495,13 +466,13 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 	const label = "/usr/lib/snapd/snap-confine"
 	launches := []launch{{}, {}, {uid: userUID}, {uid: userUID}}
 
-	loadProfile(t, "usr.lib.snapd.snap-confine.real", string(text), "-C")
+	loadProfile(t, "usr.lib.snapd.snap-confine.real", text, "-C")
 	mark := kmsgMark(t)
 	for i, l := range launches {
 		l.args = []string{"read", "/proc/self/attr/current"}
 		res := l.run()
 		if res.err != nil {
-			t.Errorf("in complain mode, launch %d of the drop-in (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
+			t.Errorf("in complain mode, launch %d of the launcher (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
 			break
 		}
 		if got := strings.TrimRight(res.report.Read["/proc/self/attr/current"], "\n\x00"); got != "snap.hello.app (enforce)" {
@@ -510,21 +481,45 @@ func TestAppArmorSnapdSnapConfineProfileOverTheDropIn(t *testing.T) {
 	}
 	wouldDeny := denials(t, mark, label)
 	if len(wouldDeny) == 0 {
-		t.Logf("the drop-in runs within snapd's snap-confine profile (%s): nothing it would deny in %d launches (create, join, a user's layer made and joined)", from, len(launches))
+		t.Logf("the launcher runs within snapd's snap-confine profile (%s): nothing it would deny in %d launches (create, join, a user's layer made and joined)", from, len(launches))
 	} else {
-		t.Errorf("snapd's snap-confine profile (%s) would deny the drop-in (complain mode, %d launches: create, join, a user's layer made and joined):\n  %s", from, len(launches), strings.Join(wouldDeny, "\n  "))
+		t.Errorf("snapd's snap-confine profile (%s) would deny the launcher (complain mode, %d launches: create, join, a user's layer made and joined):\n  %s", from, len(launches), strings.Join(wouldDeny, "\n  "))
 	}
 
 	appArmorWorld(t) // a fresh world
 	installUpdateNS(t)
 	enablePerUser(t)
-	loadProfile(t, "usr.lib.snapd.snap-confine.real", string(text))
+	loadProfile(t, "usr.lib.snapd.snap-confine.real", text)
 	mark = kmsgMark(t)
 	for i, l := range launches {
 		res := l.run()
 		if res.err != nil {
-			t.Errorf("enforced, launch %d of the drop-in (uid %d) under snapd's snap-confine profile fails: %v: %s; the kernel denied:\n  %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "), strings.Join(denials(t, mark, label), "\n  "))
+			t.Errorf("enforced, launch %d of the launcher (uid %d) under snapd's snap-confine profile fails: %v: %s; the kernel denied:\n  %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "), strings.Join(denials(t, mark, label), "\n  "))
 			break // the next would fail alike
 		}
 	}
+}
+
+// setuidElsewhere installs a copy of the setuid launcher at a path no
+// profile attaches to, for the test, and returns its path.
+func setuidElsewhere(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(snapConfine)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const dir = "/usr/lib/snapd-unconfined"
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	path := dir + "/snap-confine"
+	if err := os.WriteFile(path, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	// After the write: a write clears the setuid bit.
+	if err := os.Chmod(path, 0o755|os.ModeSetuid); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }

@@ -16,7 +16,7 @@ import (
 
 // snapd's own snap-device-helper, from Debian's snapd package (2.57.6 in
 // Debian 12), downloaded with `apt-get download snapd` into the repository's
-// git-ignored .cache/debian (shared with snapns-bench) and unpacked there with
+// git-ignored .cache/debs (shared with snapns-bench) and unpacked there with
 // dpkg -x, never installed. It drives the cgroup v2 map: 2.57.6's
 // cmd/libsnap-confine-private/device-cgroup-support.c opens the map pinned
 // at /sys/fs/bpf/snap/<tag with dots as underscores> (SC_DEVICE_CGROUP_FROM_EXISTING,
@@ -47,7 +47,7 @@ func stageDeviceHelper(bin string) {
 		skip("cannot find the repository (and its .cache) from %s", root)
 		return
 	}
-	tree, err := sandbox.SnapdTree(filepath.Join(root, ".cache", "debian"), "bookworm")
+	tree, err := sandbox.SnapdTree(root, "bookworm")
 	if err != nil {
 		skip("%v", err)
 		return

@@ -26,7 +26,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/nsview"
-	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/tests/probe/report"
 	"github.com/snapns/snapns/tests/sandbox"
 )
@@ -214,7 +213,7 @@ func TestHostileCgroupsNeverFailAnotherUsersLaunch(t *testing.T) {
 				if got := res.report.Read["/base-marker"]; got != "core 1\n" || nsID(t, "/run/snapd/ns/hello.mnt") != before.MountNSID {
 					t.Fatalf("%s: the stale namespace was discarded (the app sees %q)\n%s", in.name, got, res.stderr)
 				}
-				if !strings.Contains(res.stderr, "stale but occupied") {
+				if !strings.Contains(res.stderr, "but the snap is running") {
 					t.Errorf("%s: the debug log does not say why the namespace was kept:\n%s", in.name, res.stderr)
 				}
 			}
@@ -249,7 +248,7 @@ func hideRunningApp(t *testing.T, parent int) {
 // hostileMounts stands in for a user's FUSE mounts (fusermount3 is setuid;
 // the sandbox has none): n bind mounts below /home, on paths of nearly
 // PATH_MAX, so that every mount table they reach (pid 1's, and every snap
-// namespace's, which binds /home) is over mountinfo.MaxSize. They go when
+// namespace's, which binds /home) is over oldMountTableCap. They go when
 // the test ends.
 func hostileMounts(t *testing.T, n int) {
 	t.Helper()
@@ -275,8 +274,8 @@ func hostileMounts(t *testing.T, n int) {
 			t.Fatalf("mount %d: %v", i, err)
 		}
 	}
-	if size := len(pid1Mounts(t)); size <= mountinfo.MaxSize {
-		t.Fatalf("pid 1's mount table is %d bytes, not over %d", size, mountinfo.MaxSize)
+	if size := len(pid1Mounts(t)); size <= oldMountTableCap {
+		t.Fatalf("pid 1's mount table is %d bytes, not over %d", size, oldMountTableCap)
 	}
 }
 
@@ -284,6 +283,10 @@ func hostileMounts(t *testing.T, n int) {
 // /var/snap in pid 1's namespace; a namespace snap-confine made (an info
 // file naming only its base) is judged from its own mount table. A user's
 // mounts, however many, must fail neither.
+// oldMountTableCap is the size at which the launcher once refused to parse
+// a mount table.
+const oldMountTableCap = 4 << 20
+
 func TestHostileMountTableNeverFailsALaunch(t *testing.T) {
 	t.Cleanup(func() { removeInstances(t) })
 	world(t)
@@ -319,7 +322,7 @@ func TestHostileMountTableNeverFailsALaunch(t *testing.T) {
 // namespace already, before any change of credentials (a filesystem id,
 // the drop) would make the kernel mark it non-dumpable by itself.
 func TestRuntimeVariablesNeverMakeTheLauncherDumpable(t *testing.T) {
-	for _, in := range dropIns {
+	for _, in := range installs {
 		for _, v := range []struct {
 			name string
 			env  []string
@@ -327,7 +330,7 @@ func TestRuntimeVariablesNeverMakeTheLauncherDumpable(t *testing.T) {
 			t.Run(in.name+"/"+v.name, func(t *testing.T) {
 				world(t)
 				env := append([]string{"SNAP_CONFINE_MAX_PROFILE_WAIT=20"}, v.env...)
-				cmd := launch{program: in.program, uid: userUID, env: env, noProfile: true}.command()
+				cmd := launch{caps: in.caps, uid: userUID, env: env, noProfile: true}.command()
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
@@ -384,7 +387,7 @@ var runtimeTrace = regexp.MustCompile(`^init \S+ @\d`)
 // changes (the same privileged actions, in the same order), and the app
 // gets them back as the caller set them.
 func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
-	for _, in := range dropIns {
+	for _, in := range installs {
 		for _, v := range []struct {
 			name string
 			env  []string
@@ -394,9 +397,9 @@ func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
 		} {
 			t.Run(in.name+"/"+v.name, func(t *testing.T) {
 				world(t)
-				launch{program: in.program, uid: userUID}.mustRun(t)
-				calm := launch{program: in.program, uid: userUID, debug: true}.run()
-				hostile := launch{program: in.program, uid: userUID, debug: true, env: v.env}.run()
+				launch{caps: in.caps, uid: userUID}.mustRun(t)
+				calm := launch{caps: in.caps, uid: userUID, debug: true}.run()
+				hostile := launch{caps: in.caps, uid: userUID, debug: true, env: v.env}.run()
 				for _, r := range []result{calm, hostile} {
 					if r.err != nil {
 						t.Fatalf("launch failed: %v\n%s", r.err, r.stderr)
@@ -444,7 +447,7 @@ func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
 func privilegedSteps(stderr string) []string {
 	var steps []string
 	for _, line := range strings.Split(stderr, "\n") {
-		if _, step, ok := strings.Cut(line, "DEBUG: snap-launch: privileged: "); ok {
+		if _, step, ok := strings.Cut(line, "DEBUG: snap-confine: privileged: "); ok {
 			steps = append(steps, step)
 		}
 	}

@@ -13,7 +13,7 @@ import (
 )
 
 // snapd 2.77's own snap-update-ns (Debian sid's package, fetched into
-// .cache/debian/sid like the 2.57 package, never installed) applies the
+// .cache/debs/sid like the 2.57 package, never installed) applies the
 // layouts of the test snap in the namespace the launcher built: the real
 // peer of the launcher's bootstrap, whose writable mimics depend on exactly
 // how the root filesystem was assembled.
@@ -26,7 +26,7 @@ const (
 
 // fetchSnapd277 runs outside the sandbox, as fetchSnapd does.
 func fetchSnapd277() {
-	tree, err := sandbox.SnapdTree(snapdCacheRelPath, "sid")
+	tree, err := sandbox.SnapdTree(repoRoot, "sid")
 	if err == nil {
 		if v := sandbox.SnapdVersion(tree); !strings.HasPrefix(v, "2.77") {
 			err = fmt.Errorf("Debian sid's snapd is %s, not 2.77.x", v)
@@ -51,8 +51,6 @@ func snapd277Files() []sandbox.File {
 		{Src: filepath.Join(tree, "usr/lib/snapd/snap-update-ns"), Dst: updateNS277Dir + "/snap-update-ns", Mode: 0o755},
 		{Src: filepath.Join(tree, "usr/lib/snapd/info"), Dst: updateNS277Dir + "/info", Mode: 0o644},
 		{Src: filepath.Join(tree, "usr/lib/snapd/snap-confine.v2-only.caps"), Dst: updateNS277Dir + "/snap-confine.v2-only.caps", Mode: 0o644},
-		// snap-confine's AppArmor profile (apparmorkernel_test.go).
-		{Src: filepath.Join(tree, "etc/apparmor.d/usr.lib.snapd.snap-confine.real"), Dst: snapConfineProfile, Mode: 0o644},
 	}
 }
 
@@ -90,10 +88,7 @@ func writeMountProfile(t *testing.T, instance string, entries ...string) {
 // root and for a user, in both installs, and the app must see the snap's
 // files there.
 func TestLayoutsAreAppliedBySnapd277(t *testing.T) {
-	for _, install := range []struct {
-		name string
-		dir  string
-	}{{"setuid", dropInDir}, {"file-capabilities", dropInCapsDir}} {
+	for _, install := range installs {
 		for _, uid := range []int{0, userUID} {
 			t.Run(fmt.Sprintf("%s/uid%d", install.name, uid), func(t *testing.T) {
 				world(t)
@@ -111,7 +106,7 @@ func TestLayoutsAreAppliedBySnapd277(t *testing.T) {
 					"/snap/hello/x1/payload /opt/laid none rbind,rw,x-snapd.origin=layout 0 0",
 					"/snap/hello/x1/share /usr/share/laid none rbind,rw,x-snapd.origin=layout 0 0")
 				for round := 0; round < 2; round++ { // create, then join
-					r := launch{program: install.dir + "/snap-confine", uid: uid, args: []string{"read", "/opt/laid/marker", "read", "/usr/share/laid/marker"}}.run()
+					r := launch{caps: install.caps, uid: uid, args: []string{"read", "/opt/laid/marker", "read", "/usr/share/laid/marker"}}.run()
 					if r.err != nil {
 						t.Fatalf("round %d: launch failed: %v\n%s", round, r.err, r.stderr)
 					}

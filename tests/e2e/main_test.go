@@ -25,6 +25,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/tests/kernelsim"
 	"github.com/snapns/snapns/tests/probe/report"
 
 	"github.com/snapns/snapns/policy"
@@ -34,17 +35,14 @@ import (
 )
 
 const (
-	snapConfine   = "/usr/lib/snapd/snap-confine"
-	snapLaunch    = "/usr/lib/snapd/snap-launch"
+	snapConfine   = "/usr/lib/snapd/snap-confine" // the launcher, setuid root
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
 	snapNS        = "/usr/lib/snapd/snap-ns"
-	capsDir       = "/usr/lib/snapd-caps"        // snap-confine and a file-capability snap-launch
-	dropInDir     = "/usr/lib/snapd-dropin"      // snap-launch installed as snap-confine, setuid
-	dropInCapsDir = "/usr/lib/snapd-dropin-caps" // snap-launch installed as snap-confine, file capabilities
-	profileDir    = "/usr/lib/snapd-test"        // compiled test profiles
-	hookDir       = "/usr/lib/snapd-hook"        // the hooked launcher, setuid
-	hookCapsDir   = "/usr/lib/snapd-hook-caps"   // the hooked launcher, file capabilities
+	capsDir       = "/usr/lib/snapd-caps"      // the launcher as snap-confine, with file capabilities
+	profileDir    = "/usr/lib/snapd-test"      // compiled test profiles
+	hookDir       = "/usr/lib/snapd-hook"      // the hooked launcher as snap-confine, setuid
+	hookCapsDir   = "/usr/lib/snapd-hook-caps" // the hooked launcher as snap-confine, file capabilities
 	seccompDir    = "/var/lib/snapd/seccomp/bpf"
 	probe         = "/snap/probe/1/probe"   // under /snap: visible on the host and in every snap's root
 	startedApp    = "/snap/probe/1/started" // prints "started" with write(2) and exit_group(2) alone
@@ -142,7 +140,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
 			os.Exit(1)
 		}
-		for _, path := range []string{capsDir + "/snap-launch", hookCapsDir + "/snap-launch", dropInCapsDir + "/snap-confine"} {
+		for _, path := range []string{capsDir + "/snap-confine", hookCapsDir + "/snap-confine"} {
 			if out, err := exec.Command("setcap", policy.RequiredSetcap()+"=p", path).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
 				os.Exit(1)
@@ -151,6 +149,10 @@ func TestMain(m *testing.M) {
 		cleanup, err := sandbox.EnterCgroupV2()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "cannot give the sandbox a cgroup v2 hierarchy:", err)
+			os.Exit(1)
+		}
+		if err := simulateWholeRun(); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot simulate an older kernel:", err)
 			os.Exit(1)
 		}
 		status := m.Run()
@@ -243,8 +245,7 @@ func usePrepared(dir string) error {
 
 // binaries are built into the staging directory and installed in the sandbox.
 var binaries = map[string]string{
-	"snap-confine":    "github.com/snapns/snapns/planner/cmd/snap-confine",
-	"snap-launch":     "github.com/snapns/snapns/launcher/cmd/snap-launch",
+	"snap-confine":    "github.com/snapns/snapns/launcher/cmd/snap-confine",
 	"probe":           "github.com/snapns/snapns/tests/probe",
 	"fakeupdatens":    "github.com/snapns/snapns/tests/fakeupdatens",
 	"snap-discard-ns": "github.com/snapns/snapns/launcher/cmd/snap-discard-ns",
@@ -281,7 +282,7 @@ func build(bin string) error {
 		return fmt.Errorf("cannot build the binaries: %w", err)
 	}
 	// The launcher with the test-only capability hook (caphook_test_build.go).
-	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-launch-hook"), binaries["snap-launch"])
+	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-confine-hook"), binaries["snap-confine"])
 	hook.Env = cmd.Env
 	hook.Stdout, hook.Stderr = os.Stderr, os.Stderr
 	if err := hook.Run(); err != nil {
@@ -293,6 +294,15 @@ func build(bin string) error {
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
+	// snapd 2.77's AppArmor profile for snap-confine, from Debian sid's
+	// package (make deps downloads it).
+	stageSnapdProfile(bin)
+	// What the Debian package installed (make deb-test).
+	stageDebInstalled(bin)
+	// snap-ns's bash completion.
+	if data, err := os.ReadFile("../../completion/snap-ns.bash"); err == nil {
+		os.WriteFile(filepath.Join(bin, "snap-ns.bash"), data, 0o644)
+	}
 	// Real seccomp profiles, compiled as snapd's snap-seccomp would.
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
@@ -315,23 +325,17 @@ func build(bin string) error {
 func sandboxFiles() []sandbox.File {
 	bin := filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "bin")
 	files := []sandbox.File{
-		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: snapLaunch, Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755 | os.ModeSetuid},
 		// The strict-capability install: file capabilities instead of
 		// setuid (set with setcap once inside the sandbox).
 		{Src: filepath.Join(bin, "snap-confine"), Dst: capsDir + "/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: capsDir + "/snap-launch", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-confine"), Dst: hookDir + "/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookDir + "/snap-launch", Mode: 0o755 | os.ModeSetuid},
-		{Src: filepath.Join(bin, "snap-confine"), Dst: hookCapsDir + "/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookCapsDir + "/snap-launch", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-confine-hook"), Dst: hookDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine-hook"), Dst: hookCapsDir + "/snap-confine", Mode: 0o755},
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-ns"), Dst: snapNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
 		{Src: filepath.Join(bin, "started"), Dst: startedApp, Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInCapsDir + "/snap-confine", Mode: 0o755},
 	}
 	for name := range testProfiles {
 		files = append(files, sandbox.File{Src: filepath.Join(bin, name), Dst: profileDir + "/" + name, Mode: 0o644})
@@ -340,15 +344,17 @@ func sandboxFiles() []sandbox.File {
 		files = append(files, sandbox.File{Src: helper, Dst: deviceHelper, Mode: 0o755})
 	}
 	// Why there is no helper, or which package it came from.
-	for _, name := range []string{deviceHelperSkip, deviceHelperInfo} {
+	for _, name := range []string{deviceHelperSkip, deviceHelperInfo, snapdProfileFile, snapdProfileFile + ".skip"} {
 		if src := filepath.Join(bin, name); exists(src) {
 			files = append(files, sandbox.File{Src: src, Dst: profileDir + "/" + name, Mode: 0o644})
 		}
 	}
+	files = append(files, debInstalledFiles(bin)...)
+	files = append(files, sandbox.File{Src: filepath.Join(bin, "snap-ns.bash"), Dst: profileDir + "/snap-ns.bash", Mode: 0o644})
 	return append(append(files, snapdFiles()...), snapd277Files()...)
 }
 
-// launch describes one run of snap-confine (or of snap-launch directly).
+// launch describes one run of snap-confine.
 type launch struct {
 	instance  string   // SNAP_INSTANCE_NAME; "hello" by default
 	tag       string   // security tag; snap.<instance>.app by default
@@ -359,13 +365,14 @@ type launch struct {
 	env       []string // extra environment
 	dir       string   // working directory
 	debug     bool
-	files     []*os.File // extra descriptors from 3 on
-	argv      []string   // full argv, overriding everything above
-	program   string     // program to run; snap-confine by default
-	caps      bool       // use the file-capability install instead of setuid
-	noProfile bool       // do not install a seccomp profile for the tag
-	noDevice  bool       // do not write snapd's device settings file for the instance
-	cgroup    string     // a cgroup v2 directory to start the launch in (clone3 CLONE_INTO_CGROUP)
+	files     []*os.File          // extra descriptors from 3 on
+	argv      []string            // full argv, overriding everything above
+	program   string              // program to run; snap-confine by default
+	caps      bool                // use the file-capability install instead of setuid
+	noProfile bool                // do not install a seccomp profile for the tag
+	noDevice  bool                // do not write snapd's device settings file for the instance
+	cgroup    string              // a cgroup v2 directory to start the launch in (clone3 CLONE_INTO_CGROUP)
+	sim       []kernelsim.Feature // run on a kernel without these (oldkernel_test.go)
 }
 
 type result struct {
@@ -438,6 +445,12 @@ func (l launch) command() *exec.Cmd {
 			cmd.SysProcAttr = &syscall.SysProcAttr{}
 		}
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
+	if sim := l.sim; len(sim) > 0 || len(simulateLaunches) > 0 {
+		if sim == nil {
+			sim = simulateLaunches
+		}
+		return simulateKernel(cmd, sim)
 	}
 	return cmd
 }
@@ -674,7 +687,7 @@ func launcherDirs() []string {
 	var dirs []string
 	all, _ := filepath.Glob("/usr/lib/snapd*")
 	for _, dir := range all {
-		if exists(dir+"/snap-confine") || exists(dir+"/snap-launch") {
+		if exists(dir + "/snap-confine") {
 			dirs = append(dirs, dir)
 		}
 	}

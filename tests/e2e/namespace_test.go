@@ -44,11 +44,9 @@ func TestFirstLaunchCreatesAndPreservesNamespace(t *testing.T) {
 	if err := syscall.Stat("/snap/core/1", &st); err != nil {
 		t.Fatal(err)
 	}
-	facts := fmt.Sprintf("base-snap-name=core\nbase-snap-revision=1\nbase-snap-device=%d:%d\nhomedirs=\n", unix.Major(st.Dev), unix.Minor(st.Dev))
-	want := facts + fmt.Sprintf("mount-ns-id=%d\n", preserved)
-	// Without namespace ids (before 6.8) there is no id to record, or
-	// the namespace's inode stands for it.
-	if string(data) != want && (haveMountNSIDs() || string(data) != facts) {
+	want := fmt.Sprintf("base-snap-name=core\nbase-snap-revision=1\nbase-snap-device=%d:%d\nhomedirs=\n%s",
+		unix.Major(st.Dev), unix.Minor(st.Dev), nsRecorded(t, "", "/run/snapd/ns/hello.mnt"))
+	if string(data) != want {
 		t.Fatalf("info file is %q, want %q", data, want)
 	}
 	for path, mode := range map[string]os.FileMode{
@@ -123,9 +121,9 @@ func TestPrivateTmpPersistsAndIsHiddenFromHost(t *testing.T) {
 
 func TestSetuidLauncherDropsToCaller(t *testing.T) {
 	world(t)
-	fi, err := os.Stat(snapLaunch)
+	fi, err := os.Stat(snapConfine)
 	if err != nil || fi.Mode()&os.ModeSetuid == 0 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
-		t.Fatalf("%s is not installed setuid root: %v %v", snapLaunch, fi.Mode(), err)
+		t.Fatalf("%s is not installed setuid root: %v %v", snapConfine, fi.Mode(), err)
 	}
 	r := launch{uid: 1000, groups: []uint32{1000, 2000, 3000}}.mustRun(t)
 	if r.UIDs != [3]int{1000, 1000, 1000} || r.GIDs != [3]int{1000, 1000, 1000} {

@@ -18,26 +18,26 @@ import (
 )
 
 // Debian's snapd 2.57.6, as the bench gets it: downloaded with
-// `apt-get download snapd` into the repository's .cache/debian (git-ignored,
+// tools/debfetch.sh into the repository's .cache/debs (git-ignored,
 // shared with the bench) and unpacked there with dpkg -x, never installed.
 // Its setuid snap-confine is installed in the sandbox at
 // /usr/libexec/snapd, the only place snapd 2.57 runs from, with its snap-discard-ns
 // and the test stand-in as its snap-update-ns.
 
 const (
-	snapdDir          = "/usr/libexec/snapd"
-	snapdSnapConfine  = snapdDir + "/snap-confine"
-	snapdTreeEnv      = "SNAPNS_E2E_SNAPD"      // the unpacked package, on the host
-	snapdSkipEnv      = "SNAPNS_E2E_SNAPD_SKIP" // why there is none
-	snapdVersionWant  = "2.57"
-	snapdCacheRelPath = "../../.cache/debian"
+	snapdDir         = "/usr/libexec/snapd"
+	snapdSnapConfine = snapdDir + "/snap-confine"
+	snapdTreeEnv     = "SNAPNS_E2E_SNAPD"      // the unpacked package, on the host
+	snapdSkipEnv     = "SNAPNS_E2E_SNAPD_SKIP" // why there is none
+	snapdVersionWant = "2.57"
+	repoRoot         = "../.."
 )
 
 // fetchSnapd runs outside the sandbox: it finds or fetches the package and
 // passes its tree, or why there is none, to the sandbox in the environment.
 // It never fails the run: the tests that need it skip, loudly.
 func fetchSnapd() {
-	tree, err := sandbox.SnapdTree(snapdCacheRelPath, "bookworm")
+	tree, err := sandbox.SnapdTree(repoRoot, "bookworm")
 	if err == nil {
 		if v := sandbox.SnapdVersion(tree); !strings.HasPrefix(v, snapdVersionWant+".") {
 			err = fmt.Errorf("the package is snapd %s, not %s.x", v, snapdVersionWant)

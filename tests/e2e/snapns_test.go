@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"strings"
@@ -23,6 +24,17 @@ import (
 // hang it forever).
 func snapNSRun(t *testing.T, uid int, args ...string) string {
 	t.Helper()
+	out, status := snapNSRunStatus(t, uid, args...)
+	if status != 0 {
+		t.Fatalf("snap-ns %s as uid %d: exit status %d", strings.Join(args, " "), uid, status)
+	}
+	return out
+}
+
+// snapNSRunStatus is snapNSRun for a run that may exit 1 with its answer
+// printed (explain's refusal, show without a mount table).
+func snapNSRunStatus(t *testing.T, uid int, args ...string) (string, int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, snapNS, args...)
@@ -33,10 +45,15 @@ func snapNSRun(t *testing.T, uid int, args ...string) string {
 	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	if err := cmd.Run(); err != nil {
+	err := cmd.Run()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 1 && ctx.Err() == nil && stdout.Len() > 0 {
+		return stdout.String(), 1
+	}
+	if err != nil {
 		t.Fatalf("snap-ns %s as uid %d: %v (hung: %v)\nstderr: %s", strings.Join(args, " "), uid, err, ctx.Err() != nil, stderr.String())
 	}
-	return stdout.String()
+	return stdout.String(), 0
 }
 
 func snapNSList(t *testing.T, uid int) *nsview.Listing {
@@ -66,9 +83,13 @@ func listed(t *testing.T, l *nsview.Listing, name string) nsview.Namespace {
 func snapNSExplain(t *testing.T, uid int, args ...string) *nsview.Explanation {
 	t.Helper()
 	var x nsview.Explanation
-	out := snapNSRun(t, uid, append([]string{"explain", "--json"}, args...)...)
+	out, status := snapNSRunStatus(t, uid, append([]string{"explain", "--json"}, args...)...)
 	if err := json.Unmarshal([]byte(out), &x); err != nil {
 		t.Fatalf("cannot decode snap-ns explain --json: %v\n%s", err, out)
+	}
+	// Exit status 1 exactly when the launch would be refused.
+	if refused := x.Verdict == "refused"; refused != (status == 1) {
+		t.Errorf("snap-ns explain %v: verdict %s, exit status %d", args, x.Verdict, status)
 	}
 	return &x
 }
@@ -285,8 +306,12 @@ func TestSnapNsShowReadsTheNamespaceThroughAProcessInIt(t *testing.T) {
 		t.Errorf("root's text, no process in it:\n%s", text)
 	}
 	var ush nsview.Shown
-	if err := json.Unmarshal([]byte(snapNSRun(t, userUID, "show", "--json", "hello")), &ush); err != nil {
+	out, status := snapNSRunStatus(t, userUID, "show", "--json", "hello")
+	if err := json.Unmarshal([]byte(out), &ush); err != nil {
 		t.Fatal(err)
+	}
+	if status != 1 {
+		t.Errorf("a user's show without a mount table exits %d, not 1", status)
 	}
 	if ush.PID != 0 || ush.Entered || !strings.Contains(ush.Problem, "root") || len(ush.Mounts) != 0 {
 		t.Errorf("a user, no process in it: %+v", ush)

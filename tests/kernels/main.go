@@ -7,8 +7,9 @@
 //
 // Each kernel is Debian's linux-image package of a release (bullseye's
 // 5.10, bookworm's 6.1, trixie's 6.12), downloaded with apt-get through a
-// private sources list into .cache/debian (sandbox.DebianPackage) and
-// unpacked with dpkg -x, never installed. The guest boots it with a generated initramfs (the host's
+// private sources list into .cache/debs/<release> (sandbox.DebianPackage,
+// tools/debfetch.sh; `make deps` runs it with -fetch) and unpacked with
+// dpkg -x, never installed. The guest boots it with a generated initramfs (the host's
 // static busybox, an init script, the package's own 9p, virtio, overlay,
 // loop and squashfs modules), sees the host's root read-only over
 // virtio-9p with a tmpfs overlay on top, lays out its cgroups as the run
@@ -142,11 +143,19 @@ func main() {
 	timeout := flag.Duration("timeout", 40*time.Minute, "the longest one guest may run")
 	smp := flag.Int("smp", 2, "the guest's CPUs")
 	mem := flag.Int("m", 3072, "the guest's memory in MiB")
+	fetch := flag.Bool("fetch", false, "only download the runs' kernels into .cache/debs (make deps)")
 	flag.Parse()
 	specs, err := parseSpecs(*kernels)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
+	}
+	if *fetch {
+		if err := fetchKernels(specs); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		return
 	}
 	args := testArgs(flag.Args())
 	if err := checkWords(args); err != nil {
@@ -271,7 +280,7 @@ func (h *harness) run(sp spec, args []string) *run {
 	start := time.Now()
 	defer func() { r.wall = time.Since(start) }()
 	release := releases[sp.version]
-	pkg, tree, err := kernelPackage(filepath.Join(h.repo, ".cache", "debian"), release)
+	pkg, tree, err := kernelPackage(h.repo, release)
 	if err != nil {
 		r.skipped = err.Error()
 		return r
@@ -313,11 +322,35 @@ func (h *harness) run(sp spec, args []string) *run {
 	return r
 }
 
+// fetchKernels downloads and unpacks the kernel of every run, once each:
+// `make deps` does it, so that `make test` downloads nothing.
+func fetchKernels(specs []spec) error {
+	repo, err := os.Getwd()
+	if err != nil {
+		return err
+	}
+	done := map[string]bool{}
+	for _, sp := range specs {
+		release := releases[sp.version]
+		if done[release] {
+			continue
+		}
+		done[release] = true
+		pkg, _, err := kernelPackage(repo, release)
+		if err != nil {
+			return err
+		}
+		logf("Debian %s's kernel: %s", release, pkg)
+	}
+	return nil
+}
+
 // kernelPackage fetches the release's kernel (the package its
-// linux-image-amd64 metapackage depends on, as first fetched into cache)
-// and returns the package's name and its unpacked tree.
-func kernelPackage(cache, release string) (pkg, tree string, err error) {
-	meta, err := sandbox.DebianPackage(cache, release, "linux-image-amd64")
+// linux-image-amd64 metapackage depends on, as first fetched into the
+// repository repo's .cache/debs/<release>) and returns the package's name
+// and its unpacked tree.
+func kernelPackage(repo, release string) (pkg, tree string, err error) {
+	meta, err := sandbox.DebianPackage(repo, release, "linux-image-amd64")
 	if err != nil {
 		return "", "", err
 	}
@@ -334,7 +367,7 @@ func kernelPackage(cache, release string) (pkg, tree string, err error) {
 	if pkg == "" {
 		return "", "", fmt.Errorf("cannot find Debian %s's kernel: linux-image-amd64 depends on %q", release, strings.TrimSpace(string(out)))
 	}
-	deb, err := sandbox.DebianPackage(cache, release, pkg)
+	deb, err := sandbox.DebianPackage(repo, release, pkg)
 	if err != nil {
 		return "", "", err
 	}

@@ -4,10 +4,12 @@ package sandbox
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"golang.org/x/sys/unix"
 )
@@ -28,6 +30,9 @@ type Base struct {
 	Omit []string
 	// Current makes /snap/<name>/current point to this revision.
 	Current bool
+	// Files are more entries of the base: a path ending in "/" is a
+	// directory, any other a file with that content.
+	Files map[string]string
 }
 
 // MakeBase builds a base snap inside the sandbox as a squashfs image on a
@@ -59,8 +64,19 @@ func MakeBase(b Base) error {
 		"etc/os-release":     "ID=snapns-test-base\n",
 		"etc/base-only-file": "the host's /etc hides this\n",
 	}
+	maps.Copy(files, b.Files)
 	for name, content := range files {
-		if err := os.WriteFile(filepath.Join(stage, name), []byte(content), 0o644); err != nil {
+		path := filepath.Join(stage, name)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			return err
+		}
+		if strings.HasSuffix(name, "/") {
+			if err := os.MkdirAll(path, 0o755); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 			return err
 		}
 	}

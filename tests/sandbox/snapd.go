@@ -11,59 +11,33 @@ import (
 )
 
 // Debian's packages the tests and the bench use (snapd's own programs, to
-// measure against and to test with) are downloaded with `apt-get download`
-// through a sources list of their own, never installed, and unpacked with
-// `dpkg -x`: the machine's apt configuration is never read nor changed.
+// measure against and to test with) are downloaded by tools/debfetch.sh
+// (apt-get download through a sources list of its own, never installed,
+// the machine's apt configuration never read nor changed) into
+// .cache/debs/<suite>, as `make deps` downloads them, and unpacked with
+// `dpkg -x`.
 
-// debianKeyring verifies the archive's signatures.
-const debianKeyring = "/usr/share/keyrings/debian-archive-keyring.gpg"
-
-// DebianPackage returns the path of Debian suite's newest pkg (amd64 or
-// all), downloading it into cache/<suite> when no copy is there yet.
-func DebianPackage(cache, suite, pkg string) (string, error) {
-	dir, err := filepath.Abs(filepath.Join(cache, suite))
+// DebianPackage returns the path of Debian suite's pkg in the repository
+// root's .cache/debs/<suite>, downloading it first when it is not there.
+func DebianPackage(root, suite, pkg string) (string, error) {
+	root, err := filepath.Abs(root)
 	if err != nil {
 		return "", err
 	}
-	if debs, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb")); len(debs) > 0 {
-		return debs[len(debs)-1], nil
+	dir := filepath.Join(root, ".cache", "debs", suite)
+	cmd := exec.Command(filepath.Join(root, "tools", "debfetch.sh"), suite, dir, pkg)
+	cmd.Dir = root
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("cannot download Debian %s's %s (no network?): %v: %s", suite, pkg, err, strings.TrimSpace(stderr.String()))
 	}
-	for _, d := range []string{"lists/partial", "archives/partial"} {
-		if err := os.MkdirAll(filepath.Join(dir, "apt", d), 0o755); err != nil {
-			return "", err
-		}
+	lines := strings.Fields(string(out))
+	if len(lines) == 0 {
+		return "", fmt.Errorf("cannot find Debian %s's %s in %s", suite, pkg, dir)
 	}
-	sources := filepath.Join(dir, "apt", "sources.list")
-	line := fmt.Sprintf("deb [signed-by=%s] http://deb.debian.org/debian %s main\n", debianKeyring, suite)
-	if err := os.WriteFile(sources, []byte(line), 0o644); err != nil {
-		return "", err
-	}
-	apt := func(args ...string) error {
-		opts := []string{
-			"-o", "Dir::Etc::sourcelist=" + sources, "-o", "Dir::Etc::sourceparts=-",
-			"-o", "Dir::State::Lists=" + filepath.Join(dir, "apt", "lists"),
-			"-o", "Dir::Cache=" + filepath.Join(dir, "apt"), "-o", "APT::Get::List-Cleanup=0",
-			"-o", "APT::Sandbox::User=root", "-qq",
-		}
-		cmd := exec.Command("apt-get", append(opts, args...)...)
-		cmd.Dir = dir
-		if out, err := cmd.CombinedOutput(); err != nil {
-			return fmt.Errorf("cannot %s from Debian %s (no network?): %v: %s", strings.Join(args, " "), suite, err, strings.TrimSpace(string(out)))
-		}
-		return nil
-	}
-	fmt.Fprintf(os.Stderr, "downloading Debian %s's %s package into %s\n", suite, pkg, dir)
-	if err := apt("update"); err != nil {
-		return "", err
-	}
-	if err := apt("download", pkg); err != nil {
-		return "", err
-	}
-	debs, _ := filepath.Glob(filepath.Join(dir, pkg+"_*.deb"))
-	if len(debs) == 0 {
-		return "", fmt.Errorf("cannot find the %s package apt-get downloaded in %s", pkg, dir)
-	}
-	return debs[len(debs)-1], nil
+	return lines[len(lines)-1], nil
 }
 
 // Unpacked returns the directory where deb is unpacked with `dpkg -x`,
@@ -85,10 +59,10 @@ func Unpacked(deb string) (string, error) {
 }
 
 // SnapdTree returns the directory where Debian suite's snapd package is
-// unpacked (bookworm: 2.57.6; sid: 2.77.x), fetching it into cache first
-// when needed.
-func SnapdTree(cache, suite string) (string, error) {
-	deb, err := DebianPackage(cache, suite, "snapd")
+// unpacked (bookworm: 2.57.6; sid: 2.77.x), fetching it first when needed;
+// root is the repository's.
+func SnapdTree(root, suite string) (string, error) {
+	deb, err := DebianPackage(root, suite, "snapd")
 	if err != nil {
 		return "", err
 	}

@@ -34,15 +34,14 @@ var (
 	concurrent = flag.Int("concurrent", 32, "launches started at once in a concurrent round")
 	others     = flag.Int("others", 500, "preserved namespaces of other snaps in the crowded hot path")
 	parOthers  = flag.Int("parallel-others", 1000, "preserved namespaces of other snaps in the parallel-instances CPU rows")
-	cache      = flag.String("cache", "", "where Debian's snapd package is kept (default: .cache/debian next to bin/)")
+	repo       = flag.String("repo", "", "the repository, whose .cache/debs holds Debian's snapd package (default: the one bin/ is in)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
-	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
 	debug      = flag.Bool("debug", false, "set SNAPD_DEBUG=1 on every launch (failures then show the debug log)")
 )
 
 // Inside the sandbox.
 const (
-	oursDir = "/usr/lib/snapd" // snapns: snap-confine, setuid snap-launch, snap-discard-ns
+	oursDir = "/usr/lib/snapd" // snapns: the launcher as setuid snap-confine, snap-discard-ns
 	// Debian's snapd: setuid snap-confine, snap-update-ns, snap-discard-ns.
 	// snap-confine 2.57 refuses to run from anywhere but a path matching
 	// /usr/lib(exec)?/snapd/snap-confine (it finds its tools next to it).
@@ -61,18 +60,7 @@ const (
 const snapdEnv = "SNAPNS_BENCH_SNAPD"
 
 func main() {
-	if os.Getenv(planEnv) == "1" {
-		if err := planMode(); err != nil {
-			fmt.Fprintf(os.Stderr, "cannot plan: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
 	flag.Parse()
-	if *install != "front" && *install != "dropin" {
-		fmt.Fprintln(os.Stderr, "snapns-bench: -ours must be front or dropin")
-		os.Exit(2)
-	}
 	if sandbox.Inside() {
 		runtime.LockOSThread() // see sandbox.Enter; the bench also pins this thread
 		if err := inside(); err != nil {
@@ -96,9 +84,9 @@ func outside() error {
 	if err != nil {
 		return err
 	}
-	dir := *cache
+	dir := *repo
 	if dir == "" {
-		dir = filepath.Join(filepath.Dir(self), "..", ".cache", "debian")
+		dir = filepath.Join(filepath.Dir(self), "..")
 	}
 	tree, err := sandbox.SnapdTree(dir, "bookworm")
 	if err != nil {
@@ -217,7 +205,7 @@ func (b *bench) time(row, tool string, cmd *exec.Cmd) error {
 	}
 	var faults int64
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		faults = ru.Minflt
+		faults = int64(ru.Minflt) // int32 on 32-bit architectures
 	}
 	b.res.add(row, tool, d, faults)
 	return nil
@@ -235,7 +223,7 @@ func (b *bench) cpu(row, tool string, cmd *exec.Cmd) error {
 		return fmt.Errorf("%s: no rusage", strings.Join(cmd.Args, " "))
 	}
 	used := time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-	b.res.add(row, tool, used, ru.Minflt)
+	b.res.add(row, tool, used, int64(ru.Minflt))
 	return nil
 }
 
