@@ -44,7 +44,7 @@ func (l *launcher) privileged(op policy.Op, what string, fn func() error) error 
 	var err error
 	if l.mode == planner.Unprivileged {
 		err = fn()
-	} else if err = l.raise(op.Raised(l.mode != planner.FileCaps)); err == nil {
+	} else if err = l.raise(op.RaisedGated(l.mode != planner.FileCaps, len(policy.Ops[op].GatedBPF) > 0 && bpfGated())); err == nil {
 		if capHook != nil {
 			capHook(op)
 		}
@@ -772,9 +772,28 @@ func (l *launcher) updateDeviceMap(mapfd int, steps []devcgroup.MapStep, display
 	})
 }
 
-// deviceMapKeys lists the keys of the device map mapfd. It only reads,
-// through the descriptor, and needs no privilege (not an action); it is
-// here with the other bpf(2) calls.
+// readDeviceMap returns the keys of the device map mapfd, once it has
+// found it to be snapd's (a hash map of devcgroup's key and value sizes).
+// Safe: it only reads, through the descriptor; it is an action because
+// kernels before 5.19 with unprivileged BPF disabled refuse any bpf(2)
+// call without CAP_SYS_ADMIN (bpfGated); elsewhere it raises nothing.
+func (l *launcher) readDeviceMap(mapfd int, display string) ([][devcgroup.KeySize]byte, error) {
+	var keys [][devcgroup.KeySize]byte
+	err := l.privileged(policy.OpDeviceMapRead, "read the device map "+display, func() error {
+		typ, key, value, err := bpfMapInfo(mapfd)
+		if err != nil {
+			return err
+		}
+		if typ != unix.BPF_MAP_TYPE_HASH || key != devcgroup.KeySize || value != devcgroup.ValueSize {
+			return fmt.Errorf("map of type %d with %d-byte keys and %d-byte values, not snapd's hash map (%d, %d)", typ, key, value, devcgroup.KeySize, devcgroup.ValueSize)
+		}
+		keys, err = deviceMapKeys(mapfd)
+		return err
+	})
+	return keys, err
+}
+
+// deviceMapKeys lists the keys of the device map mapfd (readDeviceMap).
 func deviceMapKeys(mapfd int) ([][devcgroup.KeySize]byte, error) {
 	var keys [][devcgroup.KeySize]byte
 	var key, next [devcgroup.KeySize]byte

@@ -99,9 +99,9 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup
 	display := devcgroup.BPFDir + "/" + devcgroup.UdevTag(tag)
 	// The map is shared by the app's running processes: it is changed
 	// from what it holds, never emptied (devcgroup.MapSteps).
-	keys, err := deviceMapKeys(mapfd)
+	keys, err := l.readDeviceMap(mapfd, display)
 	if err != nil {
-		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", display, err), mem.restore())
+		return errors.Join(err, mem.restore())
 	}
 	if err := l.updateDeviceMap(mapfd, devcgroup.MapSteps(keys, allow), display); err != nil {
 		return errors.Join(err, mem.restore())
@@ -200,8 +200,7 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	return nil
 }
 
-// deviceMap opens the app's pinned map, checked to be in snapd's layout,
-// or creates and pins an empty one.
+// deviceMap opens the app's pinned map, or creates and pins an empty one.
 func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
@@ -236,18 +235,10 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 		return l.withMemlock(mem, func() (int, error) {
 			return l.createDeviceMap(dir, name, devcgroup.ObjectName(tag), display, pin)
 		})
-	} else if err != nil {
-		return -1, err
 	}
-	typ, key, value, err := bpfMapInfo(mapfd)
-	if err == nil && (typ != unix.BPF_MAP_TYPE_HASH || key != devcgroup.KeySize || value != devcgroup.ValueSize) {
-		err = fmt.Errorf("map of type %d with %d-byte keys and %d-byte values, not snapd's hash map (%d, %d)", typ, key, value, devcgroup.KeySize, devcgroup.ValueSize)
-	}
-	if err != nil {
-		unix.Close(mapfd)
-		return -1, fmt.Errorf("cannot use %s: %w", display, err)
-	}
-	return mapfd, nil
+	// An opened map is checked to be snapd's before its keys are read
+	// (readDeviceMap).
+	return mapfd, err
 }
 
 // memlockNeeded is the RLIMIT_MEMLOCK snap-confine 2.77 sets for the map

@@ -24,6 +24,8 @@ import (
 //	STATX_ATTR_MOUNT_ROOT              5.8    the mount ids of the directory and its parent (mountRoot)
 //	BPF maps charged to the memcg      5.11   RLIMIT_MEMLOCK raised around the device map and program (devcgroup.go)
 //	mount_setattr                      5.12   mount(2) on /proc/self/fd/N, as for open_tree
+//	bpf(2) unprivileged, but for       5.19   CAP_SYS_ADMIN raised for every bpf(2) call where
+//	  creation, where it is disabled          unprivileged BPF is disabled (bpfGated)
 //	BPF_F_PATH_FD                      6.5    BPF_OBJ_GET/BPF_OBJ_PIN by a /proc/self/fd/N path
 //	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (identify)
 //
@@ -49,6 +51,7 @@ var kernel struct {
 	mountAPI  feature
 	nsIDs     feature
 	bpfPathFD feature
+	bpfGated  feature
 }
 
 // probe answers f once with ask.
@@ -93,6 +96,25 @@ func haveBPFPathFD() bool {
 		_, err := bpfSys(unix.BPF_OBJ_GET, &a)
 		runtime.KeepAlive(empty)
 		return err == unix.ENOENT || err == unix.EBADF
+	})
+}
+
+// bpfGated reports whether the kernel refuses every bpf(2) call to a
+// caller without CAP_SYS_ADMIN (or CAP_BPF): kernels before 5.19 where
+// kernel.unprivileged_bpf_disabled is set, the default of Debian, Ubuntu
+// and RHEL; since 5.19 it gates only the creation of maps and programs.
+// There the actions of policy.Spec's GatedBPF raise CAP_SYS_ADMIN as
+// well. Asked without privilege (no capability is effective outside an
+// action), with BPF_OBJ_GET_INFO_BY_FD of no descriptor, which a kernel
+// that lets the call through refuses for the descriptor (EBADF). A
+// seccomp filter's EPERM reads as gated too, and then raising changes
+// nothing.
+func bpfGated() bool {
+	return probe(&kernel.bpfGated, func() bool {
+		var a bpfAttr
+		a.u32(0, ^uint32(0))
+		_, err := bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a)
+		return err == unix.EPERM
 	})
 }
 

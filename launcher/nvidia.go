@@ -313,17 +313,19 @@ func (l *launcher) bindNvidiaDir(lib int, b policy.DirBind) error {
 }
 
 // bindReadOnly binds the directory src (not recursively, as snap-confine
-// does) on dst in the new root, read-only and a slave of its source.
+// does) on dst in the new root, read-only and a slave of its source: with
+// the new mount API, or before Linux 5.12 staged with mount(2) as the rest
+// of the bootstrap is (bootstrap_old.go).
 func (l *launcher) bindReadOnly(src, dst int, display string) error {
-	tree, err := l.cloneTree(src, false, display)
+	tree, err := l.clone(src, false, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, true, display); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, true, display); err != nil {
 		return err
 	}
-	return l.attachTree(tree, dst, display)
+	return l.attach(tree, dst, display)
 }
 
 // mountGPUExports binds the library directories snaps export (the

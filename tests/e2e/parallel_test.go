@@ -431,7 +431,7 @@ func TestParallelInstanceStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x", &op, &eff, &prm); err != nil {
 						continue
 					}
-					want := capWord(policy.Op(op).Raised(mode.name == "setuid")) & prm
+					want := capWord(raised(policy.Op(op), mode.name == "setuid")) & prm
 					if eff != want {
 						t.Errorf("%s: effective %s, policy grants %s", policy.Op(op), capNames(eff), capNames(want))
 					}
@@ -455,7 +455,7 @@ func TestParallelInstanceActionsNeedEachOfTheirCapabilities(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			var table []string
 			for _, op := range parallelOps {
-				for _, c := range op.Raised(mode.name == "setuid") {
+				for _, c := range raised(op, mode.name == "setuid") {
 					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
 						var broke []string
 						for _, flags := range [][]string{{"--classic"}, nil} {

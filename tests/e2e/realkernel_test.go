@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"unsafe"
@@ -110,3 +112,39 @@ func opRunsOn(op policy.Op) bool {
 	}
 	return !kernelLacks(f)
 }
+
+// raised is what the launcher raises for op on this kernel: policy's
+// capabilities, and CAP_SYS_ADMIN for a bpf(2) action where the kernel
+// refuses bpf(2) to callers without it (policy.Spec's GatedBPF).
+func raised(op policy.Op, fullSet bool) []policy.Cap {
+	return op.RaisedGated(fullSet, bpfGated())
+}
+
+// bpfGated tells whether this kernel refuses every bpf(2) call to a caller
+// without CAP_SYS_ADMIN (before Linux 5.19, with
+// kernel.unprivileged_bpf_disabled set), asked as the launcher asks it:
+// BPF_OBJ_GET_INFO_BY_FD of no descriptor, from a thread with no
+// capability.
+var bpfGated = sync.OnceValue(func() bool {
+	data, err := os.ReadFile("/proc/sys/kernel/unprivileged_bpf_disabled")
+	if err != nil || strings.TrimSpace(string(data)) == "0" {
+		return false
+	}
+	// Only kernels before 5.19 gate more than creation: ask one, from
+	// a thread without capabilities.
+	gated := make(chan bool)
+	go func() {
+		runtime.LockOSThread() // the thread dies with its capabilities gone
+		hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+		var data [2]unix.CapUserData
+		if unix.Capget(&hdr, &data[0]) == nil {
+			data[0].Effective, data[1].Effective = 0, 0
+			unix.Capset(&hdr, &data[0])
+		}
+		var attr [16]byte
+		*(*uint32)(unsafe.Pointer(&attr[0])) = ^uint32(0)
+		_, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_OBJ_GET_INFO_BY_FD, uintptr(unsafe.Pointer(&attr[0])), unsafe.Sizeof(attr))
+		gated <- errno == unix.EPERM
+	}()
+	return <-gated
+})
