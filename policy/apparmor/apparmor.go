@@ -84,6 +84,13 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
 @CAPABILITIES@
   # Reading pid 1's namespace needs ptrace read access.
   ptrace (read) peer=unconfined,
+  # The Go runtime signals its own threads: SIGURG to preempt a
+  # goroutine, SIGRTMIN+1 for a syscall made on every thread
+  # (syscall.AllThreadsSyscall: the capability and id drops). Denied,
+  # the launcher waits for its own threads forever.
+  signal (send, receive) set=(urg, rtmin+1) peer=@LIBEXECDIR@/snap-confine,
+  # Read by the Go runtime as it starts.
+  /sys/kernel/mm/transparent_hugepage/hpage_pmd_size r,
 
   @LIBEXECDIR@/snap-confine mr,
 

@@ -279,13 +279,10 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	if _, err := os.Stat("/snap/core/1/usr/bin/busybox"); err != nil {
 		t.Skip("SKIPPING: the test base has no busybox to run as a single-threaded app")
 	}
-	world(t)
 	if appArmorEnabled() {
-		// Unconfined, the launcher would refuse to run: traced under
-		// its profile, every access is also checked by the kernel.
-		appArmorWorld(t)
-		loadSnapProfiles(t)
+		t.Skip("SKIPPING: AppArmor is enabled in this kernel, where the launcher with file capabilities, which no profile attaches to, is refused; here the kernel itself checks the profile (the TestAppArmor tests of apparmorkernel_test.go)")
 	}
+	world(t)
 	enablePerUser(t)
 	installUpdateNS(t) // executed by the launcher on every create
 	rules := fileRules(t, ourProfile(t))

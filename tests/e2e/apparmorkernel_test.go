@@ -240,7 +240,7 @@ func kmsgMark(t *testing.T) uint64 {
 }
 
 var (
-	volatileAuditRe = regexp.MustCompile(` (pid|fsuid|ouid|comm|requested_mask|class)=\S+`)
+	volatileAuditRe = regexp.MustCompile(` (pid|fsuid|ouid|requested_mask|class)=\S+`)
 	procPidRe       = regexp.MustCompile(`/proc/[0-9]+`)
 	taskTidRe       = regexp.MustCompile(`/task/[0-9]+`)
 )
@@ -448,11 +448,15 @@ func TestAppArmorProfileDenyingTheLauncherFailsClearly(t *testing.T) {
 }
 
 // snapd 2.77's own profile for snap-confine (Debian sid's snapd package),
-// loaded for the launcher installed as /usr/lib/snapd/snap-confine: what it
-// would deny the launcher, from the kernel's audit lines, first in complain
-// mode (every rule the launcher would need beyond the profile, in one run),
-// then enforced.
-func TestAppArmorSnapdSnapConfineProfileConfinesTheLauncher(t *testing.T) {
+// loaded for the launcher installed as /usr/lib/snapd/snap-confine. The
+// launcher does not run under it (the Debian package diverts it and
+// installs apparmor/usr.lib.snapd.snap-confine.real in its place: README,
+// "Installing on a distribution"); this test says, from the kernel, what
+// it lacks: in complain mode, every access it would deny in a snap's life
+// (create, join, a user's layer made and joined), logged; enforced, the
+// launch fails at the first of them with one "cannot ..." line, never a
+// hang, or succeeds.
+func TestAppArmorSnapdSnapConfineProfileFailsTheLauncherClearly(t *testing.T) {
 	appArmorWorld(t)
 	text, version, skip := snapdProfile()
 	if skip != "" {
@@ -469,21 +473,19 @@ func TestAppArmorSnapdSnapConfineProfileConfinesTheLauncher(t *testing.T) {
 	loadProfile(t, "usr.lib.snapd.snap-confine.real", text, "-C")
 	mark := kmsgMark(t)
 	for i, l := range launches {
-		l.args = []string{"read", "/proc/self/attr/current"}
 		res := l.run()
 		if res.err != nil {
-			t.Errorf("in complain mode, launch %d of the launcher (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
+			// Complain mode allows what it would deny, but not
+			// what it cannot name: a file created with O_TMPFILE
+			// and linked (snapd's profile has no mediate_deleted).
+			t.Logf("in complain mode, launch %d (uid %d) fails: %v: %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "))
 			break
 		}
-		if got := strings.TrimRight(res.report.Read["/proc/self/attr/current"], "\n\x00"); got != "snap.hello.app (enforce)" {
-			t.Errorf("in complain mode, the app runs as %q", got)
-		}
 	}
-	wouldDeny := denials(t, mark, label)
-	if len(wouldDeny) == 0 {
-		t.Logf("the launcher runs within snapd's snap-confine profile (%s): nothing it would deny in %d launches (create, join, a user's layer made and joined)", from, len(launches))
+	if d := denials(t, mark, label); len(d) > 0 {
+		t.Logf("snapd's snap-confine profile (%s), in complain mode, would deny the launcher:\n  %s", from, strings.Join(d, "\n  "))
 	} else {
-		t.Errorf("snapd's snap-confine profile (%s) would deny the launcher (complain mode, %d launches: create, join, a user's layer made and joined):\n  %s", from, len(launches), strings.Join(wouldDeny, "\n  "))
+		t.Logf("snapd's snap-confine profile (%s), in complain mode, would deny the launcher nothing", from)
 	}
 
 	appArmorWorld(t) // a fresh world
@@ -492,12 +494,27 @@ func TestAppArmorSnapdSnapConfineProfileConfinesTheLauncher(t *testing.T) {
 	loadProfile(t, "usr.lib.snapd.snap-confine.real", text)
 	mark = kmsgMark(t)
 	for i, l := range launches {
-		res := l.run()
-		if res.err != nil {
-			t.Errorf("enforced, launch %d of the launcher (uid %d) under snapd's snap-confine profile fails: %v: %s; the kernel denied:\n  %s", i+1, l.uid, res.err, strings.Join(nonDebugLines(res.stderr), " / "), strings.Join(denials(t, mark, label), "\n  "))
-			break // the next would fail alike
+		cmd := l.command()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := runBounded(cmd, false, 2*time.Minute)
+		if err == nil {
+			continue
 		}
+		if errors.Is(err, errHung) {
+			t.Fatalf("enforced, launch %d (uid %d) under snapd's profile %v; the kernel denied:\n  %s", i+1, l.uid, err, strings.Join(denials(t, mark, label), "\n  "))
+		}
+		lines := nonDebugLines(stderr.String())
+		if len(lines) > 1 && strings.HasPrefix(lines[0], "fake snap-update-ns: ") {
+			lines = lines[1:]
+		}
+		if len(lines) != 1 || !strings.HasPrefix(lines[0], "cannot ") {
+			t.Errorf("enforced, launch %d (uid %d) under snapd's profile fails without one \"cannot ...\" line: %v: %q", i+1, l.uid, err, lines)
+		}
+		t.Logf("enforced, launch %d (uid %d) under snapd's profile (%s) fails: %s; the kernel denied:\n  %s", i+1, l.uid, from, strings.Join(lines, " / "), strings.Join(denials(t, mark, label), "\n  "))
+		return
 	}
+	t.Logf("enforced, the %d launches run under snapd's profile (%s)", len(launches), from)
 }
 
 // setuidElsewhere installs a copy of the setuid launcher at a path no

@@ -147,22 +147,6 @@ func cause(msgs []string) string {
 type group struct {
 	cause string
 	tests []string
-	// known says why the cause is expected, when it is.
-	known string
-}
-
-// knownCauses are failures expected on old kernels until the launcher's
-// fallbacks for them are in (issue 21, item 1).
-var knownCauses = []struct {
-	re  *regexp.Regexp
-	why string
-}{
-	{regexp.MustCompile(`function not implemented`), "a newer mount or file syscall is missing (mount_setattr, open_tree, move_mount: 5.2–5.12; openat2: 5.6): the launcher's fallback is pending"},
-	{regexp.MustCompile(`(?i)device map.*invalid argument|BPF.*invalid argument`), "BPF_F_PATH_FD (6.5) is refused: the launcher's fallback (BPF pin/get by path) is pending"},
-	{regexp.MustCompile(`(?i)(map|bpf).*operation not permitted`), "the BPF map is charged to RLIMIT_MEMLOCK before 5.11: the launcher's fallback is pending"},
-	{regexp.MustCompile(`inappropriate ioctl|NS_GET_MNTNS_ID`), "NS_GET_MNTNS_ID (6.8) is missing"},
-	{regexp.MustCompile(`did not join its per-user namespace|did not join the preserved per-user namespace|does not name the new snap namespace|not on top of the snap's current namespace|a preserved layer: \{Action:create|rebuilt namespace N was not joined again`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no parent namespace id for a per-user layer, so a preserved layer is never found on top of the snap's namespace and is rebuilt on every launch (the fallback is pending)"},
-	{regexp.MustCompile(`runs in the foreign namespace`), "NS_GET_MNTNS_ID (6.8) is missing: the launcher records no namespace id, so another snap's namespace of the same base bound over the snap's passes for it (the fallback, the namespace's inode, is pending)"},
 }
 
 // groups sorts failures by cause, largest group first. Numbers in the
@@ -178,12 +162,6 @@ func (o *outcome) groups() []group {
 		g := byCause[key]
 		if g == nil {
 			g = &group{cause: key}
-			for _, k := range knownCauses {
-				if k.re.MatchString(c) || k.re.MatchString(key) {
-					g.known = k.why
-					break
-				}
-			}
 			byCause[key] = g
 		}
 		g.tests = append(g.tests, test)
@@ -206,9 +184,6 @@ func (o *outcome) groups() []group {
 func (o *outcome) writeGroups(w io.Writer, max int) {
 	for _, g := range o.groups() {
 		fmt.Fprintf(w, "  %3d × %s\n", len(g.tests), g.cause)
-		if g.known != "" {
-			fmt.Fprintf(w, "        expected: %s\n", g.known)
-		}
 		names := g.tests
 		more := ""
 		if len(names) > max {
