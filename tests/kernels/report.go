@@ -88,6 +88,12 @@ func parseOutput(r io.Reader) *outcome {
 	}
 	for name, res := range results {
 		if hasChildren(results, name) {
+			// A parent fails by itself (an error after its
+			// subtests) when none of them failed.
+			if res == "FAIL" && !childFailed(results, name) {
+				o.fail++
+				o.failed[name] = cause(messages[name])
+			}
 			continue
 		}
 		switch res {
@@ -109,6 +115,15 @@ func parseOutput(r io.Reader) *outcome {
 func hasChildren(results map[string]string, name string) bool {
 	for other := range results {
 		if strings.HasPrefix(other, name+"/") {
+			return true
+		}
+	}
+	return false
+}
+
+func childFailed(results map[string]string, name string) bool {
+	for other, res := range results {
+		if res == "FAIL" && strings.HasPrefix(other, name+"/") {
 			return true
 		}
 	}

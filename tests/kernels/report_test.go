@@ -35,6 +35,13 @@ const sampleOutput = `snapns-kernels: booted in 6.78s: Linux 6.1.0-57-amd64, cgr
 === RUN   TestC
     c_test.go:5: SKIPPING: AppArmor is not enabled in this kernel
 --- SKIP: TestC (0.00s)
+=== RUN   TestE
+=== RUN   TestE/one
+=== NAME  TestE
+    e_test.go:9: AppArmor denied, in the launches above:
+          apparmor="DENIED" operation="open"
+--- FAIL: TestE (0.20s)
+    --- PASS: TestE/one (0.10s)
 FAIL
 snapns-kernels: ran for 12.5s
 snapns-kernels: exit status 1
@@ -42,14 +49,19 @@ snapns-kernels: exit status 1
 
 func TestParseOutputCountsLeavesAndGroupsFailuresByCause(t *testing.T) {
 	o := parseOutput(strings.NewReader(sampleOutput))
-	if o.pass != 1 || o.fail != 4 || o.skip != 1 || o.status != 1 || o.ranFor != "12.5s" || !strings.HasPrefix(o.booted, "6.78s: Linux 6.1.0-57-amd64") {
+	if o.pass != 2 || o.fail != 5 || o.skip != 1 || o.status != 1 || o.ranFor != "12.5s" || !strings.HasPrefix(o.booted, "6.78s: Linux 6.1.0-57-amd64") {
 		t.Fatalf("parsed %+v", o)
 	}
 	if o.skipped["TestC"] != "SKIPPING: AppArmor is not enabled in this kernel" {
 		t.Errorf("skip reason %q", o.skipped["TestC"])
 	}
 	groups := o.groups()
-	if len(groups) != 4 {
+	// A parent that fails by itself, its subtests passing, is a
+	// failure of its own.
+	if o.failed["TestE"] != "AppArmor denied, in the launches above:" {
+		t.Errorf("TestE: %q", o.failed["TestE"])
+	}
+	if len(groups) != 5 {
 		t.Fatalf("groups %+v", groups)
 	}
 	// The device map failures name the failing step, not the debug
