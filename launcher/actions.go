@@ -1218,7 +1218,12 @@ func bpfProgLoad(typ uint32, insns []byte, name string) (int, error) {
 	a.ptr(8, unsafe.Pointer(&insns[0]))
 	a.ptr(16, unsafe.Pointer(&license[0]))
 	copy(a[48:48+15], name)
+	// The verifier gives up with EAGAIN when a signal comes meanwhile
+	// (a Go program gets some); libbpf tries 5 times, snap-confine twice.
 	fd, err := bpfSys(unix.BPF_PROG_LOAD, &a)
+	for attempt := 1; err == unix.EAGAIN && attempt < 5; attempt++ {
+		fd, err = bpfSys(unix.BPF_PROG_LOAD, &a)
+	}
 	runtime.KeepAlive(insns)
 	runtime.KeepAlive(license)
 	return fd, err
