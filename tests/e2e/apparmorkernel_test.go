@@ -39,7 +39,7 @@ func appArmorEnabled() bool {
 	return err == nil && strings.TrimSpace(string(param)) == "Y"
 }
 
-const appArmorSkip = "SKIPPING: AppArmor is not enabled in this kernel, so its enforcement cannot be tested here; `make test-kernels` runs this test in a QEMU guest booted from Debian's stock 6.1 kernel with AppArmor enabled (KERNELS=6.1/v2+apparmor)"
+const appArmorSkip = "SKIPPING: AppArmor is not enabled in this kernel, so its enforcement cannot be tested here; `make test-kernels` runs this test in QEMU guests booted from Debian's stock 6.1 and 5.10 kernels with AppArmor enabled (KERNELS='6.1/v2+apparmor 5.10/v1+apparmor')"
 
 // parser returns Debian's apparmor_parser, or skips.
 func parser(t *testing.T) string {

@@ -39,8 +39,8 @@ func openKernelTree(dir string) (*kernelTree, error) {
 
 // guestModules are what the guest needs beyond what Debian builds in: the
 // host's root over virtio-9p, and what the tests mount (squashfs images on
-// loop devices, overlays).
-var guestModules = []string{"virtio_pci", "9pnet_virtio", "9p", "overlay", "loop", "squashfs", "virtio_rng", "tun"}
+// loop devices, overlays, a FUSE mount).
+var guestModules = []string{"virtio_pci", "9pnet_virtio", "9p", "overlay", "loop", "squashfs", "virtio_rng", "tun", "fuse"}
 
 func modName(s string) string { return strings.ReplaceAll(s, "-", "_") }
 
