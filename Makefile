@@ -53,7 +53,7 @@ CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns cmd/snapns-demo tests/probe
 
 .PHONY: all deps build test unit e2e vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
-.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
+.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch closedset install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
 
@@ -113,8 +113,9 @@ vet: vet-arch
 	@# The launcher must never import the planner nor the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
-	@# Every privileged syscall of the launcher is an action of launcher/actions.go.
-	@./tools/check-privileged.sh
+	@# Every state-changing call of the privileged binaries is in their
+	@# closed set (tools/closedset).
+	@$(MAKE) --no-print-directory closedset
 	@# The release is VERSION everywhere it is written.
 	@v=$$(sed -n '1s/^snapns (\([^)]*\)).*/\1/p' debian/changelog); test "$$v" = "$(VERSION)" || { echo "debian/changelog is at $$v, VERSION at $(VERSION)"; exit 1; }
 	@grep -q '^## $(VERSION)$$' NEWS.md || { echo "NEWS.md has no section for $(VERSION)"; exit 1; }
@@ -133,6 +134,23 @@ vet-arch:
 		GOARCH=$$a CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
 		for b in $(DIST_BINARIES); do GOARCH=$$a CGO_ENABLED=0 $(GO) build -o /dev/null ./$$b || exit 1; done; \
 	done
+
+# The closed set of privileged actions, checked by an analyzer over every
+# package the installed privileged binaries link (closedset -packages), as
+# the compiler sees them for each architecture and for the test build
+# (-tags snapnstest, whose hooks the end-to-end tests install privileged).
+# Built into .cache: a dev tool, never linked into the launcher.
+CLOSEDSET := .cache/bin/closedset
+closedset:
+	@mkdir -p .cache/bin
+	@$(GO) build -o $(CLOSEDSET) ./tools/closedset/cmd/closedset
+	@for a in $(ARCHES); do \
+		echo "closedset (GOARCH=$$a CGO_ENABLED=0)"; \
+		pkgs=$$(GOARCH=$$a CGO_ENABLED=0 $(CLOSEDSET) -packages) || exit 1; \
+		GOARCH=$$a CGO_ENABLED=0 $(GO) vet -vettool=$(CURDIR)/$(CLOSEDSET) $$pkgs || exit 1; \
+	done
+	@echo "closedset (-tags snapnstest, CGO_ENABLED=0)"
+	@pkgs=$$(CGO_ENABLED=0 $(CLOSEDSET) -packages -tags snapnstest) && CGO_ENABLED=0 $(GO) vet -tags snapnstest -vettool=$(CURDIR)/$(CLOSEDSET) $$pkgs
 
 # Rewrites SECURITY.md's tables that follow from the code.
 security-tables:

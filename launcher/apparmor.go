@@ -125,16 +125,7 @@ func (aa *apparmor) setExecLabel(procfd int, label string) error {
 	if !aa.enabled {
 		return nil
 	}
-	fd, err := unix.Openat(procfd, aa.execAttr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cannot set the AppArmor exec label %q: %w", label, err)
-	}
-	defer unix.Close(fd)
-	data := []byte("exec " + label)
-	if n, err := unix.Write(fd, data); err != nil || n != len(data) {
-		return fmt.Errorf("cannot set the AppArmor exec label %q: %v", label, err)
-	}
-	return nil
+	return writeExecLabel(procfd, aa.execAttr, label)
 }
 
 // appLabel is the label the app execs under: its security tag's profile.

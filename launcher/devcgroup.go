@@ -197,8 +197,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 	if !devcgroup.IsSnapCgroup(own, tag) {
 		return fmt.Errorf("%s is not a snap cgroup for tag %s", own, tag)
 	}
-	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
-	cgfd, err := unix.Openat2(cgroot, strings.TrimPrefix(own, "/"), how)
+	cgfd, err := unix.Openat2(cgroot, strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV})
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
@@ -240,8 +239,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 // files must be root's cgroupfs entries: one a user made or was given is
 // refused before anything is written.
 func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
-	how := &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	devices, err := unix.Openat2(cgroot, devcgroup.DevicesName, how)
+	devices, err := unix.Openat2(cgroot, devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}

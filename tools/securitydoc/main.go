@@ -3,8 +3,10 @@
 // Command securitydoc writes the tables of SECURITY.md that follow from the
 // code, so that they cannot drift from it: the privileged operations with
 // their capabilities and syscalls (policy.Ops), the plan's fields (package
-// plan), and the size of the privileged audit set (every package
-// snap-launch links, counted from `go list`). Each table stands between
+// plan), the size of the privileged audit set (every package
+// snap-launch links, counted from `go list`), the places of the closed set
+// (tools/closedset's configuration, which make vet enforces) and the files
+// that call its actions (from the type-checked code). Each table stands between
 // "<!-- BEGIN GENERATED: name -->" and "<!-- END GENERATED: name -->".
 //
 //	securitydoc -check SECURITY.md   # exit 1 when a table differs
@@ -24,6 +26,7 @@ import (
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/tools/closedset"
 )
 
 func main() {
@@ -82,7 +85,12 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "plan": p, "audit-set": a}, nil
+	sites, err := CallSiteTable(root)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "plan": p, "audit-set": a,
+		"closed-set": ClosedSetTable(closedset.Project), "call-sites": sites}, nil
 }
 
 // Fill replaces the body of every generated block of doc.
