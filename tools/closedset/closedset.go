@@ -334,6 +334,16 @@ func (k *checker) checkFile(f *ast.File) {
 					}
 				}
 			}
+		case *ast.TypeAssertExpr:
+			if n.Type != nil {
+				k.checkAssertion(n.Type)
+			}
+		case *ast.TypeSwitchStmt:
+			for _, c := range n.Body.List {
+				for _, e := range c.(*ast.CaseClause).List {
+					k.checkAssertion(e)
+				}
+			}
 		default:
 			k.checkConversions(n)
 		}
@@ -548,6 +558,39 @@ func (k *checker) exposes(at ast.Node, recv ast.Expr, src, target types.Type) {
 }
 
 func qualifier(p *types.Package) string { return p.Name() }
+
+// assertedMethods are the refused methods of the guarded types that code
+// gets as values (*os.File, *os.Process, *os.Root, *exec.Cmd,
+// reflect.Value), by name: an interface value can hold any of them, so an
+// assertion to an interface with one of these methods could call it.
+var assertedMethods = []string{
+	"Write", "WriteString", "WriteAt", "ReadFrom", "Chmod", "Chown", "Chdir", "Truncate", "Sync",
+	"Kill", "Signal", "Run", "Start", "Output", "CombinedOutput", "Call", "CallSlice",
+	"Create", "Mkdir", "MkdirAll", "Remove", "RemoveAll", "Rename", "Symlink", "Link", "Lchown", "Chtimes",
+	"OpenFile", "WriteFile",
+}
+
+// checkAssertion refuses a type assertion, or a case of a type switch, to
+// an interface with a method named like a refused one: converting a value
+// to an interface with no such method is allowed (an *os.File as an
+// io.Reader), so asserting it back must not be.
+func (k *checker) checkAssertion(e ast.Expr) {
+	t := k.pass.TypesInfo.TypeOf(e)
+	if t == nil {
+		return
+	}
+	iface, ok := t.Underlying().(*types.Interface)
+	if !ok {
+		return
+	}
+	for i := range iface.NumMethods() {
+		if m := iface.Method(i); slices.Contains(assertedMethods, m.Name()) {
+			k.pass.Reportf(e.Pos(), "a type assertion to %s can reach a refused method %s (of an *os.File, say): make it an action of %s",
+				types.TypeString(t, qualifier), m.Name(), k.c.Home)
+			return
+		}
+	}
+}
 
 // checkInstances checks the type arguments of generic functions and types
 // against their constraints: a type parameter is an interface too.

@@ -106,6 +106,8 @@ var refused = []planted{
 	{"mount-as-argument", "golang.org/x/sys/unix", `call := func(f func(string, string, string, uintptr, string) error) { f("a", "b", "", 0, "") }; call(unix.Mount)`, `unix.Mount changes state`},
 	{"chmoder-type-argument", "os", `f, _ := os.Open("/etc"); chmod(f)`, `\*os.File as interface\{Chmod\(os.FileMode\) error\} exposes \(\*os.File\).Chmod`},
 	{"embedded-file", "os", `var e struct{ *os.File }; e.Chown(0, 0)`, `\(\*os.File\).Chown changes state`},
+	{"asserted-back", "os", `f, _ := os.Open("/etc"); var x any = f; x.(interface{ Chmod(os.FileMode) error }).Chmod(0o777)`, `a type assertion to interface\{Chmod\(os.FileMode\) error\} can reach a refused method Chmod`},
+	{"type-switch-writer", "io os", `f, _ := os.Open("/etc/x"); var x any = f; switch w := x.(type) { case io.Writer: w.Write(nil) }`, `a type assertion to io.Writer can reach a refused method Write`},
 }
 
 // Harmless everywhere: nothing is reported, inside the closed set or out.
@@ -127,6 +129,7 @@ var harmless = []planted{
 	{"fcntl-cloexec", "golang.org/x/sys/unix", `unix.FcntlInt(3, unix.F_GETFD, 0); unix.FcntlInt(3, unix.F_SETFD, unix.FD_CLOEXEC)`, ""},
 	{"signal-notify", "os os/signal syscall", `c := make(chan os.Signal, 1); signal.Notify(c, syscall.SIGTERM); signal.Stop(c)`, ""},
 	{"file-as-reader", "bufio os", `f, _ := os.Open("/etc/x"); bufio.NewScanner(f)`, ""},
+	{"asserted-reader", "io os", `f, _ := os.Open("/etc/x"); var x any = f; _ = x.(io.Reader)`, ""},
 	{"errno", "golang.org/x/sys/unix", `_ = unix.ENOENT.Error(); var ws unix.WaitStatus; _ = ws.Exited()`, ""},
 	{"close-as-value", "golang.org/x/sys/unix", `defer unix.Close(3); f := unix.Getpid; f()`, ""},
 }
