@@ -113,6 +113,7 @@ vet: vet-arch
 	@# The launcher must never import the planner nor the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
+	@! $(GO) list -deps ./launcher/... | grep -q '^golang.org/x/tools/' || { echo "launcher imports x/tools (the analyzer's, a dev tool)"; exit 1; }
 	@# Every state-changing call of the privileged binaries is in their
 	@# closed set (tools/closedset).
 	@$(MAKE) --no-print-directory closedset
