@@ -31,6 +31,7 @@ import (
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -137,6 +138,31 @@ func writeExecLabel(procfd int, attr, label string) error {
 		return fmt.Errorf("cannot set the AppArmor exec label %q: %v", label, err)
 	}
 	return nil
+}
+
+// The kernel's interfaces, asked for with calls every kernel that has them
+// refuses before it looks at anything else (kernel.go). Safe: a refused
+// call changes nothing.
+
+// probeMountAPI calls open_tree(2) and mount_setattr(2) with a flag bit
+// neither knows, on no descriptor: EINVAL (or EBADF) where they exist.
+func probeMountAPI() (openTree, mountSetattr unix.Errno) {
+	_, _, openTree = unix.Syscall(unix.SYS_OPEN_TREE, ^uintptr(0), 0, 1<<31)
+	_, _, mountSetattr = unix.Syscall6(unix.SYS_MOUNT_SETATTR, ^uintptr(0), 0, 1<<31, 0, 0, 0)
+	return openTree, mountSetattr
+}
+
+// probeBPFPathFD asks bpf(2) for BPF_OBJ_GET of the empty path relative to
+// no descriptor with BPF_F_PATH_FD: ENOENT or EBADF where the flag exists.
+func probeBPFPathFD() error {
+	empty := []byte{0}
+	var a bpfAttr
+	a.ptr(0, unsafe.Pointer(&empty[0]))
+	a.u32(12, unix.BPF_F_PATH_FD)
+	a.u32(16, ^uint32(0))
+	_, err := bpfSys(unix.BPF_OBJ_GET, &a)
+	runtime.KeepAlive(empty)
+	return err
 }
 
 // Namespaces.
@@ -357,7 +383,7 @@ func (l *launcher) fixOwnerMode(fd int, mode uint32) error {
 // leaving dirfd; the caller checks what it got.
 func (l *launcher) openRootOnly(dirfd int, path string, flags int, display string) (int, error) {
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS}
-	return l.privilegedFD(policy.OpOpenRootOnly, "open "+display, func() (int, error) { return unix.Openat2(dirfd, path, how) })
+	return l.privilegedFD(policy.OpOpenRootOnly, "open "+display, func() (int, error) { return resolve.Openat2(dirfd, path, how, l.procfd) })
 }
 
 // unlinkRoot removes name (a directory with AT_REMOVEDIR) from the
@@ -512,6 +538,67 @@ func (l *launcher) setTreeAttrs(tree int, propagation uintptr, readonly bool, di
 func (l *launcher) attachTree(tree, target int, display string) error {
 	return l.privileged(policy.OpAttachTree, "bind "+display+" into the snap's root", func() error {
 		return unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+	})
+}
+
+// Where the new mount API is missing (open_tree and move_mount before
+// Linux 5.2, mount_setattr before 5.12), the same steps with mount(2), on
+// the throwaway thread, in the new namespace (bootstrap_old.go): a detached
+// tree becomes a mount staged in a private, unbindable tmpfs on that
+// namespace's copy of /run/snapd/ns, which only this thread's namespace
+// has and nothing propagates to or from; every path is a /proc/self/fd/N
+// magic link to a descriptor opened and checked without following
+// symlinks.
+
+// stageOld mounts a new tmpfs, root's and closed to others, on dirfd: the
+// new namespace's /run/snapd/ns, a private mount (made so again right
+// before). Safe: new namespace only, on a private mount: no mount event
+// reaches pid 1's namespace; the tmpfs is empty.
+func (l *launcher) stageOld(dirfd int) error {
+	return l.privileged(policy.OpStageOld, "mount the staging area", func() error {
+		return unix.Mount("tmpfs", fdPath(dirfd), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
+	})
+}
+
+// bindOld bind mounts src (recursively when asked) on dst, an entry of the
+// staging area made for it. Safe: new namespace only; dst is in the
+// private staging tmpfs, so the new mount is seen by no one and its mount
+// event goes nowhere; src was opened in the new namespace as open_tree's
+// source would be.
+func (l *launcher) bindOld(src, dst int, recursive bool, display string) error {
+	flags := uintptr(unix.MS_BIND)
+	if recursive {
+		flags |= unix.MS_REC
+	}
+	return l.privileged(policy.OpBindOld, "stage "+display, func() error { return unix.Mount(fdPath(src), fdPath(dst), "", flags, "") })
+}
+
+// propagateOld sets the propagation of the mount at fd: MS_SLAVE,
+// MS_PRIVATE or MS_UNBINDABLE, with MS_REC for every mount below it too.
+// Safe: new namespace only (a staged mount, the staging area, its "/"
+// before pivot_root, the old root after); it only narrows propagation,
+// never makes anything shared.
+func (l *launcher) propagateOld(fd int, flags uintptr, display string) error {
+	return l.privileged(policy.OpPropagateOld, "set the propagation of "+display, func() error { return unix.Mount("none", fdPath(fd), "", flags, "") })
+}
+
+// remountReadOnlyOld makes the staged bind mount at fd read-only, keeping
+// keep, its other flags (nosuid, nodev, noexec, atime), which a bind
+// remount would otherwise clear. Safe: a staged mount of the new namespace
+// only loses write access.
+func (l *launcher) remountReadOnlyOld(fd int, keep uintptr, display string) error {
+	return l.privileged(policy.OpRemountReadOnly, "make "+display+" read-only", func() error {
+		return unix.Mount("none", fdPath(fd), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|keep, "")
+	})
+}
+
+// moveOld moves the staged mount tree onto target, as attachTree attaches
+// a detached one. Safe: as attachTree: new namespace only, the targets
+// resolved inside the new root (RESOLVE_IN_ROOT, or its walk) or the
+// staging area's root directory.
+func (l *launcher) moveOld(tree, target int, display string) error {
+	return l.privileged(policy.OpMoveOld, "bind "+display+" into the snap's root", func() error {
+		return unix.Mount(fdPath(tree), fdPath(target), "", unix.MS_MOVE, "")
 	})
 }
 
@@ -697,10 +784,11 @@ func (l *launcher) bindInstanceDir(src, dst int, display string) error {
 // openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
 // (dirfd) without following a symlink, as an O_PATH descriptor that the
 // caller checks, and, when it is a regular file owned by root, gets the
-// map pinned there through its /proc/self/fd magic link (from the verified
-// /proc), so that the object fetched is exactly the entry checked. Safe:
-// it only opens; the caller checks what the map is before using it.
-func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, error) {
+// map pinned there through its /proc/self/fd magic link with get
+// (bpfObjGetAt from the verified /proc, or bpfObjGetPath before Linux
+// 6.5), so that the object fetched is exactly the entry checked. Safe: it
+// only opens; the caller checks what the map is before using it.
+func (l *launcher) openDeviceMap(dirfd int, name string, display string, get bpfGetter) (int, error) {
 	return l.privilegedFD(policy.OpDeviceMapOpen, "open the device map "+display, func() (int, error) {
 		entry, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -710,23 +798,25 @@ func (l *launcher) openDeviceMap(dirfd int, name string, display string) (int, e
 		if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
 			return -1, fmt.Errorf("%s is %w", display, err)
 		}
-		return bpfObjGet(l.procfd, "self/fd/"+strconv.Itoa(entry))
+		return get(l.procfd, entry)
 	})
 }
 
 // createDeviceMap creates an empty device map in snapd's layout, pins it
-// as name in /sys/fs/bpf/snap (dirfd), failing if anything is there
-// already, and gives the pinned file to root:root. Safe: the map is new
-// and empty, the name a single component derived from a validated
-// security tag, in a root-only directory of bpffs that no one else can
-// search, so no one reaches the file before it is root's.
-func (l *launcher) createDeviceMap(dirfd int, name, objName, display string) (int, error) {
+// with pin as name in /sys/fs/bpf/snap (dirfd: bpfObjPinAt, or
+// bpfObjPinPath through the directory's /proc/self/fd link before Linux
+// 6.5), failing if anything is there already, and gives the pinned file to
+// root:root. Safe: the map is new and empty, the name a single component
+// derived from a validated security tag, in a root-only directory of bpffs
+// that no one else can search, so no one reaches the file before it is
+// root's.
+func (l *launcher) createDeviceMap(dirfd int, name, objName, display string, pin bpfPinner) (int, error) {
 	return l.privilegedFD(policy.OpDeviceMapCreate, "create the device map "+display, func() (int, error) {
 		fd, err := bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName)
 		if err != nil {
 			return -1, err
 		}
-		if err = bpfObjPin(fd, dirfd, name); err == nil {
+		if err = pin(fd, dirfd, name); err == nil {
 			err = unix.Fchownat(dirfd, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
 		}
 		if err != nil {
@@ -796,6 +886,22 @@ func (l *launcher) loadDeviceProgram(mapfd int, objName string) (int, error) {
 	})
 }
 
+// setMemlock sets the process's RLIMIT_MEMLOCK to lim, which kernels
+// before 5.11 charge the device map and program to: raised to snap-confine's
+// 512 KiB when such a kernel refused them, and set back to the caller's
+// limit right after (devcgroup.go), before anything of the caller's runs.
+// Raising the hard limit needs CAP_SYS_RESOURCE. Safe: the limit is the
+// launcher's own, for the length of two bpf(2) calls; the app gets the
+// caller's back.
+func (l *launcher) setMemlock(lim unix.Rlimit) error {
+	return l.privileged(policy.OpRaiseMemlock, "raise RLIMIT_MEMLOCK", func() error { return unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &lim, nil) })
+}
+
+// lowerMemlock gives the process's RLIMIT_MEMLOCK back the caller's old
+// limit after setMemlock raised it; it needs no capability (no limit goes
+// up). Safe: the limit is the launcher's own, and old is what it was.
+func lowerMemlock(old unix.Rlimit) error { return unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &old, nil) }
+
 // attachDeviceProgram attaches prog to the cgroup cgfd, replacing the
 // device program a previous launch attached there. Safe: cgfd is the
 // launcher's own cgroup, checked to be cgroup2 and this app's own snap
@@ -854,7 +960,7 @@ func (l *launcher) createDeviceGroup(devices int, name, display string) (int, er
 		if err := unix.Mkdirat(devices, name, 0o700); err != nil {
 			return -1, err
 		}
-		fd, err := unix.Openat2(devices, name, how)
+		fd, err := resolve.Openat2(devices, name, how, l.procfd)
 		if err != nil {
 			return -1, err
 		}
@@ -889,7 +995,7 @@ func (l *launcher) createDeviceGroup(devices int, name, display string) (int, er
 func (l *launcher) openDeviceGroup(devices int, name, display string) (int, error) {
 	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
 	return l.privilegedFD(policy.OpDeviceGroupOpen, "open "+display, func() (int, error) {
-		fd, err := unix.Openat2(devices, name, how)
+		fd, err := resolve.Openat2(devices, name, how, l.procfd)
 		return fd, whyNot(devices, name, err)
 	})
 }
@@ -904,7 +1010,7 @@ func (l *launcher) openDeviceGroupFiles(group int, files []groupFile, display st
 	err := l.privileged(policy.OpDeviceGroupOpen, "open the files of "+display, func() error {
 		for _, f := range files {
 			how := &unix.OpenHow{Flags: uint64(f.flags | unix.O_CLOEXEC | unix.O_NOFOLLOW), Resolve: v1Resolve}
-			fd, err := unix.Openat2(group, f.name, how)
+			fd, err := resolve.Openat2(group, f.name, how, l.procfd)
 			if err != nil {
 				return fmt.Errorf("%s: %w", f.name, whyNot(group, f.name, err))
 			}
@@ -965,6 +1071,57 @@ func (l *launcher) attachDeviceGroup(procs int, display string) error {
 	})
 }
 
+// The host's NVIDIA driver (nvidia.go), on the throwaway thread, in its
+// new namespace before pivot_root, below /var/lib/snapd/lib in the new
+// root: the host's own directory there, as the new root's /var/lib/snapd
+// is a slave bind of the host's, so nothing mounted on it reaches the host.
+
+// mountGPUTmpfs mounts a new tmpfs, root's 0755, nodev, noexec and
+// nosuid, on the directory dirfd (gl, gl32, vulkan, glvnd or system/gpu of
+// /var/lib/snapd/lib), as snap-confine does. Safe: new namespace only;
+// dirfd was opened there without following symlinks and checked to be a
+// root-owned directory; the tmpfs is new and empty and only hides the
+// host's directory from the snap.
+func (l *launcher) mountGPUTmpfs(dirfd int, display string) error {
+	return l.privileged(policy.OpGPUTmpfs, "mount a tmpfs on "+display, func() error {
+		return unix.Mount("tmpfs", fdPath(dirfd), "tmpfs", unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "mode=0755,uid=0,gid=0")
+	})
+}
+
+// remountGPUReadOnly makes the tmpfs whose root is dirfd (checked to be
+// the one mountGPUTmpfs just mounted) read-only, keeping nodev, noexec and
+// nosuid. Safe: new namespace only; it only takes away.
+func (l *launcher) remountGPUReadOnly(dirfd int, display string) error {
+	return l.privileged(policy.OpGPUReadOnly, "make "+display+" read-only", func() error {
+		return unix.Mount("none", fdPath(dirfd), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "")
+	})
+}
+
+// writeGPUFile creates name, a new file of mode 0644 holding data, in the
+// directory dirfd of a tmpfs mountGPUTmpfs mounted, and gives it to
+// root:root: the copy of a snap's GPU vendor file, as snap-confine copies
+// them. Safe: the tmpfs is mounted in this thread's new namespace alone,
+// below the new root in root-only /tmp/snap-private-tmp, so no one else
+// can reach the file before it is root's; O_CREAT|O_EXCL|O_NOFOLLOW makes
+// a new file; name is one component listed in root's /etc/glvnd/egl_vendor.d
+// or /etc/vulkan/icd.d; data was read without privilege from a file anyone
+// may read.
+func (l *launcher) writeGPUFile(dirfd int, name string, data []byte, display string) error {
+	return l.privileged(policy.OpGPUFile, "create "+display, func() error {
+		fd, err := unix.Openat(dirfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(fd)
+		if len(data) > 0 {
+			if err := writeAll(fd, string(data)); err != nil {
+				return err
+			}
+		}
+		return unix.Fchown(fd, 0, 0)
+	})
+}
+
 // writeAll writes s with one write(2), as cgroupfs takes one value per
 // write.
 func writeAll(fd int, s string) error {
@@ -1002,33 +1159,75 @@ func bpfMapCreate(typ, keySize, valueSize, maxEntries uint32, name string) (int,
 	return bpfSys(unix.BPF_MAP_CREATE, &a)
 }
 
-// bpfObjPin pins fd as name in the directory dirfd (BPF_F_PATH_FD, Linux 6.5).
-func bpfObjPin(fd, dirfd int, name string) error {
-	p, err := unix.BytePtrFromString(name)
+// bpfPinner pins the object fd as name in the directory dirfd;
+// bpfGetter gets the object pinned at the file entry (an O_PATH
+// descriptor), through procfd (the verified /proc). Which pair a launch
+// uses is decided once (haveBPFPathFD); both reach exactly the
+// descriptor's file through its /proc/self/fd magic link.
+type (
+	bpfPinner func(fd, dirfd int, name string) error
+	bpfGetter func(procfd, entry int) (int, error)
+)
+
+// bpfObjPinAt pins fd as name in the directory dirfd (BPF_F_PATH_FD,
+// Linux 6.5).
+func bpfObjPinAt(fd, dirfd int, name string) error {
+	return bpfObjPin(fd, name, dirfd)
+}
+
+// bpfObjPinPath pins fd as name in the directory dirfd before Linux 6.5:
+// by the path /proc/self/fd/<dirfd>/<name>, whose magic link the kernel
+// follows to exactly the directory dirfd, then creates name there. /proc
+// is the one the launcher verified in pid 1's namespace, where this runs
+// and where only root can mount.
+func bpfObjPinPath(fd, dirfd int, name string) error {
+	return bpfObjPin(fd, "/proc/self/fd/"+strconv.Itoa(dirfd)+"/"+name, -1)
+}
+
+// bpfObjPin is BPF_OBJ_PIN of fd at path, relative to dirfd with
+// BPF_F_PATH_FD unless dirfd is -1.
+func bpfObjPin(fd int, path string, dirfd int) error {
+	p, err := unix.BytePtrFromString(path)
 	if err != nil {
 		return err
 	}
 	var a bpfAttr
 	a.ptr(0, unsafe.Pointer(p))
 	a.u32(8, uint32(fd))
-	a.u32(12, unix.BPF_F_PATH_FD)
-	a.u32(16, uint32(dirfd))
+	if dirfd >= 0 {
+		a.u32(12, unix.BPF_F_PATH_FD)
+		a.u32(16, uint32(dirfd))
+	}
 	_, err = bpfSys(unix.BPF_OBJ_PIN, &a)
 	runtime.KeepAlive(p)
 	return err
 }
 
-// bpfObjGet gets the object pinned at name below dirfd (BPF_F_PATH_FD),
-// read-write, close-on-exec.
-func bpfObjGet(dirfd int, name string) (int, error) {
-	p, err := unix.BytePtrFromString(name)
+// bpfObjGetAt gets the object pinned at entry, read-write, close-on-exec,
+// by self/fd/<entry> below procfd (BPF_F_PATH_FD, Linux 6.5).
+func bpfObjGetAt(procfd, entry int) (int, error) {
+	return bpfObjGet("self/fd/"+strconv.Itoa(entry), procfd)
+}
+
+// bpfObjGetPath gets the object pinned at entry before Linux 6.5, by the
+// path /proc/self/fd/<entry>, as bpfObjPinPath pins.
+func bpfObjGetPath(_, entry int) (int, error) {
+	return bpfObjGet("/proc/self/fd/"+strconv.Itoa(entry), -1)
+}
+
+// bpfObjGet is BPF_OBJ_GET of path, relative to dirfd with BPF_F_PATH_FD
+// unless dirfd is -1.
+func bpfObjGet(path string, dirfd int) (int, error) {
+	p, err := unix.BytePtrFromString(path)
 	if err != nil {
 		return -1, err
 	}
 	var a bpfAttr
 	a.ptr(0, unsafe.Pointer(p))
-	a.u32(12, unix.BPF_F_PATH_FD)
-	a.u32(16, uint32(dirfd))
+	if dirfd >= 0 {
+		a.u32(12, unix.BPF_F_PATH_FD)
+		a.u32(16, uint32(dirfd))
+	}
 	fd, err := bpfSys(unix.BPF_OBJ_GET, &a)
 	runtime.KeepAlive(p)
 	return fd, err

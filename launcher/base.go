@@ -66,17 +66,21 @@ func (l *launcher) resolveBase() (*baseSnap, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cannot use base snap %q: cannot open %s/%s: %w", name, display, rev, err)
 	}
-	var stx unix.Statx_t
-	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH, unix.STATX_BASIC_STATS, &stx); err != nil {
+	var st unix.Stat_t
+	mounted, err := l.mountRoot(dir, fd)
+	if err == nil {
+		err = unix.Fstat(fd, &st)
+	}
+	if err != nil {
 		unix.Close(fd)
 		return nil, fmt.Errorf("cannot inspect %s/%s: %w", display, rev, err)
 	}
-	if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+	if !mounted {
 		unix.Close(fd)
 		return nil, fmt.Errorf("cannot use base snap %q: %s/%s is not a mount point", name, display, rev)
 	}
-	b := &baseSnap{name: name, revision: rev, fd: fd, dev: unix.Mkdev(stx.Dev_major, stx.Dev_minor)}
-	l.debugf("base snap %s: revision %s on device %d:%d", name, rev, stx.Dev_major, stx.Dev_minor)
+	b := &baseSnap{name: name, revision: rev, fd: fd, dev: st.Dev}
+	l.debugf("base snap %s: revision %s on device %d:%d", name, rev, unix.Major(st.Dev), unix.Minor(st.Dev))
 	return b, nil
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/resolve"
 )
 
 // The bootstrap gives a new namespace the snap's root filesystem, as
@@ -23,7 +24,8 @@ import (
 // propagation set on the detached copy (mount_setattr) and the copy attached
 // (move_mount) on a target resolved inside the new root with
 // RESOLVE_IN_ROOT, so that no symlink in the base snap can send a mount
-// outside it.
+// outside it. Before Linux 5.12 the same steps are made with mount(2)
+// (bootstrap_old.go).
 
 // hostSide is what the bootstrap takes from pid 1's namespace, cloned on the
 // throwaway thread before it unshares: open_tree only clones mounts of the
@@ -65,7 +67,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 		if !normal {
 			var slash int
 			if slash, err = openRoot(); err == nil {
-				h.root, err = l.cloneTree(slash, true, "the root filesystem")
+				h.root, err = l.clone(slash, true, "the root filesystem")
 				unix.Close(slash)
 			}
 			if err != nil {
@@ -92,7 +94,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 				if at == "" {
 					continue
 				}
-				tree, err := l.cloneTree(src, true, b.Path)
+				tree, err := l.clone(src, true, b.Path)
 				if err != nil {
 					unix.Close(src)
 					return err
@@ -106,7 +108,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			if err != nil {
 				return err
 			}
-			h.snapdTools, err = l.cloneTree(fd, false, policy.SnapdToolsDir)
+			h.snapdTools, err = l.clone(fd, false, policy.SnapdToolsDir)
 			unix.Close(fd)
 			return err
 		}
@@ -177,6 +179,11 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	defer unix.Close(privBase)
 	scratchName := layout.RootfsScratchName(l.plan.Instance)
 	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
+	if l.old != nil {
+		// Assembled in the staging area, whose mount propagates
+		// nothing (bootstrap_old.go).
+		privBase, scratchName, scratchDisplay = l.old.staging, "root", stagingDisplay+" entry root"
+	}
 	scratch, err := l.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
 	if err != nil {
 		return err
@@ -210,10 +217,22 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	} else if err := l.populateRoot(root, f, h, -1); err != nil {
 		return err
 	}
+	// On a classic host, the loaded NVIDIA driver below
+	// /var/lib/snapd/lib, before the pivot, as snap-confine does
+	// (nvidia.go).
+	if f.distro == host.Classic {
+		if err := l.mountNvidia(root, f); err != nil {
+			return err
+		}
+	}
 	if err := l.pivot(root, f.normal); err != nil {
 		return err
 	}
-	// Nothing is mounted on the scratch directory any more.
+	// Nothing is mounted on the scratch directory any more (before 5.12
+	// it went with the staging area).
+	if l.old != nil {
+		return nil
+	}
 	if err := l.unlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
 		l.debugf("%v", err)
 	}
@@ -227,10 +246,10 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 // it sits below the host's /tmp, which is bound into it recursively, and
 // private after the pivot.)
 func (l *launcher) attachHostRoot(h *hostSide, scratch int) error {
-	if err := l.setTreeAttrs(h.root, unix.MS_SLAVE, false, "the root filesystem"); err != nil {
+	if err := l.setAttrs(h.root, unix.MS_SLAVE, false, "the root filesystem"); err != nil {
 		return err
 	}
-	return l.attachTree(h.root, scratch, "the root filesystem")
+	return l.attach(h.root, scratch, "the root filesystem")
 }
 
 // openBaseHere opens the base snap's revision as mounted in the new
@@ -312,12 +331,12 @@ func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, displ
 		return fmt.Errorf("cannot open %s: %w", display, err)
 	}
 	defer unix.Close(src)
-	tree, err := l.cloneTree(src, dir, display)
+	tree, err := l.clone(src, dir, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
 		return err
 	}
 	dst, err := openEntryPath(root, name, dir)
@@ -325,7 +344,7 @@ func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, displ
 		return fmt.Errorf("cannot open the mount point of %s: %w", display, err)
 	}
 	defer unix.Close(dst)
-	return l.attachTree(tree, dst, display)
+	return l.attach(tree, dst, display)
 }
 
 // openEntryPath opens name below dirfd O_PATH without following a symlink;
@@ -402,7 +421,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 			if target < 0 {
 				continue
 			}
-			err = l.attachTree(tree, target, at)
+			err = l.attach(tree, target, at)
 			unix.Close(target)
 			if err != nil {
 				return err
@@ -425,7 +444,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 // attachAt binds the directory src, recursively, at path inside the new root,
 // as a slave.
 func (l *launcher) attachAt(root int, path string, src int, optional bool) error {
-	tree, err := l.cloneTree(src, true, path)
+	tree, err := l.clone(src, true, path)
 	if err != nil {
 		return err
 	}
@@ -441,10 +460,10 @@ func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) 
 		return err
 	}
 	defer unix.Close(target)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
 		return err
 	}
-	return l.attachTree(tree, target, path)
+	return l.attach(tree, target, path)
 }
 
 // ensureMountPoint makes each missing directory of path (absolute, as seen
@@ -501,10 +520,10 @@ func (l *launcher) openTarget(root int, path string, optional bool) (int, error)
 // the table's paths are fixed, and every directory on the way (/, /usr, /var,
 // /var/lib, /run) is root's, so no one else can plant a link there.
 func openHostDir(path string) (int, error) {
-	fd, err := unix.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
+	fd, err := resolve.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_NO_MAGICLINKS,
-	})
+	}, -1)
 	if err != nil {
 		return -1, fmt.Errorf("cannot open %s: %w", path, err)
 	}
@@ -515,10 +534,10 @@ func openHostDir(path string) (int, error) {
 // resolving every symlink as if root were "/": a base snap's absolute
 // symlink cannot point out of it.
 func openInRoot(root int, path string) (int, error) {
-	return unix.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
+	return resolve.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
 		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	})
+	}, -1)
 }
 
 // bindFromBase binds the base snap's own copy of a path of /etc over the
@@ -542,15 +561,15 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 		return nil
 	}
 	display := fmt.Sprintf("%s of base snap %q", path, baseName)
-	tree, err := l.cloneTree(src, false, display)
+	tree, err := l.clone(src, false, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
 		return err
 	}
-	return l.attachTree(tree, dst, display)
+	return l.attach(tree, dst, display)
 }
 
 // pivot makes root the namespace's root, keeps the host's root at
@@ -569,10 +588,10 @@ func (l *launcher) pivot(root int, normal bool) error {
 	}
 	// A private mount of its own, so that the old root never
 	// propagates back.
-	tree, err := l.cloneTree(hostfs, false, policy.HostfsDir)
+	tree, err := l.clone(hostfs, false, policy.HostfsDir)
 	if err == nil {
-		if err = l.setTreeAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
-			err = l.attachTree(tree, hostfs, policy.HostfsDir)
+		if err = l.setAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
+			err = l.attach(tree, hostfs, policy.HostfsDir)
 		}
 		unix.Close(tree)
 	}
@@ -580,8 +599,18 @@ func (l *launcher) pivot(root int, normal bool) error {
 	if err != nil {
 		return err
 	}
+	if l.old != nil {
+		if err := l.beforePivotOld(); err != nil {
+			return err
+		}
+	}
 	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
 		return err
+	}
+	if l.old != nil {
+		if err := l.afterPivotOld(); err != nil {
+			return err
+		}
 	}
 	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
 	if normal {

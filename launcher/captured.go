@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/info"
 )
 
 // A preserved namespace is joined (or entered for inspection) only when it
@@ -19,19 +21,25 @@ import (
 //   - its owning user namespace is pid 1's: a mount namespace made by an
 //     unprivileged user (unshare -U -r -m), whose mounts that user controls,
 //     is refused;
-//   - its id (NS_GET_MNTNS_ID) is the one the info file recorded when the
-//     launcher captured it, for the per-snap namespace and for each
-//     per-user layer: another snap's namespace, or another user's layer,
-//     bound over this one's file, is refused. A namespace whose info file
-//     records no id (made by snapd's own snap-confine, or on a kernel
-//     without ids) is checked for its owner only.
+//   - its identity is the one the info file recorded when the launcher
+//     captured it, for the per-snap namespace and for each per-user layer:
+//     another snap's namespace, or another user's layer, bound over this
+//     one's file, is refused. The identity is the kernel's id
+//     (NS_GET_MNTNS_ID) since Linux 6.8, the nsfs inode before
+//     (nsIdentity). Both tell apart any two namespaces alive at once, and
+//     a namespace bound over the file is alive, as is the one the record
+//     was made for unless someone unmounted it behind the launcher's back:
+//     only then can an inode, unlike an id, have been handed on to the
+//     namespace found there. A namespace whose info file records neither
+//     (made by snapd's own snap-confine) is checked for its owner only.
 //
 // A namespace that fails either check is not ours: it is discarded and
 // rebuilt, as a stale one would be.
 
-// verifyCaptured checks nsfd as described above; recorded is the id from
-// the info file, 0 for none. The error says why it is not the captured one.
-func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded uint64) error {
+// verifyCaptured checks nsfd as described above; recorded is the identity
+// from the info file, zero for none. The error says why it is not the
+// captured one.
+func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded nsIdentity) error {
 	if l.hostOwner == nil {
 		owner, err := ownerOf(hostNS)
 		if err != nil {
@@ -46,18 +54,42 @@ func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded uint64) error {
 	if owner != *l.hostOwner {
 		return fmt.Errorf("it is owned by user namespace %d, not pid 1's %d", owner.ino, l.hostOwner.ino)
 	}
-	if recorded == 0 {
-		return nil
-	}
-	id, err := mountNSID(nsfd)
-	if err != nil {
-		return fmt.Errorf("cannot get its id: %w", err)
-	}
-	if id != recorded {
-		return fmt.Errorf("its id %d is not the %d recorded when it was captured", id, recorded)
+	switch {
+	case recorded.id != 0:
+		id, err := mountNSID(nsfd)
+		if err != nil {
+			return fmt.Errorf("cannot get its id: %w", err)
+		}
+		if id != recorded.id {
+			return fmt.Errorf("its id %d is not the %d recorded when it was captured", id, recorded.id)
+		}
+	case recorded.ino != 0:
+		var st unix.Stat_t
+		if err := unix.Fstat(nsfd, &st); err != nil {
+			return fmt.Errorf("cannot get its inode: %w", err)
+		}
+		if st.Ino != recorded.ino {
+			return fmt.Errorf("its inode %d is not the %d recorded when it was captured", st.Ino, recorded.ino)
+		}
 	}
 	return nil
 }
+
+// recordedIdentity is the identity an info file records of its namespace.
+func recordedIdentity(in info.Info) nsIdentity {
+	return nsIdentity{id: in.MountNSID, ino: in.MountNSInode}
+}
+
+// derivedFrom reports whether a per-user layer's info file records the
+// namespace snap as the one it was derived from.
+func derivedFrom(in info.Info, snap nsIdentity) bool {
+	return (in.ParentMountNSID != 0 && in.ParentMountNSID == snap.id) ||
+		(in.ParentMountNSInode != 0 && in.ParentMountNSInode == snap.ino)
+}
+
+// record sets what an info file records of the namespace n (as its own
+// identity, or as a layer's parent).
+func (n nsIdentity) record(id, ino *uint64) { *id, *ino = n.id, n.ino }
 
 // nsOwner names a user namespace by its nsfs inode.
 type nsOwner struct{ dev, ino uint64 }

@@ -69,7 +69,7 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
 	in := info.Info{BaseSnapName: f.base.name, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
-	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, uint64, error) {
+	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, nsIdentity, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
@@ -80,10 +80,10 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 		fstab := layout.FstabName(inst)
 		if f.normal {
 			if err := l.replaceRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
-				return -1, 0, err
+				return -1, nsIdentity{}, err
 			}
 		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
-			return -1, 0, err
+			return -1, nsIdentity{}, err
 		}
 		return l.newNamespace(hostNS, hostID, f)
 	})
@@ -91,12 +91,12 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 
 // preserve is what the per-snap namespace and a preserved per-user layer
 // share: it takes the capture target name in /run/snapd/ns (a root-owned
-// file), makes the namespace with build, records in with its id as the
+// file), makes the namespace with build, records in with its identity as the
 // info file infoName, and captures the namespace on the target. The info
 // file is written before the capture, so a launcher killed half-way leaves
 // a preserved namespace with its info file, or a plain file at the target,
 // which means "not preserved".
-func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, uint64, error)) (int, error) {
+func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, nsIdentity, error)) (int, error) {
 	display := layout.NSDir + "/" + name
 	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
 	if err != nil {
@@ -115,7 +115,7 @@ func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, buil
 	if err != nil {
 		return -1, err
 	}
-	in.MountNSID = id
+	id.record(&in.MountNSID, &in.MountNSInode)
 	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
 		err = l.capture(nsfd, target, display)
 	}
@@ -123,20 +123,20 @@ func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, buil
 		unix.Close(nsfd)
 		return -1, err
 	}
-	l.debugf("preserved mount namespace %d at %s", id, display)
+	l.debugf("preserved mount namespace %s at %s", id, display)
 	return nsfd, nil
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
 // and returns a descriptor of it and its id: no other goroutine ever runs in
 // the half-made namespace, and no helper process is left behind.
-func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
+func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, nsIdentity, error) {
 	r, err := onThrowawayThread("create the mount namespace", func() (madeNS, error) {
 		nsfd, id, err := l.buildNamespace(hostNS, hostID, f)
 		return madeNS{nsfd, id}, err
 	})
 	if err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	return r.nsfd, r.id, nil
 }
@@ -144,7 +144,7 @@ func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, 
 // madeNS is a namespace made on a throwaway thread.
 type madeNS struct {
 	nsfd int
-	id   uint64
+	id   nsIdentity
 }
 
 // onThrowawayThread runs fn on an OS thread of its own that is never
@@ -181,54 +181,74 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 // bootstrap needs from pid 1's namespace, creates the new namespace, builds
 // the snap's root filesystem in it, then the private /tmp and /dev/pts, and
 // runs snap-update-ns, in snap-confine's order.
-func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int, uint64, error) {
+func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int, nsIdentity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
 	if err := l.joinHostNS(hostNS); err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
-	h, err := l.prepareHostSide(f)
-	if err != nil {
-		return -1, 0, err
+	// Before Linux 5.12 the mounts are made with mount(2), from the new
+	// namespace, which is not made slave until pivot_root
+	// (bootstrap_old.go).
+	oldAPI := !haveMountAPI()
+	var h *hostSide
+	if !oldAPI {
+		var err error
+		if h, err = l.prepareHostSide(f); err != nil {
+			return -1, nsIdentity{}, err
+		}
+		defer h.close()
 	}
-	defer h.close()
 	// snap-update-ns is the host's, opened before the pivot, as
 	// snap-confine does.
 	updateNS, err := l.openHelper()
 	if err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	defer updateNS.close()
 	id, err := l.unshareAbove(hostNS, hostID)
 	if err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
-	l.debugf("created mount namespace %d", id)
-	if err := l.makeRootRslave(); err != nil {
-		return -1, 0, err
+	l.debugf("created mount namespace %s", id)
+	if !oldAPI {
+		if err := l.makeRootRslave(); err != nil {
+			return -1, nsIdentity{}, err
+		}
+	} else {
+		l.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
+		if err := l.startOldMounts(); err != nil {
+			return -1, nsIdentity{}, err
+		}
+		defer func() { l.old.close(); l.old = nil }()
+		if h, err = l.prepareHostSide(f); err != nil {
+			return -1, nsIdentity{}, err
+		}
+		defer h.close()
 	}
 	if err := l.bootstrap(f, h); err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	if err := l.setupPrivateTmp(); err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	if err := l.setupPrivateDevpts(); err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	if err := l.runSnapUpdateNS(updateNS); err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
 	if err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	return nsfd, id, nil
 }
 
 // unshareAbove creates a new mount namespace, a copy of fromNS, whose id is
-// above hostID (pid 1's namespace's, where it will be captured); hostID 0
-// means no check (not captured, or a kernel without namespace ids).
+// above hostID (pid 1's namespace's, where it will be captured), and
+// returns its identity; hostID 0 means no check (not captured, or a kernel
+// without namespace ids, where ids do not come from per-CPU batches).
 //
 // Since Linux 6.18 mount namespace ids come from per-CPU batches, and the
 // kernel refuses to bind mount a namespace file whose id is not above the
@@ -237,10 +257,10 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 // could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
 // namespace remade pinned to each allowed CPU in turn; the original
 // affinity is restored before anything else runs on this thread.
-func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
+func (l *launcher) unshareAbove(fromNS int, hostID uint64) (nsIdentity, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
-		return 0, fmt.Errorf("cannot get the CPU affinity: %w", err)
+		return nsIdentity{}, fmt.Errorf("cannot get the CPU affinity: %w", err)
 	}
 	var cpus []int
 	for cpu := 0; cpu < len(orig)*64; cpu++ {
@@ -257,31 +277,31 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if attempt > len(cpus) {
-				return 0, fmt.Errorf("cannot create a mount namespace that can be preserved: on every allowed CPU the kernel gave an id not above %d", hostID)
+				return nsIdentity{}, fmt.Errorf("cannot create a mount namespace that can be preserved: on every allowed CPU the kernel gave an id not above %d", hostID)
 			}
 			var one unix.CPUSet
 			one.Set(cpus[attempt-1])
 			if err := unix.SchedSetaffinity(0, &one); err != nil {
-				return 0, fmt.Errorf("cannot pin to CPU %d: %w", cpus[attempt-1], err)
+				return nsIdentity{}, fmt.Errorf("cannot pin to CPU %d: %w", cpus[attempt-1], err)
 			}
 			pinned = true
 		}
 		if err := l.unshareFrom(fromNS); err != nil {
-			return 0, err
+			return nsIdentity{}, err
 		}
 		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
 		if err != nil {
-			return 0, err
+			return nsIdentity{}, err
 		}
-		id, err := mountNSID(nsfd)
+		id, err := identify(nsfd)
 		unix.Close(nsfd)
 		if err != nil {
-			return 0, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
+			return nsIdentity{}, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
 		}
-		if id > hostID || hostID == 0 {
+		if id.id > hostID || hostID == 0 {
 			if pinned {
 				if err := unix.SchedSetaffinity(0, &orig); err != nil {
-					return 0, fmt.Errorf("cannot restore the CPU affinity: %w", err)
+					return nsIdentity{}, fmt.Errorf("cannot restore the CPU affinity: %w", err)
 				}
 				pinned = false
 			}
@@ -291,7 +311,7 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (uint64, error) {
 		if attempt < len(cpus) {
 			next = fmt.Sprintf("retrying on CPU %d", cpus[attempt])
 		}
-		l.debugf("capture retry: new mount namespace id %d is not above pid 1's %d; %s", id, hostID, next)
+		l.debugf("capture retry: new mount namespace id %s is not above pid 1's %d; %s", id, hostID, next)
 	}
 }
 

@@ -10,7 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
+	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -197,15 +199,16 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 	if !devcgroup.IsSnapCgroup(own, tag) {
 		return fmt.Errorf("%s is not a snap cgroup for tag %s", own, tag)
 	}
-	cgfd, err := unix.Openat2(cgroot, strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV})
+	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
 	defer unix.Close(cgfd)
 
-	mapfd, err := l.deviceMap(tag)
+	var mem memlock
+	mapfd, err := l.deviceMap(tag, &mem)
 	if err != nil {
-		return err
+		return errors.Join(err, mem.restore())
 	}
 	defer unix.Close(mapfd)
 	display := devcgroup.BPFDir + "/" + devcgroup.UdevTag(tag)
@@ -213,13 +216,16 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 	// from what it holds, never emptied (devcgroup.MapSteps).
 	keys, err := deviceMapKeys(mapfd)
 	if err != nil {
-		return fmt.Errorf("cannot read the device map %s: %w", display, err)
+		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", display, err), mem.restore())
 	}
 	if err := l.updateDeviceMap(mapfd, devcgroup.MapSteps(keys, allow), display); err != nil {
-		return err
+		return errors.Join(err, mem.restore())
 	}
-	prog, err := l.loadDeviceProgram(mapfd, devcgroup.ObjectName(tag))
-	if err != nil {
+	prog, err := l.withMemlock(&mem, func() (int, error) { return l.loadDeviceProgram(mapfd, devcgroup.ObjectName(tag)) })
+	if err := errors.Join(err, mem.restore()); err != nil {
+		if prog >= 0 {
+			unix.Close(prog)
+		}
 		return err
 	}
 	defer unix.Close(prog)
@@ -239,7 +245,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Devi
 // files must be root's cgroupfs entries: one a user made or was given is
 // refused before anything is written.
 func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
-	devices, err := unix.Openat2(cgroot, devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS})
+	devices, err := resolve.Openat2(cgroot, devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}
@@ -310,7 +316,7 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 
 // deviceMap opens the app's pinned map, checked to be in snapd's layout,
 // or creates and pins an empty one.
-func (l *launcher) deviceMap(tag string) (int, error) {
+func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
 		return -1, err
@@ -334,9 +340,16 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 	defer unix.Close(dir)
 	name := devcgroup.UdevTag(tag)
 	display := devcgroup.BPFDir + "/" + name
-	mapfd, err := l.openDeviceMap(dir, name, display)
+	get, pin := bpfObjGetAt, bpfObjPinAt
+	if !haveBPFPathFD() {
+		l.debugf("bpf(2) has no BPF_F_PATH_FD (Linux 6.5): the device map is pinned and opened by its /proc/self/fd path")
+		get, pin = bpfObjGetPath, bpfObjPinPath
+	}
+	mapfd, err := l.openDeviceMap(dir, name, display, get)
 	if errors.Is(err, unix.ENOENT) {
-		return l.createDeviceMap(dir, name, devcgroup.ObjectName(tag), display)
+		return l.withMemlock(mem, func() (int, error) {
+			return l.createDeviceMap(dir, name, devcgroup.ObjectName(tag), display, pin)
+		})
 	} else if err != nil {
 		return -1, err
 	}
@@ -349,6 +362,66 @@ func (l *launcher) deviceMap(tag string) (int, error) {
 		return -1, fmt.Errorf("cannot use %s: %w", display, err)
 	}
 	return mapfd, nil
+}
+
+// memlockNeeded is the RLIMIT_MEMLOCK snap-confine 2.77 sets for the map
+// and the program on kernels that charge them to it (before 5.11; there
+// they cost 11 and 2 pages).
+const memlockNeeded = 512 << 10
+
+// memlock is the caller's RLIMIT_MEMLOCK while the launcher has raised it.
+type memlock struct {
+	raised bool
+	old    unix.Rlimit
+}
+
+// withMemlock runs op, a creation of a BPF map or program; when the kernel
+// refuses it with EPERM, which with CAP_SYS_ADMIN effective only a kernel
+// charging it to RLIMIT_MEMLOCK does (before 5.11), it raises the limit to
+// memlockNeeded, as snap-confine 2.77 does, and runs op again: the soft
+// limit, and the hard one when the launcher holds CAP_SYS_RESOURCE (the
+// setuid install, or a file-capability install given it); without, the
+// soft limit goes up to the hard one only. Kernels that charge the memory
+// cgroup instead never get here, and the caller's limit stays untouched
+// (even 0). mem.restore puts the limit back.
+func (l *launcher) withMemlock(mem *memlock, op func() (int, error)) (int, error) {
+	fd, err := op()
+	if !errors.Is(err, unix.EPERM) || mem.raised {
+		return fd, err
+	}
+	var cur unix.Rlimit
+	if gerr := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &cur); gerr != nil {
+		return fd, err
+	}
+	raised := unix.Rlimit{Cur: max(cur.Cur, memlockNeeded), Max: max(cur.Max, memlockNeeded)}
+	if capsOf([]policy.Cap{policy.CapSysResource}).and(l.permitted).empty() {
+		raised = unix.Rlimit{Cur: max(cur.Cur, min(cur.Max, memlockNeeded)), Max: cur.Max}
+	}
+	if raised == cur {
+		if cur.Cur >= memlockNeeded {
+			return fd, err // not the limit
+		}
+		return fd, fmt.Errorf("%w (a kernel before 5.11 charges it to RLIMIT_MEMLOCK, whose hard limit of %d bytes is below %d, and the launcher lacks cap_sys_resource to raise it)", err, cur.Max, memlockNeeded)
+	}
+	l.debugf("the kernel charges BPF objects to RLIMIT_MEMLOCK (before Linux 5.11): raising it from %d:%d to %d:%d", cur.Cur, cur.Max, raised.Cur, raised.Max)
+	if rerr := l.setMemlock(raised); rerr != nil {
+		return fd, fmt.Errorf("%w (%v)", err, rerr)
+	}
+	mem.raised, mem.old = true, cur
+	return op()
+}
+
+// restore gives the process the caller's RLIMIT_MEMLOCK back, which
+// lowering needs no privilege for; the app inherits it.
+func (mem *memlock) restore() error {
+	if !mem.raised {
+		return nil
+	}
+	if err := lowerMemlock(mem.old); err != nil {
+		return fmt.Errorf("cannot restore RLIMIT_MEMLOCK: %w", err)
+	}
+	mem.raised = false
+	return nil
 }
 
 // openBPFFS opens /sys/fs/bpf (below fsdir, /sys/fs), mounting a bpffs

@@ -80,9 +80,10 @@ type launcher struct {
 	permitted   capSet // the launcher's permitted capabilities
 	inheritable capSet // the caller's inheritable set, left as it was
 
-	procfd    int      // the verified /proc of pid 1's namespace
-	hostOwner *nsOwner // the user namespace owning pid 1's mount namespace, once known
-	snapDir   string   // the host's snap mount directory, probed in pid 1's namespace (reassociate)
+	procfd    int        // the verified /proc of pid 1's namespace
+	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
+	snapDir   string     // the host's snap mount directory, probed in pid 1's namespace (reassociate)
+	old       *oldMounts // the bootstrap's staging area where the new mount API is missing (bootstrap_old.go)
 
 	// stderr holds what the launcher and its helper have to say until no
 	// lock is held any more: the caller owns fd 2 and can make a write to

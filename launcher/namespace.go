@@ -315,17 +315,6 @@ func sameFile(a, b int) (bool, error) {
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
 }
 
-// mountNSID returns the kernel's unique, never reused id of a mount
-// namespace, or 0 on kernels without NS_GET_MNTNS_ID (before 6.8), which
-// also predate the id ordering that unshareAbove works around.
-func mountNSID(nsfd int) (uint64, error) {
-	id, err := unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
-	if err == unix.ENOTTY || err == unix.EINVAL {
-		return 0, nil
-	}
-	return id, err
-}
-
 // initRunDirs makes sure, under the global lock, that /run/snapd/lock and
 // /run/snapd/ns exist as root-owned 0755 directories and that /run/snapd/ns
 // is a private mount. It returns descriptors of both directories.
@@ -356,7 +345,7 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 		unix.Close(lockdir)
 		return -1, -1, err
 	}
-	if nsdir, err = l.makePrivateMount(nsdir); err != nil {
+	if nsdir, err = l.makePrivateMount(snapd, nsdir); err != nil {
 		unix.Close(lockdir)
 		return -1, -1, err
 	}
@@ -375,10 +364,11 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 	if err != nil {
 		return -1, false
 	}
-	var stx unix.Statx_t
-	if checkRootOwned(fd, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil) != nil ||
-		unix.Statx(fd, "", unix.AT_EMPTY_PATH, 0, &stx) != nil ||
-		stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+	if checkRootOwned(fd, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil) != nil {
+		unix.Close(fd)
+		return -1, false
+	}
+	if mounted, err := l.mountRoot(snapd, fd); err != nil || !mounted {
 		unix.Close(fd)
 		return -1, false
 	}
@@ -392,22 +382,19 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 // makePrivateMount makes /run/snapd/ns a private mount: a bind mount of
 // itself first, unless it already is a mount point. Making an already
 // private mount private again is a no-op, so this is idempotent and needs no
-// parsing of mountinfo: statx tells whether the directory is a mount root.
-// It takes nsdir and returns the descriptor to use from then on: after a new
-// bind mount, the old descriptor names the directory under it, where a
-// capture would be hidden and would propagate.
-func (l *launcher) makePrivateMount(nsdir int) (int, error) {
-	var stx unix.Statx_t
-	if err := unix.Statx(nsdir, "", unix.AT_EMPTY_PATH, 0, &stx); err != nil {
+// parsing of mountinfo: mountRoot tells whether the directory (opened as
+// "ns" below snapd) is a mount root. It takes nsdir and returns the
+// descriptor to use from then on: after a new bind mount, the old
+// descriptor names the directory under it, where a capture would be hidden
+// and would propagate.
+func (l *launcher) makePrivateMount(snapd, nsdir int) (int, error) {
+	mounted, err := l.mountRoot(snapd, nsdir)
+	if err != nil {
 		unix.Close(nsdir)
-		return -1, fmt.Errorf("cannot inspect %s: %w", layout.NSDir, err)
+		return -1, fmt.Errorf("cannot tell whether %s is a mount point: %w", layout.NSDir, err)
 	}
-	if stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
-		unix.Close(nsdir)
-		return -1, fmt.Errorf("cannot tell whether %s is a mount point: kernel too old", layout.NSDir)
-	}
-	err := func() error {
-		if stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+	err = func() error {
+		if !mounted {
 			if err := l.bindSelf(nsdir, layout.NSDir); err != nil {
 				return err
 			}

@@ -233,8 +233,7 @@ func checkRootDir(fd int, display string) error {
 func (l *launcher) ensureSnapDirMounts(lockdir int) error {
 	stillMounted := func() bool {
 		for _, dir := range l.snapDirs() {
-			var stx unix.Statx_t
-			if unix.Statx(unix.AT_FDCWD, dir, unix.AT_SYMLINK_NOFOLLOW, 0, &stx) != nil || stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+			if mounted, err := l.isMountPoint(dir); err != nil || !mounted {
 				l.debugf("%s is not a mount point any more: setting it up again", dir)
 				return false
 			}

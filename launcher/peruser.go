@@ -19,7 +19,8 @@ import (
 // With the per-user-mount-namespace feature the layer is preserved as
 // <instance>.<uid>.mnt and joined next time, but only while it was derived
 // from the snap's current namespace (its info file records that
-// namespace's id): a layer on top of a namespace that has since been
+// namespace's identity: id, or inode before Linux 6.8): a layer on top of
+// a namespace that has since been
 // discarded would run the app on a stale base. Without the feature, the
 // layer is rebuilt on every launch (snapd's behaviour today).
 //
@@ -37,7 +38,7 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 		return -1, "", err
 	}
 	defer unlock(lock)
-	snapID, err := mountNSID(snapNS)
+	snapID, err := identify(snapNS)
 	if err != nil {
 		return -1, "", fmt.Errorf("cannot get the id of the snap's mount namespace: %w", err)
 	}
@@ -62,8 +63,9 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 	if err != nil {
 		return -1, "", fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	in := info.Info{BaseSnapName: f.base.name, ParentMountNSID: snapID}
-	nsfd, err := l.preserve(nsdir, name, layout.UserInfoName(inst, uid), in, func() (int, uint64, error) {
+	in := info.Info{BaseSnapName: f.base.name}
+	snapID.record(&in.ParentMountNSID, &in.ParentMountNSInode)
+	nsfd, err := l.preserve(nsdir, name, layout.UserInfoName(inst, uid), in, func() (int, nsIdentity, error) {
 		return l.newUserNamespace(snapNS, hostID, updateNS)
 	})
 	return nsfd, "the new per-user mount namespace " + display, err
@@ -73,7 +75,7 @@ func (l *launcher) perUserNamespace(hostNS, nsdir, lockdir, snapNS int, f *build
 // is the one captured there (verifyCaptured) and was derived from the
 // snap's namespace snapID, or -1. Any other is discarded here, under the
 // locks.
-func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint64) (int, error) {
+func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID nsIdentity) (int, error) {
 	display := layout.NSDir + "/" + name
 	fd, err := l.openNSFile(nsdir, name)
 	if err != nil || fd < 0 {
@@ -86,19 +88,21 @@ func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint
 			recorded = in
 		}
 	}
-	// A layer is always ours, so its info file always records its id: one
-	// without is not trusted either.
-	err = l.verifyCaptured(hostNS, fd, recorded.MountNSID)
+	// A layer is always ours, so its info file always records its
+	// identity: one without is not trusted either.
+	own := recordedIdentity(recorded)
+	err = l.verifyCaptured(hostNS, fd, own)
 	switch {
-	case err == nil && recorded.MountNSID == 0 && snapID != 0:
+	case err == nil && own == (nsIdentity{}):
 		l.debugf("the preserved per-user mount namespace %s has no recorded id: discarding it", display)
 	case err != nil:
 		l.debugf("the preserved per-user mount namespace %s is not the one captured there: %v: discarding it", display, err)
-	case snapID != 0 && recorded.ParentMountNSID == snapID:
-		l.debugf("the preserved per-user mount namespace %s is on top of the snap's namespace %d", display, snapID)
+	case derivedFrom(recorded, snapID):
+		l.debugf("the preserved per-user mount namespace %s is on top of the snap's namespace %s", display, snapID)
 		return fd, nil
 	default:
-		l.debugf("the preserved per-user mount namespace %s was derived from namespace %d, not the snap's %d: discarding it", display, recorded.ParentMountNSID, snapID)
+		parent := nsIdentity{id: recorded.ParentMountNSID, ino: recorded.ParentMountNSInode}
+		l.debugf("the preserved per-user mount namespace %s was derived from namespace %s, not the snap's %s: discarding it", display, parent, snapID)
 	}
 	unix.Close(fd)
 	if err := l.unmountNSFile(nsdir, name); err != nil {
@@ -116,7 +120,7 @@ func (l *launcher) openPreservedUser(hostNS, nsdir int, name string, snapID uint
 // throwaway thread: a copy of it, made recursively slave (the snap's mounts
 // keep arriving, the user's never leave), with the snap's per-user mounts.
 // hostID is 0 when the layer will not be captured.
-func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper) (int, uint64, error) {
+func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper) (int, nsIdentity, error) {
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
 		id, err := l.unshareAbove(snapNS, hostID)
 		if err == nil {
@@ -132,7 +136,7 @@ func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper) 
 		return madeNS{nsfd, id}, err
 	})
 	if err != nil {
-		return -1, 0, err
+		return -1, nsIdentity{}, err
 	}
 	return r.nsfd, r.id, nil
 }

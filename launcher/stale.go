@@ -82,7 +82,7 @@ func (l *launcher) checkStaleness(hostNS, nsdir, nsfd int, f *buildFacts) (keep 
 		return false, err
 	}
 	// Before anything else, and before the inspection enters it.
-	if err := l.verifyCaptured(hostNS, nsfd, in.MountNSID); err != nil {
+	if err := l.verifyCaptured(hostNS, nsfd, recordedIdentity(in)); err != nil {
 		l.debugf("the preserved mount namespace is not the one captured there: %v: discarding it", err)
 		return false, nil
 	}

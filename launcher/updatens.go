@@ -249,6 +249,9 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	if err != nil {
 		killHelper(pid)
 		unix.Wait4(pid, nil, 0, nil)
+		if err == unix.ENOSYS {
+			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux 5.4 or later)", path)
+		}
 		return fmt.Errorf("cannot watch %s: %w", path, err)
 	}
 	defer unix.Close(pidfd)

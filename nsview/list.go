@@ -244,7 +244,7 @@ func describeNS(dirfd int, dir, name string, inst naming.Instance, uid uint32, i
 // madeBy tells who wrote an info file: snapns records what the namespace
 // was built from, snapd's snap-confine only the base's name.
 func madeBy(in info.Info) string {
-	if in.BaseSnapRevision != "" || in.BaseSnapDevice != 0 || in.HomedirsKnown || in.MountNSID != 0 {
+	if in.BaseSnapRevision != "" || in.BaseSnapDevice != 0 || in.HomedirsKnown || in.MountNSID != 0 || in.MountNSInode != 0 {
 		return MadeBySnapns
 	}
 	return MadeBySnapConfine
@@ -352,11 +352,16 @@ func decideUser(dir string, n *Namespace, snap *Namespace) {
 		n.Stale, n.NextLaunch, n.Reason = "must", "discard", "no usable info file: "+n.InfoProblem
 	default:
 		in, why := planner.ReadInfoFile(dir, snap.InfoFile)
-		if why != "" || in.MountNSID == 0 || n.ParentID != in.MountNSID {
+		user, uwhy := planner.ReadInfoFile(dir, n.InfoFile)
+		if why != "" || uwhy != "" || !info.DerivedFrom(user, in) {
 			n.Stale, n.NextLaunch, n.Reason = "must", "discard", "not on top of the snap's current namespace"
 			return
 		}
-		n.Stale, n.Reason = "keep", fmt.Sprintf("on top of the snap's current namespace (id %d)", in.MountNSID)
+		if in.MountNSID != 0 {
+			n.Stale, n.Reason = "keep", fmt.Sprintf("on top of the snap's current namespace (id %d)", in.MountNSID)
+		} else {
+			n.Stale, n.Reason = "keep", fmt.Sprintf("on top of the snap's current namespace (inode %d)", in.MountNSInode)
+		}
 	}
 }
 

@@ -28,6 +28,7 @@ import (
 
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/host"
+	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/plan"
@@ -130,7 +131,7 @@ func perUser(p *plan.Plan, e Expectation, uid uint32) (PerUser, string) {
 	snapInfo, why1 := readInfoFile(layout.NSDir, layout.InfoName(p.Instance))
 	userInfo, why2 := readInfoFile(layout.NSDir, layout.UserInfoName(p.Instance, uid))
 	userNS, err := isPreserved(layout.NSDir, layout.UserMountNSName(p.Instance, uid))
-	if why1 == "" && why2 == "" && err == nil && userNS && snapInfo.MountNSID != 0 && userInfo.ParentMountNSID == snapInfo.MountNSID {
+	if why1 == "" && why2 == "" && err == nil && userNS && info.DerivedFrom(userInfo, snapInfo) {
 		return PerUserJoin, "the preserved layer is on top of the snap's current namespace"
 	}
 	return PerUserCreate, "a new layer, preserved: none is preserved on top of the snap's current namespace"

@@ -32,7 +32,7 @@ func ProfileFileName(libexecdir string) string {
 // namespace and lock files, the bootstrap's mounts, the helpers it runs
 // (with a transition to snap-update-ns.<instance>) and the app's exec (with
 // a transition to the snap's security tag). Its capabilities are
-// Required(). Tests check its syntax with apparmor_parser and that every
+// Required() and OptionalCaps(). Tests check its syntax with apparmor_parser and that every
 // file the end-to-end launches make the launcher open is allowed by it.
 func LauncherProfile(libexecdir string) (string, error) {
 	libexecdir = path.Clean(libexecdir)
@@ -42,6 +42,12 @@ func LauncherProfile(libexecdir string) (string, error) {
 	var caps strings.Builder
 	for _, c := range Required() {
 		fmt.Fprintf(&caps, "  capability %s,\n", c)
+	}
+	if optional := OptionalCaps(); len(optional) > 0 {
+		caps.WriteString("  # Raised only when held, on older kernels (policy.Spec's Optional).\n")
+		for _, c := range optional {
+			fmt.Fprintf(&caps, "  capability %s,\n", c)
+		}
 	}
 	return strings.NewReplacer(
 		"@GENERATED@", "Generated from snapns's policy/apparmor.go for "+libexecdir+"/snap-confine; do not edit (local/"+ProfileFileName(libexecdir)+" is yours).",
@@ -83,6 +89,9 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   @{PROC}/@{pid}/exe r,
   @{PROC}/@{pid}/fd/ r,
   @{PROC}/@{pid}/fd/* rw,
+  # Mount ids, where statx has none (before Linux 5.8) or openat2 is
+  # missing (5.6).
+  @{PROC}/@{pid}/fdinfo/* r,
   @{PROC}/@{pid}/task/@{tid}/ns/mnt r,
   @{PROC}/@{pid}/task/@{tid}/mountinfo r,
   @{PROC}/@{pid}/task/@{tid}/attr/{apparmor/,}current r,
@@ -175,6 +184,24 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /sys/fs/cgroup/devices/snap.*/ rw,
   /sys/fs/cgroup/devices/snap.*/{devices.allow,devices.deny,cgroup.procs} w,
 
+  # The loaded NVIDIA driver on a classic host (policy/nvidia.go): its
+  # version, the library and vendor directories it is looked for in (only
+  # listed; the farms below /var/lib/snapd/lib are made in the new root),
+  # the export files of snaps providing GPU libraries and the vendor files
+  # copied from them.
+  /sys/module/ r,
+  /sys/module/nvidia/ r,
+  /sys/module/nvidia/version r,
+  /usr/{lib,lib32,lib64}/{,**/} r,
+  /usr/share/ r,
+  /usr/share/{vulkan,glvnd}/{,**/} r,
+  /var/lib/snapd/export/ r,
+  /var/lib/snapd/export/system_*.library-source r,
+  /etc/{glvnd,vulkan}/ r,
+  /etc/glvnd/egl_vendor.d/{,*_snap_*_*_*.json} r,
+  /etc/vulkan/icd.d/{,snap_*_*_*.json} r,
+  /snap/*/*/**.json r,
+
   # The snap's private /tmp and the scratch directory of a new root.
   /tmp/ r,
   /tmp/snap-private-tmp/ rw,
@@ -191,6 +218,9 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /var/lib/{snapd,extrausers}/ r,
   /{media,run/netns,run/media}/ rw,
   /{,usr/}lib/{modules,firmware}/ r,
+  # Before Linux 5.6 (no openat2) each component is opened on its own: a
+  # merged-/usr host's /lib is a symlink.
+  /lib{,/} r,
   /usr/src/ r,
 
   # Mounts: the namespace directory, the new namespace's root and binds,
@@ -210,6 +240,21 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,
   umount /var/lib/snapd/hostfs/{sys,dev,proc}/,
   umount /run/snapd/ns/*.mnt,
+
+  # Before Linux 5.12 (no open_tree, mount_setattr): the new root is
+  # assembled with mount(2) in a staging tmpfs mounted on the new
+  # namespace's /run/snapd/ns (launcher/bootstrap_old.go), then pivoted
+  # into; the old root is made slave and the staging area detached.
+  /run/snapd/ns/[0-9]* rw,
+  /run/snapd/ns/[0-9]*/ rw,
+  /run/snapd/ns/root/{,**} rw,
+  mount fstype=tmpfs options=(rw nosuid nodev noexec) tmpfs -> /run/snapd/ns/,
+  mount options=(rw unbindable) -> /run/snapd/ns/,
+  mount -> /run/snapd/ns/{[0-9]*,[0-9]*/,root/,root/**},
+  mount options=(rw slave) -> /,
+  mount options=(rw rslave) -> /var/lib/snapd/hostfs/,
+  pivot_root oldroot=/var/lib/snapd/hostfs/ /run/snapd/ns/root/,
+  umount /var/lib/snapd/hostfs/run/snapd/ns/,
 
   # The snap mount directory made a shared mount point of itself where
   # neither it nor / is shared; parallel instances (the

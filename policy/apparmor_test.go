@@ -54,15 +54,19 @@ func TestLauncherProfile(t *testing.T) {
 				t.Errorf("the profile for %s lacks %q", tc.dir, want)
 			}
 		}
-		// Exactly policy.Required()'s capabilities.
-		var caps []string
+		// Exactly policy.Required()'s capabilities, then the optional
+		// ones (raised only when held).
+		var caps, want []string
 		for _, line := range strings.Split(text, "\n") {
 			if c, ok := strings.CutPrefix(strings.TrimSpace(line), "capability "); ok {
 				caps = append(caps, "cap_"+strings.TrimSuffix(c, ","))
 			}
 		}
-		if got := strings.Join(caps, ","); got != policy.RequiredSetcap() {
-			t.Errorf("the profile's capabilities are %s, want policy.Required(): %s", got, policy.RequiredSetcap())
+		for _, c := range append(policy.Required(), policy.OptionalCaps()...) {
+			want = append(want, "cap_"+c.String())
+		}
+		if got := strings.Join(caps, ","); got != strings.Join(want, ",") {
+			t.Errorf("the profile's capabilities are %s, want policy.Required() and policy.OptionalCaps(): %s", got, strings.Join(want, ","))
 		}
 	}
 	for _, bad := range []string{"lib/snapd", "/usr/lib/snap d", "/usr/{lib,libexec}/snapd", "/usr/lib/*"} {

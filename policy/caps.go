@@ -21,6 +21,7 @@ const (
 	CapSysChroot      Cap = 18
 	CapSysPtrace      Cap = 19
 	CapSysAdmin       Cap = 21
+	CapSysResource    Cap = 24
 	capLastKnown      Cap = 40
 	capNamesFirstFree     = capLastKnown + 1
 )

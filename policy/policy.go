@@ -12,6 +12,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -91,6 +92,22 @@ const (
 	OpDeviceGroupReset
 	OpDeviceGroupAttach
 
+	// Kernels older than the interfaces above (launcher/kernel.go): the
+	// bootstrap with mount(2) where the new mount API is missing (before
+	// Linux 5.12), and RLIMIT_MEMLOCK where BPF maps are charged to it
+	// (before 5.11).
+	OpStageOld
+	OpBindOld
+	OpPropagateOld
+	OpRemountReadOnly
+	OpMoveOld
+	OpRaiseMemlock
+	// The host's NVIDIA driver on a classic host (launcher/nvidia.go),
+	// below /var/lib/snapd/lib in a new namespace's root.
+	OpGPUTmpfs
+	OpGPUReadOnly
+	OpGPUFile
+
 	numOps
 )
 
@@ -113,7 +130,23 @@ type Spec struct {
 	// only, where the launcher's ids are the caller's: what euid 0 gives
 	// the setuid install for free (owning root's files and directories).
 	FileCapsOnly []Cap
+	// Optional are raised as well, in both installs, when the launcher
+	// holds them, and are no part of the file-capability set: what only
+	// kernels older than some interface need and what a packager may
+	// add (cap_sys_resource, for RLIMIT_MEMLOCK before Linux 5.11, which
+	// snapd's snap-confine.v2-only.caps has and containers' bounding sets
+	// often lack). Without them the action does less, and says so.
+	Optional []Cap
+	// Kernels says on which kernels the action runs: every one (""), or
+	// only since or before the Linux version that brought the interface
+	// it uses or stands in for ("since 5.12", "before 5.12").
+	Kernels string
 }
+
+// OnlyBefore reports whether op runs only on kernels older than some
+// interface (a fallback), OnlySince whether only on kernels that have it.
+func (op Op) OnlyBefore() bool { return strings.HasPrefix(Ops[op].Kernels, "before ") }
+func (op Op) OnlySince() bool  { return strings.HasPrefix(Ops[op].Kernels, "since ") }
 
 // Raised returns the capabilities op raises: Caps, and SetuidCaps when
 // fullSet (the launcher holds root's full permitted set), FileCapsOnly when
@@ -123,7 +156,7 @@ func (op Op) Raised(fullSet bool) []Cap {
 	if fullSet {
 		extra = Ops[op].SetuidCaps
 	}
-	return append(append([]Cap{}, Ops[op].Caps...), extra...)
+	return append(append(append([]Cap{}, Ops[op].Caps...), extra...), Ops[op].Optional...)
 }
 
 var (
@@ -170,7 +203,7 @@ var Ops = [numOps]Spec{
 	// which only CAP_CHOWN can change to root's; the file-capability
 	// install changes the mode of root's entries with CAP_FOWNER.
 	OpFixOwner:     {Name: "give an entry to root:root with its mode", Syscalls: "fchown(0, 0), fchmod", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapChown, CapFowner}},
-	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS)", FileCapsOnly: []Cap{CapDacReadSearch}},
+	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS); before Linux 5.6 openat(O_PATH|O_NOFOLLOW) per component", FileCapsOnly: []Cap{CapDacReadSearch}},
 	OpUnlink:       {Name: "remove an entry of a root-owned directory", Syscalls: "unlinkat", FileCapsOnly: []Cap{CapDacOverride}},
 	OpRename:       {Name: "replace a file in a root-owned directory", Syscalls: "renameat", FileCapsOnly: []Cap{CapDacOverride}},
 	// Through a descriptor openRootFile opened for writing: none.
@@ -192,9 +225,9 @@ var Ops = [numOps]Spec{
 	// /tmp/snap-private-tmp by path for mount(2) (DAC read-search).
 	OpRootTmpfs:      {Name: "mount the tmpfs that becomes the snap's root", Syscalls: "mount(tmpfs, mode=0755,uid=0,gid=0), mount(MS_UNBINDABLE)", Caps: mounts, FileCapsOnly: []Cap{CapDacReadSearch}},
 	OpRootEntry:      {Name: "create a mount point in the snap's new root", Syscalls: "mkdirat, openat(O_CREAT|O_EXCL|O_NOFOLLOW) or symlinkat, fchownat(0, 0, AT_SYMLINK_NOFOLLOW)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
-	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts},
-	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts},
-	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts},
+	OpCloneTree:      {Name: "clone a mount tree", Syscalls: "open_tree(OPEN_TREE_CLONE)", Caps: mounts, Kernels: "since 5.12"},
+	OpSetTreeAttrs:   {Name: "set the attributes of a cloned mount tree", Syscalls: "mount_setattr(AT_RECURSIVE)", Caps: mounts, Kernels: "since 5.12"},
+	OpAttachTree:     {Name: "attach a cloned mount tree", Syscalls: "move_mount", Caps: mounts, Kernels: "since 5.12"},
 	OpPivotRoot:      {Name: "pivot into the snap's root filesystem", Syscalls: "fchdir, pivot_root, chdir", Caps: mounts},
 	OpDetach:         {Name: "detach a host mount from the snap's root", Syscalls: "umount2(MNT_DETACH|UMOUNT_NOFOLLOW)", Caps: mounts},
 	OpBindPrivateTmp: {Name: "bind mount the private /tmp", Syscalls: "mount(MS_BIND)", Caps: mounts},
@@ -225,8 +258,8 @@ var Ops = [numOps]Spec{
 	// off), a device program CAP_BPF and CAP_NET_ADMIN. Using a map
 	// through its descriptor, and attaching a loaded program to a cgroup
 	// one can open, needs none.
-	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET)", FileCapsOnly: []Cap{CapDacOverride}},
-	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN), fchownat(0, 0)", Caps: bpf, SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
+	OpDeviceMapOpen:    {Name: "open the app's pinned device map", Syscalls: "openat(O_PATH|O_NOFOLLOW), bpf(BPF_OBJ_GET, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpDeviceMapCreate:  {Name: "create and pin the app's device map", Syscalls: "bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path), fchownat(0, 0)", Caps: bpf, SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 	OpDeviceMapFill:    {Name: "add the allowed keys to the app's device map, then delete the others", Syscalls: "bpf(BPF_MAP_UPDATE_ELEM, BPF_MAP_DELETE_ELEM)"},
 	OpDeviceProgLoad:   {Name: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
 	OpDeviceProgAttach: {Name: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
@@ -241,10 +274,32 @@ var Ops = [numOps]Spec{
 	// writer with CAP_SYS_ADMIN (devcgroup_access_write); cgroup.procs of
 	// v1 takes a pid from a writer whose euid is root's or the task's own
 	// (the launcher moves itself), which needs none.
-	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV), fchownat(0, 0) and fchmodat of each file, fchown(0, 0), fchmod(0700)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
-	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(O_WRONLY, or O_RDONLY for devices.list, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV)", FileCapsOnly: []Cap{CapDacOverride}},
+	OpDeviceGroupCreate: {Name: "create the app's cgroup v1 devices group", Syscalls: "mkdirat, openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_PATH|O_NOFOLLOW) per component), fchownat(0, 0) and fchmodat of each file, fchown(0, 0), fchmod(0700)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown, CapFowner}},
+	OpDeviceGroupOpen:   {Name: "open the app's devices group and its files", Syscalls: "openat2(O_WRONLY, or O_RDONLY for devices.list, RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS|RESOLVE_NO_XDEV; before Linux 5.6 openat(O_NOFOLLOW) per component)", FileCapsOnly: []Cap{CapDacOverride}},
 	OpDeviceGroupReset:  {Name: "allow the app's list in its devices group, then deny the rest", Syscalls: "write(devices.allow), write(devices.deny) (a new group: write(devices.deny) of every device first)", Caps: []Cap{CapSysAdmin}},
 	OpDeviceGroupAttach: {Name: "move the launcher into the app's devices group", Syscalls: "write(cgroup.procs)"},
+
+	// Where open_tree, move_mount (5.2) or mount_setattr (5.12) are
+	// missing, the bootstrap does what they do with mount(2), always
+	// from descriptor to descriptor (/proc/self/fd/N), in the new
+	// namespace, on mounts staged in a private tmpfs of that namespace
+	// instead of detached trees (launcher/bootstrap_old.go).
+	OpStageOld:        {Name: "mount the staging area of the new namespace", Syscalls: "mount(tmpfs, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpBindOld:         {Name: "stage a bind mount in the new namespace", Syscalls: "mount(MS_BIND[|MS_REC]) of /proc/self/fd/N on /proc/self/fd/M", Caps: mounts, Kernels: "before 5.12"},
+	OpPropagateOld:    {Name: "set the propagation of a mount of the new namespace", Syscalls: "mount(MS_SLAVE, MS_PRIVATE or MS_UNBINDABLE[, MS_REC]) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpRemountReadOnly: {Name: "make a staged bind mount read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY, its other flags kept) on /proc/self/fd/N", Caps: mounts, Kernels: "before 5.12"},
+	OpMoveOld:         {Name: "move a staged mount into the snap's root", Syscalls: "mount(MS_MOVE) of /proc/self/fd/N on /proc/self/fd/M", Caps: mounts, Kernels: "before 5.12"},
+	// Kernels before 5.11 charge BPF maps and programs to the caller's
+	// RLIMIT_MEMLOCK; snap-confine 2.77 raises it to 512 KiB, which
+	// above the hard limit takes CAP_SYS_RESOURCE.
+	OpRaiseMemlock: {Name: "raise RLIMIT_MEMLOCK for the device map and program", Syscalls: "prlimit64(RLIMIT_MEMLOCK)", Optional: []Cap{CapSysResource}, Kernels: "before 5.11"},
+	// The driver's directories are tmpfs instances of root's, made in
+	// the new namespace: links and copied vendor files are made in them
+	// as the new root's mount points are (OpRootEntry: as the caller,
+	// then given to root), and they end read-only.
+	OpGPUTmpfs:    {Name: "mount a tmpfs for the host's GPU driver files", Syscalls: "mount(tmpfs, MS_NODEV|MS_NOEXEC|MS_NOSUID, mode=0755,uid=0,gid=0)", Caps: mounts},
+	OpGPUReadOnly: {Name: "make a tmpfs of GPU driver files read-only", Syscalls: "mount(MS_REMOUNT|MS_BIND|MS_RDONLY|MS_NODEV|MS_NOEXEC|MS_NOSUID)", Caps: mounts},
+	OpGPUFile:     {Name: "copy a GPU vendor file into the snap's root", Syscalls: "openat(O_CREAT|O_EXCL|O_NOFOLLOW), write, fchown(0, 0)", SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
 }
 
 // The bounding set is left as the caller's: a non-root app can gain no
@@ -270,6 +325,24 @@ func Required() []Cap {
 		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
 			if !seen[c] {
 				seen[c] = true
+				caps = append(caps, c)
+			}
+		}
+	}
+	return caps
+}
+
+// OptionalCaps is the union of every action's Optional capabilities, less
+// Required(): raised only when held.
+func OptionalCaps() []Cap {
+	var caps []Cap
+	required := map[Cap]bool{}
+	for _, c := range Required() {
+		required[c] = true
+	}
+	for _, spec := range Ops {
+		for _, c := range spec.Optional {
+			if !required[c] && !slices.Contains(caps, c) {
 				caps = append(caps, c)
 			}
 		}

@@ -34,6 +34,10 @@ const (
 	HomedirsKey         = "homedirs"
 	MountNSIDKey        = "mount-ns-id"
 	ParentMountNSIDKey  = "parent-mount-ns-id"
+	// Before Linux 6.8 (no NS_GET_MNTNS_ID) the namespaces are recorded
+	// by the inode number of their nsfs file instead.
+	MountNSInodeKey       = "mount-ns-inode"
+	ParentMountNSInodeKey = "parent-mount-ns-inode"
 )
 
 // Info is the content of an info file.
@@ -57,6 +61,27 @@ type Info struct {
 	// ParentMountNSID, in a per-user namespace's info file, is the id of
 	// the per-snap namespace it was derived from; 0 elsewhere.
 	ParentMountNSID uint64
+	// MountNSInode and ParentMountNSInode stand for the two ids on
+	// kernels without them (before 6.8): the inode numbers of the nsfs
+	// files, unique among the namespaces alive at one time (a preserved
+	// namespace stays alive), but reused once one is gone. A file records
+	// either the ids or the inodes, never both.
+	MountNSInode       uint64
+	ParentMountNSInode uint64
+}
+
+// DerivedFrom reports whether user, the info of a per-user layer, records
+// the namespace that snap, the info of the snap's namespace, describes as
+// the one it was derived from: by id where snap records one, else by
+// inode; never when snap records neither (snapd's snap-confine wrote it).
+func DerivedFrom(user, snap Info) bool {
+	switch {
+	case snap.MountNSID != 0:
+		return user.ParentMountNSID == snap.MountNSID
+	case snap.MountNSInode != 0:
+		return user.ParentMountNSInode == snap.MountNSInode
+	}
+	return false
 }
 
 // Format returns the file's content.
@@ -89,6 +114,12 @@ func Format(in Info) ([]byte, error) {
 	if in.ParentMountNSID != 0 {
 		fmt.Fprintf(&b, "%s=%d\n", ParentMountNSIDKey, in.ParentMountNSID)
 	}
+	if in.MountNSInode != 0 {
+		fmt.Fprintf(&b, "%s=%d\n", MountNSInodeKey, in.MountNSInode)
+	}
+	if in.ParentMountNSInode != 0 {
+		fmt.Fprintf(&b, "%s=%d\n", ParentMountNSInodeKey, in.ParentMountNSInode)
+	}
 	return b.Bytes(), nil
 }
 
@@ -109,7 +140,7 @@ func Parse(data []byte) (Info, error) {
 			return in, fmt.Errorf("cannot parse info file: line %d %q is not key=value", n+1, line)
 		}
 		switch key {
-		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, HomedirsKey, MountNSIDKey, ParentMountNSIDKey:
+		case BaseSnapNameKey, BaseSnapRevisionKey, BaseSnapDeviceKey, HomedirsKey, MountNSIDKey, ParentMountNSIDKey, MountNSInodeKey, ParentMountNSInodeKey:
 		default:
 			continue
 		}
@@ -140,20 +171,28 @@ func Parse(data []byte) (Info, error) {
 				return in, fmt.Errorf("cannot parse info file: %w", err)
 			}
 			in.Homedirs, in.HomedirsKnown = dirs, true
-		case MountNSIDKey, ParentMountNSIDKey:
+		case MountNSIDKey, ParentMountNSIDKey, MountNSInodeKey, ParentMountNSInodeKey:
 			id, err := strconv.ParseUint(value, 10, 64)
 			if err != nil || id == 0 {
 				return in, fmt.Errorf("cannot parse info file: bad %s %q", key, value)
 			}
-			if key == MountNSIDKey {
+			switch key {
+			case MountNSIDKey:
 				in.MountNSID = id
-			} else {
+			case ParentMountNSIDKey:
 				in.ParentMountNSID = id
+			case MountNSInodeKey:
+				in.MountNSInode = id
+			default:
+				in.ParentMountNSInode = id
 			}
 		}
 	}
 	if !seen[BaseSnapNameKey] {
 		return in, fmt.Errorf("cannot parse info file: no %s", BaseSnapNameKey)
+	}
+	if (in.MountNSID != 0 || in.ParentMountNSID != 0) && (in.MountNSInode != 0 || in.ParentMountNSInode != 0) {
+		return in, fmt.Errorf("cannot parse info file: both namespace ids and inodes")
 	}
 	return in, nil
 }

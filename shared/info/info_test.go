@@ -41,6 +41,8 @@ func TestFormatParseRoundTrip(t *testing.T) {
 		{"id one", info.Info{BaseSnapName: "bare", MountNSID: 1}, "base-snap-name=bare\nmount-ns-id=1\n"},
 		{"largest id", info.Info{BaseSnapName: "core24", MountNSID: math.MaxUint64}, "base-snap-name=core24\nmount-ns-id=18446744073709551615\n"},
 		{"longest base", info.Info{BaseSnapName: strings.Repeat("b", 40), MountNSID: 7}, "base-snap-name=" + strings.Repeat("b", 40) + "\nmount-ns-id=7\n"},
+		{"an inode, before Linux 6.8", info.Info{BaseSnapName: "core22", MountNSInode: 4026532301}, "base-snap-name=core22\nmount-ns-inode=4026532301\n"},
+		{"a layer's inodes", info.Info{BaseSnapName: "core22", MountNSInode: 4026532302, ParentMountNSInode: 4026532301}, "base-snap-name=core22\nmount-ns-inode=4026532302\nparent-mount-ns-inode=4026532301\n"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			data, err := info.Format(tc.in)
@@ -149,15 +151,49 @@ func TestParseRefusesBadBaseName(t *testing.T) {
 }
 
 func TestParseRefusesBadMountNSID(t *testing.T) {
-	for _, id := range []string{
-		"0", "-1", "x", "", "18446744073709551616", "99999999999999999999999",
-		"+1", "0x10", " 1", "1 ", "1.0", "1e3", "1_000", "1\r", "1\x00",
+	for _, key := range []string{info.MountNSIDKey, info.MountNSInodeKey, info.ParentMountNSInodeKey} {
+		for _, id := range []string{
+			"0", "-1", "x", "", "18446744073709551616", "99999999999999999999999",
+			"+1", "0x10", " 1", "1 ", "1.0", "1e3", "1_000", "1\r", "1\x00",
+		} {
+			t.Run(key+"/"+id, func(t *testing.T) {
+				input := "base-snap-name=core\n" + key + "=" + id + "\n"
+				in, err := info.Parse([]byte(input))
+				checkParseError(t, in, err, key)
+			})
+		}
+	}
+}
+
+// A file records the kernel's ids or, before Linux 6.8, inodes: never
+// both, which would leave it open which one a reader trusts.
+func TestParseRefusesIDsAndInodesTogether(t *testing.T) {
+	for _, input := range []string{
+		"base-snap-name=core\nmount-ns-id=5\nmount-ns-inode=4026532301\n",
+		"base-snap-name=core\nmount-ns-inode=4026532301\nparent-mount-ns-id=5\n",
 	} {
-		t.Run(id, func(t *testing.T) {
-			input := "base-snap-name=core\nmount-ns-id=" + id + "\n"
-			in, err := info.Parse([]byte(input))
-			checkParseError(t, in, err, "mount-ns-id")
-		})
+		in, err := info.Parse([]byte(input))
+		checkParseError(t, in, err, "both")
+	}
+}
+
+func TestDerivedFrom(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		user, snap info.Info
+		want       bool
+	}{
+		{"same id", info.Info{ParentMountNSID: 7}, info.Info{MountNSID: 7}, true},
+		{"other id", info.Info{ParentMountNSID: 7}, info.Info{MountNSID: 8}, false},
+		{"same inode", info.Info{ParentMountNSInode: 4026532301}, info.Info{MountNSInode: 4026532301}, true},
+		{"other inode", info.Info{ParentMountNSInode: 4026532301}, info.Info{MountNSInode: 4026532302}, false},
+		{"an id against an inode", info.Info{ParentMountNSID: 4026532301}, info.Info{MountNSInode: 4026532301}, false},
+		{"an inode against an id", info.Info{ParentMountNSInode: 7}, info.Info{MountNSID: 7}, false},
+		{"snapd's snap namespace", info.Info{}, info.Info{}, false},
+	} {
+		if got := info.DerivedFrom(tc.user, tc.snap); got != tc.want {
+			t.Errorf("%s: DerivedFrom = %t, want %t", tc.name, got, tc.want)
+		}
 	}
 }
 

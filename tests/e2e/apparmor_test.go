@@ -350,6 +350,14 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		runIn("nobody", core24, "")
 		v1 = true
 	}
+	// The NVIDIA driver's files (nvidia_test.go): the host's, then those
+	// snaps export; each a rebuild.
+	gpuExportWorld(t)
+	refresh(t, "core", "4")
+	run("nobody")
+	plantGPUExport(t)
+	refresh(t, "core", "5")
+	run("nobody")
 	// Every trace file is one thread. The launcher's are those up to the
 	// exec of the app (the app, busybox, is single-threaded and static).
 	callRe := regexp.MustCompile(`^(openat2?|mkdirat|unlinkat|renameat2?)\((AT_FDCWD|\d+<([^>]*)>), "([^"]*)"(?:, (\S+))?`)

@@ -46,6 +46,12 @@ func runHelper(mode string, args []string) int {
 	if mode == "probe-proc" && len(args) == 1 {
 		return probeProc(args[0])
 	}
+	switch mode {
+	case "kernelsim-launch":
+		return runKernelSimLaunch(args)
+	case "kernelsim-supervisor":
+		return runKernelSimSupervisor()
+	}
 	fmt.Fprintf(os.Stderr, "unknown helper mode %q\n", mode)
 	return 102
 }

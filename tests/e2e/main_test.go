@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/tests/kernelsim"
 	"github.com/snapns/snapns/tests/probe/report"
 
 	"github.com/snapns/snapns/policy"
@@ -148,6 +149,10 @@ func TestMain(m *testing.M) {
 		cleanup, err := sandbox.EnterCgroupV2()
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "cannot give the sandbox a cgroup v2 hierarchy:", err)
+			os.Exit(1)
+		}
+		if err := simulateWholeRun(); err != nil {
+			fmt.Fprintln(os.Stderr, "cannot simulate an older kernel:", err)
 			os.Exit(1)
 		}
 		status := m.Run()
@@ -293,13 +298,14 @@ type launch struct {
 	env       []string // extra environment
 	dir       string   // working directory
 	debug     bool
-	files     []*os.File // extra descriptors from 3 on
-	argv      []string   // full argv, overriding everything above
-	program   string     // program to run; snap-confine by default
-	caps      bool       // use the file-capability install instead of setuid
-	noProfile bool       // do not install a seccomp profile for the tag
-	noDevice  bool       // do not write snapd's device settings file for the instance
-	cgroup    string     // a cgroup v2 directory to start the launch in (clone3 CLONE_INTO_CGROUP)
+	files     []*os.File          // extra descriptors from 3 on
+	argv      []string            // full argv, overriding everything above
+	program   string              // program to run; snap-confine by default
+	caps      bool                // use the file-capability install instead of setuid
+	noProfile bool                // do not install a seccomp profile for the tag
+	noDevice  bool                // do not write snapd's device settings file for the instance
+	cgroup    string              // a cgroup v2 directory to start the launch in (clone3 CLONE_INTO_CGROUP)
+	sim       []kernelsim.Feature // run on a kernel without these (oldkernel_test.go)
 }
 
 type result struct {
@@ -372,6 +378,12 @@ func (l launch) command() *exec.Cmd {
 			cmd.SysProcAttr = &syscall.SysProcAttr{}
 		}
 		cmd.SysProcAttr.UseCgroupFD, cmd.SysProcAttr.CgroupFD = true, fd
+	}
+	if sim := l.sim; len(sim) > 0 || len(simulateLaunches) > 0 {
+		if sim == nil {
+			sim = simulateLaunches
+		}
+		return simulateKernel(cmd, sim)
 	}
 	return cmd
 }

@@ -104,7 +104,7 @@ func TestPerUserLayerFollowsARebuiltSnapNamespace(t *testing.T) {
 		t.Fatalf("uid 1000 joined a layer of the discarded namespace: %q", after.Read["/base-marker"])
 	}
 	data, _ := os.ReadFile("/run/snapd/ns/snap.hello.1000.info")
-	if !strings.Contains(string(data), fmt.Sprintf("parent-mount-ns-id=%d\n", newSnap)) {
+	if !strings.Contains(string(data), nsRecorded(t, "parent-", "/run/snapd/ns/hello.mnt")) {
 		t.Fatalf("the per-user info file does not name the new snap namespace %d: %q", newSnap, data)
 	}
 	// A layer whose recorded parent is not the snap's namespace is not

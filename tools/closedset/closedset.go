@@ -14,9 +14,9 @@
 //     with arguments it can check at the call: opens with constant flags
 //     that neither write, create, truncate nor append (a variable is
 //     refused, with a request to make it a constant), ioctls that are nsfs
-//     queries, sched_setaffinity of the calling thread, fcntl of
-//     descriptor flags, writes to descriptor 1 or 2, and no close of 0, 1
-//     or 2 by number;
+//     queries, sched_setaffinity of the calling thread, prlimit that only
+//     reads the calling process's limit, fcntl of descriptor flags, writes
+//     to descriptor 1 or 2, and no close of 0, 1 or 2 by number;
 //   - in os, everything but what only reads (Open, OpenFile with the same
 //     flag rule, Stat, ReadFile, ReadDir, Readlink, ...) and writes to
 //     os.Stdout and os.Stderr: Chown, Chmod, Remove, Rename, Mkdir,
@@ -35,7 +35,9 @@
 //     this;
 //   - a reference from outside the allowed files to what the allowed files
 //     keep for themselves (Config.Internal: the capability bracket, the raw
-//     encoders);
+//     encoders), and a call of a function of theirs that opens with its
+//     caller's flags (Config.Checked: shared/resolve.Openat2) that would be
+//     refused as a call of the function it stands for (unix.Openat2);
 //   - a file whose build constraint names a tag make vet does not run the
 //     analyzer with, so that no file of the launcher goes unchecked.
 //
@@ -76,6 +78,15 @@ type Internal struct {
 	Pkg, Name string
 }
 
+// Checked is a function of an allowed place that code outside may call as
+// it may call the guarded function Like (an import path and a name): with
+// the same arguments, checked the same way. shared/resolve.Openat2 opens
+// as unix.Openat2 does, where the kernel lacks openat2 too, so outside the
+// closed set it takes only a how written at the call with read-only flags.
+type Checked struct {
+	Pkg, Name, Like string
+}
+
 // Config is a closed set.
 type Config struct {
 	// Home is where a refused call must go, named in every message.
@@ -87,6 +98,7 @@ type Config struct {
 	Trusted  []string
 	Allowed  []Place
 	Internal []Internal
+	Checked  []Checked
 	// Tags are the build tags make vet runs the analyzer with besides
 	// the architectures'.
 	Tags []string
@@ -109,6 +121,7 @@ type checker struct {
 	c        Config
 	pass     *analysis.Pass
 	internal map[types.Object]string
+	checked  map[types.Object]string // a Checked function: its Like
 }
 
 func run(c Config, pass *analysis.Pass) error {
@@ -118,6 +131,7 @@ func run(c Config, pass *analysis.Pass) error {
 	k := &checker{c: c, pass: pass}
 	k.checkConfig()
 	k.internal = k.internalObjects()
+	k.checked = k.checkedObjects()
 	for _, f := range pass.Files {
 		name := pass.Fset.File(f.FileStart).Name()
 		if strings.HasSuffix(name, "_test.go") {
@@ -230,6 +244,46 @@ func (k *checker) internalObjects() map[types.Object]string {
 		}
 	}
 	return m
+}
+
+// checkedObjects finds the Checked functions this package can see.
+func (k *checker) checkedObjects() map[types.Object]string {
+	m := map[types.Object]string{}
+	pkgs := map[string]*types.Package{k.pass.Pkg.Path(): k.pass.Pkg}
+	for _, p := range k.pass.Pkg.Imports() {
+		pkgs[p.Path()] = p
+	}
+	for _, c := range k.c.Checked {
+		if p := pkgs[c.Pkg]; p != nil {
+			if obj := lookup(p, c.Name); obj != nil {
+				m[obj] = c.Like
+			}
+		}
+	}
+	return m
+}
+
+// findPackage finds the package path among those this package imports,
+// directly or not, as far as their export data names them.
+func (k *checker) findPackage(path string) *types.Package {
+	seen := map[*types.Package]bool{}
+	var find func(p *types.Package) *types.Package
+	find = func(p *types.Package) *types.Package {
+		if p.Path() == path {
+			return p
+		}
+		if seen[p] {
+			return nil
+		}
+		seen[p] = true
+		for _, q := range p.Imports() {
+			if r := find(q); r != nil {
+				return r
+			}
+		}
+		return nil
+	}
+	return find(k.pass.Pkg)
 }
 
 // checkOtherFiles refuses assembly and C, and files left out by a build
@@ -364,10 +418,11 @@ func (k *checker) checkIdent(id *ast.Ident, stack []ast.Node) {
 		k.pass.Reportf(id.Pos(), "%s is internal to the closed set: call an action of %s", name, k.c.Home)
 		return
 	}
+	like, checked := k.checked[fn]
 	if fn.Pkg() == nil {
 		return
 	}
-	if _, guarded := guardOf(fn.Pkg().Path()); !guarded {
+	if _, guarded := guardOf(fn.Pkg().Path()); !guarded && !checked {
 		return
 	}
 	u := use{info: k.pass.TypesInfo, fn: fn}
@@ -397,7 +452,11 @@ func (k *checker) checkIdent(id *ast.Ident, stack []ast.Node) {
 			u.call = call
 		}
 	}
-	if why := refusal(u); why != "" {
+	why := refusal(u)
+	if checked {
+		why = likeRefusal(u, like, k.findPackage(like[:strings.LastIndex(like, ".")]))
+	}
+	if why != "" {
 		k.report(id, fn, why)
 	}
 }

@@ -25,6 +25,10 @@ var testConfig = closedset.Config{
 		{Pkg: "example.com/m/launcher", File: "actions.go"},
 		{Pkg: "example.com/m/launcher", File: "hooks.go", Tags: "snapnstest"},
 		{Pkg: "example.com/m/tagged", File: "hooks.go", Tags: "snapnstest"},
+		{Pkg: "example.com/m/resolve", File: "resolve.go"},
+	},
+	Checked: []closedset.Checked{
+		{Pkg: "example.com/m/resolve", Name: "Openat2", Like: "golang.org/x/sys/unix.Openat2"},
 	},
 	Internal: []closedset.Internal{
 		{Pkg: "example.com/m/launcher", Name: "bracket"},
@@ -78,6 +82,8 @@ var refused = []planted{
 	{"ioctl-other", "golang.org/x/sys/unix", `unix.IoctlRetInt(0, unix.TIOCSCTTY)`, `unix.IoctlRetInt is called with an argument other than the constants NS_GET_MNTNS_ID`},
 	{"fcntl-lock", "golang.org/x/sys/unix", `unix.FcntlInt(3, unix.F_SETOWN, 1)`, `unix.FcntlInt is called with an argument other than the constants F_GETFD`},
 	{"affinity-other", "golang.org/x/sys/unix", `var s unix.CPUSet; unix.SchedSetaffinity(1, &s)`, `unix.SchedSetaffinity is called on a pid other than 0`},
+	{"prlimit-set", "golang.org/x/sys/unix", `r := unix.Rlimit{Cur: 1 << 20, Max: 1 << 20}; unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &r, nil)`, `unix.Prlimit is called with a new limit`},
+	{"prlimit-other", "golang.org/x/sys/unix", `var r unix.Rlimit; unix.Prlimit(1, unix.RLIMIT_MEMLOCK, nil, &r)`, `unix.Prlimit is called on a pid other than 0`},
 	{"prctl", "golang.org/x/sys/unix", `unix.Prctl(unix.PR_SET_DUMPABLE, 1, 0, 0, 0)`, `unix.Prctl changes state`},
 	{"dup3-onto-stdin", "golang.org/x/sys/unix", `unix.Dup3(3, 0, 0)`, `unix.Dup3 changes state`},
 	{"os-chmod", "os", `os.Chmod("/etc", 0o777)`, `os.Chmod changes state`},
@@ -131,6 +137,7 @@ var harmless = []planted{
 	{"file-as-reader", "bufio os", `f, _ := os.Open("/etc/x"); bufio.NewScanner(f)`, ""},
 	{"asserted-reader", "io os", `f, _ := os.Open("/etc/x"); var x any = f; _ = x.(io.Reader)`, ""},
 	{"errno", "golang.org/x/sys/unix", `_ = unix.ENOENT.Error(); var ws unix.WaitStatus; _ = ws.Exited()`, ""},
+	{"prlimit-read", "golang.org/x/sys/unix", `var r unix.Rlimit; unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &r)`, ""},
 	{"close-as-value", "golang.org/x/sys/unix", `defer unix.Close(3); f := unix.Getpid; f()`, ""},
 }
 
@@ -233,7 +240,9 @@ func TestPlantedCallsAreRefusedOutsideTheClosedSet(t *testing.T) {
 // package with their callers. The same calls pass in the allowed file and
 // are refused in the others; the allowed file's internal names are
 // refused outside it, in its package and in others; a test-only allowed
-// file needs its build constraint.
+// file needs its build constraint; a Checked wrapper of an allowed place
+// (an openat2 fallback taking its caller's how) is judged at its callers
+// as unix.Openat2.
 func TestAllowedFilesOfASharedPackage(t *testing.T) {
 	dir := writeModule(t, map[string]string{
 		"launcher/actions.go": `package launcher
@@ -279,9 +288,30 @@ func Action() { encode() }
 `,
 		"caller/caller.go": `package caller
 
-import "example.com/m/privop"
+import (
+	"example.com/m/privop"
+	"example.com/m/resolve"
+	"golang.org/x/sys/unix"
+)
 
 func f() { privop.Action() }
+
+func g(how *unix.OpenHow) {
+	resolve.Openat2(3, "x", &unix.OpenHow{Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH}, 4)
+	resolve.Openat2(3, "x", how, 4)                                                              // want "resolve.Openat2 is called with an OpenHow that is not written at the call"
+	resolve.Openat2(3, "x", &unix.OpenHow{Flags: unix.O_WRONLY, Resolve: unix.RESOLVE_BENEATH}, 4) // want "resolve.Openat2 is called with O_WRONLY"
+	open := resolve.Openat2                                                                        // want "resolve.Openat2 is used as a value"
+	open(3, "x", how, 4)
+}
+`,
+		"resolve/resolve.go": `package resolve
+
+import "golang.org/x/sys/unix"
+
+// Openat2 opens with its caller's how, as a fallback would.
+func Openat2(dirfd int, path string, how *unix.OpenHow, procfd int) (int, error) {
+	return unix.Openat2(dirfd, path, how)
+}
 `,
 		"tagged/hooks.go": `package tagged // want "hooks.go is allowed only with the build constraint .snapnstest. [(]test builds[)], not ..$" "other.go: its build tag .othertag. is not one make vet runs closedset with"
 
@@ -307,7 +337,7 @@ func mount()
 	})
 	// The package-level reports of package tagged land on the package
 	// clause of its first file.
-	analysistest.Run(t, dir, closedset.New(testConfig), "example.com/m/launcher", "example.com/m/privop", "example.com/m/caller", "example.com/m/tagged")
+	analysistest.Run(t, dir, closedset.New(testConfig), "example.com/m/launcher", "example.com/m/privop", "example.com/m/caller", "example.com/m/tagged", "example.com/m/resolve")
 }
 
 // TestStaleConfigurationIsReported: a moved file or a renamed internal

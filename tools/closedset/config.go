@@ -40,6 +40,11 @@ var Project = Config{
 			Why:  "seccomp(2) of the last step (the launcher calls it only from handover.go), next to the loader's own tests",
 		},
 		{
+			Pkg:  "github.com/snapns/snapns/shared/resolve",
+			File: "resolve.go",
+			Why:  "openat2 and its walk for kernels without it (before 5.6), which open with their caller's flags: outside the closed set they take only what unix.Openat2 takes there",
+		},
+		{
 			Pkg: "github.com/snapns/snapns/launcher/nodump",
 			Why: "prctl(PR_SET_DUMPABLE, 0) from the earliest package initialiser, before package launcher exists; it needs no capability and only takes away",
 		},
@@ -76,6 +81,10 @@ var Project = Config{
 		{"github.com/snapns/snapns/launcher", "defaultSignalHandlers"},
 		{"github.com/snapns/snapns/seccomp/bpf", "Filter.LoadOnThread"},
 		{"github.com/snapns/snapns/seccomp/bpf", "Load"},
+	},
+	Checked: []Checked{
+		{"github.com/snapns/snapns/shared/resolve", "Openat2", "golang.org/x/sys/unix.Openat2"},
+		{"github.com/snapns/snapns/shared/resolve", "Walk", "golang.org/x/sys/unix.Openat2"},
 	},
 	Tags: []string{"snapnstest"},
 }

@@ -34,8 +34,12 @@ type rule struct {
 type use struct {
 	info *types.Info
 	fn   *types.Func
-	call *ast.CallExpr // nil when fn is not called here
-	recv ast.Expr      // the receiver of a method call or conversion, nil if unknown
+	// consts is the package whose constants the checks compare with:
+	// fn's, or for a Checked wrapper the package of the function it
+	// stands for.
+	consts *types.Package
+	call   *ast.CallExpr // nil when fn is not called here
+	recv   ast.Expr      // the receiver of a method call or conversion, nil if unknown
 }
 
 // arg returns the call's i-th argument.
@@ -61,7 +65,11 @@ func (u use) constArg(i int) (constant.Value, bool) {
 
 // pkgConst returns the value of the callee's package's constant name.
 func (u use) pkgConst(name string) (uint64, bool) {
-	c, ok := u.fn.Pkg().Scope().Lookup(name).(*types.Const)
+	pkg := u.consts
+	if pkg == nil {
+		pkg = u.fn.Pkg()
+	}
+	c, ok := pkg.Scope().Lookup(name).(*types.Const)
 	if !ok {
 		return 0, false
 	}
@@ -153,6 +161,18 @@ func constInts(i int, what string, vals ...int64) func(u use) string {
 		}
 		return "on " + what
 	}
+}
+
+// readLimit allows prlimit(0, resource, nil, &old): a read of the calling
+// process's own limit.
+func readLimit(u use) string {
+	if v, ok := u.constArg(0); !ok || constant.Sign(v) != 0 {
+		return "on a pid other than 0 (the calling process)"
+	}
+	if id, ok := ast.Unparen(u.arg(2)).(*ast.Ident); !ok || u.info.Uses[id] != types.Universe.Lookup("nil") {
+		return "with a new limit (only prlimit(0, resource, nil, &old) reads)"
+	}
+	return ""
 }
 
 // notStdio refuses closing descriptor 0, 1 or 2 by number: the next open
@@ -249,6 +269,7 @@ var sysRules = merge(
 		"IoctlGetUint64": {why: "nsfs queries, which only read", check: constIn(1, nsQueries...)},
 		"IoctlRetInt":    {why: "nsfs queries, which only read (NS_GET_USERNS and NS_GET_PARENT return a new descriptor)", check: constIn(1, nsQueries...)},
 		"IoctlGetInt":    {why: "nsfs queries, which only read", check: constIn(1, nsQueries...)},
+		"Prlimit":        {why: "reads the calling process's limit (pid 0, no new limit)", check: readLimit},
 		// sched_setaffinity needs no privilege for the calling thread
 		// and cannot leave its cpuset; for another process it can
 		// (euid 0 may move anyone's), so only pid 0 is harmless.
@@ -349,6 +370,24 @@ func refusal(u use) string {
 	if !listed && wildcard != "" {
 		r, listed = g.rules[wildcard]
 	}
+	return judge(u, g, r, listed)
+}
+
+// likeRefusal judges u, a call of a Checked wrapper, as a call of the
+// guarded function like ("golang.org/x/sys/unix.Openat2"), whose package
+// is consts.
+func likeRefusal(u use, like string, consts *types.Package) string {
+	i := strings.LastIndex(like, ".")
+	g, ok := guardOf(like[:i])
+	if !ok || consts == nil {
+		return "cannot be checked (closedset configuration: no guarded " + like + ")"
+	}
+	r, listed := g.rules[like[i+1:]]
+	u.consts = consts
+	return judge(u, g, r, listed)
+}
+
+func judge(u use, g guard, r rule, listed bool) string {
 	if g.allowAll {
 		if listed {
 			return "changes state"

@@ -119,6 +119,23 @@ func capNames(caps []policy.Cap) string {
 	return strings.Join(names, ", ")
 }
 
+// raisedNames names what op raises, an optional capability (raised only
+// when the launcher holds it) followed by "if held".
+func raisedNames(op policy.Op, fullSet bool) string {
+	var names []string
+	for _, c := range op.Raised(fullSet) {
+		if slices.Contains(policy.Ops[op].Optional, c) {
+			names = append(names, c.String()+" if held")
+		} else {
+			names = append(names, c.String())
+		}
+	}
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
+}
+
 // OperationsTable lists policy.Ops: each operation, the capabilities it
 // raises in the file-capability install and in the setuid install, and its
 // syscalls.
@@ -127,9 +144,13 @@ func OperationsTable() string {
 	b.WriteString("| operation | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- |\n")
 	for op := range policy.Ops {
 		o := policy.Op(op)
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, capNames(o.Raised(false)), capNames(o.Raised(true)), policy.Ops[op].Syscalls)
+		sys := policy.Ops[op].Syscalls
+		if k := policy.Ops[op].Kernels; k != "" {
+			sys += "; only " + k
+		}
+		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, raisedNames(o, false), raisedNames(o, true), sys)
 	}
-	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
+	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column, less what is raised only if held, and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
 	return b.String()
 }
 

@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
+package launcher
+
+import (
+	"fmt"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/layout"
+)
+
+// The bootstrap where the new mount API is missing (open_tree and
+// move_mount came with Linux 5.2, mount_setattr with 5.12): the same
+// steps, on the same descriptors, with mount(2), as snap-confine and runc
+// mount. The new API's guarantees are kept this way:
+//
+//   - No symlink is followed: every source and target is a descriptor
+//     opened as for the new API, and mount(2) gets its /proc/self/fd/N
+//     magic link, which the kernel resolves to exactly that file.
+//   - Nothing is visible half-made: a detached tree becomes a bind mount
+//     staged in a tmpfs mounted on the new namespace's copy of
+//     /run/snapd/ns, which is private (the launcher made it so in pid 1's
+//     namespace, and makes the copy so again): no mount event reaches
+//     another namespace, and the namespace itself is this thread's alone
+//     until it is captured, complete. The staging tmpfs is unbindable, so
+//     the recursive bind of /run does not copy it into the snap's root,
+//     and detached after pivot_root.
+//   - The shared entries (/media, /run/netns) stay in the host's peer
+//     groups: the namespace is not made recursively slave right after
+//     unshare, as with the new API (which clones those entries in pid 1's
+//     namespace first; mount(2) cannot bind across namespaces), so their
+//     staged binds are taken while the namespace's copies are still
+//     peers. Every other mount is made slave (or unbindable, or private)
+//     on its staged copy before it is moved into the root, and every
+//     mount the launcher makes has a parent that propagates nothing (the
+//     staging area, the root being assembled, or a slave under it), so
+//     nothing reaches pid 1's namespace meanwhile; the old root is made
+//     recursively slave right after pivot_root, with its "/" made slave
+//     right before (pivot_root refuses a shared one).
+//
+// The new API's three actions map onto these: open_tree(OPEN_TREE_CLONE)
+// is bindOld onto a new entry of the staging area, mount_setattr is
+// propagateOld (and remountReadOnlyOld), move_mount is moveOld (MS_MOVE).
+
+// oldMounts is the staging area of one namespace's bootstrap.
+type oldMounts struct {
+	staging int // the staging tmpfs, open
+	next    int // the name of the next staged entry
+}
+
+func (o *oldMounts) close() {
+	if o != nil && o.staging >= 0 {
+		unix.Close(o.staging)
+		o.staging = -1
+	}
+}
+
+// stagingDisplay names the staging area in messages.
+const stagingDisplay = "the staging area (a tmpfs on the new namespace's " + layout.NSDir + ")"
+
+// startOldMounts makes the staging area, in the new namespace, on the
+// throwaway thread, right after unshare.
+func (l *launcher) startOldMounts() error {
+	nsdir, err := openDirPath(layout.NSDir)
+	if err != nil {
+		return err
+	}
+	if err := checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil); err != nil {
+		unix.Close(nsdir)
+		return err
+	}
+	// Private in pid 1's namespace already (initRunDirs), so its copy
+	// is: made so again on the copy, whatever happened since.
+	err = l.makePrivate(nsdir, "the new namespace's "+layout.NSDir)
+	if err == nil {
+		err = l.stageOld(nsdir)
+	}
+	unix.Close(nsdir)
+	if err != nil {
+		return err
+	}
+	snapd, err := openDirPath(layout.RunSnapdDir)
+	if err != nil {
+		return err
+	}
+	staging, err := l.openRootOnly(snapd, "ns", dirFlags, stagingDisplay)
+	unix.Close(snapd)
+	if err != nil {
+		return err
+	}
+	if magic, err := fsMagic(staging); err != nil || magic != unix.TMPFS_MAGIC {
+		unix.Close(staging)
+		return fmt.Errorf("cannot use %s: not the tmpfs just mounted", stagingDisplay)
+	}
+	if err := checkRootOwned(staging, unix.S_IFDIR, 0o700, stagingDisplay, nil); err != nil {
+		unix.Close(staging)
+		return err
+	}
+	if err := l.propagateOld(staging, unix.MS_UNBINDABLE, stagingDisplay); err != nil {
+		unix.Close(staging)
+		return err
+	}
+	l.old = &oldMounts{staging: staging}
+	return nil
+}
+
+// clone, setAttrs and attach are the bootstrap's three mount steps, with
+// the new API (cloneTree, setTreeAttrs, attachTree) where the kernel has it.
+
+// clone returns a copy of the mount tree at fd (recursively when asked) to
+// set attributes on and attach: a detached tree, or before 5.12 a bind
+// mount staged in the staging area on an entry of src's type. The staged
+// mount is checked to show src.
+func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
+	if l.old == nil {
+		return l.cloneTree(fd, recursive, display)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	name := strconv.Itoa(l.old.next)
+	l.old.next++
+	entryDisplay := stagingDisplay + " entry " + name
+	var entry int
+	var err error
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFDIR:
+		entry, err = l.mkdirRoot(l.old.staging, name, 0o700, entryDisplay)
+	case unix.S_IFREG:
+		if err = l.createRootFile(l.old.staging, name, 0o600, entryDisplay); err == nil {
+			entry, err = l.openRootFile(l.old.staging, name, unix.O_PATH, entryDisplay)
+		}
+	default:
+		return -1, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", display)
+	}
+	if err != nil {
+		return -1, err
+	}
+	err = l.bindOld(fd, entry, recursive, display)
+	unix.Close(entry)
+	if err != nil {
+		return -1, err
+	}
+	// The entry's name now leads to the mount on it.
+	tree, err := l.openRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW, "the staged "+display)
+	if err != nil {
+		return -1, err
+	}
+	var got unix.Stat_t
+	if err := unix.Fstat(tree, &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {
+		unix.Close(tree)
+		return -1, fmt.Errorf("cannot use the staged %s: it is not what was bound", display)
+	}
+	return tree, nil
+}
+
+// setAttrs sets the propagation of every mount of the tree (and makes it
+// read-only when asked).
+func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, display string) error {
+	if l.old == nil {
+		return l.setTreeAttrs(tree, propagation, readonly, display)
+	}
+	if err := l.propagateOld(tree, propagation|unix.MS_REC, display); err != nil {
+		return err
+	}
+	if !readonly {
+		return nil
+	}
+	// Only the top mount: every tree made read-only is a single one
+	// (the snapd tools, cloned without AT_RECURSIVE).
+	var sfs unix.Statfs_t
+	if err := unix.Fstatfs(tree, &sfs); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	}
+	return l.remountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)), display)
+}
+
+// keptMountFlags turns a mount's statfs flags into the mount(2) flags a
+// bind remount must pass to keep them.
+func keptMountFlags(st int64) uintptr {
+	var keep uintptr
+	for _, f := range []struct {
+		st int64
+		ms uintptr
+	}{
+		{unix.ST_NOSUID, unix.MS_NOSUID},
+		{unix.ST_NODEV, unix.MS_NODEV},
+		{unix.ST_NOEXEC, unix.MS_NOEXEC},
+		{unix.ST_NOATIME, unix.MS_NOATIME},
+		{unix.ST_NODIRATIME, unix.MS_NODIRATIME},
+		{unix.ST_RELATIME, unix.MS_RELATIME},
+	} {
+		if st&f.st != 0 {
+			keep |= f.ms
+		}
+	}
+	if st&(unix.ST_NOATIME|unix.ST_RELATIME) == 0 {
+		keep |= unix.MS_STRICTATIME
+	}
+	return keep
+}
+
+// attach attaches the tree on target.
+func (l *launcher) attach(tree, target int, display string) error {
+	if l.old == nil {
+		return l.attachTree(tree, target, display)
+	}
+	return l.moveOld(tree, target, display)
+}
+
+// beforePivotOld makes the namespace's "/" slave: pivot_root refuses a
+// shared one, and before 5.12 it was left shared so far (see above).
+func (l *launcher) beforePivotOld() error {
+	slash, err := openRoot()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(slash)
+	return l.propagateOld(slash, unix.MS_SLAVE, "/")
+}
+
+// afterPivotOld makes the old root, now at HostfsDir, recursively slave,
+// as the new API's namespace was from the start, then detaches the
+// staging area from it (its descriptor stays open until the bootstrap
+// ends: the scratch entry is removed through it, as with the new API).
+func (l *launcher) afterPivotOld() error {
+	hostfs, err := openDirPath(policy.HostfsDir)
+	if err != nil {
+		return err
+	}
+	err = l.propagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE, policy.HostfsDir)
+	unix.Close(hostfs)
+	if err != nil {
+		return err
+	}
+	return l.detach(policy.HostfsDir + layout.NSDir)
+}

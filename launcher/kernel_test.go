@@ -1,0 +1,314 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
+package launcher
+
+import (
+	"encoding/binary"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/tests/kernelsim"
+)
+
+// Each fallback of kernel.go is forced here on the test machine's kernel:
+// kernelsim.Simulate runs the test again in a child process whose kernel
+// answers as an older one (a seccomp filter and a supervisor), and the
+// fallback must give the answer the newer interface gives in the parent.
+
+func needRoot(t *testing.T) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("SKIPPING: needs root (mounts, bpf)")
+	}
+}
+
+// onPrivateThread runs fn on a locked thread of its own in a private
+// mount namespace, discarded afterwards; in a kernelsim child, where the
+// test's own thread is the simulated one, on that thread.
+func onPrivateThread(t *testing.T, simulated bool, fn func() error) {
+	t.Helper()
+	run := func() error {
+		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+			return err
+		}
+		if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return err
+		}
+		return fn()
+	}
+	if simulated {
+		if err := run(); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
+		errc <- run()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testProcFD(t *testing.T) int {
+	t.Helper()
+	fd, err := openProc()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd
+}
+
+// Linux 5.4's statx has no STATX_ATTR_MOUNT_ROOT: mountRoot then compares
+// mount ids, and tells a tmpfs, a bind mount of a directory onto itself
+// (same device: only the mount id differs) and a plain directory apart as
+// statx does.
+func TestMountRootWithoutStatxAttribute(t *testing.T) {
+	needRoot(t)
+	simulated := kernelsim.Simulate(t, kernelsim.StatxMountRoot)
+	l := &launcher{procfd: testProcFD(t), debug: true}
+	dir := t.TempDir()
+	onPrivateThread(t, simulated, func() error {
+		for _, d := range []string{"tmpfs", "self", "plain"} {
+			if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
+				return err
+			}
+		}
+		if err := unix.Mount("tmpfs", filepath.Join(dir, "tmpfs"), "tmpfs", 0, ""); err != nil {
+			return err
+		}
+		defer unix.Unmount(filepath.Join(dir, "tmpfs"), unix.MNT_DETACH)
+		if err := unix.Mount(filepath.Join(dir, "self"), filepath.Join(dir, "self"), "", unix.MS_BIND, ""); err != nil {
+			return err
+		}
+		defer unix.Unmount(filepath.Join(dir, "self"), unix.MNT_DETACH)
+		parent, err := unix.Open(dir, dirFlags, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(parent)
+		for name, want := range map[string]bool{"tmpfs": true, "self": true, "plain": false} {
+			child, err := unix.Openat(parent, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			if err != nil {
+				return err
+			}
+			got, err := l.mountRoot(parent, child)
+			unix.Close(child)
+			if err != nil || got != want {
+				t.Errorf("%s: mount root %t (%v), want %t", name, got, err, want)
+			}
+		}
+		return nil
+	})
+	if want := map[bool]feature{false: have, true: lack}[simulated]; kernel.mountRoot != want {
+		t.Errorf("the statx probe says %d, want %d", kernel.mountRoot, want)
+	}
+}
+
+// Before Linux 6.8 (no NS_GET_MNTNS_ID) a namespace is known by its nsfs
+// inode: recorded, verified, and compared as a layer's parent.
+func TestNamespaceIdentityWithoutIDs(t *testing.T) {
+	simulated := kernelsim.Simulate(t, kernelsim.MountNSID)
+	nsfd, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(nsfd)
+	var st unix.Stat_t
+	if err := unix.Fstat(nsfd, &st); err != nil {
+		t.Fatal(err)
+	}
+	id, err := identify(nsfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !simulated {
+		if id.id == 0 || id.ino != 0 {
+			t.Fatalf("identity %+v on a kernel with namespace ids", id)
+		}
+		return
+	}
+	if id != (nsIdentity{ino: st.Ino}) || kernel.nsIDs != lack {
+		t.Fatalf("identity %+v (probe %d), want the inode %d", id, kernel.nsIDs, st.Ino)
+	}
+	var in info.Info
+	id.record(&in.MountNSID, &in.MountNSInode)
+	if in.MountNSID != 0 || in.MountNSInode != st.Ino {
+		t.Fatalf("recorded %+v", in)
+	}
+	l := &launcher{}
+	if err := l.verifyCaptured(nsfd, nsfd, recordedIdentity(in)); err != nil {
+		t.Errorf("the namespace recorded is refused: %v", err)
+	}
+	if err := l.verifyCaptured(nsfd, nsfd, nsIdentity{ino: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
+		t.Errorf("another inode is accepted: %v", err)
+	}
+	if err := l.verifyCaptured(nsfd, nsfd, nsIdentity{id: 5}); err == nil {
+		t.Error("an id recorded on another kernel is accepted without ids to check it")
+	}
+	var layer info.Info
+	id.record(&layer.ParentMountNSID, &layer.ParentMountNSInode)
+	if !derivedFrom(layer, id) || derivedFrom(layer, nsIdentity{ino: st.Ino + 1}) || derivedFrom(info.Info{ParentMountNSID: st.Ino}, id) {
+		t.Error("a layer's parent is not compared by inode alone")
+	}
+}
+
+// Before Linux 5.12 the new mount API is missing; the probe says so from
+// the kernel's ENOSYS.
+func TestMountAPIProbe(t *testing.T) {
+	simulated := kernelsim.Simulate(t, kernelsim.MountAPI)
+	if got := haveMountAPI(); got == simulated {
+		t.Fatalf("haveMountAPI() = %t on a kernel %s the new mount API", got, map[bool]string{true: "without", false: "with"}[simulated])
+	}
+}
+
+// Before Linux 6.5 bpf(2) refuses BPF_F_PATH_FD: the device map is pinned
+// and opened by its /proc/self/fd path instead, in the same root-only
+// directory, and the object fetched is the one pinned.
+func TestDeviceMapByPathWithoutPathFD(t *testing.T) {
+	needRoot(t)
+	simulated := kernelsim.Simulate(t, kernelsim.BPFPathFD)
+	if got := haveBPFPathFD(); got == simulated {
+		t.Fatalf("haveBPFPathFD() = %t", got)
+	}
+	procfd := testProcFD(t)
+	dir := t.TempDir()
+	onPrivateThread(t, simulated, func() error {
+		if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
+			return err
+		}
+		defer unix.Unmount(dir, unix.MNT_DETACH)
+		snap, err := unix.Open(dir, dirFlags, 0)
+		if err != nil {
+			return err
+		}
+		defer unix.Close(snap)
+		mapfd, err := bpfMapCreate(unix.BPF_MAP_TYPE_HASH, 9, 1, 16, "fallback_test")
+		if err != nil {
+			return err
+		}
+		defer unix.Close(mapfd)
+		if err := bpfObjPinAt(mapfd, snap, "at"); (err == unix.EINVAL) != simulated {
+			t.Errorf("BPF_F_PATH_FD pin: %v", err)
+		}
+		if err := bpfObjPinPath(mapfd, snap, "path"); err != nil {
+			t.Fatalf("pin by path: %v", err)
+		}
+		entry, err := unix.Openat(snap, "path", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		if err != nil {
+			t.Fatalf("the pin is not in the directory: %v", err)
+		}
+		defer unix.Close(entry)
+		got, err := bpfObjGetPath(procfd, entry)
+		if err != nil {
+			t.Fatalf("get by path: %v", err)
+		}
+		defer unix.Close(got)
+		if mapID(t, got) != mapID(t, mapfd) {
+			t.Error("the map fetched by path is not the one pinned")
+		}
+		if fd, err := bpfObjGetAt(procfd, entry); (err == unix.EINVAL) != simulated {
+			t.Errorf("BPF_F_PATH_FD get: %v", err)
+		} else if err == nil {
+			unix.Close(fd)
+		}
+		return nil
+	})
+}
+
+// mapID is the kernel's id of a BPF map (bpf_map_info.id).
+func mapID(t *testing.T, fd int) uint32 {
+	t.Helper()
+	var mi [80]byte
+	var a bpfAttr
+	a.u32(0, uint32(fd))
+	a.u32(4, uint32(len(mi)))
+	a.ptr(8, unsafe.Pointer(&mi[0]))
+	if _, err := bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a); err != nil {
+		t.Fatal(err)
+	}
+	runtime.KeepAlive(&mi)
+	return binary.NativeEndian.Uint32(mi[4:])
+}
+
+// Before Linux 5.11 a BPF map is charged to RLIMIT_MEMLOCK: with Debian
+// 11's soft limit of 64 KiB the kernel refuses it; the launcher raises the
+// limit to snap-confine's 512 KiB (the hard one too when it holds
+// CAP_SYS_RESOURCE), creates the map, and puts the caller's limit back.
+// With a hard limit below that and no CAP_SYS_RESOURCE it says why it
+// cannot. Where the memory cgroup is charged the limit stays untouched,
+// even at 0.
+func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
+	needRoot(t)
+	simulated := kernelsim.Simulate(t, kernelsim.MemlockCharge)
+	var orig unix.Rlimit
+	if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &orig); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &orig, nil)
+	_, prm, _, err := getCaps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sysResource := !capsOf([]policy.Cap{policy.CapSysResource}).and(prm).empty()
+	for _, tc := range []struct {
+		name   string
+		caller unix.Rlimit
+		raised unix.Rlimit // zero: not raised
+		fails  bool
+	}{
+		{"none at all", unix.Rlimit{}, unix.Rlimit{}, false},
+		{"a low soft limit", unix.Rlimit{Cur: 64 << 10, Max: 1 << 20}, unix.Rlimit{Cur: memlockNeeded, Max: 1 << 20}, false},
+		{"a low hard limit", unix.Rlimit{Cur: 64 << 10, Max: 64 << 10}, unix.Rlimit{Cur: memlockNeeded, Max: memlockNeeded}, !sysResource},
+	} {
+		if !simulated && tc.caller.Cur != 0 {
+			continue
+		}
+		if simulated && tc.caller.Cur == 0 {
+			continue
+		}
+		if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &tc.caller, nil); err != nil {
+			t.Fatal(err)
+		}
+		l := &launcher{debug: true, permitted: prm}
+		var mem memlock
+		var during unix.Rlimit
+		fd, err := l.withMemlock(&mem, func() (int, error) {
+			unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &during)
+			return bpfMapCreate(unix.BPF_MAP_TYPE_HASH, 9, 1, 1000, "memlock_test")
+		})
+		switch {
+		case tc.fails && (err == nil || !strings.Contains(err.Error(), "cap_sys_resource")):
+			t.Errorf("%s: %v, want a failure naming cap_sys_resource", tc.name, err)
+		case !tc.fails && err != nil:
+			t.Errorf("%s: cannot create the map: %v", tc.name, err)
+		case !tc.fails && tc.raised != (unix.Rlimit{}) && during != tc.raised:
+			t.Errorf("%s: raised to %d:%d, want %d:%d", tc.name, during.Cur, during.Max, tc.raised.Cur, tc.raised.Max)
+		case !tc.fails && mem.raised != simulated:
+			t.Errorf("%s: raised %t on a kernel that %s BPF maps to RLIMIT_MEMLOCK", tc.name, mem.raised, map[bool]string{true: "charges", false: "does not charge"}[simulated])
+		}
+		if fd >= 0 {
+			unix.Close(fd)
+		}
+		if err := mem.restore(); err != nil {
+			t.Fatal(err)
+		}
+		var after unix.Rlimit
+		unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &after)
+		if after != tc.caller {
+			t.Errorf("%s: RLIMIT_MEMLOCK is %d:%d after, the caller's was %d:%d", tc.name, after.Cur, after.Max, tc.caller.Cur, tc.caller.Max)
+		}
+		t.Logf("%s: %s", tc.name, l.stderr)
+	}
+}

@@ -1,0 +1,7 @@
+// SPDX-License-Identifier: GPL-3.0-only
+
+package kernelsim
+
+import "golang.org/x/sys/unix"
+
+const auditArch = unix.AUDIT_ARCH_PPC64LE
