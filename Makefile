@@ -28,7 +28,7 @@ FULL_VERSION = $(shell v='$(VERSION)'; [ "$$(git rev-parse --show-toplevel 2>/de
 # without runtime.godebugDefault ignores the flag and nothing else changes;
 # when go list cannot tell the default, the flag is left out. Expanded only
 # by the targets that link (make deps runs no go list).
-RUNTIME_LDFLAGS = $(shell d=$$($(GO) list -f '{{.DefaultGODEBUG}}' ./launcher/cmd/snap-launch 2>/dev/null) && [ -n "$$d" ] && echo "-X runtime.godebugDefault=$$d,memprofilerate=0,profstackdepth=0")
+RUNTIME_LDFLAGS = $(shell d=$$($(GO) list -f '{{.DefaultGODEBUG}}' ./launcher/cmd/snap-confine 2>/dev/null) && [ -n "$$d" ] && echo "-X runtime.godebugDefault=$$d,memprofilerate=0,profstackdepth=0")
 LDFLAGS  = -X github.com/snapns/snapns/launcher.Version=$(FULL_VERSION) -X main.Version=$(FULL_VERSION) $(RUNTIME_LDFLAGS)
 FUZZTIME ?= 30s
 
@@ -50,10 +50,10 @@ ZSHCOMPDIR  ?= $(DATADIR)/zsh/vendor-completions
 CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 
 # The launcher is privileged: static, no cgo, no dynamic loader.
-BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns cmd/snapns-demo tests/probe
+BINARIES := launcher/cmd/snap-confine launcher/cmd/snap-discard-ns cmd/snap-ns cmd/snapns-demo tests/probe
 
-.PHONY: all deps build test test-fallbacks unit e2e test-snapd vet fuzz demo bench security-tables audit-size install install-dropin install-caps clean
-.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch closedset install-bin install-data install-front install-setuid install-apparmor uninstall deb deb-test rpm
+.PHONY: all deps build test test-fallbacks unit e2e test-snapd vet fuzz demo bench security-tables audit-size install install-caps clean
+.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch closedset install-bin install-data install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
 
@@ -79,7 +79,7 @@ build:
 
 # What a distribution package ships, and nothing else (no cgo: the seccomp
 # compiler, the demo and the test app are not installed).
-DIST_BINARIES := launcher/cmd/snap-launch launcher/cmd/snap-discard-ns planner/cmd/snap-confine cmd/snap-ns
+DIST_BINARIES := launcher/cmd/snap-confine launcher/cmd/snap-discard-ns cmd/snap-ns
 build-dist:
 	@mkdir -p bin
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./,$(DIST_BINARIES))
@@ -101,7 +101,7 @@ man:
 
 # The profile of the launcher installed as LIBEXECDIR/snap-confine; the
 # profiles of the two standard layouts are also in apparmor/ (a unit test
-# fails when they differ from what policy/apparmor.go makes: `make
+# fails when they differ from what policy/apparmor/apparmor.go makes: `make
 # apparmor-files` rewrites them).
 apparmor:
 	@rm -rf bin/apparmor && mkdir -p bin/apparmor
@@ -113,10 +113,11 @@ apparmor-files:
 vet: vet-arch
 	@f=$$(find . -path ./.cache -prune -o -path ./bin -prune -o -name '*.go' -print | xargs gofmt -l); test -z "$$f" || { echo "gofmt needed:"; echo "$$f"; exit 1; }
 	$(GO) vet ./...
-	@# The launcher must never import the planner nor the cgo compiler.
-	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/planner' || { echo "launcher imports the planner"; exit 1; }
+	@# The launcher must never import the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
 	@! $(GO) list -deps ./launcher/... | grep -q '^golang.org/x/tools/' || { echo "launcher imports x/tools (the analyzer's, a dev tool)"; exit 1; }
+	@# The planner does no I/O: it decides from the facts it is given.
+	$(GO) test -count=1 -run '^TestPlannerDoesNoIO$$' ./planner/
 	@# Every state-changing call of the privileged binaries is in their
 	@# closed set (tools/closedset).
 	@$(MAKE) --no-print-directory closedset
@@ -160,8 +161,8 @@ closedset:
 security-tables:
 	$(GO) run ./tools/securitydoc -write SECURITY.md
 
-# The privileged audit set: the non-test lines of every package snap-launch
-# links.
+# The privileged audit set: the non-test lines of every package the
+# launcher (snap-confine) links.
 audit-size:
 	@$(GO) run ./tools/securitydoc -audit
 
@@ -218,8 +219,7 @@ test-fallbacks:
 
 # Every parser of untrusted input has a fuzz target.
 fuzz:
-	$(GO) test -run='^$$' -fuzz=FuzzDecode -fuzztime=$(FUZZTIME) ./shared/plan/
-	$(GO) test -run='^$$' -fuzz=FuzzParseCommandLine -fuzztime=$(FUZZTIME) ./shared/plan/
+	$(GO) test -run='^$$' -fuzz=FuzzParseCommandLine -fuzztime=$(FUZZTIME) ./shared/cmdline/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/info/
 	$(GO) test -run='^$$' -fuzz=FuzzParse -fuzztime=$(FUZZTIME) ./shared/mountinfo/
 	$(GO) test -run='^$$' -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./seccomp/bpf/
@@ -230,6 +230,7 @@ fuzz:
 	$(GO) test -run='^$$' -fuzz=FuzzParseSettings -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzUdev -fuzztime=$(FUZZTIME) ./shared/devcgroup/
 	$(GO) test -run='^$$' -fuzz=FuzzOwnCgroupV2 -fuzztime=$(FUZZTIME) ./shared/devcgroup/
+	$(GO) test -run='^$$' -fuzz=FuzzSnapYAMLBase -fuzztime=$(FUZZTIME) ./nsview/
 	$(GO) test -run='^$$' -fuzz=FuzzWalkIsOpenat2 -fuzztime=$(FUZZTIME) ./shared/resolve/
 	$(GO) test -run='^$$' -fuzz=FuzzParseNvidiaVersion -fuzztime=$(FUZZTIME) ./policy/
 	$(GO) test -run='^$$' -fuzz=FuzzGPUExportDirs -fuzztime=$(FUZZTIME) ./policy/
@@ -260,19 +261,14 @@ bench: deps build
 #   MANDIR/man{1,8}/             snap-ns(1), snap-confine(8), snap-discard-ns(8)
 #   BASHCOMPDIR, ZSHCOMPDIR      snap-ns's completion
 #   APPARMORDIR                  `make install-apparmor` only
-#
-# `make install-front` installs the two-process layout instead: the
-# planner's unprivileged front as LIBEXECDIR/snap-confine, and the launcher
-# as LIBEXECDIR/snap-launch (which install-caps and install-setuid then
-# make privileged).
 built = @for f in $(1); do test -e "$$f" || { echo "$$f is missing: run make build first (install targets build nothing)"; exit 1; }; done
 
 install: install-bin install-data
 
 install-bin:
-	$(call built,bin/snap-launch bin/snap-discard-ns bin/snap-ns)
+	$(call built,bin/snap-confine bin/snap-discard-ns bin/snap-ns)
 	install -d $(DESTDIR)$(LIBEXECDIR) $(DESTDIR)$(BINDIR)
-	install -m 0755 bin/snap-launch $(DESTDIR)$(LIBEXECDIR)/snap-confine
+	install -m 0755 bin/snap-confine $(DESTDIR)$(LIBEXECDIR)/snap-confine
 	install -m 0755 bin/snap-discard-ns $(DESTDIR)$(LIBEXECDIR)/snap-discard-ns
 	install -m 0755 bin/snap-ns $(DESTDIR)$(BINDIR)/snap-ns
 
@@ -285,27 +281,15 @@ install-data:
 	install -m 0644 completion/snap-ns.bash $(DESTDIR)$(BASHCOMPDIR)/snap-ns
 	install -m 0644 completion/_snap-ns $(DESTDIR)$(ZSHCOMPDIR)/_snap-ns
 
-install-front: install
-	$(call built,bin/snap-confine)
-	install -m 0755 bin/snap-launch $(DESTDIR)$(LIBEXECDIR)/snap-launch
-	install -m 0755 bin/snap-confine $(DESTDIR)$(LIBEXECDIR)/snap-confine
-
-# The old name of `make install`: the launcher itself as snap-confine.
-install-dropin: install
-
-# The privileged binary: snap-launch in the front's layout, else
-# snap-confine (never the front itself, which must stay unprivileged).
-PRIVILEGED = $$(if [ -e $(DESTDIR)$(LIBEXECDIR)/snap-launch ]; then echo $(DESTDIR)$(LIBEXECDIR)/snap-launch; else echo $(DESTDIR)$(LIBEXECDIR)/snap-confine; fi)
-
 # Exactly the installed capability file, as snapd's postinst applies its own
 # (`setcap - FILE < CAPSFILE`). Root.
 install-caps:
 	@test -s $(DESTDIR)$(CAPSFILE) || { echo "$(DESTDIR)$(CAPSFILE) is missing: run make install first"; exit 1; }
-	f=$(PRIVILEGED); test -f "$$f" && setcap -q - "$$f" <$(DESTDIR)$(CAPSFILE) && getcap "$$f"
+	f=$(DESTDIR)$(LIBEXECDIR)/snap-confine; test -f "$$f" && setcap -q - "$$f" <$(DESTDIR)$(CAPSFILE) && getcap "$$f"
 
 # The alternative: setuid root instead of file capabilities. Root.
 install-setuid:
-	f=$(PRIVILEGED); test -f "$$f" || exit 1; setcap -r "$$f" 2>/dev/null || true; chown 0:0 "$$f" && chmod 4755 "$$f" && ls -l "$$f"
+	f=$(DESTDIR)$(LIBEXECDIR)/snap-confine; test -f "$$f" || exit 1; setcap -r "$$f" 2>/dev/null || true; chown 0:0 "$$f" && chmod 4755 "$$f" && ls -l "$$f"
 
 # The launcher's AppArmor profile, for the launcher installed as
 # LIBEXECDIR/snap-confine, with its local override file (an empty
@@ -319,7 +303,7 @@ install-apparmor:
 # Everything any install target put there (an empty local AppArmor file is
 # the administrator's and stays).
 uninstall:
-	rm -f $(DESTDIR)$(LIBEXECDIR)/snap-confine $(DESTDIR)$(LIBEXECDIR)/snap-launch $(DESTDIR)$(LIBEXECDIR)/snap-discard-ns
+	rm -f $(DESTDIR)$(LIBEXECDIR)/snap-confine $(DESTDIR)$(LIBEXECDIR)/snap-discard-ns
 	rm -f $(DESTDIR)$(CAPSFILE) $(DESTDIR)$(BINDIR)/snap-ns
 	rm -f $(DESTDIR)$(MANDIR)/man1/snap-ns.1 $(DESTDIR)$(MANDIR)/man8/snap-confine.8 $(DESTDIR)$(MANDIR)/man8/snap-discard-ns.8
 	rm -f $(DESTDIR)$(BASHCOMPDIR)/snap-ns $(DESTDIR)$(ZSHCOMPDIR)/_snap-ns

@@ -21,6 +21,7 @@ package launcher
 import (
 	"encoding/binary"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"runtime"
 	"strconv"
 	"strings"
@@ -42,9 +43,9 @@ import (
 func (l *launcher) privileged(op policy.Op, what string, fn func() error) error {
 	l.debugf("privileged: %s: %s", op, what)
 	var err error
-	if l.mode == modeNone {
+	if l.mode == planner.Unprivileged {
 		err = fn()
-	} else if err = l.raise(op.Raised(l.mode != modeFileCaps)); err == nil {
+	} else if err = l.raise(op.Raised(l.mode != planner.FileCaps)); err == nil {
 		if capHook != nil {
 			capHook(op)
 		}
@@ -691,9 +692,9 @@ func (l *launcher) startHelper(helperfd int, path string, argv, env []string, st
 // privilege to change them away. A setuid launcher keeps its permitted set
 // across the change of uid (PR_SET_KEEPCAPS) only to keep keep.
 func (l *launcher) dropToCaller(keep capSet) error {
-	keepCaps := l.mode == modeSetuid && !keep.empty()
+	keepCaps := l.mode == planner.Setuid && !keep.empty()
 	err := l.privileged(policy.OpDrop, "drop privileges", func() (err error) {
-		if l.mode == modeRoot {
+		if l.mode == planner.RootCaller {
 			// Root keeps root: no setuid bit gave it anything (its
 			// threads have had its own ids since the exec), and
 			// setting them again would be two stop-the-world calls
@@ -719,7 +720,7 @@ func (l *launcher) dropToCaller(keep capSet) error {
 		_, l.permitted, l.inheritable, _ = getCaps()
 		return err
 	})
-	if err == nil && l.mode == modeRoot {
+	if err == nil && l.mode == planner.RootCaller {
 		// Root's app runs as root, with root's capabilities effective
 		// again (the exec would restore them too; the working directory
 		// is entered before it): on this thread, the one that enters it

@@ -5,6 +5,7 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/resolve"
 )
@@ -49,17 +49,17 @@ func (h *hostSide) close() {
 	}
 }
 
-// binds returns the table for the launch's mode and host.
-func binds(f *buildFacts) []policy.HostBind {
-	if f.normal {
-		return policy.NormalModeBinds(f.mergedUsr)
-	}
-	return policy.LegacyModeBinds
+// build is what a new namespace is built from: the plan's root, and the
+// base and home directories it was decided on.
+type build struct {
+	root     planner.Root
+	base     planner.Base
+	homedirs []string
 }
 
 // prepareHostSide runs in pid 1's namespace, on the throwaway thread.
-func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
-	normal := f.normal
+func (l *launcher) prepareHostSide(b *build) (*hostSide, error) {
+	normal := b.root.Normal
 	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
 	err := func() (err error) {
 		// In normal mode the root is a new tmpfs (replicateBase);
@@ -74,27 +74,27 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 				return err
 			}
 		}
-		for _, b := range binds(f) {
-			if b.Propagation != policy.Shared {
+		for _, hb := range b.root.Binds {
+			if hb.Propagation != policy.Shared {
 				continue
 			}
-			if b.CreateOnHost {
-				if err := l.ensureHostDir(b.Path); err != nil {
+			if hb.CreateOnHost {
+				if err := l.ensureHostDir(hb.Path); err != nil {
 					return err
 				}
 			}
-			src, err := openHostDir(b.Path)
-			if errors.Is(err, unix.ENOENT) && b.Optional {
+			src, err := openHostDir(hb.Path)
+			if errors.Is(err, unix.ENOENT) && hb.Optional {
 				continue
 			}
 			if err != nil {
 				return fmt.Errorf("cannot bootstrap: %w", err)
 			}
-			for _, at := range []string{b.Path, b.AltPath} {
+			for _, at := range []string{hb.Path, hb.AltPath} {
 				if at == "" {
 					continue
 				}
-				tree, err := l.clone(src, true, b.Path)
+				tree, err := l.clone(src, true, hb.Path)
 				if err != nil {
 					unix.Close(src)
 					return err
@@ -103,7 +103,7 @@ func (l *launcher) prepareHostSide(f *buildFacts) (*hostSide, error) {
 			}
 			unix.Close(src)
 		}
-		if normal && host.BindSnapdTools(f.distro, f.base.name) {
+		if normal && b.root.SnapdTools {
 			fd, _, err := openToolsDir(l.procfd)
 			if err != nil {
 				return err
@@ -170,14 +170,14 @@ func openToolsDir(procfd int) (int, string, error) {
 // bootstrap builds the snap's root filesystem and pivots into it. It runs
 // on the throwaway thread, in the new namespace, after / was made
 // recursively slave.
-func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
+func (l *launcher) bootstrap(b *build, h *hostSide) error {
 	tmp, privBase, err := l.openPrivateTmpDir()
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tmp)
 	defer unix.Close(privBase)
-	scratchName := layout.RootfsScratchName(l.plan.Instance)
+	scratchName := layout.RootfsScratchName(l.launch.Instance)
 	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
 	if l.old != nil {
 		// Assembled in the staging area, whose mount propagates
@@ -188,7 +188,7 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 	if err != nil {
 		return err
 	}
-	if f.normal {
+	if b.root.Normal {
 		err = l.mountRootTmpfs(privBase, scratchName)
 	} else {
 		err = l.attachHostRoot(h, scratch)
@@ -202,30 +202,30 @@ func (l *launcher) bootstrap(f *buildFacts, h *hostSide) error {
 		return err
 	}
 	defer unix.Close(root)
-	if f.normal {
-		base, err := l.openBaseHere(f.base)
+	if b.root.Normal {
+		base, err := l.openBaseHere(b.base)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(base)
-		if err := l.replicateBase(root, base, f.mergedUsr); err != nil {
+		if err := l.replicateBase(root, base, b.root.MergedUsr); err != nil {
 			return err
 		}
-		if err := l.populateRoot(root, f, h, base); err != nil {
+		if err := l.populateRoot(root, b, h, base); err != nil {
 			return err
 		}
-	} else if err := l.populateRoot(root, f, h, -1); err != nil {
+	} else if err := l.populateRoot(root, b, h, -1); err != nil {
 		return err
 	}
 	// On a classic host, the loaded NVIDIA driver below
 	// /var/lib/snapd/lib, before the pivot, as snap-confine does
 	// (nvidia.go).
-	if f.distro == host.Classic {
-		if err := l.mountNvidia(root, f); err != nil {
+	if b.root.HostGPU {
+		if err := l.mountNvidia(root, b); err != nil {
 			return err
 		}
 	}
-	if err := l.pivot(root, f.normal); err != nil {
+	if err := l.pivot(root, b.root.Normal); err != nil {
 		return err
 	}
 	// Nothing is mounted on the scratch directory any more (before 5.12
@@ -255,15 +255,15 @@ func (l *launcher) attachHostRoot(h *hostSide, scratch int) error {
 // openBaseHere opens the base snap's revision as mounted in the new
 // namespace (open_tree clones only mounts of the caller's namespace): the
 // revision resolved on the host, checked to be on the same device.
-func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
-	fd, err := openDirPath(l.snapDir + "/" + b.name + "/" + b.revision)
+func (l *launcher) openBaseHere(b planner.Base) (int, error) {
+	fd, err := openDirPath(l.snapDir + "/" + b.Name + "/" + b.Revision)
 	if err != nil {
 		return -1, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Dev != b.dev {
+	if err := unix.Fstat(fd, &st); err != nil || st.Dev != b.Device {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.name, b.revision)
+		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.Name, b.Revision)
 	}
 	return fd, nil
 }
@@ -279,15 +279,15 @@ func (l *launcher) openBaseHere(b *baseSnap) (int, error) {
 func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 	names, err := readDirNames(base)
 	if err != nil {
-		return fmt.Errorf("cannot list the root of base snap %q: %w", l.plan.Base, err)
+		return fmt.Errorf("cannot list the root of base snap %q: %w", l.launch.Base, err)
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		var st unix.Stat_t
 		if err := unix.Fstatat(base, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.plan.Base, err)
+			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.launch.Base, err)
 		}
-		display := fmt.Sprintf("/%s of base snap %q", name, l.plan.Base)
+		display := fmt.Sprintf("/%s of base snap %q", name, l.launch.Base)
 		switch typ := st.Mode & unix.S_IFMT; typ {
 		case unix.S_IFDIR:
 			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
@@ -316,7 +316,7 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 				return err
 			}
 		default:
-			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.plan.Base, name)
+			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.launch.Base, name)
 		}
 	}
 	return nil
@@ -358,21 +358,20 @@ func openEntryPath(dirfd int, name string, dir bool) (int, error) {
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a
 // few files of the base's /etc into the new root, in snap-confine's order.
-func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere int) error {
-	base, normal := f.base, f.normal
-	for _, b := range binds(f) {
-		if err := l.bindHost(root, b, h); err != nil {
+func (l *launcher) populateRoot(root int, b *build, h *hostSide, baseHere int) error {
+	for _, hb := range b.root.Binds {
+		if err := l.bindHost(root, hb, h); err != nil {
 			return err
 		}
 	}
-	if !normal {
+	if !b.root.Normal {
 		return nil
 	}
 	// snapd's extra home directories (system-params homedirs=), bound like
 	// /home; their mount points are made where missing, as snap-confine
 	// makes them (sc_create_mount_points): possible on the root's tmpfs
 	// and below the host's writable directories, not in the base's.
-	for _, dir := range f.homedirs {
+	for _, dir := range b.homedirs {
 		src, err := openHostDir(dir)
 		if err != nil {
 			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
@@ -387,8 +386,8 @@ func (l *launcher) populateRoot(root int, f *buildFacts, h *hostSide, baseHere i
 			return err
 		}
 	}
-	for _, path := range policy.BaseEtcFiles(base.name, f.distro == host.Classic && f.debian) {
-		if err := l.bindFromBase(root, baseHere, base.name, path); err != nil {
+	for _, path := range b.root.EtcFromBase {
+		if err := l.bindFromBase(root, baseHere, b.base.Name, path); err != nil {
 			return err
 		}
 	}
@@ -435,7 +434,7 @@ func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.plan.Instance.String(), b.Path, err)
+		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.launch.Instance.String(), b.Path, err)
 	}
 	defer unix.Close(src)
 	return l.attachAt(root, b.Path, src, b.Optional)
@@ -501,16 +500,16 @@ func (l *launcher) ensureMountPoint(root int, path string) error {
 func (l *launcher) openTarget(root int, path string, optional bool) (int, error) {
 	fd, err := openInRoot(root, path)
 	if errors.Is(err, unix.ENOENT) && optional {
-		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.plan.Base)
+		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.launch.Base)
 		return -1, nil
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.plan.Base, path, err)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.launch.Base, path, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
 		unix.Close(fd)
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.plan.Base, path)
+		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.launch.Base, path)
 	}
 	return fd, nil
 }
@@ -579,7 +578,7 @@ func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
 func (l *launcher) pivot(root int, normal bool) error {
 	varlib, err := openInRoot(root, filepath.Dir(policy.HostfsDir))
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.plan.Base, filepath.Dir(policy.HostfsDir), err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.launch.Base, filepath.Dir(policy.HostfsDir), err)
 	}
 	hostfs, err := l.ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
 	unix.Close(varlib)
@@ -612,7 +611,7 @@ func (l *launcher) pivot(root int, normal bool) error {
 			return err
 		}
 	}
-	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.plan.Base, policy.HostfsDir)
+	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.launch.Base, policy.HostfsDir)
 	if normal {
 		// The root was unbindable while it was assembled.
 		slash, err := openRoot()

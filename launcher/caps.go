@@ -4,6 +4,7 @@ package launcher
 
 import (
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"strings"
 	"syscall"
 	"unsafe"
@@ -25,20 +26,6 @@ import (
 //     caller's throughout; the permitted set is exactly policy.Required().
 //
 // A root caller runs the same way and keeps root for the app.
-
-// installMode is how the launcher got its privilege.
-type installMode int
-
-const (
-	modeNone     installMode = iota // no privilege: only classic plans work
-	modeSetuid                      // setuid root, run by a non-root user
-	modeRoot                        // run by root
-	modeFileCaps                    // file capabilities, run by a non-root user
-)
-
-func (m installMode) String() string {
-	return [...]string{"unprivileged", "setuid root", "root caller", "file capabilities"}[m]
-}
 
 // capSet is a capability bit set (two 32-bit words, as capget returns it).
 type capSet [2]uint32
@@ -149,16 +136,16 @@ func (l *launcher) initCaps() error {
 	required := capsOf(policy.Required())
 	switch euid := unix.Geteuid(); {
 	case euid == 0 && l.ruid == 0:
-		l.mode = modeRoot
+		l.mode = planner.RootCaller
 	case euid == 0:
-		l.mode = modeSetuid
+		l.mode = planner.Setuid
 	case !prm.empty():
 		if missing := required.and(capSet{^prm[0], ^prm[1]}); !missing.empty() && !skipPackagingCheck {
-			return fmt.Errorf("cannot launch: snap-launch is installed with file capabilities %s but lacks %s (install with: setcap %s=p)", prm.names(), missing.names(), required.names())
+			return fmt.Errorf("cannot launch: snap-confine is installed with file capabilities %s but lacks %s (install with: setcap %s=p)", prm.names(), missing.names(), required.names())
 		}
-		l.mode = modeFileCaps
+		l.mode = planner.FileCaps
 	default:
-		l.mode = modeNone
+		l.mode = planner.Unprivileged
 		return nil
 	}
 	l.permitted, l.inheritable = prm, inh

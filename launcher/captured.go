@@ -4,10 +4,9 @@ package launcher
 
 import (
 	"fmt"
+	"github.com/snapns/snapns/planner"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/snapns/snapns/shared/info"
 )
 
 // A preserved namespace is joined (or entered for inspection) only when it
@@ -26,7 +25,7 @@ import (
 //     another snap's namespace, or another user's layer, bound over this
 //     one's file, is refused. The identity is the kernel's id
 //     (NS_GET_MNTNS_ID) since Linux 6.8, the nsfs inode before
-//     (nsIdentity). Both tell apart any two namespaces alive at once, and
+//     (identify). Both tell apart any two namespaces alive at once, and
 //     a namespace bound over the file is alive, as is the one the record
 //     was made for unless someone unmounted it behind the launcher's back:
 //     only then can an inode, unlike an id, have been handed on to the
@@ -39,7 +38,7 @@ import (
 // verifyCaptured checks nsfd as described above; recorded is the identity
 // from the info file, zero for none. The error says why it is not the
 // captured one.
-func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded nsIdentity) error {
+func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded planner.Identity) error {
 	if l.hostOwner == nil {
 		owner, err := ownerOf(hostNS)
 		if err != nil {
@@ -55,41 +54,25 @@ func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded nsIdentity) error {
 		return fmt.Errorf("it is owned by user namespace %d, not pid 1's %d", owner.ino, l.hostOwner.ino)
 	}
 	switch {
-	case recorded.id != 0:
+	case recorded.ID != 0:
 		id, err := mountNSID(nsfd)
 		if err != nil {
 			return fmt.Errorf("cannot get its id: %w", err)
 		}
-		if id != recorded.id {
-			return fmt.Errorf("its id %d is not the %d recorded when it was captured", id, recorded.id)
+		if id != recorded.ID {
+			return fmt.Errorf("its id %d is not the %d recorded when it was captured", id, recorded.ID)
 		}
-	case recorded.ino != 0:
+	case recorded.Inode != 0:
 		var st unix.Stat_t
 		if err := unix.Fstat(nsfd, &st); err != nil {
 			return fmt.Errorf("cannot get its inode: %w", err)
 		}
-		if st.Ino != recorded.ino {
-			return fmt.Errorf("its inode %d is not the %d recorded when it was captured", st.Ino, recorded.ino)
+		if st.Ino != recorded.Inode {
+			return fmt.Errorf("its inode %d is not the %d recorded when it was captured", st.Ino, recorded.Inode)
 		}
 	}
 	return nil
 }
-
-// recordedIdentity is the identity an info file records of its namespace.
-func recordedIdentity(in info.Info) nsIdentity {
-	return nsIdentity{id: in.MountNSID, ino: in.MountNSInode}
-}
-
-// derivedFrom reports whether a per-user layer's info file records the
-// namespace snap as the one it was derived from.
-func derivedFrom(in info.Info, snap nsIdentity) bool {
-	return (in.ParentMountNSID != 0 && in.ParentMountNSID == snap.id) ||
-		(in.ParentMountNSInode != 0 && in.ParentMountNSInode == snap.ino)
-}
-
-// record sets what an info file records of the namespace n (as its own
-// identity, or as a layer's parent).
-func (n nsIdentity) record(id, ino *uint64) { *id, *ino = n.id, n.ino }
 
 // nsOwner names a user namespace by its nsfs inode.
 type nsOwner struct{ dev, ino uint64 }

@@ -27,7 +27,7 @@ func (l *launcher) readCookie() {
 		return
 	}
 	defer unix.Close(dir)
-	name += "/" + layout.CookieName(l.plan.Instance)
+	name += "/" + layout.CookieName(l.launch.Instance)
 	display := parent + name
 	fd, err := l.openRootOnly(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, display)
 	if err != nil {

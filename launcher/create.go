@@ -4,8 +4,8 @@ package launcher
 
 import (
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"runtime"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -13,63 +13,21 @@ import (
 	"github.com/snapns/snapns/shared/layout"
 )
 
-// openPreserved opens the snap's preserved namespace, or returns -1 when
-// there is none: a missing file or a plain file (a capture that never
-// happened, or a namespace discarded by unmounting) means "not preserved".
-func (l *launcher) openPreserved(nsdir int) (int, error) {
-	return l.openNSFile(nsdir, layout.MountNSName(l.plan.Instance))
-}
-
-// openNSFile opens a namespace file of /run/snapd/ns for setns, or returns
-// -1 when it is missing or a plain file ("not preserved"). It is opened
-// O_PATH first, without following symlinks, so that a plain 0600 file needs
-// no privilege to be looked at, and its filesystem checked on that
-// descriptor; only an nsfs file (mode 0444) is then opened for reading,
-// through the descriptor's magic link.
-func (l *launcher) openNSFile(nsdir int, name string) (int, error) {
-	display := layout.NSDir + "/" + name
-	path, err := unix.Openat(nsdir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		l.debugf("no preserved mount namespace at %s", display)
-		return -1, nil
-	}
+// createAndPreserve makes a new namespace for the snap with the plan's
+// root, populates it and preserves it on /run/snapd/ns/<instance>.mnt
+// (preserve). The info file records what it was built from: the facts the
+// plan was decided on.
+func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planner.Identity, error) {
+	inst := l.launch.Instance
+	hostID, err := mountNSID(s.hostNS)
 	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+		return -1, planner.Identity{}, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	defer unix.Close(path)
-	var st unix.Stat_t
-	magic, merr := fsMagic(path)
-	if ferr := unix.Fstat(path, &st); ferr != nil || merr != nil {
-		return -1, fmt.Errorf("cannot inspect %s", display)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
-	}
-	if magic != unix.NSFS_MAGIC {
-		l.debugf("%s is a plain file: not preserved", display)
-		return -1, nil
-	}
-	fd, err := unix.Openat(l.procfd, "self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	if magic, err := fsMagic(fd); err != nil || magic != unix.NSFS_MAGIC {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use %s: it changed while it was opened", display)
-	}
-	return fd, nil
-}
-
-// createAndPreserve makes a new namespace for the snap, populates it and
-// preserves it on /run/snapd/ns/<instance>.mnt (preserve).
-func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, error) {
-	inst := l.plan.Instance
-	hostID, err := mountNSID(hostNS)
-	if err != nil {
-		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
-	}
-	in := info.Info{BaseSnapName: f.base.name, BaseSnapRevision: f.base.revision, BaseSnapDevice: f.base.dev, Homedirs: f.homedirs, HomedirsKnown: true}
-	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, nsIdentity, error) {
+	snap := l.facts.Snap
+	b := &build{root: root, base: snap.Base, homedirs: snap.Homedirs}
+	in := info.Info{BaseSnapName: b.base.Name, BaseSnapRevision: b.base.Revision, BaseSnapDevice: b.base.Device, Homedirs: b.homedirs, HomedirsKnown: true}
+	nsdir := s.nsdir
+	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, planner.Identity, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
@@ -78,14 +36,14 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 		// ≥ 2.59 writes it: in normal mode the tmpfs root, which
 		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
-		if f.normal {
+		if root.Normal {
 			if err := l.replaceRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
-				return -1, nsIdentity{}, err
+				return -1, planner.Identity{}, err
 			}
 		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
-			return -1, nsIdentity{}, err
+			return -1, planner.Identity{}, err
 		}
-		return l.newNamespace(hostNS, hostID, f)
+		return l.newNamespace(s.hostNS, hostID, b, s.helper)
 	})
 }
 
@@ -96,47 +54,47 @@ func (l *launcher) createAndPreserve(hostNS, nsdir int, f *buildFacts) (int, err
 // file is written before the capture, so a launcher killed half-way leaves
 // a preserved namespace with its info file, or a plain file at the target,
 // which means "not preserved".
-func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, nsIdentity, error)) (int, error) {
+func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, planner.Identity, error)) (int, planner.Identity, error) {
 	display := layout.NSDir + "/" + name
 	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
 	if err != nil {
-		return -1, err
+		return -1, planner.Identity{}, err
 	}
 	defer unix.Close(target)
 	// Never stack a capture on a live namespace file: the caller found
 	// none under this lock, so one here is an inconsistency.
 	if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
-		return -1, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
+		return -1, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
 	}
 	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, l.fixOwnerMode); err != nil {
-		return -1, err
+		return -1, planner.Identity{}, err
 	}
 	nsfd, id, err := build()
 	if err != nil {
-		return -1, err
+		return -1, planner.Identity{}, err
 	}
-	id.record(&in.MountNSID, &in.MountNSInode)
+	in.MountNSID, in.MountNSInode = id.ID, id.Inode
 	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
 		err = l.capture(nsfd, target, display)
 	}
 	if err != nil {
 		unix.Close(nsfd)
-		return -1, err
+		return -1, planner.Identity{}, err
 	}
 	l.debugf("preserved mount namespace %s at %s", id, display)
-	return nsfd, nil
+	return nsfd, id, nil
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
 // and returns a descriptor of it and its id: no other goroutine ever runs in
 // the half-made namespace, and no helper process is left behind.
-func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, nsIdentity, error) {
+func (l *launcher) newNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
 	r, err := onThrowawayThread("create the mount namespace", func() (madeNS, error) {
-		nsfd, id, err := l.buildNamespace(hostNS, hostID, f)
+		nsfd, id, err := l.buildNamespace(hostNS, hostID, b, updateNS)
 		return madeNS{nsfd, id}, err
 	})
 	if err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	return r.nsfd, r.id, nil
 }
@@ -144,7 +102,7 @@ func (l *launcher) newNamespace(hostNS int, hostID uint64, f *buildFacts) (int, 
 // madeNS is a namespace made on a throwaway thread.
 type madeNS struct {
 	nsfd int
-	id   nsIdentity
+	id   planner.Identity
 }
 
 // onThrowawayThread runs fn on an OS thread of its own that is never
@@ -181,11 +139,11 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 // bootstrap needs from pid 1's namespace, creates the new namespace, builds
 // the snap's root filesystem in it, then the private /tmp and /dev/pts, and
 // runs snap-update-ns, in snap-confine's order.
-func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int, nsIdentity, error) {
+func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
 	if err := l.joinHostNS(hostNS); err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	// Before Linux 5.12 the mounts are made with mount(2), from the new
 	// namespace, which is not made slave until pivot_root
@@ -194,53 +152,48 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 	var h *hostSide
 	if !oldAPI {
 		var err error
-		if h, err = l.prepareHostSide(f); err != nil {
-			return -1, nsIdentity{}, err
+		if h, err = l.prepareHostSide(b); err != nil {
+			return -1, planner.Identity{}, err
 		}
 		defer h.close()
 	}
-	// snap-update-ns is the host's, opened before the pivot, as
-	// snap-confine does.
-	updateNS, err := l.openHelper()
-	if err != nil {
-		return -1, nsIdentity{}, err
-	}
-	defer updateNS.close()
+	// snap-update-ns is the host's, opened on the host before the pivot
+	// (gather), as snap-confine does.
 	id, err := l.unshareAbove(hostNS, hostID)
 	if err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	l.debugf("created mount namespace %s", id)
 	if !oldAPI {
 		if err := l.makeRootRslave(); err != nil {
-			return -1, nsIdentity{}, err
+			return -1, planner.Identity{}, err
 		}
 	} else {
 		l.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
 		if err := l.startOldMounts(); err != nil {
-			return -1, nsIdentity{}, err
+			return -1, planner.Identity{}, err
 		}
 		defer func() { l.old.close(); l.old = nil }()
-		if h, err = l.prepareHostSide(f); err != nil {
-			return -1, nsIdentity{}, err
+		if h, err = l.prepareHostSide(b); err != nil {
+			return -1, planner.Identity{}, err
 		}
 		defer h.close()
 	}
-	if err := l.bootstrap(f, h); err != nil {
-		return -1, nsIdentity{}, err
+	if err := l.bootstrap(b, h); err != nil {
+		return -1, planner.Identity{}, err
 	}
 	if err := l.setupPrivateTmp(); err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	if err := l.setupPrivateDevpts(); err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	if err := l.runSnapUpdateNS(updateNS); err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
 	if err != nil {
-		return -1, nsIdentity{}, err
+		return -1, planner.Identity{}, err
 	}
 	return nsfd, id, nil
 }
@@ -257,10 +210,10 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, f *buildFacts) (int
 // could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
 // namespace remade pinned to each allowed CPU in turn; the original
 // affinity is restored before anything else runs on this thread.
-func (l *launcher) unshareAbove(fromNS int, hostID uint64) (nsIdentity, error) {
+func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
-		return nsIdentity{}, fmt.Errorf("cannot get the CPU affinity: %w", err)
+		return planner.Identity{}, fmt.Errorf("cannot get the CPU affinity: %w", err)
 	}
 	var cpus []int
 	for cpu := 0; cpu < len(orig)*64; cpu++ {
@@ -277,31 +230,31 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (nsIdentity, error) {
 	for attempt := 0; ; attempt++ {
 		if attempt > 0 {
 			if attempt > len(cpus) {
-				return nsIdentity{}, fmt.Errorf("cannot create a mount namespace that can be preserved: on every allowed CPU the kernel gave an id not above %d", hostID)
+				return planner.Identity{}, fmt.Errorf("cannot create a mount namespace that can be preserved: on every allowed CPU the kernel gave an id not above %d", hostID)
 			}
 			var one unix.CPUSet
 			one.Set(cpus[attempt-1])
 			if err := unix.SchedSetaffinity(0, &one); err != nil {
-				return nsIdentity{}, fmt.Errorf("cannot pin to CPU %d: %w", cpus[attempt-1], err)
+				return planner.Identity{}, fmt.Errorf("cannot pin to CPU %d: %w", cpus[attempt-1], err)
 			}
 			pinned = true
 		}
 		if err := l.unshareFrom(fromNS); err != nil {
-			return nsIdentity{}, err
+			return planner.Identity{}, err
 		}
 		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
 		if err != nil {
-			return nsIdentity{}, err
+			return planner.Identity{}, err
 		}
 		id, err := identify(nsfd)
 		unix.Close(nsfd)
 		if err != nil {
-			return nsIdentity{}, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
+			return planner.Identity{}, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
 		}
-		if id.id > hostID || hostID == 0 {
+		if id.ID > hostID || hostID == 0 {
 			if pinned {
 				if err := unix.SchedSetaffinity(0, &orig); err != nil {
-					return nsIdentity{}, fmt.Errorf("cannot restore the CPU affinity: %w", err)
+					return planner.Identity{}, fmt.Errorf("cannot restore the CPU affinity: %w", err)
 				}
 				pinned = false
 			}

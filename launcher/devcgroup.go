@@ -5,8 +5,8 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"strings"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -44,161 +44,45 @@ import (
 // Every file is opened below a trusted directory without following
 // symlinks or blocking, and must be root's regular file.
 
-// devicePlan is what step 1 decided.
-type devicePlan struct {
-	mode devcgroup.Mode
-}
-
-// Directories read (pid 1's namespace).
-const (
-	containerDir  = "/run/systemd"
-	containerName = "container"
-)
-
-// decideDeviceCgroup is step 1, under the per-snap lock, for the base the
-// namespace is built on (after snap-confine's fallbacks).
-func (l *launcher) decideDeviceCgroup(base string) (devicePlan, error) {
-	container, err := trusted.ReadFile(containerDir, containerName, 128)
-	if err != nil && !errors.Is(err, unix.ENOENT) {
-		return devicePlan{}, err
-	}
-	var settings devcgroup.Settings
-	inContainer := devcgroup.InContainer(container)
-	if !inContainer {
-		if settings, err = l.readDeviceSettings(); err != nil {
-			return devicePlan{}, err
-		}
-	}
-	mode, why := devcgroup.Decide(inContainer, settings, base)
-	l.debugf("%s", why)
-	return devicePlan{mode: mode}, nil
-}
-
-// deviceSettingsMaxWait bounds the wait for the settings file: it is
-// waited for under the per-snap lock, as snap-confine waits for it
-// (DEVICES_FILE_MAX_WAIT, 120 s, whatever the environment says), so the
-// caller may shorten the wait (SNAP_CONFINE_MAX_PROFILE_WAIT) but never
-// hold the lock longer than snap-confine would.
-const deviceSettingsMaxWait = 120 * time.Second
-
-// readDeviceSettings reads snapd's settings file of the instance, waiting
-// for it as snap-confine does.
-func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
-	name := devcgroup.SettingsName(l.plan.Instance.String())
-	display := devcgroup.SettingsDir + "/" + name
-	var wait *profileWait
-	defer wait.stop()
-	for {
-		data, err := trusted.ReadFile(devcgroup.SettingsDir, name, devcgroup.MaxSettingsSize)
-		if err == nil {
-			s, err := devcgroup.ParseSettings(data)
-			if err != nil {
-				return s, fmt.Errorf("cannot use %s: %w", display, err)
-			}
-			return s, nil
-		}
-		if !errors.Is(err, unix.ENOENT) {
-			return devcgroup.Settings{}, err
-		}
-		if l.legacySnapd {
-			// A snapd that writes .bin profiles may be older than the
-			// settings file (snapd 2.62 started writing it): nothing to
-			// wait for, and its snap-confine set up a device cgroup only
-			// for tagged devices.
-			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: as snapd 2.61", display)
-			return devcgroup.Settings{OldSnapd: true}, nil
-		}
-		if wait == nil {
-			if wait, err = startProfileWait(deviceSettingsMaxWait); err != nil {
-				return devcgroup.Settings{}, err
-			}
-			l.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), display)
-		}
-		if err := wait.next(); err != nil {
-			return devcgroup.Settings{}, fmt.Errorf("cannot open %s: %w", display, err)
-		}
-	}
-}
-
-// extraNodes are the host's nodes snap-confine allows when they exist.
-func extraNodes() []devcgroup.Device {
-	var out []devcgroup.Device
-	add := func(path string) bool {
-		var st unix.Stat_t
-		if unix.Stat(path, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFCHR {
-			return false
-		}
-		out = append(out, devcgroup.Device{Type: 'c', Major: unix.Major(st.Rdev), Minor: unix.Minor(st.Rdev)})
-		return true
-	}
-	for i := 0; i < devcgroup.MaxNvidia && add(fmt.Sprintf("/dev/nvidia%d", i)); i++ {
-	}
-	for _, path := range devcgroup.ExtraNodes {
-		add(path)
-	}
-	return out
-}
-
-// setUpDeviceCgroup is step 2, under the per-snap lock.
-func (l *launcher) setUpDeviceCgroup(p devicePlan) error {
-	if p.mode == devcgroup.None {
-		return nil
-	}
-	tag := l.plan.Tag.String()
-	udevTag := devcgroup.UdevTag(tag)
-	tagged, err := devcgroup.TaggedDevices(udevTag, func(name, why string) {
-		l.debugf("skipping device %s: %s", name, why)
-	})
+// cgroupHierarchy tells which hierarchy the device cgroup uses, as
+// snap-confine does: v2 when /sys/fs/cgroup is cgroup2, the v1 devices
+// controller otherwise (legacy and hybrid hosts).
+func (l *launcher) cgroupHierarchy() (devcgroup.Hierarchy, error) {
+	cgroot, err := openDirPath(devcgroup.CgroupDir)
 	if err != nil {
-		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
+		return devcgroup.V1, err
 	}
-	if len(tagged) == 0 && p.mode == devcgroup.Optional {
-		l.debugf("no devices tagged with %s, skipping device cgroup setup", udevTag)
-		return nil
+	defer unix.Close(cgroot)
+	magic, err := fsMagic(cgroot)
+	if err != nil {
+		return devcgroup.V1, fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
 	}
-	l.debugf("setting up device cgroup, mode %q, %d tagged devices", p.mode, len(tagged))
-	if err := l.deviceCgroup(tag, append(append(append([]devcgroup.Device{}, devcgroup.Common...), extraNodes()...), tagged...)); err != nil {
-		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
-	}
-	return nil
+	return devcgroup.HierarchyOf(magic), nil
 }
 
-// deviceCgroup sets the device cgroup up in the hierarchy snap-confine
-// would use: v2 when /sys/fs/cgroup is cgroup2, the v1 devices controller
-// otherwise (legacy and hybrid hosts).
-func (l *launcher) deviceCgroup(tag string, allow []devcgroup.Device) error {
+// deviceCgroup sets the device cgroup up as the plan says: in its
+// hierarchy, allowing exactly its list.
+func (l *launcher) deviceCgroup(d planner.DeviceStep) error {
+	tag := l.launch.Tag.String()
+	l.debugf("setting up device cgroup, mode %q, %d devices allowed (%d tagged), cgroup %s", d.Mode, len(d.Allow), d.Tagged, d.Hierarchy)
 	cgroot, err := openDirPath(devcgroup.CgroupDir)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(cgroot)
-	magic, err := fsMagic(cgroot)
-	if err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
+	if magic, err := fsMagic(cgroot); err != nil || devcgroup.HierarchyOf(magic) != d.Hierarchy {
+		return fmt.Errorf("%s changed while the launch was decided", devcgroup.CgroupDir)
 	}
-	h := devcgroup.HierarchyOf(magic)
-	l.debugf("%s is cgroup %s", devcgroup.CgroupDir, h)
-	if h == devcgroup.V1 {
-		return l.deviceCgroupV1(cgroot, tag, allow)
+	if d.Hierarchy == devcgroup.V1 {
+		return l.deviceCgroupV1(cgroot, tag, d.Allow)
 	}
-	return l.deviceCgroupV2(cgroot, tag, allow)
+	return l.deviceCgroupV2(cgroot, tag, l.facts.Snap.Devices.OwnCgroup, d.Allow)
 }
 
-// deviceCgroupV2 checks the launcher's own cgroup first, so that nothing
-// is changed for a launch that cannot be confined, then sets the map to the
-// allow list and attaches the program.
-func (l *launcher) deviceCgroupV2(cgroot int, tag string, allow []devcgroup.Device) error {
-	self, err := readProcFile(l.procfd, "self/cgroup", devcgroup.MaxCgroupFileSize)
-	if err != nil {
-		return err
-	}
-	own, err := devcgroup.OwnCgroupV2(self)
-	if err != nil {
-		return fmt.Errorf("cannot read /proc/self/cgroup: %w", err)
-	}
-	if !devcgroup.IsSnapCgroup(own, tag) {
-		return fmt.Errorf("%s is not a snap cgroup for tag %s", own, tag)
-	}
+// deviceCgroupV2 sets the map to the allow list and attaches the program
+// to own, the launcher's own cgroup, which the planner found to be the
+// app's snap cgroup.
+func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup.Device) error {
 	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)

@@ -4,6 +4,7 @@ package launcher
 
 import (
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"runtime/debug"
 	"slices"
 	"syscall"
@@ -48,7 +49,7 @@ func (l *launcher) handover() error {
 	if l.cookie != "" {
 		set = []string{"SNAP_COOKIE=" + l.cookie, "SNAP_CONTEXT=" + l.cookie}
 	}
-	env := policy.TargetEnv(l.env, l.secure, l.plan.Classic, set...)
+	env := policy.TargetEnv(l.env, l.secure, l.launch.Classic, set...)
 	// The exec label is written before the seccomp profile is loaded, as
 	// snap-confine does: the app's profile need not allow writing it.
 	if err := l.execLabel(l.appLabel()); err != nil {
@@ -101,7 +102,7 @@ func (l *launcher) dropPrivileges() error {
 // unprivilegedCaller reports whether the launcher was given privilege that
 // the caller does not have, which the app must not keep.
 func (l *launcher) unprivilegedCaller() bool {
-	return l.mode == modeSetuid || l.mode == modeFileCaps
+	return l.mode == planner.Setuid || l.mode == planner.FileCaps
 }
 
 // verifyIDs checks the calling thread's credentials after the drop: ids,
@@ -215,8 +216,8 @@ func (l *launcher) prepareFinalStep(env []string) (*finalStep, error) {
 	fin := &finalStep{
 		path: path, argv: argv, envp: envp,
 		hdr:      unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3},
-		raiseMsg: "cannot raise cap_sys_admin to load the seccomp profile of " + l.plan.Tag.String(),
-		loadMsg:  "cannot load the seccomp profile of " + l.plan.Tag.String(),
+		raiseMsg: "cannot raise cap_sys_admin to load the seccomp profile of " + l.launch.Tag.String(),
+		loadMsg:  "cannot load the seccomp profile of " + l.launch.Tag.String(),
 		dropMsg:  "cannot drop the last capability",
 		execMsg:  execMsg,
 	}

@@ -3,9 +3,8 @@
 package launcher
 
 import (
-	"fmt"
+	"github.com/snapns/snapns/planner"
 	"path/filepath"
-	"strconv"
 
 	"golang.org/x/sys/unix"
 
@@ -24,7 +23,7 @@ import (
 //	BPF maps charged to the memcg      5.11   RLIMIT_MEMLOCK raised around the device map and program (devcgroup.go)
 //	mount_setattr                      5.12   mount(2) on /proc/self/fd/N, as for open_tree
 //	BPF_F_PATH_FD                      6.5    BPF_OBJ_GET/BPF_OBJ_PIN by a /proc/self/fd/N path
-//	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (nsIdentity)
+//	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (identify)
 //
 // Each is looked for once per launch, at its first use, from the kernel's
 // own answer to a call it must refuse for another reason when it has the
@@ -48,7 +47,6 @@ var kernel struct {
 	mountAPI  feature
 	nsIDs     feature
 	bpfPathFD feature
-	mountRoot feature // statx's STATX_ATTR_MOUNT_ROOT
 }
 
 // probe answers f once with ask.
@@ -89,45 +87,33 @@ func haveBPFPathFD() bool {
 	})
 }
 
-// nsIdentity names a mount namespace across launches: the kernel's id
-// (NS_GET_MNTNS_ID, Linux 6.8), unique and never reused; on older kernels
-// the inode number of its nsfs file, unique among the namespaces alive at
-// one time, which every preserved namespace is (its bind mount keeps it):
-// another namespace bound over a preserved one's file has another inode,
-// as it has another id. What the inode gives up is the past: once a
-// namespace is gone its number may be handed to a new one, so a record
-// that outlives its namespace could match a later one. The launcher never
-// lets a record outlive its namespace (a discard removes the namespaces
-// first, then their info files, and a per-user layer goes with the snap's
-// namespace); only someone who can unmount in /run/snapd/ns (root) can
-// make one, and then the worst is a user's own stale layer of the same
-// snap (captured.go says more).
-type nsIdentity struct {
-	id  uint64 // the kernel's id, 0 without
-	ino uint64 // the nsfs inode, when there is no id
-}
-
-func (n nsIdentity) String() string {
-	if n.id != 0 {
-		return strconv.FormatUint(n.id, 10)
-	}
-	return "inode " + strconv.FormatUint(n.ino, 10)
-}
-
 // identify returns the identity of the namespace nsfd (an nsfs file).
-func identify(nsfd int) (nsIdentity, error) {
+//
+// A namespace's id (NS_GET_MNTNS_ID, Linux 6.8) is unique and never
+// reused; on older kernels the inode number of its nsfs file is unique
+// among the namespaces alive at one time, which every preserved namespace
+// is (its bind mount keeps it): another namespace bound over a preserved
+// one's file has another inode, as it has another id. What the inode gives
+// up is the past: once a namespace is gone its number may be handed to a
+// new one, so a record that outlives its namespace could match a later
+// one. The launcher never lets a record outlive its namespace (a discard
+// removes the namespaces first, then their info files, and a per-user
+// layer goes with the snap's namespace); only someone who can unmount in
+// /run/snapd/ns (root) can make one, and then the worst is a user's own
+// stale layer of the same snap (captured.go says more).
+func identify(nsfd int) (planner.Identity, error) {
 	id, err := mountNSID(nsfd)
 	if err != nil {
-		return nsIdentity{}, err
+		return planner.Identity{}, err
 	}
 	if id != 0 {
-		return nsIdentity{id: id}, nil
+		return planner.Identity{ID: id}, nil
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(nsfd, &st); err != nil {
-		return nsIdentity{}, err
+		return planner.Identity{}, err
 	}
-	return nsIdentity{ino: st.Ino}, nil
+	return planner.Identity{Inode: st.Ino}, nil
 }
 
 // mountNSID returns the kernel's unique, never reused id of a mount
@@ -149,37 +135,9 @@ func mountNSID(nsfd int) (uint64, error) {
 	return id, err
 }
 
-// mountRoot reports whether child, a directory opened by one name below
-// the directory parent (neither "." nor ".."), is the root of a mount:
-// something is mounted there. statx says so directly since Linux 5.8
-// (STATX_ATTR_MOUNT_ROOT, with its bit in the attribute mask); before, the
-// answer is whether child's mount differs from parent's, by the mount ids
-// of /proc/self/fdinfo (Linux 3.15): a lookup of a name lands on what is
-// mounted there, if anything, so child is on another mount exactly when
-// it is a mount's root.
+// mountRoot is resolve.MountRoot through the launcher's verified /proc.
 func (l *launcher) mountRoot(parent, child int) (bool, error) {
-	if kernel.mountRoot != lack {
-		var stx unix.Statx_t
-		err := unix.Statx(child, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, 0, &stx)
-		switch {
-		case err == nil && stx.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT != 0:
-			kernel.mountRoot = have
-			return stx.Attributes&unix.STATX_ATTR_MOUNT_ROOT != 0, nil
-		case err == nil || err == unix.ENOSYS || err == unix.EPERM:
-			kernel.mountRoot = lack
-		default:
-			return false, err
-		}
-	}
-	p, err := resolve.MountID(l.procfd, parent)
-	if err != nil {
-		return false, fmt.Errorf("cannot get a mount id: %w", err)
-	}
-	c, err := resolve.MountID(l.procfd, child)
-	if err != nil {
-		return false, fmt.Errorf("cannot get a mount id: %w", err)
-	}
-	return p != c, nil
+	return resolve.MountRoot(l.procfd, parent, child)
 }
 
 // isMountPoint reports whether the directory at the absolute path, walked

@@ -4,6 +4,8 @@ package launcher
 
 import (
 	"encoding/binary"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/resolve"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -111,8 +113,8 @@ func TestMountRootWithoutStatxAttribute(t *testing.T) {
 		}
 		return nil
 	})
-	if want := map[bool]feature{false: have, true: lack}[simulated]; kernel.mountRoot != want {
-		t.Errorf("the statx probe says %d, want %d", kernel.mountRoot, want)
+	if resolve.HaveStatxMountRoot() == simulated {
+		t.Errorf("the statx probe says %t on a kernel simulated without it: %t", resolve.HaveStatxMountRoot(), simulated)
 	}
 }
 
@@ -134,32 +136,30 @@ func TestNamespaceIdentityWithoutIDs(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !simulated {
-		if id.id == 0 || id.ino != 0 {
+		if id.ID == 0 || id.Inode != 0 {
 			t.Fatalf("identity %+v on a kernel with namespace ids", id)
 		}
 		return
 	}
-	if id != (nsIdentity{ino: st.Ino}) || kernel.nsIDs != lack {
+	if id != (planner.Identity{Inode: st.Ino}) || kernel.nsIDs != lack {
 		t.Fatalf("identity %+v (probe %d), want the inode %d", id, kernel.nsIDs, st.Ino)
 	}
-	var in info.Info
-	id.record(&in.MountNSID, &in.MountNSInode)
+	in := info.Info{MountNSID: id.ID, MountNSInode: id.Inode}
 	if in.MountNSID != 0 || in.MountNSInode != st.Ino {
 		t.Fatalf("recorded %+v", in)
 	}
 	l := &launcher{}
-	if err := l.verifyCaptured(nsfd, nsfd, recordedIdentity(in)); err != nil {
+	if err := l.verifyCaptured(nsfd, nsfd, planner.Recorded(in)); err != nil {
 		t.Errorf("the namespace recorded is refused: %v", err)
 	}
-	if err := l.verifyCaptured(nsfd, nsfd, nsIdentity{ino: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
+	if err := l.verifyCaptured(nsfd, nsfd, planner.Identity{Inode: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
 		t.Errorf("another inode is accepted: %v", err)
 	}
-	if err := l.verifyCaptured(nsfd, nsfd, nsIdentity{id: 5}); err == nil {
+	if err := l.verifyCaptured(nsfd, nsfd, planner.Identity{ID: 5}); err == nil {
 		t.Error("an id recorded on another kernel is accepted without ids to check it")
 	}
-	var layer info.Info
-	id.record(&layer.ParentMountNSID, &layer.ParentMountNSInode)
-	if !derivedFrom(layer, id) || derivedFrom(layer, nsIdentity{ino: st.Ino + 1}) || derivedFrom(info.Info{ParentMountNSID: st.Ino}, id) {
+	layer := info.Info{ParentMountNSID: id.ID, ParentMountNSInode: id.Inode}
+	if !id.Matches(planner.RecordedParent(layer)) || (planner.Identity{Inode: st.Ino + 1}).Matches(planner.RecordedParent(layer)) || id.Matches(planner.RecordedParent(info.Info{ParentMountNSID: st.Ino})) {
 		t.Error("a layer's parent is not compared by inode alone")
 	}
 }

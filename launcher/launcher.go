@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package launcher is the privileged half of snapns: it receives a plan from
-// the unprivileged planner, treats it as untrusted input, and performs only
-// the namespace work the plan's validated names call for before it drops
-// every privilege and execs the target.
+// Package launcher is the privileged half of snapns, installed as snapd's
+// snap-confine: it takes snap-confine's command line as untrusted input,
+// gathers the facts of the launch itself, asks the planner what to do
+// (planner.Decide, pure) and executes only that plan, through its closed
+// set of privileged actions, before it drops every privilege and execs the
+// target (launch.go).
 //
-// The threat it answers: snap-launch is setuid root, so whoever runs it
-// controls its argv, environment, descriptors, working directory, limits,
-// signals and timing. The promise: for every plan, the launcher does nothing
-// that the same user could not have had it do through an honest plan. It
+// The threat it answers: snap-confine is setuid root (or has file
+// capabilities), so whoever runs it controls its argv, environment,
+// descriptors, working directory, limits, signals and timing. The promise:
+// for every command line, the launcher does nothing that the same user
+// could not have had it do through an honest one (as snapd runs it). It
 // re-derives every path from validated names (shared/layout), re-checks
 // every file it uses on the descriptor, and makes its privileged syscalls
 // only in actions.go, one function per policy.Op.
@@ -20,7 +23,6 @@
 package launcher
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -30,9 +32,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/nodump"
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
-	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/gather"
 )
 
 func init() {
@@ -54,16 +57,15 @@ func init() {
 // Version is set at build time.
 var Version = "dev"
 
-// usage is printed for a bad command line; it is one line like every error.
-const usage = "cannot launch: usage: snap-launch PLAN EXECUTABLE [ARGS...]"
-
-// launcher holds what one launch knows; it is built once, from the caller's
-// credentials and a decoded plan.
+// launcher holds what one launch knows: the caller's credentials, its
+// validated command line, and the facts gathered so far.
 type launcher struct {
-	plan   *plan.Plan
+	launch planner.Launch
 	target []string
 	env    []string
 	debug  bool
+	// facts are what the launcher has gathered so far (launch.go).
+	facts planner.Facts
 
 	ruid, rgid int
 	groups     []int
@@ -72,13 +74,12 @@ type launcher struct {
 	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
 	cookie     string // the snap's cookie for snapctl, "" if none
 
-	profile     bpf.Profile // the app's seccomp profile, loaded last
-	legacySnapd bool        // the profile is a .bin: snapd 2.63 or older wrote it
-	secure      bool        // the kernel's AT_SECURE: the launch raised privilege
-	aa          *apparmor   // what AppArmor detection found
-	mode        installMode
-	permitted   capSet // the launcher's permitted capabilities
-	inheritable capSet // the caller's inheritable set, left as it was
+	profile     bpf.Profile     // the app's seccomp profile, loaded last
+	secure      bool            // the kernel's AT_SECURE: the launch raised privilege
+	aa          gather.AppArmor // what AppArmor detection found
+	mode        planner.Install // how the launcher got its privilege
+	permitted   capSet          // the launcher's permitted capabilities
+	inheritable capSet          // the caller's inheritable set, left as it was
 
 	procfd    int        // the verified /proc of pid 1's namespace
 	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
@@ -126,8 +127,8 @@ func Main(args []string) (status int) {
 // It is the first thing the package's initialiser does, so none of the
 // launcher's code runs under them. The new image is non-dumpable as the
 // first was (package nodump). The app gets them back as the caller set
-// them. The planner's front renames them itself, so this costs an exec
-// only for callers who run the launcher directly with them set.
+// them. snapd sets none of them, so this costs an exec only for callers
+// who set them themselves.
 func reexecWithoutRuntimeEnv(args []string) {
 	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {
@@ -138,15 +139,59 @@ func reexecWithoutRuntimeEnv(args []string) {
 	os.Exit(1)
 }
 
-// callerEnv is the environment the caller passed, as far as the runtime
-// left it: in secure mode it has replaced GOTRACEBACK with its own "none",
-// or added that, so GOTRACEBACK is not the caller's and is dropped.
+// callerEnv is the environment the caller passed. In secure mode the
+// runtime has replaced GOTRACEBACK with its own "none", or added that, in
+// its copy of the environment before main; the caller's own value, if any,
+// is still in the process's initial environment block, which
+// /proc/self/environ reads (the runtime never writes it), so that one is
+// taken instead. It only ever reaches the app, as snap-confine passes it;
+// the launcher has not acted on it. The file is root's 0400 in a
+// non-dumpable process: the setuid install reads it as its owner; the
+// file-capability one, with no capability effective yet, cannot, and the
+// caller's value is lost (SECURITY.md §9).
 func callerEnv(secure bool) []string {
 	env := os.Environ()
 	if secure {
 		env = slices.DeleteFunc(env, func(kv string) bool { return strings.HasPrefix(kv, "GOTRACEBACK=") })
+		if kv, ok := initialEnv("GOTRACEBACK="); ok {
+			env = append(env, kv)
+		}
 	}
 	return env
+}
+
+// maxEnviron bounds the initial environment block read (the kernel's own
+// bound on argv and envp together is a quarter of the stack limit).
+const maxEnviron = 8 << 20
+
+// initialEnv returns the first entry of the process's initial environment
+// block that starts with prefix.
+func initialEnv(prefix string) (string, bool) {
+	fd, err := unix.Open("/proc/self/environ", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return "", false
+	}
+	defer unix.Close(fd)
+	buf := make([]byte, 0, 16<<10)
+	for len(buf) < maxEnviron {
+		if len(buf) == cap(buf) {
+			buf = slices.Grow(buf, len(buf))
+		}
+		n, err := unix.Read(fd, buf[len(buf):cap(buf)])
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil || n == 0 {
+			break
+		}
+		buf = buf[:len(buf)+n]
+	}
+	for _, kv := range strings.Split(string(buf), "\x00") {
+		if strings.HasPrefix(kv, prefix) {
+			return kv, true
+		}
+	}
+	return "", false
 }
 
 // fail writes err on stderr as exactly one line.
@@ -181,7 +226,7 @@ func (l *launcher) flushStderr() {
 }
 
 func (l *launcher) run(args []string) error {
-	p, target, version, err := parseArgs(args)
+	p, version, err := parseArgs(args)
 	if err != nil {
 		return err
 	}
@@ -190,7 +235,8 @@ func (l *launcher) run(args []string) error {
 		return nil
 	}
 	l.secure = atSecure()
-	l.plan, l.target, l.env, l.debug = p, target, callerEnv(l.secure), p.Debug
+	l.launch = planner.Launch{Classic: p.Classic, Instance: p.Instance, Tag: p.Tag, Base: p.Base}
+	l.target, l.env, l.debug = p.Target(), callerEnv(l.secure), p.Debug
 	// Every file and directory the launcher creates gets exactly the mode
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
@@ -206,7 +252,7 @@ func (l *launcher) run(args []string) error {
 	}
 	// The caller's working directory: a path to re-enter as the caller
 	// after the namespace changed (getcwd fails for an unreachable one),
-	// and, for classic plans, which stay where they are, a descriptor.
+	// and, for classic launches, which stay where they are, a descriptor.
 	if wd, err := unix.Getwd(); err == nil {
 		l.cwd = wd
 	}
@@ -215,33 +261,23 @@ func (l *launcher) run(args []string) error {
 			l.cwdfd = fd
 		}
 	}
-	l.debugf("plan: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
+	l.debugf("launch: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
+	l.facts = planner.Facts{Launch: l.launch, CallerUID: uint32(l.ruid)}
 	if err := l.initCaps(); err != nil {
 		return err
 	}
-	if err := l.checkAppArmor(); err != nil {
-		return err
+	l.detectAppArmor()
+	if p.Classic {
+		// A classic app stays in the caller's namespace, where
+		// snap-confine reads the flags too.
+		if err := l.gatherFeatures(); err != nil {
+			return err
+		}
 	}
-	if !p.Classic {
-		if l.mode == modeNone {
-			return errors.New("cannot launch: snap-launch is installed neither setuid root nor with file capabilities")
-		}
-		if err := l.enterSnapNamespace(); err != nil {
-			return err
-		}
-	} else {
-		// Parallel instances of classic snaps (parallel.go): nothing
-		// unless snapd's parallel-instances feature is on.
-		if err := l.classicNamespace(); err != nil {
-			return err
-		}
-		if l.mode != modeNone {
-			if err := l.readHostFiles(); err != nil {
-				return err
-			}
-		}
+	if err := l.decideAndExecute(); err != nil {
+		return err
 	}
 	return l.handover()
 }
@@ -265,21 +301,6 @@ func checkCallerIDs(uid, gid int) error {
 	}
 	if invalid(gid) {
 		return fmt.Errorf("cannot launch for gid %d: not a valid group id", uint32(gid))
-	}
-	return nil
-}
-
-// readHostFiles reads what the app gets from the host's files, in pid 1's
-// mount namespace, before any snap namespace is joined (whose mounts could
-// otherwise stand in for them): the seccomp profile and the snap's cookie.
-func (l *launcher) readHostFiles() error {
-	var err error
-	if l.profile, err = l.readProfile(); err != nil {
-		return err
-	}
-	// A hook keeps the SNAP_COOKIE snapd gave it, as with snap-confine.
-	if !l.plan.Tag.IsHook() {
-		l.readCookie()
 	}
 	return nil
 }
@@ -308,5 +329,5 @@ func (l *launcher) debugf(format string, args ...any) {
 		return
 	}
 	msg := fmt.Sprintf(format, args...)
-	l.deferStderr([]byte("DEBUG: snap-launch: " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
+	l.deferStderr([]byte("DEBUG: " + Name + ": " + strings.ReplaceAll(msg, "\n", `\n`) + "\n"))
 }

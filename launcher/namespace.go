@@ -9,116 +9,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
-	"github.com/snapns/snapns/shared/naming"
 )
-
-// enterSnapNamespace leaves the main thread in the snap's mount namespace:
-// the preserved one when there is one, a new, populated and preserved one
-// otherwise. It follows snap-confine's order: re-associate with pid 1,
-// initialise /run/snapd/ns under the global lock, then join or create under
-// the per-snap lock.
-func (l *launcher) enterSnapNamespace() error {
-	if err := unshareFS(); err != nil {
-		return err
-	}
-	hostNS, err := l.reassociate()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(hostNS)
-	if err := l.readHostFiles(); err != nil {
-		return err
-	}
-	nsdir, lockdir, err := l.initRunDirs()
-	if err != nil {
-		return err
-	}
-	defer unix.Close(nsdir)
-	defer unix.Close(lockdir)
-	// The rest of snap-confine's global initialisation: the snap mount
-	// directory shared, and with the parallel-instances feature /snap and
-	// /var/snap shared mount points (parallel.go), for confined snaps too.
-	if err := l.ensureSharedSnapMount(lockdir); err != nil {
-		return err
-	}
-	if err := l.parallelGlobalInit(lockdir); err != nil {
-		return err
-	}
-
-	inst := l.plan.Instance
-	lock, err := l.lock(lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))
-	if err != nil {
-		return err
-	}
-	defer unlock(lock)
-	// Under the snap's lock, as snap-confine: snapd removing the snap
-	// marks it so, and takes the lock to count the snap's processes.
-	if removing(inst) {
-		return fmt.Errorf("cannot launch snap %s: it is being removed", inst)
-	}
-
-	f, err := l.gatherFacts()
-	if err != nil {
-		return err
-	}
-	defer f.base.close()
-	// The device cgroup is decided (snapd's settings file waited for)
-	// and set up under the per-snap lock, once the base is known to be
-	// usable and before the namespace, as snap-confine 2.77 does.
-	devices, err := l.decideDeviceCgroup(f.base.name)
-	if err != nil {
-		return err
-	}
-	if err := l.setUpDeviceCgroup(devices); err != nil {
-		return err
-	}
-
-	snapNS, err := l.openPreserved(nsdir)
-	if err != nil {
-		return err
-	}
-	display := "the preserved mount namespace " + layout.NSDir + "/" + layout.MountNSName(inst)
-	if snapNS >= 0 {
-		keep, err := l.checkStaleness(hostNS, nsdir, snapNS, f)
-		if err != nil || !keep {
-			unix.Close(snapNS)
-			snapNS = -1
-		}
-		if err != nil {
-			return err
-		}
-		if !keep {
-			if err := l.discard(nsdir, inst); err != nil {
-				return err
-			}
-		}
-	}
-	if snapNS < 0 {
-		if snapNS, err = l.createAndPreserve(hostNS, nsdir, f); err != nil {
-			return err
-		}
-		display = "the new mount namespace"
-		l.ensureVoidDir()
-	}
-	defer unix.Close(snapNS)
-	// A non-root caller's app runs in a per-user layer on top of the
-	// snap's namespace; root's runs in the snap's namespace itself.
-	final := snapNS
-	if l.ruid != 0 {
-		userNS, userDisplay, err := l.perUserNamespace(hostNS, nsdir, lockdir, snapNS, f)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(userNS)
-		final, display = userNS, userDisplay
-	}
-	if err := l.join(final, display); err != nil {
-		return err
-	}
-	l.debugf("joined %s", display)
-	return nil
-}
 
 // onceAtBoot runs work, a set-up of pid 1's namespace that lasts until
 // the next boot, once: under the global lock, recorded by the root-owned
@@ -199,15 +92,6 @@ func (l *launcher) ensureVoidDir() {
 	}
 }
 
-// removing tells whether snapd marked inst as being removed: a regular
-// file /var/lib/snapd/inhibit/<instance>.remove (snap-confine's
-// sc_snap_is_inhibited). The directories on the way are root's; the last
-// component is not followed.
-func removing(inst naming.Instance) bool {
-	var st unix.Stat_t
-	return unix.Fstatat(unix.AT_FDCWD, layout.InhibitRemovePath(inst), &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG
-}
-
 // reassociate moves the main thread into pid 1's mount namespace when it is
 // elsewhere (a launch from inside a snap), so that /run/snapd and everything
 // else the launcher looks at is the host's, not a view the caller arranged.
@@ -257,11 +141,11 @@ func (l *launcher) reassociate() (int, error) {
 }
 
 // probeSnapDir finds, now that the thread is in pid 1's namespace, where
-// the host mounts snaps (layout.ProbeSnapMountDir), as snap-confine ≥ 2.66
+// the host mounts snaps (gather.SnapMountDir), as snap-confine ≥ 2.66
 // probes pid 1's /snap. It closes pid1 on failure, as reassociate's
 // callers expect of an error.
 func (l *launcher) probeSnapDir(pid1 int) error {
-	dir, err := layout.ProbeSnapMountDir()
+	dir, err := gather.SnapMountDir()
 	if err != nil {
 		unix.Close(pid1)
 		return err

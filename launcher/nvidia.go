@@ -31,15 +31,15 @@ import (
 // mountNvidia makes the loaded NVIDIA driver visible below
 // /var/lib/snapd/lib in the new root (root); nothing when the nvidia module
 // is not loaded.
-func (l *launcher) mountNvidia(root int, f *buildFacts) error {
+func (l *launcher) mountNvidia(root int, b *build) error {
 	ver, loaded, err := readNvidiaVersion()
 	if err != nil || !loaded {
 		return err
 	}
 	h := policy.NvidiaHost{
-		Layout:  policy.NvidiaLayoutOf(f.mergedUsr),
+		Layout:  policy.NvidiaLayoutOf(b.root.MergedUsr),
 		Version: ver,
-		Base:    f.base.name,
+		Base:    b.base.Name,
 		GOARCH:  runtime.GOARCH,
 		Is64Bit: bits.UintSize == 64,
 		Lib64:   isRealDir("/usr/lib64"),
@@ -47,7 +47,7 @@ func (l *launcher) mountNvidia(root int, f *buildFacts) error {
 	l.debugf("NVIDIA driver %s is loaded; the host's libraries are in its %s layout", ver.Raw, h.Layout)
 	varlib, err := openInRoot(root, "/var/lib/snapd")
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no /var/lib/snapd in it: %w", l.plan.Base, err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no /var/lib/snapd in it: %w", l.launch.Base, err)
 	}
 	lib, err := l.ensureRootDir(varlib, "lib", 0o755, policy.ExtraLibDir)
 	unix.Close(varlib)

@@ -35,8 +35,8 @@ package launcher
 // namespace only, behind slave propagation.
 
 import (
-	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"io"
 	"slices"
 	"strings"
@@ -52,26 +52,15 @@ import (
 // order: the host's snap mount directory, and /var/snap.
 func (l *launcher) snapDirs() []string { return []string{l.snapDir, layout.SnapDataDir} }
 
-// classicNamespace is the namespace work of a classic plan: none unless the
-// parallel-instances feature is on (see the top of this file). It leaves
-// the main thread in the app's new namespace.
-func (l *launcher) classicNamespace() error {
-	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
-	if err != nil {
-		return err
-	}
-	inst := l.plan.Instance
-	own, mapped, isInstance := layout.ParallelInstanceDirs(inst)
-	if !on {
-		l.debugf("classic plan: no namespace work (the parallel-instances feature is off)")
-		if isInstance {
-			l.debugf("classic instance %s is not mapped onto %s", own, mapped)
-		}
+// classicNamespace is the namespace work of a classic launch, as the plan
+// says: none unless the parallel-instances feature is on (see the top of
+// this file). It leaves the main thread in the app's new namespace.
+func (l *launcher) classicNamespace(c planner.ClassicStep) error {
+	if !c.NewNamespace {
 		return nil
 	}
-	if l.mode == modeNone {
-		return fmt.Errorf("cannot set up the mount namespace of classic snap %s: snap-launch is installed neither setuid root nor with file capabilities", inst)
-	}
+	inst := l.launch.Instance
+	own, mapped, isInstance := c.Own, c.Mapped, c.Own != ""
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.
 	if err := unshareFS(); err != nil {
@@ -123,51 +112,6 @@ func (l *launcher) classicNamespace() error {
 		l.cwdfd = -1
 	}
 	return nil
-}
-
-// parallelGlobalInit is the part of snap-confine's global initialisation
-// that the parallel-instances feature adds for every snap, confined ones
-// included: /snap and /var/snap made shared mount points in pid 1's
-// namespace. A confined instance needs nothing else from the launcher:
-// snap-update-ns maps its directories.
-func (l *launcher) parallelGlobalInit(lockdir int) error {
-	on, err := l.featureEnabled(layout.ParallelInstancesFeature)
-	if err != nil || !on {
-		return err
-	}
-	return l.ensureSnapDirMounts(lockdir)
-}
-
-// featureEnabled tells whether snapd's feature flag name is on: a regular
-// file of that name in /var/lib/snapd/features, not a symlink, as
-// snap-confine's sc_feature_enabled decides; a missing directory or file is
-// "off". The launcher also wants it owned by root (only root can create it
-// there anyway), and treats anything else as "off": off is the direction
-// with less privileged work.
-func (l *launcher) featureEnabled(name string) (bool, error) {
-	display := layout.FeaturesDir + "/" + name
-	dir, err := openDirPath(layout.FeaturesDir)
-	if errors.Is(err, unix.ENOENT) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cannot check the feature flag %s: %w", display, err)
-	}
-	defer unix.Close(dir)
-	var st unix.Stat_t
-	err = unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
-	if err == unix.ENOENT {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("cannot inspect the feature flag %s: %w", display, err)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
-		l.debugf("%s is not a regular file owned by root: the feature is off", display)
-		return false, nil
-	}
-	l.debugf("feature %s is on", name)
-	return true, nil
 }
 
 // openInstanceDirs opens parent/own (the instance's directory) and

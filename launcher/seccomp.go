@@ -5,6 +5,7 @@ package launcher
 import (
 	"errors"
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"os"
 	"os/signal"
 	"strconv"
@@ -33,27 +34,40 @@ const (
 	profilePoll        = 50 * time.Millisecond
 )
 
-// readProfile reads and checks the app's profile.
-func (l *launcher) readProfile() (bpf.Profile, error) {
+// readSeccomp reads and checks the app's profile (readProfile), keeps it
+// for the handover and tells the planner what it holds.
+func (l *launcher) readSeccomp() *planner.Seccomp {
+	p, format, file, err := l.readProfile()
+	l.profile = p
+	return &planner.Seccomp{Path: file, Format: string(format), Programs: len(p.Programs), Unrestricted: p.Unrestricted, Err: err}
+}
+
+// legacySnapd tells whether the app's profile is a .bin: snapd 2.63 or
+// older wrote it.
+func (l *launcher) legacySnapd() bool {
+	return l.facts.Seccomp != nil && profile.Format(l.facts.Seccomp.Format).Legacy()
+}
+
+// readProfile reads and checks the app's profile, waiting for it.
+func (l *launcher) readProfile() (bpf.Profile, profile.Format, string, error) {
 	var wait *profileWait
 	defer wait.stop()
 	for {
-		p, format, file, err := profile.Read(l.plan.Tag)
+		p, format, file, err := profile.Read(l.launch.Tag)
 		if !errors.Is(err, unix.ENOENT) {
 			if err == nil {
-				l.legacySnapd = format.Legacy()
 				l.debugf("read seccomp profile %s (%s): unrestricted=%t, %d programs", file, format, p.Unrestricted, len(p.Programs))
 			}
-			return p, err
+			return p, format, file, err
 		}
 		if wait == nil {
 			if wait, err = startProfileWait(maxProfileWait); err != nil {
-				return bpf.Profile{}, err
+				return bpf.Profile{}, format, file, err
 			}
 			l.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), file)
 		}
 		if err := wait.next(); err != nil {
-			return bpf.Profile{}, fmt.Errorf("cannot find seccomp profile %s: %w", file, err)
+			return bpf.Profile{}, format, file, fmt.Errorf("cannot find seccomp profile %s: %w", file, err)
 		}
 	}
 }

@@ -25,7 +25,7 @@ func (l *launcher) setupPrivateTmp() error {
 	}
 	defer unix.Close(tmp)
 	defer unix.Close(base)
-	instName := layout.PrivateTmpName(l.plan.Instance)
+	instName := layout.PrivateTmpName(l.launch.Instance)
 	instDisplay := layout.PrivateTmpDir + "/" + instName
 	inst, err := l.ensureRootDir(base, instName, layout.PrivateTmpBaseMode, instDisplay)
 	if err != nil {

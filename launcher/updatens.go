@@ -4,6 +4,7 @@ package launcher
 
 import (
 	"fmt"
+	"github.com/snapns/snapns/planner"
 	"strconv"
 	"strings"
 	"syscall"
@@ -11,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/trusted"
 )
@@ -47,14 +49,17 @@ func (h helper) close() {
 // none of the caller's inherited descriptors.
 func (l *launcher) runSnapUpdateNS(h helper) error {
 	if h.fd < 0 {
-		return l.checkNoMountProfile(layout.MountProfileName(l.plan.Instance), h.path)
+		// Without a mount profile (the planner refuses a launch that
+		// has one).
+		l.debugf("%s is not installed and there is no mount profile", h.path)
+		return nil
 	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", l.plan.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", l.launch.Instance.String()}
 	// With file capabilities the launcher cannot become root (no
 	// cap_setuid): snap-update-ns runs as the caller with snap-confine
 	// 2.70's ambient capabilities. The setuid install runs it as root.
 	var asCaller *syscall.Credential
-	if l.mode == modeFileCaps {
+	if l.mode == planner.FileCaps {
 		asCaller = l.callerCredential()
 	}
 	return l.runHelper(h, argv, l.helperEnv(false), asCaller)
@@ -70,24 +75,10 @@ func (l *launcher) callerCredential() *syscall.Credential {
 }
 
 // runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
-// namespace when the snap has a per-user mount profile (as snap-confine,
-// which skips it otherwise), as the caller with only policy.UserHelperCaps.
+// namespace (the plan runs it when the snap has a per-user mount profile,
+// as snap-confine does), as the caller with only policy.UserHelperCaps.
 func (l *launcher) runUserSnapUpdateNS(h helper) error {
-	profile := layout.UserMountProfileName(l.plan.Instance)
-	dir, err := openDirPath(layout.MountProfileDir)
-	if err == nil {
-		var st unix.Stat_t
-		err = unix.Fstatat(dir, profile, &st, unix.AT_SYMLINK_NOFOLLOW)
-		unix.Close(dir)
-	}
-	if err != nil {
-		l.debugf("no per-user mount profile: not running snap-update-ns --user-mounts")
-		return nil
-	}
-	if h.fd < 0 {
-		return l.checkNoMountProfile(profile, h.path)
-	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.plan.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.launch.Instance.String()}
 	return l.runHelper(h, argv, l.helperEnv(true), l.callerCredential())
 }
 
@@ -140,25 +131,6 @@ func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Cre
 		return err
 	}
 	return l.waitHelper(pid, p[0], h.path, updateNSTimeout)
-}
-
-// checkNoMountProfile fails when snapd wrote a mount profile for the snap but
-// no snap-update-ns (path) is installed to apply it: preserving a namespace
-// without the snap's layouts and content mounts would break the snap for
-// everyone until the namespace is discarded.
-func (l *launcher) checkNoMountProfile(name, path string) error {
-	dir, err := openDirPath(layout.MountProfileDir)
-	if err != nil {
-		l.debugf("%s is not installed and there is no mount profile", path)
-		return nil
-	}
-	defer unix.Close(dir)
-	var st unix.Stat_t
-	if unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
-		l.debugf("%s is not installed and there is no mount profile", path)
-		return nil
-	}
-	return fmt.Errorf("cannot apply the mount profile %s/%s: %s is not installed", layout.MountProfileDir, name, path)
 }
 
 // openHelper opens snap-update-ns next to the launcher's own executable, as
@@ -250,7 +222,7 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 		killHelper(pid)
 		unix.Wait4(pid, nil, 0, nil)
 		if err == unix.ENOSYS {
-			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux 5.4 or later)", path)
+			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux %s or later)", path, policy.KernelFloor)
 		}
 		return fmt.Errorf("cannot watch %s: %w", path, err)
 	}

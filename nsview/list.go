@@ -14,10 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/stale"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // Listing is the answer of `snap-ns list`.
@@ -215,9 +218,9 @@ func describeNS(dirfd int, dir, name string, inst naming.Instance, uid uint32, i
 	if isUser {
 		n.InfoFile = layout.UserInfoName(inst, uid)
 	}
-	in, why := planner.ReadInfoFile(dir, n.InfoFile)
+	in, have, why := gather.Info(dirfd, n.InfoFile, dir+"/"+n.InfoFile)
 	n.InfoProblem = why
-	if why == "" {
+	if have {
 		n.Base, n.Revision, n.ParentID = in.BaseSnapName, in.BaseSnapRevision, in.ParentMountNSID
 		if in.BaseSnapDevice != 0 {
 			n.Device = fmt.Sprintf("%d:%d", unix.Major(in.BaseSnapDevice), unix.Minor(in.BaseSnapDevice))
@@ -277,7 +280,7 @@ func namespaceID(fd int) (uint64, string) {
 
 // occupied runs the launcher's occupancy check for inst.
 func occupied(inst naming.Instance) (bool, string, string) {
-	busy, why, err := stale.Occupied(layout.CgroupDir, inst)
+	busy, why, err := gather.Occupied(layout.CgroupDir, inst)
 	if err != nil {
 		return false, "", err.Error()
 	}
@@ -288,92 +291,124 @@ func occupied(inst naming.Instance) (bool, string, string) {
 // layer lives and dies with the snap namespace under it.
 func decideAll(dir string, nss []Namespace) {
 	snaps := map[string]*Namespace{}
+	facts := map[string]planner.Facts{}
+	dirfd, err := trusted.Walk(dir, nil)
+	if err != nil {
+		return
+	}
+	defer unix.Close(dirfd)
 	for i := range nss {
 		if nss[i].Kind == "snap" && nss[i].Preserved {
-			decideSnap(dir, &nss[i])
+			facts[nss[i].Instance] = decideSnap(dirfd, &nss[i])
 			snaps[nss[i].Instance] = &nss[i]
 		}
 	}
 	for i := range nss {
 		if nss[i].Kind == "user" && nss[i].Preserved {
-			decideUser(dir, &nss[i], snaps[nss[i].Instance])
+			decideUser(dirfd, &nss[i], snaps[nss[i].Instance], facts[nss[i].Instance])
 		}
 	}
 }
 
-// decideSnap is the launcher's staleness decision for a snap namespace,
-// against its own base: the base the snap's next launch names is not known
-// here (`snap-ns explain --base` knows it), so a change of base is not seen.
-func decideSnap(dir string, n *Namespace) {
+// decideSnap is the planner's decision on a snap namespace, on the facts
+// the launcher would gather, against its own base: the base the snap's next
+// launch names is not known here (`snap-ns explain` finds it), so a change
+// of base is not seen.
+func decideSnap(dirfd int, n *Namespace) planner.Facts {
+	inst, _ := naming.ParseInstance(n.Instance)
 	base := n.Base
 	if base == "" {
-		base = "core" // snap-confine's default, as the plan's
+		base = gatherDefaultBase
 	}
-	cur, err := planner.CurrentFacts(base)
+	f := planner.Facts{Launch: planner.Launch{Instance: inst, Base: base}, Snap: &planner.Snap{}}
+	f.Host.Distro, f.Host.DebianLike = gather.Distro()
+	var err error
+	if f.Host.SnapDir, err = gather.SnapMountDir(); err != nil {
+		n.Stale, n.NextLaunch, n.Reason = "unknown", "refused", err.Error()
+		return f
+	}
+	var dir *os.File
+	if f.Snap.Base, dir = gather.Base(procFD(), f.Host.SnapDir, base); dir != nil {
+		dir.Close()
+	}
+	if f.Snap.Homedirs, err = gather.Homedirs(); err == nil {
+		err = f.Snap.Base.Err
+	}
 	if err != nil {
 		n.Stale, n.NextLaunch, n.Reason = "unknown", "refused", err.Error()
-		return
+		return f
 	}
-	in, why := planner.ReadInfoFile(dir, n.InfoFile)
-	d, inspect := stale.Decide(in, why == "", cur)
-	if inspect {
+	pre := &f.Snap.Preserved
+	pre.Present = true
+	pre.Info, pre.HaveInfo, _ = gather.Info(dirfd, n.InfoFile, layout.NSDir+"/"+n.InfoFile)
+	pre.Identity = n.identity(pre.Info)
+	busy, why := n.Occupied, n.OccupiedBy
+	if n.OccupancyProblem != "" {
+		busy, why = true, n.OccupancyProblem
+	}
+	pre.Occupancy = &planner.Occupancy{Busy: busy, Why: why}
+	step, need := planner.DecideNamespace(f)
+	through := ""
+	if need.Inspection {
 		entries, pid, problem := mountsOf(n.Inode, n.dev)
 		if problem != "" {
 			n.Stale, n.NextLaunch = "unknown", "inspect"
 			n.Reason = "the info file does not record what it was built from: the launcher inspects the namespace; " + problem
-			return
+			return f
 		}
-		d = stale.Inspect(entries, cur)
-		d.Reason += fmt.Sprintf(" through pid %d", pid)
+		cur := f.Current()
+		kept := []mountinfo.Entry{}
+		for _, e := range entries {
+			if stale.Relevant(e, cur) {
+				kept = append(kept, e)
+			}
+		}
+		pre.Mounts = &kept
+		step, _ = planner.DecideNamespace(f)
+		through = fmt.Sprintf(" through pid %d", pid)
 	}
-	n.Stale, n.Reason = VoteWord(d.Vote), d.Reason
+	n.Stale, n.Reason = VoteWord(step.Vote), step.Why+through
 	n.NextLaunch = "join"
-	switch {
-	case d.Vote == stale.Must:
-		n.NextLaunch = "discard"
-	case d.Vote == stale.Should && n.Occupied:
-		n.Reason += ", but the snap is running: kept until it stops"
-	case d.Vote == stale.Should:
+	if step.Action != planner.NamespaceJoin {
 		n.NextLaunch = "discard"
 	}
+	return f
 }
 
-// decideUser: a layer is joined while it sits on the snap's current
-// namespace (its parent-mount-ns-id is the snap's mount-ns-id) and that is
-// kept; otherwise the launcher makes a new one.
-func decideUser(dir string, n *Namespace, snap *Namespace) {
-	n.NextLaunch = "join"
+// identity is the namespace's, as far as snap-ns can read it: its id, its
+// inode where the kernel has no ids, what its info file records where the
+// id needs root.
+func (n *Namespace) identity(in info.Info) planner.Identity {
+	switch {
+	case n.ID != 0:
+		return planner.Identity{ID: n.ID}
+	case strings.Contains(n.IDProblem, "Linux 6.8"):
+		return planner.Identity{Inode: n.Inode}
+	}
+	return planner.Recorded(in)
+}
+
+// decideUser is the planner's decision on a per-user layer, given its snap
+// namespace's.
+func decideUser(dirfd int, n *Namespace, snap *Namespace, f planner.Facts) {
 	switch {
 	case snap == nil:
 		n.Stale, n.NextLaunch, n.Reason = "must", "discard", "the snap's namespace is not preserved"
+		return
 	case snap.NextLaunch != "join":
 		n.Stale, n.NextLaunch, n.Reason = snap.Stale, "discard", "the snap's namespace under it goes: "+snap.Reason
-	case n.InfoProblem != "":
-		n.Stale, n.NextLaunch, n.Reason = "must", "discard", "no usable info file: "+n.InfoProblem
-	default:
-		in, why := planner.ReadInfoFile(dir, snap.InfoFile)
-		user, uwhy := planner.ReadInfoFile(dir, n.InfoFile)
-		if why != "" || uwhy != "" || !info.DerivedFrom(user, in) {
-			n.Stale, n.NextLaunch, n.Reason = "must", "discard", "not on top of the snap's current namespace"
-			return
-		}
-		if in.MountNSID != 0 {
-			n.Stale, n.Reason = "keep", fmt.Sprintf("on top of the snap's current namespace (id %d)", in.MountNSID)
-		} else {
-			n.Stale, n.Reason = "keep", fmt.Sprintf("on top of the snap's current namespace (inode %d)", in.MountNSInode)
-		}
+		return
 	}
-}
-
-// VoteWord is the word snap-ns prints for a staleness vote.
-func VoteWord(v stale.Vote) string {
-	switch v {
-	case stale.Should:
-		return "should"
-	case stale.Must:
-		return "must"
+	f.CallerUID, f.Features.PerUser = *n.UID, true
+	layer := &f.Snap.UserLayer
+	layer.Present = true
+	layer.Info, layer.HaveInfo, _ = gather.Info(dirfd, n.InfoFile, layout.NSDir+"/"+n.InfoFile)
+	layer.Identity = n.identity(layer.Info)
+	step := planner.DecidePerUser(f, planner.NamespaceStep{Action: planner.NamespaceJoin})
+	n.Stale, n.NextLaunch, n.Reason = "keep", "join", step.Why
+	if step.Action != planner.PerUserJoin {
+		n.Stale, n.NextLaunch = "must", "discard"
 	}
-	return "keep"
 }
 
 // describeOther reports an entry that is not a namespace file when it is

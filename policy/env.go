@@ -56,13 +56,12 @@ func secureTunables(value string) string {
 // (snap-confine's loader ignores them), but the launcher must not act on
 // them while it holds a lock (GODEBUG=schedtrace=1 with a blocked stderr
 // stalls the scheduler), and in secure mode its runtime replaces
-// GOTRACEBACK with "none", or adds that when the caller set none. So they
-// travel to the launcher under saved names (SavedRuntimeEnvPrefix+NAME):
-// the planner's front renames them before it executes the launcher, a
-// launcher started with any of them otherwise executes itself again with
-// them renamed (GOTRACEBACK aside: in secure mode the caller's value is
-// lost by then, and the runtime's own is dropped), and the target gets
-// them back under their own names.
+// GOTRACEBACK with "none", or adds that when the caller set none. So a
+// launcher started with any of them executes itself again with them
+// renamed to saved names (SavedRuntimeEnvPrefix+NAME; in secure mode the
+// caller's GOTRACEBACK is the one of the initial environment block, the
+// runtime's own dropped), and the target gets them back under their own
+// names.
 var RuntimeEnv = []string{"GODEBUG", "GOGC", "GOMAXPROCS", "GOMEMLIMIT", "GOTRACEBACK"}
 
 // SavedRuntimeEnvPrefix names where RuntimeEnv variables travel across the

@@ -111,6 +111,13 @@ const (
 	numOps
 )
 
+// KernelFloor is the oldest Linux the launcher runs on: each newer
+// interface it uses has an older path back to it (launcher/kernel.go,
+// shared/resolve), and below it a launch is refused in one line naming
+// what is missing. The documents that state it are checked against it
+// (tools/securitydoc).
+const KernelFloor = "5.4"
+
 // Spec describes one privileged action.
 type Spec struct {
 	// Name is used in the debug log and in error messages.

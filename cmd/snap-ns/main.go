@@ -26,10 +26,10 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/nsview"
+	"github.com/snapns/snapns/shared/cmdline"
 	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // Version is set at build time.
@@ -69,7 +69,7 @@ func parse(args []string) (*options, []string, *pflag.FlagSet, error) {
 	fs.StringVarP(&o.output, "output", "o", "", "")
 	fs.BoolVarP(&o.noHeadings, "noheadings", "n", false, "")
 	fs.BoolVar(&o.classic, "classic", false, "")
-	fs.StringVar(&o.base, "base", plan.DefaultBase, "")
+	fs.StringVar(&o.base, "base", cmdline.DefaultBase, "")
 	fs.StringVar(&o.uid, "uid", "", "")
 	fs.BoolVarP(&o.help, "help", "h", false, "")
 	fs.BoolVar(&o.version, "version", false, "")

@@ -2,8 +2,8 @@
 
 // Command snapns-demo shows the system working end to end without snapd: it
 // builds the sandbox world of tests/sandbox (a new mount and PID namespace
-// on a tmpfs root; the host is not touched), installs snap-confine and a
-// setuid-root snap-launch in it, and launches an app of a demo snap twice as
+// on a tmpfs root; the host is not touched), installs the launcher as a
+// setuid-root snap-confine in it, and launches an app of a demo snap twice as
 // an unprivileged user, printing what happened each time; it ends with
 // what snap-ns (the operator's view) says of the namespaces left behind.
 //
@@ -103,8 +103,7 @@ func inside() error {
 	}
 	bin := filepath.Dir(self)
 	files := []sandbox.File{
-		{Src: filepath.Join(bin, "snap-confine"), Dst: "/usr/lib/snapd/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: "/usr/lib/snapd/snap-launch", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine"), Dst: "/usr/lib/snapd/snap-confine", Mode: 0o755 | os.ModeSetuid},
 		{Src: filepath.Join(bin, "snap-ns"), Dst: "/usr/lib/snapd/snap-ns", Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: appPath, Mode: 0o755},
 		{Src: filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "profile.bin2"), Dst: "/var/lib/snapd/seccomp/bpf/snap." + *instance + "." + *app + ".bin2", Mode: 0o644},
@@ -140,7 +139,7 @@ func inside() error {
 	tag := "snap." + *instance + "." + *app
 	fmt.Printf("snapns demo: sandbox world ready (own mount and PID namespace, tmpfs root; the host is untouched)\n")
 	fmt.Printf("  base snap core revision 1: a squashfs image on a loop device at /snap/core/1 (/snap/core/current -> 1)\n")
-	fmt.Printf("  snap %q, app %q, launched by uid %d through /usr/lib/snapd/snap-confine (snap-launch is setuid root)\n", *instance, *app, *uid)
+	fmt.Printf("  snap %q, app %q, launched by uid %d through /usr/lib/snapd/snap-confine (setuid root)\n", *instance, *app, *uid)
 	fmt.Printf("  per-user mount namespaces are preserved (feature flag on): uid %d's app runs in its layer on top of the snap's namespace\n\n", *uid)
 	var ids []uint64
 	for i := 1; i <= 2; i++ {
@@ -215,7 +214,7 @@ func launchOnce(tag string, n int) (*report.Report, []string, error) {
 			log = append(log, line) // an error or a helper's own words
 			continue
 		}
-		for _, key := range []string{"plan:", "base snap", "host is", "created", "pivoted", "preserved", "joined", "capture retry", "mounted", "staleness"} {
+		for _, key := range []string{"command line:", "base snap", "host is", "created", "pivoted", "preserved", "joined", "capture retry", "mounted", "staleness"} {
 			if strings.Contains(line, key) {
 				log = append(log, strings.TrimPrefix(line, "DEBUG: "))
 				break

@@ -20,8 +20,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-
-	"golang.org/x/sys/unix"
 )
 
 // Mode is what the launcher does about a device cgroup.
@@ -363,7 +361,8 @@ func (h Hierarchy) String() string {
 // HierarchyOf is the hierarchy used when CgroupDir has the filesystem
 // magic magic.
 func HierarchyOf(magic int64) Hierarchy {
-	if magic == unix.CGROUP2_SUPER_MAGIC {
+	const cgroup2SuperMagic = 0x63677270 // linux/magic.h
+	if magic == cgroup2SuperMagic {
 		return V2
 	}
 	return V1

@@ -16,8 +16,7 @@ type Page struct {
 	Help    string // the --help text
 }
 
-// SnapConfine is the help of the launcher installed as snap-confine (and of
-// the planner's front, which takes the same command line).
+// SnapConfine is the help of the launcher, installed as snap-confine.
 var SnapConfine = Page{Name: "snap-confine", Section: 8, Summary: "run a snap application in its snap's mount namespace", Help: `Usage: snap-confine [--classic] [--base BASE] SECURITY-TAG EXECUTABLE [ARG]...
        snap-confine --help | --version
 
@@ -50,26 +49,6 @@ Exit status:
   On success snap-confine does not exit: it becomes EXECUTABLE, whose exit
   status is the launch's. 0: --help or --version. 1: the launch was refused
   or failed, with one line on standard error that starts with "cannot".
-`}
-
-// SnapLaunch is the help of the launcher under its own name, handed a plan
-// by the planner's front.
-var SnapLaunch = Page{Name: "snap-launch", Section: 8, Summary: "the privileged launcher behind snapns's snap-confine front", Help: `Usage: snap-launch PLAN EXECUTABLE [ARG]...
-       snap-launch --help | --version
-
-Runs EXECUTABLE with its ARGs as the plan says, as snap-confine(8) does: the
-planner's front (snap-confine in the two-process install) hands it PLAN,
-the text wire format of snapns's shared/plan, which it treats as untrusted
-input. Installed under the name snap-confine it takes snap-confine's own
-command line instead.
-
-Options:
-  -h, --help         print this help and exit
-      --version      print the version and exit
-
-Exit status:
-  As snap-confine(8): on success it becomes EXECUTABLE; 1 when the launch
-  was refused or failed, with one line on standard error.
 `}
 
 // SnapDiscardNS is the help of snap-discard-ns.

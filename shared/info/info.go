@@ -18,7 +18,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/snapns/snapns/shared/devnum"
 
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -70,20 +70,6 @@ type Info struct {
 	ParentMountNSInode uint64
 }
 
-// DerivedFrom reports whether user, the info of a per-user layer, records
-// the namespace that snap, the info of the snap's namespace, describes as
-// the one it was derived from: by id where snap records one, else by
-// inode; never when snap records neither (snapd's snap-confine wrote it).
-func DerivedFrom(user, snap Info) bool {
-	switch {
-	case snap.MountNSID != 0:
-		return user.ParentMountNSID == snap.MountNSID
-	case snap.MountNSInode != 0:
-		return user.ParentMountNSInode == snap.MountNSInode
-	}
-	return false
-}
-
 // Format returns the file's content.
 func Format(in Info) ([]byte, error) {
 	if err := naming.ValidateSnapName(in.BaseSnapName); err != nil {
@@ -98,7 +84,7 @@ func Format(in Info) ([]byte, error) {
 		fmt.Fprintf(&b, "%s=%s\n", BaseSnapRevisionKey, in.BaseSnapRevision)
 	}
 	if in.BaseSnapDevice != 0 {
-		fmt.Fprintf(&b, "%s=%d:%d\n", BaseSnapDeviceKey, unix.Major(in.BaseSnapDevice), unix.Minor(in.BaseSnapDevice))
+		fmt.Fprintf(&b, "%s=%d:%d\n", BaseSnapDeviceKey, devnum.Major(in.BaseSnapDevice), devnum.Minor(in.BaseSnapDevice))
 	}
 	if in.HomedirsKnown {
 		for _, h := range in.Homedirs {
@@ -211,7 +197,7 @@ func parseDevice(value string) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	dev := unix.Mkdev(uint32(major), uint32(minor))
+	dev := devnum.Mkdev(uint32(major), uint32(minor))
 	if dev == 0 {
 		return 0, fmt.Errorf("zero device")
 	}

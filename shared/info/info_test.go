@@ -177,26 +177,6 @@ func TestParseRefusesIDsAndInodesTogether(t *testing.T) {
 	}
 }
 
-func TestDerivedFrom(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		user, snap info.Info
-		want       bool
-	}{
-		{"same id", info.Info{ParentMountNSID: 7}, info.Info{MountNSID: 7}, true},
-		{"other id", info.Info{ParentMountNSID: 7}, info.Info{MountNSID: 8}, false},
-		{"same inode", info.Info{ParentMountNSInode: 4026532301}, info.Info{MountNSInode: 4026532301}, true},
-		{"other inode", info.Info{ParentMountNSInode: 4026532301}, info.Info{MountNSInode: 4026532302}, false},
-		{"an id against an inode", info.Info{ParentMountNSID: 4026532301}, info.Info{MountNSInode: 4026532301}, false},
-		{"an inode against an id", info.Info{ParentMountNSInode: 7}, info.Info{MountNSID: 7}, false},
-		{"snapd's snap namespace", info.Info{}, info.Info{}, false},
-	} {
-		if got := info.DerivedFrom(tc.user, tc.snap); got != tc.want {
-			t.Errorf("%s: DerivedFrom = %t, want %t", tc.name, got, tc.want)
-		}
-	}
-}
-
 func TestParseRefusesMissingBase(t *testing.T) {
 	for _, tc := range []struct {
 		name  string

@@ -14,8 +14,6 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/snapns/snapns/shared/naming"
 )
 
@@ -75,11 +73,13 @@ const (
 	// CgroupDir is where the cgroup hierarchy is mounted; it tells whether
 	// a snap still has processes.
 	CgroupDir = "/sys/fs/cgroup"
-	// PerUserFeatureFile turns per-user mount namespaces on when it exists.
-	PerUserFeatureFile = "/var/lib/snapd/features/per-user-mount-namespace"
 	// FeaturesDir holds snapd's feature flags, one file each (a regular
-	// file there means "on"; snap-confine's feature.c).
+	// file of root's there means "on"; snap-confine's feature.c).
 	FeaturesDir = "/var/lib/snapd/features"
+	// PerUserFeature, inside FeaturesDir, turns preserved per-user mount
+	// namespaces on (snapd 2.76 no longer writes it; snapns keeps the
+	// feature).
+	PerUserFeature = "per-user-mount-namespace"
 	// ParallelInstancesFeature is the flag, inside FeaturesDir, of
 	// snapd's parallel-instances feature: with it, classic snaps get a
 	// mount namespace of their own in which an instance's directories
@@ -199,28 +199,6 @@ const (
 	AlternateSnapMountDir = "/var/lib/snapd/snap"
 	SnapMountDirInSnap    = "/snap"
 )
-
-// ProbeSnapMountDir looks at /snap in the calling thread's mount
-// namespace (the launcher's is pid 1's by then) and says which directory
-// the snaps are mounted in (SnapMountDirOf).
-func ProbeSnapMountDir() (string, error) {
-	var st unix.Stat_t
-	if err := unix.Lstat(CanonicalSnapMountDir, &st); err == unix.ENOENT {
-		return SnapMountDirOf(false, 0, "")
-	} else if err != nil {
-		return "", fmt.Errorf("cannot inspect %s: %w", CanonicalSnapMountDir, err)
-	}
-	target := ""
-	if st.Mode&unix.S_IFMT == unix.S_IFLNK {
-		buf := make([]byte, 256)
-		n, err := unix.Readlink(CanonicalSnapMountDir, buf)
-		if err != nil {
-			return "", fmt.Errorf("cannot read %s: %w", CanonicalSnapMountDir, err)
-		}
-		target = string(buf[:n])
-	}
-	return SnapMountDirOf(true, st.Mode, target)
-}
 
 // SnapMountDirOf decides the host's snap mount directory from what is at
 // /snap, as snap-confine ≥ 2.66 probes pid 1's: a directory means /snap;

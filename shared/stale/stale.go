@@ -17,7 +17,7 @@ import (
 	"strconv"
 	"strings"
 
-	"golang.org/x/sys/unix"
+	"github.com/snapns/snapns/shared/devnum"
 
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/mountinfo"
@@ -45,16 +45,6 @@ func (v Vote) String() string {
 		return "must"
 	}
 	return "no"
-}
-
-// ParseVote reads a Vote's String form.
-func ParseVote(s string) (Vote, error) {
-	for _, v := range []Vote{Keep, Should, Must} {
-		if v.String() == s {
-			return v, nil
-		}
-	}
-	return Keep, fmt.Errorf("cannot use discard vote %q: not one of no, should, must", s)
 }
 
 // Current is what a namespace for this launch would be built from now.
@@ -129,12 +119,23 @@ func NewInspection(cur Current) *Inspection {
 
 // Add takes one entry of the namespace's mount table into account.
 func (in *Inspection) Add(e mountinfo.Entry) {
-	if e.FSType != "tmpfs" && unix.Mkdev(e.Major, e.Minor) == in.cur.Device && (e.MountDir == "/" || e.MountDir == "/usr" || strings.HasPrefix(e.MountDir, "/usr/")) {
+	if holdsBase(e, in.cur) {
 		in.base = true
 	}
 	if slices.Contains(in.cur.Homedirs, e.MountDir) {
 		in.homedirs[e.MountDir] = true
 	}
+}
+
+// Relevant tells whether the entry e can change what an inspection for cur
+// decides: a reader of a namespace's mount table keeps only those, so that
+// the facts it hands on stay small however many mounts users add.
+func Relevant(e mountinfo.Entry, cur Current) bool {
+	return holdsBase(e, cur) || slices.Contains(cur.Homedirs, e.MountDir)
+}
+
+func holdsBase(e mountinfo.Entry, cur Current) bool {
+	return e.FSType != "tmpfs" && devnum.Mkdev(e.Major, e.Minor) == cur.Device && (e.MountDir == "/" || e.MountDir == "/usr" || strings.HasPrefix(e.MountDir, "/usr/"))
 }
 
 // Decision is what the entries added so far decide.
@@ -152,5 +153,5 @@ func (in *Inspection) Decision() Decision {
 }
 
 func dev(d uint64) string {
-	return strconv.FormatUint(uint64(unix.Major(d)), 10) + ":" + strconv.FormatUint(uint64(unix.Minor(d)), 10)
+	return strconv.FormatUint(uint64(devnum.Major(d)), 10) + ":" + strconv.FormatUint(uint64(devnum.Minor(d)), 10)
 }

@@ -18,7 +18,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/policy"
+	aaprofile "github.com/snapns/snapns/policy/apparmor"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -33,14 +33,14 @@ func TestAppArmorIsNotAvailableHere(t *testing.T) {
 	if !strings.Contains(res.stderr, "AppArmor: not enabled in this kernel") {
 		t.Fatalf("the launcher did not report AppArmor as not available:\n%s", res.stderr)
 	}
-	t.Skip("AppArmor is not in this kernel: a plan naming a label is refused end to end (TestForgedPlansHandedToTheLauncherAreRefused), but detection, the refusal to run unconfined and the exec transitions of the app and of snap-update-ns to the labels the launcher derives are verified by unit tests over a fake procfs and sysfs only (launcher/apparmor_test.go)")
+	t.Skip("SKIPPING: AppArmor is not in this kernel: detection, the refusal to run unconfined and the exec transitions of the app and of snap-update-ns to the labels the launcher derives are verified by unit tests over a fake procfs and sysfs only (launcher/apparmor_test.go)")
 }
 
 // ourProfile is the launcher's profile for the Debian layout, as installed
 // (apparmor/usr.lib.snapd.snap-confine.real).
 func ourProfile(t *testing.T) string {
 	t.Helper()
-	text, err := policy.LauncherProfile("/usr/lib/snapd")
+	text, err := aaprofile.LauncherProfile("/usr/lib/snapd")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,7 +49,7 @@ func ourProfile(t *testing.T) string {
 
 func writeProfile(t *testing.T) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), policy.ProfileFileName("/usr/lib/snapd"))
+	path := filepath.Join(t.TempDir(), aaprofile.ProfileFileName("/usr/lib/snapd"))
 	if err := os.WriteFile(path, []byte(ourProfile(t)), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -68,12 +68,12 @@ func TestLauncherProfileParses(t *testing.T) {
 	if err != nil {
 		t.Skip("SKIPPING: apparmor_parser is not installed (Debian's apparmor package; make deps installs it)")
 	}
-	for _, dir := range policy.ProfileLayouts {
-		text, err := policy.LauncherProfile(dir)
+	for _, dir := range aaprofile.ProfileLayouts {
+		text, err := aaprofile.LauncherProfile(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		path := filepath.Join(t.TempDir(), policy.ProfileFileName(dir))
+		path := filepath.Join(t.TempDir(), aaprofile.ProfileFileName(dir))
 		if err := os.WriteFile(path, []byte(text), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -256,8 +256,8 @@ func snapdProfile() (text, version, skip string) {
 
 // TestLauncherProfileAllowsEveryFileTheLauncherOpens traces the launcher
 // (strace, one file per thread) down the create, per-user, join and discard
-// paths, as root and as a user, through the plan and installed as
-// snap-confine with file capabilities, and checks every file it opens,
+// paths, as root and as a user, installed setuid root and with file
+// capabilities, and checks every file it opens,
 // creates or removes against the profile's file rules, and every program it
 // executes (snap-update-ns, the app: each through change_onexec) against
 // its change_profile rules. Mount rules are checked by the parser only:
@@ -283,19 +283,23 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	labels := changeProfileRules(t, ourProfile(t))
 	out := t.TempDir()
 	traced := 0
-	var runIn func(user, plan, cgroup string)
-	run := func(user string) { runIn(user, validPlan(t), "") }
-	runIn = func(user, plan, cgroup string) {
+	var runIn func(user string, caps bool, base, cgroup string)
+	run := func(user string) { runIn(user, false, "", "") }
+	runIn = func(user string, caps bool, base, cgroup string) {
 		prefix := filepath.Join(out, "trace")
 		args := []string{"-ff", "-y", "-qq", "-o", prefix, "-e", "trace=openat,openat2,mkdirat,unlinkat,renameat,renameat2,execve"}
 		if user != "" {
 			args = append(args, "-u", user)
 		}
-		if plan == dropInPlan {
-			args = append(args, dropInCapsDir+"/snap-confine", "snap.hello.app", "/usr/bin/busybox", "true")
+		if caps {
+			args = append(args, capsDir+"/snap-confine")
 		} else {
-			args = append(args, snapLaunch, plan, "/usr/bin/busybox", "true")
+			args = append(args, snapConfine)
 		}
+		if base != "" {
+			args = append(args, "--base", base)
+		}
+		args = append(args, "snap.hello.app", "/usr/bin/busybox", "true")
 		cmd := exec.Command(strace, args...)
 		cmd.Env = []string{"SNAP_INSTANCE_NAME=hello"}
 		var b bytes.Buffer
@@ -322,17 +326,16 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 	run("nobody") // join both
 	refresh(t, "core", "2")
 	run("nobody") // discard and rebuild
-	// The launcher as snap-confine, with file capabilities: the default
-	// install and the Debian package's.
+	// With file capabilities: the default install and the Debian
+	// package's.
 	refresh(t, "core", "3")
-	runIn("nobody", dropInPlan, "") // discard and rebuild
-	runIn("", dropInPlan, "")       // root: join
+	runIn("nobody", true, "", "") // discard and rebuild
+	runIn("", true, "", "")       // root: join
 	// The device cgroup of a core24 app in its snap cgroup: the map made,
 	// then opened and reset.
 	scope := deviceSetup(t)
-	core24 := strings.Replace(validPlan(t), "base=core\n", "base=core24\n", 1)
-	runIn("nobody", core24, scope)
-	runIn("nobody", core24, scope)
+	runIn("nobody", false, "core24", scope)
+	runIn("nobody", false, "core24", scope)
 	// And on the cgroup v1 devices controller: the group made, then reset.
 	v1 := false
 	switch leave, err := sandbox.EnterCgroupV1Devices(); {
@@ -346,8 +349,8 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 				t.Errorf("cannot leave the cgroup v1 devices hierarchy: %v", err)
 			}
 		})
-		runIn("nobody", core24, "")
-		runIn("nobody", core24, "")
+		runIn("nobody", false, "core24", "")
+		runIn("nobody", false, "core24", "")
 		v1 = true
 	}
 	// The NVIDIA driver's files (nvidia_test.go): the host's, then those
@@ -373,7 +376,7 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		sc := bufio.NewScanner(fd)
 		for sc.Scan() {
 			line := sc.Text()
-			if m := execRe.FindStringSubmatch(line); m != nil && strings.HasSuffix(line, "= 0") && !strings.Contains(m[1], "snap-launch") && !strings.Contains(m[1], "snap-confine") {
+			if m := execRe.FindStringSubmatch(line); m != nil && strings.HasSuffix(line, "= 0") && !strings.Contains(m[1], "snap-confine") {
 				// The app, or snap-update-ns (through a descriptor),
 				// from here on: each executed under the label the
 				// launcher set for its exec.
@@ -403,10 +406,10 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 				path = strings.TrimSuffix(m[3], "/") + "/" + path
 			}
 			path = normaliseProc(path)
-			// The drop-in traced here is installed in a directory of
-			// its own; its profile is that of the same files in
-			// /usr/lib/snapd.
-			if rest, ok := strings.CutPrefix(path, dropInCapsDir); ok && (rest == "" || rest[0] == '/') {
+			// The file-capability install traced here is in a
+			// directory of its own; its profile is that of the same
+			// files in /usr/lib/snapd.
+			if rest, ok := strings.CutPrefix(path, capsDir); ok && (rest == "" || rest[0] == '/') {
 				path = "/usr/lib/snapd" + rest
 			}
 			perm := "r"
@@ -475,10 +478,6 @@ func TestLauncherProfileAllowsEveryFileTheLauncherOpens(t *testing.T) {
 		t.Fatalf("the launcher's profile does not allow:\n  %s", strings.Join(refused, "\n  "))
 	}
 }
-
-// dropInPlan stands for "the launcher installed as snap-confine, with
-// snapd's command line" in the traced runs.
-const dropInPlan = "drop-in"
 
 // execRe is a successful exec in a trace: the path and argv[0] (a failed
 // execve of "" is something the Go runtime does, not a program run).

@@ -17,9 +17,6 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-
-	"github.com/snapns/snapns/shared/naming"
-	"github.com/snapns/snapns/shared/plan"
 )
 
 // nothingCreated fails the test if a launch left anything in the shared
@@ -66,83 +63,6 @@ func TestBadBaseIsRefused(t *testing.T) {
 		launch{flags: []string{"--base", base}}.mustFail(t)
 	}
 	nothingCreated(t)
-}
-
-// validPlan returns a valid encoded plan for hello.
-func validPlan(t *testing.T) string {
-	t.Helper()
-	inst, err := naming.ParseInstance("hello")
-	if err != nil {
-		t.Fatal(err)
-	}
-	tag, err := naming.ParseSecurityTagFor("snap.hello.app", inst)
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := plan.Encode(&plan.Plan{Instance: inst, Tag: tag, Base: "core"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(data)
-}
-
-func TestForgedPlansHandedToTheLauncherAreRefused(t *testing.T) {
-	good := validPlan(t)
-	for _, tc := range []struct{ name, plan string }{
-		{"garbage", "hello"},
-		{"empty", ""},
-		{"truncated", good[:len(good)-3]},
-		{"trailing-bytes", good + "x"},
-		{"oversized", good + strings.Repeat("x", plan.MaxSize)},
-		{"unknown-field", strings.Replace(good, "debug=false\n", "debug=false\nroot=true\n", 1)},
-		{"duplicate-field", strings.Replace(good, "base=core\n", "base=core\nbase=core\n", 1)},
-		{"bad-type", strings.Replace(good, "debug=false", "debug=yes", 1)},
-		{"dot-dot-instance", strings.NewReplacer("instance=hello", "instance=../x", "snap.hello.app", "snap.../x.app").Replace(good)},
-		{"uid-instance", strings.NewReplacer("instance=hello", "instance=x.1000", "snap.hello.app", "snap.x.1000.app").Replace(good)},
-		{"tag-of-another-snap", strings.Replace(good, "snap.hello.app", "snap.other.app", 1)},
-		// Version 5 dropped the labels and the planner's expectations:
-		// a plan naming any of them is refused, whatever it asks.
-		{"app-label-of-another-snap", strings.Replace(good, "debug=false\n", "debug=false\napp-label=snap.other.app\n", 1)},
-		{"helper-label-unconfined", strings.Replace(good, "base=core\n", "base=core\nhelper-label=unconfined\n", 1)},
-		{"discard-vote", strings.Replace(good, "base=core\n", "base=core\ndiscard=must\n", 1)},
-		{"future-version", strings.Replace(good, fmt.Sprintf("snapns-plan %d\n", plan.Version), fmt.Sprintf("snapns-plan %d\n", plan.Version+1), 1)},
-		{"previous-version", version4Plan("create", "no")},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			world(t)
-			msg := launch{program: snapLaunch, argv: []string{tc.plan, probe}}.mustFail(t)
-			t.Logf("refused: %s", msg)
-			nothingCreated(t)
-		})
-	}
-	t.Run("no-target", func(t *testing.T) {
-		world(t)
-		launch{program: snapLaunch, argv: []string{good}}.mustFail(t)
-		nothingCreated(t)
-	})
-}
-
-// version4Plan is a plan of the previous wire format for hello, which
-// carried the planner's namespace expectation and discard vote.
-func version4Plan(namespace, discard string) string {
-	return "snapns-plan 4\nclassic=false\ninstance=hello\nsecurity-tag=snap.hello.app\nbase=core\n" +
-		"namespace=" + namespace + "\ndiscard=" + discard + "\nper-user=none\n" +
-		"app-label=snap.hello.app\nhelper-label=snap-update-ns.hello\ndebug=false\nend\n"
-}
-
-// The plan says nothing about joining or creating: the same plan creates
-// when nothing is preserved and joins what is; it never makes a second
-// namespace.
-func TestLauncherDecidesJoinOrCreateItself(t *testing.T) {
-	world(t)
-	first := launch{program: snapLaunch, argv: []string{validPlan(t), probe}}.mustRun(t)
-	if first.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
-		t.Fatal("with nothing preserved the launcher did not create and preserve")
-	}
-	second := launch{program: snapLaunch, argv: []string{validPlan(t), probe}}.mustRun(t)
-	if second.MountNSID != first.MountNSID {
-		t.Fatal("the same plan replaced the preserved namespace")
-	}
 }
 
 // TestUserPrecreatedPrivateTmpIsMovedAside: in the sticky /tmp anyone can

@@ -296,16 +296,16 @@ func TestSnapdToolsAreBoundForNonCoreBases(t *testing.T) {
 	if err := sandbox.MakeBase(sandbox.Base{Name: "core22", Revision: "5", Current: true}); err != nil {
 		t.Fatal(err)
 	}
-	r := launch{flags: []string{"--base", "core22"}, args: []string{"stat", "/usr/lib/snapd/snap-launch", "write", "/usr/lib/snapd/x", "y"}}.mustRun(t)
-	if r.Stat["/usr/lib/snapd/snap-launch"] != hostStat(t, snapLaunch) {
+	r := launch{flags: []string{"--base", "core22"}, args: []string{"stat", "/usr/lib/snapd/snap-confine", "write", "/usr/lib/snapd/x", "y"}}.mustRun(t)
+	if r.Stat["/usr/lib/snapd/snap-confine"] != hostStat(t, snapConfine) {
 		t.Fatalf("/usr/lib/snapd is not the launcher's directory: %v", r.Stat)
 	}
 	if len(r.Errors) == 0 || !strings.Contains(r.Errors[0], "read-only") {
 		t.Fatalf("/usr/lib/snapd is writable in the snap: %v", r.Errors)
 	}
 	// The core base ships its own snapd tools.
-	r = launch{instance: "hello_two", args: []string{"stat", "/usr/lib/snapd/snap-launch"}}.mustRun(t)
-	if !strings.HasPrefix(r.Stat["/usr/lib/snapd/snap-launch"], "error: ") {
+	r = launch{instance: "hello_two", args: []string{"stat", "/usr/lib/snapd/snap-confine"}}.mustRun(t)
+	if !strings.HasPrefix(r.Stat["/usr/lib/snapd/snap-confine"], "error: ") {
 		t.Fatal("the launcher's directory was bound for the core base")
 	}
 }

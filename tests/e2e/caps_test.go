@@ -13,12 +13,12 @@ import (
 	"github.com/snapns/snapns/policy"
 )
 
-// The strict-capability install (snap-launch with file capabilities, not
+// The strict-capability install (the launcher with file capabilities, not
 // setuid) runs the same launches: a non-root caller keeps their ids
 // throughout and ends with no capability at all.
 func TestFileCapabilityInstallCreatesJoinsAndDrops(t *testing.T) {
 	world(t)
-	fi, err := os.Stat(capsDir + "/snap-launch")
+	fi, err := os.Stat(capsDir + "/snap-confine")
 	if err != nil || fi.Mode()&os.ModeSetuid != 0 {
 		t.Fatalf("the file-capability launcher is setuid or missing: %v", err)
 	}
@@ -78,14 +78,12 @@ func TestFileCapabilityInstallLackingACapabilityIsAPackagingError(t *testing.T) 
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	for _, name := range []string{"snap-confine", "snap-launch"} {
-		data, err := os.ReadFile(capsDir + "/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir+"/"+name, data, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	data, err := os.ReadFile(capsDir + "/snap-confine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/snap-confine", data, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	for _, missing := range policy.Required() {
 		var rest []string
@@ -94,7 +92,7 @@ func TestFileCapabilityInstallLackingACapabilityIsAPackagingError(t *testing.T) 
 				rest = append(rest, "cap_"+c.String())
 			}
 		}
-		if out, err := exec.Command("setcap", strings.Join(rest, ",")+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+		if out, err := exec.Command("setcap", strings.Join(rest, ",")+"=p", dir+"/snap-confine").CombinedOutput(); err != nil {
 			t.Fatalf("setcap: %v %s", err, out)
 		}
 		msg := launch{program: dir + "/snap-confine", uid: 1000}.mustFail(t)
@@ -122,7 +120,7 @@ func TestSnapdsOwnCapabilityFileIsEnough(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	data, err := os.ReadFile(dropInCapsDir + "/snap-confine")
+	data, err := os.ReadFile(capsDir + "/snap-confine")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ import (
 // setuid and file-capability launchers print and exit before anything).
 func TestEveryBinaryHasHelpAndVersion(t *testing.T) {
 	world(t)
-	for _, program := range []string{snapConfine, snapLaunch, dropInDir + "/snap-confine", dropInCapsDir + "/snap-confine", snapNS, snapDiscardNS} {
+	for _, program := range []string{snapConfine, capsDir + "/snap-confine", snapNS, snapDiscardNS} {
 		for _, uid := range []int{0, userUID} {
 			for _, opt := range []string{"--help", "--version"} {
 				cmd := exec.Command(program, opt)

@@ -29,16 +29,13 @@ func TestComponentHooksRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	tag := "snap.hello+comp.hook.install"
-	for _, in := range []struct {
-		name string
-		dir  string
-	}{{"setuid", dropInDir}, {"file-capabilities", dropInCapsDir}} {
-		r := launch{program: in.dir + "/snap-confine", tag: tag, uid: userUID, env: []string{"SNAP_COMPONENT_NAME=hello+comp"}}.mustRun(t)
+	for _, in := range installs {
+		r := launch{caps: in.caps, tag: tag, uid: userUID, env: []string{"SNAP_COMPONENT_NAME=hello+comp"}}.mustRun(t)
 		if !slices.Contains(r.Env, "SNAP_COMPONENT_NAME=hello+comp") || !slices.Contains(r.Env, "SNAP_COOKIE=c00kie") {
 			t.Errorf("%s: the hook's environment: %v", in.name, r.Env)
 		}
 		for _, env := range [][]string{nil, {"SNAP_COMPONENT_NAME=hello+other"}, {"SNAP_COMPONENT_NAME=bye+comp"}} {
-			msg := launch{program: in.dir + "/snap-confine", tag: tag, uid: userUID, env: env}.mustFail(t)
+			msg := launch{caps: in.caps, tag: tag, uid: userUID, env: env}.mustFail(t)
 			if !strings.HasPrefix(msg, "cannot ") {
 				t.Errorf("%s: %v refused with %q", in.name, env, msg)
 			}

@@ -526,6 +526,8 @@ func TestDeviceCgroupActionsNeedEachOfTheirCapabilities(t *testing.T) {
 	}
 }
 
+// snap-ns explain says what the launcher will decide of the device cgroup,
+// and the launcher's debug log what it did.
 func TestThePlannerAndTheLauncherExplainTheDeviceCgroupDecision(t *testing.T) {
 	scope := deviceWorld(t)
 	tagDevice(t, true)
@@ -533,9 +535,12 @@ func TestThePlannerAndTheLauncherExplainTheDeviceCgroupDecision(t *testing.T) {
 	if res.err != nil {
 		t.Fatalf("launch failed: %v\n%s", res.err, res.stderr)
 	}
+	const expected = "device cgroup: device cgroup required for base core24; the device program on the app's snap cgroup allows"
+	if x := snapNSExplain(t, userUID, "--base", "core24", "snap.hello.app"); !strings.Contains(strings.Join(x.Steps, "\n"), expected) {
+		t.Errorf("snap-ns explain does not say %q: %q", expected, x.Steps)
+	}
 	for _, want := range []string{
-		"expected device cgroup: required (device cgroup required for base core24), the common devices and 1 tagged with snap_hello_app",
-		"DEBUG: snap-launch: device cgroup required for base core24",
+		"DEBUG: snap-confine: plan: device cgroup: device cgroup required for base core24;",
 		"associated the app with device cgroup /sys/fs/cgroup/snap.hello.app-",
 	} {
 		if !strings.Contains(res.stderr, want) {

@@ -16,7 +16,7 @@ import (
 // (with /snap a symlink to it, or absent) and install snapd's tools in
 // /usr/libexec/snapd; they build snap-confine for a merged /usr, where
 // removable media are in /run/media. fedoraWorld lays the sandbox out so:
-// the launcher (the drop-in, setuid and with file capabilities) and the
+// the launcher (setuid and with file capabilities) and the
 // test's snap-update-ns in /usr/libexec/snapd (Debian's snapd 2.57 moved
 // aside meanwhile), and the sandbox's /snap moved to /var/lib/snapd/snap
 // with /snap a symlink to it. Everything is put back afterwards.
@@ -53,7 +53,7 @@ func fedoraLayout(t *testing.T) {
 			os.Rename(aside, fedoraDir)
 		}
 	})
-	launcher, err := os.ReadFile(dropInDir + "/snap-confine")
+	launcher, err := os.ReadFile(snapConfine)
 	must(err)
 	updateNS, err := os.ReadFile(fakeUpdateNS)
 	must(err)

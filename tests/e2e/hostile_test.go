@@ -213,7 +213,7 @@ func TestHostileCgroupsNeverFailAnotherUsersLaunch(t *testing.T) {
 				if got := res.report.Read["/base-marker"]; got != "core 1\n" || nsID(t, "/run/snapd/ns/hello.mnt") != before.MountNSID {
 					t.Fatalf("%s: the stale namespace was discarded (the app sees %q)\n%s", in.name, got, res.stderr)
 				}
-				if !strings.Contains(res.stderr, "stale but occupied") {
+				if !strings.Contains(res.stderr, "but the snap is running") {
 					t.Errorf("%s: the debug log does not say why the namespace was kept:\n%s", in.name, res.stderr)
 				}
 			}
@@ -322,7 +322,7 @@ func TestHostileMountTableNeverFailsALaunch(t *testing.T) {
 // namespace already, before any change of credentials (a filesystem id,
 // the drop) would make the kernel mark it non-dumpable by itself.
 func TestRuntimeVariablesNeverMakeTheLauncherDumpable(t *testing.T) {
-	for _, in := range dropIns {
+	for _, in := range installs {
 		for _, v := range []struct {
 			name string
 			env  []string
@@ -330,7 +330,7 @@ func TestRuntimeVariablesNeverMakeTheLauncherDumpable(t *testing.T) {
 			t.Run(in.name+"/"+v.name, func(t *testing.T) {
 				world(t)
 				env := append([]string{"SNAP_CONFINE_MAX_PROFILE_WAIT=20"}, v.env...)
-				cmd := launch{program: in.program, uid: userUID, env: env, noProfile: true}.command()
+				cmd := launch{caps: in.caps, uid: userUID, env: env, noProfile: true}.command()
 				if err := cmd.Start(); err != nil {
 					t.Fatal(err)
 				}
@@ -387,7 +387,7 @@ var runtimeTrace = regexp.MustCompile(`^init \S+ @\d`)
 // changes (the same privileged actions, in the same order), and the app
 // gets them back as the caller set them.
 func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
-	for _, in := range dropIns {
+	for _, in := range installs {
 		for _, v := range []struct {
 			name string
 			env  []string
@@ -397,9 +397,9 @@ func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
 		} {
 			t.Run(in.name+"/"+v.name, func(t *testing.T) {
 				world(t)
-				launch{program: in.program, uid: userUID}.mustRun(t)
-				calm := launch{program: in.program, uid: userUID, debug: true}.run()
-				hostile := launch{program: in.program, uid: userUID, debug: true, env: v.env}.run()
+				launch{caps: in.caps, uid: userUID}.mustRun(t)
+				calm := launch{caps: in.caps, uid: userUID, debug: true}.run()
+				hostile := launch{caps: in.caps, uid: userUID, debug: true, env: v.env}.run()
 				for _, r := range []result{calm, hostile} {
 					if r.err != nil {
 						t.Fatalf("launch failed: %v\n%s", r.err, r.stderr)
@@ -447,7 +447,7 @@ func TestCallersRuntimeVariablesActOnlyBeforeTheLauncherRuns(t *testing.T) {
 func privilegedSteps(stderr string) []string {
 	var steps []string
 	for _, line := range strings.Split(stderr, "\n") {
-		if _, step, ok := strings.Cut(line, "DEBUG: snap-launch: privileged: "); ok {
+		if _, step, ok := strings.Cut(line, "DEBUG: snap-confine: privileged: "); ok {
 			steps = append(steps, step)
 		}
 	}

@@ -88,10 +88,7 @@ func writeMountProfile(t *testing.T, instance string, entries ...string) {
 // root and for a user, in both installs, and the app must see the snap's
 // files there.
 func TestLayoutsAreAppliedBySnapd277(t *testing.T) {
-	for _, install := range []struct {
-		name string
-		dir  string
-	}{{"setuid", dropInDir}, {"file-capabilities", dropInCapsDir}} {
+	for _, install := range installs {
 		for _, uid := range []int{0, userUID} {
 			t.Run(fmt.Sprintf("%s/uid%d", install.name, uid), func(t *testing.T) {
 				world(t)
@@ -109,7 +106,7 @@ func TestLayoutsAreAppliedBySnapd277(t *testing.T) {
 					"/snap/hello/x1/payload /opt/laid none rbind,rw,x-snapd.origin=layout 0 0",
 					"/snap/hello/x1/share /usr/share/laid none rbind,rw,x-snapd.origin=layout 0 0")
 				for round := 0; round < 2; round++ { // create, then join
-					r := launch{program: install.dir + "/snap-confine", uid: uid, args: []string{"read", "/opt/laid/marker", "read", "/usr/share/laid/marker"}}.run()
+					r := launch{caps: install.caps, uid: uid, args: []string{"read", "/opt/laid/marker", "read", "/usr/share/laid/marker"}}.run()
 					if r.err != nil {
 						t.Fatalf("round %d: launch failed: %v\n%s", round, r.err, r.stderr)
 					}

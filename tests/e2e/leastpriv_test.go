@@ -166,7 +166,7 @@ func TestEveryActionNeedsEachOfItsCapabilities(t *testing.T) {
 			var table []string
 			for op := range policy.Op(len(policy.Ops)) {
 				if slices.Contains(parallelOps, op) {
-					continue // not withheld yet: each is one mount(2) or unshare(2) with cap_sys_admin
+					continue // TestParallelInstanceActionsNeedEachOfTheirCapabilities
 				}
 				if slices.Contains(deviceOps, op) {
 					continue // TestDeviceCgroupActionsNeedEachOfTheirCapabilities
@@ -203,14 +203,12 @@ func TestEveryCapabilityIsNeeded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(dir)
-	for _, name := range []string{"snap-confine", "snap-launch"} {
-		data, err := os.ReadFile(hookCapsDir + "/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(dir+"/"+name, data, 0o755); err != nil {
-			t.Fatal(err)
-		}
+	data, err := os.ReadFile(hookCapsDir + "/snap-confine")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dir+"/snap-confine", data, 0o755); err != nil {
+		t.Fatal(err)
 	}
 	var table []string
 	for _, missing := range policy.Required() {
@@ -230,7 +228,7 @@ func TestEveryCapabilityIsNeeded(t *testing.T) {
 					rest = append(rest, "cap_"+c.String())
 				}
 			}
-			if out, err := exec.Command("setcap", strings.Join(rest, ",")+"=p", dir+"/snap-launch").CombinedOutput(); err != nil {
+			if out, err := exec.Command("setcap", strings.Join(rest, ",")+"=p", dir+"/snap-confine").CombinedOutput(); err != nil {
 				t.Fatalf("setcap: %v %s", err, out)
 			}
 			broke := ""

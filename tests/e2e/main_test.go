@@ -32,17 +32,14 @@ import (
 )
 
 const (
-	snapConfine   = "/usr/lib/snapd/snap-confine"
-	snapLaunch    = "/usr/lib/snapd/snap-launch"
+	snapConfine   = "/usr/lib/snapd/snap-confine" // the launcher, setuid root
 	fakeUpdateNS  = "/usr/lib/snapd/fake-snap-update-ns"
 	snapDiscardNS = "/usr/lib/snapd/snap-discard-ns"
 	snapNS        = "/usr/lib/snapd/snap-ns"
-	capsDir       = "/usr/lib/snapd-caps"        // snap-confine and a file-capability snap-launch
-	dropInDir     = "/usr/lib/snapd-dropin"      // snap-launch installed as snap-confine, setuid
-	dropInCapsDir = "/usr/lib/snapd-dropin-caps" // snap-launch installed as snap-confine, file capabilities
-	profileDir    = "/usr/lib/snapd-test"        // compiled test profiles
-	hookDir       = "/usr/lib/snapd-hook"        // the hooked launcher, setuid
-	hookCapsDir   = "/usr/lib/snapd-hook-caps"   // the hooked launcher, file capabilities
+	capsDir       = "/usr/lib/snapd-caps"      // the launcher as snap-confine, with file capabilities
+	profileDir    = "/usr/lib/snapd-test"      // compiled test profiles
+	hookDir       = "/usr/lib/snapd-hook"      // the hooked launcher as snap-confine, setuid
+	hookCapsDir   = "/usr/lib/snapd-hook-caps" // the hooked launcher as snap-confine, file capabilities
 	seccompDir    = "/var/lib/snapd/seccomp/bpf"
 	probe         = "/snap/probe/1/probe"   // under /snap: visible on the host and in every snap's root
 	startedApp    = "/snap/probe/1/started" // prints "started" with write(2) and exit_group(2) alone
@@ -140,7 +137,7 @@ func TestMain(m *testing.M) {
 			fmt.Fprintln(os.Stderr, "cannot make the core base snap:", err)
 			os.Exit(1)
 		}
-		for _, path := range []string{capsDir + "/snap-launch", hookCapsDir + "/snap-launch", dropInCapsDir + "/snap-confine"} {
+		for _, path := range []string{capsDir + "/snap-confine", hookCapsDir + "/snap-confine"} {
 			if out, err := exec.Command("setcap", policy.RequiredSetcap()+"=p", path).CombinedOutput(); err != nil {
 				fmt.Fprintf(os.Stderr, "cannot set file capabilities: %v: %s\n", err, out)
 				os.Exit(1)
@@ -185,8 +182,7 @@ func TestMain(m *testing.M) {
 
 // binaries are built into the staging directory and installed in the sandbox.
 var binaries = map[string]string{
-	"snap-confine":    "github.com/snapns/snapns/planner/cmd/snap-confine",
-	"snap-launch":     "github.com/snapns/snapns/launcher/cmd/snap-launch",
+	"snap-confine":    "github.com/snapns/snapns/launcher/cmd/snap-confine",
 	"probe":           "github.com/snapns/snapns/tests/probe",
 	"fakeupdatens":    "github.com/snapns/snapns/tests/fakeupdatens",
 	"snap-discard-ns": "github.com/snapns/snapns/launcher/cmd/snap-discard-ns",
@@ -209,7 +205,7 @@ func buildAndRun(staging string) (int, error) {
 		return -1, fmt.Errorf("cannot build the binaries: %w", err)
 	}
 	// The launcher with the test-only capability hook (caphook_test_build.go).
-	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-launch-hook"), binaries["snap-launch"])
+	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-confine-hook"), binaries["snap-confine"])
 	hook.Env = cmd.Env
 	hook.Stdout, hook.Stderr = os.Stderr, os.Stderr
 	if err := hook.Run(); err != nil {
@@ -252,23 +248,17 @@ func buildAndRun(staging string) (int, error) {
 func sandboxFiles() []sandbox.File {
 	bin := filepath.Join(os.Getenv("SNAPNS_SANDBOX_STAGING"), "bin")
 	files := []sandbox.File{
-		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: snapLaunch, Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine"), Dst: snapConfine, Mode: 0o755 | os.ModeSetuid},
 		// The strict-capability install: file capabilities instead of
 		// setuid (set with setcap once inside the sandbox).
 		{Src: filepath.Join(bin, "snap-confine"), Dst: capsDir + "/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: capsDir + "/snap-launch", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-confine"), Dst: hookDir + "/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookDir + "/snap-launch", Mode: 0o755 | os.ModeSetuid},
-		{Src: filepath.Join(bin, "snap-confine"), Dst: hookCapsDir + "/snap-confine", Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch-hook"), Dst: hookCapsDir + "/snap-launch", Mode: 0o755},
+		{Src: filepath.Join(bin, "snap-confine-hook"), Dst: hookDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine-hook"), Dst: hookCapsDir + "/snap-confine", Mode: 0o755},
 		{Src: filepath.Join(bin, "fakeupdatens"), Dst: fakeUpdateNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: snapDiscardNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "snap-ns"), Dst: snapNS, Mode: 0o755},
 		{Src: filepath.Join(bin, "probe"), Dst: probe, Mode: 0o755},
 		{Src: filepath.Join(bin, "started"), Dst: startedApp, Mode: 0o755},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
-		{Src: filepath.Join(bin, "snap-launch"), Dst: dropInCapsDir + "/snap-confine", Mode: 0o755},
 	}
 	for name := range testProfiles {
 		files = append(files, sandbox.File{Src: filepath.Join(bin, name), Dst: profileDir + "/" + name, Mode: 0o644})
@@ -287,7 +277,7 @@ func sandboxFiles() []sandbox.File {
 	return append(append(files, snapdFiles()...), snapd277Files()...)
 }
 
-// launch describes one run of snap-confine (or of snap-launch directly).
+// launch describes one run of snap-confine.
 type launch struct {
 	instance  string   // SNAP_INSTANCE_NAME; "hello" by default
 	tag       string   // security tag; snap.<instance>.app by default
@@ -524,7 +514,7 @@ func launcherDirs() []string {
 	var dirs []string
 	all, _ := filepath.Glob("/usr/lib/snapd*")
 	for _, dir := range all {
-		if exists(dir+"/snap-confine") || exists(dir+"/snap-launch") {
+		if exists(dir + "/snap-confine") {
 			dirs = append(dirs, dir)
 		}
 	}

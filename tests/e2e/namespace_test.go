@@ -121,9 +121,9 @@ func TestPrivateTmpPersistsAndIsHiddenFromHost(t *testing.T) {
 
 func TestSetuidLauncherDropsToCaller(t *testing.T) {
 	world(t)
-	fi, err := os.Stat(snapLaunch)
+	fi, err := os.Stat(snapConfine)
 	if err != nil || fi.Mode()&os.ModeSetuid == 0 || fi.Sys().(*syscall.Stat_t).Uid != 0 {
-		t.Fatalf("%s is not installed setuid root: %v %v", snapLaunch, fi.Mode(), err)
+		t.Fatalf("%s is not installed setuid root: %v %v", snapConfine, fi.Mode(), err)
 	}
 	r := launch{uid: 1000, groups: []uint32{1000, 2000, 3000}}.mustRun(t)
 	if r.UIDs != [3]int{1000, 1000, 1000} || r.GIDs != [3]int{1000, 1000, 1000} {

@@ -365,24 +365,25 @@ func TestHostileInstanceDirectoriesAreRefusedBeforeAnythingIsMounted(t *testing.
 	}
 }
 
+// The launcher's debug log says what it did for a parallel instance, and
+// snap-ns explain what it will do.
 func TestParallelInstanceDecisionIsInTheDebugLog(t *testing.T) {
 	parallelWorld(t, true)
 	installUpdateNS(t)
 	for _, tc := range []struct {
-		name  string
-		flags []string
-		wants []string
+		name    string
+		flags   []string
+		wants   []string
+		explain string
 	}{
 		{"classic", []string{"--classic"}, []string{
-			"DEBUG: snap-confine: plan: parallel instance hello_a of a classic snap: the launcher binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello",
-			"DEBUG: snap-launch: feature parallel-instances is on",
-			"DEBUG: snap-launch: parallel instance: bound /snap/hello_a on /snap/hello",
-			"DEBUG: snap-launch: parallel instance: bound /var/snap/hello_a on /var/snap/hello",
-		}},
+			"DEBUG: snap-confine: feature parallel-instances is on",
+			"DEBUG: snap-confine: parallel instance: bound /snap/hello_a on /snap/hello",
+			"DEBUG: snap-confine: parallel instance: bound /var/snap/hello_a on /var/snap/hello",
+		}, "instance: the launcher binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello"},
 		{"confined", nil, []string{
-			"DEBUG: snap-confine: plan: parallel instance hello_a: snap-update-ns binds /snap/hello_a on /snap/hello",
 			"fake snap-update-ns: mapped /snap/hello_a on /snap/hello",
-		}},
+		}, "instance: snap-update-ns binds /snap/hello_a on /snap/hello and /var/snap/hello_a on /var/snap/hello in the snap's namespace"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res := launch{instance: "hello_a", flags: tc.flags, uid: userUID, debug: true}.run()
@@ -393,6 +394,10 @@ func TestParallelInstanceDecisionIsInTheDebugLog(t *testing.T) {
 				if !strings.Contains(res.stderr, w) {
 					t.Errorf("the debug log does not say %q:\n%s", w, res.stderr)
 				}
+			}
+			x := snapNSExplain(t, userUID, append(tc.flags, "snap.hello_a.app")...)
+			if !strings.Contains(strings.Join(x.Steps, "\n"), tc.explain) {
+				t.Errorf("snap-ns explain does not say %q: %q", tc.explain, x.Steps)
 			}
 		})
 	}
@@ -434,6 +439,37 @@ func TestParallelInstanceStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 					t.Errorf("%s was never observed", op)
 				}
 			}
+		})
+	}
+}
+
+// Each capability of each action only the parallel-instances feature uses
+// is needed: withheld (the test build lowers it right after the action
+// raised it), a launch of a parallel instance, classic or confined, fails.
+func TestParallelInstanceActionsNeedEachOfTheirCapabilities(t *testing.T) {
+	for _, mode := range []struct{ name, dir string }{{"setuid", hookDir}, {"file-capabilities", hookCapsDir}} {
+		t.Run(mode.name, func(t *testing.T) {
+			var table []string
+			for _, op := range parallelOps {
+				for _, c := range op.Raised(mode.name == "setuid") {
+					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
+						var broke []string
+						for _, flags := range [][]string{{"--classic"}, nil} {
+							parallelWorld(t, true)
+							installUpdateNS(t)
+							res := launch{program: mode.dir + "/snap-confine", instance: "hello_a", flags: flags, uid: userUID, env: []string{fmt.Sprintf("SNAPNS_TEST_WITHHOLD=%d:%d", op, c)}}.run()
+							if res.err != nil {
+								broke = append(broke, strings.Join(nonHookLines(res.stderr), " "))
+							}
+						}
+						if len(broke) == 0 {
+							t.Errorf("%s works without cap_%s", op, c)
+						}
+						table = append(table, fmt.Sprintf("  %-45s without cap_%-14s %s", op, c, strings.Join(broke, "; ")))
+					})
+				}
+			}
+			t.Logf("what breaks without each capability of each parallel-instance action:\n%s", strings.Join(table, "\n"))
 		})
 	}
 }

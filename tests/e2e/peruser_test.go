@@ -116,7 +116,7 @@ func TestPerUserLayerFollowsARebuiltSnapNamespace(t *testing.T) {
 	if res.err != nil || res.report.MountNSID == after.MountNSID {
 		t.Fatalf("a layer derived from another namespace was joined: %v\n%s", res.err, res.stderr)
 	}
-	if !strings.Contains(res.stderr, "discarding it") {
+	if !strings.Contains(res.stderr, "per-user layer: discard the preserved one, then a new layer") {
 		t.Errorf("the debug log does not say why:\n%s", res.stderr)
 	}
 }

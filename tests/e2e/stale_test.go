@@ -89,7 +89,7 @@ func TestBaseRefreshRebuildsWhenTheSnapIsNotRunning(t *testing.T) {
 	if r.Read["/base-marker"] != "core 2\n" || !strings.HasPrefix(r.Stat["/bin"], devOf(t, "/snap/core/2")+":") {
 		t.Fatalf("the app does not run on the new base: %q %s", r.Read["/base-marker"], r.Stat["/bin"])
 	}
-	if !strings.Contains(res.stderr, "staleness: should (base \"core\" was refreshed from revision 1 to 2)") {
+	if !strings.Contains(res.stderr, "stale (should): base \"core\" was refreshed from revision 1 to 2") {
 		t.Errorf("the debug log does not explain the decision:\n%s", res.stderr)
 	}
 	if r.MountNSID != nsID(t, "/run/snapd/ns/hello.mnt") {
@@ -109,7 +109,7 @@ func TestBaseRefreshKeepsTheNamespaceWhileTheSnapRuns(t *testing.T) {
 	if res.report.MountNSID != before.MountNSID || res.report.Read["/base-marker"] != "core 1\n" {
 		t.Fatal("an occupied namespace was discarded after a mere refresh")
 	}
-	if !strings.Contains(res.stderr, "stale but occupied") {
+	if !strings.Contains(res.stderr, "but the snap is running") {
 		t.Errorf("the debug log does not say why it was kept:\n%s", res.stderr)
 	}
 	// Another snap's processes do not count.
@@ -206,44 +206,32 @@ func TestNamespaceWithoutFactsIsInspected(t *testing.T) {
 	}
 }
 
-// A plan cannot ask for a discard: one of the previous version, which could,
-// is refused with one line and changes nothing; a current one handed to the
-// launcher directly gets what the facts justify and no more (a fresh
-// namespace is joined; a refreshed but occupied one is kept). What a plan
-// can still name is its base, as snap-confine's --base can: a namespace
-// built on another base is discarded even while the snap runs, exactly as
-// for an honest launch with that --base (TestBaseChangeDiscardsEvenWhileTheSnapRuns).
-func TestAPlanCannotAskForADiscard(t *testing.T) {
-	world(t)
-	before := launch{}.mustRun(t)
-	for _, vote := range []string{"must", "should"} {
-		msg := launch{program: snapLaunch, argv: []string{version4Plan("join", vote), probe}}.mustFail(t)
-		if !strings.Contains(msg, `unsupported version "4"`) {
-			t.Errorf("a plan of version 4 asking to discard (%s): unexpected error %q", vote, msg)
-		}
+// The command line has no way to ask for a discard: whatever a caller
+// passes besides another --base (TestBaseChangeDiscardsEvenWhileTheSnapRuns,
+// as snap-confine's --base), a fresh namespace is joined, or left alone by
+// a classic launch, in both installs, as root and as a user.
+func TestNoCommandLineDiscardsAFreshNamespace(t *testing.T) {
+	for _, in := range installs {
+		t.Run(in.name, func(t *testing.T) {
+			world(t)
+			before := launch{caps: in.caps}.mustRun(t)
+			for _, l := range []launch{
+				{flags: []string{"--base", "core"}},
+				{flags: []string{"--classic"}, uid: userUID},
+				{flags: []string{"--classic", "--base", "core18"}},
+				{tag: "snap.hello.hook.configure"},
+				{uid: userUID, debug: true},
+				{env: []string{"SNAP_CONFINE_DEBUG=yes", "SNAP_REEXEC=0", "SNAP_CONFINE_MAX_PROFILE_WAIT=0"}},
+				{args: []string{"--base", "core18"}}, // the app's arguments, never parsed
+			} {
+				l.caps = in.caps
+				l.mustRun(t)
+				if id := nsID(t, "/run/snapd/ns/hello.mnt"); id != before.MountNSID {
+					t.Fatalf("%+v: the fresh namespace was replaced (%d, was %d)", l, id, before.MountNSID)
+				}
+			}
+		})
 	}
-	if r := (launch{program: snapLaunch, argv: []string{validPlan(t), probe}}).mustRun(t); r.MountNSID != before.MountNSID {
-		t.Fatal("a direct plan discarded a fresh namespace")
-	}
-	// Stale after a refresh, but occupied: kept, whoever asks.
-	stop := runningApp(t, "hello")
-	refresh(t, "core", "2")
-	if r := (launch{program: snapLaunch, argv: []string{validPlan(t), probe}}).mustRun(t); r.MountNSID != before.MountNSID {
-		t.Fatal("a direct plan discarded an occupied namespace after a mere refresh")
-	}
-	launch{program: snapLaunch, argv: []string{version4Plan("join", "should"), probe}}.mustFail(t)
-	if nsID(t, "/run/snapd/ns/hello.mnt") != before.MountNSID {
-		t.Fatal("a plan changed the preserved namespace")
-	}
-	// Another base, named in a plan handed over directly: as --base.
-	ensureBase(t, "core18", "2")
-	sandbox.SetCurrent("core18", "2")
-	other := strings.Replace(validPlan(t), "base=core\n", "base=core18\n", 1)
-	r := launch{program: snapLaunch, argv: []string{other, probe, "read", "/base-marker"}}.mustRun(t)
-	if r.MountNSID == before.MountNSID || r.Read["/base-marker"] != "core18 2\n" {
-		t.Fatal("a plan naming another base did not rebuild the namespace on it, as --base does")
-	}
-	stop()
 }
 
 // snapDiscard runs snap-discard-ns as root.

@@ -25,7 +25,7 @@ import (
 //	SNAPD_CAPS    the file-capability install's list: auto (default: snapd's
 //	              package file snap-confine.v2-only.caps when the package
 //	              ships it, else policy), package, policy (policy.Required())
-//	SNAPNS_BIN    the directory of the built snap-launch and snap-discard-ns
+//	SNAPNS_BIN    the directory of the built snap-confine and snap-discard-ns
 //	              (make sets it to bin/); unset, the suite builds them
 //	SNAPD_SUITE_CACHE     where downloads and the prepared tree are kept
 //	                      (default .cache/snapd-suite)
@@ -45,8 +45,8 @@ type install struct {
 }
 
 var installs = []install{
-	{name: "dropin", ours: true, describe: "bin/snap-launch bound over /usr/lib/snapd/snap-confine, setuid root; bin/snap-discard-ns over snapd's"},
-	{name: "caps", ours: true, caps: true, describe: "bin/snap-launch bound over /usr/lib/snapd/snap-confine with file capabilities, not setuid; bin/snap-discard-ns over snapd's"},
+	{name: "dropin", ours: true, describe: "bin/snap-confine bound over /usr/lib/snapd/snap-confine, setuid root; bin/snap-discard-ns over snapd's"},
+	{name: "caps", ours: true, caps: true, describe: "bin/snap-confine bound over /usr/lib/snapd/snap-confine with file capabilities, not setuid; bin/snap-discard-ns over snapd's"},
 	{name: "control", describe: "snapd's own snap-confine and snap-discard-ns, as the package installs them"},
 }
 
@@ -263,7 +263,7 @@ type world struct {
 	rootfs *rootfs
 	seeded string // the seeded layer (seed_test.go)
 	tools  *hostTools
-	bin    string // holds snap-launch and snap-discard-ns
+	bin    string // holds snap-confine and snap-discard-ns
 	caps   string // setcap's capability list for the file-capability install
 	cpu    int
 }
@@ -272,17 +272,17 @@ type world struct {
 // (make test-snapd passes bin/), or a fresh build.
 func launcherBinaries(t *testing.T) (string, error) {
 	if dir := os.Getenv("SNAPNS_BIN"); dir != "" {
-		for _, b := range []string{"snap-launch", "snap-discard-ns"} {
+		for _, b := range []string{"snap-confine", "snap-discard-ns"} {
 			if _, err := os.Stat(filepath.Join(dir, b)); err != nil {
 				return "", fmt.Errorf("cannot find the built %s in SNAPNS_BIN=%s (make build): %w", b, dir, err)
 			}
 		}
-		t.Logf("the launcher: %s/snap-launch and snap-discard-ns (SNAPNS_BIN)", dir)
+		t.Logf("the launcher: %s/snap-confine and snap-discard-ns (SNAPNS_BIN)", dir)
 		return dir, nil
 	}
 	dir := t.TempDir()
 	cmd := exec.Command("go", "build", "-trimpath", "-o", dir+"/",
-		"github.com/snapns/snapns/launcher/cmd/snap-launch", "github.com/snapns/snapns/launcher/cmd/snap-discard-ns")
+		"github.com/snapns/snapns/launcher/cmd/snap-confine", "github.com/snapns/snapns/launcher/cmd/snap-discard-ns")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("cannot build the launcher: %w: %s", err, out)
@@ -323,7 +323,7 @@ func (w world) stage(inst install, dir string) ([]bind, error) {
 	}
 	confine := filepath.Join(dir, "snap-confine")
 	discard := filepath.Join(dir, "snap-discard-ns")
-	if err := copyFile(filepath.Join(w.bin, "snap-launch"), confine, 0o755); err != nil {
+	if err := copyFile(filepath.Join(w.bin, "snap-confine"), confine, 0o755); err != nil {
 		return nil, err
 	}
 	if err := copyFile(filepath.Join(w.bin, "snap-discard-ns"), discard, 0o755); err != nil {

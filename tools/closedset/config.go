@@ -3,7 +3,7 @@
 package closedset
 
 // Project is the closed set of the installed privileged binaries
-// (snap-launch and snap-discard-ns): where their state-changing calls may
+// (snap-confine and snap-discard-ns): where their state-changing calls may
 // be made. It is the only thing to edit when the actions move.
 //
 // Transitional: the actions still share package launcher with the code
@@ -14,7 +14,7 @@ package closedset
 // empties (the compiler keeps unexported names in), and Home names it.
 var Project = Config{
 	Home:     "launcher/actions.go",
-	Binaries: []string{"./launcher/cmd/snap-launch", "./launcher/cmd/snap-discard-ns"},
+	Binaries: []string{"./launcher/cmd/snap-confine", "./launcher/cmd/snap-discard-ns"},
 	// The callee: its functions are what the rules judge, and the
 	// launcher's audit set counts it (SECURITY.md §5).
 	Trusted: []string{"golang.org/x/sys/unix"},

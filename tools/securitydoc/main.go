@@ -2,11 +2,11 @@
 
 // Command securitydoc writes the tables of SECURITY.md that follow from the
 // code, so that they cannot drift from it: the privileged operations with
-// their capabilities and syscalls (policy.Ops), the plan's fields (package
-// plan), the size of the privileged audit set (every package
-// snap-launch links, counted from `go list`), the places of the closed set
-// (tools/closedset's configuration, which make vet enforces) and the files
-// that call its actions (from the type-checked code). Each table stands between
+// their capabilities and syscalls (policy.Ops), the size of the
+// privileged audit set (every package the launcher, snap-confine, links,
+// counted from `go list`), the places of the closed set (tools/closedset's
+// configuration, which make vet enforces) and the files that call its
+// actions (from the type-checked code). Each table stands between
 // "<!-- BEGIN GENERATED: name -->" and "<!-- END GENERATED: name -->".
 //
 //	securitydoc -check SECURITY.md   # exit 1 when a table differs
@@ -21,11 +21,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/shared/plan"
 	"github.com/snapns/snapns/tools/closedset"
 )
 
@@ -71,6 +71,34 @@ func run(check, write string, audit bool) error {
 	if !bytes.Equal(out, data) {
 		return fmt.Errorf("%s: the generated tables differ from the code; run make security-tables", path)
 	}
+	return CheckKernelFloor(filepath.Dir(path))
+}
+
+// floorDocs are the documents that state the oldest kernel the launcher
+// runs on, relative to the module's directory.
+var floorDocs = []string{"README.md", "docs/ARCHITECTURE.md", "SECURITY.md"}
+
+// floorRe finds a statement of the kernel floor.
+var floorRe = regexp.MustCompile(`runs on Linux ([0-9]+\.[0-9]+) (?:and|or) later`)
+
+// CheckKernelFloor checks that each of floorDocs states the kernel floor,
+// and only as policy.KernelFloor.
+func CheckKernelFloor(root string) error {
+	for _, name := range floorDocs {
+		data, err := os.ReadFile(filepath.Join(root, name))
+		if err != nil {
+			return err
+		}
+		found := floorRe.FindAllSubmatch(data, -1)
+		if len(found) == 0 {
+			return fmt.Errorf("%s does not say which Linux the launcher runs on (\"runs on Linux %s and later\")", name, policy.KernelFloor)
+		}
+		for _, m := range found {
+			if string(m[1]) != policy.KernelFloor {
+				return fmt.Errorf("%s says the launcher runs on Linux %s and later; policy.KernelFloor is %s", name, m[1], policy.KernelFloor)
+			}
+		}
+	}
 	return nil
 }
 
@@ -81,15 +109,11 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	p, err := PlanTable()
-	if err != nil {
-		return nil, err
-	}
 	sites, err := CallSiteTable(root)
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "plan": p, "audit-set": a,
+	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "audit-set": a,
 		"closed-set": ClosedSetTable(closedset.Project), "call-sites": sites}, nil
 }
 
@@ -179,39 +203,11 @@ func CapabilitiesTable() string {
 	return b.String()
 }
 
-// planFields says what each of the plan's fields holds and what the
-// launcher uses it for; PlanTable refuses to write a table that does not
-// cover exactly the wire format's fields.
-var planFields = map[string][2]string{
-	"classic":      {"`true` or `false`", "no snap namespace work (`--classic`)"},
-	"instance":     {"a valid instance name", "every name and path it derives (`shared/layout`), the AppArmor label `snap-update-ns.<instance>`"},
-	"security-tag": {"a valid tag of that instance", "the seccomp profile, the app's AppArmor label, hook or app"},
-	"base":         {"a valid snap name", "the base the namespace is built on, and so staleness: a namespace built on another base must go (as with snap-confine's `--base`)"},
-	"debug":        {"`true` or `false`", "the debug log on stderr"},
-}
-
-// PlanTable lists the plan's wire format.
-func PlanTable() (string, error) {
-	var b strings.Builder
-	fmt.Fprintf(&b, "Header `snapns-plan %d`; then exactly these fields, once each, in this order, `key=value` per line; then `end` and nothing after it; at most %d bytes.\n\n| field | value | the launcher uses it for |\n| --- | --- | --- |\n", plan.Version, plan.MaxSize)
-	keys := plan.Keys()
-	for _, k := range keys {
-		doc, ok := planFields[k]
-		if !ok {
-			return "", fmt.Errorf("the plan's field %q is not documented in securitydoc", k)
-		}
-		fmt.Fprintf(&b, "| `%s` | %s | %s |\n", k, doc[0], doc[1])
-	}
-	if len(keys) != len(planFields) {
-		return "", fmt.Errorf("securitydoc documents %d plan fields, the plan has %d", len(planFields), len(keys))
-	}
-	return b.String(), nil
-}
-
 // auditTable counts the non-test lines of every non-standard package
-// snap-launch links, as the compiler sees them for linux/amd64 without cgo.
+// the launcher (snap-confine) links, as the compiler sees them for
+// linux/amd64 without cgo.
 func auditTable(root string) (string, error) {
-	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}{{end}}", "./launcher/cmd/snap-launch")
+	cmd := exec.Command("go", "list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}}\t{{.Dir}}\t{{join .GoFiles \" \"}}{{end}}", "./launcher/cmd/snap-confine")
 	cmd.Dir = root
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOARCH=amd64")
 	out, err := cmd.Output()

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// The same runtime settings as the launcher's (launcher/cmd/snap-launch), so
+// The same runtime settings as the launcher's (launcher/cmd/snap-confine), so
 // that this floor costs what the launcher's Go start costs.
 //
 //go:debug containermaxprocs=0

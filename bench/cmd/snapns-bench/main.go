@@ -36,13 +36,12 @@ var (
 	parOthers  = flag.Int("parallel-others", 1000, "preserved namespaces of other snaps in the parallel-instances CPU rows")
 	repo       = flag.String("repo", "", "the repository, whose .cache/debs holds Debian's snapd package (default: the one bin/ is in)")
 	updateNS   = flag.String("update-ns", "snapd", "snap-update-ns for both tools: snapd (the package's) or fake (tests/fakeupdatens)")
-	install    = flag.String("ours", "dropin", "how snapns is installed as snapd's snap-confine: dropin (the launcher itself, one process per launch) or front (the planner's front, which execs the launcher)")
 	debug      = flag.Bool("debug", false, "set SNAPD_DEBUG=1 on every launch (failures then show the debug log)")
 )
 
 // Inside the sandbox.
 const (
-	oursDir = "/usr/lib/snapd" // snapns: snap-confine, setuid snap-launch, snap-discard-ns
+	oursDir = "/usr/lib/snapd" // snapns: the launcher as setuid snap-confine, snap-discard-ns
 	// Debian's snapd: setuid snap-confine, snap-update-ns, snap-discard-ns.
 	// snap-confine 2.57 refuses to run from anywhere but a path matching
 	// /usr/lib(exec)?/snapd/snap-confine (it finds its tools next to it).
@@ -61,18 +60,7 @@ const (
 const snapdEnv = "SNAPNS_BENCH_SNAPD"
 
 func main() {
-	if os.Getenv(planEnv) == "1" {
-		if err := planMode(); err != nil {
-			fmt.Fprintf(os.Stderr, "cannot plan: %v\n", err)
-			os.Exit(1)
-		}
-		return
-	}
 	flag.Parse()
-	if *install != "front" && *install != "dropin" {
-		fmt.Fprintln(os.Stderr, "snapns-bench: -ours must be front or dropin")
-		os.Exit(2)
-	}
 	if sandbox.Inside() {
 		runtime.LockOSThread() // see sandbox.Enter; the bench also pins this thread
 		if err := inside(); err != nil {

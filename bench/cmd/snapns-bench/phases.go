@@ -15,33 +15,31 @@ import (
 
 // Rows of the table.
 const (
-	rowTrue          = "floor: exec app"
-	rowBinTrue       = "floor: exec /bin/true (dynamic)"
-	rowNsenter       = "floor: nsenter --mount=<ns> app"
-	rowSetpriv       = "floor: setpriv --reuid 1000 app"
-	rowGoExec        = "floor: Go program execs app"
-	rowGoNsenter     = "floor: Go program joins <ns>, execs app"
-	rowHotRoot       = "hot, root (join)"
-	rowDirect        = "hot, root, snap-launch direct"
-	rowHotUser       = "hot, uid 1000, per-user layer rebuilt"
-	rowHotUserKept   = "hot, uid 1000, per-user layer preserved"
-	rowClassic       = "classic, uid 1000"
-	rowDiscard       = "discard (snap-discard-ns)"
-	rowCold          = "cold, root"
-	rowRefresh       = "cold after base refresh, root"
-	rowConcurrent    = "cold, %d concurrent, root (wall)"
-	rowCrowded       = "hot, root, %d other ns"
-	rowCrowdedDirect = "hot, root, %d other ns, snap-launch direct"
-	rowUncrowded     = "hot, root, those unmounted (same rounds)"
-	rowParallelCPU   = "CPU: hot, root, parallel-instances, %d other ns"
-	rowParallelNone  = "CPU: hot, root, parallel-instances, none (same rounds)"
+	rowTrue         = "floor: exec app"
+	rowBinTrue      = "floor: exec /bin/true (dynamic)"
+	rowNsenter      = "floor: nsenter --mount=<ns> app"
+	rowSetpriv      = "floor: setpriv --reuid 1000 app"
+	rowGoExec       = "floor: Go program execs app"
+	rowGoNsenter    = "floor: Go program joins <ns>, execs app"
+	rowHotRoot      = "hot, root (join)"
+	rowHotUser      = "hot, uid 1000, per-user layer rebuilt"
+	rowHotUserKept  = "hot, uid 1000, per-user layer preserved"
+	rowClassic      = "classic, uid 1000"
+	rowDiscard      = "discard (snap-discard-ns)"
+	rowCold         = "cold, root"
+	rowRefresh      = "cold after base refresh, root"
+	rowConcurrent   = "cold, %d concurrent, root (wall)"
+	rowCrowded      = "hot, root, %d other ns"
+	rowUncrowded    = "hot, root, those unmounted (same rounds)"
+	rowParallelCPU  = "CPU: hot, root, parallel-instances, %d other ns"
+	rowParallelNone = "CPU: hot, root, parallel-instances, none (same rounds)"
 )
 
 // phaseMain: the floors, the hot, classic, discard, cold and refresh
 // paths, every round, both tools in alternating order. A round leaves both
 // snaps' namespaces preserved, as the next one's hot paths need.
 func phaseMain(b *bench) error {
-	for _, row := range []string{rowNsenter, rowGoNsenter, rowHotRoot, rowDirect, rowHotUser} {
+	for _, row := range []string{rowNsenter, rowGoNsenter, rowHotRoot, rowHotUser} {
 		b.res.hot[row] = true
 	}
 	for _, t := range []tool{snapns, snapd} {
@@ -51,10 +49,6 @@ func phaseMain(b *bench) error {
 		if err := expect(t, how{}, nsOf(nsDir+"/"+t.snap+".mnt"), "its snap's preserved namespace"); err != nil {
 			return err
 		}
-	}
-	direct, err := directArgv(0)
-	if err != nil {
-		return err
 	}
 	// The per-user layer, rebuilt each time, is neither the snap's
 	// namespace nor pid 1's.
@@ -96,9 +90,6 @@ func phaseMain(b *bench) error {
 			if err := b.time(rowHotRoot, t.name, t.launch(how{})); err != nil {
 				return err
 			}
-		}
-		if err := b.time(rowDirect, ours, directCmd(direct)); err != nil {
-			return err
 		}
 		for _, t := range pair(r) {
 			if err := b.time(rowHotUser, t.name, t.launch(how{uid: userUID})); err != nil {
@@ -240,8 +231,8 @@ func phaseConcurrent(b *bench) error {
 // preserved (made alternately by each tool), as on a machine with many
 // snaps in use.
 func phaseCrowded(b *bench) error {
-	row, rowDirect := fmt.Sprintf(rowCrowded, *others), fmt.Sprintf(rowCrowdedDirect, *others)
-	b.res.hot[row], b.res.hot[rowDirect], b.res.hot[rowUncrowded] = true, true, true
+	row := fmt.Sprintf(rowCrowded, *others)
+	b.res.hot[row], b.res.hot[rowUncrowded] = true, true
 	// Each measured snap sees the other tool's snap plus these.
 	var crowd []string
 	for i := 1; i < *others; i++ {
@@ -282,18 +273,11 @@ func phaseCrowded(b *bench) error {
 		}
 		return nil
 	}
-	direct, err := directArgv(0)
-	if err != nil {
-		return err
-	}
 	for r := 0; r < *rounds; r++ {
 		for _, t := range pair(r) {
 			if err := b.time(row, t.name, t.launch(how{})); err != nil {
 				return err
 			}
-		}
-		if err := b.time(rowDirect, ours, directCmd(direct)); err != nil {
-			return err
 		}
 		if err := toggle(false); err != nil {
 			return err
@@ -310,15 +294,6 @@ func phaseCrowded(b *bench) error {
 	// What the notes measure next (syscall counts, the cold timeline)
 	// compares with the uncrowded rows.
 	return toggle(false)
-}
-
-// directCmd runs snap-launch as root with the plan in direct (directArgv).
-func directCmd(direct []string) *exec.Cmd {
-	cmd := exec.Command(direct[0], direct[1:]...)
-	cmd.Args[0] = "snap-launch"
-	cmd.Env = launchEnv(snapns.snap)
-	asUser(cmd, 0)
-	return cmd
 }
 
 // phaseParallelCPU: the CPU time (user and system, from wait4's rusage: the

@@ -14,8 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/planner"
-	"github.com/snapns/snapns/shared/plan"
 	"github.com/snapns/snapns/tests/sandbox"
 )
 
@@ -60,8 +58,7 @@ func inside() error {
 		return fmt.Errorf("unknown -update-ns %q (snapd or fake)", *updateNS)
 	}
 	files := []sandbox.File{
-		oursSnapConfine(bin),
-		{Src: filepath.Join(bin, "snap-launch"), Dst: oursDir + "/snap-launch", Mode: 0o755 | os.ModeSetuid},
+		{Src: filepath.Join(bin, "snap-confine"), Dst: oursDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
 		{Src: filepath.Join(bin, "snap-discard-ns"), Dst: oursDir + "/snap-discard-ns", Mode: 0o755},
 		{Src: updateSrc, Dst: oursDir + "/snap-update-ns", Mode: 0o755},
 		{Src: filepath.Join(pkg, "snap-confine"), Dst: refDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid},
@@ -122,8 +119,8 @@ func inside() error {
 	}
 	defer os.Remove(b.errLog.Name())
 	w.loadBefore = loadavg()
-	fmt.Printf("snapns-bench: snapns (%s, installed as snap-confine: %s) vs snapd %s's snap-confine (%s), %d rounds, pinned to CPU %d\n",
-		oursDir, map[string]string{"front": "the planner's front, which execs the launcher", "dropin": "the launcher itself"}[*install], w.snapdVersion, refDir, *rounds, w.cpu)
+	fmt.Printf("snapns-bench: snapns's snap-confine (%s) vs snapd %s's snap-confine (%s), %d rounds, pinned to CPU %d\n",
+		oursDir, w.snapdVersion, refDir, *rounds, w.cpu)
 	for _, phase := range []struct {
 		name string
 		fn   func(*bench) error
@@ -172,8 +169,8 @@ func profile(snap string) error {
 	return os.WriteFile("/var/lib/snapd/cookie/snap."+snap, []byte("bench-cookie-"+snap), 0o600)
 }
 
-// notes prints how the run was made, and GODEBUG=inittrace=1 of both our
-// binaries for one hot launch as uid 1000.
+// notes prints how the run was made, and GODEBUG=inittrace=1 of our
+// launcher for one hot launch as uid 1000.
 func notes(b *bench, w world) error {
 	var uname unix.Utsname
 	unix.Uname(&uname)
@@ -192,41 +189,22 @@ func notes(b *bench, w world) error {
 	parallel := fmt.Sprintf(rowParallelCPU, *parOthers)
 	fmt.Printf("  parallel-instances on, CPU time (user+sys from wait4) of the hot root launch, %q over %q (medians of the same rounds): snapns %s, snap-confine %s\n",
 		parallel, rowParallelNone, b.res.ratio(parallel, rowParallelNone, ours), b.res.ratio(parallel, rowParallelNone, theirs))
-	fmt.Printf("  inittrace: the front passes GODEBUG on to the app under SNAP_LAUNCH_SAVED_GODEBUG, so the launcher\n")
-	fmt.Printf("  it execs does not trace; the launcher's own trace is from a direct call with the same plan, whose\n")
-	fmt.Printf("  package initialiser executes it again without GODEBUG first (SECURITY.md §6): its own init is not traced\n")
+	fmt.Printf("  inittrace: the launcher's package initialiser executes it again without GODEBUG first (SECURITY.md §6):\n")
+	fmt.Printf("  the trace is of the first image, up to that initialiser; the second image is not traced\n")
 	fmt.Println()
-	for _, c := range []struct {
-		what string
-		env  []string
-		cmd  func() ([]string, error)
-	}{
-		{"snap-confine (" + map[string]string{"front": "the planner's front", "dropin": "the launcher itself"}[*install] + "), hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
-			return append([]string{oursDir + "/snap-confine"}, snapns.tag(), trueBin), nil
-		}},
-		{"snap-launch called directly with the plan, hot launch as uid 1000, GODEBUG=inittrace=1", nil, func() ([]string, error) {
-			return directArgv(userUID)
-		}},
-	} {
-		argv, err := c.cmd()
-		if err != nil {
-			return err
-		}
-		cmd := exec.Command(argv[0], argv[1:]...)
-		if strings.HasSuffix(argv[0], "/snap-launch") {
-			cmd.Args[0] = "snap-launch"
-		}
-		cmd.Env = append(launchEnv(snapns.snap), "GODEBUG=inittrace=1")
-		asUser(cmd, userUID)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("%s: %v: %s", c.what, err, stderr.String())
-		}
-		fmt.Printf("%s:\n", c.what)
-		for _, line := range strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n") {
-			fmt.Printf("  %s\n", line)
-		}
+	// The launcher with snapd's argv, as snap run calls it.
+	const what = "snapns's snap-confine, hot launch as uid 1000, GODEBUG=inittrace=1"
+	cmd := exec.Command(oursDir+"/snap-confine", snapns.tag(), trueBin)
+	cmd.Env = append(launchEnv(snapns.snap), "GODEBUG=inittrace=1")
+	asUser(cmd, userUID)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("%s: %v: %s", what, err, stderr.String())
+	}
+	fmt.Printf("%s:\n", what)
+	for _, line := range strings.Split(strings.TrimRight(stderr.String(), "\n"), "\n") {
+		fmt.Printf("  %s\n", line)
 	}
 	if err := syscallCounts(); err != nil {
 		return err
@@ -294,50 +272,4 @@ func syscallCounts() error {
 		fmt.Printf("  %s: snapns %s\n  %s  snap-confine %s\n", path, cols[0], strings.Repeat(" ", len(path)), cols[1])
 	}
 	return nil
-}
-
-// directArgv returns snap-launch's argv for a launch of snapns's snap by
-// uid, with the plan the planner library computes for that caller from the
-// current state (the front's work, done once here): a child of the bench,
-// running as uid, computes it (planMode).
-// oursSnapConfine is what snapd runs as snap-confine for snapns: the
-// launcher itself (-ours dropin) or the planner's front (-ours front).
-func oursSnapConfine(bin string) sandbox.File {
-	if *install == "front" {
-		return sandbox.File{Src: filepath.Join(bin, "snap-confine"), Dst: oursDir + "/snap-confine", Mode: 0o755}
-	}
-	return sandbox.File{Src: filepath.Join(bin, "snap-launch"), Dst: oursDir + "/snap-confine", Mode: 0o755 | os.ModeSetuid}
-}
-
-func directArgv(uid int) ([]string, error) {
-	cmd := exec.Command("/proc/self/exe", snapns.tag(), trueBin)
-	cmd.Env = append(launchEnv(snapns.snap), planEnv+"=1")
-	asUser(cmd, uid)
-	var out, stderr strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &stderr
-	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("cannot compute the plan: %v: %s", err, stderr.String())
-	}
-	return []string{oursDir + "/snap-launch", out.String(), trueBin}, nil
-}
-
-// planEnv makes the bench print the plan for its command line (snap-confine's)
-// and exit.
-const planEnv = "SNAPNS_BENCH_PLAN"
-
-func planMode() error {
-	inv, err := plan.ParseCommandLine(append([]string{"snap-confine"}, os.Args[1:]...), os.Getenv)
-	if err != nil {
-		return err
-	}
-	p, err := planner.Plan(inv)
-	if err != nil {
-		return err
-	}
-	argv, err := planner.LauncherArgv(p, inv.Target())
-	if err != nil {
-		return err
-	}
-	_, err = os.Stdout.WriteString(argv[1])
-	return err
 }

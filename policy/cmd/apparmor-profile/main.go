@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Command apparmor-profile writes the launcher's AppArmor profile
-// (policy.LauncherProfile), named as policy.ProfileFileName says:
+// (apparmor.LauncherProfile), named as apparmor.ProfileFileName says:
 //
 //	apparmor-profile -libexecdir DIR -o OUTDIR   the profile for DIR/snap-confine
-//	apparmor-profile -write DIR                  one per policy.ProfileLayouts (the repository's apparmor/)
+//	apparmor-profile -write DIR                  one per apparmor.ProfileLayouts (the repository's apparmor/)
 package main
 
 import (
@@ -13,7 +13,7 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/policy/apparmor"
 )
 
 func main() {
@@ -30,17 +30,17 @@ func main() {
 func run(libexecdir, out, all string) error {
 	dirs := []string{libexecdir}
 	if all != "" {
-		dirs, out = policy.ProfileLayouts, all
+		dirs, out = apparmor.ProfileLayouts, all
 	}
 	if out == "" || flag.NArg() != 0 {
 		return fmt.Errorf("cannot understand the command line: usage: apparmor-profile [-libexecdir DIR] -o OUTDIR | -write DIR")
 	}
 	for _, dir := range dirs {
-		text, err := policy.LauncherProfile(dir)
+		text, err := apparmor.LauncherProfile(dir)
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(out, policy.ProfileFileName(dir)), []byte(text), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(out, apparmor.ProfileFileName(dir)), []byte(text), 0o644); err != nil {
 			return fmt.Errorf("cannot write the profile: %w", err)
 		}
 	}

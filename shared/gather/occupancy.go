@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-package stale
+package gather
 
 import (
 	"bytes"

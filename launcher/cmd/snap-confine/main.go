@@ -10,8 +10,8 @@
 //go:debug updatemaxprocs=0
 //go:debug decoratemappings=0
 
-// Command snap-launch is the privileged launcher (setuid root): see package
-// launcher.
+// Command snap-confine is the privileged launcher (setuid root, or file
+// capabilities), installed as snapd's snap-confine: see package launcher.
 package main
 
 import (

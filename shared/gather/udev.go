@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-package devcgroup
+package gather
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -21,11 +22,11 @@ const (
 
 // TaggedDevices lists the devices udev tagged udevTag and whose record still
 // carries the tag as a current one (snap-confine's rule), at most
-// MaxEntries; skip is told of every device left out, and why (devices come
+// devcgroup.MaxEntries; skip is told of every device left out, and why (devices come
 // and go: like snap-confine, one that cannot be looked at is skipped). No
 // tag index, or none for udevTag, means no device. Everything is read
 // through shared/trusted.
-func TaggedDevices(udevTag string, skip func(name, why string)) ([]Device, error) {
+func TaggedDevices(udevTag string, skip func(name, why string)) ([]devcgroup.Device, error) {
 	tags, err := trusted.OpenDir(UdevTagsDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil, nil
@@ -46,25 +47,25 @@ func TaggedDevices(udevTag string, skip func(name, why string)) ([]Device, error
 	}
 	f := os.NewFile(uintptr(dir), display)
 	defer f.Close()
-	names, err := f.Readdirnames(MaxEntries + 1)
+	names, err := f.Readdirnames(devcgroup.MaxEntries + 1)
 	if err != nil && err != io.EOF {
 		return nil, fmt.Errorf("cannot read %s: %w", display, err)
 	}
-	if len(names) > MaxEntries {
-		return nil, fmt.Errorf("cannot use %s: more than %d devices", display, MaxEntries)
+	if len(names) > devcgroup.MaxEntries {
+		return nil, fmt.Errorf("cannot use %s: more than %d devices", display, devcgroup.MaxEntries)
 	}
-	var devices []Device
+	var devices []devcgroup.Device
 	for _, name := range names {
-		d, ok := ParseUdevID(name)
+		d, ok := devcgroup.ParseUdevID(name)
 		if !ok {
 			continue
 		}
-		record, err := trusted.ReadFile(UdevDataDir, name, MaxUdevDataSize)
+		record, err := trusted.ReadFile(UdevDataDir, name, devcgroup.MaxUdevDataSize)
 		if err != nil {
 			skip(name, err.Error())
 			continue
 		}
-		if !HasCurrentTag(record, udevTag) {
+		if !devcgroup.HasCurrentTag(record, udevTag) {
 			skip(name, "no matching current tag")
 			continue
 		}

@@ -1,6 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-package plan
+// Package cmdline parses snap-confine's command line: the argv and
+// environment snapd gives the launcher, installed as its snap-confine. Any
+// user can run the launcher with any argv and environment, so they are
+// untrusted input: everything in them is validated here, and the launcher
+// re-checks what matters against facts it gathers itself.
+package cmdline
 
 import (
 	"fmt"
@@ -8,12 +13,6 @@ import (
 
 	"github.com/snapns/snapns/shared/naming"
 )
-
-// snapd runs snap-confine with a command line of its own; this is its
-// parser, shared by the planner's front and by the launcher when it is
-// installed as snap-confine itself (one process per launch instead of two).
-// Like a plan, the command line is untrusted input: everything in it is
-// validated here, and the launcher still re-checks what matters.
 
 // DefaultBase is the base snap used when --base is not given, as in
 // snap-confine.
@@ -127,18 +126,3 @@ func lookupEnv(getenv func(string) string, name string) (string, bool) {
 // envTrue reads a boolean environment variable as snap-confine does: "1" and
 // "yes" are true, anything else false.
 func envTrue(v string) bool { return v == "1" || v == "yes" }
-
-// Plan returns the plan for inv: what the launcher needs and nothing more.
-func (inv *Invocation) Plan() (*Plan, error) {
-	p := &Plan{
-		Classic:  inv.Classic,
-		Instance: inv.Instance,
-		Tag:      inv.Tag,
-		Base:     inv.Base,
-		Debug:    inv.Debug,
-	}
-	if err := p.Validate(); err != nil {
-		return nil, err
-	}
-	return p, nil
-}

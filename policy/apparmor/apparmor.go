@@ -1,11 +1,16 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-package policy
+// Package apparmor makes the launcher's own AppArmor profile from the
+// policy (its capabilities are policy.Required() and policy.OptionalCaps()).
+// The launcher does not link it.
+package apparmor
 
 import (
 	"fmt"
 	"path"
 	"strings"
+
+	"github.com/snapns/snapns/policy"
 )
 
 // ProfileLayouts are the directories distributions install snapd's tools
@@ -32,7 +37,7 @@ func ProfileFileName(libexecdir string) string {
 // namespace and lock files, the bootstrap's mounts, the helpers it runs
 // (with a transition to snap-update-ns.<instance>) and the app's exec (with
 // a transition to the snap's security tag). Its capabilities are
-// Required() and OptionalCaps(). Tests check its syntax with apparmor_parser and that every
+// policy.Required() and policy.OptionalCaps(). Tests check its syntax with apparmor_parser and that every
 // file the end-to-end launches make the launcher open is allowed by it.
 func LauncherProfile(libexecdir string) (string, error) {
 	libexecdir = path.Clean(libexecdir)
@@ -40,17 +45,17 @@ func LauncherProfile(libexecdir string) (string, error) {
 		return "", fmt.Errorf("cannot make an AppArmor profile for %q: not an absolute path AppArmor can take literally", libexecdir)
 	}
 	var caps strings.Builder
-	for _, c := range Required() {
+	for _, c := range policy.Required() {
 		fmt.Fprintf(&caps, "  capability %s,\n", c)
 	}
-	if optional := OptionalCaps(); len(optional) > 0 {
+	if optional := policy.OptionalCaps(); len(optional) > 0 {
 		caps.WriteString("  # Raised only when held, on older kernels (policy.Spec's Optional).\n")
 		for _, c := range optional {
 			fmt.Fprintf(&caps, "  capability %s,\n", c)
 		}
 	}
 	return strings.NewReplacer(
-		"@GENERATED@", "Generated from snapns's policy/apparmor.go for "+libexecdir+"/snap-confine; do not edit (local/"+ProfileFileName(libexecdir)+" is yours).",
+		"@GENERATED@", "Generated from snapns's policy/apparmor/apparmor.go for "+libexecdir+"/snap-confine; do not edit (local/"+ProfileFileName(libexecdir)+" is yours).",
 		"@LIBEXECDIR@", libexecdir,
 		"@NAME@", ProfileFileName(libexecdir),
 		// The launcher runs snap-update-ns from its own directory, as

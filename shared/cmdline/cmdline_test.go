@@ -1,13 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-package plan_test
+package cmdline_test
 
 import (
 	"slices"
 	"strings"
 	"testing"
 
-	"github.com/snapns/snapns/shared/plan"
+	"github.com/snapns/snapns/shared/cmdline"
 )
 
 // The cases below mirror snapd's cmd/snap-confine/snap-confine-args-test.c
@@ -36,7 +36,7 @@ type want struct {
 	debug      bool
 }
 
-func checkInvocation(t *testing.T, inv *plan.Invocation, w want) {
+func checkInvocation(t *testing.T, inv *cmdline.Invocation, w want) {
 	t.Helper()
 	if inv.Version != w.version {
 		t.Errorf("Version = %v, want %v", inv.Version, w.version)
@@ -241,7 +241,7 @@ func TestParseCommandLineAccepts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			argsCopy := slices.Clone(tc.args)
-			inv, err := plan.ParseCommandLine(tc.args, getenv(tc.env))
+			inv, err := cmdline.ParseCommandLine(tc.args, getenv(tc.env))
 			if err != nil {
 				t.Fatalf("ParseCommandLine(%q): %v", tc.args, err)
 			}
@@ -326,7 +326,7 @@ func TestParseCommandLineRefuses(t *testing.T) {
 		{"empty base then another", []string{argv0, "--base", "", "--base", "core22", "snap.foo.app", "/bin/x"}, fooEnv, "only once"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			inv, err := plan.ParseCommandLine(tc.args, getenv(tc.env))
+			inv, err := cmdline.ParseCommandLine(tc.args, getenv(tc.env))
 			if err == nil {
 				t.Fatalf("ParseCommandLine(%q) accepted: %+v", tc.args, *inv)
 			}
@@ -345,3 +345,76 @@ func TestParseCommandLineRefuses(t *testing.T) {
 }
 
 // mustParse parses a command line the test knows to be valid.
+
+// isSafeName tells whether s can only name something below the directories
+// the launcher builds paths in: no separator, no "..", only the letters of
+// snapd's names (and "+", of a component's tag).
+func isSafeName(s string) bool {
+	if s == "" || strings.Contains(s, "..") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '.' || c == '_' || c == '-' || c == '+') {
+			return false
+		}
+	}
+	return true
+}
+
+// FuzzParseCommandLine: snapd's command line is parsed by the privileged
+// launcher, and any user can run it with any argv and environment.
+// Whatever it is given, it returns an invocation whose names are valid,
+// belong together and are safe in a path, and a target with an
+// executable, or one line of error starting with "cannot"; never both,
+// never a panic.
+func FuzzParseCommandLine(f *testing.F) {
+	f.Add("snap.hello.app\x00/bin/true", "hello", "", "")
+	f.Add("--classic\x00--base\x00core22\x00snap.hello.hook.configure\x00/bin/sh\x00-c\x00x", "hello", "", "1")
+	f.Add("--base\x00--base\x00x", "hello_key", "", "")
+	f.Add("--version", "", "", "")
+	f.Add("--help", "", "", "")
+	f.Add("snap.hello+comp.hook.install\x00/bin/true", "hello", "hello+comp", "yes")
+	f.Add("snap.hello_key.app\x00/bin/true\x00--classic", "hello_key", "", "")
+	f.Add("--base\x00../../x\x00snap.hello.app\x00/bin/true", "hello", "", "")
+	f.Add("snap.other.app\x00/bin/true", "hello", "", "")
+	f.Add("snap.hello.app\x00", "hello/../x", "", "")
+	f.Fuzz(func(t *testing.T, argv, instance, component, debug string) {
+		args := append([]string{argv0}, strings.Split(argv, "\x00")...)
+		env := map[string]string{"SNAP_INSTANCE_NAME": instance, "SNAP_COMPONENT_NAME": component, "SNAPD_DEBUG": debug}
+		inv, err := cmdline.ParseCommandLine(args, getenv(env))
+		if err != nil {
+			if inv != nil {
+				t.Errorf("ParseCommandLine returned an invocation with its error: %+v", *inv)
+			}
+			if msg := err.Error(); !strings.HasPrefix(msg, "cannot") || strings.ContainsAny(msg, "\n\r") {
+				t.Fatalf("error %q is not one line starting with \"cannot\"", msg)
+			}
+			return
+		}
+		if inv == nil {
+			t.Fatal("ParseCommandLine returned neither an invocation nor an error")
+		}
+		if inv.Debug != (debug == "1" || debug == "yes") {
+			t.Errorf("Debug = %v for SNAPD_DEBUG=%q", inv.Debug, debug)
+		}
+		if inv.Version || inv.Help {
+			return
+		}
+		if inv.Tag.Instance() != inv.Instance {
+			t.Errorf("tag %q does not belong to instance %q", inv.Tag, inv.Instance)
+		}
+		if inv.Instance.String() != instance {
+			t.Errorf("instance %q, but SNAP_INSTANCE_NAME is %q", inv.Instance, instance)
+		}
+		if _, want, _ := strings.Cut(component, "+"); inv.Tag.Component() != want {
+			t.Errorf("tag %q accepted with SNAP_COMPONENT_NAME %q", inv.Tag, component)
+		}
+		if !isSafeName(inv.Instance.String()) || !isSafeName(inv.Tag.String()) || !isSafeName(inv.Base) {
+			t.Errorf("unsafe names accepted: %+v", *inv)
+		}
+		if target := inv.Target(); len(target) == 0 || target[0] != inv.Executable {
+			t.Errorf("target %q does not start with the executable %q", target, inv.Executable)
+		}
+	})
+}

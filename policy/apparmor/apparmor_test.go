@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-package policy_test
+package apparmor
 
 import (
 	"os"
@@ -11,22 +11,22 @@ import (
 	"github.com/snapns/snapns/policy"
 )
 
-// The repository's apparmor/ files are what policy.LauncherProfile makes
+// The repository's apparmor/ files are what LauncherProfile makes
 // for each layout (`make apparmor-files` rewrites them), so a packager who
 // takes them gets the capabilities of policy.Required().
 func TestApparmorFilesAreTheGeneratedProfiles(t *testing.T) {
 	files, _ := filepath.Glob("../apparmor/*")
-	if len(files) != len(policy.ProfileLayouts) {
-		t.Errorf("apparmor/ holds %d files, want one per layout (%d): run make apparmor-files", len(files), len(policy.ProfileLayouts))
+	if len(files) != len(ProfileLayouts) {
+		t.Errorf("apparmor/ holds %d files, want one per layout (%d): run make apparmor-files", len(files), len(ProfileLayouts))
 	}
-	for _, dir := range policy.ProfileLayouts {
-		want, err := policy.LauncherProfile(dir)
+	for _, dir := range ProfileLayouts {
+		want, err := LauncherProfile(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, err := os.ReadFile(filepath.Join("../apparmor", policy.ProfileFileName(dir)))
+		got, err := os.ReadFile(filepath.Join("../../apparmor", ProfileFileName(dir)))
 		if err != nil || string(got) != want {
-			t.Errorf("apparmor/%s differs from policy.LauncherProfile(%q) (%v): run make apparmor-files", policy.ProfileFileName(dir), dir, err)
+			t.Errorf("apparmor/%s differs from LauncherProfile(%q) (%v): run make apparmor-files", ProfileFileName(dir), dir, err)
 		}
 	}
 }
@@ -37,10 +37,10 @@ func TestLauncherProfile(t *testing.T) {
 		{"/usr/libexec/snapd", "usr.libexec.snapd.snap-confine"},
 		{"/usr/local/lib/snapd/", "usr.local.lib.snapd.snap-confine"},
 	} {
-		if got := policy.ProfileFileName(tc.dir); got != tc.name {
+		if got := ProfileFileName(tc.dir); got != tc.name {
 			t.Errorf("ProfileFileName(%q) = %q, want %q", tc.dir, got, tc.name)
 		}
-		text, err := policy.LauncherProfile(tc.dir)
+		text, err := LauncherProfile(tc.dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -70,7 +70,7 @@ func TestLauncherProfile(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"lib/snapd", "/usr/lib/snap d", "/usr/{lib,libexec}/snapd", "/usr/lib/*"} {
-		if _, err := policy.LauncherProfile(bad); err == nil {
+		if _, err := LauncherProfile(bad); err == nil {
 			t.Errorf("LauncherProfile(%q) made a profile", bad)
 		}
 	}
