@@ -53,7 +53,7 @@ CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 BINARIES := launcher/cmd/snap-confine launcher/cmd/snap-discard-ns cmd/snap-ns cmd/snapns-demo tests/probe
 
 .PHONY: all deps build test test-fallbacks unit e2e test-snapd vet fuzz demo bench security-tables audit-size install install-caps clean
-.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch install-bin install-data install-setuid install-apparmor uninstall deb deb-test rpm
+.PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch closedset install-bin install-data install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
 
@@ -115,10 +115,12 @@ vet: vet-arch
 	$(GO) vet ./...
 	@# The launcher must never import the cgo compiler.
 	@! $(GO) list -deps ./launcher/... | grep -q 'snapns/seccomp/compile' || { echo "launcher imports the compiler"; exit 1; }
+	@! $(GO) list -deps ./launcher/... | grep -q '^golang.org/x/tools/' || { echo "launcher imports x/tools (the analyzer's, a dev tool)"; exit 1; }
 	@# The planner does no I/O: it decides from the facts it is given.
 	$(GO) test -count=1 -run '^TestPlannerDoesNoIO$$' ./planner/
-	@# Every privileged syscall of the launcher is an action of launcher/actions.go.
-	@./tools/check-privileged.sh
+	@# Every state-changing call of the privileged binaries is in their
+	@# closed set (tools/closedset).
+	@$(MAKE) --no-print-directory closedset
 	@# The release is VERSION everywhere it is written.
 	@v=$$(sed -n '1s/^snapns (\([^)]*\)).*/\1/p' debian/changelog); test "$$v" = "$(VERSION)" || { echo "debian/changelog is at $$v, VERSION at $(VERSION)"; exit 1; }
 	@grep -q '^## $(VERSION)$$' NEWS.md || { echo "NEWS.md has no section for $(VERSION)"; exit 1; }
@@ -137,6 +139,23 @@ vet-arch:
 		GOARCH=$$a CGO_ENABLED=0 $(GO) vet ./... || exit 1; \
 		for b in $(DIST_BINARIES); do GOARCH=$$a CGO_ENABLED=0 $(GO) build -o /dev/null ./$$b || exit 1; done; \
 	done
+
+# The closed set of privileged actions, checked by an analyzer over every
+# package the installed privileged binaries link (closedset -packages), as
+# the compiler sees them for each architecture and for the test build
+# (-tags snapnstest, whose hooks the end-to-end tests install privileged).
+# Built into .cache: a dev tool, never linked into the launcher.
+CLOSEDSET := .cache/bin/closedset
+closedset:
+	@mkdir -p .cache/bin
+	@$(GO) build -o $(CLOSEDSET) ./tools/closedset/cmd/closedset
+	@for a in $(ARCHES); do \
+		echo "closedset (GOARCH=$$a CGO_ENABLED=0)"; \
+		pkgs=$$(GOARCH=$$a CGO_ENABLED=0 $(CLOSEDSET) -packages) || exit 1; \
+		GOARCH=$$a CGO_ENABLED=0 $(GO) vet -vettool=$(CURDIR)/$(CLOSEDSET) $$pkgs || exit 1; \
+	done
+	@echo "closedset (-tags snapnstest, CGO_ENABLED=0)"
+	@pkgs=$$(CGO_ENABLED=0 $(CLOSEDSET) -packages -tags snapnstest) && CGO_ENABLED=0 $(GO) vet -tags snapnstest -vettool=$(CURDIR)/$(CLOSEDSET) $$pkgs
 
 # Rewrites SECURITY.md's tables that follow from the code.
 security-tables:

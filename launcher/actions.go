@@ -8,10 +8,11 @@ package launcher
 // thread around one syscall or a short fixed sequence, and saying why it
 // cannot hurt the host. Everything else (deciding, deriving paths,
 // walking, checking, looping over tables) happens at the call sites,
-// without privilege, before and after. `make vet`
-// (tools/check-privileged.sh) refuses a state-changing syscall in any other
-// file but caps.go (the capset machinery of raise and lower) and
-// handover.go (the last step: capset, seccomp, execve).
+// without privilege, before and after. `make vet` (tools/closedset)
+// refuses a state-changing call in any other file of the packages the
+// privileged binaries link but caps.go (the capset machinery of raise and
+// lower), handover.go (the last step: capset, seccomp, execve) and the few
+// places SECURITY.md §4.3 lists.
 //
 // Paths passed to mount(2) are /proc/self/fd/N magic links to descriptors
 // that were opened and checked without following symlinks, so nothing a
@@ -88,12 +89,81 @@ func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
 
 // unshareFS gives the calling thread an fs_struct of its own:
 // setns(CLONE_NEWNS) refuses a thread that shares it, and every Go thread
-// does. It needs no capability.
+// does. It needs no capability. Safe: the thread only stops sharing its
+// root, working directory and umask with the rest of the process.
 func unshareFS() error {
 	if err := unix.Unshare(unix.CLONE_FS); err != nil {
 		return fmt.Errorf("cannot unshare the filesystem attributes: %w", err)
 	}
 	return nil
+}
+
+// Actions that need no capability: they change only the launcher's own
+// process (its umask, its next exec's AppArmor label, its image) or its
+// own child, with rights the caller's process has over itself, so policy
+// has no Op for them; they are here so that every state-changing call of
+// the launcher is in this file (tools/closedset).
+
+// clearUmask sets the process's umask to 0 and returns the one it had.
+// Safe: it is the process's own; the launcher clears it at start so that
+// every action creates with exactly its mode, and the handover gives the
+// caller's back before the exec (handover.go).
+func clearUmask() int { return unix.Umask(0) }
+
+// reexec executes the launcher's own image again (/proc/self/exe) with the
+// same arguments and env, from the package's initialiser. Safe: it is the
+// running executable, with the privilege the process has already and no
+// more; the caller chose the arguments and environment of the first image
+// too (env only renames the Go runtime's variables, launcher.go).
+func reexec(args, env []string) error { return syscall.Exec("/proc/self/exe", args, env) }
+
+// killHelper kills snap-update-ns (pid) at its deadline. Safe: pid is the
+// launcher's own child (startHelper), not yet waited for, so the number
+// cannot name another process; the launcher may signal it with the ids it
+// started it with.
+func killHelper(pid int) { unix.Kill(pid, unix.SIGKILL) }
+
+// writeExecLabel makes the calling thread's next exec transition to the
+// AppArmor label, writing "exec <label>" to its exec attribute attr below
+// the verified /proc (procfd). Safe: it is the thread's own attribute, which
+// any process may write for itself; AppArmor's policy decides whether the
+// transition is allowed; label is derived from validated names.
+func writeExecLabel(procfd int, attr, label string) error {
+	fd, err := unix.Openat(procfd, attr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot set the AppArmor exec label %q: %w", label, err)
+	}
+	defer unix.Close(fd)
+	data := []byte("exec " + label)
+	if n, err := unix.Write(fd, data); err != nil || n != len(data) {
+		return fmt.Errorf("cannot set the AppArmor exec label %q: %v", label, err)
+	}
+	return nil
+}
+
+// The kernel's interfaces, asked for with calls every kernel that has them
+// refuses before it looks at anything else (kernel.go). Safe: a refused
+// call changes nothing.
+
+// probeMountAPI calls open_tree(2) and mount_setattr(2) with a flag bit
+// neither knows, on no descriptor: EINVAL (or EBADF) where they exist.
+func probeMountAPI() (openTree, mountSetattr unix.Errno) {
+	_, _, openTree = unix.Syscall(unix.SYS_OPEN_TREE, ^uintptr(0), 0, 1<<31)
+	_, _, mountSetattr = unix.Syscall6(unix.SYS_MOUNT_SETATTR, ^uintptr(0), 0, 1<<31, 0, 0, 0)
+	return openTree, mountSetattr
+}
+
+// probeBPFPathFD asks bpf(2) for BPF_OBJ_GET of the empty path relative to
+// no descriptor with BPF_F_PATH_FD: ENOENT or EBADF where the flag exists.
+func probeBPFPathFD() error {
+	empty := []byte{0}
+	var a bpfAttr
+	a.ptr(0, unsafe.Pointer(&empty[0]))
+	a.u32(12, unix.BPF_F_PATH_FD)
+	a.u32(16, ^uint32(0))
+	_, err := bpfSys(unix.BPF_OBJ_GET, &a)
+	runtime.KeepAlive(empty)
+	return err
 }
 
 // Namespaces.
@@ -336,6 +406,15 @@ func (l *launcher) unlinkRoot(dirfd int, name string, flags int, display string)
 // instance name; renameat never follows a symlink at newname.
 func (l *launcher) renameRoot(dirfd int, oldname, newname, display string) error {
 	return l.privileged(policy.OpRename, "replace "+display, func() error { return unix.Renameat(dirfd, oldname, dirfd, newname) })
+}
+
+// writeRootFile writes data, in one write, to fd: a root-owned regular
+// file of a root-owned directory, opened for writing by openRootFile and
+// checked by the caller (checkRootOwned). Safe: it goes through the
+// descriptor only; what is written is what the launcher formatted (an info
+// file, the rootfs fstab record) from validated names.
+func (l *launcher) writeRootFile(fd int, data []byte, display string) error {
+	return l.privileged(policy.OpWriteRootFile, "write "+display, func() error { return writeAll(fd, string(data)) })
 }
 
 // Mounts in pid 1's namespace.
@@ -818,6 +897,11 @@ func (l *launcher) loadDeviceProgram(mapfd int, objName string) (int, error) {
 func (l *launcher) setMemlock(lim unix.Rlimit) error {
 	return l.privileged(policy.OpRaiseMemlock, "raise RLIMIT_MEMLOCK", func() error { return unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &lim, nil) })
 }
+
+// lowerMemlock gives the process's RLIMIT_MEMLOCK back the caller's old
+// limit after setMemlock raised it; it needs no capability (no limit goes
+// up). Safe: the limit is the launcher's own, and old is what it was.
+func lowerMemlock(old unix.Rlimit) error { return unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &old, nil) }
 
 // attachDeviceProgram attaches prog to the cgroup cgfd, replacing the
 // device program a previous launch attached there. Safe: cgfd is the

@@ -31,16 +31,7 @@ func setExecLabel(aa gather.AppArmor, procfd int, label string) error {
 	if !aa.Enabled {
 		return nil
 	}
-	fd, err := unix.Openat(procfd, aa.ExecAttr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cannot set the AppArmor exec label %q: %w", label, err)
-	}
-	defer unix.Close(fd)
-	data := []byte("exec " + label)
-	if n, err := unix.Write(fd, data); err != nil || n != len(data) {
-		return fmt.Errorf("cannot set the AppArmor exec label %q: %v", label, err)
-	}
-	return nil
+	return writeExecLabel(procfd, aa.ExecAttr, label)
 }
 
 // appLabel is the label the app execs under: its security tag's profile.

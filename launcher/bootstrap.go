@@ -326,11 +326,7 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 // or a file) on the mount point of the same name in the new root, as a
 // slave.
 func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, display string) error {
-	flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	if dir {
-		flags |= unix.O_DIRECTORY
-	}
-	src, err := unix.Openat(base, name, flags, 0)
+	src, err := openEntryPath(base, name, dir)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", display, err)
 	}
@@ -343,12 +339,21 @@ func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, displ
 	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
 		return err
 	}
-	dst, err := unix.Openat(root, name, flags, 0)
+	dst, err := openEntryPath(root, name, dir)
 	if err != nil {
 		return fmt.Errorf("cannot open the mount point of %s: %w", display, err)
 	}
 	defer unix.Close(dst)
 	return l.attach(tree, dst, display)
+}
+
+// openEntryPath opens name below dirfd O_PATH without following a symlink;
+// with dir, only a directory.
+func openEntryPath(dirfd int, name string, dir bool) (int, error) {
+	if dir {
+		return unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_DIRECTORY, 0)
+	}
+	return unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 }
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a

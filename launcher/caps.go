@@ -104,6 +104,7 @@ var emptyEffectiveErr error
 // has started only the threads it always starts, it signals fewer of them
 // (about a quarter of a millisecond less here than later in the launch). A
 // file-capability install starts with nothing effective and makes no call.
+// Safe: it only takes capabilities away.
 func emptyEffectiveEverywhere() error {
 	eff, prm, inh, err := getCaps()
 	if err != nil {

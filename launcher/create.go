@@ -37,7 +37,7 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planne
 		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
 		if root.Normal {
-			if err := l.writeRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
+			if err := l.replaceRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
 				return -1, planner.Identity{}, err
 			}
 		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
@@ -274,12 +274,12 @@ func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
 	if err != nil {
 		return err
 	}
-	return l.writeRootFile(nsdir, name, data, layout.InfoFileMode)
+	return l.replaceRootFile(nsdir, name, data, layout.InfoFileMode)
 }
 
-// writeRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
+// replaceRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
 // root-owned file of mode holding data, through name.tmp.
-func (l *launcher) writeRootFile(nsdir int, name string, data []byte, mode uint32) error {
+func (l *launcher) replaceRootFile(nsdir int, name string, data []byte, mode uint32) error {
 	tmpName := name + ".tmp"
 	display := layout.NSDir + "/" + name
 	fd, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
@@ -290,10 +290,8 @@ func (l *launcher) writeRootFile(nsdir int, name string, data []byte, mode uint3
 	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.fixOwnerMode); err != nil {
 		return err
 	}
-	if n, err := unix.Write(fd, data); err != nil {
-		return fmt.Errorf("cannot write %s: %w", display, err)
-	} else if n != len(data) {
-		return fmt.Errorf("cannot write %s: wrote %d of %d bytes", display, n, len(data))
+	if err := l.writeRootFile(fd, data, display); err != nil {
+		return err
 	}
 	return l.renameRoot(nsdir, tmpName, name, display)
 }

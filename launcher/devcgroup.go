@@ -83,8 +83,7 @@ func (l *launcher) deviceCgroup(d planner.DeviceStep) error {
 // to own, the launcher's own cgroup, which the planner found to be the
 // app's snap cgroup.
 func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup.Device) error {
-	how := &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}
-	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), how, l.procfd)
+	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
@@ -130,8 +129,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup
 // files must be root's cgroupfs entries: one a user made or was given is
 // refused before anything is written.
 func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
-	how := &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}
-	devices, err := resolve.Openat2(cgroot, devcgroup.DevicesName, how, l.procfd)
+	devices, err := resolve.Openat2(cgroot, devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, l.procfd)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}
@@ -303,7 +301,7 @@ func (mem *memlock) restore() error {
 	if !mem.raised {
 		return nil
 	}
-	if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &mem.old, nil); err != nil {
+	if err := lowerMemlock(mem.old); err != nil {
 		return fmt.Errorf("cannot restore RLIMIT_MEMLOCK: %w", err)
 	}
 	mem.raised = false

@@ -177,7 +177,7 @@ func discardMain(args []string) error {
 	if err := l.initCaps(); err != nil {
 		return err
 	}
-	unix.Umask(0)
+	clearUmask()
 	// A missing lock file is made through the verified /proc.
 	if l.procfd, err = openProc(); err != nil {
 		return err
@@ -217,9 +217,9 @@ func discardMain(args []string) error {
 
 // checkLockHeld verifies that someone (the calling snap-confine) holds the
 // per-snap lock: a non-blocking attempt through a new open file description
-// must fail.
+// must fail. flock(2) takes no access mode: the file is opened read-only.
 func checkLockHeld(lockdir int, name, display string) error {
-	fd, err := unix.Openat(lockdir, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(lockdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot discard: the caller should hold %s: cannot open it: %w", display, err)
 	}

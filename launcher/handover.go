@@ -38,7 +38,8 @@ import (
 // snap-confine itself needs after loading it (capset, execve, write,
 // exit_group): nothing the Go runtime does on other threads reaches this
 // one, and none of its calls (futex, epoll_pwait, ...) run under the
-// app's filter.
+// app's filter. Safe: every privilege is given up, and verified gone,
+// before the caller's target runs, as the caller.
 func (l *launcher) handover() error {
 	if err := l.dropPrivileges(); err != nil {
 		return err

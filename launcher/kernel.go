@@ -5,8 +5,6 @@ package launcher
 import (
 	"github.com/snapns/snapns/planner"
 	"path/filepath"
-	"runtime"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -72,8 +70,7 @@ func missing(errno unix.Errno) bool { return errno == unix.ENOSYS || errno == un
 // included.
 func haveMountAPI() bool {
 	return probe(&kernel.mountAPI, func() bool {
-		_, _, e1 := unix.Syscall(unix.SYS_OPEN_TREE, ^uintptr(0), 0, 1<<31)
-		_, _, e2 := unix.Syscall6(unix.SYS_MOUNT_SETATTR, ^uintptr(0), 0, 1<<31, 0, 0, 0)
+		e1, e2 := probeMountAPI()
 		return !missing(e1) && !missing(e2)
 	})
 }
@@ -85,13 +82,7 @@ func haveMountAPI() bool {
 // every unprivileged bpf(2) (EPERM).
 func haveBPFPathFD() bool {
 	return probe(&kernel.bpfPathFD, func() bool {
-		empty := []byte{0}
-		var a bpfAttr
-		a.ptr(0, unsafe.Pointer(&empty[0]))
-		a.u32(12, unix.BPF_F_PATH_FD)
-		a.u32(16, ^uint32(0))
-		_, err := bpfSys(unix.BPF_OBJ_GET, &a)
-		runtime.KeepAlive(empty)
+		err := probeBPFPathFD()
 		return err == unix.ENOENT || err == unix.EBADF
 	})
 }

@@ -28,7 +28,6 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -135,7 +134,7 @@ func reexecWithoutRuntimeEnv(args []string) {
 	if !found {
 		return
 	}
-	err := syscall.Exec("/proc/self/exe", args, env)
+	err := reexec(args, env)
 	fail(fmt.Errorf("cannot re-execute without the Go runtime's variables: %w", err))
 	os.Exit(1)
 }
@@ -242,7 +241,7 @@ func (l *launcher) run(args []string) error {
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
 	// the fs_struct every thread still shares at this point.
-	l.umask = unix.Umask(0)
+	l.umask = clearUmask()
 	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
 	if err := checkCallerIDs(l.ruid, l.rgid); err != nil {
 		return err

@@ -252,7 +252,7 @@ const maxDrainReads = 256
 func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) error {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		killHelper(pid)
 		unix.Wait4(pid, nil, 0, nil)
 		if err == unix.ENOSYS {
 			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux %s or later)", path, policy.KernelFloor)
@@ -267,7 +267,7 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	for exited, outOpen := false, true; !exited; {
 		left := time.Until(deadline)
 		if left <= 0 {
-			unix.Kill(pid, unix.SIGKILL)
+			killHelper(pid)
 			break
 		}
 		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
@@ -275,7 +275,7 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 			fds = append(fds, unix.PollFd{Fd: int32(out), Events: unix.POLLIN})
 		}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			unix.Kill(pid, unix.SIGKILL)
+			killHelper(pid)
 			break
 		}
 		if outOpen && fds[1].Revents != 0 {

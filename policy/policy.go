@@ -47,6 +47,7 @@ const (
 	OpOpenRootOnly
 	OpUnlink
 	OpRename
+	OpWriteRootFile
 
 	// Mounts in pid 1's namespace.
 	OpBindSelf
@@ -212,6 +213,8 @@ var Ops = [numOps]Spec{
 	OpOpenRootOnly: {Name: "open a file in a root-only directory", Syscalls: "openat2(RESOLVE_BENEATH|RESOLVE_NO_SYMLINKS); before Linux 5.6 openat(O_PATH|O_NOFOLLOW) per component", FileCapsOnly: []Cap{CapDacReadSearch}},
 	OpUnlink:       {Name: "remove an entry of a root-owned directory", Syscalls: "unlinkat", FileCapsOnly: []Cap{CapDacOverride}},
 	OpRename:       {Name: "replace a file in a root-owned directory", Syscalls: "renameat", FileCapsOnly: []Cap{CapDacOverride}},
+	// Through a descriptor openRootFile opened for writing: none.
+	OpWriteRootFile: {Name: "write a root-owned file", Syscalls: "write"},
 
 	OpBindSelf:    {Name: "bind mount a directory onto itself", Syscalls: "mount(MS_BIND|MS_REC)", Caps: mounts},
 	OpMakePrivate: {Name: "make a mount private", Syscalls: "mount(MS_PRIVATE)", Caps: mounts},

@@ -26,9 +26,9 @@
 // runs before it. Making the syscall any earlier would take assembly for
 // each architecture and still come after the runtime's start.
 //
-// prctl(PR_SET_DUMPABLE) is a privileged-ish syscall outside
-// launcher/actions.go: tools/check-privileged.sh allows it in this file
-// only. It needs no capability and can only take away.
+// prctl(PR_SET_DUMPABLE) is a state-changing syscall outside
+// launcher/actions.go: tools/closedset allows it in this package only. It
+// needs no capability and can only take away.
 package nodump
 
 import "syscall"

@@ -2,9 +2,11 @@
 
 // Command securitydoc writes the tables of SECURITY.md that follow from the
 // code, so that they cannot drift from it: the privileged operations with
-// their capabilities and syscalls (policy.Ops) and the size of the
+// their capabilities and syscalls (policy.Ops), the size of the
 // privileged audit set (every package the launcher, snap-confine, links,
-// counted from `go list`). Each table stands between
+// counted from `go list`), the places of the closed set (tools/closedset's
+// configuration, which make vet enforces) and the files that call its
+// actions (from the type-checked code). Each table stands between
 // "<!-- BEGIN GENERATED: name -->" and "<!-- END GENERATED: name -->".
 //
 //	securitydoc -check SECURITY.md   # exit 1 when a table differs
@@ -24,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/tools/closedset"
 )
 
 func main() {
@@ -106,7 +109,12 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "audit-set": a}, nil
+	sites, err := CallSiteTable(root)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "audit-set": a,
+		"closed-set": ClosedSetTable(closedset.Project), "call-sites": sites}, nil
 }
 
 // Fill replaces the body of every generated block of doc.
