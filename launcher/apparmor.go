@@ -7,6 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -31,7 +32,7 @@ func setExecLabel(aa gather.AppArmor, procfd int, label string) error {
 	if !aa.Enabled {
 		return nil
 	}
-	return writeExecLabel(procfd, aa.ExecAttr, label)
+	return privop.WriteExecLabel(procfd, aa.ExecAttr, label)
 }
 
 // appLabel is the label the app execs under: its security tag's profile.

@@ -189,7 +189,7 @@ func (l *launcher) bootstrap(b *build, h *hostSide) error {
 		return err
 	}
 	if b.root.Normal {
-		err = l.mountRootTmpfs(privBase, scratchName)
+		err = l.priv.MountRootTmpfs(privBase, scratchName)
 	} else {
 		err = l.attachHostRoot(h, scratch)
 	}
@@ -197,7 +197,7 @@ func (l *launcher) bootstrap(b *build, h *hostSide) error {
 	if err != nil {
 		return err
 	}
-	root, err := l.openRootOnly(privBase, scratchName, dirFlags, scratchDisplay)
+	root, err := l.priv.OpenRootOnly(privBase, scratchName, dirFlags, scratchDisplay)
 	if err != nil {
 		return err
 	}
@@ -233,7 +233,7 @@ func (l *launcher) bootstrap(b *build, h *hostSide) error {
 	if l.old != nil {
 		return nil
 	}
-	if err := l.unlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
+	if err := l.priv.UnlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
 		l.debugf("%v", err)
 	}
 	return nil
@@ -290,7 +290,7 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 		display := fmt.Sprintf("/%s of base snap %q", name, l.launch.Base)
 		switch typ := st.Mode & unix.S_IFMT; typ {
 		case unix.S_IFDIR:
-			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
+			if err := l.priv.MakeRootEntry(root, name, typ, ""); err != nil {
 				return err
 			}
 			if policy.BoundOverBase("/"+name, mergedUsr) {
@@ -300,7 +300,7 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 				return err
 			}
 		case unix.S_IFREG:
-			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
+			if err := l.priv.MakeRootEntry(root, name, typ, ""); err != nil {
 				return err
 			}
 			if err := l.bindFromBaseRoot(root, base, name, false, display); err != nil {
@@ -312,7 +312,7 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 			if err != nil {
 				return fmt.Errorf("cannot read the symlink %s: %w", display, err)
 			}
-			if err := l.mkRootEntry(root, name, typ, string(buf[:n])); err != nil {
+			if err := l.priv.MakeRootEntry(root, name, typ, string(buf[:n])); err != nil {
 				return err
 			}
 		default:
@@ -478,7 +478,7 @@ func (l *launcher) ensureMountPoint(root int, path string) error {
 	for _, name := range strings.Split(strings.Trim(path, "/"), "/") {
 		next, err := unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err == unix.ENOENT {
-			if err := l.mkRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
+			if err := l.priv.MakeRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
 				return err
 			}
 			next, err = unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -603,7 +603,7 @@ func (l *launcher) pivot(root int, normal bool) error {
 			return err
 		}
 	}
-	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
+	if err := l.priv.PivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
 		return err
 	}
 	if l.old != nil {
@@ -618,14 +618,14 @@ func (l *launcher) pivot(root int, normal bool) error {
 		if err != nil {
 			return err
 		}
-		err = l.makePrivate(slash, "/")
+		err = l.priv.MakePrivate(slash, "/")
 		unix.Close(slash)
 		if err != nil {
 			return err
 		}
 	}
 	for _, sub := range policy.HostfsDetach {
-		if err := l.detach(policy.HostfsDir + "/" + sub); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		if err := l.priv.Detach(policy.HostfsDir + "/" + sub); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			return err
 		}
 	}
@@ -650,5 +650,5 @@ func (l *launcher) setupPrivateDevpts() error {
 		return fmt.Errorf("cannot open /dev/ptmx: %w", err)
 	}
 	defer unix.Close(ptmx)
-	return l.mountDevpts(pts, ptmx)
+	return l.priv.MountDevpts(pts, ptmx)
 }

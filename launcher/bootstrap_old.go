@@ -74,9 +74,9 @@ func (l *launcher) startOldMounts() error {
 	}
 	// Private in pid 1's namespace already (initRunDirs), so its copy
 	// is: made so again on the copy, whatever happened since.
-	err = l.makePrivate(nsdir, "the new namespace's "+layout.NSDir)
+	err = l.priv.MakePrivate(nsdir, "the new namespace's "+layout.NSDir)
 	if err == nil {
-		err = l.stageOld(nsdir)
+		err = l.priv.StageOld(nsdir)
 	}
 	unix.Close(nsdir)
 	if err != nil {
@@ -86,7 +86,7 @@ func (l *launcher) startOldMounts() error {
 	if err != nil {
 		return err
 	}
-	staging, err := l.openRootOnly(snapd, "ns", dirFlags, stagingDisplay)
+	staging, err := l.priv.OpenRootOnly(snapd, "ns", dirFlags, stagingDisplay)
 	unix.Close(snapd)
 	if err != nil {
 		return err
@@ -99,7 +99,7 @@ func (l *launcher) startOldMounts() error {
 		unix.Close(staging)
 		return err
 	}
-	if err := l.propagateOld(staging, unix.MS_UNBINDABLE, stagingDisplay); err != nil {
+	if err := l.priv.PropagateOld(staging, unix.MS_UNBINDABLE, stagingDisplay); err != nil {
 		unix.Close(staging)
 		return err
 	}
@@ -116,7 +116,7 @@ func (l *launcher) startOldMounts() error {
 // mount is checked to show src.
 func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
 	if l.old == nil {
-		return l.cloneTree(fd, recursive, display)
+		return l.priv.CloneTree(fd, recursive, display)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -129,10 +129,10 @@ func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
 	var err error
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		entry, err = l.mkdirRoot(l.old.staging, name, 0o700, entryDisplay)
+		entry, err = l.priv.MkdirRoot(l.old.staging, name, 0o700, entryDisplay)
 	case unix.S_IFREG:
-		if err = l.createRootFile(l.old.staging, name, 0o600, entryDisplay); err == nil {
-			entry, err = l.openRootFile(l.old.staging, name, unix.O_PATH, entryDisplay)
+		if err = l.priv.CreateRootFile(l.procfd, l.old.staging, name, 0o600, entryDisplay); err == nil {
+			entry, err = l.priv.OpenRootFile(l.old.staging, name, unix.O_PATH, entryDisplay)
 		}
 	default:
 		return -1, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", display)
@@ -140,13 +140,13 @@ func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	err = l.bindOld(fd, entry, recursive, display)
+	err = l.priv.BindOld(fd, entry, recursive, display)
 	unix.Close(entry)
 	if err != nil {
 		return -1, err
 	}
 	// The entry's name now leads to the mount on it.
-	tree, err := l.openRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW, "the staged "+display)
+	tree, err := l.priv.OpenRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW, "the staged "+display)
 	if err != nil {
 		return -1, err
 	}
@@ -162,9 +162,9 @@ func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
 // read-only when asked).
 func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, display string) error {
 	if l.old == nil {
-		return l.setTreeAttrs(tree, propagation, readonly, display)
+		return l.priv.SetTreeAttrs(tree, propagation, readonly, display)
 	}
-	if err := l.propagateOld(tree, propagation|unix.MS_REC, display); err != nil {
+	if err := l.priv.PropagateOld(tree, propagation|unix.MS_REC, display); err != nil {
 		return err
 	}
 	if !readonly {
@@ -176,7 +176,7 @@ func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, displa
 	if err := unix.Fstatfs(tree, &sfs); err != nil {
 		return fmt.Errorf("cannot inspect %s: %w", display, err)
 	}
-	return l.remountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)), display)
+	return l.priv.RemountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)), display)
 }
 
 // keptMountFlags turns a mount's statfs flags into the mount(2) flags a
@@ -207,9 +207,9 @@ func keptMountFlags(st int64) uintptr {
 // attach attaches the tree on target.
 func (l *launcher) attach(tree, target int, display string) error {
 	if l.old == nil {
-		return l.attachTree(tree, target, display)
+		return l.priv.AttachTree(tree, target, display)
 	}
-	return l.moveOld(tree, target, display)
+	return l.priv.MoveOld(tree, target, display)
 }
 
 // beforePivotOld makes the namespace's "/" slave: pivot_root refuses a
@@ -220,7 +220,7 @@ func (l *launcher) beforePivotOld() error {
 		return err
 	}
 	defer unix.Close(slash)
-	return l.propagateOld(slash, unix.MS_SLAVE, "/")
+	return l.priv.PropagateOld(slash, unix.MS_SLAVE, "/")
 }
 
 // afterPivotOld makes the old root, now at HostfsDir, recursively slave,
@@ -232,10 +232,10 @@ func (l *launcher) afterPivotOld() error {
 	if err != nil {
 		return err
 	}
-	err = l.propagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE, policy.HostfsDir)
+	err = l.priv.PropagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE, policy.HostfsDir)
 	unix.Close(hostfs)
 	if err != nil {
 		return err
 	}
-	return l.detach(policy.HostfsDir + layout.NSDir)
+	return l.priv.Detach(policy.HostfsDir + layout.NSDir)
 }

@@ -29,7 +29,7 @@ func (l *launcher) readCookie() {
 	defer unix.Close(dir)
 	name += "/" + layout.CookieName(l.launch.Instance)
 	display := parent + name
-	fd, err := l.openRootOnly(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, display)
+	fd, err := l.priv.OpenRootOnly(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, display)
 	if err != nil {
 		l.debugf("no snap cookie: %v", err)
 		return

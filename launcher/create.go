@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 )
@@ -40,7 +41,7 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planne
 			if err := l.replaceRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
 				return -1, planner.Identity{}, err
 			}
-		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
+		} else if err := l.priv.UnlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
 			return -1, planner.Identity{}, err
 		}
 		return l.newNamespace(s.hostNS, hostID, b, s.helper)
@@ -66,7 +67,7 @@ func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, buil
 	if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
 		return -1, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
 	}
-	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, l.priv.FixOwner); err != nil {
 		return -1, planner.Identity{}, err
 	}
 	nsfd, id, err := build()
@@ -75,7 +76,7 @@ func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, buil
 	}
 	in.MountNSID, in.MountNSInode = id.ID, id.Inode
 	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
-		err = l.capture(nsfd, target, display)
+		err = l.priv.Capture(nsfd, target, display)
 	}
 	if err != nil {
 		unix.Close(nsfd)
@@ -124,7 +125,7 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 				done <- result{err: fmt.Errorf("cannot %s: internal error: %v", what, r)}
 			}
 		}()
-		if err := unshareFS(); err != nil {
+		if err := privop.UnshareFS(); err != nil {
 			done <- result{err: fmt.Errorf("cannot %s: %w", what, err)}
 			return
 		}
@@ -142,7 +143,7 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
-	if err := l.joinHostNS(hostNS); err != nil {
+	if err := l.priv.JoinHostNS(hostNS); err != nil {
 		return -1, planner.Identity{}, err
 	}
 	// Before Linux 5.12 the mounts are made with mount(2), from the new
@@ -165,7 +166,7 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS 
 	}
 	l.debugf("created mount namespace %s", id)
 	if !oldAPI {
-		if err := l.makeRootRslave(); err != nil {
+		if err := l.makeRootSlave(); err != nil {
 			return -1, planner.Identity{}, err
 		}
 	} else {
@@ -196,6 +197,17 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS 
 		return -1, planner.Identity{}, err
 	}
 	return nsfd, id, nil
+}
+
+// makeRootSlave makes every mount of the calling thread's new namespace a
+// slave, right after it unshared.
+func (l *launcher) makeRootSlave() error {
+	slash, err := openRoot()
+	if err != nil {
+		return err
+	}
+	defer unix.Close(slash)
+	return l.priv.MakeSlave(slash, "/")
 }
 
 // unshareAbove creates a new mount namespace, a copy of fromNS, whose id is
@@ -239,7 +251,7 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, er
 			}
 			pinned = true
 		}
-		if err := l.unshareFrom(fromNS); err != nil {
+		if err := l.priv.Unshare(fromNS); err != nil {
 			return planner.Identity{}, err
 		}
 		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
@@ -287,11 +299,11 @@ func (l *launcher) replaceRootFile(nsdir int, name string, data []byte, mode uin
 		return err
 	}
 	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.priv.FixOwner); err != nil {
 		return err
 	}
-	if err := l.writeRootFile(fd, data, display); err != nil {
+	if err := l.priv.WriteRootFile(fd, data, display); err != nil {
 		return err
 	}
-	return l.renameRoot(nsdir, tmpName, name, display)
+	return l.priv.RenameRoot(nsdir, tmpName, name, display)
 }

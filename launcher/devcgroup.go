@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/resolve"
@@ -98,14 +99,16 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup
 	display := devcgroup.BPFDir + "/" + devcgroup.UdevTag(tag)
 	// The map is shared by the app's running processes: it is changed
 	// from what it holds, never emptied (devcgroup.MapSteps).
-	keys, err := deviceMapKeys(mapfd)
+	keys, err := privop.DeviceMapKeys(mapfd)
 	if err != nil {
 		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", display, err), mem.restore())
 	}
-	if err := l.updateDeviceMap(mapfd, devcgroup.MapSteps(keys, allow), display); err != nil {
-		return errors.Join(err, mem.restore())
+	for _, step := range devcgroup.MapSteps(keys, allow) {
+		if err := l.priv.UpdateDeviceMap(mapfd, step, display); err != nil {
+			return errors.Join(err, mem.restore())
+		}
 	}
-	prog, err := l.withMemlock(&mem, func() (int, error) { return l.loadDeviceProgram(mapfd, devcgroup.ObjectName(tag)) })
+	prog, err := l.withMemlock(&mem, func() (int, error) { return l.priv.LoadDeviceProgram(mapfd, devcgroup.ObjectName(tag)) })
 	if err := errors.Join(err, mem.restore()); err != nil {
 		if prog >= 0 {
 			unix.Close(prog)
@@ -113,7 +116,7 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup
 		return err
 	}
 	defer unix.Close(prog)
-	if err := l.attachDeviceProgram(cgfd, prog, devcgroup.CgroupDir+own); err != nil {
+	if err := l.priv.AttachDeviceProgram(cgfd, prog, devcgroup.CgroupDir+own); err != nil {
 		return err
 	}
 	l.debugf("associated the app with device cgroup %s (%d devices allowed)", devcgroup.CgroupDir+own, len(allow))
@@ -142,35 +145,42 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	}
 	name := devcgroup.V1GroupName(tag)
 	display := devcgroup.DevicesDir + "/" + name
-	group, err := l.openDeviceGroup(devices, name, display)
+	group, err := l.priv.OpenDeviceGroup(l.procfd, devices, name, unix.O_DIRECTORY|unix.O_RDONLY, display)
 	if errors.Is(err, unix.ENOENT) {
 		if group, err = l.createDeviceGroup(devices, name, display); errors.Is(err, unix.EEXIST) {
-			group, err = l.openDeviceGroup(devices, name, display)
+			group, err = l.priv.OpenDeviceGroup(l.procfd, devices, name, unix.O_DIRECTORY|unix.O_RDONLY, display)
 		}
 	}
 	if err != nil {
 		return err
 	}
 	defer unix.Close(group)
-	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, display, l.priv.FixOwner); err != nil {
 		return err
 	}
-	names := []groupFile{{devcgroup.V1DenyFile, unix.O_WRONLY}, {devcgroup.V1AllowFile, unix.O_WRONLY}, {devcgroup.V1ProcsFile, unix.O_WRONLY}, {devcgroup.V1ListFile, unix.O_RDONLY}}
-	files, err := l.openDeviceGroupFiles(group, names, display)
-	if err != nil {
-		return err
-	}
+	// devices.deny, devices.allow, cgroup.procs, devices.list.
+	names := []string{devcgroup.V1DenyFile, devcgroup.V1AllowFile, devcgroup.V1ProcsFile, devcgroup.V1ListFile}
+	var files []int
 	defer func() {
 		for _, fd := range files {
 			unix.Close(fd)
 		}
 	}()
-	for i, fd := range files {
+	for i, name := range names {
+		flags := unix.O_WRONLY
+		if i == 3 {
+			flags = unix.O_RDONLY
+		}
+		fd, err := l.priv.OpenDeviceGroup(l.procfd, group, name, flags, display+"/"+name)
+		if err != nil {
+			return err
+		}
+		files = append(files, fd)
 		if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
-			return fmt.Errorf("cannot use %s/%s: %w", display, names[i].name, err)
+			return fmt.Errorf("cannot use %s/%s: %w", display, name, err)
 		}
 		if magic, err := fsMagic(fd); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
-			return fmt.Errorf("cannot use %s/%s: not a cgroup file", display, names[i].name)
+			return fmt.Errorf("cannot use %s/%s: not a cgroup file", display, name)
 		}
 	}
 	// The group is shared by the app's running processes: its rules are
@@ -188,14 +198,41 @@ func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Devi
 	if err != nil {
 		return fmt.Errorf("cannot use %s: %w", display, err)
 	}
-	if err := l.writeDeviceRules(files[0], files[1], writes, display); err != nil {
-		return err
+	for _, w := range writes {
+		fd, file := files[1], devcgroup.V1AllowFile
+		if w.Deny {
+			fd, file = files[0], devcgroup.V1DenyFile
+		}
+		if err := l.priv.WriteDeviceRule(fd, w.Line, display+"/"+file); err != nil {
+			return err
+		}
 	}
-	if err := l.attachDeviceGroup(files[2], display); err != nil {
+	if err := l.priv.AttachDeviceGroup(files[2], display); err != nil {
 		return err
 	}
 	l.debugf("associated the app with device cgroup %s (%d devices allowed)", display, len(allow))
 	return nil
+}
+
+// createDeviceGroup creates the app's devices group name in the devices
+// hierarchy and gives it and each of its files (devcgroup.V1GroupFiles)
+// to root:root, with mode 0700 and the files' own modes.
+func (l *launcher) createDeviceGroup(devices int, name, display string) (int, error) {
+	group, err := l.priv.CreateDeviceGroup(l.procfd, devices, name, display)
+	if err != nil {
+		return -1, err
+	}
+	for _, f := range devcgroup.V1GroupFiles {
+		if err := l.priv.ChownDeviceGroupFile(group, f.Name, f.Mode, display); err != nil {
+			unix.Close(group)
+			return -1, err
+		}
+	}
+	if err := l.priv.FixOwner(group, 0o700); err != nil {
+		unix.Close(group)
+		return -1, fmt.Errorf("cannot create %s: %w", display, err)
+	}
+	return group, nil
 }
 
 // deviceMap opens the app's pinned map, checked to be in snapd's layout,
@@ -224,20 +261,19 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 	defer unix.Close(dir)
 	name := devcgroup.UdevTag(tag)
 	display := devcgroup.BPFDir + "/" + name
-	get, pin := bpfObjGetAt, bpfObjPinAt
-	if !haveBPFPathFD() {
+	pathFD := haveBPFPathFD()
+	if !pathFD {
 		l.debugf("bpf(2) has no BPF_F_PATH_FD (Linux 6.5): the device map is pinned and opened by its /proc/self/fd path")
-		get, pin = bpfObjGetPath, bpfObjPinPath
 	}
-	mapfd, err := l.openDeviceMap(dir, name, display, get)
+	mapfd, err := l.openDeviceMap(dir, name, pathFD, display)
 	if errors.Is(err, unix.ENOENT) {
 		return l.withMemlock(mem, func() (int, error) {
-			return l.createDeviceMap(dir, name, devcgroup.ObjectName(tag), display, pin)
+			return l.priv.CreateDeviceMap(dir, name, devcgroup.ObjectName(tag), pathFD, display)
 		})
 	} else if err != nil {
 		return -1, err
 	}
-	typ, key, value, err := bpfMapInfo(mapfd)
+	typ, key, value, err := privop.DeviceMapInfo(mapfd)
 	if err == nil && (typ != unix.BPF_MAP_TYPE_HASH || key != devcgroup.KeySize || value != devcgroup.ValueSize) {
 		err = fmt.Errorf("map of type %d with %d-byte keys and %d-byte values, not snapd's hash map (%d, %d)", typ, key, value, devcgroup.KeySize, devcgroup.ValueSize)
 	}
@@ -246,6 +282,23 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
 		return -1, fmt.Errorf("cannot use %s: %w", display, err)
 	}
 	return mapfd, nil
+}
+
+// openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
+// (dirfd) without following a symlink, as an O_PATH descriptor, checks
+// that it is a regular file owned by root, and gets the map pinned there
+// through the descriptor, so that the object fetched is exactly the entry
+// checked.
+func (l *launcher) openDeviceMap(dirfd int, name string, pathFD bool, display string) (int, error) {
+	entry, err := l.priv.OpenRootOnly(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW, "the device map "+display)
+	if err != nil {
+		return -1, err
+	}
+	defer unix.Close(entry)
+	if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
+		return -1, fmt.Errorf("cannot open the device map %s: %s is %w", display, display, err)
+	}
+	return l.priv.OpenDeviceMap(l.procfd, entry, pathFD, display)
 }
 
 // memlockNeeded is the RLIMIT_MEMLOCK snap-confine 2.77 sets for the map
@@ -278,7 +331,7 @@ func (l *launcher) withMemlock(mem *memlock, op func() (int, error)) (int, error
 		return fd, err
 	}
 	raised := unix.Rlimit{Cur: max(cur.Cur, memlockNeeded), Max: max(cur.Max, memlockNeeded)}
-	if capsOf([]policy.Cap{policy.CapSysResource}).and(l.permitted).empty() {
+	if !l.priv.Holds(policy.CapSysResource) {
 		raised = unix.Rlimit{Cur: max(cur.Cur, min(cur.Max, memlockNeeded)), Max: cur.Max}
 	}
 	if raised == cur {
@@ -288,7 +341,7 @@ func (l *launcher) withMemlock(mem *memlock, op func() (int, error)) (int, error
 		return fd, fmt.Errorf("%w (a kernel before 5.11 charges it to RLIMIT_MEMLOCK, whose hard limit of %d bytes is below %d, and the launcher lacks cap_sys_resource to raise it)", err, cur.Max, memlockNeeded)
 	}
 	l.debugf("the kernel charges BPF objects to RLIMIT_MEMLOCK (before Linux 5.11): raising it from %d:%d to %d:%d", cur.Cur, cur.Max, raised.Cur, raised.Max)
-	if rerr := l.setMemlock(raised); rerr != nil {
+	if rerr := l.priv.RaiseMemlock(raised); rerr != nil {
 		return fd, fmt.Errorf("%w (%v)", err, rerr)
 	}
 	mem.raised, mem.old = true, cur
@@ -301,7 +354,7 @@ func (mem *memlock) restore() error {
 	if !mem.raised {
 		return nil
 	}
-	if err := lowerMemlock(mem.old); err != nil {
+	if err := privop.LowerMemlock(mem.old); err != nil {
 		return fmt.Errorf("cannot restore RLIMIT_MEMLOCK: %w", err)
 	}
 	mem.raised = false
@@ -314,7 +367,7 @@ func (mem *memlock) restore() error {
 // and writable by nobody else.
 func (l *launcher) openBPFFS(fsdir int) (int, error) {
 	open := func() (int, int64, error) {
-		fd, err := l.openRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, devcgroup.BPFFS)
+		fd, err := l.priv.OpenRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, devcgroup.BPFFS)
 		if err != nil {
 			return -1, 0, err
 		}
@@ -337,7 +390,7 @@ func (l *launcher) openBPFFS(fsdir int) (int, error) {
 		return -1, err
 	}
 	l.debugf("%s is not a bpffs mount: mounting one", devcgroup.BPFFS)
-	if err := l.mountBPFFS(fd); err != nil {
+	if err := l.priv.MountBPFFS(fd); err != nil {
 		return -1, err
 	}
 	mounted, magic, err := open()

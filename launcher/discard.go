@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
@@ -58,7 +59,7 @@ func (l *launcher) discard(nsdir int, inst naming.Instance) error {
 			l.debugf("leaving %s/%s alone: not a regular file", layout.NSDir, name)
 			continue
 		}
-		if err := l.unlinkRoot(nsdir, name, 0, layout.NSDir+"/"+name); err != nil {
+		if err := l.priv.UnlinkRoot(nsdir, name, 0, layout.NSDir+"/"+name); err != nil {
 			return err
 		}
 	}
@@ -92,7 +93,7 @@ func (l *launcher) unmountNSFile(nsdir int, name string) error {
 		if magic != unix.NSFS_MAGIC && magic != unix.PROC_SUPER_MAGIC {
 			return nil // a plain file: nothing (more) mounted
 		}
-		if err := l.unmountNS(display); err != nil {
+		if err := l.priv.UnmountNS(display); err != nil {
 			return err
 		}
 	}
@@ -174,10 +175,10 @@ func discardMain(args []string) error {
 	defer l.flushStderr()
 	// Root, but like the launcher's: each action raises exactly its
 	// capabilities (init emptied the effective set of every thread).
-	if err := l.initCaps(); err != nil {
+	if l.priv, err = privop.Acquire(l.ruid, l.debugLog()); err != nil {
 		return err
 	}
-	clearUmask()
+	privop.SetUmask(0)
 	// A missing lock file is made through the verified /proc.
 	if l.procfd, err = openProc(); err != nil {
 		return err

@@ -70,16 +70,6 @@ func checkRootOwned(fd int, fmtType uint32, want uint32, display string, fix fun
 	return nil
 }
 
-// whyNot says why root could not open name below dirfd: an entry that is
-// not root's can only have been made by someone else.
-func whyNot(dirfd int, name string, err error) error {
-	var st unix.Stat_t
-	if err == unix.EACCES && unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0 {
-		return fmt.Errorf("owned by uid %d, not root", st.Uid)
-	}
-	return err
-}
-
 // fsMagic returns the filesystem magic of the file behind fd. f_type is
 // int64 on most 64-bit architectures, int32 on 32-bit ones and uint32 on
 // s390x; magics are 32-bit values, so they are read as uint32 everywhere

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/launcher/privop"
 )
 
 func TestOpenDirPathRefusesSymlinkComponents(t *testing.T) {
@@ -71,7 +73,7 @@ func TestCheckRootOwned(t *testing.T) {
 			defer unix.Close(fd)
 			var fix func(int, uint32) error
 			if tc.fix {
-				fix = (&launcher{}).fixOwnerMode
+				fix = (&privop.Privileges{}).FixOwner
 			}
 			err = checkRootOwned(fd, unix.S_IFDIR, tc.want, path, fix)
 			if tc.err == "" {

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/resolve"
 )
 
@@ -70,7 +71,7 @@ func missing(errno unix.Errno) bool { return errno == unix.ENOSYS || errno == un
 // included.
 func haveMountAPI() bool {
 	return probe(&kernel.mountAPI, func() bool {
-		e1, e2 := probeMountAPI()
+		e1, e2 := privop.ProbeMountAPI()
 		return !missing(e1) && !missing(e2)
 	})
 }
@@ -82,7 +83,7 @@ func haveMountAPI() bool {
 // every unprivileged bpf(2) (EPERM).
 func haveBPFPathFD() bool {
 	return probe(&kernel.bpfPathFD, func() bool {
-		err := probeBPFPathFD()
+		err := privop.ProbeBPFPathFD()
 		return err == unix.ENOENT || err == unix.EBADF
 	})
 }

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/gather"
@@ -66,7 +67,7 @@ func (l *launcher) decideAndExecute() error {
 	s := newSession()
 	defer s.close()
 	for {
-		p := planner.Decide(l.facts, l.mode)
+		p := planner.Decide(l.facts, l.priv.Mode())
 		if p.Refusal != nil {
 			return p.Refusal
 		}
@@ -93,7 +94,7 @@ func (l *launcher) gather(need planner.Need, s *session) error {
 			// The namespace work needs a thread with an fs_struct of
 			// its own, in pid 1's namespace: everything from here on
 			// is read there.
-			if err := unshareFS(); err != nil {
+			if err := privop.UnshareFS(); err != nil {
 				return err
 			}
 			var err error
@@ -296,7 +297,7 @@ func (l *launcher) gatherDevices() error {
 func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
 	cur := l.facts.Current()
 	kept, err := onThrowawayThread("inspect the preserved namespace", func() ([]mountinfo.Entry, error) {
-		if err := l.inspect(nsfd); err != nil {
+		if err := l.priv.Inspect(nsfd); err != nil {
 			return nil, err
 		}
 		kept := []mountinfo.Entry{}
@@ -420,7 +421,7 @@ func (l *launcher) execute(p planner.Plan, s *session) error {
 		}
 		s.userNS, final, display = nsfd, nsfd, "the new per-user mount namespace "+layout.NSDir+"/"+layout.UserMountNSName(inst, uint32(l.ruid))
 	}
-	if err := l.join(final, display); err != nil {
+	if err := l.priv.Join(final, display); err != nil {
 		return err
 	}
 	l.debugf("joined %s", display)

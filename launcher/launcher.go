@@ -14,7 +14,7 @@
 // could not have had it do through an honest one (as snapd runs it). It
 // re-derives every path from validated names (shared/layout), re-checks
 // every file it uses on the descriptor, and makes its privileged syscalls
-// only in actions.go, one function per policy.Op.
+// only through package privop, one function per policy.Op.
 //
 // Threads: the main goroutine is locked to the main thread from init, which
 // unshares CLONE_FS so that setns(CLONE_NEWNS) is allowed; the namespace work
@@ -32,6 +32,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/nodump"
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
@@ -46,8 +47,8 @@ func init() {
 	reexecWithoutRuntimeEnv(os.Args)
 	// Then, while the process has the fewest threads (the lock below
 	// starts the runtime's template thread): no thread keeps an effective
-	// capability (caps.go).
-	emptyEffectiveErr = emptyEffectiveEverywhere()
+	// capability (privop).
+	privop.EmptyEffectiveEverywhere()
 	// The namespace work and the exec must happen on one known thread: a
 	// mount namespace belongs to a thread, and execve keeps only the
 	// calling thread. init runs on the main goroutine, so this pins it.
@@ -74,12 +75,10 @@ type launcher struct {
 	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
 	cookie     string // the snap's cookie for snapctl, "" if none
 
-	profile     bpf.Profile     // the app's seccomp profile, loaded last
-	secure      bool            // the kernel's AT_SECURE: the launch raised privilege
-	aa          gather.AppArmor // what AppArmor detection found
-	mode        planner.Install // how the launcher got its privilege
-	permitted   capSet          // the launcher's permitted capabilities
-	inheritable capSet          // the caller's inheritable set, left as it was
+	profile bpf.Profile        // the app's seccomp profile, loaded last
+	secure  bool               // the kernel's AT_SECURE: the launch raised privilege
+	aa      gather.AppArmor    // what AppArmor detection found
+	priv    *privop.Privileges // the launcher's privilege, and its actions
 
 	procfd    int        // the verified /proc of pid 1's namespace
 	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
@@ -134,7 +133,7 @@ func reexecWithoutRuntimeEnv(args []string) {
 	if !found {
 		return
 	}
-	err := reexec(args, env)
+	err := privop.Reexec(args, env)
 	fail(fmt.Errorf("cannot re-execute without the Go runtime's variables: %w", err))
 	os.Exit(1)
 }
@@ -241,7 +240,7 @@ func (l *launcher) run(args []string) error {
 	// it asks for, whatever umask the caller chose (umask 002 would
 	// otherwise make root's directories group-writable). umask lives in
 	// the fs_struct every thread still shares at this point.
-	l.umask = clearUmask()
+	l.umask = privop.SetUmask(0)
 	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
 	if err := checkCallerIDs(l.ruid, l.rgid); err != nil {
 		return err
@@ -265,7 +264,7 @@ func (l *launcher) run(args []string) error {
 	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
 
 	l.facts = planner.Facts{Launch: l.launch, CallerUID: uint32(l.ruid)}
-	if err := l.initCaps(); err != nil {
+	if l.priv, err = privop.Acquire(l.ruid, l.debugLog()); err != nil {
 		return err
 	}
 	l.detectAppArmor()
@@ -322,6 +321,14 @@ func atSecure() bool {
 		}
 	}
 	return true
+}
+
+// debugLog is debugf for privop, nil without a debug log.
+func (l *launcher) debugLog() func(format string, args ...any) {
+	if !l.debug {
+		return nil
+	}
+	return l.debugf
 }
 
 func (l *launcher) debugf(format string, args ...any) {

@@ -24,7 +24,7 @@ func (l *launcher) lock(lockdir int, name, display string) (int, error) {
 	if err != nil {
 		return -1, err
 	}
-	if err := checkRootOwned(fd, unix.S_IFREG, layout.LockFileMode, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(fd, unix.S_IFREG, layout.LockFileMode, display, l.priv.FixOwner); err != nil {
 		unix.Close(fd)
 		return -1, err
 	}

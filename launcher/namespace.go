@@ -47,7 +47,7 @@ func (l *launcher) onceAtBoot(lockdir int, name string, still func() bool, work 
 		return err
 	}
 	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, layout.MarkerFileMode, display, l.fixOwnerMode); err != nil {
+	if err := checkRootOwned(fd, unix.S_IFREG, layout.MarkerFileMode, display, l.priv.FixOwner); err != nil {
 		return err
 	}
 	l.debugf("set up once for this boot: recorded in %s", display)
@@ -103,7 +103,7 @@ func (l *launcher) reassociate() (int, error) {
 		return -1, err
 	}
 	l.procfd = procfd
-	pid1, err := l.openHostNS()
+	pid1, err := l.priv.OpenHostNS(l.procfd)
 	if err != nil {
 		return -1, err
 	}
@@ -126,7 +126,7 @@ func (l *launcher) reassociate() (int, error) {
 		return pid1, l.probeSnapDir(pid1)
 	}
 	l.debugf("moving to pid 1's mount namespace")
-	if err := l.joinHostNS(pid1); err != nil {
+	if err := l.priv.JoinHostNS(pid1); err != nil {
 		unix.Close(pid1)
 		return -1, err
 	}
@@ -256,7 +256,7 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 		unix.Close(fd)
 		return -1, false
 	}
-	if err := l.makePrivate(fd, layout.NSDir); err != nil {
+	if err := l.priv.MakePrivate(fd, layout.NSDir); err != nil {
 		unix.Close(fd)
 		return -1, false
 	}
@@ -279,7 +279,7 @@ func (l *launcher) makePrivateMount(snapd, nsdir int) (int, error) {
 	}
 	err = func() error {
 		if !mounted {
-			if err := l.bindSelf(nsdir, layout.NSDir); err != nil {
+			if err := l.priv.BindSelf(nsdir, layout.NSDir); err != nil {
 				return err
 			}
 			mounted, err := openDirPath(layout.NSDir)
@@ -292,7 +292,7 @@ func (l *launcher) makePrivateMount(snapd, nsdir int) (int, error) {
 				return err
 			}
 		}
-		return l.makePrivate(nsdir, layout.NSDir)
+		return l.priv.MakePrivate(nsdir, layout.NSDir)
 	}()
 	if err != nil {
 		unix.Close(nsdir)

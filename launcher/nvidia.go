@@ -19,7 +19,7 @@ import (
 // The host's NVIDIA driver in the snap's root, as snap-confine 2.77's
 // sc_mount_nvidia_driver makes it visible on a classic host, in the new
 // namespace before pivot_root: policy/nvidia.go decides which files, from
-// what is read here; the mounts are actions (actions.go). Everything read
+// what is read here; the mounts are actions (privop). Everything read
 // of the host is read without privilege, through descriptors, without
 // following symlinks: the library and vendor directories must be root's
 // and writable by nobody else all the way from "/" (trusted.OpenDir), or
@@ -226,7 +226,7 @@ func (l *launcher) mountLibTmpfs(lib int, dir string) (int, error) {
 	var under unix.Stat_t
 	err = unix.Fstat(point, &under)
 	if err == nil {
-		err = l.mountGPUTmpfs(point, display)
+		err = l.priv.MountGPUTmpfs(point, display)
 	}
 	unix.Close(point)
 	if err != nil {
@@ -275,7 +275,7 @@ func (l *launcher) makeFarm(lib int, farm policy.Farm, links []policy.FarmLink) 
 		sub = strings.TrimSuffix(sub, "/")
 		dir, ok := subs[sub]
 		if !ok {
-			if err := l.mkRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
+			if err := l.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
 				return err
 			}
 			if dir, err = openDirAt(tmp, sub, display+"/"+sub); err != nil {
@@ -283,12 +283,12 @@ func (l *launcher) makeFarm(lib int, farm policy.Farm, links []policy.FarmLink) 
 			}
 			subs[sub] = dir
 		}
-		if err := l.mkRootEntry(dir, name, unix.S_IFLNK, link.Target); err != nil {
+		if err := l.priv.MakeRootEntry(dir, name, unix.S_IFLNK, link.Target); err != nil {
 			return err
 		}
 	}
 	l.debugf("%s: %d links to the host's driver files", display, len(links))
-	return l.remountGPUReadOnly(tmp, display)
+	return l.priv.RemountGPUReadOnly(tmp, display)
 }
 
 // bindNvidiaDir binds a host directory of the driver's (Ubuntu's old
@@ -315,15 +315,15 @@ func (l *launcher) bindNvidiaDir(lib int, b policy.DirBind) error {
 // bindReadOnly binds the directory src (not recursively, as snap-confine
 // does) on dst in the new root, read-only and a slave of its source.
 func (l *launcher) bindReadOnly(src, dst int, display string) error {
-	tree, err := l.cloneTree(src, false, display)
+	tree, err := l.priv.CloneTree(src, false, display)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(tree)
-	if err := l.setTreeAttrs(tree, unix.MS_SLAVE, true, display); err != nil {
+	if err := l.priv.SetTreeAttrs(tree, unix.MS_SLAVE, true, display); err != nil {
 		return err
 	}
-	return l.attachTree(tree, dst, display)
+	return l.priv.AttachTree(tree, dst, display)
 }
 
 // mountGPUExports binds the library directories snaps export (the
@@ -382,7 +382,7 @@ func (l *launcher) mountGPUExports(lib int, dirs *hostDirs) (exported bool, err 
 			return true, err
 		}
 	}
-	if err := l.remountGPUReadOnly(tmp, display); err != nil {
+	if err := l.priv.RemountGPUReadOnly(tmp, display); err != nil {
 		return true, err
 	}
 	if err := l.copySnapVendorFiles(lib, snap, dirs, policy.LibGlvnd, policy.SnapEGLVendorSubdir, policy.SnapEGLVendorDir, policy.SnapEGLVendorGlob); err != nil {
@@ -419,7 +419,7 @@ func (l *launcher) copySnapVendorFiles(lib, snap int, dirs *hostDirs, dir, sub, 
 		return err
 	}
 	defer unix.Close(tmp)
-	if err := l.mkRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
+	if err := l.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
 		return err
 	}
 	subfd, err := openDirAt(tmp, sub, display+"/"+sub)
@@ -428,11 +428,11 @@ func (l *launcher) copySnapVendorFiles(lib, snap int, dirs *hostDirs, dir, sub, 
 	}
 	defer unix.Close(subfd)
 	for _, f := range files {
-		if err := l.writeGPUFile(subfd, f.name, f.data, display+"/"+sub+"/"+f.name); err != nil {
+		if err := l.priv.WriteGPUFile(subfd, f.name, f.data, display+"/"+sub+"/"+f.name); err != nil {
 			return err
 		}
 	}
-	return l.remountGPUReadOnly(tmp, display)
+	return l.priv.RemountGPUReadOnly(tmp, display)
 }
 
 // readSnapVendorFile reads name of srcDir: a regular file, or snapd's

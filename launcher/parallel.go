@@ -43,6 +43,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/shared/trusted"
@@ -63,7 +64,7 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 	own, mapped, isInstance := c.Own, c.Mapped, c.Own != ""
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.
-	if err := unshareFS(); err != nil {
+	if err := privop.UnshareFS(); err != nil {
 		return err
 	}
 	hostNS, err := l.reassociate()
@@ -95,7 +96,7 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 	if err != nil {
 		return err
 	}
-	if err := l.classicUnshare(); err != nil {
+	if err := l.priv.ClassicUnshare(); err != nil {
 		return err
 	}
 	l.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
@@ -211,7 +212,7 @@ func (l *launcher) makeSharedMountPoint(dir string) error {
 	if err := checkRootDir(fd, dir); err != nil {
 		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
 	}
-	if err := l.bindSelf(fd, dir); err != nil {
+	if err := l.priv.BindSelf(fd, dir); err != nil {
 		return err
 	}
 	// fd names the directory under the new mount; the propagation is set
@@ -224,7 +225,7 @@ func (l *launcher) makeSharedMountPoint(dir string) error {
 	if err := checkRootDir(mounted, dir); err != nil {
 		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
 	}
-	return l.makeShared(mounted, dir)
+	return l.priv.MakeShared(mounted, dir)
 }
 
 // sharedMountPoints tells, for each of dirs, whether it is a mount point
@@ -287,7 +288,7 @@ func (l *launcher) mapInstanceDirs(own, mapped string) error {
 		}
 		err = checkRootDir(fd, parent)
 		if err == nil {
-			err = l.makeRslave(fd, parent)
+			err = l.priv.MakeSlave(fd, parent)
 		}
 		unix.Close(fd)
 		if err != nil {
@@ -300,7 +301,7 @@ func (l *launcher) mapInstanceDirs(own, mapped string) error {
 			return err
 		}
 		display := parent + "/" + own + " on " + parent + "/" + mapped
-		err = l.bindInstanceDir(src, dst, display)
+		err = l.priv.BindInstanceDir(src, dst, display)
 		unix.Close(src)
 		unix.Close(dst)
 		if err != nil {

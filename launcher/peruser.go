@@ -46,7 +46,7 @@ func (l *launcher) discardUserLayer(nsdir int) error {
 		return err
 	}
 	for _, n := range []string{name, layout.UserInfoName(inst, uid)} {
-		if err := l.unlinkRoot(nsdir, n, 0, layout.NSDir+"/"+n); err != nil {
+		if err := l.priv.UnlinkRoot(nsdir, n, 0, layout.NSDir+"/"+n); err != nil {
 			return err
 		}
 	}
@@ -61,7 +61,7 @@ func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper, 
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
 		id, err := l.unshareAbove(snapNS, hostID)
 		if err == nil {
-			err = l.makeRootRslave()
+			err = l.makeRootSlave()
 		}
 		if err == nil && userMounts {
 			err = l.runUserSnapUpdateNS(updateNS)

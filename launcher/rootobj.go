@@ -8,6 +8,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/launcher/privop"
 )
 
 // Root's files and directories in places others can look into (/run,
@@ -31,13 +33,13 @@ import (
 // the descriptor what it got.
 func (l *launcher) ensureRootFile(dirfd int, name string, flags int, mode uint32, display string) (int, error) {
 	for attempt := 0; ; attempt++ {
-		fd, err := l.openRootFile(dirfd, name, flags, display)
+		fd, err := l.priv.OpenRootFile(dirfd, name, flags, display)
 		if !errors.Is(err, unix.ENOENT) || attempt == 2 {
 			return fd, err
 		}
 		// EEXIST: made by another launch meanwhile; either way, open
 		// what is there now.
-		if err := l.createRootFile(dirfd, name, mode, display); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := l.priv.CreateRootFile(l.procfd, dirfd, name, mode, display); err != nil && !errors.Is(err, unix.EEXIST) {
 			return -1, err
 		}
 	}
@@ -58,7 +60,7 @@ func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display s
 			}
 		}
 		if err == nil {
-			if err = checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
+			if err = checkRootOwned(fd, unix.S_IFDIR, mode, display, l.priv.FixOwner); err != nil {
 				unix.Close(fd)
 			}
 		}
@@ -73,7 +75,7 @@ func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display s
 			return -1, nerr
 		}
 		l.debugf("%v: moving it aside as %s", err, aside)
-		if err := l.moveAside(parent, name, aside, display); err != nil {
+		if err := l.priv.MoveAside(parent, name, aside, display); err != nil {
 			return -1, err
 		}
 	}
@@ -92,10 +94,10 @@ func othersEntry(parent int, name string) bool {
 func (l *launcher) openDirIn(parent int, name, display string) (int, error) {
 	fd, err := unix.Openat(parent, name, dirFlags, 0)
 	if err == unix.EACCES {
-		return l.openRootOnly(parent, name, dirFlags, display)
+		return l.priv.OpenRootOnly(parent, name, dirFlags, display)
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, whyNot(parent, name, err))
+		return -1, fmt.Errorf("cannot open %s: %w", display, privop.WhyNot(parent, name, err))
 	}
 	return fd, nil
 }
@@ -109,13 +111,13 @@ func (l *launcher) createRootDir(parent int, name string, mode uint32, display s
 	}
 	if st.Uid == 0 && st.Mode&0o011 == 0 {
 		// No one else can even search parent.
-		return l.mkdirRoot(parent, name, mode, display)
+		return l.priv.MkdirRoot(parent, name, mode, display)
 	}
 	stageName, err := stagingName()
 	if err != nil {
 		return -1, err
 	}
-	stage, err := l.stageDir(parent, stageName, display)
+	stage, err := l.priv.StageDir(parent, stageName, display)
 	if err != nil {
 		return -1, err
 	}
@@ -126,18 +128,18 @@ func (l *launcher) createRootDir(parent int, name string, mode uint32, display s
 		return -1, fmt.Errorf("cannot create %s: someone else put entries in its staging directory", display)
 	}
 	defer func() {
-		if err := l.unlinkRoot(parent, stageName, unix.AT_REMOVEDIR, "the staging directory of "+display); err != nil {
+		if err := l.priv.UnlinkRoot(parent, stageName, unix.AT_REMOVEDIR, "the staging directory of "+display); err != nil {
 			l.debugf("%v", err)
 		}
 	}()
-	fd, err := l.mkdirRoot(stage, name, mode, display)
+	fd, err := l.priv.MkdirRoot(stage, name, mode, display)
 	if err != nil {
 		return -1, err
 	}
-	if err := l.placeStaged(stage, parent, name, display); err != nil {
+	if err := l.priv.PlaceStaged(stage, parent, name, display); err != nil {
 		unix.Close(fd)
 		if errors.Is(err, unix.EEXIST) {
-			l.unlinkRoot(stage, name, unix.AT_REMOVEDIR, display)
+			l.priv.UnlinkRoot(stage, name, unix.AT_REMOVEDIR, display)
 		}
 		return -1, err
 	}

@@ -37,7 +37,7 @@ func (l *launcher) setupPrivateTmp() error {
 		return err
 	}
 	defer unix.Close(priv)
-	if err := l.bindPrivateTmp(priv, tmp); err != nil {
+	if err := l.priv.BindPrivateTmp(priv, tmp); err != nil {
 		return err
 	}
 	mounted, err := openDirPath("/tmp")
@@ -45,7 +45,7 @@ func (l *launcher) setupPrivateTmp() error {
 		return err
 	}
 	defer unix.Close(mounted)
-	if err := l.makePrivate(mounted, "the private /tmp"); err != nil {
+	if err := l.priv.MakePrivate(mounted, "the private /tmp"); err != nil {
 		return err
 	}
 	l.debugf("mounted %s/tmp on /tmp", instDisplay)

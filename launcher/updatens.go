@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/trusted"
@@ -60,7 +61,7 @@ func (l *launcher) runSnapUpdateNS(h helper) error {
 	// cap_setuid): snap-update-ns runs as the caller with snap-confine
 	// 2.70's ambient capabilities. The setuid install runs it as root.
 	var asCaller *syscall.Credential
-	if l.mode == planner.FileCaps {
+	if l.priv.Mode() == planner.FileCaps {
 		asCaller = l.callerCredential()
 	}
 	return l.runHelper(h, argv, l.helperEnv(false), asCaller)
@@ -122,7 +123,7 @@ func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Cre
 	var pid int
 	if err = l.execLabel(l.helperLabel()); err == nil {
 		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = l.startHelper(h.fd, h.path, argv, env, null, p[1], asCaller)
+			pid, err = l.priv.StartSnapUpdateNS(h.fd, h.path, argv, env, null, p[1], asCaller)
 			return err
 		})
 	}
@@ -252,7 +253,7 @@ const maxDrainReads = 256
 func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) error {
 	pidfd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		killHelper(pid)
+		privop.KillHelper(pid)
 		unix.Wait4(pid, nil, 0, nil)
 		if err == unix.ENOSYS {
 			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux %s or later)", path, policy.KernelFloor)
@@ -267,7 +268,7 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	for exited, outOpen := false, true; !exited; {
 		left := time.Until(deadline)
 		if left <= 0 {
-			killHelper(pid)
+			privop.KillHelper(pid)
 			break
 		}
 		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
@@ -275,7 +276,7 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 			fds = append(fds, unix.PollFd{Fd: int32(out), Events: unix.POLLIN})
 		}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			killHelper(pid)
+			privop.KillHelper(pid)
 			break
 		}
 		if outOpen && fds[1].Revents != 0 {
