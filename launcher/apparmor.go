@@ -5,9 +5,8 @@ package launcher
 import (
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -28,11 +27,11 @@ import (
 // setExecLabel makes the calling thread's next exec transition to label,
 // writing "exec <label>" to its exec attribute. It does nothing when
 // AppArmor is not enabled; when it is, a failure is fatal.
-func setExecLabel(aa gather.AppArmor, procfd int, label string) error {
+func setExecLabel(aa gather.AppArmor, proc *desc.FD, label string) error {
 	if !aa.Enabled {
 		return nil
 	}
-	return privop.WriteExecLabel(procfd, aa.ExecAttr, label)
+	return privop.WriteExecLabel(proc, aa.ExecAttr, label)
 }
 
 // appLabel is the label the app execs under: its security tag's profile.
@@ -48,17 +47,17 @@ func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.
 // planner's refusal.
 func (l *launcher) detectAppArmor() {
 	err := func() error {
-		procfd, err := openProc()
+		proc, err := openProc()
 		if err != nil {
 			return err
 		}
-		defer unix.Close(procfd)
-		sysfd, err := openDirPath("/sys")
+		defer proc.Close()
+		sys, err := openDirPath("/sys")
 		if err != nil {
 			return fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 		}
-		defer unix.Close(sysfd)
-		l.aa, err = gather.DetectAppArmor(sysfd, procfd)
+		defer sys.Close()
+		l.aa, err = gather.DetectAppArmor(sys, proc)
 		return err
 	}()
 	l.facts.AppArmor = l.aa.Fact()
@@ -76,14 +75,13 @@ func (l *launcher) execLabel(label string) error {
 	if !l.aa.Enabled {
 		return nil
 	}
-	procfd := l.procfd
-	if procfd < 0 {
-		fd, err := openProc()
-		if err != nil {
+	proc := l.proc
+	if proc == nil {
+		var err error
+		if proc, err = openProc(); err != nil {
 			return err
 		}
-		defer unix.Close(fd)
-		procfd = fd
+		defer proc.Close()
 	}
-	return setExecLabel(l.aa, procfd, label)
+	return setExecLabel(l.aa, proc, label)
 }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -42,19 +43,18 @@ import (
 //     right before (pivot_root refuses a shared one).
 //
 // The new API's three actions map onto these: open_tree(OPEN_TREE_CLONE)
-// is bindOld onto a new entry of the staging area, mount_setattr is
-// propagateOld (and remountReadOnlyOld), move_mount is moveOld (MS_MOVE).
+// is BindOld onto a new entry of the staging area, mount_setattr is
+// PropagateOld (and RemountReadOnlyOld), move_mount is MoveOld (MS_MOVE).
 
 // oldMounts is the staging area of one namespace's bootstrap.
 type oldMounts struct {
-	staging int // the staging tmpfs, open
-	next    int // the name of the next staged entry
+	staging *desc.FD // the staging tmpfs, open
+	next    int      // the name of the next staged entry
 }
 
 func (o *oldMounts) close() {
-	if o != nil && o.staging >= 0 {
-		unix.Close(o.staging)
-		o.staging = -1
+	if o != nil {
+		o.staging.Close()
 	}
 }
 
@@ -68,17 +68,16 @@ func (l *launcher) startOldMounts() error {
 	if err != nil {
 		return err
 	}
-	if err := checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil); err != nil {
-		unix.Close(nsdir)
-		return err
-	}
 	// Private in pid 1's namespace already (initRunDirs), so its copy
 	// is: made so again on the copy, whatever happened since.
-	err = l.priv.MakePrivate(nsdir, "the new namespace's "+layout.NSDir)
+	err = checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, nil)
+	if err == nil {
+		err = l.priv.MakePrivate(nsdir.Rename("the new namespace's " + layout.NSDir))
+	}
 	if err == nil {
 		err = l.priv.StageOld(nsdir)
 	}
-	unix.Close(nsdir)
+	nsdir.Close()
 	if err != nil {
 		return err
 	}
@@ -86,21 +85,23 @@ func (l *launcher) startOldMounts() error {
 	if err != nil {
 		return err
 	}
-	staging, err := l.priv.OpenRootOnly(snapd, "ns", dirFlags, stagingDisplay)
-	unix.Close(snapd)
+	staging, err := l.priv.OpenRootOnly(snapd, "ns", dirFlags)
+	snapd.Close()
 	if err != nil {
 		return err
 	}
+	staging.Rename(stagingDisplay)
 	if magic, err := fsMagic(staging); err != nil || magic != unix.TMPFS_MAGIC {
-		unix.Close(staging)
-		return fmt.Errorf("cannot use %s: not the tmpfs just mounted", stagingDisplay)
+		err = fmt.Errorf("cannot use %s: not the tmpfs just mounted", stagingDisplay)
 	}
-	if err := checkRootOwned(staging, unix.S_IFDIR, 0o700, stagingDisplay, nil); err != nil {
-		unix.Close(staging)
-		return err
+	if err == nil {
+		err = checkRootOwned(staging, unix.S_IFDIR, 0o700, nil)
 	}
-	if err := l.priv.PropagateOld(staging, unix.MS_UNBINDABLE, stagingDisplay); err != nil {
-		unix.Close(staging)
+	if err == nil {
+		err = l.priv.PropagateOld(staging, unix.MS_UNBINDABLE)
+	}
+	if err != nil {
+		staging.Close()
 		return err
 	}
 	l.old = &oldMounts{staging: staging}
@@ -108,63 +109,62 @@ func (l *launcher) startOldMounts() error {
 }
 
 // clone, setAttrs and attach are the bootstrap's three mount steps, with
-// the new API (cloneTree, setTreeAttrs, attachTree) where the kernel has it.
+// the new API (CloneTree, SetTreeAttrs, AttachTree) where the kernel has it.
 
-// clone returns a copy of the mount tree at fd (recursively when asked) to
-// set attributes on and attach: a detached tree, or before 5.12 a bind
-// mount staged in the staging area on an entry of src's type. The staged
-// mount is checked to show src.
-func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
+// clone returns a copy of the mount tree at src (recursively when asked),
+// named as src, to set attributes on and attach: a detached tree, or
+// before 5.12 a bind mount staged in the staging area on an entry of
+// src's type. The staged mount is checked to show src.
+func (l *launcher) clone(src *desc.FD, recursive bool) (*desc.FD, error) {
 	if l.old == nil {
-		return l.priv.CloneTree(fd, recursive, display)
+		return l.priv.CloneTree(src, recursive)
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
+	if err := unix.Fstat(src.Fd(), &st); err != nil {
+		return nil, fmt.Errorf("cannot inspect %s: %w", src.Name(), err)
 	}
 	name := strconv.Itoa(l.old.next)
 	l.old.next++
-	entryDisplay := stagingDisplay + " entry " + name
-	var entry int
+	var entry *desc.FD
 	var err error
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		entry, err = l.priv.MkdirRoot(l.old.staging, name, 0o700, entryDisplay)
+		entry, err = l.priv.MkdirRoot(l.old.staging, name, 0o700)
 	case unix.S_IFREG:
-		if err = l.priv.CreateRootFile(l.procfd, l.old.staging, name, 0o600, entryDisplay); err == nil {
-			entry, err = l.priv.OpenRootFile(l.old.staging, name, unix.O_PATH, entryDisplay)
+		if err = l.priv.CreateRootFile(l.proc, l.old.staging, name, 0o600); err == nil {
+			entry, err = l.priv.OpenRootFile(l.old.staging, name, unix.O_PATH)
 		}
 	default:
-		return -1, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", display)
+		return nil, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", src.Name())
 	}
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	err = l.priv.BindOld(fd, entry, recursive, display)
-	unix.Close(entry)
+	err = l.priv.BindOld(src, entry, recursive)
+	entry.Close()
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	// The entry's name now leads to the mount on it.
-	tree, err := l.priv.OpenRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW, "the staged "+display)
+	tree, err := l.priv.OpenRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	var got unix.Stat_t
-	if err := unix.Fstat(tree, &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {
-		unix.Close(tree)
-		return -1, fmt.Errorf("cannot use the staged %s: it is not what was bound", display)
+	if err := unix.Fstat(tree.Fd(), &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {
+		tree.Close()
+		return nil, fmt.Errorf("cannot use the staged %s: it is not what was bound", src.Name())
 	}
-	return tree, nil
+	return tree.Rename(src.Name()), nil
 }
 
 // setAttrs sets the propagation of every mount of the tree (and makes it
 // read-only when asked).
-func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, display string) error {
+func (l *launcher) setAttrs(tree *desc.FD, propagation uintptr, readonly bool) error {
 	if l.old == nil {
-		return l.priv.SetTreeAttrs(tree, propagation, readonly, display)
+		return l.priv.SetTreeAttrs(tree, propagation, readonly)
 	}
-	if err := l.priv.PropagateOld(tree, propagation|unix.MS_REC, display); err != nil {
+	if err := l.priv.PropagateOld(tree, propagation|unix.MS_REC); err != nil {
 		return err
 	}
 	if !readonly {
@@ -173,10 +173,10 @@ func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, displa
 	// Only the top mount: every tree made read-only is a single one
 	// (the snapd tools, cloned without AT_RECURSIVE).
 	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(tree, &sfs); err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	if err := unix.Fstatfs(tree.Fd(), &sfs); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", tree.Name(), err)
 	}
-	return l.priv.RemountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)), display)
+	return l.priv.RemountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)))
 }
 
 // keptMountFlags turns a mount's statfs flags into the mount(2) flags a
@@ -205,11 +205,11 @@ func keptMountFlags(st int64) uintptr {
 }
 
 // attach attaches the tree on target.
-func (l *launcher) attach(tree, target int, display string) error {
+func (l *launcher) attach(tree, target *desc.FD) error {
 	if l.old == nil {
-		return l.priv.AttachTree(tree, target, display)
+		return l.priv.AttachTree(tree, target)
 	}
-	return l.priv.MoveOld(tree, target, display)
+	return l.priv.MoveOld(tree, target)
 }
 
 // beforePivotOld makes the namespace's "/" slave: pivot_root refuses a
@@ -219,8 +219,8 @@ func (l *launcher) beforePivotOld() error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(slash)
-	return l.priv.PropagateOld(slash, unix.MS_SLAVE, "/")
+	defer slash.Close()
+	return l.priv.PropagateOld(slash, unix.MS_SLAVE)
 }
 
 // afterPivotOld makes the old root, now at HostfsDir, recursively slave,
@@ -232,8 +232,8 @@ func (l *launcher) afterPivotOld() error {
 	if err != nil {
 		return err
 	}
-	err = l.priv.PropagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE, policy.HostfsDir)
-	unix.Close(hostfs)
+	err = l.priv.PropagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE)
+	hostfs.Close()
 	if err != nil {
 		return err
 	}

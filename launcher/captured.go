@@ -4,9 +4,10 @@ package launcher
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
-
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 )
 
 // A preserved namespace is joined (or entered for inspection) only when it
@@ -35,10 +36,10 @@ import (
 // A namespace that fails either check is not ours: it is discarded and
 // rebuilt, as a stale one would be.
 
-// verifyCaptured checks nsfd as described above; recorded is the identity
+// verifyCaptured checks ns as described above; recorded is the identity
 // from the info file, zero for none. The error says why it is not the
 // captured one.
-func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded planner.Identity) error {
+func (l *launcher) verifyCaptured(hostNS, ns *desc.FD, recorded planner.Identity) error {
 	if l.hostOwner == nil {
 		owner, err := ownerOf(hostNS)
 		if err != nil {
@@ -46,7 +47,7 @@ func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded planner.Identity) e
 		}
 		l.hostOwner = &owner
 	}
-	owner, err := ownerOf(nsfd)
+	owner, err := ownerOf(ns)
 	if err != nil {
 		return fmt.Errorf("cannot get its owning user namespace: %w", err)
 	}
@@ -55,7 +56,7 @@ func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded planner.Identity) e
 	}
 	switch {
 	case recorded.ID != 0:
-		id, err := mountNSID(nsfd)
+		id, err := mountNSID(ns)
 		if err != nil {
 			return fmt.Errorf("cannot get its id: %w", err)
 		}
@@ -64,7 +65,7 @@ func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded planner.Identity) e
 		}
 	case recorded.Inode != 0:
 		var st unix.Stat_t
-		if err := unix.Fstat(nsfd, &st); err != nil {
+		if err := unix.Fstat(ns.Fd(), &st); err != nil {
 			return fmt.Errorf("cannot get its inode: %w", err)
 		}
 		if st.Ino != recorded.Inode {
@@ -77,13 +78,13 @@ func (l *launcher) verifyCaptured(hostNS, nsfd int, recorded planner.Identity) e
 // nsOwner names a user namespace by its nsfs inode.
 type nsOwner struct{ dev, ino uint64 }
 
-// ownerOf returns the user namespace that owns the namespace nsfd.
-func ownerOf(nsfd int) (nsOwner, error) {
-	fd, err := unix.IoctlRetInt(nsfd, unix.NS_GET_USERNS)
+// ownerOf returns the user namespace that owns the namespace ns.
+func ownerOf(ns *desc.FD) (nsOwner, error) {
+	fd, err := unix.IoctlRetInt(ns.Fd(), unix.NS_GET_USERNS)
 	if err != nil {
 		return nsOwner{}, err
 	}
-	defer unix.Close(fd)
+	defer desc.New(fd, "the owner of "+ns.Name()).Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nsOwner{}, err

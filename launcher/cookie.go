@@ -26,28 +26,26 @@ func (l *launcher) readCookie() {
 		l.debugf("no snap cookie: %v", err)
 		return
 	}
-	defer unix.Close(dir)
-	name += "/" + layout.CookieName(l.launch.Instance)
-	display := parent + name
-	fd, err := l.priv.OpenRootOnly(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, display)
+	defer dir.Close()
+	f, err := l.priv.OpenRootOnly(dir, name+"/"+layout.CookieName(l.launch.Instance), unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		l.debugf("no snap cookie: %v", err)
 		return
 	}
-	defer unix.Close(fd)
+	defer f.Close()
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
-		l.debugf("ignoring %s: not a regular file owned by root", display)
+	if unix.Fstat(f.Fd(), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
+		l.debugf("ignoring %s: not a regular file owned by root", f.Name())
 		return
 	}
 	buf := make([]byte, maxCookie)
-	n, err := unix.Read(fd, buf)
+	n, err := unix.Read(f.Fd(), buf)
 	if err != nil || n == 0 {
 		return
 	}
 	for _, c := range buf[:n] {
 		if c <= ' ' || c > '~' {
-			l.debugf("ignoring %s: not printable", display)
+			l.debugf("ignoring %s: not printable", f.Name())
 			return
 		}
 	}

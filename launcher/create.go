@@ -4,12 +4,13 @@ package launcher
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"runtime"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 )
@@ -18,17 +19,16 @@ import (
 // root, populates it and preserves it on /run/snapd/ns/<instance>.mnt
 // (preserve). The info file records what it was built from: the facts the
 // plan was decided on.
-func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planner.Identity, error) {
+func (l *launcher) createAndPreserve(s *session, root planner.Root) (*desc.FD, planner.Identity, error) {
 	inst := l.launch.Instance
 	hostID, err := mountNSID(s.hostNS)
 	if err != nil {
-		return -1, planner.Identity{}, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+		return nil, planner.Identity{}, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
 	snap := l.facts.Snap
 	b := &build{root: root, base: snap.Base, homedirs: snap.Homedirs}
 	in := info.Info{BaseSnapName: b.base.Name, BaseSnapRevision: b.base.Revision, BaseSnapDevice: b.base.Device, Homedirs: b.homedirs, HomedirsKnown: true}
-	nsdir := s.nsdir
-	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, planner.Identity, error) {
+	return l.preserve(s.nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (*desc.FD, planner.Identity, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
@@ -38,11 +38,11 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planne
 		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
 		if root.Normal {
-			if err := l.replaceRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
-				return -1, planner.Identity{}, err
+			if err := l.replaceRootFile(s.nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
+				return nil, planner.Identity{}, err
 			}
-		} else if err := l.priv.UnlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
-			return -1, planner.Identity{}, err
+		} else if err := l.priv.UnlinkRoot(s.nsdir, fstab, 0); err != nil {
+			return nil, planner.Identity{}, err
 		}
 		return l.newNamespace(s.hostNS, hostID, b, s.helper)
 	})
@@ -55,55 +55,51 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planne
 // file is written before the capture, so a launcher killed half-way leaves
 // a preserved namespace with its info file, or a plain file at the target,
 // which means "not preserved".
-func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, planner.Identity, error)) (int, planner.Identity, error) {
-	display := layout.NSDir + "/" + name
-	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
+func (l *launcher) preserve(nsdir *desc.FD, name, infoName string, in info.Info, build func() (*desc.FD, planner.Identity, error)) (*desc.FD, planner.Identity, error) {
+	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode)
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
-	defer unix.Close(target)
+	defer target.Close()
 	// Never stack a capture on a live namespace file: the caller found
 	// none under this lock, so one here is an inconsistency.
 	if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
-		return -1, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
+		return nil, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", target.Name())
 	}
-	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, l.priv.FixOwner); err != nil {
-		return -1, planner.Identity{}, err
+	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, l.priv.FixOwner); err != nil {
+		return nil, planner.Identity{}, err
 	}
-	nsfd, id, err := build()
+	ns, id, err := build()
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	in.MountNSID, in.MountNSInode = id.ID, id.Inode
 	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
-		err = l.priv.Capture(nsfd, target, display)
+		err = l.priv.Capture(ns, target)
 	}
 	if err != nil {
-		unix.Close(nsfd)
-		return -1, planner.Identity{}, err
+		ns.Close()
+		return nil, planner.Identity{}, err
 	}
-	l.debugf("preserved mount namespace %s at %s", id, display)
-	return nsfd, id, nil
+	l.debugf("preserved mount namespace %s at %s", id, target.Name())
+	return ns, id, nil
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
 // and returns a descriptor of it and its id: no other goroutine ever runs in
 // the half-made namespace, and no helper process is left behind.
-func (l *launcher) newNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
+func (l *launcher) newNamespace(hostNS *desc.FD, hostID uint64, b *build, updateNS helper) (*desc.FD, planner.Identity, error) {
 	r, err := onThrowawayThread("create the mount namespace", func() (madeNS, error) {
-		nsfd, id, err := l.buildNamespace(hostNS, hostID, b, updateNS)
-		return madeNS{nsfd, id}, err
+		ns, id, err := l.buildNamespace(hostNS, hostID, b, updateNS)
+		return madeNS{ns, id}, err
 	})
-	if err != nil {
-		return -1, planner.Identity{}, err
-	}
-	return r.nsfd, r.id, nil
+	return r.ns, r.id, err
 }
 
 // madeNS is a namespace made on a throwaway thread.
 type madeNS struct {
-	nsfd int
-	id   planner.Identity
+	ns *desc.FD
+	id planner.Identity
 }
 
 // onThrowawayThread runs fn on an OS thread of its own that is never
@@ -140,11 +136,11 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 // bootstrap needs from pid 1's namespace, creates the new namespace, builds
 // the snap's root filesystem in it, then the private /tmp and /dev/pts, and
 // runs snap-update-ns, in snap-confine's order.
-func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
+func (l *launcher) buildNamespace(hostNS *desc.FD, hostID uint64, b *build, updateNS helper) (*desc.FD, planner.Identity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
 	if err := l.priv.JoinHostNS(hostNS); err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	// Before Linux 5.12 the mounts are made with mount(2), from the new
 	// namespace, which is not made slave until pivot_root
@@ -154,7 +150,7 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS 
 	if !oldAPI {
 		var err error
 		if h, err = l.prepareHostSide(b); err != nil {
-			return -1, planner.Identity{}, err
+			return nil, planner.Identity{}, err
 		}
 		defer h.close()
 	}
@@ -162,41 +158,41 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS 
 	// (gather), as snap-confine does.
 	id, err := l.unshareAbove(hostNS, hostID)
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	l.debugf("created mount namespace %s", id)
 	if !oldAPI {
 		if err := l.makeRootSlave(); err != nil {
-			return -1, planner.Identity{}, err
+			return nil, planner.Identity{}, err
 		}
 	} else {
 		l.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
 		if err := l.startOldMounts(); err != nil {
-			return -1, planner.Identity{}, err
+			return nil, planner.Identity{}, err
 		}
 		defer func() { l.old.close(); l.old = nil }()
 		if h, err = l.prepareHostSide(b); err != nil {
-			return -1, planner.Identity{}, err
+			return nil, planner.Identity{}, err
 		}
 		defer h.close()
 	}
 	if err := l.bootstrap(b, h); err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	if err := l.setupPrivateTmp(); err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	if err := l.setupPrivateDevpts(); err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	if err := l.runSnapUpdateNS(updateNS); err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
-	nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
+	ns, err := openNS(l.proc, "thread-self/ns/mnt", "the new mount namespace")
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
-	return nsfd, id, nil
+	return ns, id, nil
 }
 
 // makeRootSlave makes every mount of the calling thread's new namespace a
@@ -206,14 +202,15 @@ func (l *launcher) makeRootSlave() error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(slash)
-	return l.priv.MakeSlave(slash, "/")
+	defer slash.Close()
+	return l.priv.MakeSlave(slash)
 }
 
-// unshareAbove creates a new mount namespace, a copy of fromNS, whose id is
-// above hostID (pid 1's namespace's, where it will be captured), and
-// returns its identity; hostID 0 means no check (not captured, or a kernel
-// without namespace ids, where ids do not come from per-CPU batches).
+// unshareAbove creates a new mount namespace, a copy of from (pid 1's
+// namespace, or the snap's), whose id is above hostID (pid 1's
+// namespace's, where it will be captured), and returns its identity;
+// hostID 0 means no check (not captured, or a kernel without namespace
+// ids, where ids do not come from per-CPU batches).
 //
 // Since Linux 6.18 mount namespace ids come from per-CPU batches, and the
 // kernel refuses to bind mount a namespace file whose id is not above the
@@ -222,7 +219,7 @@ func (l *launcher) makeRootSlave() error {
 // could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
 // namespace remade pinned to each allowed CPU in turn; the original
 // affinity is restored before anything else runs on this thread.
-func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, error) {
+func (l *launcher) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
 		return planner.Identity{}, fmt.Errorf("cannot get the CPU affinity: %w", err)
@@ -251,15 +248,15 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, er
 			}
 			pinned = true
 		}
-		if err := l.priv.Unshare(fromNS); err != nil {
+		if err := l.priv.Unshare(from); err != nil {
 			return planner.Identity{}, err
 		}
-		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
+		ns, err := openNS(l.proc, "thread-self/ns/mnt", "the new mount namespace")
 		if err != nil {
 			return planner.Identity{}, err
 		}
-		id, err := identify(nsfd)
-		unix.Close(nsfd)
+		id, err := identify(ns)
+		ns.Close()
 		if err != nil {
 			return planner.Identity{}, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
 		}
@@ -281,7 +278,7 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, er
 }
 
 // writeInfoFile replaces the info file name in /run/snapd/ns atomically.
-func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
+func (l *launcher) writeInfoFile(nsdir *desc.FD, name string, in info.Info) error {
 	data, err := info.Format(in)
 	if err != nil {
 		return err
@@ -291,19 +288,18 @@ func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
 
 // replaceRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
 // root-owned file of mode holding data, through name.tmp.
-func (l *launcher) replaceRootFile(nsdir int, name string, data []byte, mode uint32) error {
+func (l *launcher) replaceRootFile(nsdir *desc.FD, name string, data []byte, mode uint32) error {
 	tmpName := name + ".tmp"
-	display := layout.NSDir + "/" + name
-	fd, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
+	f, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.priv.FixOwner); err != nil {
+	defer f.Close()
+	if err := checkRootOwned(f, unix.S_IFREG, mode, l.priv.FixOwner); err != nil {
 		return err
 	}
-	if err := l.priv.WriteRootFile(fd, data, display); err != nil {
+	if err := l.priv.WriteRootFile(f, data); err != nil {
 		return err
 	}
-	return l.priv.RenameRoot(nsdir, tmpName, name, display)
+	return l.priv.RenameRoot(nsdir, tmpName, name)
 }

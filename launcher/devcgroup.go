@@ -5,13 +5,14 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/resolve"
 	"github.com/snapns/snapns/shared/trusted"
@@ -53,7 +54,7 @@ func (l *launcher) cgroupHierarchy() (devcgroup.Hierarchy, error) {
 	if err != nil {
 		return devcgroup.V1, err
 	}
-	defer unix.Close(cgroot)
+	defer cgroot.Close()
 	magic, err := fsMagic(cgroot)
 	if err != nil {
 		return devcgroup.V1, fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
@@ -70,7 +71,7 @@ func (l *launcher) deviceCgroup(d planner.DeviceStep) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(cgroot)
+	defer cgroot.Close()
 	if magic, err := fsMagic(cgroot); err != nil || devcgroup.HierarchyOf(magic) != d.Hierarchy {
 		return fmt.Errorf("%s changed while the launch was decided", devcgroup.CgroupDir)
 	}
@@ -83,43 +84,41 @@ func (l *launcher) deviceCgroup(d planner.DeviceStep) error {
 // deviceCgroupV2 sets the map to the allow list and attaches the program
 // to own, the launcher's own cgroup, which the planner found to be the
 // app's snap cgroup.
-func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup.Device) error {
-	cgfd, err := resolve.Openat2(cgroot, strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, l.procfd)
+func (l *launcher) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devcgroup.Device) error {
+	fd, err := resolve.Openat2(cgroot.Fd(), strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, l.proc.Fd())
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
-	defer unix.Close(cgfd)
+	cg := desc.New(fd, devcgroup.CgroupDir+own)
+	defer cg.Close()
 
 	var mem memlock
-	mapfd, err := l.deviceMap(tag, &mem)
+	m, err := l.deviceMap(tag, &mem)
 	if err != nil {
 		return errors.Join(err, mem.restore())
 	}
-	defer unix.Close(mapfd)
-	display := devcgroup.BPFDir + "/" + devcgroup.UdevTag(tag)
+	defer m.Close()
 	// The map is shared by the app's running processes: it is changed
 	// from what it holds, never emptied (devcgroup.MapSteps).
-	keys, err := privop.DeviceMapKeys(mapfd)
+	keys, err := privop.DeviceMapKeys(m)
 	if err != nil {
-		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", display, err), mem.restore())
+		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", m.Name(), err), mem.restore())
 	}
 	for _, step := range devcgroup.MapSteps(keys, allow) {
-		if err := l.priv.UpdateDeviceMap(mapfd, step, display); err != nil {
+		if err := l.priv.UpdateDeviceMap(m, step); err != nil {
 			return errors.Join(err, mem.restore())
 		}
 	}
-	prog, err := l.withMemlock(&mem, func() (int, error) { return l.priv.LoadDeviceProgram(mapfd, devcgroup.ObjectName(tag)) })
+	prog, err := l.withMemlock(&mem, func() (*desc.FD, error) { return l.priv.LoadDeviceProgram(m, devcgroup.ObjectName(tag)) })
 	if err := errors.Join(err, mem.restore()); err != nil {
-		if prog >= 0 {
-			unix.Close(prog)
-		}
+		prog.Close()
 		return err
 	}
-	defer unix.Close(prog)
-	if err := l.priv.AttachDeviceProgram(cgfd, prog, devcgroup.CgroupDir+own); err != nil {
+	defer prog.Close()
+	if err := l.priv.AttachDeviceProgram(cg, prog); err != nil {
 		return err
 	}
-	l.debugf("associated the app with device cgroup %s (%d devices allowed)", devcgroup.CgroupDir+own, len(allow))
+	l.debugf("associated the app with device cgroup %s (%d devices allowed)", cg.Name(), len(allow))
 	return nil
 }
 
@@ -131,174 +130,173 @@ func (l *launcher) deviceCgroupV2(cgroot int, tag, own string, allow []devcgroup
 // Every step stays below the verified hierarchy, and the group and its
 // files must be root's cgroupfs entries: one a user made or was given is
 // refused before anything is written.
-func (l *launcher) deviceCgroupV1(cgroot int, tag string, allow []devcgroup.Device) error {
-	devices, err := resolve.Openat2(cgroot, devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, l.procfd)
+func (l *launcher) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup.Device) error {
+	fd, err := resolve.Openat2(cgroot.Fd(), devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, l.proc.Fd())
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}
-	defer unix.Close(devices)
+	devices := desc.New(fd, devcgroup.DevicesDir)
+	defer devices.Close()
 	if magic, err := fsMagic(devices); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
 		return fmt.Errorf("%s is not a cgroup v1 hierarchy", devcgroup.DevicesDir)
 	}
-	if err := trusted.CheckDir(devices, devcgroup.DevicesDir); err != nil {
+	if err := trusted.CheckDir(devices); err != nil {
 		return err
 	}
 	name := devcgroup.V1GroupName(tag)
-	display := devcgroup.DevicesDir + "/" + name
-	group, err := l.priv.OpenDeviceGroup(l.procfd, devices, name, unix.O_DIRECTORY|unix.O_RDONLY, display)
+	group, err := l.priv.OpenDeviceGroup(l.proc, devices, name, unix.O_DIRECTORY|unix.O_RDONLY)
 	if errors.Is(err, unix.ENOENT) {
-		if group, err = l.createDeviceGroup(devices, name, display); errors.Is(err, unix.EEXIST) {
-			group, err = l.priv.OpenDeviceGroup(l.procfd, devices, name, unix.O_DIRECTORY|unix.O_RDONLY, display)
+		if group, err = l.createDeviceGroup(devices, name); errors.Is(err, unix.EEXIST) {
+			group, err = l.priv.OpenDeviceGroup(l.proc, devices, name, unix.O_DIRECTORY|unix.O_RDONLY)
 		}
 	}
 	if err != nil {
 		return err
 	}
-	defer unix.Close(group)
-	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, display, l.priv.FixOwner); err != nil {
+	defer group.Close()
+	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, l.priv.FixOwner); err != nil {
 		return err
 	}
-	// devices.deny, devices.allow, cgroup.procs, devices.list.
-	names := []string{devcgroup.V1DenyFile, devcgroup.V1AllowFile, devcgroup.V1ProcsFile, devcgroup.V1ListFile}
-	var files []int
-	defer func() {
-		for _, fd := range files {
-			unix.Close(fd)
-		}
-	}()
-	for i, name := range names {
-		flags := unix.O_WRONLY
-		if i == 3 {
-			flags = unix.O_RDONLY
-		}
-		fd, err := l.priv.OpenDeviceGroup(l.procfd, group, name, flags, display+"/"+name)
+	// Each file, opened below the group and checked to be root's
+	// cgroupfs file before anything is written.
+	var deny, allowFile, procs, list *desc.FD
+	for _, f := range []struct {
+		to    **desc.FD
+		name  string
+		flags int
+	}{{&deny, devcgroup.V1DenyFile, unix.O_WRONLY}, {&allowFile, devcgroup.V1AllowFile, unix.O_WRONLY}, {&procs, devcgroup.V1ProcsFile, unix.O_WRONLY}, {&list, devcgroup.V1ListFile, unix.O_RDONLY}} {
+		file, err := l.priv.OpenDeviceGroup(l.proc, group, f.name, f.flags)
 		if err != nil {
 			return err
 		}
-		files = append(files, fd)
-		if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
-			return fmt.Errorf("cannot use %s/%s: %w", display, name, err)
+		defer file.Close()
+		if err := trusted.RootOnly(file, unix.S_IFREG); err != nil {
+			return fmt.Errorf("cannot use %s: %w", file.Name(), err)
 		}
-		if magic, err := fsMagic(fd); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
-			return fmt.Errorf("cannot use %s/%s: not a cgroup file", display, name)
+		if magic, err := fsMagic(file); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
+			return fmt.Errorf("cannot use %s: not a cgroup file", file.Name())
 		}
+		*f.to = file
 	}
 	// The group is shared by the app's running processes: its rules are
 	// changed from what it allows, never emptied first unless it allows
 	// everything (devcgroup.V1Writes).
 	buf := make([]byte, devcgroup.MaxV1ListSize+1)
-	n, err := trusted.ReadFull(files[3], buf)
+	n, err := trusted.ReadFull(list, buf)
 	if err == nil && n > devcgroup.MaxV1ListSize {
 		err = fmt.Errorf("over %d bytes", devcgroup.MaxV1ListSize)
 	}
 	if err != nil {
-		return fmt.Errorf("cannot read %s/%s: %w", display, devcgroup.V1ListFile, err)
+		return fmt.Errorf("cannot read %s: %w", list.Name(), err)
 	}
 	writes, err := devcgroup.V1Writes(buf[:n], allow)
 	if err != nil {
-		return fmt.Errorf("cannot use %s: %w", display, err)
+		return fmt.Errorf("cannot use %s: %w", group.Name(), err)
 	}
 	for _, w := range writes {
-		fd, file := files[1], devcgroup.V1AllowFile
+		file := allowFile
 		if w.Deny {
-			fd, file = files[0], devcgroup.V1DenyFile
+			file = deny
 		}
-		if err := l.priv.WriteDeviceRule(fd, w.Line, display+"/"+file); err != nil {
+		if err := l.priv.WriteDeviceRule(file, w.Line); err != nil {
 			return err
 		}
 	}
-	if err := l.priv.AttachDeviceGroup(files[2], display); err != nil {
+	if err := l.priv.AttachDeviceGroup(procs); err != nil {
 		return err
 	}
-	l.debugf("associated the app with device cgroup %s (%d devices allowed)", display, len(allow))
+	l.debugf("associated the app with device cgroup %s (%d devices allowed)", group.Name(), len(allow))
 	return nil
 }
 
 // createDeviceGroup creates the app's devices group name in the devices
 // hierarchy and gives it and each of its files (devcgroup.V1GroupFiles)
 // to root:root, with mode 0700 and the files' own modes.
-func (l *launcher) createDeviceGroup(devices int, name, display string) (int, error) {
-	group, err := l.priv.CreateDeviceGroup(l.procfd, devices, name, display)
+func (l *launcher) createDeviceGroup(devices *desc.FD, name string) (*desc.FD, error) {
+	group, err := l.priv.CreateDeviceGroup(l.proc, devices, name)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	for _, f := range devcgroup.V1GroupFiles {
-		if err := l.priv.ChownDeviceGroupFile(group, f.Name, f.Mode, display); err != nil {
-			unix.Close(group)
-			return -1, err
+		if err == nil {
+			err = l.priv.ChownDeviceGroupFile(group, f.Name, f.Mode)
 		}
 	}
-	if err := l.priv.FixOwner(group, 0o700); err != nil {
-		unix.Close(group)
-		return -1, fmt.Errorf("cannot create %s: %w", display, err)
+	if err == nil {
+		if err = l.priv.FixOwner(group, 0o700); err != nil {
+			err = fmt.Errorf("cannot create %s: %w", group.Name(), err)
+		}
+	}
+	if err != nil {
+		group.Close()
+		return nil, err
 	}
 	return group, nil
 }
 
 // deviceMap opens the app's pinned map, checked to be in snapd's layout,
 // or creates and pins an empty one.
-func (l *launcher) deviceMap(tag string, mem *memlock) (int, error) {
+func (l *launcher) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	defer unix.Close(fsdir)
+	defer fsdir.Close()
 	bpffs, err := l.openBPFFS(fsdir)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	defer unix.Close(bpffs)
+	defer bpffs.Close()
 	// As systemd mounts it (0700), or as Cilium and most guides do, with
 	// the kernel's default 1777: /sys/fs/bpf/snap is made root's either
 	// way (ensureRootDir).
-	if err := trusted.CheckStickyDir(bpffs, devcgroup.BPFFS); err != nil {
-		return -1, err
+	if err := trusted.CheckStickyDir(bpffs); err != nil {
+		return nil, err
 	}
-	dir, err := l.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700, devcgroup.BPFDir)
+	dir, err := l.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	defer unix.Close(dir)
+	defer dir.Close()
 	name := devcgroup.UdevTag(tag)
-	display := devcgroup.BPFDir + "/" + name
 	pathFD := haveBPFPathFD()
 	if !pathFD {
 		l.debugf("bpf(2) has no BPF_F_PATH_FD (Linux 6.5): the device map is pinned and opened by its /proc/self/fd path")
 	}
-	mapfd, err := l.openDeviceMap(dir, name, pathFD, display)
+	m, err := l.openDeviceMap(dir, name, pathFD)
 	if errors.Is(err, unix.ENOENT) {
-		return l.withMemlock(mem, func() (int, error) {
-			return l.priv.CreateDeviceMap(dir, name, devcgroup.ObjectName(tag), pathFD, display)
+		return l.withMemlock(mem, func() (*desc.FD, error) {
+			return l.priv.CreateDeviceMap(dir, name, devcgroup.ObjectName(tag), pathFD)
 		})
 	} else if err != nil {
-		return -1, err
+		return nil, err
 	}
-	typ, key, value, err := privop.DeviceMapInfo(mapfd)
+	typ, key, value, err := privop.DeviceMapInfo(m)
 	if err == nil && (typ != unix.BPF_MAP_TYPE_HASH || key != devcgroup.KeySize || value != devcgroup.ValueSize) {
 		err = fmt.Errorf("map of type %d with %d-byte keys and %d-byte values, not snapd's hash map (%d, %d)", typ, key, value, devcgroup.KeySize, devcgroup.ValueSize)
 	}
 	if err != nil {
-		unix.Close(mapfd)
-		return -1, fmt.Errorf("cannot use %s: %w", display, err)
+		m.Close()
+		return nil, fmt.Errorf("cannot use %s: %w", m.Name(), err)
 	}
-	return mapfd, nil
+	return m, nil
 }
 
 // openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
-// (dirfd) without following a symlink, as an O_PATH descriptor, checks
-// that it is a regular file owned by root, and gets the map pinned there
+// (dir) without following a symlink, as an O_PATH descriptor, checks that
+// it is a regular file owned by root, and gets the map pinned there
 // through the descriptor, so that the object fetched is exactly the entry
 // checked.
-func (l *launcher) openDeviceMap(dirfd int, name string, pathFD bool, display string) (int, error) {
-	entry, err := l.priv.OpenRootOnly(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW, "the device map "+display)
+func (l *launcher) openDeviceMap(dir *desc.FD, name string, pathFD bool) (*desc.FD, error) {
+	entry, err := l.priv.OpenRootOnly(dir, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	defer unix.Close(entry)
+	defer entry.Close()
 	if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
-		return -1, fmt.Errorf("cannot open the device map %s: %s is %w", display, display, err)
+		return nil, fmt.Errorf("cannot open the device map %s: %s is %w", entry.Name(), entry.Name(), err)
 	}
-	return l.priv.OpenDeviceMap(l.procfd, entry, pathFD, display)
+	return l.priv.OpenDeviceMap(l.proc, entry, pathFD)
 }
 
 // memlockNeeded is the RLIMIT_MEMLOCK snap-confine 2.77 sets for the map
@@ -321,14 +319,14 @@ type memlock struct {
 // soft limit goes up to the hard one only. Kernels that charge the memory
 // cgroup instead never get here, and the caller's limit stays untouched
 // (even 0). mem.restore puts the limit back.
-func (l *launcher) withMemlock(mem *memlock, op func() (int, error)) (int, error) {
-	fd, err := op()
+func (l *launcher) withMemlock(mem *memlock, op func() (*desc.FD, error)) (*desc.FD, error) {
+	d, err := op()
 	if !errors.Is(err, unix.EPERM) || mem.raised {
-		return fd, err
+		return d, err
 	}
 	var cur unix.Rlimit
 	if gerr := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &cur); gerr != nil {
-		return fd, err
+		return d, err
 	}
 	raised := unix.Rlimit{Cur: max(cur.Cur, memlockNeeded), Max: max(cur.Max, memlockNeeded)}
 	if !l.priv.Holds(policy.CapSysResource) {
@@ -336,13 +334,13 @@ func (l *launcher) withMemlock(mem *memlock, op func() (int, error)) (int, error
 	}
 	if raised == cur {
 		if cur.Cur >= memlockNeeded {
-			return fd, err // not the limit
+			return d, err // not the limit
 		}
-		return fd, fmt.Errorf("%w (a kernel before 5.11 charges it to RLIMIT_MEMLOCK, whose hard limit of %d bytes is below %d, and the launcher lacks cap_sys_resource to raise it)", err, cur.Max, memlockNeeded)
+		return d, fmt.Errorf("%w (a kernel before 5.11 charges it to RLIMIT_MEMLOCK, whose hard limit of %d bytes is below %d, and the launcher lacks cap_sys_resource to raise it)", err, cur.Max, memlockNeeded)
 	}
 	l.debugf("the kernel charges BPF objects to RLIMIT_MEMLOCK (before Linux 5.11): raising it from %d:%d to %d:%d", cur.Cur, cur.Max, raised.Cur, raised.Max)
 	if rerr := l.priv.RaiseMemlock(raised); rerr != nil {
-		return fd, fmt.Errorf("%w (%v)", err, rerr)
+		return d, fmt.Errorf("%w (%v)", err, rerr)
 	}
 	mem.raised, mem.old = true, cur
 	return op()
@@ -365,51 +363,52 @@ func (mem *memlock) restore() error {
 // there first when it is not one, as snap-confine 2.77 does on hosts
 // whose userland did not mount it: only on sysfs's own directory, root's
 // and writable by nobody else.
-func (l *launcher) openBPFFS(fsdir int) (int, error) {
-	open := func() (int, int64, error) {
-		fd, err := l.priv.OpenRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW, devcgroup.BPFFS)
+func (l *launcher) openBPFFS(fsdir *desc.FD) (*desc.FD, error) {
+	open := func() (*desc.FD, int64, error) {
+		dir, err := l.priv.OpenRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 		if err != nil {
-			return -1, 0, err
+			return nil, 0, err
 		}
-		magic, err := fsMagic(fd)
+		magic, err := fsMagic(dir)
 		if err != nil {
-			unix.Close(fd)
-			return -1, 0, fmt.Errorf("cannot inspect %s: %w", devcgroup.BPFFS, err)
+			dir.Close()
+			return nil, 0, fmt.Errorf("cannot inspect %s: %w", devcgroup.BPFFS, err)
 		}
-		return fd, magic, nil
+		return dir, magic, nil
 	}
-	fd, magic, err := open()
+	dir, magic, err := open()
 	if err != nil || magic == unix.BPF_FS_MAGIC {
-		return fd, err
+		return dir, err
 	}
-	defer unix.Close(fd)
+	defer dir.Close()
 	if magic != unix.SYSFS_MAGIC {
-		return -1, fmt.Errorf("%s is neither a bpffs mount nor sysfs's directory (filesystem magic %#x)", devcgroup.BPFFS, magic)
+		return nil, fmt.Errorf("%s is neither a bpffs mount nor sysfs's directory (filesystem magic %#x)", devcgroup.BPFFS, magic)
 	}
-	if err := trusted.CheckDir(fd, devcgroup.BPFFS); err != nil {
-		return -1, err
+	if err := trusted.CheckDir(dir); err != nil {
+		return nil, err
 	}
 	l.debugf("%s is not a bpffs mount: mounting one", devcgroup.BPFFS)
-	if err := l.priv.MountBPFFS(fd); err != nil {
-		return -1, err
+	if err := l.priv.MountBPFFS(dir); err != nil {
+		return nil, err
 	}
 	mounted, magic, err := open()
 	if err == nil && magic != unix.BPF_FS_MAGIC {
-		unix.Close(mounted)
-		return -1, fmt.Errorf("%s is not a bpffs mount after mounting one", devcgroup.BPFFS)
+		mounted.Close()
+		return nil, fmt.Errorf("%s is not a bpffs mount after mounting one", devcgroup.BPFFS)
 	}
 	return mounted, err
 }
 
 // readProcFile reads a small file below the verified /proc.
-func readProcFile(procfd int, name string, max int) ([]byte, error) {
-	fd, err := unix.Openat(procfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func readProcFile(proc *desc.FD, name string, max int) ([]byte, error) {
+	fd, err := unix.Openat(proc.Fd(), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, fmt.Errorf("cannot open /proc/%s: %w", name, err)
 	}
-	defer unix.Close(fd)
+	f := desc.New(fd, "/proc/"+name)
+	defer f.Close()
 	buf := make([]byte, max+1)
-	n, err := trusted.ReadFull(fd, buf)
+	n, err := trusted.ReadFull(f, buf)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read /proc/%s: %w", name, err)
 	}

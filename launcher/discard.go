@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
@@ -24,7 +25,7 @@ import (
 // files are touched; anything else at those names is left alone and
 // reported in the debug log, and another instance's files never match
 // (layout.Discardable).
-func (l *launcher) discard(nsdir int, inst naming.Instance) error {
+func (l *launcher) discard(nsdir *desc.FD, inst naming.Instance) error {
 	names, err := readDirNames(nsdir)
 	if err != nil {
 		return fmt.Errorf("cannot list %s: %w", layout.NSDir, err)
@@ -52,14 +53,14 @@ func (l *launcher) discard(nsdir int, inst naming.Instance) error {
 	}
 	for _, name := range append(mounts, files...) {
 		var st unix.Stat_t
-		if err := unix.Fstatat(nsdir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.Fstatat(nsdir.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			l.debugf("leaving %s/%s alone: not a regular file", layout.NSDir, name)
+			l.debugf("leaving %s alone: not a regular file", nsdir.Path(name))
 			continue
 		}
-		if err := l.priv.UnlinkRoot(nsdir, name, 0, layout.NSDir+"/"+name); err != nil {
+		if err := l.priv.UnlinkRoot(nsdir, name, 0); err != nil {
 			return err
 		}
 	}
@@ -74,18 +75,19 @@ const maxStackedCaptures = 16
 // filesystem checked on the descriptor before each unmount: only an nsfs (or,
 // from older kernels, procfs) mount is ever unmounted, by a path in the
 // root-only /run/snapd/ns that umount2 does not follow as a symlink.
-func (l *launcher) unmountNSFile(nsdir int, name string) error {
-	display := layout.NSDir + "/" + name
+func (l *launcher) unmountNSFile(nsdir *desc.FD, name string) error {
+	display := nsdir.Path(name)
 	for i := 0; i < maxStackedCaptures; i++ {
-		fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err := unix.Openat(nsdir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
 			l.debugf("leaving %s alone: %v", display, err)
 			return nil
 		}
+		f := desc.New(fd, display)
 		var st unix.Stat_t
 		ferr := unix.Fstat(fd, &st)
-		magic, merr := fsMagic(fd)
-		unix.Close(fd)
+		magic, merr := fsMagic(f)
+		f.Close()
 		if ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
 			l.debugf("leaving %s alone: not a regular file", display)
 			return nil
@@ -100,13 +102,13 @@ func (l *launcher) unmountNSFile(nsdir int, name string) error {
 	return fmt.Errorf("cannot unmount %s: more than %d namespaces stacked on it", display, maxStackedCaptures)
 }
 
-func readDirNames(dirfd int) ([]string, error) {
+func readDirNames(dir *desc.FD) ([]string, error) {
 	// A new descriptor: getdents moves the offset of the one it reads.
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(dir.Fd(), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	defer desc.New(fd, dir.Name()).Close()
 	var names []string
 	buf := make([]byte, 16<<10)
 	for {
@@ -171,7 +173,7 @@ func discardMain(args []string) error {
 		return errors.New("cannot discard: snap-discard-ns must run as root")
 	}
 	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
-	l := &launcher{debug: debug, procfd: -1, cwdfd: -1, ruid: unix.Getuid()}
+	l := &launcher{debug: debug, ruid: unix.Getuid()}
 	defer l.flushStderr()
 	// Root, but like the launcher's: each action raises exactly its
 	// capabilities (init emptied the effective set of every thread).
@@ -180,10 +182,10 @@ func discardMain(args []string) error {
 	}
 	privop.SetUmask(0)
 	// A missing lock file is made through the verified /proc.
-	if l.procfd, err = openProc(); err != nil {
+	if l.proc, err = openProc(); err != nil {
 		return err
 	}
-	defer unix.Close(l.procfd)
+	defer l.proc.Close()
 	nsdir, err := openDirPath(layout.NSDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
@@ -191,23 +193,23 @@ func discardMain(args []string) error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(nsdir)
+	defer nsdir.Close()
 	lockdir, err := openDirPath(layout.LockDir)
 	switch {
 	case err == nil:
-		defer unix.Close(lockdir)
+		defer lockdir.Close()
 	case errors.Is(err, unix.ENOENT) && !fromSnapConfine:
-		lockdir = -1 // no lock directory: no launch can be under way
+		// No lock directory: no launch can be under way.
 	default:
 		return err
 	}
-	name, display := layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst)
+	lockName := layout.LockName(inst)
 	if fromSnapConfine {
-		if err := checkLockHeld(lockdir, name, display); err != nil {
+		if err := checkLockHeld(lockdir, lockName); err != nil {
 			return err
 		}
-	} else if lockdir >= 0 {
-		lock, err := l.lock(lockdir, name, display)
+	} else if lockdir != nil {
+		lock, err := l.lock(lockdir, lockName)
 		if err != nil {
 			return err
 		}
@@ -219,12 +221,13 @@ func discardMain(args []string) error {
 // checkLockHeld verifies that someone (the calling snap-confine) holds the
 // per-snap lock: a non-blocking attempt through a new open file description
 // must fail. flock(2) takes no access mode: the file is opened read-only.
-func checkLockHeld(lockdir int, name, display string) error {
-	fd, err := unix.Openat(lockdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+func checkLockHeld(lockdir *desc.FD, name string) error {
+	display := lockdir.Path(name)
+	fd, err := unix.Openat(lockdir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot discard: the caller should hold %s: cannot open it: %w", display, err)
 	}
-	defer unix.Close(fd)
+	defer desc.New(fd, display).Close()
 	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
 	if err == nil {
 		unix.Flock(fd, unix.LOCK_UN)

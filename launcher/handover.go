@@ -10,6 +10,7 @@ import (
 
 	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -111,9 +112,9 @@ func (l *launcher) verifyIDs() error {
 // and then "/" when the path does not exist there or the caller cannot enter
 // it.
 func (l *launcher) restoreCwd() {
-	if l.cwdfd >= 0 {
-		err := privop.Fchdir(l.cwdfd)
-		unix.Close(l.cwdfd)
+	if l.cwdDir != nil {
+		err := privop.Fchdir(l.cwdDir)
+		l.cwdDir.Close()
 		if err == nil {
 			return
 		}
@@ -121,8 +122,9 @@ func (l *launcher) restoreCwd() {
 	if l.cwd != "" {
 		fd, err := unix.Open(l.cwd, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err == nil {
-			err = privop.Fchdir(fd)
-			unix.Close(fd)
+			dir := desc.New(fd, l.cwd)
+			err = privop.Fchdir(dir)
+			dir.Close()
 		}
 		if err == nil {
 			return

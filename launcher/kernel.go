@@ -3,12 +3,13 @@
 package launcher
 
 import (
-	"github.com/snapns/snapns/planner"
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/resolve"
 )
 
@@ -88,7 +89,7 @@ func haveBPFPathFD() bool {
 	})
 }
 
-// identify returns the identity of the namespace nsfd (an nsfs file).
+// identify returns the identity of the namespace ns (an nsfs file).
 //
 // A namespace's id (NS_GET_MNTNS_ID, Linux 6.8) is unique and never
 // reused; on older kernels the inode number of its nsfs file is unique
@@ -102,8 +103,8 @@ func haveBPFPathFD() bool {
 // layer goes with the snap's namespace); only someone who can unmount in
 // /run/snapd/ns (root) can make one, and then the worst is a user's own
 // stale layer of the same snap (captured.go says more).
-func identify(nsfd int) (planner.Identity, error) {
-	id, err := mountNSID(nsfd)
+func identify(ns *desc.FD) (planner.Identity, error) {
+	id, err := mountNSID(ns)
 	if err != nil {
 		return planner.Identity{}, err
 	}
@@ -111,7 +112,7 @@ func identify(nsfd int) (planner.Identity, error) {
 		return planner.Identity{ID: id}, nil
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(nsfd, &st); err != nil {
+	if err := unix.Fstat(ns.Fd(), &st); err != nil {
 		return planner.Identity{}, err
 	}
 	return planner.Identity{Inode: st.Ino}, nil
@@ -121,11 +122,11 @@ func identify(nsfd int) (planner.Identity, error) {
 // namespace, or 0 on kernels without NS_GET_MNTNS_ID (before 6.8: the
 // ioctl is unknown to nsfs, ENOTTY), which also predate the id ordering
 // that unshareAbove works around.
-func mountNSID(nsfd int) (uint64, error) {
+func mountNSID(ns *desc.FD) (uint64, error) {
 	if kernel.nsIDs == lack {
 		return 0, nil
 	}
-	id, err := unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
+	id, err := unix.IoctlGetUint64(ns.Fd(), unix.NS_GET_MNTNS_ID)
 	if err == unix.ENOTTY || err == unix.EINVAL {
 		kernel.nsIDs = lack
 		return 0, nil
@@ -137,8 +138,8 @@ func mountNSID(nsfd int) (uint64, error) {
 }
 
 // mountRoot is resolve.MountRoot through the launcher's verified /proc.
-func (l *launcher) mountRoot(parent, child int) (bool, error) {
-	return resolve.MountRoot(l.procfd, parent, child)
+func (l *launcher) mountRoot(parent, child *desc.FD) (bool, error) {
+	return resolve.MountRoot(l.proc.Fd(), parent.Fd(), child.Fd())
 }
 
 // isMountPoint reports whether the directory at the absolute path, walked
@@ -148,11 +149,12 @@ func (l *launcher) isMountPoint(path string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	defer unix.Close(parent)
-	child, err := unix.Openat(parent, filepath.Base(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer parent.Close()
+	fd, err := unix.Openat(parent.Fd(), filepath.Base(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return false, err
 	}
-	defer unix.Close(child)
+	child := desc.New(fd, path)
+	defer child.Close()
 	return l.mountRoot(parent, child)
 }

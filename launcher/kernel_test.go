@@ -17,6 +17,7 @@ import (
 
 	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/tests/kernelsim"
 )
@@ -63,14 +64,14 @@ func onPrivateThread(t *testing.T, simulated bool, fn func() error) {
 	}
 }
 
-func testProcFD(t *testing.T) int {
+func testProc(t *testing.T) *desc.FD {
 	t.Helper()
-	fd, err := openProc()
+	proc, err := openProc()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
+	t.Cleanup(func() { proc.Close() })
+	return proc
 }
 
 // Linux 5.4's statx has no STATX_ATTR_MOUNT_ROOT: mountRoot then compares
@@ -80,7 +81,7 @@ func testProcFD(t *testing.T) int {
 func TestMountRootWithoutStatxAttribute(t *testing.T) {
 	needRoot(t)
 	simulated := kernelsim.Simulate(t, kernelsim.StatxMountRoot)
-	l := &launcher{procfd: testProcFD(t), debug: true}
+	l := &launcher{proc: testProc(t), debug: true}
 	dir := t.TempDir()
 	onPrivateThread(t, simulated, func() error {
 		for _, d := range []string{"tmpfs", "self", "plain"} {
@@ -96,18 +97,20 @@ func TestMountRootWithoutStatxAttribute(t *testing.T) {
 			return err
 		}
 		defer unix.Unmount(filepath.Join(dir, "self"), unix.MNT_DETACH)
-		parent, err := unix.Open(dir, dirFlags, 0)
+		fd, err := unix.Open(dir, dirFlags, 0)
 		if err != nil {
 			return err
 		}
-		defer unix.Close(parent)
+		parent := desc.New(fd, dir)
+		defer parent.Close()
 		for name, want := range map[string]bool{"tmpfs": true, "self": true, "plain": false} {
-			child, err := unix.Openat(parent, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			fd, err := unix.Openat(parent.Fd(), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return err
 			}
+			child := desc.New(fd, name)
 			got, err := l.mountRoot(parent, child)
-			unix.Close(child)
+			child.Close()
 			if err != nil || got != want {
 				t.Errorf("%s: mount root %t (%v), want %t", name, got, err, want)
 			}
@@ -123,13 +126,14 @@ func TestMountRootWithoutStatxAttribute(t *testing.T) {
 // inode: recorded, verified, and compared as a layer's parent.
 func TestNamespaceIdentityWithoutIDs(t *testing.T) {
 	simulated := kernelsim.Simulate(t, kernelsim.MountNSID)
-	nsfd, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(nsfd)
+	nsfd := desc.New(fd, "the test's mount namespace")
+	defer nsfd.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(nsfd, &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		t.Fatal(err)
 	}
 	id, err := identify(nsfd)
@@ -215,9 +219,10 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		l := &launcher{debug: true, priv: priv}
 		var mem memlock
 		var during unix.Rlimit
-		fd, err := l.withMemlock(&mem, func() (int, error) {
+		m, err := l.withMemlock(&mem, func() (*desc.FD, error) {
 			unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &during)
-			return createTestMap()
+			fd, err := createTestMap()
+			return desc.New(fd, "the test map"), err
 		})
 		switch {
 		case tc.fails && (err == nil || !strings.Contains(err.Error(), "cap_sys_resource")):
@@ -229,9 +234,7 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		case !tc.fails && mem.raised != simulated:
 			t.Errorf("%s: raised %t on a kernel that %s BPF maps to RLIMIT_MEMLOCK", tc.name, mem.raised, map[bool]string{true: "charges", false: "does not charge"}[simulated])
 		}
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+		m.Close()
 		if err := mem.restore(); err != nil {
 			t.Fatal(err)
 		}

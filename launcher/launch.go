@@ -5,13 +5,13 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
@@ -33,38 +33,28 @@ import (
 // session holds what the launcher opened while it gathered facts, for the
 // steps that act on it; close releases everything, the locks last.
 type session struct {
-	hostNS         int   // pid 1's mount namespace
-	nsdir, lockdir int   // /run/snapd/ns, /run/snapd/lock
-	locks          []int // the snap's lock, then the caller's per-user lock
-	snapNS, userNS int   // the preserved namespace and per-user layer found, -1 for none
-	baseDir        *os.File
+	hostNS         *desc.FD   // pid 1's mount namespace
+	nsdir, lockdir *desc.FD   // /run/snapd/ns, /run/snapd/lock
+	locks          []*desc.FD // the snap's lock, then the caller's per-user lock
+	snapNS, userNS *desc.FD   // the preserved namespace and per-user layer found, nil for none
+	baseDir        *desc.FD
 	helper         helper
 }
 
-func newSession() *session {
-	return &session{hostNS: -1, nsdir: -1, lockdir: -1, snapNS: -1, userNS: -1, helper: helper{fd: -1}}
-}
-
 func (s *session) close() {
-	for _, fd := range []int{s.userNS, s.snapNS, s.nsdir, s.lockdir, s.hostNS} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+	for _, d := range []*desc.FD{s.userNS, s.snapNS, s.nsdir, s.lockdir, s.hostNS, s.baseDir, s.helper.bin} {
+		d.Close()
 	}
-	if s.baseDir != nil {
-		s.baseDir.Close()
-	}
-	s.helper.close()
 	for i := len(s.locks) - 1; i >= 0; i-- {
 		unlock(s.locks[i])
 	}
-	*s = *newSession()
+	*s = session{}
 }
 
 // decideAndExecute is the loop above. It returns with every lock released
 // and the main thread in the app's namespace.
 func (l *launcher) decideAndExecute() error {
-	s := newSession()
+	s := &session{}
 	defer s.close()
 	for {
 		p := planner.Decide(l.facts, l.priv.Mode())
@@ -141,7 +131,7 @@ func (l *launcher) gather(need planner.Need, s *session) error {
 		if s.helper, err = l.openHelper(); err != nil {
 			return err
 		}
-		u := &planner.UpdateNS{Path: s.helper.path, Installed: s.helper.fd >= 0}
+		u := &planner.UpdateNS{Path: s.helper.path, Installed: s.helper.bin != nil}
 		u.Profile, u.UserProfile = gather.MountProfiles(l.launch.Instance)
 		f.Snap.UpdateNS = u
 	}
@@ -183,14 +173,13 @@ func (l *launcher) gatherSnap(s *session) error {
 		}
 	}
 	inst := l.launch.Instance
-	lock, err := l.lock(s.lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))
+	lock, err := l.lock(s.lockdir, layout.LockName(inst))
 	if err != nil {
 		return err
 	}
 	s.locks = append(s.locks, lock)
 	if l.ruid != 0 {
-		name := layout.UserLockName(inst, uint32(l.ruid))
-		lock, err := l.lock(s.lockdir, name, layout.LockDir+"/"+name)
+		lock, err := l.lock(s.lockdir, layout.UserLockName(inst, uint32(l.ruid)))
 		if err != nil {
 			return err
 		}
@@ -208,7 +197,7 @@ func (l *launcher) gatherSnap(s *session) error {
 		return err
 	}
 	snap := &planner.Snap{Removing: gather.Removing(inst)}
-	snap.Base, s.baseDir = gather.Base(l.procfd, l.snapDir, l.launch.Base)
+	snap.Base, s.baseDir = gather.Base(l.proc, l.snapDir, l.launch.Base)
 	if b := snap.Base; b.Err == nil {
 		if b.Name != l.launch.Base {
 			l.debugf("falling back to base snap %q instead of unavailable %q", b.Name, l.launch.Base)
@@ -234,34 +223,33 @@ func (l *launcher) gatherSnap(s *session) error {
 	return nil
 }
 
-// preserved opens the preserved namespace name of /run/snapd/ns (-1 when
+// preserved opens the preserved namespace name of /run/snapd/ns (nil when
 // there is none) and reads its facts: its info file, whether it is the one
 // captured there (verifyCaptured), its identity.
-func (l *launcher) preserved(s *session, name, infoName string) (int, planner.Preserved, error) {
+func (l *launcher) preserved(s *session, name, infoName string) (*desc.FD, planner.Preserved, error) {
 	var pre planner.Preserved
-	fd, err := gather.OpenNS(l.procfd, s.nsdir, name)
-	if err != nil || fd < 0 {
+	ns, err := gather.OpenNS(l.proc, s.nsdir, name)
+	if err != nil || ns == nil {
 		if err == nil {
-			l.debugf("no preserved mount namespace at %s/%s", layout.NSDir, name)
+			l.debugf("no preserved mount namespace at %s", s.nsdir.Path(name))
 		}
-		return -1, pre, err
+		return nil, pre, err
 	}
 	pre.Present = true
-	display := layout.NSDir + "/" + infoName
 	var why string
-	if pre.Info, pre.HaveInfo, why = gather.Info(s.nsdir, infoName, display); !pre.HaveInfo {
+	if pre.Info, pre.HaveInfo, why = gather.Info(s.nsdir, infoName); !pre.HaveInfo {
 		l.debugf("no usable info file: %s", why)
 	}
 	// Before anything else, and before an inspection enters it.
-	if err := l.verifyCaptured(s.hostNS, fd, planner.Recorded(pre.Info)); err != nil {
+	if err := l.verifyCaptured(s.hostNS, ns, planner.Recorded(pre.Info)); err != nil {
 		pre.NotOurs = err.Error()
-		return fd, pre, nil
+		return ns, pre, nil
 	}
-	if pre.Identity, err = identify(fd); err != nil {
-		unix.Close(fd)
-		return -1, pre, fmt.Errorf("cannot get the id of %s/%s: %w", layout.NSDir, name, err)
+	if pre.Identity, err = identify(ns); err != nil {
+		ns.Close()
+		return nil, pre, fmt.Errorf("cannot get the id of %s: %w", ns.Name(), err)
 	}
-	return fd, pre, nil
+	return ns, pre, nil
 }
 
 // gatherDevices reads the devices udev tagged for the app, the host's
@@ -277,7 +265,7 @@ func (l *launcher) gatherDevices() error {
 	}
 	d.Tagged, d.Extra = &tagged, gather.ExtraDevices()
 	if l.facts.Host.Hierarchy == devcgroup.V2 {
-		self, err := readProcFile(l.procfd, "self/cgroup", devcgroup.MaxCgroupFileSize)
+		self, err := readProcFile(l.proc, "self/cgroup", devcgroup.MaxCgroupFileSize)
 		if err != nil {
 			return err
 		}
@@ -294,10 +282,10 @@ func (l *launcher) gatherDevices() error {
 // at (stale.Relevant), on a throwaway thread that joins it
 // (onThrowawayThread), so the rest of the launcher never leaves pid 1's
 // namespace and nothing is forked.
-func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
+func (l *launcher) inspectNamespace(ns *desc.FD) ([]mountinfo.Entry, error) {
 	cur := l.facts.Current()
 	kept, err := onThrowawayThread("inspect the preserved namespace", func() ([]mountinfo.Entry, error) {
-		if err := l.priv.Inspect(nsfd); err != nil {
+		if err := l.priv.Inspect(ns); err != nil {
 			return nil, err
 		}
 		kept := []mountinfo.Entry{}
@@ -373,57 +361,57 @@ func (l *launcher) execute(p planner.Plan, s *session) error {
 		}
 	}
 	inst := l.launch.Instance
-	snapNS, display := s.snapNS, "the preserved mount namespace "+layout.NSDir+"/"+layout.MountNSName(inst)
+	snapNS := s.snapNS.Rename("the preserved mount namespace " + s.nsdir.Path(layout.MountNSName(inst)))
 	snapID := l.facts.Snap.Preserved.Identity
 	if p.Namespace.Action == planner.NamespaceRebuild {
 		l.debugf("discarding the preserved mount namespace: %s", p.Namespace.Why)
-		unix.Close(s.snapNS)
-		s.snapNS, snapNS = -1, -1
 		// Per-user layers go with it.
-		unix.Close(s.userNS)
-		s.userNS = -1
+		s.snapNS.Close()
+		s.userNS.Close()
+		s.snapNS, s.userNS = nil, nil
 		if err := l.discard(s.nsdir, inst); err != nil {
 			return err
 		}
 	}
 	if p.Namespace.Action == planner.NamespaceRebuild || p.Namespace.Action == planner.NamespaceCreate {
 		var err error
-		if snapNS, snapID, err = l.createAndPreserve(s, p.Root); err != nil {
+		if s.snapNS, snapID, err = l.createAndPreserve(s, p.Root); err != nil {
 			return err
 		}
-		s.snapNS, display = snapNS, "the new mount namespace"
+		snapNS = s.snapNS
 		l.ensureVoidDir()
 	}
 	// A non-root caller's app runs in a per-user layer on top of the
 	// snap's namespace; root's runs in the snap's namespace itself.
 	final := snapNS
+	userNS := s.nsdir.Path(layout.UserMountNSName(inst, uint32(l.ruid)))
 	switch p.PerUser.Action {
 	case planner.PerUserJoin:
-		final, display = s.userNS, "the preserved per-user mount namespace "+layout.NSDir+"/"+layout.UserMountNSName(inst, uint32(l.ruid))
+		final = s.userNS.Rename("the preserved per-user mount namespace " + userNS)
 	case planner.PerUserEphemeral:
-		nsfd, _, err := l.newUserNamespace(snapNS, 0, s.helper, p.PerUser.UpdateNS)
+		ns, _, err := l.newUserNamespace(snapNS, 0, s.helper, p.PerUser.UpdateNS)
 		if err != nil {
 			return err
 		}
-		s.userNS, final, display = nsfd, nsfd, "a new, ephemeral per-user mount namespace (the per-user-mount-namespace feature is off)"
+		s.userNS, final = ns, ns.Rename("a new, ephemeral per-user mount namespace (the per-user-mount-namespace feature is off)")
 	case planner.PerUserCreate:
-		if p.PerUser.Discard && s.userNS >= 0 {
+		if p.PerUser.Discard && s.userNS != nil {
 			l.debugf("discarding the preserved per-user mount namespace: %s", p.PerUser.Why)
-			unix.Close(s.userNS)
-			s.userNS = -1
+			s.userNS.Close()
+			s.userNS = nil
 			if err := l.discardUserLayer(s.nsdir); err != nil {
 				return err
 			}
 		}
-		nsfd, err := l.createUserLayer(s, snapNS, snapID, p.PerUser.UpdateNS)
+		ns, err := l.createUserLayer(s, snapNS, snapID, p.PerUser.UpdateNS)
 		if err != nil {
 			return err
 		}
-		s.userNS, final, display = nsfd, nsfd, "the new per-user mount namespace "+layout.NSDir+"/"+layout.UserMountNSName(inst, uint32(l.ruid))
+		s.userNS, final = ns, ns.Rename("the new per-user mount namespace "+userNS)
 	}
-	if err := l.priv.Join(final, display); err != nil {
+	if err := l.priv.Join(final); err != nil {
 		return err
 	}
-	l.debugf("joined %s", display)
+	l.debugf("joined %s", final.Name())
 	return nil
 }

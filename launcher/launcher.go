@@ -36,6 +36,7 @@ import (
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 )
 
@@ -70,17 +71,17 @@ type launcher struct {
 
 	ruid, rgid int
 	groups     []int
-	umask      int    // the caller's, restored right before the exec
-	cwd        string // the caller's working directory, "" if unknown
-	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
-	cookie     string // the snap's cookie for snapctl, "" if none
+	umask      int      // the caller's, restored right before the exec
+	cwd        string   // the caller's working directory, "" if unknown
+	cwdDir     *desc.FD // it, O_PATH, for classic plans; nil if none
+	cookie     string   // the snap's cookie for snapctl, "" if none
 
 	profile bpf.Profile        // the app's seccomp profile, loaded last
 	secure  bool               // the kernel's AT_SECURE: the launch raised privilege
 	aa      gather.AppArmor    // what AppArmor detection found
 	priv    *privop.Privileges // the launcher's privilege, and its actions
 
-	procfd    int        // the verified /proc of pid 1's namespace
+	proc      *desc.FD   // the verified /proc of pid 1's namespace
 	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
 	snapDir   string     // the host's snap mount directory, probed in pid 1's namespace (reassociate)
 	old       *oldMounts // the bootstrap's staging area where the new mount API is missing (bootstrap_old.go)
@@ -103,7 +104,7 @@ func Main(args []string) (status int) {
 		fail(fmt.Errorf("cannot make the launcher non-dumpable: %w", nodump.Err))
 		return 1
 	}
-	l := &launcher{procfd: -1, cwdfd: -1}
+	l := &launcher{}
 	defer func() {
 		if r := recover(); r != nil {
 			l.flushStderr()
@@ -170,7 +171,7 @@ func initialEnv(prefix string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	defer unix.Close(fd)
+	defer desc.New(fd, "/proc/self/environ").Close()
 	buf := make([]byte, 0, 16<<10)
 	for len(buf) < maxEnviron {
 		if len(buf) == cap(buf) {
@@ -257,7 +258,7 @@ func (l *launcher) run(args []string) error {
 	}
 	if p.Classic {
 		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-			l.cwdfd = fd
+			l.cwdDir = desc.New(fd, l.cwd)
 		}
 	}
 	l.debugf("launch: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)

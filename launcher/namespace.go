@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
 )
@@ -21,16 +22,16 @@ import (
 // true, takes no lock and reads nothing else: snap-confine reads pid 1's
 // whole mount table on every launch to decide the same, and that table
 // grows with every preserved namespace and every mount a user makes.
-func (l *launcher) onceAtBoot(lockdir int, name string, still func() bool, work func() error) error {
+func (l *launcher) onceAtBoot(lockdir *desc.FD, name string, still func() bool, work func() error) error {
 	done := func() bool {
 		var st unix.Stat_t
-		return unix.Fstatat(lockdir, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
+		return unix.Fstatat(lockdir.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil &&
 			st.Mode&unix.S_IFMT == unix.S_IFREG && st.Uid == 0 && st.Mode&0o022 == 0 && (still == nil || still())
 	}
 	if done() {
 		return nil
 	}
-	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
+	global, err := l.lock(lockdir, layout.GlobalLockName)
 	if err != nil {
 		return err
 	}
@@ -41,16 +42,15 @@ func (l *launcher) onceAtBoot(lockdir int, name string, still func() bool, work 
 	if err := work(); err != nil {
 		return err
 	}
-	display := layout.LockDir + "/" + name
-	fd, err := l.ensureRootFile(lockdir, name, unix.O_RDONLY, layout.MarkerFileMode, display)
+	marker, err := l.ensureRootFile(lockdir, name, unix.O_RDONLY, layout.MarkerFileMode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, layout.MarkerFileMode, display, l.priv.FixOwner); err != nil {
+	defer marker.Close()
+	if err := checkRootOwned(marker, unix.S_IFREG, layout.MarkerFileMode, l.priv.FixOwner); err != nil {
 		return err
 	}
-	l.debugf("set up once for this boot: recorded in %s", display)
+	l.debugf("set up once for this boot: recorded in %s", marker.Name())
 	return nil
 }
 
@@ -59,7 +59,7 @@ func (l *launcher) onceAtBoot(lockdir int, name string, still func() bool, work 
 // whose init does not make "/" shared), as snap-confine's
 // sc_ensure_shared_snap_mount does, so that snaps mounted later reach the
 // snaps' namespaces. Once per boot.
-func (l *launcher) ensureSharedSnapMount(lockdir int) error {
+func (l *launcher) ensureSharedSnapMount(lockdir *desc.FD) error {
 	return l.onceAtBoot(lockdir, layout.SnapMountSharedName, nil, func() error {
 		shared, err := l.sharedMountPoints("/", l.snapDir)
 		if err != nil || shared[0] || shared[1] {
@@ -79,13 +79,12 @@ func (l *launcher) ensureVoidDir() {
 	dir, err := openDirPath(filepath.Dir(layout.VoidDir))
 	if err == nil {
 		var st unix.Stat_t
-		if unix.Fstatat(dir, filepath.Base(layout.VoidDir), &st, unix.AT_SYMLINK_NOFOLLOW) == unix.ENOENT {
-			var void int
-			if void, err = l.createRootDir(dir, filepath.Base(layout.VoidDir), layout.VoidDirMode, layout.VoidDir); err == nil {
-				unix.Close(void)
-			}
+		if unix.Fstatat(dir.Fd(), filepath.Base(layout.VoidDir), &st, unix.AT_SYMLINK_NOFOLLOW) == unix.ENOENT {
+			var void *desc.FD
+			void, err = l.createRootDir(dir, filepath.Base(layout.VoidDir), layout.VoidDirMode)
+			void.Close()
 		}
-		unix.Close(dir)
+		dir.Close()
 	}
 	if err != nil && !errors.Is(err, unix.EEXIST) {
 		l.debugf("%v", err)
@@ -97,103 +96,102 @@ func (l *launcher) ensureVoidDir() {
 // else the launcher looks at is the host's, not a view the caller arranged.
 // It returns a descriptor of that namespace, which is the one new
 // namespaces are made from and captured in.
-func (l *launcher) reassociate() (int, error) {
-	procfd, err := openProc()
+func (l *launcher) reassociate() (*desc.FD, error) {
+	proc, err := openProc()
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	l.procfd = procfd
-	pid1, err := l.priv.OpenHostNS(l.procfd)
+	l.proc = proc
+	pid1, err := l.priv.OpenHostNS(proc)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	if err := checkNS(pid1, "pid 1's mount namespace"); err != nil {
-		return -1, err
+	if err := checkNS(pid1); err != nil {
+		pid1.Close()
+		return nil, err
 	}
-	self, err := openNS(procfd, "thread-self/ns/mnt", "the current mount namespace")
+	self, err := openNS(proc, "thread-self/ns/mnt", "the current mount namespace")
 	if err != nil {
-		unix.Close(pid1)
-		return -1, err
+		pid1.Close()
+		return nil, err
 	}
-	defer unix.Close(self)
+	defer self.Close()
 	same, err := sameFile(pid1, self)
 	if err != nil {
-		unix.Close(pid1)
-		return -1, fmt.Errorf("cannot compare mount namespaces: %w", err)
+		pid1.Close()
+		return nil, fmt.Errorf("cannot compare mount namespaces: %w", err)
 	}
-	if same {
+	if !same {
+		l.debugf("moving to pid 1's mount namespace")
+		if err := l.priv.JoinHostNS(pid1); err != nil {
+			pid1.Close()
+			return nil, err
+		}
+		// /proc is looked up again: the one seen before may have been
+		// the caller's arrangement.
+		l.proc.Close()
+		if l.proc, err = openProc(); err != nil {
+			pid1.Close()
+			return nil, err
+		}
+	} else {
 		l.debugf("already in pid 1's mount namespace")
-		return pid1, l.probeSnapDir(pid1)
 	}
-	l.debugf("moving to pid 1's mount namespace")
-	if err := l.priv.JoinHostNS(pid1); err != nil {
-		unix.Close(pid1)
-		return -1, err
+	// Where the host mounts snaps, now that the thread is in pid 1's
+	// namespace (gather.SnapMountDir), as snap-confine ≥ 2.66 probes
+	// pid 1's /snap.
+	if l.snapDir, err = gather.SnapMountDir(); err != nil {
+		pid1.Close()
+		return nil, err
 	}
-	// /proc is looked up again: the one seen before may have been the
-	// caller's arrangement.
-	unix.Close(l.procfd)
-	if l.procfd, err = openProc(); err != nil {
-		unix.Close(pid1)
-		return -1, err
-	}
-	return pid1, l.probeSnapDir(pid1)
-}
-
-// probeSnapDir finds, now that the thread is in pid 1's namespace, where
-// the host mounts snaps (gather.SnapMountDir), as snap-confine ≥ 2.66
-// probes pid 1's /snap. It closes pid1 on failure, as reassociate's
-// callers expect of an error.
-func (l *launcher) probeSnapDir(pid1 int) error {
-	dir, err := gather.SnapMountDir()
-	if err != nil {
-		unix.Close(pid1)
-		return err
-	}
-	l.snapDir = dir
-	l.debugf("snaps are mounted in %s", dir)
-	return nil
+	l.debugf("snaps are mounted in %s", l.snapDir)
+	return pid1, nil
 }
 
 // openProc opens /proc and checks that it is procfs, since the launcher uses
 // its magic links for every path-based syscall.
-func openProc() (int, error) {
+func openProc() (*desc.FD, error) {
 	fd, err := unix.Open("/proc", dirFlags, 0)
 	if err != nil {
-		return -1, fmt.Errorf("cannot open /proc: %w", err)
+		return nil, fmt.Errorf("cannot open /proc: %w", err)
 	}
-	if magic, err := fsMagic(fd); err != nil || magic != unix.PROC_SUPER_MAGIC {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use /proc: not procfs")
+	proc := desc.New(fd, "/proc")
+	if magic, err := fsMagic(proc); err != nil || magic != unix.PROC_SUPER_MAGIC {
+		proc.Close()
+		return nil, fmt.Errorf("cannot use /proc: not procfs")
 	}
-	return fd, nil
+	return proc, nil
 }
 
 // openNS opens a namespace file below /proc (magic links must be followed
-// there) and checks that it is nsfs.
-func openNS(procfd int, name, display string) (int, error) {
-	fd, err := unix.Openat(procfd, name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+// there), named display, and checks that it is nsfs.
+func openNS(proc *desc.FD, name, display string) (*desc.FD, error) {
+	fd, err := unix.Openat(proc.Fd(), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+		return nil, fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	return fd, checkNS(fd, display)
+	ns := desc.New(fd, display)
+	if err := checkNS(ns); err != nil {
+		ns.Close()
+		return nil, err
+	}
+	return ns, nil
 }
 
-// checkNS checks that fd is an nsfs file, and closes it if not.
-func checkNS(fd int, display string) error {
-	if magic, err := fsMagic(fd); err != nil || magic != unix.NSFS_MAGIC {
-		unix.Close(fd)
-		return fmt.Errorf("cannot use %s: not an nsfs file", display)
+// checkNS checks that ns is an nsfs file.
+func checkNS(ns *desc.FD) error {
+	if magic, err := fsMagic(ns); err != nil || magic != unix.NSFS_MAGIC {
+		return fmt.Errorf("cannot use %s: not an nsfs file", ns.Name())
 	}
 	return nil
 }
 
-func sameFile(a, b int) (bool, error) {
+func sameFile(a, b *desc.FD) (bool, error) {
 	var sa, sb unix.Stat_t
-	if err := unix.Fstat(a, &sa); err != nil {
+	if err := unix.Fstat(a.Fd(), &sa); err != nil {
 		return false, err
 	}
-	if err := unix.Fstat(b, &sb); err != nil {
+	if err := unix.Fstat(b.Fd(), &sb); err != nil {
 		return false, err
 	}
 	return sa.Dev == sb.Dev && sa.Ino == sb.Ino, nil
@@ -202,36 +200,38 @@ func sameFile(a, b int) (bool, error) {
 // initRunDirs makes sure, under the global lock, that /run/snapd/lock and
 // /run/snapd/ns exist as root-owned 0755 directories and that /run/snapd/ns
 // is a private mount. It returns descriptors of both directories.
-func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
+func (l *launcher) initRunDirs() (nsdir, lockdir *desc.FD, err error) {
 	run, err := openDirPath("/run")
 	if err != nil {
-		return -1, -1, err
+		return nil, nil, err
 	}
-	defer unix.Close(run)
-	snapd, err := l.ensureRootDir(run, "snapd", layout.RunSnapdDirMode, layout.RunSnapdDir)
+	defer run.Close()
+	snapd, err := l.ensureRootDir(run, "snapd", layout.RunSnapdDirMode)
 	if err != nil {
-		return -1, -1, err
+		return nil, nil, err
 	}
-	defer unix.Close(snapd)
-	if lockdir, err = l.ensureRootDir(snapd, "lock", layout.LockDirMode, layout.LockDir); err != nil {
-		return -1, -1, err
+	defer snapd.Close()
+	if lockdir, err = l.ensureRootDir(snapd, "lock", layout.LockDirMode); err != nil {
+		return nil, nil, err
 	}
-	if nsdir, ok := l.initialisedNSDir(snapd); ok {
+	if nsdir = l.initialisedNSDir(snapd); nsdir != nil {
 		return nsdir, lockdir, nil
 	}
-	global, err := l.lock(lockdir, layout.GlobalLockName, layout.LockDir+"/"+layout.GlobalLockName)
+	nsdir, err = func() (*desc.FD, error) {
+		global, err := l.lock(lockdir, layout.GlobalLockName)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock(global)
+		nsdir, err := l.ensureRootDir(snapd, "ns", layout.NSDirMode)
+		if err != nil {
+			return nil, err
+		}
+		return l.makePrivateMount(snapd, nsdir)
+	}()
 	if err != nil {
-		unix.Close(lockdir)
-		return -1, -1, err
-	}
-	defer unlock(global)
-	if nsdir, err = l.ensureRootDir(snapd, "ns", layout.NSDirMode, layout.NSDir); err != nil {
-		unix.Close(lockdir)
-		return -1, -1, err
-	}
-	if nsdir, err = l.makePrivateMount(snapd, nsdir); err != nil {
-		unix.Close(lockdir)
-		return -1, -1, err
+		lockdir.Close()
+		return nil, nil, err
 	}
 	return nsdir, lockdir, nil
 }
@@ -242,25 +242,22 @@ func (l *launcher) initRunDirs() (nsdir, lockdir int, err error) {
 // mount private is idempotent, so concurrent launches may all do it without
 // the global lock. The global lock is then taken only by the first launches
 // after boot, and a caller who stops their own launcher while it holds that
-// lock cannot stall every other user's launches.
-func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
-	fd, err := unix.Openat(snapd, "ns", dirFlags, 0)
+// lock cannot stall every other user's launches. nil when it is not so.
+func (l *launcher) initialisedNSDir(snapd *desc.FD) *desc.FD {
+	fd, err := unix.Openat(snapd.Fd(), "ns", dirFlags, 0)
 	if err != nil {
-		return -1, false
+		return nil
 	}
-	if checkRootOwned(fd, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil) != nil {
-		unix.Close(fd)
-		return -1, false
+	nsdir := desc.New(fd, layout.NSDir)
+	if checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, nil) != nil {
+		nsdir.Close()
+		return nil
 	}
-	if mounted, err := l.mountRoot(snapd, fd); err != nil || !mounted {
-		unix.Close(fd)
-		return -1, false
+	if mounted, err := l.mountRoot(snapd, nsdir); err != nil || !mounted || l.priv.MakePrivate(nsdir) != nil {
+		nsdir.Close()
+		return nil
 	}
-	if err := l.priv.MakePrivate(fd, layout.NSDir); err != nil {
-		unix.Close(fd)
-		return -1, false
-	}
-	return fd, true
+	return nsdir
 }
 
 // makePrivateMount makes /run/snapd/ns a private mount: a bind mount of
@@ -271,32 +268,29 @@ func (l *launcher) initialisedNSDir(snapd int) (int, bool) {
 // descriptor to use from then on: after a new bind mount, the old
 // descriptor names the directory under it, where a capture would be hidden
 // and would propagate.
-func (l *launcher) makePrivateMount(snapd, nsdir int) (int, error) {
+func (l *launcher) makePrivateMount(snapd, nsdir *desc.FD) (*desc.FD, error) {
 	mounted, err := l.mountRoot(snapd, nsdir)
 	if err != nil {
-		unix.Close(nsdir)
-		return -1, fmt.Errorf("cannot tell whether %s is a mount point: %w", layout.NSDir, err)
+		nsdir.Close()
+		return nil, fmt.Errorf("cannot tell whether %s is a mount point: %w", layout.NSDir, err)
 	}
-	err = func() error {
-		if !mounted {
-			if err := l.priv.BindSelf(nsdir, layout.NSDir); err != nil {
-				return err
-			}
-			mounted, err := openDirPath(layout.NSDir)
-			if err != nil {
-				return err
-			}
-			unix.Close(nsdir)
-			nsdir = mounted
-			if err := checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil); err != nil {
-				return err
-			}
+	if !mounted {
+		err := l.priv.BindSelf(nsdir)
+		nsdir.Close()
+		if err != nil {
+			return nil, err
 		}
-		return l.priv.MakePrivate(nsdir, layout.NSDir)
-	}()
-	if err != nil {
-		unix.Close(nsdir)
-		return -1, err
+		if nsdir, err = openDirPath(layout.NSDir); err != nil {
+			return nil, err
+		}
+		if err := checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, nil); err != nil {
+			nsdir.Close()
+			return nil, err
+		}
+	}
+	if err := l.priv.MakePrivate(nsdir); err != nil {
+		nsdir.Close()
+		return nil, err
 	}
 	return nsdir, nil
 }

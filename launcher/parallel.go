@@ -36,7 +36,6 @@ package launcher
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"io"
 	"slices"
 	"strings"
@@ -44,6 +43,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/shared/trusted"
@@ -71,7 +72,7 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 	if err != nil {
 		return err
 	}
-	unix.Close(hostNS)
+	hostNS.Close()
 	if isInstance {
 		// Refused here, before anything is mounted.
 		for _, parent := range l.snapDirs() {
@@ -79,20 +80,20 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 			if err != nil {
 				return err
 			}
-			unix.Close(src)
-			unix.Close(dst)
+			src.Close()
+			dst.Close()
 		}
 	}
 	nsdir, lockdir, err := l.initRunDirs()
 	if err != nil {
 		return err
 	}
-	unix.Close(nsdir)
+	nsdir.Close()
 	err = l.ensureSharedSnapMount(lockdir)
 	if err == nil {
 		err = l.ensureSnapDirMounts(lockdir)
 	}
-	unix.Close(lockdir)
+	lockdir.Close()
 	if err != nil {
 		return err
 	}
@@ -108,10 +109,8 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 	// The caller's directory is looked up again by path, in the new
 	// namespace, as snap-confine does (exec.go restoreCwd): the descriptor
 	// names it in pid 1's namespace, where /snap/<snap> is not mapped.
-	if l.cwdfd >= 0 {
-		unix.Close(l.cwdfd)
-		l.cwdfd = -1
-	}
+	l.cwdDir.Close()
+	l.cwdDir = nil
 	return nil
 }
 
@@ -120,49 +119,50 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 // namespace, and checks parent and both on the descriptors: root-owned
 // directories, not writable by group or others, not symlinks. snapd creates
 // all of them when it installs the instance.
-func (l *launcher) openInstanceDirs(parent, own, mapped string) (src, dst int, err error) {
+func (l *launcher) openInstanceDirs(parent, own, mapped string) (src, dst *desc.FD, err error) {
 	what := fmt.Sprintf("cannot map snap instance %s onto %s", own, mapped)
-	pfd, err := openDirPath(parent)
+	pdir, err := openDirPath(parent)
 	if err != nil {
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer unix.Close(pfd)
-	if err := checkRootDir(pfd, parent); err != nil {
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	defer pdir.Close()
+	if err := checkRootDir(pdir); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if src, err = openRootDirAt(pfd, own, parent+"/"+own); err != nil {
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	if src, err = openRootDirAt(pdir, own); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if dst, err = openRootDirAt(pfd, mapped, parent+"/"+mapped); err != nil {
-		unix.Close(src)
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	if dst, err = openRootDirAt(pdir, mapped); err != nil {
+		src.Close()
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return src, dst, nil
 }
 
-// openRootDirAt opens name below dirfd without following a symlink (O_PATH:
+// openRootDirAt opens name below dir without following a symlink (O_PATH:
 // no permission on the directory itself is needed) and checks it with
 // checkRootDir.
-func openRootDirAt(dirfd int, name, display string) (int, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+func openRootDirAt(dir *desc.FD, name string) (*desc.FD, error) {
+	fd, err := unix.Openat(dir.Fd(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
-		return -1, fmt.Errorf("%s does not exist", display)
+		return nil, fmt.Errorf("%s does not exist", dir.Path(name))
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
+		return nil, fmt.Errorf("cannot open %s: %w", dir.Path(name), err)
 	}
-	if err := checkRootDir(fd, display); err != nil {
-		unix.Close(fd)
-		return -1, err
+	d := desc.New(fd, dir.Path(name))
+	if err := checkRootDir(d); err != nil {
+		d.Close()
+		return nil, err
 	}
-	return fd, nil
+	return d, nil
 }
 
-// checkRootDir checks, on the descriptor, that fd is a directory owned by
+// checkRootDir checks, on the descriptor, that d is a directory owned by
 // root and not writable by group or others.
-func checkRootDir(fd int, display string) error {
-	if err := trusted.RootOnly(fd, unix.S_IFDIR); err != nil {
-		return fmt.Errorf("%s is %w", display, err)
+func checkRootDir(d *desc.FD) error {
+	if err := trusted.RootOnly(d, unix.S_IFDIR); err != nil {
+		return fmt.Errorf("%s is %w", d.Name(), err)
 	}
 	return nil
 }
@@ -175,7 +175,7 @@ func checkRootDir(fd int, display string) error {
 // while the host's new snap mounts keep reaching it. Once per boot
 // (onceAtBoot); a launch that finds it done also checks that both are
 // still mount points.
-func (l *launcher) ensureSnapDirMounts(lockdir int) error {
+func (l *launcher) ensureSnapDirMounts(lockdir *desc.FD) error {
 	stillMounted := func() bool {
 		for _, dir := range l.snapDirs() {
 			if mounted, err := l.isMountPoint(dir); err != nil || !mounted {
@@ -203,29 +203,29 @@ func (l *launcher) ensureSnapDirMounts(lockdir int) error {
 
 // makeSharedMountPoint binds dir on itself and makes the new mount
 // recursively shared.
-func (l *launcher) makeSharedMountPoint(dir string) error {
-	fd, err := openDirPath(dir)
+func (l *launcher) makeSharedMountPoint(path string) error {
+	dir, err := openDirPath(path)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := checkRootDir(fd, dir); err != nil {
-		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+	defer dir.Close()
+	if err := checkRootDir(dir); err != nil {
+		return fmt.Errorf("cannot make %s a shared mount point: %w", path, err)
 	}
-	if err := l.priv.BindSelf(fd, dir); err != nil {
+	if err := l.priv.BindSelf(dir); err != nil {
 		return err
 	}
-	// fd names the directory under the new mount; the propagation is set
-	// on the mount itself.
-	mounted, err := openDirPath(dir)
+	// dir names the directory under the new mount; the propagation is
+	// set on the mount itself.
+	mounted, err := openDirPath(path)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(mounted)
-	if err := checkRootDir(mounted, dir); err != nil {
-		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+	defer mounted.Close()
+	if err := checkRootDir(mounted); err != nil {
+		return fmt.Errorf("cannot make %s a shared mount point: %w", path, err)
 	}
-	return l.priv.MakeShared(mounted, dir)
+	return l.priv.MakeShared(mounted)
 }
 
 // sharedMountPoints tells, for each of dirs, whether it is a mount point
@@ -248,23 +248,24 @@ func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
 // verified /proc as a stream (mountinfo.Scan: any number of mounts, of any
 // size), calling fn with each entry; what names it in errors.
 func (l *launcher) scanMountTable(what string, fn func(mountinfo.Entry) error) error {
-	fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(l.proc.Fd(), "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", what, err)
 	}
-	defer unix.Close(fd)
-	if err := mountinfo.Scan(fdReader(fd), fn); err != nil {
+	f := desc.New(fd, what)
+	defer f.Close()
+	if err := mountinfo.Scan(fdReader{f}, fn); err != nil {
 		return fmt.Errorf("cannot read %s: %w", what, err)
 	}
 	return nil
 }
 
 // fdReader reads a descriptor with read(2).
-type fdReader int
+type fdReader struct{ f *desc.FD }
 
-func (fd fdReader) Read(p []byte) (int, error) {
+func (r fdReader) Read(p []byte) (int, error) {
 	for {
-		n, err := unix.Read(int(fd), p)
+		n, err := unix.Read(r.f.Fd(), p)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -282,15 +283,15 @@ func (fd fdReader) Read(p []byte) (int, error) {
 // on the snap's, each opened again here and checked again.
 func (l *launcher) mapInstanceDirs(own, mapped string) error {
 	for _, parent := range l.snapDirs() {
-		fd, err := openDirPath(parent)
+		dir, err := openDirPath(parent)
 		if err != nil {
 			return err
 		}
-		err = checkRootDir(fd, parent)
+		err = checkRootDir(dir)
 		if err == nil {
-			err = l.priv.MakeSlave(fd, parent)
+			err = l.priv.MakeSlave(dir)
 		}
-		unix.Close(fd)
+		dir.Close()
 		if err != nil {
 			return err
 		}
@@ -300,14 +301,13 @@ func (l *launcher) mapInstanceDirs(own, mapped string) error {
 		if err != nil {
 			return err
 		}
-		display := parent + "/" + own + " on " + parent + "/" + mapped
-		err = l.priv.BindInstanceDir(src, dst, display)
-		unix.Close(src)
-		unix.Close(dst)
+		err = l.priv.BindInstanceDir(src, dst)
+		src.Close()
+		dst.Close()
 		if err != nil {
 			return err
 		}
-		l.debugf("parallel instance: bound %s", display)
+		l.debugf("parallel instance: bound %s on %s", src.Name(), dst.Name())
 	}
 	return nil
 }

@@ -4,8 +4,9 @@ package launcher
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
 
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
 )
@@ -25,28 +26,28 @@ import (
 
 // createUserLayer makes a new layer on top of snapNS (whose identity is
 // snapID) and preserves it.
-func (l *launcher) createUserLayer(s *session, snapNS int, snapID planner.Identity, userMounts bool) (int, error) {
+func (l *launcher) createUserLayer(s *session, snapNS *desc.FD, snapID planner.Identity, userMounts bool) (*desc.FD, error) {
 	inst, uid := l.launch.Instance, uint32(l.ruid)
 	hostID, err := mountNSID(s.hostNS)
 	if err != nil {
-		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+		return nil, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
 	in := info.Info{BaseSnapName: l.facts.Snap.Base.Name, ParentMountNSID: snapID.ID, ParentMountNSInode: snapID.Inode}
-	nsfd, _, err := l.preserve(s.nsdir, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid), in, func() (int, planner.Identity, error) {
+	ns, _, err := l.preserve(s.nsdir, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid), in, func() (*desc.FD, planner.Identity, error) {
 		return l.newUserNamespace(snapNS, hostID, s.helper, userMounts)
 	})
-	return nsfd, err
+	return ns, err
 }
 
 // discardUserLayer discards the caller's preserved layer, under the locks.
-func (l *launcher) discardUserLayer(nsdir int) error {
+func (l *launcher) discardUserLayer(nsdir *desc.FD) error {
 	inst, uid := l.launch.Instance, uint32(l.ruid)
 	name := layout.UserMountNSName(inst, uid)
 	if err := l.unmountNSFile(nsdir, name); err != nil {
 		return err
 	}
 	for _, n := range []string{name, layout.UserInfoName(inst, uid)} {
-		if err := l.priv.UnlinkRoot(nsdir, n, 0, layout.NSDir+"/"+n); err != nil {
+		if err := l.priv.UnlinkRoot(nsdir, n, 0); err != nil {
 			return err
 		}
 	}
@@ -57,7 +58,7 @@ func (l *launcher) discardUserLayer(nsdir int) error {
 // throwaway thread: a copy of it, made recursively slave (the snap's mounts
 // keep arriving, the user's never leave), with the snap's per-user mounts.
 // hostID is 0 when the layer will not be captured.
-func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper, userMounts bool) (int, planner.Identity, error) {
+func (l *launcher) newUserNamespace(snapNS *desc.FD, hostID uint64, updateNS helper, userMounts bool) (*desc.FD, planner.Identity, error) {
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
 		id, err := l.unshareAbove(snapNS, hostID)
 		if err == nil {
@@ -69,11 +70,8 @@ func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper, 
 		if err != nil {
 			return madeNS{}, err
 		}
-		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new per-user mount namespace")
-		return madeNS{nsfd, id}, err
+		ns, err := openNS(l.proc, "thread-self/ns/mnt", "the new per-user mount namespace")
+		return madeNS{ns, id}, err
 	})
-	if err != nil {
-		return -1, planner.Identity{}, err
-	}
-	return r.nsfd, r.id, nil
+	return r.ns, r.id, err
 }

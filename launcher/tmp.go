@@ -3,8 +3,7 @@
 package launcher
 
 import (
-	"golang.org/x/sys/unix"
-
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -23,20 +22,18 @@ func (l *launcher) setupPrivateTmp() error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tmp)
-	defer unix.Close(base)
-	instName := layout.PrivateTmpName(l.launch.Instance)
-	instDisplay := layout.PrivateTmpDir + "/" + instName
-	inst, err := l.ensureRootDir(base, instName, layout.PrivateTmpBaseMode, instDisplay)
+	defer tmp.Close()
+	defer base.Close()
+	inst, err := l.ensureRootDir(base, layout.PrivateTmpName(l.launch.Instance), layout.PrivateTmpBaseMode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(inst)
-	priv, err := l.ensureRootDir(inst, "tmp", layout.PrivateTmpMode, instDisplay+"/tmp")
+	defer inst.Close()
+	priv, err := l.ensureRootDir(inst, "tmp", layout.PrivateTmpMode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(priv)
+	defer priv.Close()
 	if err := l.priv.BindPrivateTmp(priv, tmp); err != nil {
 		return err
 	}
@@ -44,24 +41,24 @@ func (l *launcher) setupPrivateTmp() error {
 	if err != nil {
 		return err
 	}
-	defer unix.Close(mounted)
-	if err := l.priv.MakePrivate(mounted, "the private /tmp"); err != nil {
+	defer mounted.Close()
+	if err := l.priv.MakePrivate(mounted.Rename("the private /tmp")); err != nil {
 		return err
 	}
-	l.debugf("mounted %s/tmp on /tmp", instDisplay)
+	l.debugf("mounted %s on /tmp", priv.Name())
 	return nil
 }
 
 // openPrivateTmpDir opens /tmp and the root-only /tmp/snap-private-tmp in it
 // (creating it when missing), which holds every snap's private tmp and the
 // scratch directories new roots are assembled on.
-func (l *launcher) openPrivateTmpDir() (tmp, base int, err error) {
+func (l *launcher) openPrivateTmpDir() (tmp, base *desc.FD, err error) {
 	if tmp, err = openDirPath("/tmp"); err != nil {
-		return -1, -1, err
+		return nil, nil, err
 	}
-	if base, err = l.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir); err != nil {
-		unix.Close(tmp)
-		return -1, -1, err
+	if base, err = l.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode); err != nil {
+		tmp.Close()
+		return nil, nil, err
 	}
 	return tmp, base, nil
 }

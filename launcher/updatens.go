@@ -5,7 +5,6 @@ package launcher
 import (
 	"bytes"
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,7 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/trusted"
 )
@@ -24,20 +25,15 @@ import (
 const updateNSTimeout = 30 * time.Second
 
 // helper is snapd's snap-update-ns, opened next to the launcher's own
-// executable (openHelper); fd is -1 when it is not installed.
+// executable (openHelper) and named by its path; bin is nil when it is
+// not installed.
 type helper struct {
-	fd   int
+	bin  *desc.FD
 	path string
 }
 
-func (h helper) close() {
-	if h.fd >= 0 {
-		unix.Close(h.fd)
-	}
-}
-
-// runSnapUpdateNS runs snapd's snap-update-ns (fd, opened by openHelper on
-// the host; -1 when it is not installed) inside the new namespace: it runs on
+// runSnapUpdateNS runs snapd's snap-update-ns (opened by openHelper on
+// the host; bin nil when it is not installed) inside the new namespace: it runs on
 // the throwaway thread, so the child is forked from that thread and inherits
 // its namespace. The binary was opened without following symlinks, checked on
 // the descriptor to be root-owned and not writable by others, and is executed
@@ -50,7 +46,7 @@ func (h helper) close() {
 // as stdout and stderr (kept and shown after the locks are released), and
 // none of the caller's inherited descriptors.
 func (l *launcher) runSnapUpdateNS(h helper) error {
-	if h.fd < 0 {
+	if h.bin == nil {
 		// Without a mount profile (the planner refuses a launch that
 		// has one).
 		l.debugf("%s is not installed and there is no mount profile", h.path)
@@ -108,63 +104,61 @@ func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Cre
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return fmt.Errorf("cannot make a pipe for %s: %w", h.path, err)
 	}
+	out, in := desc.New(p[0], h.path+"'s output"), desc.New(p[1], h.path+"'s output")
+	defer out.Close()
+	defer in.Close()
 	// Only the launcher's end is non-blocking: a helper's grandchild
 	// holding the other end must not stall the read.
-	unix.SetNonblock(p[0], true)
-	defer unix.Close(p[0])
-	null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	unix.SetNonblock(out.Fd(), true)
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		unix.Close(p[1])
 		return fmt.Errorf("cannot open /dev/null: %w", err)
 	}
+	null := desc.New(fd, "/dev/null")
+	defer null.Close()
 	// The helper transitions to snap-update-ns.<instance> at its exec: the
 	// exec label set on this (forking, throwaway) thread is inherited by
 	// the child.
 	var pid int
 	if err = l.execLabel(l.helperLabel()); err == nil {
 		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = l.priv.StartSnapUpdateNS(h.fd, h.path, argv, env, null, p[1], asCaller)
+			pid, err = l.priv.StartSnapUpdateNS(h.bin, argv, env, null, in, asCaller)
 			return err
 		})
 	}
-	unix.Close(null)
-	unix.Close(p[1])
+	// The launcher keeps no write end: the pipe ends with the helper.
+	in.Close()
+	null.Close()
 	if err != nil {
 		return err
 	}
-	return l.waitHelper(pid, p[0], h.path, updateNSTimeout)
+	return l.waitHelper(pid, out, h.path, updateNSTimeout)
 }
 
 // openHelper opens snap-update-ns next to the launcher's own executable, as
-// snap-confine finds its tools, for execution by descriptor; fd is -1 when
-// it is not installed.
+// snap-confine finds its tools, for execution by descriptor; bin is nil
+// when it is not installed.
 func (l *launcher) openHelper() (helper, error) {
-	dirfd, dir, err := openToolsDir(l.procfd)
+	dir, err := openToolsDir(l.proc)
 	if err != nil {
-		return helper{fd: -1}, err
+		return helper{}, err
 	}
-	defer unix.Close(dirfd)
-	h := helper{fd: -1, path: dir + "/" + layout.SnapUpdateNSName}
-	fd, err := unix.Openat(dirfd, layout.SnapUpdateNSName, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer dir.Close()
+	h := helper{path: dir.Path(layout.SnapUpdateNSName)}
+	fd, err := unix.Openat(dir.Fd(), layout.SnapUpdateNSName, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err == unix.ENOENT {
 		return h, nil
 	}
 	if err != nil {
 		return h, fmt.Errorf("cannot open %s: %w", h.path, err)
 	}
-	if err := checkHelper(fd, h.path); err != nil {
-		unix.Close(fd)
-		return h, err
+	bin := desc.New(fd, h.path)
+	if err := trusted.RootOnly(bin, unix.S_IFREG); err != nil {
+		bin.Close()
+		return h, fmt.Errorf("cannot run %s: %w", h.path, err)
 	}
-	h.fd = fd
+	h.bin = bin
 	return h, nil
-}
-
-func checkHelper(fd int, path string) error {
-	if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
-		return fmt.Errorf("cannot run %s: %w", path, err)
-	}
-	return nil
 }
 
 // withInheritedFDsClosedOnExec runs fn (which starts a root helper) with
@@ -172,16 +166,17 @@ func checkHelper(fd int, path string) error {
 // clears the flag again afterwards, so that those descriptors reach the app,
 // as they must, but never the helper.
 func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
-	dir, err := unix.Openat(l.procfd, "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Openat(l.proc.Fd(), "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot list descriptors: %w", err)
 	}
+	dir := desc.New(fd, "/proc/self/fd")
+	defer dir.Close()
 	var inherited []int
 	buf := make([]byte, 4096)
 	for {
-		n, err := unix.ReadDirent(dir, buf)
+		n, err := unix.ReadDirent(dir.Fd(), buf)
 		if err != nil {
-			unix.Close(dir)
 			return fmt.Errorf("cannot list descriptors: %w", err)
 		}
 		if n == 0 {
@@ -190,7 +185,7 @@ func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
 		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
 		for _, name := range names {
 			fd, err := strconv.Atoi(name)
-			if err != nil || fd < 3 || fd == dir {
+			if err != nil || fd < 3 || fd == dir.Fd() {
 				continue
 			}
 			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
@@ -198,7 +193,7 @@ func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
 			}
 		}
 	}
-	unix.Close(dir)
+	dir.Close()
 	for _, fd := range inherited {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fmt.Errorf("cannot hide descriptor %d from the helper: %w", fd, err)
@@ -250,8 +245,8 @@ const maxDrainReads = 256
 // waitHelper collects a helper's output from out until it exits, with a
 // deadline after which it is killed, and turns its exit status into an
 // error. The output is kept for stderr, shown once no lock is held.
-func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) error {
-	pidfd, err := unix.PidfdOpen(pid, 0)
+func (l *launcher) waitHelper(pid int, out *desc.FD, path string, timeout time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		privop.KillHelper(pid)
 		unix.Wait4(pid, nil, 0, nil)
@@ -260,7 +255,8 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 		}
 		return fmt.Errorf("cannot watch %s: %w", path, err)
 	}
-	defer unix.Close(pidfd)
+	pidfd := desc.New(fd, path)
+	defer pidfd.Close()
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 4096)
 	var output helperOutput
@@ -271,16 +267,16 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 			privop.KillHelper(pid)
 			break
 		}
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(pidfd.Fd()), Events: unix.POLLIN}}
 		if outOpen {
-			fds = append(fds, unix.PollFd{Fd: int32(out), Events: unix.POLLIN})
+			fds = append(fds, unix.PollFd{Fd: int32(out.Fd()), Events: unix.POLLIN})
 		}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
 			privop.KillHelper(pid)
 			break
 		}
 		if outOpen && fds[1].Revents != 0 {
-			n, err := unix.Read(out, buf)
+			n, err := unix.Read(out.Fd(), buf)
 			if n > 0 {
 				output.add(buf[:n])
 			}
@@ -300,11 +296,11 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	// Whatever the helper wrote last is still in the pipe; a read that
 	// would wait (a child left behind holds the pipe) ends the drain.
 	for i := 0; i < maxDrainReads; i++ {
-		fds := []unix.PollFd{{Fd: int32(out), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(out.Fd()), Events: unix.POLLIN}}
 		if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
 			break
 		}
-		n, _ := unix.Read(out, buf)
+		n, _ := unix.Read(out.Fd(), buf)
 		if n <= 0 {
 			break
 		}

@@ -4,6 +4,7 @@ package privop
 
 import (
 	"fmt"
+	"path"
 	"strconv"
 	"syscall"
 
@@ -11,6 +12,7 @@ import (
 
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/resolve"
 )
@@ -20,13 +22,13 @@ const dirFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_RD
 // fdPath names an open descriptor for syscalls that only take paths. The
 // magic link resolves to exactly the opened file, whatever happens to the
 // name it was opened by.
-func fdPath(fd int) string { return "/proc/self/fd/" + strconv.Itoa(fd) }
+func fdPath(d *desc.FD) string { return "/proc/self/fd/" + strconv.Itoa(d.Fd()) }
 
-// WhyNot says why root could not open name below dirfd: an entry that is
+// WhyNot says why root could not open name below dir: an entry that is
 // not root's can only have been made by someone else.
-func WhyNot(dirfd int, name string, err error) error {
+func WhyNot(dir *desc.FD, name string, err error) error {
 	var st unix.Stat_t
-	if err == unix.EACCES && unix.Fstatat(dirfd, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0 {
+	if err == unix.EACCES && unix.Fstatat(dir.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0 {
 		return fmt.Errorf("owned by uid %d, not root", st.Uid)
 	}
 	return err
@@ -71,11 +73,11 @@ func KillHelper(pid int) { unix.Kill(pid, unix.SIGKILL) }
 
 // WriteExecLabel makes the calling thread's next exec transition to the
 // AppArmor label, writing "exec <label>" to its exec attribute attr below
-// the verified /proc (procfd). Safe: it is the thread's own attribute, which
+// the verified /proc (proc). Safe: it is the thread's own attribute, which
 // any process may write for itself; AppArmor's policy decides whether the
 // transition is allowed; label is derived from validated names.
-func WriteExecLabel(procfd int, attr, label string) error {
-	fd, err := unix.Openat(procfd, attr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
+func WriteExecLabel(proc *desc.FD, attr, label string) error {
+	fd, err := unix.Openat(proc.Fd(), attr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot set the AppArmor exec label %q: %w", label, err)
 	}
@@ -106,13 +108,14 @@ func ProbeMountAPI() (openTree, mountSetattr unix.Errno) {
 
 // Namespaces.
 
-// OpenHostNS opens pid 1's mount namespace below procfd, which takes
+// OpenHostNS opens pid 1's mount namespace below proc, which takes
 // ptrace-read access to pid 1. Safe: it only opens, through the /proc
 // verified to be procfs; the descriptor grants nothing without
 // CAP_SYS_ADMIN to enter it.
-func (p *Privileges) OpenHostNS(procfd int) (int, error) {
-	return p.bracketFD(policy.OpOpenHostNS, "open pid 1's mount namespace", func() (int, error) {
-		return unix.Openat(procfd, "1/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func (p *Privileges) OpenHostNS(proc *desc.FD) (*desc.FD, error) {
+	const name = "pid 1's mount namespace"
+	return p.bracketFD(policy.OpOpenHostNS, "open "+name, name, func() (int, error) {
+		return unix.Openat(proc.Fd(), "1/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	})
 }
 
@@ -120,45 +123,45 @@ func (p *Privileges) OpenHostNS(procfd int) (int, error) {
 // (checked to be nsfs, from the verified /proc). Safe: it is the host's own
 // view, the one a launch from the host starts in anyway; only the calling
 // thread moves (it unshared CLONE_FS).
-func (p *Privileges) JoinHostNS(hostNS int) error {
-	return p.bracket(policy.OpJoinHostNS, "join pid 1's mount namespace", func() error { return unix.Setns(hostNS, unix.CLONE_NEWNS) })
+func (p *Privileges) JoinHostNS(hostNS *desc.FD) error {
+	return p.bracket(policy.OpJoinHostNS, "join pid 1's mount namespace", func() error { return unix.Setns(hostNS.Fd(), unix.CLONE_NEWNS) })
 }
 
 // Join moves the main thread into the namespace the app runs in. Safe:
-// nsfd is nsfs, either made by this launch or bind mounted in the
+// ns is nsfs, either made by this launch or bind mounted in the
 // root-owned /run/snapd/ns and checked to be the one captured there
 // (verifyCaptured); the thread drops every privilege before it execs.
-func (p *Privileges) Join(nsfd int, display string) error {
-	return p.bracket(policy.OpJoin, "join "+display, func() error { return unix.Setns(nsfd, unix.CLONE_NEWNS) })
+func (p *Privileges) Join(ns *desc.FD) error {
+	return p.bracket(policy.OpJoin, "join "+ns.Name(), func() error { return unix.Setns(ns.Fd(), unix.CLONE_NEWNS) })
 }
 
 // Inspect moves a throwaway thread, which only reads its mount table and
-// ends, into the preserved namespace nsfd. Safe: as Join; nothing else
+// ends, into the preserved namespace ns. Safe: as Join; nothing else
 // ever runs on that thread.
-func (p *Privileges) Inspect(nsfd int) error {
-	return p.bracket(policy.OpInspect, "enter the preserved mount namespace", func() error { return unix.Setns(nsfd, unix.CLONE_NEWNS) })
+func (p *Privileges) Inspect(ns *desc.FD) error {
+	return p.bracket(policy.OpInspect, "enter the preserved mount namespace", func() error { return unix.Setns(ns.Fd(), unix.CLONE_NEWNS) })
 }
 
 // Unshare gives the calling throwaway thread a new mount namespace, a
-// copy of fromNS (pid 1's, or the snap's for a per-user layer). Safe: it
-// changes only that thread's view; fromNS is nsfs, from /proc or verified.
-func (p *Privileges) Unshare(fromNS int) error {
+// copy of from (pid 1's, or the snap's for a per-user layer). Safe: it
+// changes only that thread's view; from is nsfs, from /proc or verified.
+func (p *Privileges) Unshare(from *desc.FD) error {
 	return p.bracket(policy.OpUnshare, "create a mount namespace", func() error {
-		if err := unix.Setns(fromNS, unix.CLONE_NEWNS); err != nil {
+		if err := unix.Setns(from.Fd(), unix.CLONE_NEWNS); err != nil {
 			return err
 		}
 		return unix.Unshare(unix.CLONE_NEWNS)
 	})
 }
 
-// MakeSlave makes the mount at dirfd, and every mount below it, a slave.
+// MakeSlave makes the mount at dir, and every mount below it, a slave.
 // Safe: only ever in a mount namespace the calling thread has just made
 // (Unshare: its "/" right away; ClassicUnshare: /snap and /var/snap, the
 // peers of the host's), where it only stops propagation from that
 // namespace back to the host's.
-func (p *Privileges) MakeSlave(dirfd int, display string) error {
-	return p.bracket(policy.OpMakeSlave, "make "+display+" recursively slave", func() error {
-		return unix.Mount("none", fdPath(dirfd), "", unix.MS_REC|unix.MS_SLAVE, "")
+func (p *Privileges) MakeSlave(dir *desc.FD) error {
+	return p.bracket(policy.OpMakeSlave, "make "+dir.Name()+" recursively slave", func() error {
+		return unix.Mount("none", fdPath(dir), "", unix.MS_REC|unix.MS_SLAVE, "")
 	})
 }
 
@@ -174,25 +177,25 @@ func (p *Privileges) MakeSlave(dirfd int, display string) error {
 // parent is searchable). Whatever the setuid install makes with the
 // caller's group is given to root's the same way.
 
-// CreateRootFile makes a file of mode in the root-owned directory dirfd
+// CreateRootFile makes a file of mode in the root-owned directory dir
 // without a name, gives it to root:root, and links it there as name
-// through procfd (the verified /proc), failing with EEXIST if name
+// through proc (the verified /proc), failing with EEXIST if name
 // appeared meanwhile. (The caller opens it by name: a descriptor of the
 // file made without a name is not the linked name's, and nothing can be
 // mounted on it.) Safe: no one can reach a file without a name, so it is
 // never seen with any owner or mode but root's and mode; linkat goes
 // through the verified /proc and never replaces an entry; name is one
 // component derived from a validated name.
-func (p *Privileges) CreateRootFile(procfd, dirfd int, name string, mode uint32, display string) error {
-	return p.bracket(policy.OpCreateRootFile, "create "+display, func() error {
-		fd, err := unix.Openat(dirfd, ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
+func (p *Privileges) CreateRootFile(proc, dir *desc.FD, name string, mode uint32) error {
+	return p.bracket(policy.OpCreateRootFile, "create "+dir.Path(name), func() error {
+		fd, err := unix.Openat(dir.Fd(), ".", unix.O_TMPFILE|unix.O_RDWR|unix.O_CLOEXEC, mode)
 		if err != nil {
 			return err
 		}
 		defer unix.Close(fd)
 		if err = unix.Fchown(fd, 0, 0); err == nil {
 			if err = unix.Fchmod(fd, mode); err == nil {
-				err = unix.Linkat(procfd, "self/fd/"+strconv.Itoa(fd), dirfd, name, unix.AT_SYMLINK_FOLLOW)
+				err = unix.Linkat(proc.Fd(), "self/fd/"+strconv.Itoa(fd), dir.Fd(), name, unix.AT_SYMLINK_FOLLOW)
 			}
 		}
 		if err == nil && createHook != nil {
@@ -203,14 +206,15 @@ func (p *Privileges) CreateRootFile(procfd, dirfd int, name string, mode uint32,
 }
 
 // OpenRootFile opens the existing entry name of the root-owned directory
-// dirfd. Safe: it only opens; O_NOFOLLOW refuses a symlink, O_NONBLOCK
+// dir. Safe: it only opens; O_NOFOLLOW refuses a symlink, O_NONBLOCK
 // keeps a FIFO or device from blocking, and the caller checks on the
 // descriptor that it is a regular file owned by root before using it.
-func (p *Privileges) OpenRootFile(dirfd int, name string, flags int, display string) (int, error) {
+func (p *Privileges) OpenRootFile(dir *desc.FD, name string, flags int) (*desc.FD, error) {
 	flags |= unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC
-	return p.bracketFD(policy.OpOpenRootFile, "open "+display, func() (int, error) {
-		fd, err := unix.Openat(dirfd, name, flags, 0)
-		return fd, WhyNot(dirfd, name, err)
+	path := dir.Path(name)
+	return p.bracketFD(policy.OpOpenRootFile, "open "+path, path, func() (int, error) {
+		fd, err := unix.Openat(dir.Fd(), name, flags, 0)
+		return fd, WhyNot(dir, name, err)
 	})
 }
 
@@ -220,12 +224,13 @@ func (p *Privileges) OpenRootFile(dirfd int, name string, flags int, display str
 // root-only like /tmp/snap-private-tmp), so no one can reach the entry
 // before it is root's; the open follows no symlink and the caller checks
 // on the descriptor what it got.
-func (p *Privileges) MkdirRoot(parent int, name string, mode uint32, display string) (int, error) {
-	return p.bracketFD(policy.OpMkdirRoot, "create "+display, func() (int, error) {
-		if err := unix.Mkdirat(parent, name, mode); err != nil {
+func (p *Privileges) MkdirRoot(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
+	path := parent.Path(name)
+	return p.bracketFD(policy.OpMkdirRoot, "create "+path, path, func() (int, error) {
+		if err := unix.Mkdirat(parent.Fd(), name, mode); err != nil {
 			return -1, err
 		}
-		fd, err := unix.Openat(parent, name, dirFlags, 0)
+		fd, err := unix.Openat(parent.Fd(), name, dirFlags, 0)
 		if err != nil {
 			return -1, err
 		}
@@ -249,15 +254,16 @@ func (p *Privileges) MkdirRoot(parent int, name string, mode uint32, display str
 // lists removed here, and the caller checks on the descriptor, opened while
 // it was the launcher's own, that it is empty. Safe: stage is a fresh
 // random name of one component; nothing else is ever made in parent.
-func (p *Privileges) StageDir(parent int, stage string, display string) (int, error) {
-	return p.bracketFD(policy.OpStageDir, "create a staging directory for "+display, func() (int, error) {
-		if err := unix.Mkdirat(parent, stage, 0o700); err != nil {
+// forName is the name of the directory it is for, in messages.
+func (p *Privileges) StageDir(parent *desc.FD, stage, forName string) (*desc.FD, error) {
+	return p.bracketFD(policy.OpStageDir, "create a staging directory for "+parent.Path(forName), parent.Path(stage), func() (int, error) {
+		if err := unix.Mkdirat(parent.Fd(), stage, 0o700); err != nil {
 			return -1, err
 		}
 		if stageHook != nil {
-			stageHook(parent, stage)
+			stageHook(parent.Fd(), stage)
 		}
-		fd, err := unix.Openat(parent, stage, dirFlags, 0)
+		fd, err := unix.Openat(parent.Fd(), stage, dirFlags, 0)
 		if err != nil {
 			return -1, err
 		}
@@ -291,9 +297,9 @@ func noACL(err error) error {
 // failing with EEXIST if parent has that name already. Safe: the entry is
 // root's with its final mode (MkdirRoot); renameat2 never replaces
 // (RENAME_NOREPLACE) and follows no symlink; both are root-owned.
-func (p *Privileges) PlaceStaged(stage, parent int, name, display string) error {
-	return p.bracket(policy.OpPlaceStaged, "move "+display+" into place", func() error {
-		if err := unix.Renameat2(stage, name, parent, name, unix.RENAME_NOREPLACE); err != nil {
+func (p *Privileges) PlaceStaged(stage, parent *desc.FD, name string) error {
+	return p.bracket(policy.OpPlaceStaged, "move "+parent.Path(name)+" into place", func() error {
+		if err := unix.Renameat2(stage.Fd(), name, parent.Fd(), name, unix.RENAME_NOREPLACE); err != nil {
 			return err
 		}
 		if createHook != nil {
@@ -310,9 +316,9 @@ func (p *Privileges) PlaceStaged(stage, parent int, name, display string) error 
 // is, stays its owner's, under a fresh random name in the same directory;
 // the caller checked that parent is sticky and root's and the entry not
 // root's.
-func (p *Privileges) MoveAside(parent int, name, aside, display string) error {
-	return p.bracket(policy.OpMoveAside, "move someone else's "+display+" aside", func() error {
-		return unix.Renameat2(parent, name, parent, aside, unix.RENAME_NOREPLACE)
+func (p *Privileges) MoveAside(parent *desc.FD, name, aside string) error {
+	return p.bracket(policy.OpMoveAside, "move someone else's "+parent.Path(name)+" aside", func() error {
+		return unix.Renameat2(parent.Fd(), name, parent.Fd(), aside, unix.RENAME_NOREPLACE)
 	})
 }
 
@@ -323,33 +329,34 @@ func (p *Privileges) MoveAside(parent int, name, aside, display string) error {
 // (the caller checked), or the devices group CreateDeviceGroup made,
 // whose files were given to root first (ChownDeviceGroupFile); the group
 // and mode are the contract's.
-func (p *Privileges) FixOwner(fd int, mode uint32) error {
+func (p *Privileges) FixOwner(d *desc.FD, mode uint32) error {
 	return p.bracket(policy.OpFixOwner, "set its owner and mode", func() error {
-		if err := unix.Fchown(fd, 0, 0); err != nil {
+		if err := unix.Fchown(d.Fd(), 0, 0); err != nil {
 			return err
 		}
-		return unix.Fchmod(fd, mode)
+		return unix.Fchmod(d.Fd(), mode)
 	})
 }
 
-// OpenRootOnly opens path below dirfd, in root-only directories (the
+// OpenRootOnly opens path below dir, in root-only directories (the
 // scratch root in /tmp/snap-private-tmp, the snap's cookie,
 // /sys/fs/bpf/snap) that the file-capability install, running as the
 // caller, cannot search. Safe: it only opens, read-only or O_PATH, without
-// following any symlink or leaving dirfd; the caller checks what it got.
-func (p *Privileges) OpenRootOnly(dirfd int, path string, flags int, display string) (int, error) {
+// following any symlink or leaving dir; the caller checks what it got.
+func (p *Privileges) OpenRootOnly(dir *desc.FD, path string, flags int) (*desc.FD, error) {
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC), Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS}
-	return p.bracketFD(policy.OpOpenRootOnly, "open "+display, func() (int, error) { return resolve.Openat2(dirfd, path, how, -1) })
+	name := dir.Path(path)
+	return p.bracketFD(policy.OpOpenRootOnly, "open "+name, name, func() (int, error) { return resolve.Openat2(dir.Fd(), path, how, -1) })
 }
 
 // UnlinkRoot removes name (a directory with AT_REMOVEDIR) from the
-// root-owned directory dirfd; a missing one is no error. Safe: name is a
+// root-owned directory dir; a missing one is no error. Safe: name is a
 // single component derived from a validated instance name; unlinkat never
 // follows a symlink; only what the launcher made goes: a discarded
 // namespace's files, a stale record, an empty scratch directory.
-func (p *Privileges) UnlinkRoot(dirfd int, name string, flags int, display string) error {
-	return p.bracket(policy.OpUnlinkRoot, "remove "+display, func() error {
-		if err := unix.Unlinkat(dirfd, name, flags); err != nil && err != unix.ENOENT {
+func (p *Privileges) UnlinkRoot(dir *desc.FD, name string, flags int) error {
+	return p.bracket(policy.OpUnlinkRoot, "remove "+dir.Path(name), func() error {
+		if err := unix.Unlinkat(dir.Fd(), name, flags); err != nil && err != unix.ENOENT {
 			return err
 		}
 		return nil
@@ -357,25 +364,25 @@ func (p *Privileges) UnlinkRoot(dirfd int, name string, flags int, display strin
 }
 
 // RenameRoot replaces newname with oldname inside the root-owned directory
-// dirfd. Safe: both are single components derived from a validated
+// dir. Safe: both are single components derived from a validated
 // instance name; renameat never follows a symlink at newname.
-func (p *Privileges) RenameRoot(dirfd int, oldname, newname, display string) error {
-	return p.bracket(policy.OpRenameRoot, "replace "+display, func() error { return unix.Renameat(dirfd, oldname, dirfd, newname) })
+func (p *Privileges) RenameRoot(dir *desc.FD, oldname, newname string) error {
+	return p.bracket(policy.OpRenameRoot, "replace "+dir.Path(newname), func() error { return unix.Renameat(dir.Fd(), oldname, dir.Fd(), newname) })
 }
 
-// WriteRootFile writes data, in one write, to fd: a root-owned regular
+// WriteRootFile writes data, in one write, to f: a root-owned regular
 // file of a root-owned directory, opened for writing by OpenRootFile and
 // checked by the caller. Safe: it goes through the descriptor only; what
 // is written is what the launcher formatted (an info file, the rootfs
 // fstab record) from validated names.
-func (p *Privileges) WriteRootFile(fd int, data []byte, display string) error {
-	return p.bracket(policy.OpWriteRootFile, "write "+display, func() error { return writeAll(fd, string(data)) })
+func (p *Privileges) WriteRootFile(f *desc.FD, data []byte) error {
+	return p.bracket(policy.OpWriteRootFile, "write "+f.Name(), func() error { return writeAll(f, string(data)) })
 }
 
-// writeAll writes s with one write(2), as cgroupfs takes one value per
-// write.
-func writeAll(fd int, s string) error {
-	n, err := unix.Write(fd, []byte(s))
+// writeAll writes s to f with one write(2), as cgroupfs takes one value
+// per write.
+func writeAll(f *desc.FD, s string) error {
+	n, err := unix.Write(f.Fd(), []byte(s))
 	if err == nil && n != len(s) {
 		err = fmt.Errorf("short write (%d of %d bytes)", n, len(s))
 	}
@@ -384,34 +391,34 @@ func writeAll(fd int, s string) error {
 
 // Mounts in pid 1's namespace.
 
-// BindSelf bind mounts the directory dirfd onto itself, recursively so that
+// BindSelf bind mounts the directory dir onto itself, recursively so that
 // namespaces captured below it stay visible, so that its propagation can
 // be set apart from its parent's: /run/snapd/ns, and with the
 // parallel-instances feature /snap and /var/snap. Safe: the mount shows
-// exactly what was there, and dirfd was checked to be a root-owned
+// exactly what was there, and dir was checked to be a root-owned
 // directory not writable by others.
-func (p *Privileges) BindSelf(dirfd int, display string) error {
-	return p.bracket(policy.OpBindSelf, "bind mount "+display+" onto itself", func() error {
-		return unix.Mount(fdPath(dirfd), fdPath(dirfd), "", unix.MS_BIND|unix.MS_REC, "")
+func (p *Privileges) BindSelf(dir *desc.FD) error {
+	return p.bracket(policy.OpBindSelf, "bind mount "+dir.Name()+" onto itself", func() error {
+		return unix.Mount(fdPath(dir), fdPath(dir), "", unix.MS_BIND|unix.MS_REC, "")
 	})
 }
 
-// MakePrivate sets private propagation on the mount at dirfd: /run/snapd/ns
+// MakePrivate sets private propagation on the mount at dir: /run/snapd/ns
 // after BindSelf, and in a new namespace its private /tmp and its root.
 // Safe: it only stops mount events from propagating to or from that mount;
 // it is idempotent.
-func (p *Privileges) MakePrivate(dirfd int, display string) error {
-	return p.bracket(policy.OpMakePrivate, "make "+display+" private", func() error { return unix.Mount("none", fdPath(dirfd), "", unix.MS_PRIVATE, "") })
+func (p *Privileges) MakePrivate(dir *desc.FD) error {
+	return p.bracket(policy.OpMakePrivate, "make "+dir.Name()+" private", func() error { return unix.Mount("none", fdPath(dir), "", unix.MS_PRIVATE, "") })
 }
 
-// Capture bind mounts the nsfs file nsfd onto the regular file target in
-// /run/snapd/ns, preserving the namespace. Safe: nsfd is a namespace this
+// Capture bind mounts the nsfs file ns onto the regular file target in
+// /run/snapd/ns, preserving the namespace. Safe: ns is a namespace this
 // launcher just made; target is a root-owned regular file opened without
 // following symlinks in the root-owned, private /run/snapd/ns; the mount is
 // made in pid 1's namespace, where only root can change it.
-func (p *Privileges) Capture(nsfd, target int, display string) error {
-	return p.bracket(policy.OpCapture, "preserve the mount namespace at "+display, func() error {
-		return unix.Mount(fdPath(nsfd), fdPath(target), "", unix.MS_BIND, "")
+func (p *Privileges) Capture(ns, target *desc.FD) error {
+	return p.bracket(policy.OpCapture, "preserve the mount namespace at "+target.Name(), func() error {
+		return unix.Mount(fdPath(ns), fdPath(target), "", unix.MS_BIND, "")
 	})
 }
 
@@ -432,7 +439,7 @@ func (p *Privileges) UnmountNS(path string) error {
 // tmpfs, not the directory under it. Safe: new namespace only; parent is
 // root-only /tmp/snap-private-tmp, opened without following symlinks, where
 // no one else can put anything at name; the tmpfs is new and empty.
-func (p *Privileges) MountRootTmpfs(parent int, name string) error {
+func (p *Privileges) MountRootTmpfs(parent *desc.FD, name string) error {
 	path := fdPath(parent) + "/" + name
 	return p.bracket(policy.OpMountRootTmpfs, "mount the tmpfs of the snap's root", func() error {
 		if err := unix.Mount("tmpfs", path, "tmpfs", 0, "mode=0755,uid=0,gid=0"); err != nil {
@@ -450,50 +457,50 @@ func (p *Privileges) MountRootTmpfs(parent int, name string) error {
 // no one else can reach an entry before it is root's; name is one
 // component of the base snap's root or of a fixed path; nothing is
 // followed (O_NOFOLLOW, AT_SYMLINK_NOFOLLOW).
-func (p *Privileges) MakeRootEntry(root int, name string, typ uint32, target string) error {
-	return p.bracket(policy.OpMakeRootEntry, "create "+name+" in the snap's root", func() error {
+func (p *Privileges) MakeRootEntry(root *desc.FD, name string, typ uint32, target string) error {
+	return p.bracket(policy.OpMakeRootEntry, "create "+root.Path(name), func() error {
 		var err error
 		switch typ {
 		case unix.S_IFDIR:
-			err = unix.Mkdirat(root, name, 0o755)
+			err = unix.Mkdirat(root.Fd(), name, 0o755)
 		case unix.S_IFREG:
 			var fd int
-			if fd, err = unix.Openat(root, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil {
+			if fd, err = unix.Openat(root.Fd(), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644); err == nil {
 				unix.Close(fd)
 			}
 		case unix.S_IFLNK:
-			err = unix.Symlinkat(target, root, name)
+			err = unix.Symlinkat(target, root.Fd(), name)
 		default:
 			err = unix.EINVAL
 		}
 		if err != nil {
 			return err
 		}
-		return unix.Fchownat(root, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+		return unix.Fchownat(root.Fd(), name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
 	})
 }
 
-// CloneTree makes a detached copy of the mount tree at fd (recursively when
-// asked), the new mount API's bind source. Safe: a detached copy is visible
-// to no one until AttachTree places it.
-func (p *Privileges) CloneTree(fd int, recursive bool, display string) (int, error) {
+// CloneTree makes a detached copy of the mount tree at d (recursively when
+// asked), the new mount API's bind source, named as d. Safe: a detached
+// copy is visible to no one until AttachTree places it.
+func (p *Privileges) CloneTree(d *desc.FD, recursive bool) (*desc.FD, error) {
 	flags := uint(unix.OPEN_TREE_CLONE | unix.OPEN_TREE_CLOEXEC | unix.AT_SYMLINK_NOFOLLOW | unix.AT_EMPTY_PATH)
 	if recursive {
 		flags |= unix.AT_RECURSIVE
 	}
-	return p.bracketFD(policy.OpCloneTree, "clone "+display, func() (int, error) { return unix.OpenTree(fd, "", flags) })
+	return p.bracketFD(policy.OpCloneTree, "clone "+d.Name(), d.Name(), func() (int, error) { return unix.OpenTree(d.Fd(), "", flags) })
 }
 
 // SetTreeAttrs sets the propagation (and read-only, when asked) of every
 // mount of a detached tree made by CloneTree. Safe: it changes only the
 // copy, before it is attached.
-func (p *Privileges) SetTreeAttrs(tree int, propagation uintptr, readonly bool, display string) error {
+func (p *Privileges) SetTreeAttrs(tree *desc.FD, propagation uintptr, readonly bool) error {
 	attr := unix.MountAttr{Propagation: uint64(propagation)}
 	if readonly {
 		attr.Attr_set = unix.MOUNT_ATTR_RDONLY
 	}
-	return p.bracket(policy.OpSetTreeAttrs, "set the propagation of "+display, func() error {
-		return unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
+	return p.bracket(policy.OpSetTreeAttrs, "set the propagation of "+tree.Name(), func() error {
+		return unix.MountSetattr(tree.Fd(), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &attr)
 	})
 }
 
@@ -502,9 +509,9 @@ func (p *Privileges) SetTreeAttrs(tree int, propagation uintptr, readonly bool, 
 // targets resolved inside the new root (RESOLVE_IN_ROOT: no symlink of the
 // base escapes it) or the scratch directory in root-only
 // /tmp/snap-private-tmp.
-func (p *Privileges) AttachTree(tree, target int, display string) error {
-	return p.bracket(policy.OpAttachTree, "bind "+display+" into the snap's root", func() error {
-		return unix.MoveMount(tree, "", target, "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
+func (p *Privileges) AttachTree(tree, target *desc.FD) error {
+	return p.bracket(policy.OpAttachTree, "bind "+tree.Name()+" into the snap's root", func() error {
+		return unix.MoveMount(tree.Fd(), "", target.Fd(), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH)
 	})
 }
 
@@ -517,13 +524,13 @@ func (p *Privileges) AttachTree(tree, target int, display string) error {
 // path is a /proc/self/fd/N magic link to a descriptor opened and checked
 // without following symlinks.
 
-// StageOld mounts a new tmpfs, root's and closed to others, on dirfd: the
+// StageOld mounts a new tmpfs, root's and closed to others, on dir: the
 // new namespace's /run/snapd/ns, a private mount (made so again right
 // before). Safe: new namespace only, on a private mount: no mount event
 // reaches pid 1's namespace; the tmpfs is empty.
-func (p *Privileges) StageOld(dirfd int) error {
+func (p *Privileges) StageOld(dir *desc.FD) error {
 	return p.bracket(policy.OpStageOld, "mount the staging area", func() error {
-		return unix.Mount("tmpfs", fdPath(dirfd), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
+		return unix.Mount("tmpfs", fdPath(dir), "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
 	})
 }
 
@@ -532,30 +539,30 @@ func (p *Privileges) StageOld(dirfd int) error {
 // private staging tmpfs, so the new mount is seen by no one and its mount
 // event goes nowhere; src was opened in the new namespace as open_tree's
 // source would be.
-func (p *Privileges) BindOld(src, dst int, recursive bool, display string) error {
+func (p *Privileges) BindOld(src, dst *desc.FD, recursive bool) error {
 	flags := uintptr(unix.MS_BIND)
 	if recursive {
 		flags |= unix.MS_REC
 	}
-	return p.bracket(policy.OpBindOld, "stage "+display, func() error { return unix.Mount(fdPath(src), fdPath(dst), "", flags, "") })
+	return p.bracket(policy.OpBindOld, "stage "+src.Name(), func() error { return unix.Mount(fdPath(src), fdPath(dst), "", flags, "") })
 }
 
-// PropagateOld sets the propagation of the mount at fd: MS_SLAVE,
+// PropagateOld sets the propagation of the mount at d: MS_SLAVE,
 // MS_PRIVATE or MS_UNBINDABLE, with MS_REC for every mount below it too.
 // Safe: new namespace only (a staged mount, the staging area, its "/"
 // before pivot_root, the old root after); it only narrows propagation,
 // never makes anything shared.
-func (p *Privileges) PropagateOld(fd int, flags uintptr, display string) error {
-	return p.bracket(policy.OpPropagateOld, "set the propagation of "+display, func() error { return unix.Mount("none", fdPath(fd), "", flags, "") })
+func (p *Privileges) PropagateOld(d *desc.FD, flags uintptr) error {
+	return p.bracket(policy.OpPropagateOld, "set the propagation of "+d.Name(), func() error { return unix.Mount("none", fdPath(d), "", flags, "") })
 }
 
-// RemountReadOnlyOld makes the staged bind mount at fd read-only, keeping
+// RemountReadOnlyOld makes the staged bind mount at d read-only, keeping
 // keep, its other flags (nosuid, nodev, noexec, atime), which a bind
 // remount would otherwise clear. Safe: a staged mount of the new namespace
 // only loses write access.
-func (p *Privileges) RemountReadOnlyOld(fd int, keep uintptr, display string) error {
-	return p.bracket(policy.OpRemountReadOnlyOld, "make "+display+" read-only", func() error {
-		return unix.Mount("none", fdPath(fd), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|keep, "")
+func (p *Privileges) RemountReadOnlyOld(d *desc.FD, keep uintptr) error {
+	return p.bracket(policy.OpRemountReadOnlyOld, "make "+d.Name()+" read-only", func() error {
+		return unix.Mount("none", fdPath(d), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|keep, "")
 	})
 }
 
@@ -563,17 +570,17 @@ func (p *Privileges) RemountReadOnlyOld(fd int, keep uintptr, display string) er
 // a detached one. Safe: as AttachTree: new namespace only, the targets
 // resolved inside the new root (RESOLVE_IN_ROOT, or its walk) or the
 // staging area's root directory.
-func (p *Privileges) MoveOld(tree, target int, display string) error {
-	return p.bracket(policy.OpMoveOld, "bind "+display+" into the snap's root", func() error {
+func (p *Privileges) MoveOld(tree, target *desc.FD) error {
+	return p.bracket(policy.OpMoveOld, "bind "+tree.Name()+" into the snap's root", func() error {
 		return unix.Mount(fdPath(tree), fdPath(target), "", unix.MS_MOVE, "")
 	})
 }
 
-// PivotRoot makes rootfd the root of the calling thread's new namespace,
+// PivotRoot makes root the root of the calling thread's new namespace,
 // with the old root kept at putOld inside it. Safe: new namespace only.
-func (p *Privileges) PivotRoot(rootfd int, putOld string) error {
+func (p *Privileges) PivotRoot(root *desc.FD, putOld string) error {
 	return p.bracket(policy.OpPivotRoot, "pivot_root into the snap's root filesystem", func() error {
-		if err := unix.Fchdir(rootfd); err != nil {
+		if err := unix.Fchdir(root.Fd()); err != nil {
 			return err
 		}
 		if err := unix.PivotRoot(".", putOld); err != nil {
@@ -593,30 +600,32 @@ func (p *Privileges) Detach(path string) error {
 // BindPrivateTmp bind mounts the snap's private tmp directory (src) on /tmp
 // (dst). Safe: new namespace only, after / was made slave; both were opened
 // without following symlinks and checked to be root-owned directories.
-func (p *Privileges) BindPrivateTmp(src, dst int) error {
+func (p *Privileges) BindPrivateTmp(src, dst *desc.FD) error {
 	return p.bracket(policy.OpBindPrivateTmp, "bind mount the private /tmp", func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND, "") })
 }
 
 // MountDevpts mounts a new devpts instance on pts (the snap's /dev/pts) and
 // binds its ptmx over ptmx (/dev/ptmx). Safe: new namespace only; a new
 // instance shares no terminals with the host's.
-func (p *Privileges) MountDevpts(pts, ptmx int) error {
+func (p *Privileges) MountDevpts(pts, ptmx *desc.FD) error {
 	return p.bracket(policy.OpMountDevpts, "mount a private devpts instance", func() error {
 		if err := unix.Mount("devpts", fdPath(pts), "devpts", 0, policy.DevptsOptions); err != nil {
 			return err
 		}
-		newptmx, err := unix.Open("/dev/pts/ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		fd, err := unix.Open("/dev/pts/ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			return err
 		}
-		defer unix.Close(newptmx)
+		newptmx := desc.New(fd, "/dev/pts/ptmx")
+		defer newptmx.Close()
 		return unix.Mount(fdPath(newptmx), fdPath(ptmx), "", unix.MS_BIND, "")
 	})
 }
 
 // StartSnapUpdateNS starts snap-update-ns from the calling thread, so that
-// it inherits that thread's new namespace, by descriptor. Safe: the binary
-// was checked on helperfd to be a root-owned regular file not writable by
+// it inherits that thread's new namespace, by descriptor, and returns its
+// pid. Safe: the binary was checked on helper to be a root-owned regular
+// file not writable by
 // others; its argv and environment are the launcher's own; it gets stdin,
 // stdout and stderr from the launcher (never the caller's), runs in a
 // session of its own (the caller's terminal cannot signal it), inherits no
@@ -627,7 +636,7 @@ func (p *Privileges) MountDevpts(pts, ptmx int) error {
 // file-capability install) with the caller's ids and only the ambient
 // capabilities policy.UserHelperCaps: the caller, lacking those, can
 // neither ptrace it nor read its memory.
-func (p *Privileges) StartSnapUpdateNS(helperfd int, path string, argv, env []string, stdin, out int, asCaller *syscall.Credential) (int, error) {
+func (p *Privileges) StartSnapUpdateNS(helper *desc.FD, argv, env []string, stdin, out *desc.FD, asCaller *syscall.Credential) (int, error) {
 	sys := &syscall.SysProcAttr{
 		Credential: &syscall.Credential{Uid: 0, Gid: 0, Groups: []uint32{}},
 		Setsid:     true,
@@ -643,19 +652,24 @@ func (p *Privileges) StartSnapUpdateNS(helperfd int, path string, argv, env []st
 			sys.AmbientCaps = append(sys.AmbientCaps, uintptr(c))
 		}
 	}
-	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{uintptr(stdin), uintptr(out), uintptr(out)}, Sys: sys}
-	return p.bracketFD(policy.OpStartSnapUpdateNS, "run "+path, func() (int, error) { return syscall.ForkExec(fdPath(helperfd), argv, attr) })
+	attr := &syscall.ProcAttr{Env: env, Files: []uintptr{uintptr(stdin.Fd()), uintptr(out.Fd()), uintptr(out.Fd())}, Sys: sys}
+	pid := -1
+	err := p.bracket(policy.OpStartSnapUpdateNS, "run "+helper.Name(), func() (err error) {
+		pid, err = syscall.ForkExec(fdPath(helper), argv, attr)
+		return err
+	})
+	return pid, err
 }
 
 // The parallel-instances feature (the launcher's parallel.go).
 
-// MakeShared sets shared propagation, recursively, on the mount at dirfd,
+// MakeShared sets shared propagation, recursively, on the mount at dir,
 // which BindSelf just made of /snap or /var/snap in pid 1's namespace.
 // Safe: the mount shows exactly what the directory showed before, and
 // shared propagation is what the host's "/" has on a systemd host; it is
 // snap-confine's sc_ensure_snap_dir_shared_mounts.
-func (p *Privileges) MakeShared(dirfd int, display string) error {
-	return p.bracket(policy.OpMakeShared, "make "+display+" recursively shared", func() error { return unix.Mount("none", fdPath(dirfd), "", unix.MS_REC|unix.MS_SHARED, "") })
+func (p *Privileges) MakeShared(dir *desc.FD) error {
+	return p.bracket(policy.OpMakeShared, "make "+dir.Name()+" recursively shared", func() error { return unix.Mount("none", fdPath(dir), "", unix.MS_REC|unix.MS_SHARED, "") })
 }
 
 // ClassicUnshare gives a classic app's thread (the main one, which execs
@@ -672,8 +686,8 @@ func (p *Privileges) ClassicUnshare() error {
 // following symlinks and checked to be root-owned directories not writable
 // by others, named from a validated instance name; the app sees root's
 // files of an installed instance, which are readable anyway.
-func (p *Privileges) BindInstanceDir(src, dst int, display string) error {
-	return p.bracket(policy.OpBindInstanceDir, "bind mount "+display, func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND|unix.MS_REC, "") })
+func (p *Privileges) BindInstanceDir(src, dst *desc.FD) error {
+	return p.bracket(policy.OpBindInstanceDir, "bind mount "+src.Name()+" on "+dst.Name(), func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND|unix.MS_REC, "") })
 }
 
 // The host's NVIDIA driver (the launcher's nvidia.go), on the throwaway
@@ -683,28 +697,28 @@ func (p *Privileges) BindInstanceDir(src, dst int, display string) error {
 // reaches the host.
 
 // MountGPUTmpfs mounts a new tmpfs, root's 0755, nodev, noexec and
-// nosuid, on the directory dirfd (gl, gl32, vulkan, glvnd or system/gpu of
+// nosuid, on the directory dir (gl, gl32, vulkan, glvnd or system/gpu of
 // /var/lib/snapd/lib), as snap-confine does. Safe: new namespace only;
-// dirfd was opened there without following symlinks and checked to be a
+// dir was opened there without following symlinks and checked to be a
 // root-owned directory; the tmpfs is new and empty and only hides the
 // host's directory from the snap.
-func (p *Privileges) MountGPUTmpfs(dirfd int, display string) error {
-	return p.bracket(policy.OpMountGPUTmpfs, "mount a tmpfs on "+display, func() error {
-		return unix.Mount("tmpfs", fdPath(dirfd), "tmpfs", unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "mode=0755,uid=0,gid=0")
+func (p *Privileges) MountGPUTmpfs(dir *desc.FD) error {
+	return p.bracket(policy.OpMountGPUTmpfs, "mount a tmpfs on "+dir.Name(), func() error {
+		return unix.Mount("tmpfs", fdPath(dir), "tmpfs", unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "mode=0755,uid=0,gid=0")
 	})
 }
 
-// RemountGPUReadOnly makes the tmpfs whose root is dirfd (checked to be
+// RemountGPUReadOnly makes the tmpfs whose root is dir (checked to be
 // the one MountGPUTmpfs just mounted) read-only, keeping nodev, noexec and
 // nosuid. Safe: new namespace only; it only takes away.
-func (p *Privileges) RemountGPUReadOnly(dirfd int, display string) error {
-	return p.bracket(policy.OpRemountGPUReadOnly, "make "+display+" read-only", func() error {
-		return unix.Mount("none", fdPath(dirfd), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "")
+func (p *Privileges) RemountGPUReadOnly(dir *desc.FD) error {
+	return p.bracket(policy.OpRemountGPUReadOnly, "make "+dir.Name()+" read-only", func() error {
+		return unix.Mount("none", fdPath(dir), "", unix.MS_REMOUNT|unix.MS_BIND|unix.MS_RDONLY|unix.MS_NODEV|unix.MS_NOEXEC|unix.MS_NOSUID, "")
 	})
 }
 
 // WriteGPUFile creates name, a new file of mode 0644 holding data, in the
-// directory dirfd of a tmpfs MountGPUTmpfs mounted, and gives it to
+// directory dir of a tmpfs MountGPUTmpfs mounted, and gives it to
 // root:root: the copy of a snap's GPU vendor file, as snap-confine copies
 // them. Safe: the tmpfs is mounted in this thread's new namespace alone,
 // below the new root in root-only /tmp/snap-private-tmp, so no one else
@@ -712,15 +726,17 @@ func (p *Privileges) RemountGPUReadOnly(dirfd int, display string) error {
 // a new file; name is one component listed in root's /etc/glvnd/egl_vendor.d
 // or /etc/vulkan/icd.d; data was read without privilege from a file anyone
 // may read.
-func (p *Privileges) WriteGPUFile(dirfd int, name string, data []byte, display string) error {
-	return p.bracket(policy.OpWriteGPUFile, "create "+display, func() error {
-		fd, err := unix.Openat(dirfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+func (p *Privileges) WriteGPUFile(dir *desc.FD, name string, data []byte) error {
+	path := dir.Path(name)
+	return p.bracket(policy.OpWriteGPUFile, "create "+path, func() error {
+		fd, err := unix.Openat(dir.Fd(), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
 		if err != nil {
 			return err
 		}
-		defer unix.Close(fd)
+		f := desc.New(fd, path)
+		defer f.Close()
 		if len(data) > 0 {
-			if err := writeAll(fd, string(data)); err != nil {
+			if err := writeAll(f, string(data)); err != nil {
 				return err
 			}
 		}
@@ -741,7 +757,7 @@ func (p *Privileges) WriteGPUFile(dirfd int, name string, data []byte, display s
 const v1Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV
 
 // CreateDeviceGroup creates the group name in the devices hierarchy
-// (devices) and opens it through procfd (the verified /proc); EEXIST if
+// (devices) and opens it through proc (the verified /proc); EEXIST if
 // anything is there. cgroupfs cannot rename a group to another parent, so
 // it cannot be staged as a directory is: made by the file-capability
 // install it is the caller's until the launcher gives it and its files to
@@ -756,13 +772,14 @@ const v1Resolve = unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE
 // it, or their own processes moved in, only narrow their own devices; the
 // open stays below devices on the same mount and the caller checks what
 // it got.
-func (p *Privileges) CreateDeviceGroup(procfd, devices int, name, display string) (int, error) {
+func (p *Privileges) CreateDeviceGroup(proc, devices *desc.FD, name string) (*desc.FD, error) {
 	how := &unix.OpenHow{Flags: dirFlags, Resolve: v1Resolve}
-	return p.bracketFD(policy.OpCreateDeviceGroup, "create "+display, func() (int, error) {
-		if err := unix.Mkdirat(devices, name, 0o700); err != nil {
+	path := devices.Path(name)
+	return p.bracketFD(policy.OpCreateDeviceGroup, "create "+path, path, func() (int, error) {
+		if err := unix.Mkdirat(devices.Fd(), name, 0o700); err != nil {
 			return -1, err
 		}
-		fd, err := resolve.Openat2(devices, name, how, procfd)
+		fd, err := resolve.Openat2(devices.Fd(), name, how, proc.Fd())
 		if err == nil && createHook != nil {
 			createHook()
 		}
@@ -775,26 +792,27 @@ func (p *Privileges) CreateDeviceGroup(procfd, devices int, name, display string
 // following a symlink. Safe: group is that new group, and name one of the
 // files the kernel gives every group (devcgroup.V1GroupFiles), with the
 // mode the kernel gives it.
-func (p *Privileges) ChownDeviceGroupFile(group int, name string, mode uint32, display string) error {
-	return p.bracket(policy.OpChownDeviceGroupFile, "give "+display+"/"+name+" to root", func() error {
-		if err := unix.Fchownat(group, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+func (p *Privileges) ChownDeviceGroupFile(group *desc.FD, name string, mode uint32) error {
+	return p.bracket(policy.OpChownDeviceGroupFile, "give "+group.Path(name)+" to root", func() error {
+		if err := unix.Fchownat(group.Fd(), name, 0, 0, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			return err
 		}
-		return unix.Fchmodat(group, name, mode, 0)
+		return unix.Fchmodat(group.Fd(), name, mode, 0)
 	})
 }
 
-// OpenDeviceGroup opens name below dir through procfd (the verified
+// OpenDeviceGroup opens name below dir through proc (the verified
 // /proc): the existing group name in the devices hierarchy (dir, with
 // dirFlags), or one of the files of the group (dir): devices.deny,
 // devices.allow and cgroup.procs for writing, devices.list for reading.
 // Safe: it only opens, below the checked hierarchy or group, on the same
 // mount, without following symlinks; the caller checks that each is
 // root's cgroupfs entry before using it.
-func (p *Privileges) OpenDeviceGroup(procfd, dir int, name string, flags int, display string) (int, error) {
+func (p *Privileges) OpenDeviceGroup(proc, dir *desc.FD, name string, flags int) (*desc.FD, error) {
 	how := &unix.OpenHow{Flags: uint64(flags | unix.O_CLOEXEC | unix.O_NOFOLLOW), Resolve: v1Resolve}
-	return p.bracketFD(policy.OpOpenDeviceGroup, "open "+display, func() (int, error) {
-		fd, err := resolve.Openat2(dir, name, how, procfd)
+	path := dir.Path(name)
+	return p.bracketFD(policy.OpOpenDeviceGroup, "open "+path, path, func() (int, error) {
+		fd, err := resolve.Openat2(dir.Fd(), name, how, proc.Fd())
 		return fd, WhyNot(dir, name, err)
 	})
 }
@@ -806,16 +824,16 @@ func (p *Privileges) OpenDeviceGroup(procfd, dir int, name string, flags int, di
 // root's cgroupfs file of this app's own group, below the verified devices
 // hierarchy; a group's rules only narrow its parent's, and only the app's
 // group (which holds the app's processes alone) changes.
-func (p *Privileges) WriteDeviceRule(file int, line, display string) error {
-	return p.bracket(policy.OpWriteDeviceRule, "write "+display, func() error { return writeAll(file, line) })
+func (p *Privileges) WriteDeviceRule(file *desc.FD, line string) error {
+	return p.bracket(policy.OpWriteDeviceRule, "write "+file.Name(), func() error { return writeAll(file, line) })
 }
 
 // AttachDeviceGroup moves the launcher's process (every thread) into the
 // group (procs, its cgroup.procs); the app inherits it across the exec.
 // Safe: procs was checked to be the root-owned cgroup.procs of this app's
 // own devices group; only the launcher itself moves.
-func (p *Privileges) AttachDeviceGroup(procs int, display string) error {
-	return p.bracket(policy.OpAttachDeviceGroup, "move the launcher into "+display, func() error {
+func (p *Privileges) AttachDeviceGroup(procs *desc.FD) error {
+	return p.bracket(policy.OpAttachDeviceGroup, "move the launcher into "+path.Dir(procs.Name()), func() error {
 		return writeAll(procs, strconv.Itoa(unix.Getpid())+"\n")
 	})
 }
@@ -831,18 +849,18 @@ func (p *Privileges) RaiseMemlock(lim unix.Rlimit) error {
 	return p.bracket(policy.OpRaiseMemlock, "raise RLIMIT_MEMLOCK", func() error { return unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &lim, nil) })
 }
 
-// MountBPFFS mounts a new, empty bpffs on /sys/fs/bpf (dirfd) in pid 1's
+// MountBPFFS mounts a new, empty bpffs on /sys/fs/bpf (dir) in pid 1's
 // namespace, where systemd normally has mounted one, as snap-confine 2.77
 // does on hosts whose userland did not (bpf_mount_bpffs): nosuid, nodev,
 // noexec, mode 0700, default propagation; owned by root:root whatever the
 // launcher's filesystem ids (Linux 6.9 gives a new bpffs the mounter's,
-// older kernels ignore the options and give root's). Safe: dirfd was opened
+// older kernels ignore the options and give root's). Safe: dir was opened
 // without following symlinks and checked to be sysfs's own directory,
 // root's and writable by nobody else, with nothing mounted on it; the new
 // instance is empty and only root can use it.
-func (p *Privileges) MountBPFFS(dirfd int) error {
+func (p *Privileges) MountBPFFS(dir *desc.FD) error {
 	return p.bracket(policy.OpMountBPFFS, "mount bpffs on "+devcgroup.BPFFS, func() error {
-		return unix.Mount("bpf", fdPath(dirfd), "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
+		return unix.Mount("bpf", fdPath(dir), "bpf", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=0700,uid=0,gid=0")
 	})
 }
 

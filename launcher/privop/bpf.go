@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 )
 
@@ -28,37 +29,38 @@ import (
 // OpenDeviceMap gets the map pinned at entry, an O_PATH descriptor of the
 // entry of the root-only /sys/fs/bpf/snap that the caller opened without
 // following a symlink and checked to be a regular file of root's, through
-// its /proc/self/fd magic link below procfd (the verified /proc), so that
+// its /proc/self/fd magic link below proc (the verified /proc), so that
 // the object fetched is exactly the entry checked. Safe: it only opens;
 // the caller checks what the map is before using it.
-func (p *Privileges) OpenDeviceMap(procfd, entry int, pathFD bool, display string) (int, error) {
-	return p.bracketFD(policy.OpOpenDeviceMap, "open the device map "+display, func() (int, error) {
+func (p *Privileges) OpenDeviceMap(proc, entry *desc.FD, pathFD bool) (*desc.FD, error) {
+	return p.bracketFD(policy.OpOpenDeviceMap, "open the device map "+entry.Name(), entry.Name(), func() (int, error) {
 		if pathFD {
-			return bpfObjGet("self/fd/"+strconv.Itoa(entry), procfd)
+			return bpfObjGet("self/fd/"+strconv.Itoa(entry.Fd()), proc.Fd())
 		}
 		return bpfObjGet(fdPath(entry), -1)
 	})
 }
 
 // CreateDeviceMap creates an empty device map in snapd's layout, pins it as
-// name in /sys/fs/bpf/snap (dirfd), failing if anything is there already,
+// name in /sys/fs/bpf/snap (dir), failing if anything is there already,
 // and gives the pinned file to root:root. Safe: the map is new and empty,
 // the name a single component derived from a validated security tag, in a
 // root-only directory of bpffs that no one else can search, so no one
 // reaches the file before it is root's.
-func (p *Privileges) CreateDeviceMap(dirfd int, name, objName string, pathFD bool, display string) (int, error) {
-	return p.bracketFD(policy.OpCreateDeviceMap, "create the device map "+display, func() (int, error) {
+func (p *Privileges) CreateDeviceMap(dir *desc.FD, name, objName string, pathFD bool) (*desc.FD, error) {
+	path := dir.Path(name)
+	return p.bracketFD(policy.OpCreateDeviceMap, "create the device map "+path, path, func() (int, error) {
 		fd, err := bpfMapCreate(unix.BPF_MAP_TYPE_HASH, devcgroup.KeySize, devcgroup.ValueSize, devcgroup.MaxEntries, objName)
 		if err != nil {
 			return -1, err
 		}
 		if pathFD {
-			err = bpfObjPin(fd, name, dirfd)
+			err = bpfObjPin(fd, name, dir.Fd())
 		} else {
-			err = bpfObjPin(fd, fdPath(dirfd)+"/"+name, -1)
+			err = bpfObjPin(fd, fdPath(dir)+"/"+name, -1)
 		}
 		if err == nil {
-			err = unix.Fchownat(dirfd, name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
+			err = unix.Fchownat(dir.Fd(), name, 0, 0, unix.AT_SYMLINK_NOFOLLOW)
 		}
 		if err != nil {
 			unix.Close(fd)
@@ -69,21 +71,21 @@ func (p *Privileges) CreateDeviceMap(dirfd int, name, objName string, pathFD boo
 }
 
 // UpdateDeviceMap makes one change of devcgroup.MapSteps to the device map
-// mapfd: allows a device, or takes one away (a missing one is no error);
+// m: allows a device, or takes one away (a missing one is no error);
 // the launcher makes them in order, additions first, so that a device
 // allowed before and after is never missing for the app's running
-// processes, whoever started them. Safe: mapfd was checked to be a map of
+// processes, whoever started them. Safe: m was checked to be a map of
 // snapd's layout pinned in the root-only /sys/fs/bpf/snap under this
 // app's name; the map is the app's own, set to its allow list under the
 // per-snap lock, as snap-confine does; nothing but the descriptor's write
 // access is used.
-func (p *Privileges) UpdateDeviceMap(mapfd int, step devcgroup.MapStep, display string) error {
-	return p.bracket(policy.OpUpdateDeviceMap, "update the device map "+display, func() error {
+func (p *Privileges) UpdateDeviceMap(m *desc.FD, step devcgroup.MapStep) error {
+	return p.bracket(policy.OpUpdateDeviceMap, "update the device map "+m.Name(), func() error {
 		if step.Add {
-			if err := bpfMapUpdate(mapfd, step.Key[:], []byte{1}); err != nil {
+			if err := bpfMapUpdate(m.Fd(), step.Key[:], []byte{1}); err != nil {
 				return fmt.Errorf("cannot allow %s: %w", devcgroup.DeviceOfKey(step.Key), err)
 			}
-		} else if err := bpfMapDelete(mapfd, step.Key[:]); err != nil && err != unix.ENOENT {
+		} else if err := bpfMapDelete(m.Fd(), step.Key[:]); err != nil && err != unix.ENOENT {
 			return fmt.Errorf("cannot delete %s: %w", devcgroup.DeviceOfKey(step.Key), err)
 		}
 		return nil
@@ -91,23 +93,23 @@ func (p *Privileges) UpdateDeviceMap(mapfd int, step devcgroup.MapStep, display 
 }
 
 // LoadDeviceProgram loads the device program (devcgroup.DeviceProgram)
-// reading mapfd. Safe: the program is fixed, only denies, and does nothing
+// reading m. Safe: the program is fixed, only denies, and does nothing
 // until attached.
-func (p *Privileges) LoadDeviceProgram(mapfd int, objName string) (int, error) {
-	insns := devcgroup.DeviceProgram(mapfd)
-	return p.bracketFD(policy.OpLoadDeviceProgram, "load the device cgroup program", func() (int, error) {
+func (p *Privileges) LoadDeviceProgram(m *desc.FD, objName string) (*desc.FD, error) {
+	insns := devcgroup.DeviceProgram(m.Fd())
+	return p.bracketFD(policy.OpLoadDeviceProgram, "load the device cgroup program", "the device cgroup program", func() (int, error) {
 		return bpfProgLoad(unix.BPF_PROG_TYPE_CGROUP_DEVICE, insns, objName)
 	})
 }
 
-// AttachDeviceProgram attaches prog to the cgroup cgfd, replacing the
-// device program a previous launch attached there. Safe: cgfd is the
+// AttachDeviceProgram attaches prog to the cgroup cg, replacing the
+// device program a previous launch attached there. Safe: cg is the
 // launcher's own cgroup, checked to be cgroup2 and this app's own snap
 // cgroup (snap.<tag>-<id>.scope or snap.<tag>.service), so only this app's
 // processes lose device access; the program only denies.
-func (p *Privileges) AttachDeviceProgram(cgfd, prog int, display string) error {
-	return p.bracket(policy.OpAttachDeviceProgram, "attach the device cgroup program to "+display, func() error {
-		return bpfProgAttach(cgfd, prog, unix.BPF_CGROUP_DEVICE)
+func (p *Privileges) AttachDeviceProgram(cg, prog *desc.FD) error {
+	return p.bracket(policy.OpAttachDeviceProgram, "attach the device cgroup program to "+cg.Name(), func() error {
+		return bpfProgAttach(cg.Fd(), prog.Fd(), unix.BPF_CGROUP_DEVICE)
 	})
 }
 
@@ -128,10 +130,10 @@ func ProbeBPFPathFD() error {
 // DeviceMapInfo returns a map's type, key size and value size. It only
 // reads, through the descriptor, and needs no privilege (not an action);
 // it is here with the other bpf(2) calls.
-func DeviceMapInfo(fd int) (typ, keySize, valueSize uint32, err error) {
+func DeviceMapInfo(m *desc.FD) (typ, keySize, valueSize uint32, err error) {
 	var info [80]byte
 	var a bpfAttr
-	a.u32(0, uint32(fd))
+	a.u32(0, uint32(m.Fd()))
 	a.u32(4, uint32(len(info)))
 	a.ptr(8, unsafe.Pointer(&info[0]))
 	_, err = bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a)
@@ -140,9 +142,10 @@ func DeviceMapInfo(fd int) (typ, keySize, valueSize uint32, err error) {
 	return n.Uint32(info[0:]), n.Uint32(info[8:]), n.Uint32(info[12:]), err
 }
 
-// DeviceMapKeys lists the keys of the device map mapfd. It only reads,
+// DeviceMapKeys lists the keys of the device map m. It only reads,
 // through the descriptor, and needs no privilege (not an action).
-func DeviceMapKeys(mapfd int) ([][devcgroup.KeySize]byte, error) {
+func DeviceMapKeys(m *desc.FD) ([][devcgroup.KeySize]byte, error) {
+	mapfd := m.Fd()
 	var keys [][devcgroup.KeySize]byte
 	var key, next [devcgroup.KeySize]byte
 	for first := true; ; first = false {

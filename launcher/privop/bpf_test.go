@@ -11,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/tests/kernelsim"
 )
 
@@ -25,11 +26,12 @@ func TestDeviceMapByPathWithoutPathFD(t *testing.T) {
 	if err := ProbeBPFPathFD(); (err == unix.ENOENT || err == unix.EBADF) == simulated {
 		t.Fatalf("ProbeBPFPathFD() = %v", err)
 	}
-	procfd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open("/proc", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(procfd)
+	proc := desc.New(fd, "/proc")
+	defer proc.Close()
 	dir := t.TempDir()
 	// As the launcher unprivileged: nothing raised; the test runs as root.
 	p := &Privileges{}
@@ -44,41 +46,41 @@ func TestDeviceMapByPathWithoutPathFD(t *testing.T) {
 			return err
 		}
 		defer unix.Unmount(dir, unix.MNT_DETACH)
-		snap, err := unix.Open(dir, dirFlags, 0)
+		fd, err := unix.Open(dir, dirFlags, 0)
 		if err != nil {
 			return err
 		}
-		defer unix.Close(snap)
-		mapfd, err := p.CreateDeviceMap(snap, "at", "fallback_test", true, "at")
+		snap := desc.New(fd, dir)
+		defer snap.Close()
+		m, err := p.CreateDeviceMap(snap, "at", "fallback_test", true)
 		if (err != nil) != simulated {
 			t.Errorf("BPF_F_PATH_FD pin: %v", err)
 		}
-		if err == nil {
-			unix.Close(mapfd)
-		}
-		mapfd, err = p.CreateDeviceMap(snap, "path", "fallback_test", false, "path")
+		m.Close()
+		m, err = p.CreateDeviceMap(snap, "path", "fallback_test", false)
 		if err != nil {
 			t.Fatalf("pin by path: %v", err)
 		}
-		defer unix.Close(mapfd)
-		entry, err := unix.Openat(snap, "path", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		defer m.Close()
+		fd, err = unix.Openat(snap.Fd(), "path", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 		if err != nil {
 			t.Fatalf("the pin is not in the directory: %v", err)
 		}
-		defer unix.Close(entry)
-		got, err := p.OpenDeviceMap(procfd, entry, false, "path")
+		entry := desc.New(fd, dir+"/path")
+		defer entry.Close()
+		got, err := p.OpenDeviceMap(proc, entry, false)
 		if err != nil {
 			t.Fatalf("get by path: %v", err)
 		}
-		defer unix.Close(got)
-		if mapID(t, got) != mapID(t, mapfd) {
+		defer got.Close()
+		if mapID(t, got.Fd()) != mapID(t, m.Fd()) {
 			t.Error("the map fetched by path is not the one pinned")
 		}
-		if fd, err := p.OpenDeviceMap(procfd, entry, true, "at"); (err != nil) != simulated {
+		at, err := p.OpenDeviceMap(proc, entry, true)
+		if (err != nil) != simulated {
 			t.Errorf("BPF_F_PATH_FD get: %v", err)
-		} else if err == nil {
-			unix.Close(fd)
 		}
+		at.Close()
 		return nil
 	}
 	// On a locked thread of its own in a private mount namespace,

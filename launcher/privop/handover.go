@@ -13,6 +13,7 @@ import (
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/shared/desc"
 )
 
 // The handover (the launcher's handover.go says its order): the caller's
@@ -107,12 +108,12 @@ func verifyDropped(keep capSet) error {
 // execs.
 func RootRegainable() bool { return unix.Setresuid(-1, 0, -1) == nil }
 
-// Fchdir makes the directory fd the process's working directory, and
+// Fchdir makes the directory dir the process's working directory, and
 // Chdir the directory at path. Safe: the launcher enters the caller's
 // working directory, or the void directory, or "/", with the caller's
 // own rights, after Drop.
-func Fchdir(fd int) error     { return unix.Fchdir(fd) }
-func Chdir(path string) error { return unix.Chdir(path) }
+func Fchdir(dir *desc.FD) error { return unix.Fchdir(dir.Fd()) }
+func Chdir(path string) error   { return unix.Chdir(path) }
 
 // Final is the last step of the handover, made ready beforehand so that
 // running it allocates nothing and makes only raw syscalls.

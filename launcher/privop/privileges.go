@@ -31,6 +31,7 @@ import (
 
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 )
 
 // The launcher holds its privilege as a permitted capability set and keeps
@@ -247,15 +248,18 @@ func (p *Privileges) bracket(op policy.Op, what string, fn func() error) error {
 	return nil
 }
 
-// bracketFD is bracket for an action that returns a descriptor (or a pid),
-// -1 when it fails.
-func (p *Privileges) bracketFD(op policy.Op, what string, fn func() (int, error)) (int, error) {
+// bracketFD is bracket for an action that opens a descriptor, which it
+// names name; nil when it fails.
+func (p *Privileges) bracketFD(op policy.Op, what, name string, fn func() (int, error)) (*desc.FD, error) {
 	fd := -1
 	err := p.bracket(op, what, func() (err error) {
 		fd, err = fn()
 		return err
 	})
-	return fd, err
+	if err != nil {
+		return nil, err
+	}
+	return desc.New(fd, name), nil
 }
 
 // actionError is "cannot <what>: <err>", put into words only when printed:

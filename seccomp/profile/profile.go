@@ -24,6 +24,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/trusted"
@@ -54,7 +55,7 @@ func Read(tag naming.SecurityTag) (bpf.Profile, Format, string, error) {
 	if err != nil {
 		return bpf.Profile{}, Bin2, bin2, fmt.Errorf("cannot load the seccomp profile of %s: %w", tag, err)
 	}
-	defer unix.Close(dir)
+	defer dir.Rename("seccomp profile " + layout.SeccompDir).Close()
 	p, err := readFile(dir, layout.SeccompName(tag), bpf.ParseBin2)
 	if !errors.Is(err, unix.ENOENT) {
 		return p, Bin2, bin2, err
@@ -80,15 +81,14 @@ func Read(tag naming.SecurityTag) (bpf.Profile, Format, string, error) {
 
 // readFile reads one profile file below dir with parse. A missing file is
 // an error that wraps ENOENT.
-func readFile(dir int, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
-	display := "seccomp profile " + layout.SeccompDir + "/" + name
-	data, err := trusted.ReadRootGroupFileAt(dir, name, display, MaxSize)
+func readFile(dir *desc.FD, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
+	data, err := trusted.ReadRootGroupFileAt(dir, name, MaxSize)
 	if err != nil {
 		return bpf.Profile{}, err
 	}
 	p, err := parse(data)
 	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot use %s: %w", display, err)
+		return bpf.Profile{}, fmt.Errorf("cannot use %s: %w", dir.Path(name), err)
 	}
 	return p, nil
 }
