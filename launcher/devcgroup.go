@@ -46,22 +46,6 @@ import (
 // Every file is opened below a trusted directory without following
 // symlinks or blocking, and must be root's regular file.
 
-// cgroupHierarchy tells which hierarchy the device cgroup uses, as
-// snap-confine does: v2 when /sys/fs/cgroup is cgroup2, the v1 devices
-// controller otherwise (legacy and hybrid hosts).
-func (l *launcher) cgroupHierarchy() (devcgroup.Hierarchy, error) {
-	cgroot, err := openDirPath(devcgroup.CgroupDir)
-	if err != nil {
-		return devcgroup.V1, err
-	}
-	defer cgroot.Close()
-	magic, err := fsMagic(cgroot)
-	if err != nil {
-		return devcgroup.V1, fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
-	}
-	return devcgroup.HierarchyOf(magic), nil
-}
-
 // deviceCgroup sets the device cgroup up as the plan says: in its
 // hierarchy, allowing exactly its list.
 func (l *launcher) deviceCgroup(d planner.DeviceStep) error {

@@ -5,14 +5,11 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/desc"
-	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -123,60 +120,21 @@ func readDirNames(dir *desc.FD) ([]string, error) {
 	}
 }
 
-// DiscardMain is snap-discard-ns, command-line compatible with snapd's:
-//
-//	snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE
-//
-// It is a root-only tool (neither setuid nor installed with capabilities).
-// It takes the per-snap lock itself or, with either option (snapd ≥ 2.74
-// passes --snap-already-locked while it holds the lock during a refresh,
-// snap-confine --from-snap-confine), checks that its caller holds it. A
+// Discard is snap-discard-ns's work (package launcher/discardns has its
+// command line): it discards inst's preserved namespaces, as root, taking
+// the per-snap lock itself or, when locked (snapd ≥ 2.74 passes
+// --snap-already-locked while it holds the lock during a refresh,
+// snap-confine --from-snap-confine), checking that its caller holds it. A
 // missing /run/snapd/ns is success.
-func DiscardMain(args []string) int {
-	if err := discardMain(args); err != nil {
-		fail(err)
-		return 1
-	}
-	return 0
-}
-
-// parseDiscardArgs returns the instance name and whether the caller holds
-// the snap's lock, or the text to print (help, version).
-func parseDiscardArgs(args []string) (instance string, locked bool, print string, err error) {
-	switch {
-	case len(args) == 2 && (args[1] == "--help" || args[1] == "-h"):
-		return "", false, help.SnapDiscardNS.Help, nil
-	case len(args) == 2 && args[1] == "--version":
-		return "", false, "snap-discard-ns " + Version + "\n", nil
-	case len(args) == 2 && !strings.HasPrefix(args[1], "-"):
-		return args[1], false, "", nil
-	case len(args) == 3 && (args[1] == "--from-snap-confine" || args[1] == "--snap-already-locked"):
-		return args[2], true, "", nil
-	}
-	return "", false, "", errors.New("cannot discard: usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE (see --help)")
-}
-
-func discardMain(args []string) error {
-	name, fromSnapConfine, print, err := parseDiscardArgs(args)
-	if err != nil {
-		return err
-	}
-	if print != "" {
-		unix.Write(1, []byte(print))
-		return nil
-	}
-	inst, err := naming.ParseInstance(name)
-	if err != nil {
-		return err
-	}
+func Discard(inst naming.Instance, fromSnapConfine, debug bool) error {
 	if unix.Geteuid() != 0 {
 		return errors.New("cannot discard: snap-discard-ns must run as root")
 	}
-	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
 	l := &launcher{debug: debug, ruid: unix.Getuid()}
 	defer l.flushStderr()
 	// Root, but like the launcher's: each action raises exactly its
 	// capabilities (init emptied the effective set of every thread).
+	var err error
 	if l.priv, err = privop.Acquire(l.ruid, l.debugLog()); err != nil {
 		return err
 	}

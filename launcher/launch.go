@@ -193,7 +193,7 @@ func (l *launcher) gatherSnap(s *session) error {
 	if h.InContainer, err = gather.InContainer(); err != nil {
 		return err
 	}
-	if h.Hierarchy, err = l.cgroupHierarchy(); err != nil {
+	if h.Hierarchy, err = gather.Hierarchy(); err != nil {
 		return err
 	}
 	snap := &planner.Snap{Removing: gather.Removing(inst)}

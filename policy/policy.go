@@ -12,7 +12,6 @@
 package policy
 
 import (
-	"slices"
 	"strings"
 )
 
@@ -335,24 +334,6 @@ func Required() []Cap {
 		for _, c := range append(append([]Cap{}, spec.Caps...), spec.FileCapsOnly...) {
 			if !seen[c] {
 				seen[c] = true
-				caps = append(caps, c)
-			}
-		}
-	}
-	return caps
-}
-
-// OptionalCaps is the union of every action's Optional capabilities, less
-// Required(): raised only when held.
-func OptionalCaps() []Cap {
-	var caps []Cap
-	required := map[Cap]bool{}
-	for _, c := range Required() {
-		required[c] = true
-	}
-	for _, spec := range Ops {
-		for _, c := range spec.Optional {
-			if !required[c] && !slices.Contains(caps, c) {
 				caps = append(caps, c)
 			}
 		}

@@ -157,11 +157,16 @@ func InContainer() (bool, error) {
 // /sys/fs/cgroup is cgroup2, the v1 devices controller otherwise (legacy
 // and hybrid hosts), as snap-confine decides.
 func Hierarchy() (devcgroup.Hierarchy, error) {
+	dir, err := trusted.Walk(devcgroup.CgroupDir, nil)
+	if err != nil {
+		return devcgroup.V1, err
+	}
+	defer dir.Close()
 	var sfs unix.Statfs_t
-	if err := unix.Statfs(devcgroup.CgroupDir, &sfs); err != nil {
+	if err := unix.Fstatfs(dir.Fd(), &sfs); err != nil {
 		return devcgroup.V1, fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
 	}
-	return devcgroup.HierarchyOf(int64(sfs.Type)), nil
+	return devcgroup.HierarchyOf(int64(uint32(sfs.Type))), nil
 }
 
 // DeviceSettings reads snapd's device cgroup settings file of inst once;
