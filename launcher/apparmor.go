@@ -9,6 +9,7 @@ import (
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // AppArmor, as snap-confine uses it: the launcher finds out whether
@@ -45,43 +46,44 @@ func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.
 // planner, which refuses to go on unconfined with elevated privileges
 // where AppArmor is enabled. Detection fails closed: an error is the
 // planner's refusal.
-func (l *launcher) detectAppArmor() {
+func (s *session) detectAppArmor() {
 	err := func() error {
-		proc, err := openProc()
+		proc, err := trusted.Proc()
 		if err != nil {
 			return err
 		}
 		defer proc.Close()
-		sys, err := openDirPath("/sys")
+		sys, err := trusted.Path("/sys")
 		if err != nil {
 			return fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 		}
 		defer sys.Close()
-		l.aa, err = gather.DetectAppArmor(sys, proc)
+		s.aa, err = gather.DetectAppArmor(sys, proc)
 		return err
 	}()
-	l.facts.AppArmor = l.aa.Fact()
-	l.facts.AppArmor.Err = err
-	if err == nil && l.aa.Enabled {
-		l.debugf("AppArmor: enabled; the launcher runs as %q (%s); the app execs as %q, snap-update-ns as %q", l.aa.Label, l.aa.Mode, l.appLabel(), l.helperLabel())
+	s.facts.AppArmor = s.aa.Fact()
+	s.facts.AppArmor.Err = err
+	if err == nil && s.aa.Enabled {
+		s.debugf("AppArmor: enabled; the launcher runs as %q (%s); the app execs as %q, snap-update-ns as %q", s.aa.Label, s.aa.Mode, s.appLabel(), s.helperLabel())
 	} else if err == nil {
-		l.debugf("AppArmor: not enabled in this kernel: no labels are set")
+		s.debugf("AppArmor: not enabled in this kernel: no labels are set")
 	}
 }
 
 // execLabel sets the calling thread's AppArmor exec label, through the
-// verified /proc (opened again for classic plans, which never opened it).
-func (l *launcher) execLabel(label string) error {
-	if !l.aa.Enabled {
+// verified /proc of pid 1's namespace (opened for classic plans, which
+// never moved there).
+func (s *session) execLabel(label string) error {
+	if !s.aa.Enabled {
 		return nil
 	}
-	proc := l.proc
+	proc := s.host.proc
 	if proc == nil {
 		var err error
-		if proc, err = openProc(); err != nil {
+		if proc, err = trusted.Proc(); err != nil {
 			return err
 		}
 		defer proc.Close()
 	}
-	return setExecLabel(l.aa, proc, label)
+	return setExecLabel(s.aa, proc, label)
 }

@@ -111,10 +111,10 @@ func TestExecLabelsAreDerivedFromThePlansNames(t *testing.T) {
 				t.Fatal(err)
 			}
 			procfd, root := fakeProc(t, map[string]string{newExec: ""})
-			l := &launcher{
-				launch: planner.Launch{Instance: inst, Tag: tag, Base: "core"},
-				aa:     gather.AppArmor{Enabled: true, Label: "snap-confine", Mode: "enforce", ExecAttr: newExecAttr},
-				proc:   procfd,
+			l := &session{
+				launcher: &launcher{launch: planner.Launch{Instance: inst, Tag: tag, Base: "core"}},
+				aa:       gather.AppArmor{Enabled: true, Label: "snap-confine", Mode: "enforce", ExecAttr: newExecAttr},
+				host:     host{proc: procfd},
 			}
 			for _, want := range []struct{ label, exec string }{{l.appLabel(), tc.app}, {l.helperLabel(), tc.helper}} {
 				// A real attribute file takes each write whole; the

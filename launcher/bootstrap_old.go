@@ -11,6 +11,7 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The bootstrap where the new mount API is missing (open_tree and
@@ -63,8 +64,8 @@ const stagingDisplay = "the staging area (a tmpfs on the new namespace's " + lay
 
 // startOldMounts makes the staging area, in the new namespace, on the
 // throwaway thread, right after unshare.
-func (l *launcher) startOldMounts() error {
-	nsdir, err := openDirPath(layout.NSDir)
+func (b *builder) startOldMounts() error {
+	nsdir, err := trusted.Path(layout.NSDir)
 	if err != nil {
 		return err
 	}
@@ -72,39 +73,39 @@ func (l *launcher) startOldMounts() error {
 	// is: made so again on the copy, whatever happened since.
 	err = checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, nil)
 	if err == nil {
-		err = l.priv.MakePrivate(nsdir.Rename("the new namespace's " + layout.NSDir))
+		err = b.priv.MakePrivate(nsdir.Rename("the new namespace's " + layout.NSDir))
 	}
 	if err == nil {
-		err = l.priv.StageOld(nsdir)
+		err = b.priv.StageOld(nsdir)
 	}
 	nsdir.Close()
 	if err != nil {
 		return err
 	}
-	snapd, err := openDirPath(layout.RunSnapdDir)
+	snapd, err := trusted.Path(layout.RunSnapdDir)
 	if err != nil {
 		return err
 	}
-	staging, err := l.priv.OpenRootOnly(snapd, "ns", dirFlags)
+	staging, err := b.priv.OpenRootOnly(snapd, "ns", dirFlags)
 	snapd.Close()
 	if err != nil {
 		return err
 	}
 	staging.Rename(stagingDisplay)
-	if magic, err := fsMagic(staging); err != nil || magic != unix.TMPFS_MAGIC {
+	if magic, err := trusted.FSMagic(staging); err != nil || magic != unix.TMPFS_MAGIC {
 		err = fmt.Errorf("cannot use %s: not the tmpfs just mounted", stagingDisplay)
 	}
 	if err == nil {
 		err = checkRootOwned(staging, unix.S_IFDIR, 0o700, nil)
 	}
 	if err == nil {
-		err = l.priv.PropagateOld(staging, unix.MS_UNBINDABLE)
+		err = b.priv.PropagateOld(staging, unix.MS_UNBINDABLE)
 	}
 	if err != nil {
 		staging.Close()
 		return err
 	}
-	l.old = &oldMounts{staging: staging}
+	b.old = &oldMounts{staging: staging}
 	return nil
 }
 
@@ -115,24 +116,24 @@ func (l *launcher) startOldMounts() error {
 // named as src, to set attributes on and attach: a detached tree, or
 // before 5.12 a bind mount staged in the staging area on an entry of
 // src's type. The staged mount is checked to show src.
-func (l *launcher) clone(src *desc.FD, recursive bool) (*desc.FD, error) {
-	if l.old == nil {
-		return l.priv.CloneTree(src, recursive)
+func (b *builder) clone(src *desc.FD, recursive bool) (*desc.FD, error) {
+	if b.old == nil {
+		return b.priv.CloneTree(src, recursive)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(src.Fd(), &st); err != nil {
 		return nil, fmt.Errorf("cannot inspect %s: %w", src.Name(), err)
 	}
-	name := strconv.Itoa(l.old.next)
-	l.old.next++
+	name := strconv.Itoa(b.old.next)
+	b.old.next++
 	var entry *desc.FD
 	var err error
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		entry, err = l.priv.MkdirRoot(l.old.staging, name, 0o700)
+		entry, err = b.priv.MkdirRoot(b.old.staging, name, 0o700)
 	case unix.S_IFREG:
-		if err = l.priv.CreateRootFile(l.proc, l.old.staging, name, 0o600); err == nil {
-			entry, err = l.priv.OpenRootFile(l.old.staging, name, unix.O_PATH)
+		if err = b.priv.CreateRootFile(b.host.proc, b.old.staging, name, 0o600); err == nil {
+			entry, err = b.priv.OpenRootFile(b.old.staging, name, unix.O_PATH)
 		}
 	default:
 		return nil, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", src.Name())
@@ -140,13 +141,13 @@ func (l *launcher) clone(src *desc.FD, recursive bool) (*desc.FD, error) {
 	if err != nil {
 		return nil, err
 	}
-	err = l.priv.BindOld(src, entry, recursive)
+	err = b.priv.BindOld(src, entry, recursive)
 	entry.Close()
 	if err != nil {
 		return nil, err
 	}
 	// The entry's name now leads to the mount on it.
-	tree, err := l.priv.OpenRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW)
+	tree, err := b.priv.OpenRootOnly(b.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, err
 	}
@@ -160,11 +161,11 @@ func (l *launcher) clone(src *desc.FD, recursive bool) (*desc.FD, error) {
 
 // setAttrs sets the propagation of every mount of the tree (and makes it
 // read-only when asked).
-func (l *launcher) setAttrs(tree *desc.FD, propagation uintptr, readonly bool) error {
-	if l.old == nil {
-		return l.priv.SetTreeAttrs(tree, propagation, readonly)
+func (b *builder) setAttrs(tree *desc.FD, propagation uintptr, readonly bool) error {
+	if b.old == nil {
+		return b.priv.SetTreeAttrs(tree, propagation, readonly)
 	}
-	if err := l.priv.PropagateOld(tree, propagation|unix.MS_REC); err != nil {
+	if err := b.priv.PropagateOld(tree, propagation|unix.MS_REC); err != nil {
 		return err
 	}
 	if !readonly {
@@ -176,7 +177,7 @@ func (l *launcher) setAttrs(tree *desc.FD, propagation uintptr, readonly bool) e
 	if err := unix.Fstatfs(tree.Fd(), &sfs); err != nil {
 		return fmt.Errorf("cannot inspect %s: %w", tree.Name(), err)
 	}
-	return l.priv.RemountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)))
+	return b.priv.RemountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)))
 }
 
 // keptMountFlags turns a mount's statfs flags into the mount(2) flags a
@@ -205,37 +206,37 @@ func keptMountFlags(st int64) uintptr {
 }
 
 // attach attaches the tree on target.
-func (l *launcher) attach(tree, target *desc.FD) error {
-	if l.old == nil {
-		return l.priv.AttachTree(tree, target)
+func (b *builder) attach(tree, target *desc.FD) error {
+	if b.old == nil {
+		return b.priv.AttachTree(tree, target)
 	}
-	return l.priv.MoveOld(tree, target)
+	return b.priv.MoveOld(tree, target)
 }
 
 // beforePivotOld makes the namespace's "/" slave: pivot_root refuses a
 // shared one, and before 5.12 it was left shared so far (see above).
-func (l *launcher) beforePivotOld() error {
-	slash, err := openRoot()
+func (b *builder) beforePivotOld() error {
+	slash, err := trusted.Root()
 	if err != nil {
 		return err
 	}
 	defer slash.Close()
-	return l.priv.PropagateOld(slash, unix.MS_SLAVE)
+	return b.priv.PropagateOld(slash, unix.MS_SLAVE)
 }
 
 // afterPivotOld makes the old root, now at HostfsDir, recursively slave,
 // as the new API's namespace was from the start, then detaches the
 // staging area from it (its descriptor stays open until the bootstrap
 // ends: the scratch entry is removed through it, as with the new API).
-func (l *launcher) afterPivotOld() error {
-	hostfs, err := openDirPath(policy.HostfsDir)
+func (b *builder) afterPivotOld() error {
+	hostfs, err := trusted.Path(policy.HostfsDir)
 	if err != nil {
 		return err
 	}
-	err = l.priv.PropagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE)
+	err = b.priv.PropagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE)
 	hostfs.Close()
 	if err != nil {
 		return err
 	}
-	return l.priv.Detach(policy.HostfsDir + layout.NSDir)
+	return b.priv.Detach(policy.HostfsDir + layout.NSDir)
 }

@@ -39,20 +39,13 @@ import (
 // verifyCaptured checks ns as described above; recorded is the identity
 // from the info file, zero for none. The error says why it is not the
 // captured one.
-func (l *launcher) verifyCaptured(hostNS, ns *desc.FD, recorded planner.Identity) error {
-	if l.hostOwner == nil {
-		owner, err := ownerOf(hostNS)
-		if err != nil {
-			return fmt.Errorf("cannot get the owner of pid 1's mount namespace: %w", err)
-		}
-		l.hostOwner = &owner
-	}
+func (s *session) verifyCaptured(ns *desc.FD, recorded planner.Identity) error {
 	owner, err := ownerOf(ns)
 	if err != nil {
 		return fmt.Errorf("cannot get its owning user namespace: %w", err)
 	}
-	if owner != *l.hostOwner {
-		return fmt.Errorf("it is owned by user namespace %d, not pid 1's %d", owner.ino, l.hostOwner.ino)
+	if owner != s.host.owner {
+		return fmt.Errorf("it is owned by user namespace %d, not pid 1's %d", owner.ino, s.host.owner.ino)
 	}
 	switch {
 	case recorded.ID != 0:

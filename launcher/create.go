@@ -13,22 +13,23 @@ import (
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // createAndPreserve makes a new namespace for the snap with the plan's
 // root, populates it and preserves it on /run/snapd/ns/<instance>.mnt
 // (preserve). The info file records what it was built from: the facts the
 // plan was decided on.
-func (l *launcher) createAndPreserve(s *session, root planner.Root) (*desc.FD, planner.Identity, error) {
-	inst := l.launch.Instance
-	hostID, err := mountNSID(s.hostNS)
+func (s *session) createAndPreserve(root planner.Root) (*desc.FD, planner.Identity, error) {
+	inst := s.launch.Instance
+	hostID, err := mountNSID(s.host.ns)
 	if err != nil {
 		return nil, planner.Identity{}, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	snap := l.facts.Snap
-	b := &build{root: root, base: snap.Base, homedirs: snap.Homedirs}
+	snap := s.facts.Snap
+	b := &builder{session: s, root: root, base: snap.Base, homedirs: snap.Homedirs}
 	in := info.Info{BaseSnapName: b.base.Name, BaseSnapRevision: b.base.Revision, BaseSnapDevice: b.base.Device, Homedirs: b.homedirs, HomedirsKnown: true}
-	return l.preserve(s.nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (*desc.FD, planner.Identity, error) {
+	return s.preserve(s.nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (*desc.FD, planner.Identity, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
@@ -38,13 +39,13 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (*desc.FD, p
 		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
 		if root.Normal {
-			if err := l.replaceRootFile(s.nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
+			if err := s.replaceRootFile(s.nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
 				return nil, planner.Identity{}, err
 			}
-		} else if err := l.priv.UnlinkRoot(s.nsdir, fstab, 0); err != nil {
+		} else if err := s.priv.UnlinkRoot(s.nsdir, fstab, 0); err != nil {
 			return nil, planner.Identity{}, err
 		}
-		return l.newNamespace(s.hostNS, hostID, b, s.helper)
+		return b.newNamespace(hostID)
 	})
 }
 
@@ -55,18 +56,18 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (*desc.FD, p
 // file is written before the capture, so a launcher killed half-way leaves
 // a preserved namespace with its info file, or a plain file at the target,
 // which means "not preserved".
-func (l *launcher) preserve(nsdir *desc.FD, name, infoName string, in info.Info, build func() (*desc.FD, planner.Identity, error)) (*desc.FD, planner.Identity, error) {
-	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode)
+func (s *session) preserve(nsdir *desc.FD, name, infoName string, in info.Info, build func() (*desc.FD, planner.Identity, error)) (*desc.FD, planner.Identity, error) {
+	target, err := s.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode)
 	if err != nil {
 		return nil, planner.Identity{}, err
 	}
 	defer target.Close()
 	// Never stack a capture on a live namespace file: the caller found
 	// none under this lock, so one here is an inconsistency.
-	if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
+	if magic, err := trusted.FSMagic(target); err != nil || magic == unix.NSFS_MAGIC {
 		return nil, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", target.Name())
 	}
-	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, l.priv.FixOwner); err != nil {
+	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, s.priv.FixOwner); err != nil {
 		return nil, planner.Identity{}, err
 	}
 	ns, id, err := build()
@@ -74,23 +75,23 @@ func (l *launcher) preserve(nsdir *desc.FD, name, infoName string, in info.Info,
 		return nil, planner.Identity{}, err
 	}
 	in.MountNSID, in.MountNSInode = id.ID, id.Inode
-	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
-		err = l.priv.Capture(ns, target)
+	if err = s.writeInfoFile(nsdir, infoName, in); err == nil {
+		err = s.priv.Capture(ns, target)
 	}
 	if err != nil {
 		ns.Close()
 		return nil, planner.Identity{}, err
 	}
-	l.debugf("preserved mount namespace %s at %s", id, target.Name())
+	s.debugf("preserved mount namespace %s at %s", id, target.Name())
 	return ns, id, nil
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
 // and returns a descriptor of it and its id: no other goroutine ever runs in
 // the half-made namespace, and no helper process is left behind.
-func (l *launcher) newNamespace(hostNS *desc.FD, hostID uint64, b *build, updateNS helper) (*desc.FD, planner.Identity, error) {
+func (b *builder) newNamespace(hostID uint64) (*desc.FD, planner.Identity, error) {
 	r, err := onThrowawayThread("create the mount namespace", func() (madeNS, error) {
-		ns, id, err := l.buildNamespace(hostNS, hostID, b, updateNS)
+		ns, id, err := b.buildNamespace(hostID)
 		return madeNS{ns, id}, err
 	})
 	return r.ns, r.id, err
@@ -136,10 +137,10 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 // bootstrap needs from pid 1's namespace, creates the new namespace, builds
 // the snap's root filesystem in it, then the private /tmp and /dev/pts, and
 // runs snap-update-ns, in snap-confine's order.
-func (l *launcher) buildNamespace(hostNS *desc.FD, hostID uint64, b *build, updateNS helper) (*desc.FD, planner.Identity, error) {
+func (b *builder) buildNamespace(hostID uint64) (*desc.FD, planner.Identity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
-	if err := l.priv.JoinHostNS(hostNS); err != nil {
+	if err := b.priv.JoinHostNS(b.host.ns); err != nil {
 		return nil, planner.Identity{}, err
 	}
 	// Before Linux 5.12 the mounts are made with mount(2), from the new
@@ -149,61 +150,57 @@ func (l *launcher) buildNamespace(hostNS *desc.FD, hostID uint64, b *build, upda
 	var h *hostSide
 	if !oldAPI {
 		var err error
-		if h, err = l.prepareHostSide(b); err != nil {
+		if h, err = b.prepareHostSide(); err != nil {
 			return nil, planner.Identity{}, err
 		}
 		defer h.close()
 	}
 	// snap-update-ns is the host's, opened on the host before the pivot
 	// (gather), as snap-confine does.
-	id, err := l.unshareAbove(hostNS, hostID)
+	id, err := b.unshareAbove(b.host.ns, hostID)
 	if err != nil {
 		return nil, planner.Identity{}, err
 	}
-	l.debugf("created mount namespace %s", id)
+	b.debugf("created mount namespace %s", id)
 	if !oldAPI {
-		if err := l.makeRootSlave(); err != nil {
-			return nil, planner.Identity{}, err
-		}
+		err = b.makeRootSlave()
 	} else {
-		l.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
-		if err := l.startOldMounts(); err != nil {
-			return nil, planner.Identity{}, err
+		b.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
+		if err = b.startOldMounts(); err == nil {
+			defer b.old.close()
+			if h, err = b.prepareHostSide(); err == nil {
+				defer h.close()
+			}
 		}
-		defer func() { l.old.close(); l.old = nil }()
-		if h, err = l.prepareHostSide(b); err != nil {
-			return nil, planner.Identity{}, err
-		}
-		defer h.close()
 	}
-	if err := l.bootstrap(b, h); err != nil {
-		return nil, planner.Identity{}, err
-	}
-	if err := l.setupPrivateTmp(); err != nil {
-		return nil, planner.Identity{}, err
-	}
-	if err := l.setupPrivateDevpts(); err != nil {
-		return nil, planner.Identity{}, err
-	}
-	if err := l.runSnapUpdateNS(updateNS); err != nil {
-		return nil, planner.Identity{}, err
-	}
-	ns, err := openNS(l.proc, "thread-self/ns/mnt", "the new mount namespace")
 	if err != nil {
 		return nil, planner.Identity{}, err
 	}
-	return ns, id, nil
+	if err := b.bootstrap(h); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	if err := b.setupPrivateTmp(); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	if err := b.setupPrivateDevpts(); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	if err := b.runSnapUpdateNS(); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	ns, err := trusted.NS(b.host.proc, "thread-self/ns/mnt", "the new mount namespace")
+	return ns, id, err
 }
 
 // makeRootSlave makes every mount of the calling thread's new namespace a
 // slave, right after it unshared.
-func (l *launcher) makeRootSlave() error {
-	slash, err := openRoot()
+func (s *session) makeRootSlave() error {
+	slash, err := trusted.Root()
 	if err != nil {
 		return err
 	}
 	defer slash.Close()
-	return l.priv.MakeSlave(slash)
+	return s.priv.MakeSlave(slash)
 }
 
 // unshareAbove creates a new mount namespace, a copy of from (pid 1's
@@ -219,7 +216,7 @@ func (l *launcher) makeRootSlave() error {
 // could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
 // namespace remade pinned to each allowed CPU in turn; the original
 // affinity is restored before anything else runs on this thread.
-func (l *launcher) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity, error) {
+func (s *session) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
 		return planner.Identity{}, fmt.Errorf("cannot get the CPU affinity: %w", err)
@@ -248,10 +245,10 @@ func (l *launcher) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity,
 			}
 			pinned = true
 		}
-		if err := l.priv.Unshare(from); err != nil {
+		if err := s.priv.Unshare(from); err != nil {
 			return planner.Identity{}, err
 		}
-		ns, err := openNS(l.proc, "thread-self/ns/mnt", "the new mount namespace")
+		ns, err := trusted.NS(s.host.proc, "thread-self/ns/mnt", "the new mount namespace")
 		if err != nil {
 			return planner.Identity{}, err
 		}
@@ -273,33 +270,33 @@ func (l *launcher) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity,
 		if attempt < len(cpus) {
 			next = fmt.Sprintf("retrying on CPU %d", cpus[attempt])
 		}
-		l.debugf("capture retry: new mount namespace id %s is not above pid 1's %d; %s", id, hostID, next)
+		s.debugf("capture retry: new mount namespace id %s is not above pid 1's %d; %s", id, hostID, next)
 	}
 }
 
 // writeInfoFile replaces the info file name in /run/snapd/ns atomically.
-func (l *launcher) writeInfoFile(nsdir *desc.FD, name string, in info.Info) error {
+func (s *session) writeInfoFile(nsdir *desc.FD, name string, in info.Info) error {
 	data, err := info.Format(in)
 	if err != nil {
 		return err
 	}
-	return l.replaceRootFile(nsdir, name, data, layout.InfoFileMode)
+	return s.replaceRootFile(nsdir, name, data, layout.InfoFileMode)
 }
 
 // replaceRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
 // root-owned file of mode holding data, through name.tmp.
-func (l *launcher) replaceRootFile(nsdir *desc.FD, name string, data []byte, mode uint32) error {
+func (s *session) replaceRootFile(nsdir *desc.FD, name string, data []byte, mode uint32) error {
 	tmpName := name + ".tmp"
-	f, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode)
+	f, err := s.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
-	if err := checkRootOwned(f, unix.S_IFREG, mode, l.priv.FixOwner); err != nil {
+	if err := checkRootOwned(f, unix.S_IFREG, mode, s.priv.FixOwner); err != nil {
 		return err
 	}
-	if err := l.priv.WriteRootFile(f, data); err != nil {
+	if err := s.priv.WriteRootFile(f, data); err != nil {
 		return err
 	}
-	return l.priv.RenameRoot(nsdir, tmpName, name)
+	return s.priv.RenameRoot(nsdir, tmpName, name)
 }

@@ -48,28 +48,28 @@ import (
 
 // deviceCgroup sets the device cgroup up as the plan says: in its
 // hierarchy, allowing exactly its list.
-func (l *launcher) deviceCgroup(d planner.DeviceStep) error {
-	tag := l.launch.Tag.String()
-	l.debugf("setting up device cgroup, mode %q, %d devices allowed (%d tagged), cgroup %s", d.Mode, len(d.Allow), d.Tagged, d.Hierarchy)
-	cgroot, err := openDirPath(devcgroup.CgroupDir)
+func (s *session) deviceCgroup(d planner.DeviceStep) error {
+	tag := s.launch.Tag.String()
+	s.debugf("setting up device cgroup, mode %q, %d devices allowed (%d tagged), cgroup %s", d.Mode, len(d.Allow), d.Tagged, d.Hierarchy)
+	cgroot, err := trusted.Path(devcgroup.CgroupDir)
 	if err != nil {
 		return err
 	}
 	defer cgroot.Close()
-	if magic, err := fsMagic(cgroot); err != nil || devcgroup.HierarchyOf(magic) != d.Hierarchy {
+	if magic, err := trusted.FSMagic(cgroot); err != nil || devcgroup.HierarchyOf(magic) != d.Hierarchy {
 		return fmt.Errorf("%s changed while the launch was decided", devcgroup.CgroupDir)
 	}
 	if d.Hierarchy == devcgroup.V1 {
-		return l.deviceCgroupV1(cgroot, tag, d.Allow)
+		return s.deviceCgroupV1(cgroot, tag, d.Allow)
 	}
-	return l.deviceCgroupV2(cgroot, tag, l.facts.Snap.Devices.OwnCgroup, d.Allow)
+	return s.deviceCgroupV2(cgroot, tag, s.facts.Snap.Devices.OwnCgroup, d.Allow)
 }
 
 // deviceCgroupV2 sets the map to the allow list and attaches the program
 // to own, the launcher's own cgroup, which the planner found to be the
 // app's snap cgroup.
-func (l *launcher) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devcgroup.Device) error {
-	fd, err := resolve.Openat2(cgroot.Fd(), strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, l.proc.Fd())
+func (s *session) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devcgroup.Device) error {
+	fd, err := resolve.Openat2(cgroot.Fd(), strings.TrimPrefix(own, "/"), &unix.OpenHow{Flags: unix.O_RDONLY | unix.O_DIRECTORY | unix.O_CLOEXEC, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_NO_XDEV}, s.host.proc.Fd())
 	if err != nil {
 		return fmt.Errorf("cannot open %s%s: %w", devcgroup.CgroupDir, own, err)
 	}
@@ -77,7 +77,7 @@ func (l *launcher) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devc
 	defer cg.Close()
 
 	var mem memlock
-	m, err := l.deviceMap(tag, &mem)
+	m, err := s.deviceMap(tag, &mem)
 	if err != nil {
 		return errors.Join(err, mem.restore())
 	}
@@ -89,20 +89,20 @@ func (l *launcher) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devc
 		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", m.Name(), err), mem.restore())
 	}
 	for _, step := range devcgroup.MapSteps(keys, allow) {
-		if err := l.priv.UpdateDeviceMap(m, step); err != nil {
+		if err := s.priv.UpdateDeviceMap(m, step); err != nil {
 			return errors.Join(err, mem.restore())
 		}
 	}
-	prog, err := l.withMemlock(&mem, func() (*desc.FD, error) { return l.priv.LoadDeviceProgram(m, devcgroup.ObjectName(tag)) })
+	prog, err := s.withMemlock(&mem, func() (*desc.FD, error) { return s.priv.LoadDeviceProgram(m, devcgroup.ObjectName(tag)) })
 	if err := errors.Join(err, mem.restore()); err != nil {
 		prog.Close()
 		return err
 	}
 	defer prog.Close()
-	if err := l.priv.AttachDeviceProgram(cg, prog); err != nil {
+	if err := s.priv.AttachDeviceProgram(cg, prog); err != nil {
 		return err
 	}
-	l.debugf("associated the app with device cgroup %s (%d devices allowed)", cg.Name(), len(allow))
+	s.debugf("associated the app with device cgroup %s (%d devices allowed)", cg.Name(), len(allow))
 	return nil
 }
 
@@ -114,31 +114,31 @@ func (l *launcher) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devc
 // Every step stays below the verified hierarchy, and the group and its
 // files must be root's cgroupfs entries: one a user made or was given is
 // refused before anything is written.
-func (l *launcher) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup.Device) error {
-	fd, err := resolve.Openat2(cgroot.Fd(), devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, l.proc.Fd())
+func (s *session) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup.Device) error {
+	fd, err := resolve.Openat2(cgroot.Fd(), devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, s.host.proc.Fd())
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", devcgroup.DevicesDir, err)
 	}
 	devices := desc.New(fd, devcgroup.DevicesDir)
 	defer devices.Close()
-	if magic, err := fsMagic(devices); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
+	if magic, err := trusted.FSMagic(devices); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
 		return fmt.Errorf("%s is not a cgroup v1 hierarchy", devcgroup.DevicesDir)
 	}
 	if err := trusted.CheckDir(devices); err != nil {
 		return err
 	}
 	name := devcgroup.V1GroupName(tag)
-	group, err := l.priv.OpenDeviceGroup(l.proc, devices, name, unix.O_DIRECTORY|unix.O_RDONLY)
+	group, err := s.priv.OpenDeviceGroup(s.host.proc, devices, name, unix.O_DIRECTORY|unix.O_RDONLY)
 	if errors.Is(err, unix.ENOENT) {
-		if group, err = l.createDeviceGroup(devices, name); errors.Is(err, unix.EEXIST) {
-			group, err = l.priv.OpenDeviceGroup(l.proc, devices, name, unix.O_DIRECTORY|unix.O_RDONLY)
+		if group, err = s.createDeviceGroup(devices, name); errors.Is(err, unix.EEXIST) {
+			group, err = s.priv.OpenDeviceGroup(s.host.proc, devices, name, unix.O_DIRECTORY|unix.O_RDONLY)
 		}
 	}
 	if err != nil {
 		return err
 	}
 	defer group.Close()
-	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, l.priv.FixOwner); err != nil {
+	if err := checkRootOwned(group, unix.S_IFDIR, 0o700, s.priv.FixOwner); err != nil {
 		return err
 	}
 	// Each file, opened below the group and checked to be root's
@@ -149,7 +149,7 @@ func (l *launcher) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup
 		name  string
 		flags int
 	}{{&deny, devcgroup.V1DenyFile, unix.O_WRONLY}, {&allowFile, devcgroup.V1AllowFile, unix.O_WRONLY}, {&procs, devcgroup.V1ProcsFile, unix.O_WRONLY}, {&list, devcgroup.V1ListFile, unix.O_RDONLY}} {
-		file, err := l.priv.OpenDeviceGroup(l.proc, group, f.name, f.flags)
+		file, err := s.priv.OpenDeviceGroup(s.host.proc, group, f.name, f.flags)
 		if err != nil {
 			return err
 		}
@@ -157,7 +157,7 @@ func (l *launcher) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup
 		if err := trusted.RootOnly(file, unix.S_IFREG); err != nil {
 			return fmt.Errorf("cannot use %s: %w", file.Name(), err)
 		}
-		if magic, err := fsMagic(file); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
+		if magic, err := trusted.FSMagic(file); err != nil || magic != unix.CGROUP_SUPER_MAGIC {
 			return fmt.Errorf("cannot use %s: not a cgroup file", file.Name())
 		}
 		*f.to = file
@@ -182,32 +182,32 @@ func (l *launcher) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup
 		if w.Deny {
 			file = deny
 		}
-		if err := l.priv.WriteDeviceRule(file, w.Line); err != nil {
+		if err := s.priv.WriteDeviceRule(file, w.Line); err != nil {
 			return err
 		}
 	}
-	if err := l.priv.AttachDeviceGroup(procs); err != nil {
+	if err := s.priv.AttachDeviceGroup(procs); err != nil {
 		return err
 	}
-	l.debugf("associated the app with device cgroup %s (%d devices allowed)", group.Name(), len(allow))
+	s.debugf("associated the app with device cgroup %s (%d devices allowed)", group.Name(), len(allow))
 	return nil
 }
 
 // createDeviceGroup creates the app's devices group name in the devices
 // hierarchy and gives it and each of its files (devcgroup.V1GroupFiles)
 // to root:root, with mode 0700 and the files' own modes.
-func (l *launcher) createDeviceGroup(devices *desc.FD, name string) (*desc.FD, error) {
-	group, err := l.priv.CreateDeviceGroup(l.proc, devices, name)
+func (s *session) createDeviceGroup(devices *desc.FD, name string) (*desc.FD, error) {
+	group, err := s.priv.CreateDeviceGroup(s.host.proc, devices, name)
 	if err != nil {
 		return nil, err
 	}
 	for _, f := range devcgroup.V1GroupFiles {
 		if err == nil {
-			err = l.priv.ChownDeviceGroupFile(group, f.Name, f.Mode)
+			err = s.priv.ChownDeviceGroupFile(group, f.Name, f.Mode)
 		}
 	}
 	if err == nil {
-		if err = l.priv.FixOwner(group, 0o700); err != nil {
+		if err = s.priv.FixOwner(group, 0o700); err != nil {
 			err = fmt.Errorf("cannot create %s: %w", group.Name(), err)
 		}
 	}
@@ -220,13 +220,13 @@ func (l *launcher) createDeviceGroup(devices *desc.FD, name string) (*desc.FD, e
 
 // deviceMap opens the app's pinned map, checked to be in snapd's layout,
 // or creates and pins an empty one.
-func (l *launcher) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
+func (s *session) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
 		return nil, err
 	}
 	defer fsdir.Close()
-	bpffs, err := l.openBPFFS(fsdir)
+	bpffs, err := s.openBPFFS(fsdir)
 	if err != nil {
 		return nil, err
 	}
@@ -237,7 +237,7 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 	if err := trusted.CheckStickyDir(bpffs); err != nil {
 		return nil, err
 	}
-	dir, err := l.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700)
+	dir, err := s.ensureRootDir(bpffs, devcgroup.BPFDirName, 0o700)
 	if err != nil {
 		return nil, err
 	}
@@ -245,12 +245,12 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 	name := devcgroup.UdevTag(tag)
 	pathFD := haveBPFPathFD()
 	if !pathFD {
-		l.debugf("bpf(2) has no BPF_F_PATH_FD (Linux 6.5): the device map is pinned and opened by its /proc/self/fd path")
+		s.debugf("bpf(2) has no BPF_F_PATH_FD (Linux 6.5): the device map is pinned and opened by its /proc/self/fd path")
 	}
-	m, err := l.openDeviceMap(dir, name, pathFD)
+	m, err := s.openDeviceMap(dir, name, pathFD)
 	if errors.Is(err, unix.ENOENT) {
-		return l.withMemlock(mem, func() (*desc.FD, error) {
-			return l.priv.CreateDeviceMap(dir, name, devcgroup.ObjectName(tag), pathFD)
+		return s.withMemlock(mem, func() (*desc.FD, error) {
+			return s.priv.CreateDeviceMap(dir, name, devcgroup.ObjectName(tag), pathFD)
 		})
 	} else if err != nil {
 		return nil, err
@@ -271,8 +271,8 @@ func (l *launcher) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 // it is a regular file owned by root, and gets the map pinned there
 // through the descriptor, so that the object fetched is exactly the entry
 // checked.
-func (l *launcher) openDeviceMap(dir *desc.FD, name string, pathFD bool) (*desc.FD, error) {
-	entry, err := l.priv.OpenRootOnly(dir, name, unix.O_PATH|unix.O_NOFOLLOW)
+func (s *session) openDeviceMap(dir *desc.FD, name string, pathFD bool) (*desc.FD, error) {
+	entry, err := s.priv.OpenRootOnly(dir, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
 		return nil, err
 	}
@@ -280,7 +280,7 @@ func (l *launcher) openDeviceMap(dir *desc.FD, name string, pathFD bool) (*desc.
 	if err := trusted.RootOnly(entry, unix.S_IFREG); err != nil {
 		return nil, fmt.Errorf("cannot open the device map %s: %s is %w", entry.Name(), entry.Name(), err)
 	}
-	return l.priv.OpenDeviceMap(l.proc, entry, pathFD)
+	return s.priv.OpenDeviceMap(s.host.proc, entry, pathFD)
 }
 
 // memlockNeeded is the RLIMIT_MEMLOCK snap-confine 2.77 sets for the map
@@ -303,7 +303,7 @@ type memlock struct {
 // soft limit goes up to the hard one only. Kernels that charge the memory
 // cgroup instead never get here, and the caller's limit stays untouched
 // (even 0). mem.restore puts the limit back.
-func (l *launcher) withMemlock(mem *memlock, op func() (*desc.FD, error)) (*desc.FD, error) {
+func (s *session) withMemlock(mem *memlock, op func() (*desc.FD, error)) (*desc.FD, error) {
 	d, err := op()
 	if !errors.Is(err, unix.EPERM) || mem.raised {
 		return d, err
@@ -313,7 +313,7 @@ func (l *launcher) withMemlock(mem *memlock, op func() (*desc.FD, error)) (*desc
 		return d, err
 	}
 	raised := unix.Rlimit{Cur: max(cur.Cur, memlockNeeded), Max: max(cur.Max, memlockNeeded)}
-	if !l.priv.Holds(policy.CapSysResource) {
+	if !s.priv.Holds(policy.CapSysResource) {
 		raised = unix.Rlimit{Cur: max(cur.Cur, min(cur.Max, memlockNeeded)), Max: cur.Max}
 	}
 	if raised == cur {
@@ -322,8 +322,8 @@ func (l *launcher) withMemlock(mem *memlock, op func() (*desc.FD, error)) (*desc
 		}
 		return d, fmt.Errorf("%w (a kernel before 5.11 charges it to RLIMIT_MEMLOCK, whose hard limit of %d bytes is below %d, and the launcher lacks cap_sys_resource to raise it)", err, cur.Max, memlockNeeded)
 	}
-	l.debugf("the kernel charges BPF objects to RLIMIT_MEMLOCK (before Linux 5.11): raising it from %d:%d to %d:%d", cur.Cur, cur.Max, raised.Cur, raised.Max)
-	if rerr := l.priv.RaiseMemlock(raised); rerr != nil {
+	s.debugf("the kernel charges BPF objects to RLIMIT_MEMLOCK (before Linux 5.11): raising it from %d:%d to %d:%d", cur.Cur, cur.Max, raised.Cur, raised.Max)
+	if rerr := s.priv.RaiseMemlock(raised); rerr != nil {
 		return d, fmt.Errorf("%w (%v)", err, rerr)
 	}
 	mem.raised, mem.old = true, cur
@@ -347,13 +347,13 @@ func (mem *memlock) restore() error {
 // there first when it is not one, as snap-confine 2.77 does on hosts
 // whose userland did not mount it: only on sysfs's own directory, root's
 // and writable by nobody else.
-func (l *launcher) openBPFFS(fsdir *desc.FD) (*desc.FD, error) {
+func (s *session) openBPFFS(fsdir *desc.FD) (*desc.FD, error) {
 	open := func() (*desc.FD, int64, error) {
-		dir, err := l.priv.OpenRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
+		dir, err := s.priv.OpenRootOnly(fsdir, "bpf", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW)
 		if err != nil {
 			return nil, 0, err
 		}
-		magic, err := fsMagic(dir)
+		magic, err := trusted.FSMagic(dir)
 		if err != nil {
 			dir.Close()
 			return nil, 0, fmt.Errorf("cannot inspect %s: %w", devcgroup.BPFFS, err)
@@ -371,8 +371,8 @@ func (l *launcher) openBPFFS(fsdir *desc.FD) (*desc.FD, error) {
 	if err := trusted.CheckDir(dir); err != nil {
 		return nil, err
 	}
-	l.debugf("%s is not a bpffs mount: mounting one", devcgroup.BPFFS)
-	if err := l.priv.MountBPFFS(dir); err != nil {
+	s.debugf("%s is not a bpffs mount: mounting one", devcgroup.BPFFS)
+	if err := s.priv.MountBPFFS(dir); err != nil {
 		return nil, err
 	}
 	mounted, magic, err := open()
@@ -381,20 +381,4 @@ func (l *launcher) openBPFFS(fsdir *desc.FD) (*desc.FD, error) {
 		return nil, fmt.Errorf("%s is not a bpffs mount after mounting one", devcgroup.BPFFS)
 	}
 	return mounted, err
-}
-
-// readProcFile reads a small file below the verified /proc.
-func readProcFile(proc *desc.FD, name string, max int) ([]byte, error) {
-	fd, err := unix.Openat(proc.Fd(), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open /proc/%s: %w", name, err)
-	}
-	f := desc.New(fd, "/proc/"+name)
-	defer f.Close()
-	buf := make([]byte, max+1)
-	n, err := trusted.ReadFull(f, buf)
-	if err != nil {
-		return nil, fmt.Errorf("cannot read /proc/%s: %w", name, err)
-	}
-	return buf[:n], nil
 }

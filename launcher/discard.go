@@ -12,6 +12,7 @@ import (
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // discard removes the snap's preserved namespace and everything that goes
@@ -22,8 +23,8 @@ import (
 // files are touched; anything else at those names is left alone and
 // reported in the debug log, and another instance's files never match
 // (layout.Discardable).
-func (l *launcher) discard(nsdir *desc.FD, inst naming.Instance) error {
-	names, err := readDirNames(nsdir)
+func (s *session) discard(nsdir *desc.FD, inst naming.Instance) error {
+	names, err := trusted.Names(nsdir)
 	if err != nil {
 		return fmt.Errorf("cannot list %s: %w", layout.NSDir, err)
 	}
@@ -38,7 +39,7 @@ func (l *launcher) discard(nsdir *desc.FD, inst naming.Instance) error {
 		}
 	}
 	for _, name := range mounts {
-		if err := l.unmountNSFile(nsdir, name); err != nil {
+		if err := s.unmountNSFile(nsdir, name); err != nil {
 			return err
 		}
 	}
@@ -54,10 +55,10 @@ func (l *launcher) discard(nsdir *desc.FD, inst naming.Instance) error {
 			continue
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			l.debugf("leaving %s alone: not a regular file", nsdir.Path(name))
+			s.debugf("leaving %s alone: not a regular file", nsdir.Path(name))
 			continue
 		}
-		if err := l.priv.UnlinkRoot(nsdir, name, 0); err != nil {
+		if err := s.priv.UnlinkRoot(nsdir, name, 0); err != nil {
 			return err
 		}
 	}
@@ -72,52 +73,31 @@ const maxStackedCaptures = 16
 // filesystem checked on the descriptor before each unmount: only an nsfs (or,
 // from older kernels, procfs) mount is ever unmounted, by a path in the
 // root-only /run/snapd/ns that umount2 does not follow as a symlink.
-func (l *launcher) unmountNSFile(nsdir *desc.FD, name string) error {
+func (s *session) unmountNSFile(nsdir *desc.FD, name string) error {
 	display := nsdir.Path(name)
 	for i := 0; i < maxStackedCaptures; i++ {
 		fd, err := unix.Openat(nsdir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 		if err != nil {
-			l.debugf("leaving %s alone: %v", display, err)
+			s.debugf("leaving %s alone: %v", display, err)
 			return nil
 		}
 		f := desc.New(fd, display)
 		var st unix.Stat_t
 		ferr := unix.Fstat(fd, &st)
-		magic, merr := fsMagic(f)
+		magic, merr := trusted.FSMagic(f)
 		f.Close()
 		if ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-			l.debugf("leaving %s alone: not a regular file", display)
+			s.debugf("leaving %s alone: not a regular file", display)
 			return nil
 		}
 		if magic != unix.NSFS_MAGIC && magic != unix.PROC_SUPER_MAGIC {
 			return nil // a plain file: nothing (more) mounted
 		}
-		if err := l.priv.UnmountNS(display); err != nil {
+		if err := s.priv.UnmountNS(display); err != nil {
 			return err
 		}
 	}
 	return fmt.Errorf("cannot unmount %s: more than %d namespaces stacked on it", display, maxStackedCaptures)
-}
-
-func readDirNames(dir *desc.FD) ([]string, error) {
-	// A new descriptor: getdents moves the offset of the one it reads.
-	fd, err := unix.Openat(dir.Fd(), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	defer desc.New(fd, dir.Name()).Close()
-	var names []string
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := unix.ReadDirent(fd, buf)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
-	}
 }
 
 // Discard is snap-discard-ns's work (package launcher/discardns has its
@@ -130,21 +110,22 @@ func Discard(inst naming.Instance, fromSnapConfine, debug bool) error {
 	if unix.Geteuid() != 0 {
 		return errors.New("cannot discard: snap-discard-ns must run as root")
 	}
-	l := &launcher{debug: debug, ruid: unix.Getuid()}
+	l := &launcher{debug: debug}
 	defer l.flushStderr()
 	// Root, but like the launcher's: each action raises exactly its
 	// capabilities (init emptied the effective set of every thread).
 	var err error
-	if l.priv, err = privop.Acquire(l.ruid, l.debugLog()); err != nil {
+	if l.priv, err = privop.Acquire(unix.Getuid(), l.debugLog()); err != nil {
 		return err
 	}
 	privop.SetUmask(0)
 	// A missing lock file is made through the verified /proc.
-	if l.proc, err = openProc(); err != nil {
+	s := &session{launcher: l}
+	if s.host.proc, err = trusted.Proc(); err != nil {
 		return err
 	}
-	defer l.proc.Close()
-	nsdir, err := openDirPath(layout.NSDir)
+	defer s.close()
+	nsdir, err := trusted.Path(layout.NSDir)
 	if errors.Is(err, unix.ENOENT) {
 		return nil
 	}
@@ -152,7 +133,7 @@ func Discard(inst naming.Instance, fromSnapConfine, debug bool) error {
 		return err
 	}
 	defer nsdir.Close()
-	lockdir, err := openDirPath(layout.LockDir)
+	lockdir, err := trusted.Path(layout.LockDir)
 	switch {
 	case err == nil:
 		defer lockdir.Close()
@@ -167,13 +148,13 @@ func Discard(inst naming.Instance, fromSnapConfine, debug bool) error {
 			return err
 		}
 	} else if lockdir != nil {
-		lock, err := l.lock(lockdir, lockName)
+		lock, err := s.lock(lockdir, lockName)
 		if err != nil {
 			return err
 		}
 		defer unlock(lock)
 	}
-	return l.discard(nsdir, inst)
+	return s.discard(nsdir, inst)
 }
 
 // checkLockHeld verifies that someone (the calling snap-confine) holds the

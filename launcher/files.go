@@ -17,28 +17,6 @@ import (
 
 const dirFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_RDONLY
 
-// openRoot opens "/" of the calling thread.
-func openRoot() (*desc.FD, error) {
-	fd, err := unix.Open("/", dirFlags, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open /: %w", err)
-	}
-	return desc.New(fd, "/"), nil
-}
-
-// openDirAt opens the directory name (one component) below dir.
-func openDirAt(dir *desc.FD, name string) (*desc.FD, error) {
-	fd, err := unix.Openat(dir.Fd(), name, dirFlags, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", dir.Path(name), err)
-	}
-	return desc.New(fd, dir.Path(name)), nil
-}
-
-// openDirPath walks an absolute path from "/" one component at a time
-// (trusted.OpenDir also checks that each is root's).
-func openDirPath(path string) (*desc.FD, error) { return trusted.Walk(path, nil) }
-
 // checkRootOwned verifies, on the descriptor, that d is of the type fmtType,
 // owned by root, and not writable by anyone else unless want allows it. When
 // fix is set a root-owned entry whose group or mode differ from the contract
@@ -70,16 +48,4 @@ func checkRootOwned(d *desc.FD, fmtType uint32, want uint32, fix func(d *desc.FD
 		return fmt.Errorf("cannot use %s: %w", d.Name(), err)
 	}
 	return nil
-}
-
-// fsMagic returns the filesystem magic of the file behind d. f_type is
-// int64 on most 64-bit architectures, int32 on 32-bit ones and uint32 on
-// s390x; magics are 32-bit values, so they are read as uint32 everywhere
-// (an int32 would sign-extend RAMFS_MAGIC and the like).
-func fsMagic(d *desc.FD) (int64, error) {
-	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(d.Fd(), &sfs); err != nil {
-		return 0, err
-	}
-	return int64(uint32(sfs.Type)), nil
 }

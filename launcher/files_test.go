@@ -12,6 +12,7 @@ import (
 
 	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/shared/desc"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 func TestOpenDirPathRefusesSymlinkComponents(t *testing.T) {
@@ -22,13 +23,13 @@ func TestOpenDirPathRefusesSymlinkComponents(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	d, err := openDirPath(filepath.Join(dir, "real/sub") + "/")
+	d, err := trusted.Path(filepath.Join(dir, "real/sub") + "/")
 	if err != nil {
 		t.Fatalf("a real path is refused: %v", err)
 	}
 	d.Close()
 	for _, p := range []string{"link/sub", "link", "real/../link/sub"} {
-		if d, err := openDirPath(filepath.Join(dir, p)); err == nil {
+		if d, err := trusted.Path(filepath.Join(dir, p)); err == nil {
 			d.Close()
 			t.Errorf("%s: a path through a symlink was opened", p)
 		}

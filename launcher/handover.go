@@ -33,103 +33,90 @@ import (
 //
 // Every privilege is given up, and verified gone, before the caller's
 // target runs, as the caller.
-func (l *launcher) handover() error {
-	if err := l.dropPrivileges(); err != nil {
+func (s *session) handover() error {
+	c := &s.caller
+	if err := s.priv.Drop(c.uid, c.gid, len(s.profile.Programs) > 0); err != nil {
 		return err
 	}
-	l.restoreCwd()
-	var set []string
-	if l.cookie != "" {
-		set = []string{"SNAP_COOKIE=" + l.cookie, "SNAP_CONTEXT=" + l.cookie}
+	if err := c.verifyIDs(); err != nil {
+		return err
 	}
-	env := policy.TargetEnv(l.env, l.secure, l.launch.Classic, set...)
+	c.restoreCwd(s.cwdByPath, s.debugf)
+	var set []string
+	if s.cookie != "" {
+		set = []string{"SNAP_COOKIE=" + s.cookie, "SNAP_CONTEXT=" + s.cookie}
+	}
+	env := policy.TargetEnv(c.env, c.secure, s.launch.Classic, set...)
 	// The exec label is written before the seccomp profile is loaded, as
 	// snap-confine does: the app's profile need not allow writing it.
-	if err := l.execLabel(l.appLabel()); err != nil {
+	if err := s.execLabel(s.appLabel()); err != nil {
 		return err
 	}
-	fin, err := l.priv.PrepareFinal(l.target, env, l.umask, l.profile.Programs, l.launch.Tag.String())
+	fin, err := s.priv.PrepareFinal(s.target, env, c.umask, s.profile.Programs, s.launch.Tag.String())
 	if err != nil {
 		return err
 	}
-	l.debugf("executing %q", l.target)
-	l.flushStderr()
+	s.debugf("executing %q", s.target)
+	s.flushStderr()
 	fin.Exec()
 	panic("unreachable")
 }
 
-// dropPrivileges permanently becomes the caller: real, effective and saved
-// uid and gid are set to the caller's real ones on every thread
-// (privop's Drop), and the result is verified on the thread that will
-// exec. The supplementary groups are the caller's already (setuid execution
-// does not change them) and are verified, not set.
-//
-// With file capabilities the ids already are the caller's and the drop
-// empties the capability sets on every thread (setuid's change of euid
-// does that by itself).
-//
-// One capability may outlive the drop: CAP_SYS_ADMIN, kept permitted (never
-// effective) only to load the app's seccomp profile in the last step, which
-// removes it.
-func (l *launcher) dropPrivileges() error {
-	if err := l.priv.Drop(l.ruid, l.rgid, len(l.profile.Programs) > 0); err != nil {
-		return err
-	}
-	return l.verifyIDs()
-}
-
-// verifyIDs checks the calling thread's credentials after the drop: ids,
-// groups, and that root cannot be regained.
-func (l *launcher) verifyIDs() error {
+// verifyIDs checks, after the drop (privop's Drop: the caller's real
+// uid and gid on every thread, every capability gone but the one the
+// seccomp load needs, kept permitted), the calling thread's credentials:
+// ids, groups (the caller's already: setuid execution does not change
+// them; verified, not set), and that root cannot be regained.
+func (c *caller) verifyIDs() error {
 	ruid, euid, suid := unix.Getresuid()
 	rgid, egid, sgid := unix.Getresgid()
-	if ruid != l.ruid || euid != l.ruid || suid != l.ruid {
-		return fmt.Errorf("cannot drop privileges: uids are %d/%d/%d, want %d", ruid, euid, suid, l.ruid)
+	if ruid != c.uid || euid != c.uid || suid != c.uid {
+		return fmt.Errorf("cannot drop privileges: uids are %d/%d/%d, want %d", ruid, euid, suid, c.uid)
 	}
-	if rgid != l.rgid || egid != l.rgid || sgid != l.rgid {
-		return fmt.Errorf("cannot drop privileges: gids are %d/%d/%d, want %d", rgid, egid, sgid, l.rgid)
+	if rgid != c.gid || egid != c.gid || sgid != c.gid {
+		return fmt.Errorf("cannot drop privileges: gids are %d/%d/%d, want %d", rgid, egid, sgid, c.gid)
 	}
 	groups, err := unix.Getgroups()
 	if err != nil {
 		return fmt.Errorf("cannot drop privileges: cannot get groups: %w", err)
 	}
-	if !slices.Equal(groups, l.groups) {
-		return fmt.Errorf("cannot drop privileges: groups are %v, want %v", groups, l.groups)
+	if !slices.Equal(groups, c.groups) {
+		return fmt.Errorf("cannot drop privileges: groups are %v, want %v", groups, c.groups)
 	}
 	// A root caller runs the app as root, as with snap-confine. For any
 	// other, the drop must be permanent: regaining uid 0 has to fail.
-	if l.ruid != 0 && privop.RootRegainable() {
+	if c.uid != 0 && privop.RootRegainable() {
 		return fmt.Errorf("cannot drop privileges: uid 0 can still be regained")
 	}
 	return nil
 }
 
-// restoreCwd puts the app where the caller was. A classic app never changed
-// namespace and goes back to the very directory (by descriptor, so no path
-// can be swapped under it). A confined app's namespace is another view:
-// setns moved this thread to its root, and the caller's path is looked up
-// again in it, as snap-confine does, falling back to snapd's void directory
-// and then "/" when the path does not exist there or the caller cannot enter
-// it.
-func (l *launcher) restoreCwd() {
-	if l.cwdDir != nil {
-		err := privop.Fchdir(l.cwdDir)
-		l.cwdDir.Close()
+// restoreCwd puts the app where the caller was. A classic app that kept
+// the caller's namespace goes back to the very directory (by descriptor,
+// so no path can be swapped under it). A confined app's namespace, or a
+// classic app's own (byPath), is another view: the caller's path is
+// looked up again in it, as snap-confine does, falling back to snapd's
+// void directory and then "/" when the path does not exist there or the
+// caller cannot enter it.
+func (c *caller) restoreCwd(byPath bool, debugf func(string, ...any)) {
+	if c.cwdDir != nil && !byPath {
+		err := privop.Fchdir(c.cwdDir)
+		c.cwdDir.Close()
 		if err == nil {
 			return
 		}
 	}
-	if l.cwd != "" {
-		fd, err := unix.Open(l.cwd, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if c.cwd != "" {
+		fd, err := unix.Open(c.cwd, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err == nil {
-			dir := desc.New(fd, l.cwd)
+			dir := desc.New(fd, c.cwd)
 			err = privop.Fchdir(dir)
 			dir.Close()
 		}
 		if err == nil {
 			return
 		}
-		l.debugf("cannot remain in %s (%v), moving to the void directory", l.cwd, err)
+		debugf("cannot remain in %s (%v), moving to the void directory", c.cwd, err)
 	}
 	if privop.Chdir(layout.VoidDir) != nil {
 		privop.Chdir("/")

@@ -11,6 +11,7 @@ import (
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/resolve"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The launcher runs on Linux 5.4 and later. Where the kernel has a newer
@@ -138,14 +139,14 @@ func mountNSID(ns *desc.FD) (uint64, error) {
 }
 
 // mountRoot is resolve.MountRoot through the launcher's verified /proc.
-func (l *launcher) mountRoot(parent, child *desc.FD) (bool, error) {
-	return resolve.MountRoot(l.proc.Fd(), parent.Fd(), child.Fd())
+func (s *session) mountRoot(parent, child *desc.FD) (bool, error) {
+	return resolve.MountRoot(s.host.proc.Fd(), parent.Fd(), child.Fd())
 }
 
 // isMountPoint reports whether the directory at the absolute path, walked
 // without following symlinks, is the root of a mount (mountRoot).
-func (l *launcher) isMountPoint(path string) (bool, error) {
-	parent, err := openDirPath(filepath.Dir(path))
+func (s *session) isMountPoint(path string) (bool, error) {
+	parent, err := trusted.Path(filepath.Dir(path))
 	if err != nil {
 		return false, err
 	}
@@ -156,5 +157,5 @@ func (l *launcher) isMountPoint(path string) (bool, error) {
 	}
 	child := desc.New(fd, path)
 	defer child.Close()
-	return l.mountRoot(parent, child)
+	return s.mountRoot(parent, child)
 }

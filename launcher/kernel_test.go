@@ -19,6 +19,7 @@ import (
 	"github.com/snapns/snapns/policy"
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/trusted"
 	"github.com/snapns/snapns/tests/kernelsim"
 )
 
@@ -66,7 +67,7 @@ func onPrivateThread(t *testing.T, simulated bool, fn func() error) {
 
 func testProc(t *testing.T) *desc.FD {
 	t.Helper()
-	proc, err := openProc()
+	proc, err := trusted.Proc()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +82,7 @@ func testProc(t *testing.T) *desc.FD {
 func TestMountRootWithoutStatxAttribute(t *testing.T) {
 	needRoot(t)
 	simulated := kernelsim.Simulate(t, kernelsim.StatxMountRoot)
-	l := &launcher{proc: testProc(t), debug: true}
+	l := &session{launcher: &launcher{debug: true}, host: host{proc: testProc(t)}}
 	dir := t.TempDir()
 	onPrivateThread(t, simulated, func() error {
 		for _, d := range []string{"tmpfs", "self", "plain"} {
@@ -153,14 +154,18 @@ func TestNamespaceIdentityWithoutIDs(t *testing.T) {
 	if in.MountNSID != 0 || in.MountNSInode != st.Ino {
 		t.Fatalf("recorded %+v", in)
 	}
-	l := &launcher{}
-	if err := l.verifyCaptured(nsfd, nsfd, planner.Recorded(in)); err != nil {
+	owner, err := ownerOf(nsfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &session{launcher: &launcher{}, host: host{ns: nsfd, owner: owner}}
+	if err := l.verifyCaptured(nsfd, planner.Recorded(in)); err != nil {
 		t.Errorf("the namespace recorded is refused: %v", err)
 	}
-	if err := l.verifyCaptured(nsfd, nsfd, planner.Identity{Inode: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
+	if err := l.verifyCaptured(nsfd, planner.Identity{Inode: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
 		t.Errorf("another inode is accepted: %v", err)
 	}
-	if err := l.verifyCaptured(nsfd, nsfd, planner.Identity{ID: 5}); err == nil {
+	if err := l.verifyCaptured(nsfd, planner.Identity{ID: 5}); err == nil {
 		t.Error("an id recorded on another kernel is accepted without ids to check it")
 	}
 	layer := info.Info{ParentMountNSID: id.ID, ParentMountNSInode: id.Inode}
@@ -216,7 +221,7 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &tc.caller, nil); err != nil {
 			t.Fatal(err)
 		}
-		l := &launcher{debug: true, priv: priv}
+		l := &session{launcher: &launcher{debug: true, priv: priv}}
 		var mem memlock
 		var during unix.Rlimit
 		m, err := l.withMemlock(&mem, func() (*desc.FD, error) {

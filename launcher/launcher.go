@@ -35,9 +35,7 @@ import (
 	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/shared/desc"
-	"github.com/snapns/snapns/shared/gather"
 )
 
 func init() {
@@ -59,32 +57,16 @@ func init() {
 // Version is set at build time.
 var Version = "dev"
 
-// launcher holds what one launch knows: the caller's credentials, its
-// validated command line, and the facts gathered so far.
+// launcher is one run of the launcher: who called it (caller), its
+// privilege (privop), the validated command line and its own output. None
+// of it changes once run has read it; what a launch learns and opens is a
+// session's (launch.go).
 type launcher struct {
+	caller caller
+	priv   *privop.Privileges // the launcher's privilege, and its actions
 	launch planner.Launch
 	target []string
-	env    []string
 	debug  bool
-	// facts are what the launcher has gathered so far (launch.go).
-	facts planner.Facts
-
-	ruid, rgid int
-	groups     []int
-	umask      int      // the caller's, restored right before the exec
-	cwd        string   // the caller's working directory, "" if unknown
-	cwdDir     *desc.FD // it, O_PATH, for classic plans; nil if none
-	cookie     string   // the snap's cookie for snapctl, "" if none
-
-	profile bpf.Profile        // the app's seccomp profile, loaded last
-	secure  bool               // the kernel's AT_SECURE: the launch raised privilege
-	aa      gather.AppArmor    // what AppArmor detection found
-	priv    *privop.Privileges // the launcher's privilege, and its actions
-
-	proc      *desc.FD   // the verified /proc of pid 1's namespace
-	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
-	snapDir   string     // the host's snap mount directory, probed in pid 1's namespace (reassociate)
-	old       *oldMounts // the bootstrap's staging area where the new mount API is missing (bootstrap_old.go)
 
 	// stderr holds what the launcher and its helper have to say until no
 	// lock is held any more: the caller owns fd 2 and can make a write to
@@ -92,6 +74,47 @@ type launcher struct {
 	// terminal), which must never happen while other users wait for a
 	// lock.
 	stderr []byte
+}
+
+// caller is who runs the launcher and what the process inherited from
+// them besides the command line, read once at start.
+type caller struct {
+	uid, gid int
+	groups   []int
+	umask    int      // cleared at start, theirs again right before the exec
+	cwd      string   // their working directory, "" if unknown
+	cwdDir   *desc.FD // it, O_PATH, for classic launches; nil if none
+	env      []string // their environment (callerEnv)
+	secure   bool     // the kernel's AT_SECURE: the launch raised privilege
+}
+
+// readCaller reads the caller of this process. Every file and directory
+// the launcher creates gets exactly the mode it asks for, whatever umask
+// the caller chose (umask 002 would otherwise make root's directories
+// group-writable): umask lives in the fs_struct every thread still shares
+// at this point. The caller's working directory is a path to re-enter as
+// the caller after the namespace changed (getcwd fails for an
+// unreachable one) and, for classic launches, which stay where they are,
+// a descriptor.
+func readCaller(classic bool) (caller, error) {
+	secure := atSecure()
+	c := caller{uid: unix.Getuid(), gid: unix.Getgid(), umask: privop.SetUmask(0), env: callerEnv(secure), secure: secure}
+	if err := checkCallerIDs(c.uid, c.gid); err != nil {
+		return c, err
+	}
+	var err error
+	if c.groups, err = unix.Getgroups(); err != nil {
+		return c, fmt.Errorf("cannot get supplementary groups: %w", err)
+	}
+	if wd, err := unix.Getwd(); err == nil {
+		c.cwd = wd
+	}
+	if classic {
+		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			c.cwdDir = desc.New(fd, c.cwd)
+		}
+	}
+	return c, nil
 }
 
 // maxDeferredStderr bounds what is kept for stderr; the rest is dropped.
@@ -234,52 +257,31 @@ func (l *launcher) run(args []string) error {
 		unix.Write(1, []byte(version))
 		return nil
 	}
-	l.secure = atSecure()
 	l.launch = planner.Launch{Classic: p.Classic, Instance: p.Instance, Tag: p.Tag, Base: p.Base}
-	l.target, l.env, l.debug = p.Target(), callerEnv(l.secure), p.Debug
-	// Every file and directory the launcher creates gets exactly the mode
-	// it asks for, whatever umask the caller chose (umask 002 would
-	// otherwise make root's directories group-writable). umask lives in
-	// the fs_struct every thread still shares at this point.
-	l.umask = privop.SetUmask(0)
-	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
-	if err := checkCallerIDs(l.ruid, l.rgid); err != nil {
+	l.target, l.debug = p.Target(), p.Debug
+	if l.caller, err = readCaller(p.Classic); err != nil {
 		return err
 	}
-	l.groups, err = unix.Getgroups()
-	if err != nil {
-		return fmt.Errorf("cannot get supplementary groups: %w", err)
-	}
-	// The caller's working directory: a path to re-enter as the caller
-	// after the namespace changed (getcwd fails for an unreachable one),
-	// and, for classic launches, which stay where they are, a descriptor.
-	if wd, err := unix.Getwd(); err == nil {
-		l.cwd = wd
-	}
-	if p.Classic {
-		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-			l.cwdDir = desc.New(fd, l.cwd)
-		}
-	}
+	c := &l.caller
 	l.debugf("launch: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
-	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
-
-	l.facts = planner.Facts{Launch: l.launch, CallerUID: uint32(l.ruid)}
-	if l.priv, err = privop.Acquire(l.ruid, l.debugLog()); err != nil {
+	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", c.uid, c.gid, c.groups, unix.Geteuid(), c.cwd)
+	if l.priv, err = privop.Acquire(c.uid, l.debugLog()); err != nil {
 		return err
 	}
-	l.detectAppArmor()
+	s := &session{launcher: l, facts: planner.Facts{Launch: l.launch, CallerUID: uint32(c.uid)}}
+	defer s.close()
+	s.detectAppArmor()
 	if p.Classic {
 		// A classic app stays in the caller's namespace, where
 		// snap-confine reads the flags too.
-		if err := l.gatherFeatures(); err != nil {
+		if err := s.gatherFeatures(); err != nil {
 			return err
 		}
 	}
-	if err := l.decideAndExecute(); err != nil {
+	if err := s.decideAndExecute(); err != nil {
 		return err
 	}
-	return l.handover()
+	return s.handover()
 }
 
 // checkCallerIDs refuses a caller whose real uid or gid is (uid_t)-1 or

@@ -20,12 +20,12 @@ const lockTimeout = 30 * time.Second
 // lock takes an exclusive flock(2) on name in the root-owned lock directory,
 // creating the lock file (0600 root:root) when missing. The lock is released
 // when the descriptor is closed, so a killed launcher never leaves one stuck.
-func (l *launcher) lock(lockdir *desc.FD, name string) (*desc.FD, error) {
-	f, err := l.ensureRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode)
+func (s *session) lock(lockdir *desc.FD, name string) (*desc.FD, error) {
+	f, err := s.ensureRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkRootOwned(f, unix.S_IFREG, layout.LockFileMode, l.priv.FixOwner); err != nil {
+	if err := checkRootOwned(f, unix.S_IFREG, layout.LockFileMode, s.priv.FixOwner); err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (l *launcher) lock(lockdir *desc.FD, name string) (*desc.FD, error) {
 	for {
 		err := unix.Flock(f.Fd(), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			l.debugf("locked %s", f.Name())
+			s.debugf("locked %s", f.Name())
 			return f, nil
 		}
 		if err != unix.EWOULDBLOCK && err != unix.EINTR {

@@ -32,7 +32,7 @@ import (
 // mountNvidia makes the loaded NVIDIA driver visible below
 // /var/lib/snapd/lib in the new root (root); nothing when the nvidia module
 // is not loaded.
-func (l *launcher) mountNvidia(root *desc.FD, b *build) error {
+func (b *builder) mountNvidia(root *desc.FD) error {
 	ver, loaded, err := readNvidiaVersion()
 	if err != nil || !loaded {
 		return err
@@ -45,33 +45,33 @@ func (l *launcher) mountNvidia(root *desc.FD, b *build) error {
 		Is64Bit: bits.UintSize == 64,
 		Lib64:   isRealDir("/usr/lib64"),
 	}
-	l.debugf("NVIDIA driver %s is loaded; the host's libraries are in its %s layout", ver.Raw, h.Layout)
-	varlib, err := openInRoot(root, "/var/lib/snapd")
+	b.debugf("NVIDIA driver %s is loaded; the host's libraries are in its %s layout", ver.Raw, h.Layout)
+	varlib, err := trusted.InRoot(root, "/var/lib/snapd")
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no /var/lib/snapd in it: %w", l.launch.Base, err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no /var/lib/snapd in it: %w", b.launch.Base, err)
 	}
-	lib, err := l.ensureRootDir(varlib, "lib", 0o755)
+	lib, err := b.ensureRootDir(varlib, "lib", 0o755)
 	varlib.Close()
 	if err != nil {
 		return err
 	}
 	defer lib.Close()
-	dirs := &hostDirs{l: l, dirs: map[string]*desc.FD{}, names: map[string][]string{}}
+	dirs := &hostDirs{debugf: b.debugf, dirs: map[string]*desc.FD{}, names: map[string][]string{}}
 	defer dirs.close()
 	if h.Layout == policy.NvidiaMultiarch {
 		// Libraries exported by snaps replace the host's driver.
-		if exported, err := l.mountGPUExports(lib, dirs); exported || err != nil {
+		if exported, err := b.mountGPUExports(lib, dirs); exported || err != nil {
 			return err
 		}
 	}
 	p := policy.PlanNvidia(h, dirs)
-	for _, b := range p.Binds {
-		if err := l.bindNvidiaDir(lib, b); err != nil {
+	for _, db := range p.Binds {
+		if err := b.bindNvidiaDir(lib, db); err != nil {
 			return err
 		}
 	}
 	for _, farm := range p.Farms {
-		if err := l.makeFarm(lib, farm, farm.Links(ver, dirs)); err != nil {
+		if err := b.makeFarm(lib, farm, farm.Links(ver, dirs)); err != nil {
 			return err
 		}
 	}
@@ -127,9 +127,9 @@ func isRealDir(path string) bool {
 // root's and writable by nobody else all the way (trusted.OpenDir), and
 // everyone may list it.
 type hostDirs struct {
-	l     *launcher
-	dirs  map[string]*desc.FD // nil: missing or not trusted
-	names map[string][]string
+	debugf func(string, ...any)
+	dirs   map[string]*desc.FD // nil: missing or not trusted
+	names  map[string][]string
 }
 
 func (h *hostDirs) open(path string) *desc.FD {
@@ -145,7 +145,7 @@ func (h *hostDirs) open(path string) *desc.FD {
 		dir, err = nil, errors.New("not one everyone may list")
 	}
 	if err != nil && !errors.Is(err, unix.ENOENT) {
-		h.l.debugf("leaving out %s: %v", path, err)
+		h.debugf("leaving out %s: %v", path, err)
 	}
 	h.dirs[path] = dir
 	return dir
@@ -158,8 +158,8 @@ func (h *hostDirs) List(path string) []string {
 	var names []string
 	if dir := h.open(path); dir != nil {
 		var err error
-		if names, err = readDirNames(dir); err != nil {
-			h.l.debugf("leaving out %s: cannot read it: %v", path, err)
+		if names, err = trusted.Names(dir); err != nil {
+			h.debugf("leaving out %s: cannot read it: %v", path, err)
 			names = nil
 		}
 	}
@@ -196,10 +196,10 @@ func (h *hostDirs) close() {
 // libDir makes sure dir (one or two components) exists below lib, the
 // host's /var/lib/snapd/lib as the new root shows it, root's 0755, as
 // snap-confine makes it there, and opens it.
-func (l *launcher) libDir(lib *desc.FD, dir string) (*desc.FD, error) {
+func (b *builder) libDir(lib *desc.FD, dir string) (*desc.FD, error) {
 	cur := lib
 	for _, name := range strings.Split(dir, "/") {
-		next, err := l.ensureRootDir(cur, name, 0o755)
+		next, err := b.ensureRootDir(cur, name, 0o755)
 		if cur != lib {
 			cur.Close()
 		}
@@ -213,15 +213,15 @@ func (l *launcher) libDir(lib *desc.FD, dir string) (*desc.FD, error) {
 
 // mountLibTmpfs mounts a new tmpfs on dir below lib and returns its root:
 // the tmpfs only this namespace sees over the host's directory.
-func (l *launcher) mountLibTmpfs(lib *desc.FD, dir string) (*desc.FD, error) {
-	point, err := l.libDir(lib, dir)
+func (b *builder) mountLibTmpfs(lib *desc.FD, dir string) (*desc.FD, error) {
+	point, err := b.libDir(lib, dir)
 	if err != nil {
 		return nil, err
 	}
 	var under unix.Stat_t
 	err = unix.Fstat(point.Fd(), &under)
 	if err == nil {
-		err = l.priv.MountGPUTmpfs(point)
+		err = b.priv.MountGPUTmpfs(point)
 	}
 	point.Close()
 	if err != nil {
@@ -229,18 +229,18 @@ func (l *launcher) mountLibTmpfs(lib *desc.FD, dir string) (*desc.FD, error) {
 	}
 	parent, name := lib, dir
 	if i := strings.LastIndexByte(dir, '/'); i >= 0 {
-		if parent, err = openDirAt(lib, dir[:i]); err != nil {
+		if parent, err = trusted.DirAt(lib, dir[:i]); err != nil {
 			return nil, err
 		}
 		defer parent.Close()
 		name = dir[i+1:]
 	}
-	tmp, err := openDirAt(parent, name)
+	tmp, err := trusted.DirAt(parent, name)
 	if err != nil {
 		return nil, err
 	}
 	var st unix.Stat_t
-	magic, merr := fsMagic(tmp)
+	magic, merr := trusted.FSMagic(tmp)
 	if merr != nil || magic != unix.TMPFS_MAGIC || unix.Fstat(tmp.Fd(), &st) != nil || st.Dev == under.Dev || st.Uid != 0 {
 		tmp.Close()
 		return nil, fmt.Errorf("cannot use %s: it is not the tmpfs just mounted there", lib.Path(dir))
@@ -250,8 +250,8 @@ func (l *launcher) mountLibTmpfs(lib *desc.FD, dir string) (*desc.FD, error) {
 
 // makeFarm mounts a tmpfs on the farm's directory, fills it with links
 // and makes it read-only.
-func (l *launcher) makeFarm(lib *desc.FD, farm policy.Farm, links []policy.FarmLink) error {
-	tmp, err := l.mountLibTmpfs(lib, farm.Dir)
+func (b *builder) makeFarm(lib *desc.FD, farm policy.Farm, links []policy.FarmLink) error {
+	tmp, err := b.mountLibTmpfs(lib, farm.Dir)
 	if err != nil {
 		return err
 	}
@@ -269,55 +269,55 @@ func (l *launcher) makeFarm(lib *desc.FD, farm policy.Farm, links []policy.FarmL
 		sub = strings.TrimSuffix(sub, "/")
 		dir, ok := subs[sub]
 		if !ok {
-			if err := l.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
+			if err := b.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
 				return err
 			}
-			if dir, err = openDirAt(tmp, sub); err != nil {
+			if dir, err = trusted.DirAt(tmp, sub); err != nil {
 				return err
 			}
 			subs[sub] = dir
 		}
-		if err := l.priv.MakeRootEntry(dir, name, unix.S_IFLNK, link.Target); err != nil {
+		if err := b.priv.MakeRootEntry(dir, name, unix.S_IFLNK, link.Target); err != nil {
 			return err
 		}
 	}
-	l.debugf("%s: %d links to the host's driver files", tmp.Name(), len(links))
-	return l.priv.RemountGPUReadOnly(tmp)
+	b.debugf("%s: %d links to the host's driver files", tmp.Name(), len(links))
+	return b.priv.RemountGPUReadOnly(tmp)
 }
 
 // bindNvidiaDir binds a host directory of the driver's (Ubuntu's old
 // /usr/lib/nvidia-<major>) on its directory below lib, read-only (a
 // snap's root could otherwise write to the host's driver through it),
 // when it exists and is root's.
-func (l *launcher) bindNvidiaDir(lib *desc.FD, b policy.DirBind) error {
-	src, err := trusted.OpenDir(b.Source)
+func (b *builder) bindNvidiaDir(lib *desc.FD, db policy.DirBind) error {
+	src, err := trusted.OpenDir(db.Source)
 	if err != nil {
 		if !errors.Is(err, unix.ENOENT) {
-			l.debugf("leaving out %s: %v", b.Source, err)
+			b.debugf("leaving out %s: %v", db.Source, err)
 		}
 		return nil
 	}
 	defer src.Close()
-	dst, err := l.libDir(lib, b.Dir)
+	dst, err := b.libDir(lib, db.Dir)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	return l.bindReadOnly(src, dst)
+	return b.bindReadOnly(src, dst)
 }
 
 // bindReadOnly binds the directory src (not recursively, as snap-confine
 // does) on dst in the new root, read-only and a slave of its source.
-func (l *launcher) bindReadOnly(src, dst *desc.FD) error {
-	tree, err := l.priv.CloneTree(src, false)
+func (b *builder) bindReadOnly(src, dst *desc.FD) error {
+	tree, err := b.priv.CloneTree(src, false)
 	if err != nil {
 		return err
 	}
 	defer tree.Close()
-	if err := l.priv.SetTreeAttrs(tree, unix.MS_SLAVE, true); err != nil {
+	if err := b.priv.SetTreeAttrs(tree, unix.MS_SLAVE, true); err != nil {
 		return err
 	}
-	return l.priv.AttachTree(tree, dst)
+	return b.priv.AttachTree(tree, dst)
 }
 
 // mountGPUExports binds the library directories snaps export (the
@@ -325,7 +325,7 @@ func (l *launcher) bindReadOnly(src, dst *desc.FD) error {
 // their vendor files into /var/lib/snapd/lib/{glvnd,vulkan}, when snapd
 // wrote any export file (exported), as snap-confine does on a multiarch
 // host; the host's driver is then left out.
-func (l *launcher) mountGPUExports(lib *desc.FD, dirs *hostDirs) (exported bool, err error) {
+func (b *builder) mountGPUExports(lib *desc.FD, dirs *hostDirs) (exported bool, err error) {
 	files := policy.GPUExportFiles(dirs.List(policy.GPUExportDir))
 	if len(files) == 0 {
 		return false, nil
@@ -338,34 +338,34 @@ func (l *launcher) mountGPUExports(lib *desc.FD, dirs *hostDirs) (exported bool,
 		}
 		wanted = append(wanted, policy.GPUExportDirs(data)...)
 	}
-	snap, err := openDirPath(l.snapDir)
+	snap, err := trusted.Path(b.host.snapDir)
 	if err != nil {
 		return true, err
 	}
 	defer snap.Close()
-	tmp, err := l.mountLibTmpfs(lib, policy.LibSystem+"/"+policy.LibGPU)
+	tmp, err := b.mountLibTmpfs(lib, policy.LibSystem+"/"+policy.LibGPU)
 	if err != nil {
 		return true, err
 	}
 	defer tmp.Close()
 	for _, rel := range policy.GPUExportMounts(wanted) {
-		if err := l.bindGPUExport(snap, tmp, rel); err != nil {
+		if err := b.bindGPUExport(snap, tmp, rel); err != nil {
 			return true, err
 		}
 	}
-	if err := l.priv.RemountGPUReadOnly(tmp); err != nil {
+	if err := b.priv.RemountGPUReadOnly(tmp); err != nil {
 		return true, err
 	}
-	if err := l.copySnapVendorFiles(lib, snap, dirs, policy.LibGlvnd, policy.SnapEGLVendorSubdir, policy.SnapEGLVendorDir, policy.SnapEGLVendorGlob); err != nil {
+	if err := b.copySnapVendorFiles(lib, snap, dirs, policy.LibGlvnd, policy.SnapEGLVendorSubdir, policy.SnapEGLVendorDir, policy.SnapEGLVendorGlob); err != nil {
 		return true, err
 	}
-	return true, l.copySnapVendorFiles(lib, snap, dirs, policy.LibVulkan, policy.SnapVulkanICDSubdir, policy.SnapVulkanICDDir, policy.SnapVulkanICDGlob)
+	return true, b.copySnapVendorFiles(lib, snap, dirs, policy.LibVulkan, policy.SnapVulkanICDSubdir, policy.SnapVulkanICDDir, policy.SnapVulkanICDGlob)
 }
 
 // bindGPUExport binds the directory rel below the snap mount directory
 // (snap) on the same path below tmp, read-only; one that cannot be
 // reached below snap without a symlink is left out.
-func (l *launcher) bindGPUExport(snap, tmp *desc.FD, rel string) error {
+func (b *builder) bindGPUExport(snap, tmp *desc.FD, rel string) error {
 	// Below the snap mount directory, through no symlink: a snap
 	// cannot make it bind anything else.
 	fd, err := unix.Openat2(snap.Fd(), rel, &unix.OpenHow{
@@ -373,20 +373,20 @@ func (l *launcher) bindGPUExport(snap, tmp *desc.FD, rel string) error {
 		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 	})
 	if err != nil {
-		l.debugf("not binding %s: %v", snap.Path(rel), err)
+		b.debugf("not binding %s: %v", snap.Path(rel), err)
 		return nil
 	}
 	src := desc.New(fd, snap.Path(rel))
 	defer src.Close()
-	if err := l.ensureMountPoint(tmp, rel); err != nil {
+	if err := b.ensureMountPoint(tmp, rel); err != nil {
 		return err
 	}
-	dst, err := openInRoot(tmp, rel)
+	dst, err := trusted.InRoot(tmp, rel)
 	if err != nil {
 		return err
 	}
 	defer dst.Close()
-	return l.bindReadOnly(src, dst)
+	return b.bindReadOnly(src, dst)
 }
 
 // copySnapVendorFiles copies the snaps' vendor files of srcDir that
@@ -394,16 +394,16 @@ func (l *launcher) bindGPUExport(snap, tmp *desc.FD, rel string) error {
 // snapd's entries there are symlinks into the snaps; a file is copied only
 // when it is reached without any other symlink, below the snap mount
 // directory, and anyone may read it; others are left out.
-func (l *launcher) copySnapVendorFiles(lib, snap *desc.FD, dirs *hostDirs, dir, sub, srcDir, pattern string) error {
+func (b *builder) copySnapVendorFiles(lib, snap *desc.FD, dirs *hostDirs, dir, sub, srcDir, pattern string) error {
 	type file struct {
 		name string
 		data []byte
 	}
 	var files []file
 	for _, name := range policy.SnapVendorFiles(dirs.List(srcDir), pattern) {
-		data, err := l.readSnapVendorFile(dirs, snap, srcDir, name)
+		data, err := b.readSnapVendorFile(dirs, snap, srcDir, name)
 		if err != nil {
-			l.debugf("not copying %s/%s: %v", srcDir, name, err)
+			b.debugf("not copying %s/%s: %v", srcDir, name, err)
 			continue
 		}
 		files = append(files, file{name, data})
@@ -411,30 +411,30 @@ func (l *launcher) copySnapVendorFiles(lib, snap *desc.FD, dirs *hostDirs, dir, 
 	if len(files) == 0 {
 		return nil
 	}
-	tmp, err := l.mountLibTmpfs(lib, dir)
+	tmp, err := b.mountLibTmpfs(lib, dir)
 	if err != nil {
 		return err
 	}
 	defer tmp.Close()
-	if err := l.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
+	if err := b.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
 		return err
 	}
-	subdir, err := openDirAt(tmp, sub)
+	subdir, err := trusted.DirAt(tmp, sub)
 	if err != nil {
 		return err
 	}
 	defer subdir.Close()
 	for _, f := range files {
-		if err := l.priv.WriteGPUFile(subdir, f.name, f.data); err != nil {
+		if err := b.priv.WriteGPUFile(subdir, f.name, f.data); err != nil {
 			return err
 		}
 	}
-	return l.priv.RemountGPUReadOnly(tmp)
+	return b.priv.RemountGPUReadOnly(tmp)
 }
 
 // readSnapVendorFile reads name of srcDir: a regular file, or snapd's
 // symlink to a file of a snap.
-func (l *launcher) readSnapVendorFile(dirs *hostDirs, snap *desc.FD, srcDir, name string) ([]byte, error) {
+func (b *builder) readSnapVendorFile(dirs *hostDirs, snap *desc.FD, srcDir, name string) ([]byte, error) {
 	kind, target := dirs.Entry(srcDir, name)
 	var fd int
 	var err error
@@ -442,9 +442,9 @@ func (l *launcher) readSnapVendorFile(dirs *hostDirs, snap *desc.FD, srcDir, nam
 	case policy.EntryFile:
 		fd, err = unix.Openat(dirs.open(srcDir).Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	case policy.EntrySymlink:
-		rel, ok := policy.SnapFileBelow(l.snapDir, target)
+		rel, ok := policy.SnapFileBelow(b.host.snapDir, target)
 		if !ok {
-			return nil, fmt.Errorf("it points to %q, not into %s", target, l.snapDir)
+			return nil, fmt.Errorf("it points to %q, not into %s", target, b.host.snapDir)
 		}
 		fd, err = unix.Openat2(snap.Fd(), rel, &unix.OpenHow{
 			Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC,

@@ -52,31 +52,29 @@ import (
 
 // snapDirs are the directories an instance is mapped in, in snap-confine's
 // order: the host's snap mount directory, and /var/snap.
-func (l *launcher) snapDirs() []string { return []string{l.snapDir, layout.SnapDataDir} }
+func (s *session) snapDirs() []string { return []string{s.host.snapDir, layout.SnapDataDir} }
 
 // classicNamespace is the namespace work of a classic launch, as the plan
 // says: none unless the parallel-instances feature is on (see the top of
 // this file). It leaves the main thread in the app's new namespace.
-func (l *launcher) classicNamespace(c planner.ClassicStep) error {
+func (s *session) classicNamespace(c planner.ClassicStep) error {
 	if !c.NewNamespace {
 		return nil
 	}
-	inst := l.launch.Instance
+	inst := s.launch.Instance
 	own, mapped, isInstance := c.Own, c.Mapped, c.Own != ""
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.
 	if err := privop.UnshareFS(); err != nil {
 		return err
 	}
-	hostNS, err := l.reassociate()
-	if err != nil {
+	if err := s.enterHost(); err != nil {
 		return err
 	}
-	hostNS.Close()
 	if isInstance {
 		// Refused here, before anything is mounted.
-		for _, parent := range l.snapDirs() {
-			src, dst, err := l.openInstanceDirs(parent, own, mapped)
+		for _, parent := range s.snapDirs() {
+			src, dst, err := s.openInstanceDirs(parent, own, mapped)
 			if err != nil {
 				return err
 			}
@@ -84,33 +82,29 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 			dst.Close()
 		}
 	}
-	nsdir, lockdir, err := l.initRunDirs()
-	if err != nil {
+	var err error
+	if s.nsdir, s.lockdir, err = s.initRunDirs(); err != nil {
 		return err
 	}
-	nsdir.Close()
-	err = l.ensureSharedSnapMount(lockdir)
-	if err == nil {
-		err = l.ensureSnapDirMounts(lockdir)
-	}
-	lockdir.Close()
-	if err != nil {
+	if err := s.ensureSharedSnapMount(); err != nil {
 		return err
 	}
-	if err := l.priv.ClassicUnshare(); err != nil {
+	if err := s.ensureSnapDirMounts(); err != nil {
 		return err
 	}
-	l.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
+	if err := s.priv.ClassicUnshare(); err != nil {
+		return err
+	}
+	s.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
 	if isInstance {
-		if err := l.mapInstanceDirs(own, mapped); err != nil {
+		if err := s.mapInstanceDirs(own, mapped); err != nil {
 			return err
 		}
 	}
 	// The caller's directory is looked up again by path, in the new
 	// namespace, as snap-confine does (exec.go restoreCwd): the descriptor
 	// names it in pid 1's namespace, where /snap/<snap> is not mapped.
-	l.cwdDir.Close()
-	l.cwdDir = nil
+	s.cwdByPath = true
 	return nil
 }
 
@@ -119,9 +113,9 @@ func (l *launcher) classicNamespace(c planner.ClassicStep) error {
 // namespace, and checks parent and both on the descriptors: root-owned
 // directories, not writable by group or others, not symlinks. snapd creates
 // all of them when it installs the instance.
-func (l *launcher) openInstanceDirs(parent, own, mapped string) (src, dst *desc.FD, err error) {
+func (s *session) openInstanceDirs(parent, own, mapped string) (src, dst *desc.FD, err error) {
 	what := fmt.Sprintf("cannot map snap instance %s onto %s", own, mapped)
-	pdir, err := openDirPath(parent)
+	pdir, err := trusted.Path(parent)
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
@@ -129,33 +123,14 @@ func (l *launcher) openInstanceDirs(parent, own, mapped string) (src, dst *desc.
 	if err := checkRootDir(pdir); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if src, err = openRootDirAt(pdir, own); err != nil {
+	if src, err = trusted.RootDirAt(pdir, own); err != nil {
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if dst, err = openRootDirAt(pdir, mapped); err != nil {
+	if dst, err = trusted.RootDirAt(pdir, mapped); err != nil {
 		src.Close()
 		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return src, dst, nil
-}
-
-// openRootDirAt opens name below dir without following a symlink (O_PATH:
-// no permission on the directory itself is needed) and checks it with
-// checkRootDir.
-func openRootDirAt(dir *desc.FD, name string) (*desc.FD, error) {
-	fd, err := unix.Openat(dir.Fd(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		return nil, fmt.Errorf("%s does not exist", dir.Path(name))
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", dir.Path(name), err)
-	}
-	d := desc.New(fd, dir.Path(name))
-	if err := checkRootDir(d); err != nil {
-		d.Close()
-		return nil, err
-	}
-	return d, nil
 }
 
 // checkRootDir checks, on the descriptor, that d is a directory owned by
@@ -175,24 +150,24 @@ func checkRootDir(d *desc.FD) error {
 // while the host's new snap mounts keep reaching it. Once per boot
 // (onceAtBoot); a launch that finds it done also checks that both are
 // still mount points.
-func (l *launcher) ensureSnapDirMounts(lockdir *desc.FD) error {
+func (s *session) ensureSnapDirMounts() error {
 	stillMounted := func() bool {
-		for _, dir := range l.snapDirs() {
-			if mounted, err := l.isMountPoint(dir); err != nil || !mounted {
-				l.debugf("%s is not a mount point any more: setting it up again", dir)
+		for _, dir := range s.snapDirs() {
+			if mounted, err := s.isMountPoint(dir); err != nil || !mounted {
+				s.debugf("%s is not a mount point any more: setting it up again", dir)
 				return false
 			}
 		}
 		return true
 	}
-	return l.onceAtBoot(lockdir, layout.SnapDirsSharedName, stillMounted, func() error {
-		shared, err := l.sharedMountPoints(l.snapDirs()...)
+	return s.onceAtBoot(layout.SnapDirsSharedName, stillMounted, func() error {
+		shared, err := s.sharedMountPoints(s.snapDirs()...)
 		if err != nil {
 			return err
 		}
-		for i, dir := range l.snapDirs() {
+		for i, dir := range s.snapDirs() {
 			if !shared[i] {
-				if err := l.makeSharedMountPoint(dir); err != nil {
+				if err := s.makeSharedMountPoint(dir); err != nil {
 					return err
 				}
 			}
@@ -203,8 +178,8 @@ func (l *launcher) ensureSnapDirMounts(lockdir *desc.FD) error {
 
 // makeSharedMountPoint binds dir on itself and makes the new mount
 // recursively shared.
-func (l *launcher) makeSharedMountPoint(path string) error {
-	dir, err := openDirPath(path)
+func (s *session) makeSharedMountPoint(path string) error {
+	dir, err := trusted.Path(path)
 	if err != nil {
 		return err
 	}
@@ -212,12 +187,12 @@ func (l *launcher) makeSharedMountPoint(path string) error {
 	if err := checkRootDir(dir); err != nil {
 		return fmt.Errorf("cannot make %s a shared mount point: %w", path, err)
 	}
-	if err := l.priv.BindSelf(dir); err != nil {
+	if err := s.priv.BindSelf(dir); err != nil {
 		return err
 	}
 	// dir names the directory under the new mount; the propagation is
 	// set on the mount itself.
-	mounted, err := openDirPath(path)
+	mounted, err := trusted.Path(path)
 	if err != nil {
 		return err
 	}
@@ -225,15 +200,15 @@ func (l *launcher) makeSharedMountPoint(path string) error {
 	if err := checkRootDir(mounted); err != nil {
 		return fmt.Errorf("cannot make %s a shared mount point: %w", path, err)
 	}
-	return l.priv.MakeShared(mounted)
+	return s.priv.MakeShared(mounted)
 }
 
 // sharedMountPoints tells, for each of dirs, whether it is a mount point
 // with shared propagation in the calling thread's namespace, from its mount
 // table: the last (topmost) mount on the directory counts.
-func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
+func (s *session) sharedMountPoints(dirs ...string) ([]bool, error) {
 	shared := make([]bool, len(dirs))
-	err := l.scanMountTable("the mount table", func(e mountinfo.Entry) error {
+	err := s.scanMountTable("the mount table", func(e mountinfo.Entry) error {
 		for i, dir := range dirs {
 			if e.MountDir == dir {
 				shared[i] = slices.ContainsFunc(e.Optional, func(opt string) bool { return strings.HasPrefix(opt, "shared:") })
@@ -247,8 +222,8 @@ func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
 // scanMountTable reads the calling thread's mount table through the
 // verified /proc as a stream (mountinfo.Scan: any number of mounts, of any
 // size), calling fn with each entry; what names it in errors.
-func (l *launcher) scanMountTable(what string, fn func(mountinfo.Entry) error) error {
-	fd, err := unix.Openat(l.proc.Fd(), "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func (s *session) scanMountTable(what string, fn func(mountinfo.Entry) error) error {
+	fd, err := unix.Openat(s.host.proc.Fd(), "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", what, err)
 	}
@@ -281,33 +256,33 @@ func (r fdReader) Read(p []byte) (int, error) {
 // mapInstanceDirs runs in the classic app's new namespace: /snap and
 // /var/snap made recursively slave, then the instance's directories bound
 // on the snap's, each opened again here and checked again.
-func (l *launcher) mapInstanceDirs(own, mapped string) error {
-	for _, parent := range l.snapDirs() {
-		dir, err := openDirPath(parent)
+func (s *session) mapInstanceDirs(own, mapped string) error {
+	for _, parent := range s.snapDirs() {
+		dir, err := trusted.Path(parent)
 		if err != nil {
 			return err
 		}
 		err = checkRootDir(dir)
 		if err == nil {
-			err = l.priv.MakeSlave(dir)
+			err = s.priv.MakeSlave(dir)
 		}
 		dir.Close()
 		if err != nil {
 			return err
 		}
 	}
-	for _, parent := range l.snapDirs() {
-		src, dst, err := l.openInstanceDirs(parent, own, mapped)
+	for _, parent := range s.snapDirs() {
+		src, dst, err := s.openInstanceDirs(parent, own, mapped)
 		if err != nil {
 			return err
 		}
-		err = l.priv.BindInstanceDir(src, dst)
+		err = s.priv.BindInstanceDir(src, dst)
 		src.Close()
 		dst.Close()
 		if err != nil {
 			return err
 		}
-		l.debugf("parallel instance: bound %s on %s", src.Name(), dst.Name())
+		s.debugf("parallel instance: bound %s on %s", src.Name(), dst.Name())
 	}
 	return nil
 }

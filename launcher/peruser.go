@@ -9,6 +9,7 @@ import (
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // A non-root caller's app runs in a per-user layer on top of the snap's
@@ -26,28 +27,29 @@ import (
 
 // createUserLayer makes a new layer on top of snapNS (whose identity is
 // snapID) and preserves it.
-func (l *launcher) createUserLayer(s *session, snapNS *desc.FD, snapID planner.Identity, userMounts bool) (*desc.FD, error) {
-	inst, uid := l.launch.Instance, uint32(l.ruid)
-	hostID, err := mountNSID(s.hostNS)
+func (s *session) createUserLayer(snapNS *desc.FD, snapID planner.Identity, userMounts bool) (*desc.FD, error) {
+	inst, uid := s.launch.Instance, uint32(s.caller.uid)
+	hostID, err := mountNSID(s.host.ns)
 	if err != nil {
 		return nil, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	in := info.Info{BaseSnapName: l.facts.Snap.Base.Name, ParentMountNSID: snapID.ID, ParentMountNSInode: snapID.Inode}
-	ns, _, err := l.preserve(s.nsdir, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid), in, func() (*desc.FD, planner.Identity, error) {
-		return l.newUserNamespace(snapNS, hostID, s.helper, userMounts)
+	in := info.Info{BaseSnapName: s.facts.Snap.Base.Name, ParentMountNSID: snapID.ID, ParentMountNSInode: snapID.Inode}
+	ns, _, err := s.preserve(s.nsdir, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid), in, func() (*desc.FD, planner.Identity, error) {
+		return s.newUserNamespace(snapNS, hostID, userMounts)
 	})
 	return ns, err
 }
 
 // discardUserLayer discards the caller's preserved layer, under the locks.
-func (l *launcher) discardUserLayer(nsdir *desc.FD) error {
-	inst, uid := l.launch.Instance, uint32(l.ruid)
+func (s *session) discardUserLayer() error {
+	nsdir := s.nsdir
+	inst, uid := s.launch.Instance, uint32(s.caller.uid)
 	name := layout.UserMountNSName(inst, uid)
-	if err := l.unmountNSFile(nsdir, name); err != nil {
+	if err := s.unmountNSFile(nsdir, name); err != nil {
 		return err
 	}
 	for _, n := range []string{name, layout.UserInfoName(inst, uid)} {
-		if err := l.priv.UnlinkRoot(nsdir, n, 0); err != nil {
+		if err := s.priv.UnlinkRoot(nsdir, n, 0); err != nil {
 			return err
 		}
 	}
@@ -58,19 +60,19 @@ func (l *launcher) discardUserLayer(nsdir *desc.FD) error {
 // throwaway thread: a copy of it, made recursively slave (the snap's mounts
 // keep arriving, the user's never leave), with the snap's per-user mounts.
 // hostID is 0 when the layer will not be captured.
-func (l *launcher) newUserNamespace(snapNS *desc.FD, hostID uint64, updateNS helper, userMounts bool) (*desc.FD, planner.Identity, error) {
+func (s *session) newUserNamespace(snapNS *desc.FD, hostID uint64, userMounts bool) (*desc.FD, planner.Identity, error) {
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
-		id, err := l.unshareAbove(snapNS, hostID)
+		id, err := s.unshareAbove(snapNS, hostID)
 		if err == nil {
-			err = l.makeRootSlave()
+			err = s.makeRootSlave()
 		}
 		if err == nil && userMounts {
-			err = l.runUserSnapUpdateNS(updateNS)
+			err = s.runUserSnapUpdateNS()
 		}
 		if err != nil {
 			return madeNS{}, err
 		}
-		ns, err := openNS(l.proc, "thread-self/ns/mnt", "the new per-user mount namespace")
+		ns, err := trusted.NS(s.host.proc, "thread-self/ns/mnt", "the new per-user mount namespace")
 		return madeNS{ns, id}, err
 	})
 	return r.ns, r.id, err

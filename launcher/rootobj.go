@@ -32,15 +32,15 @@ import (
 // ensureRootFile opens name in the root-owned directory dir with flags,
 // creating it root's with mode when it is missing. The caller checks on
 // the descriptor what it got.
-func (l *launcher) ensureRootFile(dir *desc.FD, name string, flags int, mode uint32) (*desc.FD, error) {
+func (s *session) ensureRootFile(dir *desc.FD, name string, flags int, mode uint32) (*desc.FD, error) {
 	for attempt := 0; ; attempt++ {
-		f, err := l.priv.OpenRootFile(dir, name, flags)
+		f, err := s.priv.OpenRootFile(dir, name, flags)
 		if !errors.Is(err, unix.ENOENT) || attempt == 2 {
 			return f, err
 		}
 		// EEXIST: made by another launch meanwhile; either way, open
 		// what is there now.
-		if err := l.priv.CreateRootFile(l.proc, dir, name, mode); err != nil && !errors.Is(err, unix.EEXIST) {
+		if err := s.priv.CreateRootFile(s.host.proc, dir, name, mode); err != nil && !errors.Is(err, unix.EEXIST) {
 			return nil, err
 		}
 	}
@@ -52,16 +52,16 @@ func (l *launcher) ensureRootFile(dir *desc.FD, name string, flags int, mode uin
 // make entries (/tmp, a bpffs mounted 1777), anyone could have made one at
 // name first: one that is not root's is moved aside, once, rather than
 // failing every user's launch.
-func (l *launcher) ensureRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
+func (s *session) ensureRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
 	for attempt := 0; ; attempt++ {
-		dir, err := l.openDirIn(parent, name)
+		dir, err := s.openDirIn(parent, name)
 		if errors.Is(err, unix.ENOENT) {
-			if dir, err = l.createRootDir(parent, name, mode); errors.Is(err, unix.EEXIST) {
-				dir, err = l.openDirIn(parent, name)
+			if dir, err = s.createRootDir(parent, name, mode); errors.Is(err, unix.EEXIST) {
+				dir, err = s.openDirIn(parent, name)
 			}
 		}
 		if err == nil {
-			if err = checkRootOwned(dir, unix.S_IFDIR, mode, l.priv.FixOwner); err == nil {
+			if err = checkRootOwned(dir, unix.S_IFDIR, mode, s.priv.FixOwner); err == nil {
 				return dir, nil
 			}
 			dir.Close()
@@ -73,8 +73,8 @@ func (l *launcher) ensureRootDir(parent *desc.FD, name string, mode uint32) (*de
 		if nerr != nil {
 			return nil, nerr
 		}
-		l.debugf("%v: moving it aside as %s", err, aside)
-		if err := l.priv.MoveAside(parent, name, aside); err != nil {
+		s.debugf("%v: moving it aside as %s", err, aside)
+		if err := s.priv.MoveAside(parent, name, aside); err != nil {
 			return nil, err
 		}
 	}
@@ -90,10 +90,10 @@ func othersEntry(parent *desc.FD, name string) bool {
 
 // openDirIn opens the directory name below parent without following a
 // symlink, with privilege only where the parent is closed to the caller.
-func (l *launcher) openDirIn(parent *desc.FD, name string) (*desc.FD, error) {
+func (s *session) openDirIn(parent *desc.FD, name string) (*desc.FD, error) {
 	fd, err := unix.Openat(parent.Fd(), name, dirFlags, 0)
 	if err == unix.EACCES {
-		return l.priv.OpenRootOnly(parent, name, dirFlags)
+		return s.priv.OpenRootOnly(parent, name, dirFlags)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", parent.Path(name), privop.WhyNot(parent, name, err))
@@ -103,20 +103,20 @@ func (l *launcher) openDirIn(parent *desc.FD, name string) (*desc.FD, error) {
 
 // createRootDir makes name below parent, a root:root directory of mode,
 // and opens it; EEXIST when another launch made it first.
-func (l *launcher) createRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
+func (s *session) createRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(parent.Fd(), &st); err != nil {
 		return nil, fmt.Errorf("cannot inspect the parent of %s: %w", parent.Path(name), err)
 	}
 	if st.Uid == 0 && st.Mode&0o011 == 0 {
 		// No one else can even search parent.
-		return l.priv.MkdirRoot(parent, name, mode)
+		return s.priv.MkdirRoot(parent, name, mode)
 	}
 	stageName, err := stagingName()
 	if err != nil {
 		return nil, err
 	}
-	stage, err := l.priv.StageDir(parent, stageName, name)
+	stage, err := s.priv.StageDir(parent, stageName, name)
 	if err != nil {
 		return nil, err
 	}
@@ -127,18 +127,18 @@ func (l *launcher) createRootDir(parent *desc.FD, name string, mode uint32) (*de
 		return nil, fmt.Errorf("cannot create %s: someone else put entries in its staging directory", parent.Path(name))
 	}
 	defer func() {
-		if err := l.priv.UnlinkRoot(parent, stageName, unix.AT_REMOVEDIR); err != nil {
-			l.debugf("%v", err)
+		if err := s.priv.UnlinkRoot(parent, stageName, unix.AT_REMOVEDIR); err != nil {
+			s.debugf("%v", err)
 		}
 	}()
-	dir, err := l.priv.MkdirRoot(stage, name, mode)
+	dir, err := s.priv.MkdirRoot(stage, name, mode)
 	if err != nil {
 		return nil, err
 	}
-	if err := l.priv.PlaceStaged(stage, parent, name); err != nil {
+	if err := s.priv.PlaceStaged(stage, parent, name); err != nil {
 		dir.Close()
 		if errors.Is(err, unix.EEXIST) {
-			l.priv.UnlinkRoot(stage, name, unix.AT_REMOVEDIR)
+			s.priv.UnlinkRoot(stage, name, unix.AT_REMOVEDIR)
 		}
 		return nil, err
 	}

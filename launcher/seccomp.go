@@ -5,7 +5,6 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"os"
 	"os/signal"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/seccomp/profile"
 )
@@ -34,18 +34,11 @@ const (
 	profilePoll        = 50 * time.Millisecond
 )
 
-// readSeccomp reads and checks the app's profile (readProfile), keeps it
-// for the handover and tells the planner what it holds.
-func (l *launcher) readSeccomp() *planner.Seccomp {
+// readSeccomp reads and checks the app's profile (readProfile), for the
+// handover, and tells the planner what it holds.
+func (l *launcher) readSeccomp() (bpf.Profile, *planner.Seccomp) {
 	p, format, file, err := l.readProfile()
-	l.profile = p
-	return &planner.Seccomp{Path: file, Format: string(format), Programs: len(p.Programs), Unrestricted: p.Unrestricted, Err: err}
-}
-
-// legacySnapd tells whether the app's profile is a .bin: snapd 2.63 or
-// older wrote it.
-func (l *launcher) legacySnapd() bool {
-	return l.facts.Seccomp != nil && profile.Format(l.facts.Seccomp.Format).Legacy()
+	return p, &planner.Seccomp{Path: file, Format: string(format), Programs: len(p.Programs), Unrestricted: p.Unrestricted, Err: err}
 }
 
 // readProfile reads and checks the app's profile, waiting for it.

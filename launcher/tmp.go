@@ -5,6 +5,7 @@ package launcher
 import (
 	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // setupPrivateTmp gives the snap its own /tmp, kept across launches in
@@ -17,46 +18,46 @@ import (
 // with mkdirat and opened with O_NOFOLLOW relative to its parent, and
 // refused unless it is a directory owned by root; the bind mount uses the
 // opened descriptors, never a path.
-func (l *launcher) setupPrivateTmp() error {
-	tmp, base, err := l.openPrivateTmpDir()
+func (b *builder) setupPrivateTmp() error {
+	tmp, base, err := b.openPrivateTmpDir()
 	if err != nil {
 		return err
 	}
 	defer tmp.Close()
 	defer base.Close()
-	inst, err := l.ensureRootDir(base, layout.PrivateTmpName(l.launch.Instance), layout.PrivateTmpBaseMode)
+	inst, err := b.ensureRootDir(base, layout.PrivateTmpName(b.launch.Instance), layout.PrivateTmpBaseMode)
 	if err != nil {
 		return err
 	}
 	defer inst.Close()
-	priv, err := l.ensureRootDir(inst, "tmp", layout.PrivateTmpMode)
+	priv, err := b.ensureRootDir(inst, "tmp", layout.PrivateTmpMode)
 	if err != nil {
 		return err
 	}
 	defer priv.Close()
-	if err := l.priv.BindPrivateTmp(priv, tmp); err != nil {
+	if err := b.priv.BindPrivateTmp(priv, tmp); err != nil {
 		return err
 	}
-	mounted, err := openDirPath("/tmp")
+	mounted, err := trusted.Path("/tmp")
 	if err != nil {
 		return err
 	}
 	defer mounted.Close()
-	if err := l.priv.MakePrivate(mounted.Rename("the private /tmp")); err != nil {
+	if err := b.priv.MakePrivate(mounted.Rename("the private /tmp")); err != nil {
 		return err
 	}
-	l.debugf("mounted %s on /tmp", priv.Name())
+	b.debugf("mounted %s on /tmp", priv.Name())
 	return nil
 }
 
 // openPrivateTmpDir opens /tmp and the root-only /tmp/snap-private-tmp in it
 // (creating it when missing), which holds every snap's private tmp and the
 // scratch directories new roots are assembled on.
-func (l *launcher) openPrivateTmpDir() (tmp, base *desc.FD, err error) {
-	if tmp, err = openDirPath("/tmp"); err != nil {
+func (b *builder) openPrivateTmpDir() (tmp, base *desc.FD, err error) {
+	if tmp, err = trusted.Path("/tmp"); err != nil {
 		return nil, nil, err
 	}
-	if base, err = l.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode); err != nil {
+	if base, err = b.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode); err != nil {
 		tmp.Close()
 		return nil, nil, err
 	}

@@ -45,50 +45,52 @@ type helper struct {
 // own (the caller's terminal cannot signal it), /dev/null as stdin, a pipe
 // as stdout and stderr (kept and shown after the locks are released), and
 // none of the caller's inherited descriptors.
-func (l *launcher) runSnapUpdateNS(h helper) error {
+func (s *session) runSnapUpdateNS() error {
+	h := s.helper
 	if h.bin == nil {
 		// Without a mount profile (the planner refuses a launch that
 		// has one).
-		l.debugf("%s is not installed and there is no mount profile", h.path)
+		s.debugf("%s is not installed and there is no mount profile", h.path)
 		return nil
 	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", l.launch.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", s.launch.Instance.String()}
 	// With file capabilities the launcher cannot become root (no
 	// cap_setuid): snap-update-ns runs as the caller with snap-confine
 	// 2.70's ambient capabilities. The setuid install runs it as root.
 	var asCaller *syscall.Credential
-	if l.priv.Mode() == planner.FileCaps {
-		asCaller = l.callerCredential()
+	if s.priv.Mode() == planner.FileCaps {
+		asCaller = s.callerCredential()
 	}
-	return l.runHelper(h, argv, l.helperEnv(false), asCaller)
+	return s.runHelper(h, argv, s.helperEnv(false), asCaller)
 }
 
 // callerCredential is the caller's uid, gid and groups for a helper.
-func (l *launcher) callerCredential() *syscall.Credential {
-	groups := make([]uint32, len(l.groups))
-	for i, g := range l.groups {
+func (s *session) callerCredential() *syscall.Credential {
+	groups := make([]uint32, len(s.caller.groups))
+	for i, g := range s.caller.groups {
 		groups[i] = uint32(g)
 	}
-	return &syscall.Credential{Uid: uint32(l.ruid), Gid: uint32(l.rgid), Groups: groups}
+	return &syscall.Credential{Uid: uint32(s.caller.uid), Gid: uint32(s.caller.gid), Groups: groups}
 }
 
 // runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
 // namespace (the plan runs it when the snap has a per-user mount profile,
 // as snap-confine does), as the caller with only policy.UserHelperCaps.
-func (l *launcher) runUserSnapUpdateNS(h helper) error {
-	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.launch.Instance.String()}
-	return l.runHelper(h, argv, l.helperEnv(true), l.callerCredential())
+func (s *session) runUserSnapUpdateNS() error {
+	h := s.helper
+	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", s.launch.Instance.String()}
+	return s.runHelper(h, argv, s.helperEnv(true), s.callerCredential())
 }
 
 // helperEnv is snap-confine's environment for snap-update-ns: SNAPD_DEBUG,
 // and for --user-mounts the caller's XDG_RUNTIME_DIR and SNAP_REAL_HOME.
-func (l *launcher) helperEnv(user bool) []string {
+func (s *session) helperEnv(user bool) []string {
 	env := []string{"SNAPD_DEBUG=0"}
-	if l.debug {
+	if s.debug {
 		env = []string{"SNAPD_DEBUG=1"}
 	}
 	if user {
-		for _, kv := range l.env {
+		for _, kv := range s.caller.env {
 			if strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") || strings.HasPrefix(kv, "SNAP_REAL_HOME=") {
 				env = append(env, kv)
 			}
@@ -98,8 +100,8 @@ func (l *launcher) helperEnv(user bool) []string {
 }
 
 // runHelper runs snap-update-ns with argv and env, as root or as the caller.
-func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Credential) error {
-	l.debugf("running %s %v", h.path, argv[1:])
+func (s *session) runHelper(h helper, argv, env []string, asCaller *syscall.Credential) error {
+	s.debugf("running %s %v", h.path, argv[1:])
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return fmt.Errorf("cannot make a pipe for %s: %w", h.path, err)
@@ -120,9 +122,9 @@ func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Cre
 	// exec label set on this (forking, throwaway) thread is inherited by
 	// the child.
 	var pid int
-	if err = l.execLabel(l.helperLabel()); err == nil {
-		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = l.priv.StartSnapUpdateNS(h.bin, argv, env, null, in, asCaller)
+	if err = s.execLabel(s.helperLabel()); err == nil {
+		err = s.withInheritedFDsClosedOnExec(func() (err error) {
+			pid, err = s.priv.StartSnapUpdateNS(h.bin, argv, env, null, in, asCaller)
 			return err
 		})
 	}
@@ -132,14 +134,14 @@ func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Cre
 	if err != nil {
 		return err
 	}
-	return l.waitHelper(pid, out, h.path, updateNSTimeout)
+	return s.waitHelper(pid, out, h.path, updateNSTimeout)
 }
 
 // openHelper opens snap-update-ns next to the launcher's own executable, as
 // snap-confine finds its tools, for execution by descriptor; bin is nil
 // when it is not installed.
-func (l *launcher) openHelper() (helper, error) {
-	dir, err := openToolsDir(l.proc)
+func (s *session) openHelper() (helper, error) {
+	dir, err := openToolsDir(s.host.proc)
 	if err != nil {
 		return helper{}, err
 	}
@@ -165,8 +167,8 @@ func (l *launcher) openHelper() (helper, error) {
 // close-on-exec set on every descriptor the caller passed without it, and
 // clears the flag again afterwards, so that those descriptors reach the app,
 // as they must, but never the helper.
-func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
-	fd, err := unix.Openat(l.proc.Fd(), "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+func (s *session) withInheritedFDsClosedOnExec(fn func() error) error {
+	fd, err := unix.Openat(s.host.proc.Fd(), "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot list descriptors: %w", err)
 	}
@@ -245,7 +247,7 @@ const maxDrainReads = 256
 // waitHelper collects a helper's output from out until it exits, with a
 // deadline after which it is killed, and turns its exit status into an
 // error. The output is kept for stderr, shown once no lock is held.
-func (l *launcher) waitHelper(pid int, out *desc.FD, path string, timeout time.Duration) error {
+func (s *session) waitHelper(pid int, out *desc.FD, path string, timeout time.Duration) error {
 	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
 		privop.KillHelper(pid)
@@ -260,7 +262,7 @@ func (l *launcher) waitHelper(pid int, out *desc.FD, path string, timeout time.D
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 4096)
 	var output helperOutput
-	defer func() { l.deferStderr(output.text(path)) }()
+	defer func() { s.deferStderr(output.text(path)) }()
 	for exited, outOpen := false, true; !exited; {
 		left := time.Until(deadline)
 		if left <= 0 {

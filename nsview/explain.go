@@ -361,7 +361,7 @@ func snapBase(inst naming.Instance) (string, string) {
 			return gatherDefaultBase, "snap"
 		}
 	}
-	if dir, err := trusted.Walk(layout.NSDir, nil); err == nil {
+	if dir, err := trusted.Path(layout.NSDir); err == nil {
 		in, have, _ := gather.Info(dir, layout.InfoName(inst))
 		dir.Close()
 		if have {

@@ -28,12 +28,12 @@ import (
 
 // detectAppArmor detects AppArmor as the launcher does.
 func detectAppArmor() (gather.AppArmor, error) {
-	proc, err := trusted.Walk("/proc", nil)
+	proc, err := trusted.Proc()
 	if err != nil {
 		return gather.AppArmor{}, fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 	}
 	defer proc.Close()
-	sys, err := trusted.Walk("/sys", nil)
+	sys, err := trusted.Path("/sys")
 	if err != nil {
 		return gather.AppArmor{}, fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 	}
@@ -44,7 +44,7 @@ func detectAppArmor() (gather.AppArmor, error) {
 // procDir is /proc, opened once for snap-ns's run (nil when it cannot be:
 // the readers then fail on it, saying so).
 var procDir = sync.OnceValue(func() *desc.FD {
-	proc, _ := trusted.Walk("/proc", nil)
+	proc, _ := trusted.Proc()
 	return proc
 })
 
@@ -89,18 +89,18 @@ func exists(path string) bool {
 }
 
 // preserved reads a preserved namespace's facts as the launcher does
-// (gather.OpenNS, gather.Info), without privilege: whether it is the one
+// (trusted.PreservedNS, gather.Info), without privilege: whether it is the one
 // captured there (its owner is snap-ns's own user namespace, which is pid
 // 1's, and its identity the one recorded). A file that cannot be opened
 // without privilege is taken to be the one captured there.
 func (e *explainer) preserved(name, infoName string) planner.Preserved {
 	var pre planner.Preserved
-	dir, err := trusted.Walk(layout.NSDir, nil)
+	dir, err := trusted.Path(layout.NSDir)
 	if err != nil {
 		return pre
 	}
 	defer dir.Close()
-	ns, err := gather.OpenNS(procDir(), dir, name)
+	ns, err := trusted.PreservedNS(procDir(), dir, name)
 	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 		e.assume(fmt.Sprintf("%s/%s is the namespace captured there (%v: needs root)", layout.NSDir, name, err))
 		pre.Present = true

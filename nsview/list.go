@@ -186,13 +186,15 @@ func describeNS(dirfd int, dir, name string, inst naming.Instance, uid uint32, i
 	if isUser {
 		n.Kind, n.UID = "user", &uid
 	}
-	// O_PATH: nothing is read and nothing can block; O_NOFOLLOW: a
-	// symlink is the link itself, reported below, never its target.
-	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// As the launcher opens it (trusted.EntryAt): nothing is read and
+	// nothing can block; a symlink is the link itself, reported below,
+	// never its target.
+	entry, err := trusted.EntryAt(desc.New(dirfd, dir), name)
 	if err != nil {
 		return n, &Entry{Name: name, Type: "unknown", Problem: fmt.Sprintf("cannot open %s/%s: %v", dir, name, err)}
 	}
-	defer unix.Close(fd)
+	defer entry.Close()
+	fd := entry.Fd()
 	var st unix.Stat_t
 	var sfs unix.Statfs_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -293,7 +295,7 @@ func occupied(inst naming.Instance) (bool, string, string) {
 func decideAll(dir string, nss []Namespace) {
 	snaps := map[string]*Namespace{}
 	facts := map[string]planner.Facts{}
-	nsdir, err := trusted.Walk(dir, nil)
+	nsdir, err := trusted.Path(dir)
 	if err != nil {
 		return
 	}

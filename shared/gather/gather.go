@@ -15,7 +15,6 @@ import (
 	"errors"
 	"fmt"
 	"path"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -58,7 +57,7 @@ func SnapMountDir() (string, error) {
 // there (a user cannot put it there, but a broken install may have) is off.
 func Feature(name string) (bool, error) {
 	display := layout.FeaturesDir + "/" + name
-	dir, err := trusted.Walk(layout.FeaturesDir, nil)
+	dir, err := trusted.Path(layout.FeaturesDir)
 	if errors.Is(err, unix.ENOENT) {
 		return false, nil
 	}
@@ -157,7 +156,7 @@ func InContainer() (bool, error) {
 // /sys/fs/cgroup is cgroup2, the v1 devices controller otherwise (legacy
 // and hybrid hosts), as snap-confine decides.
 func Hierarchy() (devcgroup.Hierarchy, error) {
-	dir, err := trusted.Walk(devcgroup.CgroupDir, nil)
+	dir, err := trusted.Path(devcgroup.CgroupDir)
 	if err != nil {
 		return devcgroup.V1, err
 	}
@@ -207,7 +206,7 @@ func ExtraDevices() []devcgroup.Device {
 // MountProfiles says whether snapd wrote the snap's mount profile and the
 // per-user one. A profile that cannot be looked at counts as none.
 func MountProfiles(inst naming.Instance) (profile, user bool) {
-	dir, err := trusted.Walk(layout.MountProfileDir, nil)
+	dir, err := trusted.Path(layout.MountProfileDir)
 	if err != nil {
 		return false, false
 	}
@@ -245,7 +244,7 @@ func Info(dir *desc.FD, name string) (in info.Info, have bool, why string) {
 // proc is /proc, for resolve.MountRoot.
 func Base(proc *desc.FD, snapDir, name string) (planner.Base, *desc.FD) {
 	refuse := func(err error) (planner.Base, *desc.FD) { return planner.Base{Name: name, Err: err}, nil }
-	snapfd, err := trusted.Walk(snapDir, nil)
+	snapfd, err := trusted.Path(snapDir)
 	if err != nil {
 		return refuse(fmt.Errorf("cannot use base snap %q: %w", name, err))
 	}
@@ -298,45 +297,4 @@ func Base(proc *desc.FD, snapDir, name string) (planner.Base, *desc.FD) {
 func hasCurrent(snap int, name string) bool {
 	var st unix.Stat_t
 	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
-}
-
-// OpenNS opens the namespace file name of /run/snapd/ns (nsdir) for
-// setns, or returns nil when it is missing or a plain file ("not
-// preserved": a capture that never happened, or a namespace discarded by
-// unmounting). It is opened O_PATH first, without following symlinks, so
-// that a plain 0600 file needs no privilege to be looked at, and its
-// filesystem checked on that descriptor; only an nsfs file (mode 0444) is
-// then opened for reading, through the descriptor's magic link below
-// proc. Anything else there is refused.
-func OpenNS(proc, nsdir *desc.FD, name string) (*desc.FD, error) {
-	display := nsdir.Path(name)
-	path, err := unix.Openat(nsdir.Fd(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	defer unix.Close(path)
-	var st unix.Stat_t
-	var sfs unix.Statfs_t
-	if unix.Fstat(path, &st) != nil || unix.Fstatfs(path, &sfs) != nil {
-		return nil, fmt.Errorf("cannot inspect %s", display)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
-	}
-	if sfs.Type != unix.NSFS_MAGIC {
-		return nil, nil
-	}
-	fd, err := unix.Openat(proc.Fd(), "self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	ns := desc.New(fd, display)
-	if unix.Fstatfs(fd, &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
-		ns.Close()
-		return nil, fmt.Errorf("cannot use %s: it changed while it was opened", display)
-	}
-	return ns, nil
 }
