@@ -12,18 +12,10 @@ import (
 	"github.com/snapns/snapns/shared/trusted"
 )
 
-// AppArmor, as snap-confine uses it: the launcher finds out whether
-// AppArmor is enabled and how it is itself confined, refuses to run with
-// elevated privileges while unconfined on a system where AppArmor is
-// enabled (an unprivileged user could otherwise run a copy of the launcher
-// outside its profile), and makes the app and each helper transition to
-// their labels at exec. The labels are derived from the command line's
-// validated names (appLabel, helperLabel), never taken from the caller, so
-// a caller cannot choose the profile an exec lands in.
-//
-// Detection fails closed: when it cannot complete (unreadable files,
-// descriptor exhaustion), the launcher does not conclude that AppArmor is
-// off.
+// AppArmor, as snap-confine uses it (SECURITY.md §4.4): detected (failing
+// closed), a launcher unconfined with elevated privileges refused where it
+// is enabled, and the app and each helper made to transition to labels
+// derived from the validated names, never taken from the caller.
 
 // setExecLabel makes the calling thread's next exec transition to label,
 // writing "exec <label>" to its exec attribute. It does nothing when

@@ -19,20 +19,17 @@ import (
 )
 
 // The bootstrap gives a new namespace the snap's root filesystem, as
-// snap-confine's sc_bootstrap_mount_namespace does, executing the fixed
-// tables of policy/bootstrap.go. Every mount is made with the new mount API
-// from descriptor to descriptor: a host directory is cloned (open_tree), its
-// propagation set on the detached copy (mount_setattr) and the copy attached
-// (move_mount) on a target resolved inside the new root with
-// RESOLVE_IN_ROOT, so that no symlink in the base snap can send a mount
-// outside it. Before Linux 5.12 the same steps are made with mount(2)
-// (bootstrap_old.go).
+// snap-confine's sc_bootstrap_mount_namespace does, from the tables of
+// policy/bootstrap.go: each host directory cloned (open_tree), its
+// propagation set on the detached copy (mount_setattr) and attached
+// (move_mount) on a target resolved in the new root (RESOLVE_IN_ROOT: no
+// symlink of the base sends a mount out of it); before Linux 5.12 with
+// mount(2) (bootstrap_old.go).
 
-// hostSide is what the bootstrap takes from pid 1's namespace, cloned on the
-// throwaway thread before it unshares: open_tree only clones mounts of the
-// caller's own namespace, the base snap was resolved there, and the shared
-// binds must be clones of the host's mounts to stay in their peer groups.
-// Every field is a detached mount tree, visible to no one until attached.
+// hostSide is what the bootstrap clones in pid 1's namespace before it
+// unshares (open_tree clones only the caller's namespace's mounts, and the
+// shared binds must stay in the host's peer groups): detached trees,
+// visible to no one until attached.
 type hostSide struct {
 	root       *desc.FD            // legacy mode: the host's "/"; nil in normal mode
 	shared     map[string]*desc.FD // policy path -> clone; missing optional entries absent
@@ -142,13 +139,11 @@ func (b *builder) ensureHostDir(path string) error {
 	return err
 }
 
-// openToolsDir opens the directory the launcher runs from: snapd's tools
-// are found there, as snap-confine finds them (/usr/lib/snapd, or
-// /usr/libexec/snapd on Fedora, Arch, openSUSE and CentOS), and it is bound
-// over /usr/lib/snapd in the snap's root so that they match the launcher.
-// It must be root-owned and not writable by others: a launcher reached
-// through someone else's directory (a hard link) finds nothing there.
-// It is named by its path.
+// openToolsDir opens the directory the launcher runs from, where snapd's
+// tools are, as snap-confine finds them (/usr/lib/snapd, /usr/libexec/snapd),
+// bound over /usr/lib/snapd in the snap's root. It must be root's and
+// closed to others: a launcher reached through someone else's directory (a
+// hard link) finds nothing there.
 func openToolsDir(proc *desc.FD) (*desc.FD, error) {
 	buf := make([]byte, 4096)
 	n, err := unix.Readlinkat(proc.Fd(), "self/exe", buf)
@@ -241,11 +236,8 @@ func (b *builder) bootstrap(h *hostSide) error {
 }
 
 // attachHostRoot puts the clone of the host's whole tree on the scratch
-// directory, as the root of a legacy-mode namespace. (In normal mode the
-// root is a new tmpfs, which replicateBase fills, as snap-confine ≥ 2.59's
-// sc_replicate_base_rootfs; it is unbindable while it is assembled, since
-// it sits below the host's /tmp, which is bound into it recursively, and
-// private after the pivot.)
+// directory, the root of a legacy-mode namespace (a normal one's is a new
+// tmpfs, which replicateBase fills).
 func (b *builder) attachHostRoot(h *hostSide, scratch *desc.FD) error {
 	if err := b.setAttrs(h.root, unix.MS_SLAVE, false); err != nil {
 		return err
@@ -270,13 +262,11 @@ func (b *builder) openBaseHere() (*desc.FD, error) {
 }
 
 // replicateBase gives the new root's tmpfs a mount point for every entry of
-// the base snap's root, as snap-confine ≥ 2.59 does: each directory is the
-// base's, bound recursively as a slave, except those the host's
-// directories (policy.NormalModeBinds) and /snap go on; each file is the
-// base's, bound on an empty file; each symlink is copied. The root itself
-// stays a writable tmpfs, so that snap-update-ns makes a layout's new
-// top-level mount point there instead of a writable mimic over "/" (which
-// needs the whole tree moved aside and back).
+// the base snap's root, as snap-confine ≥ 2.59 does: a directory bound from
+// the base recursively as a slave (but where the host's directories and
+// /snap go), a file bound on an empty one, a symlink copied. The root stays
+// a writable tmpfs, where snap-update-ns makes a layout's new top-level
+// mount point without a writable mimic over "/".
 func (b *builder) replicateBase(root, base *desc.FD, mergedUsr bool) error {
 	names, err := trusted.Names(base)
 	if err != nil {

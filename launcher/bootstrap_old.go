@@ -16,36 +16,16 @@ import (
 
 // The bootstrap where the new mount API is missing (open_tree and
 // move_mount came with Linux 5.2, mount_setattr with 5.12): the same
-// steps, on the same descriptors, with mount(2), as snap-confine and runc
-// mount. The new API's guarantees are kept this way:
-//
-//   - No symlink is followed: every source and target is a descriptor
-//     opened as for the new API, and mount(2) gets its /proc/self/fd/N
-//     magic link, which the kernel resolves to exactly that file.
-//   - Nothing is visible half-made: a detached tree becomes a bind mount
-//     staged in a tmpfs mounted on the new namespace's copy of
-//     /run/snapd/ns, which is private (the launcher made it so in pid 1's
-//     namespace, and makes the copy so again): no mount event reaches
-//     another namespace, and the namespace itself is this thread's alone
-//     until it is captured, complete. The staging tmpfs is unbindable, so
-//     the recursive bind of /run does not copy it into the snap's root,
-//     and detached after pivot_root.
-//   - The shared entries (/media, /run/netns) stay in the host's peer
-//     groups: the namespace is not made recursively slave right after
-//     unshare, as with the new API (which clones those entries in pid 1's
-//     namespace first; mount(2) cannot bind across namespaces), so their
-//     staged binds are taken while the namespace's copies are still
-//     peers. Every other mount is made slave (or unbindable, or private)
-//     on its staged copy before it is moved into the root, and every
-//     mount the launcher makes has a parent that propagates nothing (the
-//     staging area, the root being assembled, or a slave under it), so
-//     nothing reaches pid 1's namespace meanwhile; the old root is made
-//     recursively slave right after pivot_root, with its "/" made slave
-//     right before (pivot_root refuses a shared one).
-//
-// The new API's three actions map onto these: open_tree(OPEN_TREE_CLONE)
-// is BindOld onto a new entry of the staging area, mount_setattr is
-// PropagateOld (and RemountReadOnlyOld), move_mount is MoveOld (MS_MOVE).
+// steps, on the same descriptors, with mount(2) of their /proc/self/fd/N
+// magic links, as snap-confine and runc mount. SECURITY.md §4.7 says how
+// the new API's guarantees are kept: a detached tree is a bind mount
+// staged in a private, unbindable tmpfs on the new namespace's copy of
+// /run/snapd/ns, and the namespace is made slave at pivot_root, so that
+// the shared entries (/media, /run/netns), staged while its copies are
+// still peers of the host's, stay in the host's peer groups.
+// open_tree(OPEN_TREE_CLONE) is BindOld onto a new entry of the staging
+// area, mount_setattr is PropagateOld (and RemountReadOnlyOld),
+// move_mount is MoveOld (MS_MOVE).
 
 // oldMounts is the staging area of one namespace's bootstrap.
 type oldMounts struct {

@@ -16,10 +16,9 @@ import (
 	"github.com/snapns/snapns/shared/trusted"
 )
 
-// createAndPreserve makes a new namespace for the snap with the plan's
-// root, populates it and preserves it on /run/snapd/ns/<instance>.mnt
-// (preserve). The info file records what it was built from: the facts the
-// plan was decided on.
+// createAndPreserve makes the snap's new namespace with the plan's root
+// and preserves it (preserve), its info file recording what it was built
+// from.
 func (s *session) createAndPreserve(root planner.Root) (*desc.FD, planner.Identity, error) {
 	inst := s.launch.Instance
 	hostID, err := mountNSID(s.host.ns)
@@ -49,13 +48,11 @@ func (s *session) createAndPreserve(root planner.Root) (*desc.FD, planner.Identi
 	})
 }
 
-// preserve is what the per-snap namespace and a preserved per-user layer
-// share: it takes the capture target name in /run/snapd/ns (a root-owned
-// file), makes the namespace with build, records in with its identity as the
-// info file infoName, and captures the namespace on the target. The info
-// file is written before the capture, so a launcher killed half-way leaves
-// a preserved namespace with its info file, or a plain file at the target,
-// which means "not preserved".
+// preserve makes a namespace with build and preserves it on the capture
+// target name, a root-owned file of /run/snapd/ns, recording it (its
+// identity) in the info file infoName first: a launcher killed half-way
+// leaves a preserved namespace with its info file, or a plain file ("not
+// preserved").
 func (s *session) preserve(nsdir *desc.FD, name, infoName string, in info.Info, build func() (*desc.FD, planner.Identity, error)) (*desc.FD, planner.Identity, error) {
 	target, err := s.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode)
 	if err != nil {
@@ -103,12 +100,11 @@ type madeNS struct {
 	id planner.Identity
 }
 
-// onThrowawayThread runs fn on an OS thread of its own that is never
-// unlocked, so that the Go runtime destroys the thread when fn returns:
-// whatever fn changes that belongs to the thread (its mount namespace, CPU
-// affinity, AppArmor exec label) never reaches another goroutine. fn starts
-// with an fs_struct of its own (setns(CLONE_NEWNS) needs one; Go threads
-// share theirs). A panic in fn is an error.
+// onThrowawayThread runs fn on an OS thread of its own, never unlocked, so
+// that the runtime destroys it when fn returns: what fn changes of the
+// thread (mount namespace, CPU affinity, AppArmor exec label) reaches no
+// other goroutine. fn starts with an fs_struct of its own (setns needs
+// one). A panic in fn is an error.
 func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
@@ -133,10 +129,9 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 	return r.v, r.err
 }
 
-// buildNamespace runs on the throwaway thread: it gathers what the
-// bootstrap needs from pid 1's namespace, creates the new namespace, builds
-// the snap's root filesystem in it, then the private /tmp and /dev/pts, and
-// runs snap-update-ns, in snap-confine's order.
+// buildNamespace runs on the throwaway thread, in snap-confine's order:
+// what the bootstrap needs from pid 1's namespace, the new namespace, its
+// root filesystem, the private /tmp and /dev/pts, snap-update-ns.
 func (b *builder) buildNamespace(hostID uint64) (*desc.FD, planner.Identity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
@@ -203,19 +198,12 @@ func (s *session) makeRootSlave() error {
 	return s.priv.MakeSlave(slash)
 }
 
-// unshareAbove creates a new mount namespace, a copy of from (pid 1's
-// namespace, or the snap's), whose id is above hostID (pid 1's
-// namespace's, where it will be captured), and returns its identity;
-// hostID 0 means no check (not captured, or a kernel without namespace
-// ids, where ids do not come from per-CPU batches).
-//
-// Since Linux 6.18 mount namespace ids come from per-CPU batches, and the
-// kernel refuses to bind mount a namespace file whose id is not above the
-// caller's own namespace's (its guard against namespace loops). Outside the
-// boot namespace a namespace made on the "wrong" CPU gets a smaller id and
-// could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
-// namespace remade pinned to each allowed CPU in turn; the original
-// affinity is restored before anything else runs on this thread.
+// unshareAbove creates a new mount namespace, a copy of from, whose id is
+// above hostID (pid 1's namespace's; 0: no check) and returns its
+// identity. Linux 6.18 hands out ids in per-CPU batches and will not
+// capture a namespace whose id is not above the caller's (ARCHITECTURE.md
+// §6): it is remade pinned to each allowed CPU in turn, and the affinity
+// restored.
 func (s *session) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {

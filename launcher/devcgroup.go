@@ -18,33 +18,14 @@ import (
 	"github.com/snapns/snapns/shared/trusted"
 )
 
-// The device cgroup, as snap-confine 2.77 sets it up for a confined app
-// (shared/devcgroup has the rules as data):
-//
-// in pid 1's namespace, under the per-snap lock, once the base is known to
-// be usable:
-//
-//  1. inside a container (systemd's /run/systemd/container) nothing;
-//     otherwise snapd's settings file
-//     /var/lib/snapd/cgroup/snap.<instance>.device, waited for as
-//     snap-confine waits (at most 120 s, since the lock is held; snapd
-//     writes it for every snap); self-managed or non-strict: nothing;
-//     otherwise the mode the base requires;
-//  2. the devices udev tagged for the app (its tag index
-//     /run/udev/tags/<tag>, each device's record in /run/udev/data
-//     carrying the tag as a current tag); optional mode with none:
-//     nothing; otherwise, when /sys/fs/cgroup is cgroup2, the device
-//     program, its map set to the common set and those devices,
-//     attached to the launcher's own cgroup, which must be the app's snap
-//     cgroup; else the v1 devices group named after the tag, set to
-//     allow the same list, with the launcher moved into it. The process
-//     keeps either across the exec. Map and group are shared by the
-//     app's running processes, so they are changed from what they hold
-//     (new rules first, then the old ones taken away), never emptied:
-//     shared/devcgroup's MapSteps and V1Writes.
-//
-// Every file is opened below a trusted directory without following
-// symlinks or blocking, and must be root's regular file.
+// The device cgroup, as snap-confine 2.77 sets it up for a confined app,
+// as the plan says (SECURITY.md §4.5; the rules as data in
+// shared/devcgroup): in pid 1's namespace, under the per-snap lock, the
+// map and program of cgroup v2 or the devices group of v1, both shared by
+// the app's running processes and so changed from what they hold (new
+// rules first, then the old ones taken away), never emptied. Every file is
+// opened below a trusted directory without following symlinks or
+// blocking, and must be root's.
 
 // deviceCgroup sets the device cgroup up as the plan says: in its
 // hierarchy, allowing exactly its list.
@@ -107,13 +88,10 @@ func (s *session) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devcg
 }
 
 // deviceCgroupV1 is snap-confine's cgroup v1 set-up: the devices group
-// named after the security tag, below the devices hierarchy at
-// /sys/fs/cgroup/devices, set to the allow list (devcgroup.V1Writes), then
-// the launcher moved into it. As with snap-confine there is no check
-// of the launcher's own groups (the app gets a group of its own here).
-// Every step stays below the verified hierarchy, and the group and its
-// files must be root's cgroupfs entries: one a user made or was given is
-// refused before anything is written.
+// named after the security tag, below /sys/fs/cgroup/devices, set to the
+// allow list (devcgroup.V1Writes), then the launcher moved into it; the
+// group and its files must be root's cgroupfs entries, checked before
+// anything is written.
 func (s *session) deviceCgroupV1(cgroot *desc.FD, tag string, allow []devcgroup.Device) error {
 	fd, err := resolve.Openat2(cgroot.Fd(), devcgroup.DevicesName, &unix.OpenHow{Flags: dirFlags, Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS}, s.host.proc.Fd())
 	if err != nil {
@@ -266,11 +244,9 @@ func (s *session) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 	return m, nil
 }
 
-// openDeviceMap opens the entry name of the root-only /sys/fs/bpf/snap
-// (dir) without following a symlink, as an O_PATH descriptor, checks that
-// it is a regular file owned by root, and gets the map pinned there
-// through the descriptor, so that the object fetched is exactly the entry
-// checked.
+// openDeviceMap gets the map pinned at name in the root-only
+// /sys/fs/bpf/snap (dir) through the O_PATH descriptor of the entry,
+// checked to be root's regular file: the object fetched is the one checked.
 func (s *session) openDeviceMap(dir *desc.FD, name string, pathFD bool) (*desc.FD, error) {
 	entry, err := s.priv.OpenRootOnly(dir, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
@@ -294,15 +270,12 @@ type memlock struct {
 	old    unix.Rlimit
 }
 
-// withMemlock runs op, a creation of a BPF map or program; when the kernel
-// refuses it with EPERM, which with CAP_SYS_ADMIN effective only a kernel
-// charging it to RLIMIT_MEMLOCK does (before 5.11), it raises the limit to
-// memlockNeeded, as snap-confine 2.77 does, and runs op again: the soft
-// limit, and the hard one when the launcher holds CAP_SYS_RESOURCE (the
-// setuid install, or a file-capability install given it); without, the
-// soft limit goes up to the hard one only. Kernels that charge the memory
-// cgroup instead never get here, and the caller's limit stays untouched
-// (even 0). mem.restore puts the limit back.
+// withMemlock runs op, a creation of a BPF map or program, and when the
+// kernel refuses it with EPERM (with CAP_SYS_ADMIN effective, only one
+// charging RLIMIT_MEMLOCK does, before 5.11) raises the limit to
+// memlockNeeded as snap-confine 2.77 does, the hard one too when the
+// launcher holds CAP_SYS_RESOURCE, and runs op again; mem.restore puts the
+// caller's limit back.
 func (s *session) withMemlock(mem *memlock, op func() (*desc.FD, error)) (*desc.FD, error) {
 	d, err := op()
 	if !errors.Is(err, unix.EPERM) || mem.raised {

@@ -3,7 +3,6 @@
 package launcher
 
 import (
-	"errors"
 	"fmt"
 
 	"golang.org/x/sys/unix"
@@ -100,80 +99,41 @@ func (s *session) unmountNSFile(nsdir *desc.FD, name string) error {
 	return fmt.Errorf("cannot unmount %s: more than %d namespaces stacked on it", display, maxStackedCaptures)
 }
 
-// Discard is snap-discard-ns's work (package launcher/discardns has its
-// command line): it discards inst's preserved namespaces, as root, taking
-// the per-snap lock itself or, when locked (snapd ≥ 2.74 passes
-// --snap-already-locked while it holds the lock during a refresh,
-// snap-confine --from-snap-confine), checking that its caller holds it. A
-// missing /run/snapd/ns is success.
-func Discard(inst naming.Instance, fromSnapConfine, debug bool) error {
-	if unix.Geteuid() != 0 {
-		return errors.New("cannot discard: snap-discard-ns must run as root")
-	}
+// Discarder is the launcher's code that snap-discard-ns runs (package
+// launcher/discardns): as root, but like the launcher, each action raising
+// exactly its capabilities (init emptied the effective set of every
+// thread), a missing lock file made through the verified /proc.
+type Discarder struct{ s *session }
+
+// NewDiscarder acquires the privilege of the calling process and opens
+// /proc; Close writes the debug log.
+func NewDiscarder(debug bool) (*Discarder, error) {
 	l := &launcher{debug: debug}
-	defer l.flushStderr()
-	// Root, but like the launcher's: each action raises exactly its
-	// capabilities (init emptied the effective set of every thread).
 	var err error
 	if l.priv, err = privop.Acquire(unix.Getuid(), l.debugLog()); err != nil {
-		return err
+		return nil, err
 	}
 	privop.SetUmask(0)
-	// A missing lock file is made through the verified /proc.
 	s := &session{launcher: l}
 	if s.host.proc, err = trusted.Proc(); err != nil {
-		return err
+		return nil, err
 	}
-	defer s.close()
-	nsdir, err := trusted.Path(layout.NSDir)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer nsdir.Close()
-	lockdir, err := trusted.Path(layout.LockDir)
-	switch {
-	case err == nil:
-		defer lockdir.Close()
-	case errors.Is(err, unix.ENOENT) && !fromSnapConfine:
-		// No lock directory: no launch can be under way.
-	default:
-		return err
-	}
-	lockName := layout.LockName(inst)
-	if fromSnapConfine {
-		if err := checkLockHeld(lockdir, lockName); err != nil {
-			return err
-		}
-	} else if lockdir != nil {
-		lock, err := s.lock(lockdir, lockName)
-		if err != nil {
-			return err
-		}
-		defer unlock(lock)
-	}
-	return s.discard(nsdir, inst)
+	return &Discarder{s}, nil
 }
 
-// checkLockHeld verifies that someone (the calling snap-confine) holds the
-// per-snap lock: a non-blocking attempt through a new open file description
-// must fail. flock(2) takes no access mode: the file is opened read-only.
-func checkLockHeld(lockdir *desc.FD, name string) error {
-	display := lockdir.Path(name)
-	fd, err := unix.Openat(lockdir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cannot discard: the caller should hold %s: cannot open it: %w", display, err)
-	}
-	defer desc.New(fd, display).Close()
-	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-	if err == nil {
-		unix.Flock(fd, unix.LOCK_UN)
-		return fmt.Errorf("cannot discard: %s is not held by the caller", display)
-	}
-	if err != unix.EWOULDBLOCK {
-		return fmt.Errorf("cannot check %s: %w", display, err)
-	}
-	return nil
+// Lock takes the snap's lock name in lockdir (lock); release releases it.
+func (d *Discarder) Lock(lockdir *desc.FD, name string) (release func(), err error) {
+	lock, err := d.s.lock(lockdir, name)
+	return func() { unlock(lock) }, err
+}
+
+// Discard discards inst's namespaces in nsdir (discard).
+func (d *Discarder) Discard(nsdir *desc.FD, inst naming.Instance) error {
+	return d.s.discard(nsdir, inst)
+}
+
+// Close releases what it opened and writes the debug log.
+func (d *Discarder) Close() {
+	d.s.close()
+	d.s.flushStderr()
 }

@@ -14,25 +14,12 @@ import (
 	"github.com/snapns/snapns/shared/layout"
 )
 
-// The handover, from the launcher's last privileged step to the app, in the
-// order it runs:
-//
-//  1. drop: the caller's uid, gid and groups on every thread, every
-//     capability gone but CAP_SYS_ADMIN kept permitted (never effective)
-//     when a seccomp profile is to be loaded; verified;
-//  2. the caller's working directory, entered with the caller's own rights;
-//  3. the app's environment (policy.TargetEnv) and AppArmor exec label;
-//  4. everything the last step needs, made ready: argv and envp, the
-//     filters, the error messages (privop.PrepareFinal); stderr flushed;
-//  5. the last step (privop's Final.Exec): the caller's RLIMIT_NOFILE and
-//     umask back, the Go runtime's signal handlers replaced by the
-//     defaults execve would give, the garbage collector off, then raw
-//     syscalls on this thread only: CAP_SYS_ADMIN raised, the deny and
-//     allow programs loaded (snap-confine's order), every capability
-//     dropped, execve.
-//
-// Every privilege is given up, and verified gone, before the caller's
-// target runs, as the caller.
+// The handover, in the order it runs: the drop (privop's Drop: the
+// caller's ids on every thread, every capability gone but CAP_SYS_ADMIN
+// kept permitted for the seccomp load), verified; the caller's working
+// directory; the app's environment (policy.TargetEnv) and AppArmor label;
+// the last step made ready (privop.PrepareFinal), stderr flushed; then
+// privop's Final.Exec, raw syscalls on this thread only.
 func (s *session) handover() error {
 	c := &s.caller
 	if err := s.priv.Drop(c.uid, c.gid, len(s.profile.Programs) > 0); err != nil {
@@ -91,13 +78,10 @@ func (c *caller) verifyIDs() error {
 	return nil
 }
 
-// restoreCwd puts the app where the caller was. A classic app that kept
-// the caller's namespace goes back to the very directory (by descriptor,
-// so no path can be swapped under it). A confined app's namespace, or a
-// classic app's own (byPath), is another view: the caller's path is
-// looked up again in it, as snap-confine does, falling back to snapd's
-// void directory and then "/" when the path does not exist there or the
-// caller cannot enter it.
+// restoreCwd puts the app where the caller was: a classic app that kept
+// the caller's namespace goes back to the very directory, by descriptor;
+// in any other namespace the path is looked up again, as snap-confine
+// does, falling back to snapd's void directory, then "/".
 func (c *caller) restoreCwd(byPath bool, debugf func(string, ...any)) {
 	if c.cwdDir != nil && !byPath {
 		err := privop.Fchdir(c.cwdDir)

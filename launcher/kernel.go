@@ -14,27 +14,13 @@ import (
 	"github.com/snapns/snapns/shared/trusted"
 )
 
-// The launcher runs on Linux 5.4 and later. Where the kernel has a newer
-// interface that says or does something more directly, it is used; where
-// it does not, an older one that keeps the same property (SECURITY.md,
-// "Kernels before 6.8"):
-//
-//	interface                          since  without it
-//	open_tree, move_mount              5.2    mount(2) on /proc/self/fd/N (bootstrap.go, the old-API path)
-//	openat2 and RESOLVE_*              5.6    a walk of one O_PATH|O_NOFOLLOW component at a time (shared/resolve)
-//	STATX_ATTR_MOUNT_ROOT              5.8    the mount ids of the directory and its parent (mountRoot)
-//	BPF maps charged to the memcg      5.11   RLIMIT_MEMLOCK raised around the device map and program (devcgroup.go)
-//	mount_setattr                      5.12   mount(2) on /proc/self/fd/N, as for open_tree
-//	BPF_F_PATH_FD                      6.5    BPF_OBJ_GET/BPF_OBJ_PIN by a /proc/self/fd/N path
-//	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (identify)
-//
-// Each is looked for once per launch, at its first use, from the kernel's
-// own answer to a call it must refuse for another reason when it has the
-// interface (never from the version string): ENOSYS means the call is
-// missing, and so does EPERM before any check of privilege, which only a
-// seccomp filter older than the call gives (a container runtime's).
-// Nothing the caller controls can choose the older path: the answers come
-// from the kernel, and the older paths are as safe.
+// The launcher runs on Linux 5.4 and later: where the kernel lacks a newer
+// interface, an older one keeps the same property (SECURITY.md §4.7 has
+// the table and why each holds). Each is looked for once per launch, at
+// its first use, from the kernel's own answer to a call it must refuse
+// for another reason when it has the interface, never from the version
+// string: ENOSYS, or EPERM before any check of privilege (a container's
+// seccomp filter), means it is missing.
 
 // feature is a probe's answer: unknown until asked, then have or lack.
 type feature int8
@@ -90,20 +76,9 @@ func haveBPFPathFD() bool {
 	})
 }
 
-// identify returns the identity of the namespace ns (an nsfs file).
-//
-// A namespace's id (NS_GET_MNTNS_ID, Linux 6.8) is unique and never
-// reused; on older kernels the inode number of its nsfs file is unique
-// among the namespaces alive at one time, which every preserved namespace
-// is (its bind mount keeps it): another namespace bound over a preserved
-// one's file has another inode, as it has another id. What the inode gives
-// up is the past: once a namespace is gone its number may be handed to a
-// new one, so a record that outlives its namespace could match a later
-// one. The launcher never lets a record outlive its namespace (a discard
-// removes the namespaces first, then their info files, and a per-user
-// layer goes with the snap's namespace); only someone who can unmount in
-// /run/snapd/ns (root) can make one, and then the worst is a user's own
-// stale layer of the same snap (captured.go says more).
+// identify returns the identity of the namespace ns: its id
+// (NS_GET_MNTNS_ID, Linux 6.8), or before, its nsfs inode (SECURITY.md
+// §4.7 says why an inode does as well for what the launcher compares).
 func identify(ns *desc.FD) (planner.Identity, error) {
 	id, err := mountNSID(ns)
 	if err != nil {
@@ -151,11 +126,10 @@ func (s *session) isMountPoint(path string) (bool, error) {
 		return false, err
 	}
 	defer parent.Close()
-	fd, err := unix.Openat(parent.Fd(), filepath.Base(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	child, err := trusted.DirEntryAt(parent, filepath.Base(path))
 	if err != nil {
 		return false, err
 	}
-	child := desc.New(fd, path)
 	defer child.Close()
 	return s.mountRoot(parent, child)
 }

@@ -23,15 +23,12 @@ import (
 )
 
 // A launch is a loop: the launcher asks the planner (planner.Decide) what
-// to do with the facts it has gathered, gathers what the plan says it
-// needs next (Plan.Need), in the order it can (the seccomp profile in pid
-// 1's mount namespace; the snap's facts under its lock, after the global
-// set-up; then what only some launches need), and asks again, until the
-// plan needs nothing more or refuses. Then it executes the plan's steps,
-// through the actions, and nothing else: every decision is the planner's,
-// on facts the launcher read itself, with its privileges, under its
-// locks. snap-ns gathers the same facts without privilege and prints the
-// same plan.
+// to do with the facts it has, gathers what the plan needs next
+// (Plan.Need), in the order it can (the seccomp profile in pid 1's
+// namespace, the snap's facts under its lock, then what only some launches
+// need), and asks again until the plan needs nothing more or refuses; then
+// it executes the plan's steps, through the actions. snap-ns gathers the
+// same facts without privilege and prints the same plan.
 
 // session is one launch: the facts gathered for the planner, what the
 // launcher opened to gather them and to execute the plan (closed, the
@@ -294,12 +291,9 @@ func (s *session) gatherDevices() error {
 	return nil
 }
 
-// inspectNamespace reads the mount table of the preserved namespace nsfd
-// as a stream (mountinfo.Scan: any number of mounts, of any size, as users'
-// mounts propagate into it), keeping only the entries an inspection looks
-// at (stale.Relevant), on a throwaway thread that joins it
-// (onThrowawayThread), so the rest of the launcher never leaves pid 1's
-// namespace and nothing is forked.
+// inspectNamespace reads the preserved namespace's mount table as a
+// stream (mountinfo.Scan: of any size), keeping what an inspection looks at
+// (stale.Relevant), on a throwaway thread that joins it.
 func (s *session) inspectNamespace(ns *desc.FD) ([]mountinfo.Entry, error) {
 	cur := s.facts.Current()
 	kept, err := onThrowawayThread("inspect the preserved namespace", func() ([]mountinfo.Entry, error) {
@@ -328,11 +322,9 @@ func (s *session) inspectNamespace(ns *desc.FD) ([]mountinfo.Entry, error) {
 // and home directories, a handful of times.
 const maxInspected = 4096
 
-// Device settings wait bounds, as snap-confine's: the settings file is
-// waited for under the per-snap lock (DEVICES_FILE_MAX_WAIT, 120 s,
-// whatever the environment says), so the caller may shorten the wait
-// (SNAP_CONFINE_MAX_PROFILE_WAIT) but never hold the lock longer than
-// snap-confine would.
+// deviceSettingsMaxWait is snap-confine's DEVICES_FILE_MAX_WAIT: the file
+// is waited for under the per-snap lock, so the caller may shorten the wait
+// (SNAP_CONFINE_MAX_PROFILE_WAIT) but never make it longer.
 const deviceSettingsMaxWait = 120 * time.Second
 
 // readDeviceSettings reads snapd's settings file of the instance, waiting

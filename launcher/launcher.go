@@ -3,23 +3,15 @@
 // Package launcher is the privileged half of snapns, installed as snapd's
 // snap-confine: it takes snap-confine's command line as untrusted input,
 // gathers the facts of the launch itself, asks the planner what to do
-// (planner.Decide, pure) and executes only that plan, through its closed
-// set of privileged actions, before it drops every privilege and execs the
-// target (launch.go).
+// (planner.Decide, pure), executes only that plan through its closed set of
+// actions (package privop), drops every privilege and execs the target.
 //
-// The threat it answers: snap-confine is setuid root (or has file
-// capabilities), so whoever runs it controls its argv, environment,
-// descriptors, working directory, limits, signals and timing. The promise:
-// for every command line, the launcher does nothing that the same user
-// could not have had it do through an honest one (as snapd runs it). It
-// re-derives every path from validated names (shared/layout), re-checks
-// every file it uses on the descriptor, and makes its privileged syscalls
-// only through package privop, one function per policy.Op.
-//
-// Threads: the main goroutine is locked to the main thread from init, which
-// unshares CLONE_FS so that setns(CLONE_NEWNS) is allowed; the namespace work
-// and the final exec happen on that thread. A new namespace is made on a
-// second, throwaway thread (see create.go).
+// The promise: whoever runs it controls its argv, environment, descriptors,
+// working directory, limits, signals and timing, and yet for every command
+// line it does nothing the same user could not have had it do through an
+// honest one (SECURITY.md §1). The main goroutine is locked to the main
+// thread from init; the namespace work and the final exec happen on that
+// thread, a new namespace on a throwaway one (create.go).
 package launcher
 
 import (
@@ -88,14 +80,11 @@ type caller struct {
 	secure   bool     // the kernel's AT_SECURE: the launch raised privilege
 }
 
-// readCaller reads the caller of this process. Every file and directory
-// the launcher creates gets exactly the mode it asks for, whatever umask
-// the caller chose (umask 002 would otherwise make root's directories
-// group-writable): umask lives in the fs_struct every thread still shares
-// at this point. The caller's working directory is a path to re-enter as
-// the caller after the namespace changed (getcwd fails for an
-// unreachable one) and, for classic launches, which stay where they are,
-// a descriptor.
+// readCaller reads the caller of this process. Its umask is cleared
+// (every file the launcher creates gets exactly its mode) while every
+// thread still shares the fs_struct. Its working directory is a path to
+// re-enter after the namespace changed and, for classic launches, a
+// descriptor.
 func readCaller(classic bool) (caller, error) {
 	secure := atSecure()
 	c := caller{uid: unix.Getuid(), gid: unix.Getgid(), umask: privop.SetUmask(0), env: callerEnv(secure), secure: secure}
@@ -144,14 +133,11 @@ func Main(args []string) (status int) {
 }
 
 // reexecWithoutRuntimeEnv executes the launcher again with the Go runtime's
-// variables (policy.RuntimeEnv) renamed when the caller set any: the
-// runtime has acted on them already, and some (GODEBUG=schedtrace=1 with a
-// blocked stderr) could stall the launcher later, while it holds a lock.
-// It is the first thing the package's initialiser does, so none of the
-// launcher's code runs under them. The new image is non-dumpable as the
-// first was (package nodump). The app gets them back as the caller set
-// them. snapd sets none of them, so this costs an exec only for callers
-// who set them themselves.
+// variables (policy.RuntimeEnv) renamed when the caller set any, before any
+// of the launcher's code runs: the runtime has acted on them, and some
+// (GODEBUG=schedtrace=1 with a blocked stderr) could stall the launcher
+// while it holds a lock. The app gets them back (SECURITY.md §6); snapd
+// sets none, so only such callers pay for the exec.
 func reexecWithoutRuntimeEnv(args []string) {
 	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {
@@ -163,15 +149,10 @@ func reexecWithoutRuntimeEnv(args []string) {
 }
 
 // callerEnv is the environment the caller passed. In secure mode the
-// runtime has replaced GOTRACEBACK with its own "none", or added that, in
-// its copy of the environment before main; the caller's own value, if any,
-// is still in the process's initial environment block, which
-// /proc/self/environ reads (the runtime never writes it), so that one is
-// taken instead. It only ever reaches the app, as snap-confine passes it;
-// the launcher has not acted on it. The file is root's 0400 in a
-// non-dumpable process: the setuid install reads it as its owner; the
-// file-capability one, with no capability effective yet, cannot, and the
-// caller's value is lost (SECURITY.md §9).
+// runtime has put its own GOTRACEBACK in its copy; the caller's, if any,
+// is taken from the initial environment block (/proc/self/environ, root's
+// 0400 in a non-dumpable process: the file-capability install cannot read
+// it, SECURITY.md §9). It only ever reaches the app.
 func callerEnv(secure bool) []string {
 	env := os.Environ()
 	if secure {
@@ -285,17 +266,10 @@ func (l *launcher) run(args []string) error {
 }
 
 // checkCallerIDs refuses a caller whose real uid or gid is (uid_t)-1 or
-// (uid_t)-2, first, before anything is created or mounted: a launch that
-// could only fail later would otherwise leave /run/snapd, a private /tmp or
-// a preserved namespace behind for an id no account has. -1 is the "leave
-// unchanged" value of setresuid(2), setresgid(2) and chown(2), so a drop to
-// it would keep root's ids (the kernel never gives it to a process, which
-// makes this check a defence in depth); -2 is the sentinel next to it that
-// userspace and filesystems use for "no id" (NFS's nfsnobody), never an id
-// snapd runs a snap as.
-//
-// The ids are compared as the kernel's 32-bit uid_t, so that a 32-bit int
-// (where Getuid returns -2) and a 64-bit one (4294967294) agree.
+// -2 before anything is created: -1 is chown's and setresuid's "leave
+// unchanged" (a drop to it would keep root's ids; the kernel never gives
+// it, so this is defence in depth), -2 the "no id" next to it (NFS's
+// nfsnobody). Compared as the kernel's 32-bit uid_t, whatever int's size.
 func checkCallerIDs(uid, gid int) error {
 	invalid := func(id int) bool { return uint32(id) == ^uint32(0) || uint32(id) == ^uint32(1) }
 	if invalid(uid) {

@@ -96,13 +96,10 @@ func sameFile(a, b *desc.FD) (bool, error) {
 }
 
 // onceAtBoot runs work, a set-up of pid 1's namespace that lasts until
-// the next boot, once: under the global lock, recorded by the root-owned
-// marker name in the lock directory (a tmpfs, emptied at boot). A launch
-// that finds the marker (a regular file of root's that nobody else can
-// write, in a directory only root writes to) and still(), when given,
-// true, takes no lock and reads nothing else: snap-confine reads pid 1's
-// whole mount table on every launch to decide the same, and that table
-// grows with every preserved namespace and every mount a user makes.
+// the next boot, once, under the global lock, recorded by the root-owned
+// marker name in the lock directory (a tmpfs). A launch that finds the
+// marker (and still(), when given) takes no lock and reads no mount table,
+// which snap-confine reads whole on every launch to decide the same.
 func (s *session) onceAtBoot(name string, still func() bool, work func() error) error {
 	done := func() bool {
 		var st unix.Stat_t
@@ -136,10 +133,9 @@ func (s *session) onceAtBoot(name string, still func() bool, work func() error) 
 }
 
 // ensureSharedSnapMount makes the snap mount directory a shared mount
-// point of itself when neither it nor "/" has shared propagation (a host
-// whose init does not make "/" shared), as snap-confine's
-// sc_ensure_shared_snap_mount does, so that snaps mounted later reach the
-// snaps' namespaces. Once per boot.
+// point of itself, once per boot, when neither it nor "/" is shared, as
+// snap-confine's sc_ensure_shared_snap_mount does: snaps mounted later then
+// reach the snaps' namespaces.
 func (s *session) ensureSharedSnapMount() error {
 	dir := s.host.snapDir
 	return s.onceAtBoot(layout.SnapMountSharedName, nil, func() error {
@@ -153,10 +149,8 @@ func (s *session) ensureSharedSnapMount() error {
 }
 
 // ensureVoidDir makes snapd's void directory, where an app starts when the
-// caller's working directory cannot be entered in its namespace, root's
-// 0111, when it is missing (on systems whose /var/lib/snapd is made on
-// demand, as snap-confine does); once per namespace made, the launch's
-// cold path. Without it the app starts in "/" instead.
+// caller's directory cannot be entered in its namespace, root's 0111, when
+// it is missing, as snap-confine does, once per namespace made.
 func (s *session) ensureVoidDir() {
 	dir, err := trusted.Path(filepath.Dir(layout.VoidDir))
 	if err == nil {
@@ -212,13 +206,10 @@ func (s *session) initRunDirs() (nsdir, lockdir *desc.FD, err error) {
 	return nsdir, lockdir, nil
 }
 
-// initialisedNSDir is the lock-free fast path of initRunDirs: when
-// /run/snapd/ns already is a root-owned 0755 directory and a mount point, the
-// only thing left to make sure of is its private propagation, and making a
-// mount private is idempotent, so concurrent launches may all do it without
-// the global lock. The global lock is then taken only by the first launches
-// after boot, and a caller who stops their own launcher while it holds that
-// lock cannot stall every other user's launches. nil when it is not so.
+// initialisedNSDir is initRunDirs's lock-free fast path: when
+// /run/snapd/ns is root's 0755 directory and a mount point, making it
+// private again is idempotent, so only the first launches after boot take
+// the global lock. nil when it is not so.
 func (s *session) initialisedNSDir(snapd *desc.FD) *desc.FD {
 	nsdir, err := trusted.DirAt(snapd, "ns")
 	if err != nil {
@@ -235,14 +226,10 @@ func (s *session) initialisedNSDir(snapd *desc.FD) *desc.FD {
 	return nsdir
 }
 
-// makePrivateMount makes /run/snapd/ns a private mount: a bind mount of
-// itself first, unless it already is a mount point. Making an already
-// private mount private again is a no-op, so this is idempotent and needs no
-// parsing of mountinfo: mountRoot tells whether the directory (opened as
-// "ns" below snapd) is a mount root. It takes nsdir and returns the
-// descriptor to use from then on: after a new bind mount, the old
-// descriptor names the directory under it, where a capture would be hidden
-// and would propagate.
+// makePrivateMount makes /run/snapd/ns a private mount, a bind mount of
+// itself first unless it is a mount point already (mountRoot). It returns
+// the descriptor to use from then on: after a new bind mount the old one
+// names the directory under it.
 func (s *session) makePrivateMount(snapd, nsdir *desc.FD) (*desc.FD, error) {
 	mounted, err := s.mountRoot(snapd, nsdir)
 	if err != nil {

@@ -18,16 +18,12 @@ import (
 )
 
 // The host's NVIDIA driver in the snap's root, as snap-confine 2.77's
-// sc_mount_nvidia_driver makes it visible on a classic host, in the new
-// namespace before pivot_root: policy/nvidia.go decides which files, from
-// what is read here; the mounts are actions (privop). Everything read
-// of the host is read without privilege, through descriptors, without
-// following symlinks: the library and vendor directories must be root's
-// and writable by nobody else all the way from "/" (trusted.OpenDir), or
-// they are left out; the entries found there are only inspected
-// (lstat, readlink), never opened. The farms made of them are symlinks,
-// which grant nothing: the app reaches a file through them only as it
-// could through /var/lib/snapd/hostfs.
+// sc_mount_nvidia_driver makes it visible on a classic host, before
+// pivot_root (SECURITY.md §4.8): policy/nvidia.go decides which files from
+// what is read here, without privilege, through directories of root's
+// writable by nobody else all the way (trusted.OpenDir), their entries
+// only inspected (lstat, readlink). The farms are symlinks, which grant
+// nothing the app could not reach through /var/lib/snapd/hostfs.
 
 // mountNvidia makes the loaded NVIDIA driver visible below
 // /var/lib/snapd/lib in the new root (root); nothing when the nvidia module

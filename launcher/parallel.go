@@ -2,37 +2,23 @@
 
 package launcher
 
-// Parallel instances of classic snaps: what snapd 2.77's snap-confine does
-// when snapd's experimental parallel-instances feature is on
-// (/var/lib/snapd/features/parallel-instances).
-//
-// A parallel instance "name_key" of snap "name" is installed in
-// /snap/name_key and /var/snap/name_key, while snapd builds $SNAP and
-// $SNAP_DATA from the snap name (/snap/name/<rev>, /var/snap/name/<rev>).
-// For a confined snap, snap-update-ns maps one onto the other in the snap's
-// namespace, from the x-snapd.origin=overname entries of its mount profile;
-// the launcher does nothing special. A classic snap has no such namespace,
-// so with the feature on the launcher gives every classic app a mount
-// namespace of its own, and for an instance binds its directories over the
-// snap's name there:
-//
-//  1. global initialisation, as for a confined snap: re-associate with pid
-//     1's mount namespace and make /run/snapd/ns a private mount; then, under
-//     the global lock, make /snap and /var/snap shared mount points of
-//     themselves in pid 1's namespace (once per boot);
-//  2. a new mount namespace for the app, on the thread that execs it;
-//  3. for an instance: /snap and /var/snap made recursively slave in it, then
-//     /snap/name_key bound (recursively) on /snap/name and /var/snap/name_key
-//     on /var/snap/name.
+// Parallel instances of classic snaps, as snapd 2.77's snap-confine does
+// them when snapd's experimental parallel-instances feature is on: a
+// parallel instance "name_key" is installed in /snap/name_key and
+// /var/snap/name_key while $SNAP and $SNAP_DATA name /snap/name and
+// /var/snap/name. A confined snap's namespace maps one onto the other
+// (snap-update-ns); a classic snap has none, so the launcher gives every
+// classic app a namespace of its own: /snap and /var/snap shared mount
+// points of themselves in pid 1's namespace (once per boot), then, in the
+// app's new namespace, made recursively slave, and for an instance its
+// directories bound on the snap's name.
 //
 // The threat: the caller names the instance. Every path is built from the
-// validated instance name (shared/layout), every directory is opened from
-// "/" without following symlinks and checked on the descriptor to be a
-// root-owned directory not writable by others, and the instance's four
-// directories are checked before anything is mounted anywhere, so a
-// symlink, a user's directory or a missing target is refused with one line
-// and leaves the host as it was. The binds are made in the app's own
-// namespace only, behind slave propagation.
+// validated name, every directory opened from "/" without following
+// symlinks and checked to be root's and writable by nobody else, and the
+// instance's four directories are checked before anything is mounted
+// anywhere, so a symlink, a user's directory or a missing target is
+// refused with one line and leaves the host as it was.
 
 import (
 	"fmt"
@@ -109,10 +95,8 @@ func (s *session) classicNamespace(c planner.ClassicStep) error {
 }
 
 // openInstanceDirs opens parent/own (the instance's directory) and
-// parent/mapped (the snap's, which it is bound on) in the calling thread's
-// namespace, and checks parent and both on the descriptors: root-owned
-// directories, not writable by group or others, not symlinks. snapd creates
-// all of them when it installs the instance.
+// parent/mapped (the snap's, which it is bound on), checked to be root's
+// directories closed to others, as snapd makes them.
 func (s *session) openInstanceDirs(parent, own, mapped string) (src, dst *desc.FD, err error) {
 	what := fmt.Sprintf("cannot map snap instance %s onto %s", own, mapped)
 	pdir, err := trusted.Path(parent)
@@ -143,13 +127,11 @@ func checkRootDir(d *desc.FD) error {
 }
 
 // ensureSnapDirMounts makes /snap and /var/snap shared mount points of
-// themselves in pid 1's namespace when they are not (snap-confine's
-// sc_ensure_snap_dir_shared_mounts: a recursive bind on itself, then
-// recursively shared): a classic app's namespace can then make them slave
-// and mount over the snap's name without the mounts reaching the host,
-// while the host's new snap mounts keep reaching it. Once per boot
-// (onceAtBoot); a launch that finds it done also checks that both are
-// still mount points.
+// themselves in pid 1's namespace (snap-confine's
+// sc_ensure_snap_dir_shared_mounts), once per boot, so that a classic app's
+// namespace can make them slave and mount over the snap's name while the
+// host's new snap mounts still reach it; a launch that finds it done
+// checks that both are still mount points.
 func (s *session) ensureSnapDirMounts() error {
 	stillMounted := func() bool {
 		for _, dir := range s.snapDirs() {

@@ -13,17 +13,12 @@ import (
 )
 
 // A non-root caller's app runs in a per-user layer on top of the snap's
-// namespace, where the snap's per-user mounts (snap-update-ns
-// --user-mounts) live. With the per-user-mount-namespace feature the layer
-// is preserved as <instance>.<uid>.mnt and joined next time, but only while
-// it was derived from the snap's current namespace (its info file records
-// that namespace's identity: id, or inode before Linux 6.8): a layer on top
-// of a namespace that has since been discarded would run the app on a
-// stale base. Without the feature, the layer is rebuilt on every launch
-// (snapd's behaviour today). The planner decides which (DecidePerUser);
-// the uid is the launcher's own view of the caller (the real uid). It all
-// happens under the per-snap lock and the per-user lock, taken in that
-// order (SECURITY.md, locks).
+// namespace, holding the snap's per-user mounts (snap-update-ns
+// --user-mounts): with the per-user-mount-namespace feature preserved as
+// <instance>.<uid>.mnt and joined while its info file records the snap's
+// current namespace as its parent, else rebuilt on every launch. The
+// planner decides (DecidePerUser); it happens under the per-snap lock and
+// the per-user lock, in that order (SECURITY.md §7).
 
 // createUserLayer makes a new layer on top of snapNS (whose identity is
 // snapID) and preserves it.

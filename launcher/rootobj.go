@@ -14,20 +14,11 @@ import (
 )
 
 // Root's files and directories in places others can look into (/run,
-// /run/snapd, /tmp, a bpffs root mounted world-writable) are made without
-// filesystem ids 0 and yet never seen with any owner but root, nor with a
-// mode, an access control list or contents anyone else chose:
-//
-//   - a file is made without a name and linked once it is root's
-//     (CreateRootFile);
-//   - a directory is made in a root-only staging directory and renamed into
-//     place once it is root's (createRootDir); where its parent is already
-//     closed to everyone else it is made there directly.
-//
-// The staging directory itself is the caller's for a moment in the
-// file-capability install (it is made as the caller): StageDir sets its
-// owner, mode and access control lists, and it is used only if it is still
-// empty, so nothing the caller did to it reaches what is made in it.
+// /tmp, a bpffs mounted 1777) are never seen with any owner, mode, access
+// control list or contents but root's (SECURITY.md §4.1): a file is made
+// without a name and linked once root's (CreateRootFile), a directory in a
+// root-only staging directory and renamed into place once root's
+// (createRootDir), which is used only if still empty.
 
 // ensureRootFile opens name in the root-owned directory dir with flags,
 // creating it root's with mode when it is missing. The caller checks on
@@ -46,12 +37,10 @@ func (s *session) ensureRootFile(dir *desc.FD, name string, flags int, mode uint
 	}
 }
 
-// ensureRootDir opens the directory name below parent, creating it
-// root:root with mode when it is missing, and checks it (repairing the
-// group and mode of one of root's). In a directory where everyone may
-// make entries (/tmp, a bpffs mounted 1777), anyone could have made one at
-// name first: one that is not root's is moved aside, once, rather than
-// failing every user's launch.
+// ensureRootDir opens the directory name below parent, made root:root with
+// mode when missing, and checks it (repairing the group and mode of one of
+// root's). Where everyone may make entries (/tmp, a bpffs mounted 1777),
+// someone else's entry at name is moved aside, once, rather than failing.
 func (s *session) ensureRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
 	for attempt := 0; ; attempt++ {
 		dir, err := s.openDirIn(parent, name)

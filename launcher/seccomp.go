@@ -18,14 +18,12 @@ import (
 	"github.com/snapns/snapns/seccomp/profile"
 )
 
-// The app's seccomp profile is read in pid 1's namespace, before the snap's
-// is joined, from what snapd compiled for its security tag, in
-// snap-confine's order and with its checks (seccomp/profile). When neither
-// format is there yet, snapd may still be writing it (a service snap
-// started in parallel with snapd at boot), so the launcher waits for one to
-// appear, as snap-confine does, for SNAP_CONFINE_MAX_PROFILE_WAIT seconds
-// (default 120, at most 3600). No lock is held while waiting, and the
-// caller's SIGINT, SIGTERM, SIGHUP or SIGQUIT end the wait.
+// The app's seccomp profile is read in pid 1's namespace, in
+// snap-confine's order and with its checks (seccomp/profile); when snapd
+// has not written it yet (a service started with snapd at boot) it is
+// waited for as snap-confine waits, SNAP_CONFINE_MAX_PROFILE_WAIT seconds
+// (default 120, at most 3600), holding no lock, until the caller's SIGINT,
+// SIGTERM, SIGHUP or SIGQUIT.
 
 // Wait bounds, as snap-confine's.
 const (

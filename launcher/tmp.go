@@ -10,14 +10,10 @@ import (
 
 // setupPrivateTmp gives the snap its own /tmp, kept across launches in
 // /tmp/snap-private-tmp/snap.<instance>/tmp (parents 0700 root:root, tmp
-// 01777 root:root). It runs on the throwaway thread, in the new namespace.
-//
-// /tmp is world-writable: any user can pre-create snap-private-tmp, or any
-// name below a directory they own, as a symlink, FIFO or their own directory
-// to redirect root's mkdir or mount. Each component is therefore created
-// with mkdirat and opened with O_NOFOLLOW relative to its parent, and
-// refused unless it is a directory owned by root; the bind mount uses the
-// opened descriptors, never a path.
+// 01777), on the throwaway thread, in the new namespace. /tmp is
+// world-writable: each component is made and opened relative to its parent
+// without following symlinks and must be root's directory (ensureRootDir);
+// the bind mount uses the descriptors.
 func (b *builder) setupPrivateTmp() error {
 	tmp, base, err := b.openPrivateTmpDir()
 	if err != nil {

@@ -32,19 +32,11 @@ type helper struct {
 	path string
 }
 
-// runSnapUpdateNS runs snapd's snap-update-ns (opened by openHelper on
-// the host; bin nil when it is not installed) inside the new namespace: it runs on
-// the throwaway thread, so the child is forked from that thread and inherits
-// its namespace. The binary was opened without following symlinks, checked on
-// the descriptor to be root-owned and not writable by others, and is executed
-// through that descriptor, so it cannot be swapped between the check and the
-// exec.
-//
-// The helper runs as root, so nothing of the caller reaches it: its
-// environment is snap-confine's (SNAPD_DEBUG only), it gets a session of its
-// own (the caller's terminal cannot signal it), /dev/null as stdin, a pipe
-// as stdout and stderr (kept and shown after the locks are released), and
-// none of the caller's inherited descriptors.
+// runSnapUpdateNS runs snap-update-ns (openHelper's; nil bin: not
+// installed) in the new namespace, forked from the throwaway thread, by
+// the descriptor checked to be root's: nothing of the caller reaches it
+// (its environment, a session of its own, /dev/null and a pipe as its
+// standard descriptors, no inherited descriptor).
 func (s *session) runSnapUpdateNS() error {
 	h := s.helper
 	if h.bin == nil {
@@ -164,9 +156,8 @@ func (s *session) openHelper() (helper, error) {
 }
 
 // withInheritedFDsClosedOnExec runs fn (which starts a root helper) with
-// close-on-exec set on every descriptor the caller passed without it, and
-// clears the flag again afterwards, so that those descriptors reach the app,
-// as they must, but never the helper.
+// close-on-exec set on every descriptor the caller passed without it, then
+// clears it again: they reach the app, never the helper.
 func (s *session) withInheritedFDsClosedOnExec(fn func() error) error {
 	fd, err := unix.Openat(s.host.proc.Fd(), "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

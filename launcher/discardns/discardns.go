@@ -6,18 +6,24 @@
 //	snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE
 //
 // It is a root-only tool (neither setuid nor installed with capabilities);
-// the work is the launcher's (launcher.Discard). snap-confine does not link
-// this package.
+// the discard and the lock are the launcher's (launcher.Discarder).
+// snap-confine does not link this package.
 package discardns
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/snapns/snapns/launcher"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/help"
+	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // Main runs snap-discard-ns with the process's arguments and returns its
@@ -43,8 +49,74 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
-	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
-	return launcher.Discard(inst, fromSnapConfine, debug)
+	if unix.Geteuid() != 0 {
+		return errors.New("cannot discard: snap-discard-ns must run as root")
+	}
+	d, err := launcher.NewDiscarder(os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes")
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	return discard(d, inst, fromSnapConfine)
+}
+
+// discard discards inst's preserved namespaces, taking the per-snap lock
+// itself or, when the caller holds it (snapd ≥ 2.74 passes
+// --snap-already-locked while it holds the lock during a refresh,
+// snap-confine --from-snap-confine), checking that it does. A missing
+// /run/snapd/ns is success.
+func discard(d *launcher.Discarder, inst naming.Instance, callerHoldsLock bool) error {
+	nsdir, err := trusted.Path(layout.NSDir)
+	if errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer nsdir.Close()
+	lockdir, err := trusted.Path(layout.LockDir)
+	switch {
+	case err == nil:
+		defer lockdir.Close()
+	case errors.Is(err, unix.ENOENT) && !callerHoldsLock:
+		// No lock directory: no launch can be under way.
+	default:
+		return err
+	}
+	lockName := layout.LockName(inst)
+	if callerHoldsLock {
+		if err := checkLockHeld(lockdir, lockName); err != nil {
+			return err
+		}
+	} else if lockdir != nil {
+		unlock, err := d.Lock(lockdir, lockName)
+		if err != nil {
+			return err
+		}
+		defer unlock()
+	}
+	return d.Discard(nsdir, inst)
+}
+
+// checkLockHeld verifies that someone (the calling snap-confine) holds the
+// per-snap lock: a non-blocking attempt through a new open file description
+// must fail. flock(2) takes no access mode: the file is opened read-only.
+func checkLockHeld(lockdir *desc.FD, name string) error {
+	display := lockdir.Path(name)
+	fd, err := unix.Openat(lockdir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("cannot discard: the caller should hold %s: cannot open it: %w", display, err)
+	}
+	defer desc.New(fd, display).Close()
+	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+	if err == nil {
+		unix.Flock(fd, unix.LOCK_UN)
+		return fmt.Errorf("cannot discard: %s is not held by the caller", display)
+	}
+	if err != unix.EWOULDBLOCK {
+		return fmt.Errorf("cannot check %s: %w", display, err)
+	}
+	return nil
 }
 
 // parseArgs returns the instance name and whether the caller holds the

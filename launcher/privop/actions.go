@@ -34,12 +34,9 @@ func WhyNot(dir *desc.FD, name string, err error) error {
 	return err
 }
 
-// Actions that need no capability: they change only the launcher's own
-// process (its umask, its working directory, its thread's filesystem
-// attributes, its next exec's AppArmor label, its image, its limits) or
-// its own child, with rights the caller's process has over itself, so
-// policy has no Op for them; they are here so that every state-changing
-// call of the launcher is in this package (tools/closedset).
+// Actions that need no capability, so no policy.Op: they change only the
+// launcher's own process or child, with rights the caller's process has
+// over itself; they are here because every state-changing call is.
 
 // UnshareFS gives the calling thread an fs_struct of its own:
 // setns(CLONE_NEWNS) refuses a thread that shares it, and every Go thread
@@ -167,15 +164,11 @@ func (p *Privileges) MakeSlave(dir *desc.FD) error {
 
 // Files in root's directories.
 
-// Root's files and directories are root's from before anyone else can
-// reach them, in both installs and without filesystem ids 0 (the
-// file-capability install holds neither cap_setuid nor cap_setgid, as
-// snapd's snap-confine.v2-only.caps): a file is made without a name
-// (O_TMPFILE), given to root:root with its mode and only then linked; a
-// directory is made in a directory no one else can search, given to
-// root:root, and renamed into place (the launcher stages it when its
-// parent is searchable). Whatever the setuid install makes with the
-// caller's group is given to root's the same way.
+// Files in root's directories: root's before anyone else can reach them,
+// without filesystem ids 0 (the file-capability install has neither
+// cap_setuid nor cap_setgid): a file made without a name and linked once
+// root's, a directory made where no one else can search (staged when its
+// parent is searchable) and renamed into place once root's.
 
 // CreateRootFile makes a file of mode in the root-owned directory dir
 // without a name, gives it to root:root, and links it there as name
@@ -515,14 +508,10 @@ func (p *Privileges) AttachTree(tree, target *desc.FD) error {
 	})
 }
 
-// Where the new mount API is missing (open_tree and move_mount before
-// Linux 5.2, mount_setattr before 5.12), the same steps with mount(2), on
-// the throwaway thread, in the new namespace (the launcher's
-// bootstrap_old.go): a detached tree becomes a mount staged in a private,
-// unbindable tmpfs on that namespace's copy of /run/snapd/ns, which only
-// this thread's namespace has and nothing propagates to or from; every
-// path is a /proc/self/fd/N magic link to a descriptor opened and checked
-// without following symlinks.
+// Where the new mount API is missing (before Linux 5.12), the same steps
+// with mount(2) of /proc/self/fd/N magic links, in the new namespace, a
+// detached tree being a mount staged in a private, unbindable tmpfs on its
+// copy of /run/snapd/ns (the launcher's bootstrap_old.go).
 
 // StageOld mounts a new tmpfs, root's and closed to others, on dir: the
 // new namespace's /run/snapd/ns, a private mount (made so again right
@@ -690,11 +679,9 @@ func (p *Privileges) BindInstanceDir(src, dst *desc.FD) error {
 	return p.bracket(policy.OpBindInstanceDir, "bind mount "+src.Name()+" on "+dst.Name(), func() error { return unix.Mount(fdPath(src), fdPath(dst), "", unix.MS_BIND|unix.MS_REC, "") })
 }
 
-// The host's NVIDIA driver (the launcher's nvidia.go), on the throwaway
-// thread, in its new namespace before pivot_root, below /var/lib/snapd/lib
-// in the new root: the host's own directory there, as the new root's
-// /var/lib/snapd is a slave bind of the host's, so nothing mounted on it
-// reaches the host.
+// The host's NVIDIA driver (the launcher's nvidia.go), in the new
+// namespace before pivot_root, below the new root's /var/lib/snapd/lib, a
+// slave bind of the host's: nothing mounted on it reaches the host.
 
 // MountGPUTmpfs mounts a new tmpfs, root's 0755, nodev, noexec and
 // nosuid, on the directory dir (gl, gl32, vulkan, glvnd or system/gpu of
@@ -744,13 +731,9 @@ func (p *Privileges) WriteGPUFile(dir *desc.FD, name string, data []byte) error 
 	})
 }
 
-// The cgroup v1 devices controller (the launcher's devcgroup.go), in pid
-// 1's mount namespace, under the per-snap lock, as snap-confine 2.77 sets
-// it up on a legacy or hybrid host: the group
-// /sys/fs/cgroup/devices/<security tag>, root's 0700, changed to allow the
-// app's list (new rules first, then the others denied; a new group denies
-// every device first), and the launcher moved into it (the app inherits it
-// across the exec).
+// The cgroup v1 devices controller (the launcher's devcgroup.go): the
+// group /sys/fs/cgroup/devices/<security tag>, root's 0700, set to the
+// app's list, and the launcher moved into it.
 
 // v1Resolve keeps every open of the devices group below the verified
 // hierarchy: no symlink, no magic link, no other mount.

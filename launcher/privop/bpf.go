@@ -16,15 +16,11 @@ import (
 	"github.com/snapns/snapns/shared/devcgroup"
 )
 
-// The device cgroup (the launcher's devcgroup.go), in pid 1's mount
-// namespace, under the per-snap lock, as snap-confine 2.77 sets it up on
-// cgroup v2: a hash map pinned at /sys/fs/bpf/snap/<tag> in snapd's
-// layout, changed to hold the app's allow list (additions first, never
-// emptied: the app's running processes read it), and a device program
-// reading it, attached to the app's own snap cgroup. Where bpf(2) has no
-// BPF_F_PATH_FD (before Linux 6.5, pathFD false), a map is pinned and got
-// by the /proc/self/fd path of a descriptor instead: the magic link
-// reaches exactly the descriptor's file either way.
+// The device cgroup of cgroup v2 (the launcher's devcgroup.go): a hash map
+// pinned at /sys/fs/bpf/snap/<tag> in snapd's layout and a device program
+// reading it. Without BPF_F_PATH_FD (before Linux 6.5, pathFD false) a map
+// is pinned and got by the /proc/self/fd path of a descriptor, whose magic
+// link reaches exactly its file.
 
 // OpenDeviceMap gets the map pinned at entry, an O_PATH descriptor of the
 // entry of the root-only /sys/fs/bpf/snap that the caller opened without
@@ -196,11 +192,8 @@ func bpfMapCreate(typ, keySize, valueSize, maxEntries uint32, name string) (int,
 }
 
 // bpfObjPin is BPF_OBJ_PIN of fd at path, relative to dirfd with
-// BPF_F_PATH_FD (Linux 6.5) unless dirfd is -1. Before 6.5 the path is
-// /proc/self/fd/<dirfd>/<name>, whose magic link the kernel follows to
-// exactly the directory dirfd, then creates name there; /proc is the one
-// the launcher verified in pid 1's namespace, where this runs and where
-// only root can mount.
+// BPF_F_PATH_FD unless dirfd is -1 (before Linux 6.5: a /proc/self/fd path
+// of the verified /proc).
 func bpfObjPin(fd int, path string, dirfd int) error {
 	p, err := unix.BytePtrFromString(path)
 	if err != nil {

@@ -16,23 +16,18 @@ import (
 	"github.com/snapns/snapns/shared/desc"
 )
 
-// The handover (the launcher's handover.go says its order): the caller's
-// ids on every thread (Drop), the caller's working directory (Fchdir,
-// Chdir), and the last step (Final.Exec): the app's seccomp programs and
-// execve, made ready beforehand (PrepareFinal) so that it runs as raw
-// syscalls on one thread.
+// The handover (the launcher's handover.go has its order): Drop, the
+// working directory (Fchdir, Chdir), then the last step, made ready
+// beforehand (PrepareFinal) to run as raw syscalls on one thread (Exec).
 
 // Drop sets the real, effective and saved gids and uids of every thread to
-// the caller's real ones (ruid, rgid) and leaves a non-root caller's
-// threads with nothing effective and nothing permitted but, when
-// keepSeccomp (the app has a seccomp program to load), the capabilities
-// of OpExec; a root caller's ids are root's
-// already, and its capabilities come back on the calling thread only.
-// Safe: it only gives privilege up. The stdlib calls act on every thread
-// with cgo off (AllThreadsSyscall), x/sys/unix's on the calling thread
-// only. Groups go before the user id, which takes the privilege to change
-// them away. A setuid launcher keeps its permitted set across the change
-// of uid (PR_SET_KEEPCAPS) only to keep OpExec's.
+// the caller's real ones (ruid, rgid), leaving a non-root caller's threads
+// nothing effective and nothing permitted but, when keepSeccomp (there is a
+// seccomp program to load), OpExec's capabilities (a setuid launcher keeps
+// them across the change of uid with PR_SET_KEEPCAPS); a root caller keeps
+// root, its capabilities back on the calling thread only. Safe: it only
+// gives privilege up; the stdlib calls act on every thread with cgo off,
+// groups before the user id, which takes the privilege to change them.
 func (p *Privileges) Drop(ruid, rgid int, keepSeccomp bool) error {
 	keep := capSet{}
 	if keepSeccomp && p.unprivilegedCaller() {
@@ -178,21 +173,15 @@ func (p *Privileges) PrepareFinal(target, env []string, umask int, programs [][]
 }
 
 // Exec is the last step: the caller's RLIMIT_NOFILE and umask back, the
-// garbage collector off (no collection can start, so nothing stops the
-// world or signals this thread while it runs under the app's filter), the
-// Go runtime's signal handlers replaced by the defaults execve would give,
-// then raw syscalls on the calling thread, nothing else: CAP_SYS_ADMIN
+// garbage collector off (nothing stops the world or signals this thread
+// under the app's filter), the runtime's signal handlers reset to what
+// execve would give, then raw syscalls on this thread alone: CAP_SYS_ADMIN
 // raised, the programs loaded (snap-confine's order), every capability
-// dropped, execve. An error is written with write(2) and ends the process
-// with exit_group(2). It never returns.
-//
-// It makes no other syscall, so the app's profile need allow only what
-// snap-confine itself needs after loading it (capset, execve, write,
-// exit_group): nothing the Go runtime does on other threads reaches this
-// one, and none of its calls (futex, epoll_pwait, ...) run under the app's
-// filter. Safe: every privilege was given up (Drop) and verified gone but
-// the one the load needs, which it drops before the caller's target runs,
-// as the caller.
+// dropped, execve; an error is written with write(2) and ends the process
+// with exit_group(2). So the app's profile need allow only what
+// snap-confine needs after loading it. It never returns. Safe: every
+// privilege was given up (Drop) and verified gone but the one the load
+// needs, which it drops before the caller's target runs, as the caller.
 func (f *Final) Exec() {
 	restoreFileLimit()
 	debug.SetGCPercent(-1)
@@ -250,21 +239,16 @@ func capset(hdr *unix.CapUserHeader, data *[2]unix.CapUserData) unix.Errno {
 	return errno
 }
 
-// restoreFileLimit gives RLIMIT_NOFILE back the soft limit the caller set:
-// the Go runtime raises it at start and lowers it again only inside
-// syscall.Exec, which the last step does not use. That Exec is the only way
-// the runtime offers to restore it, so one is made of a path that cannot
-// exist (execve of "" fails with ENOENT and changes nothing).
+// restoreFileLimit gives RLIMIT_NOFILE back the caller's soft limit, which
+// the runtime restores only in syscall.Exec: one is made of a path that
+// cannot exist (execve of "" fails with ENOENT and changes nothing).
 func restoreFileLimit() {
 	syscall.Exec("", nil, nil)
 }
 
 // defaultSignalHandlers sets every signal the Go runtime handles back to its
-// default action, as execve would, and leaves ignored ones ignored. From
-// here to the exec a signal does to the launcher what it does to
-// snap-confine (a C program with no handlers); the runtime's handlers would
-// run on this thread under the app's filter and die there, their
-// rt_sigreturn denied.
+// default action, as execve would, leaving ignored ones ignored: the
+// runtime's handlers would run under the app's filter and die there.
 func defaultSignalHandlers() {
 	type sigaction struct {
 		handler  uintptr

@@ -3,22 +3,14 @@
 // Package privop is the launcher's privileged surface, in the manner of
 // bubblewrap's privileged_op(): the closed set of actions that change the
 // state of the host, of the launcher's namespaces or of its own
-// credentials, and the privilege they run with. Each action that needs a
-// capability has one name, shared by its policy.Op constant
-// (policy.OpJoinHostNS), its function here (Privileges.JoinHostNS) and
-// SECURITY.md's tables; it raises exactly the op's capabilities on the
-// calling thread around one syscall or a short fixed sequence, and its
-// comment says, after "Safe:", why it cannot hurt the host. Deciding,
-// deriving paths, walking, checking and looping over tables happen in the
-// callers (package launcher), without privilege, before and after.
-//
-// `make vet` (tools/closedset) refuses a state-changing call in every
-// other package the privileged binaries link, but the few places
-// SECURITY.md §4.3 lists; this package's unexported names are its own.
-//
-// Paths passed to mount(2) are /proc/self/fd/N magic links to descriptors
-// that were opened and checked without following symlinks, so nothing a
-// user can rename or swap is resolved between the check and the use.
+// credentials, and the privilege they run with (SECURITY.md §4.3). An
+// action that needs a capability has one name, its policy.Op's
+// (OpJoinHostNS: Privileges.JoinHostNS), raises exactly the op's
+// capabilities on the calling thread around one syscall or a short fixed
+// sequence, and says after "Safe:" why it cannot hurt the host; deciding,
+// walking, checking and looping happen in package launcher, unprivileged.
+// Paths given to mount(2) are /proc/self/fd/N magic links to descriptors
+// opened and checked without following symlinks.
 package privop
 
 import (
@@ -34,18 +26,11 @@ import (
 	"github.com/snapns/snapns/shared/desc"
 )
 
-// The launcher holds its privilege as a permitted capability set and keeps
-// its effective set empty, raising exactly an action's capabilities
-// (policy.Op.Raised) around each action and lowering them after, on the
-// thread that runs it; every other thread holds none. Two install modes
-// give it that permitted set:
-//
-//   - setuid root: euid 0 gives the full set; the ids are dropped to the
-//     caller's at the end (Drop).
-//   - file capabilities (setcap policy.Required()=p): the ids stay the
-//     caller's throughout; the permitted set is exactly policy.Required().
-//
-// A root caller runs the same way and keeps root for the app.
+// The launcher holds its privilege as a permitted capability set (setuid
+// root: the full set, ids dropped at the end; file capabilities:
+// policy.Required(), the caller's ids throughout; a root caller keeps root
+// for the app) and keeps its effective set empty, raising exactly an
+// action's capabilities (policy.Op.Raised) on the thread that runs it.
 
 // Privileges is the launcher's privilege: how it got it and the
 // capabilities it holds. The launcher gets it once, at start (Acquire),
@@ -95,10 +80,8 @@ func getCaps() (eff, prm, inh capSet, err error) {
 	return
 }
 
-// setCapsAllThreads sets the three sets on every thread of the process.
-// AllThreadsSyscall (cgo off) runs capset on each thread and throws if any
-// result differs; unix.Capget/Capset act on one thread
-// only, which would leave privilege on the others.
+// setCapsAllThreads sets the three sets on every thread (AllThreadsSyscall,
+// cgo off); unix.Capset acts on one thread only.
 func setCapsAllThreads(eff, prm, inh capSet) error {
 	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
 	var data [2]unix.CapUserData
@@ -128,14 +111,11 @@ func setThreadCaps(eff, prm, inh capSet) error {
 // emptyEffectiveErr is what EmptyEffectiveEverywhere said.
 var emptyEffectiveErr error
 
-// EmptyEffectiveEverywhere empties the effective set of every thread, as
-// the launcher's first act (its package initialiser): a setuid exec, or
-// root, starts every thread with a full one. It is one stop-the-world
-// call; made while the runtime has started only the threads it always
-// starts, it signals fewer of them (about a quarter of a millisecond less
-// here than later in the launch). A file-capability install starts with
-// nothing effective and makes no call. Its error is Acquire's. Safe: it
-// only takes capabilities away.
+// EmptyEffectiveEverywhere empties the effective set of every thread, the
+// launcher's first act (a setuid exec, or root, starts every thread with a
+// full one), with one stop-the-world call while the runtime has the fewest
+// threads; a file-capability install has nothing effective and makes no
+// call. Its error is Acquire's. Safe: it only takes capabilities away.
 func EmptyEffectiveEverywhere() {
 	emptyEffectiveErr = func() error {
 		eff, prm, inh, err := getCaps()
@@ -152,11 +132,10 @@ func EmptyEffectiveEverywhere() {
 	}()
 }
 
-// Acquire tells the install mode from the credentials (ruid is the
-// caller's real uid) and checks that a file-capability install has every
-// capability it needs (a packaging error names the missing ones);
-// EmptyEffectiveEverywhere has emptied the effective set. debugf writes
-// the launcher's debug log; nil when there is none.
+// Acquire tells the install mode from the credentials (ruid: the caller's
+// real uid) and checks that a file-capability install has every capability
+// it needs (a packaging error names the missing ones); debugf writes the
+// launcher's debug log, nil when there is none.
 func Acquire(ruid int, debugf func(format string, args ...any)) (*Privileges, error) {
 	if emptyEffectiveErr != nil {
 		return nil, emptyEffectiveErr
@@ -200,13 +179,10 @@ func (p *Privileges) Holds(c policy.Cap) bool {
 }
 
 // raise makes exactly caps effective (within the permitted set) on the
-// calling thread, and lower empties its effective set again. Only that
-// thread: the effective set of every thread was emptied once, and the
-// threads the Go runtime starts later copy one that holds nothing (a new
-// thread copies its creator's sets; while a goroutine is locked to its
-// thread, as every action's is, the runtime starts new threads from its
-// template thread, never from the locked one). One capset per raise,
-// instead of a stop-the-world and a signal to every thread.
+// calling thread, and lower empties its effective set again: one capset,
+// on that thread only, since every thread's was emptied once and the
+// runtime starts new threads from its template thread, never from a locked
+// one (ARCHITECTURE.md §6).
 func (p *Privileges) raise(caps []policy.Cap) error {
 	want := capsOf(caps).and(p.permitted)
 	if err := setThreadCaps(want, p.permitted, p.inheritable); err != nil {

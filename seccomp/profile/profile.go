@@ -1,20 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Package profile reads a security tag's seccomp profile from snapd's
-// directory, in the order snap-confine looks for it:
-//
-//  1. <tag>.bin2 (snapd 2.64 and later): a header and two programs, deny
-//     then allow in load order, or the unrestricted flag and nothing;
-//  2. otherwise <tag>.bin (snapd 2.63 and earlier): one program, or the text
-//     "@unrestricted"; a restricted one is followed by global.bin when
-//     present, as snap-confine 2.57 loaded them.
-//
-// Every directory from / down to the profile must be root's, user and
-// group, and closed to group and other writes, and so must the file
-// (shared/trusted: snap-confine requires uid and gid 0 of each, 2.77's
-// validate_bpfpath_is_safe, so that nobody but root can choose what the
-// kernel is given; it allows a group write, which we do not). The launcher loads what Read returns; snap-ns reports it, in the
-// launcher's words.
+// directory, in snap-confine's order: <tag>.bin2 (snapd ≥ 2.64: deny then
+// allow, or the unrestricted flag), otherwise <tag>.bin (snapd ≤ 2.63: one
+// program or "@unrestricted"; a restricted one followed by global.bin when
+// present). Every directory from / down, and the file, must be root's,
+// user and group, and closed to group and other writes (shared/trusted;
+// snap-confine 2.77's validate_bpfpath_is_safe, which allows a group
+// write). The launcher loads what Read returns; snap-ns reports it.
 package profile
 
 import (

@@ -13,30 +13,27 @@ import (
 	"github.com/snapns/snapns/shared/resolve"
 )
 
-// The named path-resolution policies: each says how a path is resolved and
-// what is checked on what it opens, so that the launcher and snap-ns open
-// the same thing the same way, and a reviewer reads each rule once. A
-// descriptor is named by its path; an error names it.
+// The named path-resolution policies: how a path is resolved and what is
+// checked on what it opened, so that the launcher and snap-ns open the same
+// thing the same way. A descriptor is named by its path, an error names it.
 //
-//	Walk, Path      from "/", one component at a time, no symlink (Walk checks each directory)
-//	OpenDir         Walk, every directory root's and writable by nobody else
-//	Root            "/" of the calling thread
-//	DirAt           one directory below a directory, no symlink
-//	EntryAt         one entry of any type below a directory, O_PATH, no symlink followed
-//	RootDirAt       EntryAt, and a directory of root's writable by nobody else
-//	HostDir         a fixed path of root's directories, symlinks followed, magic links not
-//	InRoot          below a root, every symlink resolved as if it were "/"
-//	Proc, NS        /proc checked to be procfs; a namespace file below it, checked to be nsfs
-//	PreservedNS     a preserved namespace in /run/snapd/ns: nsfs, opened through /proc
-//	ReadFileAt      a file of root's writable by nobody else, bounded, never blocking
-//	ProcFile        a small file below the verified /proc, bounded
+//	Walk, Path    from "/", a component at a time, no symlink (Walk checks each directory)
+//	OpenDir       Walk, every directory root's and writable by nobody else
+//	Root          "/" of the calling thread
+//	DirAt         one directory below a directory, no symlink
+//	EntryAt       one entry of any type, O_PATH, no symlink followed (DirEntryAt: a directory)
+//	RootDirAt     EntryAt, a directory of root's writable by nobody else
+//	HostDir       a fixed path of root's directories, symlinks followed, magic links not
+//	InRoot        below a root, every symlink resolved as if it were "/"
+//	Proc, NS      /proc checked to be procfs; a namespace file below it, nsfs
+//	PreservedNS   a preserved namespace of /run/snapd/ns, nsfs, opened through /proc
+//	ReadFileAt    a file of root's writable by nobody else, bounded, never blocking
+//	ProcFile      a small file below the verified /proc, bounded
 //
 // Root-only directories the caller cannot search are opened by the
-// launcher's action privop.OpenRootOnly, beneath the directory without
-// following any symlink.
+// launcher's action privop.OpenRootOnly: beneath, following no symlink.
 
-// Path opens the directory at the absolute path from "/" one component at
-// a time, following no symlink, and checks nothing else.
+// Path is Walk with no check.
 func Path(path string) (*desc.FD, error) { return Walk(path, nil) }
 
 // Root opens "/" of the calling thread.
@@ -58,9 +55,8 @@ func DirAt(dir *desc.FD, name string) (*desc.FD, error) {
 	return desc.New(fd, dir.Path(name)), nil
 }
 
-// EntryAt opens name below dir O_PATH, following no symlink (a symlink is
-// the link itself): it reads nothing and cannot block; the caller checks
-// what it is. The error is the syscall's.
+// EntryAt opens name O_PATH: nothing is read, nothing can block, a
+// symlink is the link itself. The error is the syscall's.
 func EntryAt(dir *desc.FD, name string) (*desc.FD, error) {
 	fd, err := unix.Openat(dir.Fd(), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	return desc.New(fd, dir.Path(name)), err
@@ -72,9 +68,7 @@ func DirEntryAt(dir *desc.FD, name string) (*desc.FD, error) {
 	return desc.New(fd, dir.Path(name)), err
 }
 
-// RootDirAt opens name below dir without following a symlink (O_PATH: no
-// permission on the directory itself is needed) and checks that it is a
-// directory of root's that nobody else can write.
+// RootDirAt needs no permission on the directory itself (EntryAt).
 func RootDirAt(dir *desc.FD, name string) (*desc.FD, error) {
 	d, err := EntryAt(dir, name)
 	if err == unix.ENOENT {
@@ -90,11 +84,9 @@ func RootDirAt(dir *desc.FD, name string) (*desc.FD, error) {
 	return d, nil
 }
 
-// HostDir opens a directory of the bootstrap table on the host. Unlike Path
-// it follows symlinks (a merged-/usr host has /lib -> usr/lib), never a
-// magic link: the table's paths are fixed, and every directory on the way
-// (/, /usr, /var, /var/lib, /run) is root's, so no one else can plant a
-// link there.
+// HostDir opens a directory of the bootstrap table, following symlinks (a
+// merged-/usr host has /lib -> usr/lib): the paths are fixed and every
+// directory on the way is root's, so no one else can plant a link there.
 func HostDir(path string) (*desc.FD, error) {
 	fd, err := resolve.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
@@ -106,9 +98,8 @@ func HostDir(path string) (*desc.FD, error) {
 	return desc.New(fd, path), nil
 }
 
-// InRoot opens path (absolute, as seen from root) below root, O_PATH,
-// resolving every symlink as if root were "/": a base snap's absolute
-// symlink cannot point out of it. The error is the syscall's.
+// InRoot opens path O_PATH: a base snap's absolute symlink cannot point
+// out of root. The error is the syscall's.
 func InRoot(root *desc.FD, path string) (*desc.FD, error) {
 	fd, err := resolve.Openat2(root.Fd(), strings.TrimPrefix(path, "/"), &unix.OpenHow{
 		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
@@ -117,8 +108,7 @@ func InRoot(root *desc.FD, path string) (*desc.FD, error) {
 	return desc.New(fd, path), err
 }
 
-// Proc opens /proc and checks that it is procfs: its magic links name
-// descriptors for every path-based syscall.
+// Proc opens /proc, whose magic links name descriptors for path syscalls.
 func Proc() (*desc.FD, error) {
 	fd, err := unix.Open("/proc", dirFlags, 0)
 	if err != nil {
@@ -132,8 +122,7 @@ func Proc() (*desc.FD, error) {
 	return proc, nil
 }
 
-// NS opens the namespace file name below proc (magic links must be
-// followed there), named display, and checks that it is nsfs.
+// NS opens a namespace below proc, named display (magic links followed).
 func NS(proc *desc.FD, name, display string) (*desc.FD, error) {
 	fd, err := unix.Openat(proc.Fd(), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -155,14 +144,10 @@ func CheckNS(ns *desc.FD) error {
 	return nil
 }
 
-// PreservedNS opens the namespace file name of /run/snapd/ns (nsdir) for
-// setns, or returns nil when it is missing or a plain file ("not
-// preserved": a capture that never happened, or a namespace discarded by
-// unmounting). It is opened O_PATH first, without following symlinks, so
-// that a plain 0600 file needs no privilege to be looked at, and its
-// filesystem checked on that descriptor; only an nsfs file (mode 0444) is
-// then opened for reading, through the descriptor's magic link below
-// proc. Anything else there is refused.
+// PreservedNS returns nil when name is missing or a plain file ("not
+// preserved"). Opened O_PATH first, a plain 0600 file needs no privilege to
+// be looked at; only an nsfs file (0444) is then opened for reading,
+// through the descriptor's magic link, and anything else is refused.
 func PreservedNS(proc, nsdir *desc.FD, name string) (*desc.FD, error) {
 	path, err := EntryAt(nsdir, name)
 	if err == unix.ENOENT {
@@ -195,8 +180,7 @@ func PreservedNS(proc, nsdir *desc.FD, name string) (*desc.FD, error) {
 	return ns, nil
 }
 
-// ProcFile reads name below the verified /proc (proc), at most max bytes
-// (a procfs file says it is empty: it is read to the bound).
+// ProcFile reads at most max bytes (procfs says its files are empty).
 func ProcFile(proc *desc.FD, name string, max int) ([]byte, error) {
 	fd, err := unix.Openat(proc.Fd(), name, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -212,10 +196,9 @@ func ProcFile(proc *desc.FD, name string, max int) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// FSMagic returns the filesystem magic of the file behind d. f_type is
-// int64 on most 64-bit architectures, int32 on 32-bit ones and uint32 on
-// s390x; magics are 32-bit values, so they are read as uint32 everywhere
-// (an int32 would sign-extend RAMFS_MAGIC and the like).
+// FSMagic returns the filesystem magic of d, as uint32 everywhere (f_type
+// is int64, int32 or uint32 by architecture; an int32 would sign-extend
+// RAMFS_MAGIC and the like).
 func FSMagic(d *desc.FD) (int64, error) {
 	var sfs unix.Statfs_t
 	if err := unix.Fstatfs(d.Fd(), &sfs); err != nil {
@@ -224,8 +207,8 @@ func FSMagic(d *desc.FD) (int64, error) {
 	return int64(uint32(sfs.Type)), nil
 }
 
-// Names lists the entries of the directory dir (through a descriptor of
-// its own: getdents moves the offset of the one it reads).
+// Names lists dir, through a descriptor of its own (getdents moves the
+// offset of the one it reads).
 func Names(dir *desc.FD) ([]string, error) {
 	fd, err := unix.Openat(dir.Fd(), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {

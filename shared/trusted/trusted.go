@@ -1,17 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Package trusted is the one place of named path-resolution policies
-// (open.go lists them): how the launcher and snap-ns open a path, and what
-// they check on what they opened. Root's files are read only through it:
-// files and directories that are root's and that nobody else can write,
-// reached from "/" one component at a time without following a symlink,
-// and read without ever blocking (a FIFO planted where a file should be is
-// refused, never waited on).
-//
-// The launcher reads the host's snapd files this way (seccomp profiles,
-// the device cgroup settings, udev's records) and snap-ns reads the same
-// files the same way, so that what it says the launcher would refuse is
-// what the launcher refuses, in the same words.
+// (open.go lists them): how the launcher and snap-ns open a path and what
+// they check on what they opened, so that what snap-ns says the launcher
+// would refuse is what it refuses, in the same words. Root's files are
+// read only through it: root's, writable by nobody else, reached without
+// following a symlink, read without ever blocking (a FIFO is refused).
 package trusted
 
 import (
