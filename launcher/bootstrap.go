@@ -459,17 +459,16 @@ func (b *builder) ensureMountPoint(root *desc.FD, path string) error {
 		}
 	}()
 	for _, name := range strings.Split(strings.Trim(path, "/"), "/") {
-		fd, err := unix.Openat(cur.Fd(), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		next, err := trusted.DirEntryAt(cur, name)
 		if err == unix.ENOENT {
 			if err := b.priv.MakeRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
 				return err
 			}
-			fd, err = unix.Openat(cur.Fd(), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			next, err = trusted.DirEntryAt(cur, name)
 		}
 		if err != nil {
 			return fmt.Errorf("cannot open %s in the snap's root: %w", name, err)
 		}
-		next := desc.New(fd, cur.Path(name))
 		if cur != root {
 			cur.Close()
 		}
@@ -610,12 +609,11 @@ func (b *builder) setupPrivateDevpts() error {
 	if err != nil {
 		return err
 	}
-	fd, err := unix.Openat(dev.Fd(), "ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	ptmx, err := trusted.EntryAt(dev, "ptmx")
 	dev.Close()
 	if err != nil {
 		return fmt.Errorf("cannot open /dev/ptmx: %w", err)
 	}
-	ptmx := desc.New(fd, "/dev/ptmx")
 	defer ptmx.Close()
 	return b.priv.MountDevpts(pts, ptmx)
 }

@@ -68,21 +68,20 @@ func (s *session) discard(nsdir *desc.FD, inst naming.Instance) error {
 const maxStackedCaptures = 16
 
 // unmountNSFile detaches every namespace mounted on name. The file is opened
-// without following symlinks (a FIFO does not block: O_NONBLOCK) and its
-// filesystem checked on the descriptor before each unmount: only an nsfs (or,
-// from older kernels, procfs) mount is ever unmounted, by a path in the
-// root-only /run/snapd/ns that umount2 does not follow as a symlink.
+// without following symlinks (trusted.EntryAt) and its filesystem checked
+// on the descriptor before each unmount: only an nsfs (or, from older
+// kernels, procfs) mount is ever unmounted, by a path in the root-only
+// /run/snapd/ns that umount2 does not follow as a symlink.
 func (s *session) unmountNSFile(nsdir *desc.FD, name string) error {
 	display := nsdir.Path(name)
 	for i := 0; i < maxStackedCaptures; i++ {
-		fd, err := unix.Openat(nsdir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		f, err := trusted.EntryAt(nsdir, name)
 		if err != nil {
 			s.debugf("leaving %s alone: %v", display, err)
 			return nil
 		}
-		f := desc.New(fd, display)
 		var st unix.Stat_t
-		ferr := unix.Fstat(fd, &st)
+		ferr := unix.Fstat(f.Fd(), &st)
 		magic, merr := trusted.FSMagic(f)
 		f.Close()
 		if ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {

@@ -88,25 +88,14 @@ func readNvidiaVersion() (v policy.NvidiaVersion, loaded bool, err error) {
 	}
 	defer dir.Close()
 	display := dir.Path(policy.NvidiaVersionFile)
-	fd, err := unix.Openat(dir.Fd(), policy.NvidiaVersionFile, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
+	data, err := trusted.ReadAttrAt(dir, policy.NvidiaVersionFile, 128)
+	if errors.Is(err, unix.ENOENT) {
 		return v, false, nil
 	}
 	if err != nil {
-		return v, false, fmt.Errorf("cannot open %s: %w", display, err)
+		return v, false, err
 	}
-	f := desc.New(fd, display)
-	defer f.Close()
-	// sysfs gives every attribute a size of a page: read up to the bound.
-	if err := trusted.RootOnly(f, unix.S_IFREG); err != nil {
-		return v, false, fmt.Errorf("cannot use %s: it is %w", display, err)
-	}
-	buf := make([]byte, 128)
-	n, err := trusted.ReadFull(f, buf)
-	if err != nil {
-		return v, false, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if v, err = policy.ParseNvidiaVersion(buf[:n]); err != nil {
+	if v, err = policy.ParseNvidiaVersion(data); err != nil {
 		return v, false, fmt.Errorf("%w in %s", err, display)
 	}
 	return v, true, nil

@@ -139,14 +139,13 @@ func (s *session) openHelper() (helper, error) {
 	}
 	defer dir.Close()
 	h := helper{path: dir.Path(layout.SnapUpdateNSName)}
-	fd, err := unix.Openat(dir.Fd(), layout.SnapUpdateNSName, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	bin, err := trusted.EntryAt(dir, layout.SnapUpdateNSName)
 	if err == unix.ENOENT {
 		return h, nil
 	}
 	if err != nil {
 		return h, fmt.Errorf("cannot open %s: %w", h.path, err)
 	}
-	bin := desc.New(fd, h.path)
 	if err := trusted.RootOnly(bin, unix.S_IFREG); err != nil {
 		bin.Close()
 		return h, fmt.Errorf("cannot run %s: %w", h.path, err)
@@ -159,34 +158,26 @@ func (s *session) openHelper() (helper, error) {
 // close-on-exec set on every descriptor the caller passed without it, then
 // clears it again: they reach the app, never the helper.
 func (s *session) withInheritedFDsClosedOnExec(fn func() error) error {
-	fd, err := unix.Openat(s.host.proc.Fd(), "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	dir, err := trusted.DirAt(s.host.proc, "self/fd")
 	if err != nil {
 		return fmt.Errorf("cannot list descriptors: %w", err)
 	}
-	dir := desc.New(fd, "/proc/self/fd")
-	defer dir.Close()
+	names, err := trusted.Names(dir)
+	dir.Close()
+	if err != nil {
+		return fmt.Errorf("cannot list descriptors: %w", err)
+	}
+	// The launcher's own descriptors are all close-on-exec.
 	var inherited []int
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.ReadDirent(dir.Fd(), buf)
-		if err != nil {
-			return fmt.Errorf("cannot list descriptors: %w", err)
+	for _, name := range names {
+		fd, err := strconv.Atoi(name)
+		if err != nil || fd < 3 {
+			continue
 		}
-		if n == 0 {
-			break
-		}
-		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
-		for _, name := range names {
-			fd, err := strconv.Atoi(name)
-			if err != nil || fd < 3 || fd == dir.Fd() {
-				continue
-			}
-			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-				inherited = append(inherited, fd)
-			}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			inherited = append(inherited, fd)
 		}
 	}
-	dir.Close()
 	for _, fd := range inherited {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fmt.Errorf("cannot hide descriptor %d from the helper: %w", fd, err)

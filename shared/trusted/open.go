@@ -27,7 +27,7 @@ import (
 //	InRoot        below a root, every symlink resolved as if it were "/"
 //	Proc, NS      /proc checked to be procfs; a namespace file below it, nsfs
 //	PreservedNS   a preserved namespace of /run/snapd/ns, nsfs, opened through /proc
-//	ReadFileAt    a file of root's writable by nobody else, bounded, never blocking
+//	ReadFileAt    a file of root's writable by nobody else, bounded, never blocking (ReadAttrAt: sysfs's)
 //	ProcFile      a small file below the verified /proc, bounded
 //
 // Root-only directories the caller cannot search are opened by the

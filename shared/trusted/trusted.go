@@ -210,6 +210,26 @@ func readFileAt(dir *desc.FD, name string, max int, group bool) ([]byte, error) 
 	return buf[:n], nil
 }
 
+// ReadAttrAt reads name below dir as ReadFileAt opens and checks it, to at
+// most max bytes whatever size it says: a sysfs attribute (a page).
+func ReadAttrAt(dir *desc.FD, name string, max int) ([]byte, error) {
+	fd, err := unix.Openat(dir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &openError{dir.Path(name), err}
+	}
+	f := desc.New(fd, dir.Path(name))
+	defer f.Close()
+	if err := RootOnly(f, unix.S_IFREG); err != nil {
+		return nil, fmt.Errorf("cannot use %s: it is %w", f.Name(), err)
+	}
+	buf := make([]byte, max)
+	n, err := ReadFull(f, buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", f.Name(), err)
+	}
+	return buf[:n], nil
+}
+
 // ReadFull reads f until buf is full or the file ends.
 func ReadFull(f *desc.FD, buf []byte) (int, error) {
 	n := 0
