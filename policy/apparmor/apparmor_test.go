@@ -62,7 +62,7 @@ func TestLauncherProfile(t *testing.T) {
 				caps = append(caps, "cap_"+strings.TrimSuffix(c, ","))
 			}
 		}
-		for _, c := range append(policy.Required(), policy.OptionalCaps()...) {
+		for _, c := range append(policy.Required(), OptionalCaps()...) {
 			want = append(want, "cap_"+c.String())
 		}
 		if got := strings.Join(caps, ","); got != strings.Join(want, ",") {

@@ -34,8 +34,8 @@
 //   - //go:linkname, cgo and assembly, which reach the kernel around all of
 //     this;
 //   - a reference from outside the allowed files to what the allowed files
-//     keep for themselves (Config.Internal: the capability bracket, the raw
-//     encoders), and a call of a function of theirs that opens with its
+//     keep for themselves (Config.Internal: the seccomp loader privop calls
+//     in the last step), and a call of a function of theirs that opens with its
 //     caller's flags (Config.Checked: shared/resolve.Openat2) that would be
 //     refused as a call of the function it stands for (unix.Openat2);
 //   - a file whose build constraint names a tag make vet does not run the
@@ -43,11 +43,9 @@
 //
 // _test.go files are not checked: no binary links them.
 //
-// Transitional: today the actions share package launcher with their
-// callers, so the allowed places are files (launcher/actions.go, caps.go,
-// handover.go, ...) and Config.Internal keeps their helpers in. When the
-// actions and their encoders move to a package of their own, Project lists
-// that package and nothing else changes here.
+// The project's closed set (Project, config.go) is package launcher/privop,
+// where every action is, and a few files and packages it needs beside it
+// (SECURITY.md §4.3 lists them, generated from the configuration).
 package closedset
 
 import (

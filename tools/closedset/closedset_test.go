@@ -6,6 +6,7 @@ import (
 	"bufio"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,9 +16,9 @@ import (
 	"github.com/snapns/snapns/tools/closedset"
 )
 
-// testConfig is a closed set of the shape the project will have: a package
-// of its own (example.com/m/privop), and, as today, allowed files of a
-// package shared with their callers (example.com/m/launcher).
+// testConfig is a closed set of the project's shape: a package of its own
+// (example.com/m/privop), and allowed files of a package shared with code
+// outside the closed set (example.com/m/launcher, example.com/m/resolve).
 var testConfig = closedset.Config{
 	Home: "example.com/m/privop",
 	Allowed: []closedset.Place{
@@ -145,6 +146,11 @@ var harmless = []planted{
 // golang.org/x/sys at the version the project uses (from the module cache:
 // analysistest runs with GOPROXY=off).
 func writeModule(t *testing.T, files map[string]string) string {
+	return writeModuleAs(t, "example.com/m", files)
+}
+
+// writeModuleAs is writeModule for the module path module.
+func writeModuleAs(t *testing.T, module string, files map[string]string) string {
 	t.Helper()
 	dir := t.TempDir()
 	sum, err := os.ReadFile("../../go.sum")
@@ -160,7 +166,7 @@ func writeModule(t *testing.T, files map[string]string) string {
 			sums = append(sums, sc.Text())
 		}
 	}
-	files["go.mod"] = "module example.com/m\n\ngo 1.26.0\n\nrequire golang.org/x/sys " + version + "\n"
+	files["go.mod"] = "module " + module + "\n\ngo 1.26.0\n\nrequire golang.org/x/sys " + version + "\n"
 	files["go.sum"] = strings.Join(sums, "\n") + "\n"
 	for name, data := range files {
 		path := filepath.Join(dir, name)
@@ -236,8 +242,8 @@ func TestPlantedCallsAreRefusedOutsideTheClosedSet(t *testing.T) {
 	}
 }
 
-// TestAllowedFilesOfASharedPackage is today's shape: the actions share a
-// package with their callers. The same calls pass in the allowed file and
+// TestAllowedFilesOfASharedPackage: allowed files of a package shared with
+// code outside the closed set. The same calls pass in the allowed file and
 // are refused in the others; the allowed file's internal names are
 // refused outside it, in its package and in others; a test-only allowed
 // file needs its build constraint; a Checked wrapper of an allowed place
@@ -376,4 +382,117 @@ func TestProjectConfiguration(t *testing.T) {
 			t.Errorf("%s %s: no reason", p.Pkg, p.File)
 		}
 	}
+}
+
+// TestProjectRefusesPlantedCallsInEveryLinkedPackage runs the project's own
+// closed set (Project) over a stand-in of every package of this module
+// that the privileged binaries link, as go list names them: each gets a
+// file with state-changing calls (a chown, a mount, an exec), which is
+// refused everywhere but in launcher/privop and launcher/nodump, the two
+// places that are whole packages; and in a package with an allowed file,
+// only that file may make them.
+func TestProjectRefusesPlantedCallsInEveryLinkedPackage(t *testing.T) {
+	const module = "github.com/snapns/snapns"
+	list := exec.Command("go", append([]string{"list", "-deps", "-f", "{{if not .Standard}}{{.ImportPath}} {{.Name}}{{end}}"}, closedset.Project.Binaries...)...)
+	list.Dir = "../.."
+	list.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux")
+	out, err := list.Output()
+	if err != nil {
+		t.Fatalf("cannot list the privileged binaries' packages: %v", err)
+	}
+	whole := map[string]bool{}
+	for _, p := range closedset.Project.Allowed {
+		if p.File == "" {
+			whole[p.Pkg] = true
+		}
+	}
+	if len(whole) != 2 || !whole[module+"/launcher/privop"] || !whole[module+"/launcher/nodump"] {
+		t.Fatalf("the packages allowed whole are %v, want launcher/privop and launcher/nodump", whole)
+	}
+	files := map[string]string{}
+	var pkgs, linked []string
+	sc := bufio.NewScanner(strings.NewReader(string(out)))
+	for sc.Scan() {
+		path, name, _ := strings.Cut(sc.Text(), " ")
+		dir, ok := strings.CutPrefix(path, module+"/")
+		if !ok {
+			continue
+		}
+		pkgs = append(pkgs, path)
+		want := "// want `os.Chown changes state: make it an action of launcher/privop`"
+		mount, exec := "// want `unix.Mount changes state`", "// want `syscall.Exec changes state`"
+		if whole[path] {
+			want, mount, exec = "", "", ""
+		} else {
+			linked = append(linked, dir)
+		}
+		files[dir+"/planted.go"] = fmt.Sprintf(`package %s
+
+import (
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func planted() {
+	os.Chown("/etc/passwd", 1000, 1000) %s
+	unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SHARED, "") %s
+	syscall.Exec("/bin/sh", nil, nil) %s
+}
+`, name, want, mount, exec)
+		// An allowed file of the package, with what the rest of the
+		// project's configuration says it declares: the same calls
+		// pass there.
+		for _, p := range closedset.Project.Allowed {
+			if p.Pkg != path || p.File == "" {
+				continue
+			}
+			if p.Tags != "" {
+				// A file of test builds, which this run leaves out.
+				files[dir+"/"+p.File] = fmt.Sprintf("//go:build %s\n\npackage %s\n", p.Tags, name)
+				continue
+			}
+			decls := ""
+			for _, in := range closedset.Project.Internal {
+				if in.Pkg == path {
+					decls += declaration(in.Name)
+				}
+			}
+			for _, c := range closedset.Project.Checked {
+				if c.Pkg == path {
+					decls += fmt.Sprintf("\nfunc %s(dirfd int, path string, how *unix.OpenHow, procfd int) (int, error) { return unix.Openat2(dirfd, path, how) }\n", c.Name)
+				}
+			}
+			files[dir+"/"+p.File] = fmt.Sprintf(`package %s
+
+import (
+	"os"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+func allowed() {
+	os.Chown("/etc/passwd", 1000, 1000)
+	unix.Mount("none", "/", "", unix.MS_REC|unix.MS_SHARED, "")
+	syscall.Exec("/bin/sh", nil, nil)
+}
+%s`, name, decls)
+		}
+	}
+	if len(linked) < 10 {
+		t.Fatalf("only %d packages of the module are linked outside the closed set: %v", len(linked), linked)
+	}
+	dir := writeModuleAs(t, module, files)
+	analysistest.Run(t, dir, closedset.New(closedset.Project), pkgs...)
+	t.Logf("a chown, a mount and an exec are refused in each of the %d other packages the privileged binaries link: %s", len(linked), strings.Join(linked, ", "))
+}
+
+// declaration declares the function or method name ("Type.Method").
+func declaration(name string) string {
+	if typ, method, ok := strings.Cut(name, "."); ok {
+		return fmt.Sprintf("\ntype %s struct{}\n\nfunc (*%s) %s() {}\n", typ, typ, method)
+	}
+	return fmt.Sprintf("\nfunc %s() {}\n", name)
 }

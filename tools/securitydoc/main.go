@@ -109,7 +109,18 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	sites, err := CallSiteTable(root)
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := loadPrivileged(abs)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckActionNames(pkgs); err != nil {
+		return nil, err
+	}
+	sites, err := CallSiteTable(abs, pkgs)
 	if err != nil {
 		return nil, err
 	}
@@ -160,19 +171,20 @@ func raisedNames(op policy.Op, fullSet bool) string {
 	return strings.Join(names, ", ")
 }
 
-// OperationsTable lists policy.Ops: each operation, the capabilities it
+// OperationsTable lists policy.Ops: each action by its name (the Op's and
+// its function's in launcher/privop), what it does, the capabilities it
 // raises in the file-capability install and in the setuid install, and its
 // syscalls.
 func OperationsTable() string {
 	var b strings.Builder
-	b.WriteString("| operation | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- |\n")
+	b.WriteString("| action | what it does | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- | --- |\n")
 	for op := range policy.Ops {
 		o := policy.Op(op)
 		sys := policy.Ops[op].Syscalls
 		if k := policy.Ops[op].Kernels; k != "" {
 			sys += "; only " + k
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, raisedNames(o, false), raisedNames(o, true), sys)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", o, policy.Ops[op].Does, raisedNames(o, false), raisedNames(o, true), sys)
 	}
 	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column, less what is raised only if held, and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
 	return b.String()
@@ -188,7 +200,7 @@ func CapabilitiesTable() string {
 		var ops []string
 		for op := range policy.Ops {
 			if slices.Contains(policy.Op(op).Raised(false), c) {
-				ops = append(ops, policy.Op(op).String())
+				ops = append(ops, "`"+policy.Op(op).String()+"`")
 			}
 		}
 		if len(ops) == 0 {
