@@ -52,7 +52,7 @@ CAPSFILE    ?= $(LIBEXECDIR)/snap-confine.caps
 # The launcher is privileged: static, no cgo, no dynamic loader.
 BINARIES := launcher/cmd/snap-confine launcher/cmd/snap-discard-ns cmd/snap-ns cmd/snapns-demo tests/probe
 
-.PHONY: all deps deps-snapd build test test-fallbacks unit e2e test-snapd test-snapd-older vet fuzz demo bench security-tables audit-size install install-caps clean
+.PHONY: all deps deps-snapd build test test-fallbacks unit e2e test-snapd test-snapd-older test-kernels vet fuzz demo bench security-tables audit-size install install-caps clean
 .PHONY: build-dist data man apparmor apparmor-files check unit-386 vet-arch closedset install-bin install-data install-setuid install-apparmor uninstall deb deb-test rpm
 
 all: build
@@ -65,6 +65,8 @@ deps:
 	@./tools/fetch-qemu.sh
 	@# snapd 2.77's AppArmor profile, for the launcher's profile test.
 	@./tools/debfetch.sh sid .cache/debs/sid snapd >/dev/null
+	@# Debian's kernels for make test-kernels, into .cache/debs/<release>.
+	$(GO) run ./tests/kernels -fetch
 	@$(MAKE) --no-print-directory deps-snapd
 
 # The real-snapd suite's container (root; tests/snapd TestPrepare):
@@ -172,7 +174,7 @@ audit-size:
 # Unprivileged packages under the race detector; the launcher package too
 # (its unit tests need no privilege).
 unit:
-	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./nsview/... ./cmd/snap-ns/ ./launcher/... ./seccomp/... ./cmd/snap-seccomp/ ./tools/...
+	$(GO) test -race -count=1 ./shared/... ./policy/... ./planner/... ./nsview/... ./cmd/snap-ns/ ./launcher/... ./seccomp/... ./cmd/snap-seccomp/ ./tools/... ./tests/kernels/
 
 # The same unit tests built for 386 (a 32-bit int, a 32-bit statfs): run
 # natively where the kernel can, else under the emulator `make deps`
@@ -211,7 +213,17 @@ test-snapd-older:
 	@$(MAKE) --no-print-directory deps-snapd SNAPD_SUITE=trixie
 	@$(MAKE) --no-print-directory test-snapd SNAPD_SUITE=trixie SNAPD_RUN='$(SNAPD_OLDER_RUN)'
 
-test: vet build check e2e test-snapd
+# The end-to-end suite again in QEMU guests booted with Debian's kernels
+# (tests/kernels, docs/ARCHITECTURE.md §5; root; skipped, saying why, where
+# QEMU cannot run). KERNELS picks the runs, e.g. KERNELS=6.1 or
+# KERNELS='5.10/v1 6.1/v2+apparmor'; TESTFLAGS passes go test flags to the
+# suite in each guest, e.g. TESTFLAGS='-run TestStale'.
+KERNELS   ?=
+TESTFLAGS ?=
+test-kernels:
+	$(GO) run ./tests/kernels $(if $(strip $(KERNELS)),-kernels '$(KERNELS)') -- $(TESTFLAGS)
+
+test: vet build check e2e test-snapd test-kernels
 
 # The end-to-end tests of the bootstrap, the capture, the per-user layers,
 # the device cgroup and parallel instances, run again once per kernel

@@ -65,9 +65,9 @@ func (s *session) deviceCgroupV2(cgroot *desc.FD, tag, own string, allow []devcg
 	defer m.Close()
 	// The map is shared by the app's running processes: it is changed
 	// from what it holds, never emptied (devcgroup.MapSteps).
-	keys, err := privop.DeviceMapKeys(m)
+	keys, err := s.priv.ReadDeviceMap(m)
 	if err != nil {
-		return errors.Join(fmt.Errorf("cannot read the device map %s: %w", m.Name(), err), mem.restore())
+		return errors.Join(err, mem.restore())
 	}
 	for _, step := range devcgroup.MapSteps(keys, allow) {
 		if err := s.priv.UpdateDeviceMap(m, step); err != nil {
@@ -196,8 +196,9 @@ func (s *session) createDeviceGroup(devices *desc.FD, name string) (*desc.FD, er
 	return group, nil
 }
 
-// deviceMap opens the app's pinned map, checked to be in snapd's layout,
-// or creates and pins an empty one.
+// deviceMap opens the app's pinned map, or creates and pins an empty one;
+// an opened map is checked to be snapd's before its keys are read
+// (privop's ReadDeviceMap).
 func (s *session) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 	fsdir, err := trusted.OpenDir("/sys/fs")
 	if err != nil {
@@ -230,18 +231,8 @@ func (s *session) deviceMap(tag string, mem *memlock) (*desc.FD, error) {
 		return s.withMemlock(mem, func() (*desc.FD, error) {
 			return s.priv.CreateDeviceMap(dir, name, devcgroup.ObjectName(tag), pathFD)
 		})
-	} else if err != nil {
-		return nil, err
 	}
-	typ, key, value, err := privop.DeviceMapInfo(m)
-	if err == nil && (typ != unix.BPF_MAP_TYPE_HASH || key != devcgroup.KeySize || value != devcgroup.ValueSize) {
-		err = fmt.Errorf("map of type %d with %d-byte keys and %d-byte values, not snapd's hash map (%d, %d)", typ, key, value, devcgroup.KeySize, devcgroup.ValueSize)
-	}
-	if err != nil {
-		m.Close()
-		return nil, fmt.Errorf("cannot use %s: %w", m.Name(), err)
-	}
-	return m, nil
+	return m, err
 }
 
 // openDeviceMap gets the map pinned at name in the root-only

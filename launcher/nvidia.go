@@ -292,17 +292,19 @@ func (b *builder) bindNvidiaDir(lib *desc.FD, db policy.DirBind) error {
 }
 
 // bindReadOnly binds the directory src (not recursively, as snap-confine
-// does) on dst in the new root, read-only and a slave of its source.
+// does) on dst in the new root, read-only and a slave of its source: with
+// the new mount API, or before Linux 5.12 staged with mount(2) as the rest
+// of the bootstrap is (bootstrap_old.go).
 func (b *builder) bindReadOnly(src, dst *desc.FD) error {
-	tree, err := b.priv.CloneTree(src, false)
+	tree, err := b.clone(src, false)
 	if err != nil {
 		return err
 	}
 	defer tree.Close()
-	if err := b.priv.SetTreeAttrs(tree, unix.MS_SLAVE, true); err != nil {
+	if err := b.setAttrs(tree, unix.MS_SLAVE, true); err != nil {
 		return err
 	}
-	return b.priv.AttachTree(tree, dst)
+	return b.attach(tree, dst)
 }
 
 // mountGPUExports binds the library directories snaps export (the

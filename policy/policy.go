@@ -12,6 +12,7 @@
 package policy
 
 import (
+	"slices"
 	"strings"
 )
 
@@ -80,6 +81,7 @@ const (
 	// The device cgroup (cgroup v2, snapd's BPF map layout).
 	OpOpenDeviceMap
 	OpCreateDeviceMap
+	OpReadDeviceMap
 	OpUpdateDeviceMap
 	OpLoadDeviceProgram
 	OpAttachDeviceProgram
@@ -147,6 +149,14 @@ type Spec struct {
 	// snapd's snap-confine.v2-only.caps has and containers' bounding sets
 	// often lack). Without them the action does less, and says so.
 	Optional []Cap
+	// GatedBPF are raised as well where the kernel refuses every bpf(2)
+	// call to a caller without CAP_SYS_ADMIN (or CAP_BPF, which the
+	// launcher is not given): before Linux 5.19, where
+	// kernel.unprivileged_bpf_disabled is set, as Debian, Ubuntu and
+	// RHEL set it. Since 5.19 that setting refuses only the creation of
+	// maps and programs, whose actions raise CAP_SYS_ADMIN anyway.
+	// The launcher asks the kernel once (launcher/kernel.go).
+	GatedBPF []Cap
 	// Kernels says on which kernels the action runs: every one (""), or
 	// only since or before the Linux version that brought the interface
 	// it uses or stands in for ("since 5.12", "before 5.12").
@@ -167,6 +177,20 @@ func (op Op) Raised(fullSet bool) []Cap {
 		extra = Ops[op].SetuidCaps
 	}
 	return append(append(append([]Cap{}, Ops[op].Caps...), extra...), Ops[op].Optional...)
+}
+
+// RaisedGated is Raised on a kernel that refuses every bpf(2) call to a
+// caller without CAP_SYS_ADMIN (Spec's GatedBPF) when gated.
+func (op Op) RaisedGated(fullSet, gated bool) []Cap {
+	caps := op.Raised(fullSet)
+	if gated {
+		for _, c := range Ops[op].GatedBPF {
+			if !slices.Contains(caps, c) {
+				caps = append(caps, c)
+			}
+		}
+	}
+	return caps
 }
 
 var (
@@ -265,12 +289,15 @@ var Ops = [numOps]Spec{
 	// needs no new capability: a map needs CAP_BPF (unprivileged BPF is
 	// off), a device program CAP_BPF and CAP_NET_ADMIN. Using a map
 	// through its descriptor, and attaching a loaded program to a cgroup
-	// one can open, needs none.
-	OpOpenDeviceMap:       {Name: "OpenDeviceMap", Does: "get the app's pinned device map", Syscalls: "bpf(BPF_OBJ_GET) of an O_PATH descriptor's /proc/self/fd link (BPF_F_PATH_FD; before Linux 6.5 by its path)", FileCapsOnly: []Cap{CapDacOverride}},
+	// one can open, needs none since Linux 5.19; before, where
+	// unprivileged BPF is off, every bpf(2) call needs CAP_SYS_ADMIN
+	// (GatedBPF).
+	OpOpenDeviceMap:       {Name: "OpenDeviceMap", Does: "get the app's pinned device map", Syscalls: "bpf(BPF_OBJ_GET) of an O_PATH descriptor's /proc/self/fd link (BPF_F_PATH_FD; before Linux 6.5 by its path)", FileCapsOnly: []Cap{CapDacOverride}, GatedBPF: bpf},
 	OpCreateDeviceMap:     {Name: "CreateDeviceMap", Does: "create and pin the app's device map", Syscalls: "bpf(BPF_MAP_CREATE), bpf(BPF_OBJ_PIN, BPF_F_PATH_FD; before Linux 6.5 by its /proc/self/fd path), fchownat(0, 0)", Caps: bpf, SetuidCaps: []Cap{CapChown}, FileCapsOnly: []Cap{CapDacOverride, CapChown}},
-	OpUpdateDeviceMap:     {Name: "UpdateDeviceMap", Does: "add an allowed key to the app's device map, or delete one", Syscalls: "bpf(BPF_MAP_UPDATE_ELEM or BPF_MAP_DELETE_ELEM)"},
+	OpReadDeviceMap:       {Name: "ReadDeviceMap", Does: "read the app's device map: its type and sizes, then its keys", Syscalls: "bpf(BPF_OBJ_GET_INFO_BY_FD), bpf(BPF_MAP_GET_NEXT_KEY)", GatedBPF: bpf},
+	OpUpdateDeviceMap:     {Name: "UpdateDeviceMap", Does: "add an allowed key to the app's device map, or delete one", Syscalls: "bpf(BPF_MAP_UPDATE_ELEM or BPF_MAP_DELETE_ELEM)", GatedBPF: bpf},
 	OpLoadDeviceProgram:   {Name: "LoadDeviceProgram", Does: "load the device cgroup program", Syscalls: "bpf(BPF_PROG_LOAD)", Caps: bpf},
-	OpAttachDeviceProgram: {Name: "AttachDeviceProgram", Does: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)"},
+	OpAttachDeviceProgram: {Name: "AttachDeviceProgram", Does: "attach the device cgroup program to the app's cgroup", Syscalls: "bpf(BPF_PROG_ATTACH)", GatedBPF: bpf},
 	OpMountBPFFS:          {Name: "MountBPFFS", Does: "mount bpffs on /sys/fs/bpf", Syscalls: "mount(bpf, MS_NOSUID|MS_NODEV|MS_NOEXEC, mode=0700,uid=0,gid=0)", Caps: mounts},
 
 	// The cgroup v1 devices hierarchy is root's (0755) and the app's

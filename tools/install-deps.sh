@@ -11,7 +11,8 @@
 # libraries Debian's snap-confine links (libudev1, libapparmor1, libcap2; the
 # snapd package itself is downloaded by the bench, never installed);
 # debhelper, dpkg-dev and debootstrap (make deb, make deb-test), rpm
-# (make rpm), groff (the man pages' check) and zsh (the completion's).
+# (make rpm), groff (the man pages' check) and zsh (the completion's); for
+# `make test-kernels`: QEMU (the kernels are downloaded, never installed).
 # Without root it only says what is missing.
 set -euo pipefail
 missing=()
@@ -24,10 +25,15 @@ done
 for pkg in libseccomp-dev libudev1 libapparmor1 libcap2; do
 	dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
+# QEMU for make test-kernels, without the graphical front ends and
+# firmware it recommends (the guests boot a kernel directly, on TCG).
+qemu=()
+command -v qemu-system-x86_64 >/dev/null 2>&1 || qemu=(qemu-system-x86)
+[ "${#missing[@]}" -eq 0 ] && [ "${#qemu[@]}" -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ]; then
-	echo "missing Debian packages (install them as root): ${missing[*]}" >&2
+	echo "missing Debian packages (install them as root): ${missing[*]} ${qemu[*]}" >&2
 	exit 0
 fi
 apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+[ "${#missing[@]}" -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+[ "${#qemu[@]}" -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${qemu[@]}" >/dev/null

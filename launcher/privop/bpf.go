@@ -123,10 +123,42 @@ func ProbeBPFPathFD() error {
 	return err
 }
 
-// DeviceMapInfo returns a map's type, key size and value size. It only
-// reads, through the descriptor, and needs no privilege (not an action);
-// it is here with the other bpf(2) calls.
-func DeviceMapInfo(m *desc.FD) (typ, keySize, valueSize uint32, err error) {
+// ReadDeviceMap returns the keys of the device map m once its type and
+// sizes are snapd's: the keys are read into buffers of snapd's key size,
+// which a map with larger keys would overrun. Safe: it only reads, through
+// the descriptor. It is an action because kernels before 5.19 with
+// unprivileged BPF disabled refuse any bpf(2) call without CAP_SYS_ADMIN
+// (policy.Spec's GatedBPF); elsewhere it raises nothing.
+func (p *Privileges) ReadDeviceMap(m *desc.FD) ([][devcgroup.KeySize]byte, error) {
+	var keys [][devcgroup.KeySize]byte
+	err := p.bracket(policy.OpReadDeviceMap, "read the device map "+m.Name(), func() error {
+		typ, key, value, err := deviceMapInfo(m)
+		if err != nil {
+			return err
+		}
+		if typ != unix.BPF_MAP_TYPE_HASH || key != devcgroup.KeySize || value != devcgroup.ValueSize {
+			return fmt.Errorf("map of type %d with %d-byte keys and %d-byte values, not snapd's hash map (%d, %d)", typ, key, value, devcgroup.KeySize, devcgroup.ValueSize)
+		}
+		keys, err = deviceMapKeys(m)
+		return err
+	})
+	return keys, err
+}
+
+// probeBPFGated asks for BPF_OBJ_GET_INFO_BY_FD of no descriptor: a
+// kernel that lets the call through refuses the descriptor (EBADF), one
+// that gates bpf(2) refuses the caller (EPERM; a seccomp filter's EPERM
+// reads as gated too, and then raising changes nothing). Safe: it is
+// made with no capability effective and changes nothing.
+func probeBPFGated() bool {
+	var a bpfAttr
+	a.u32(0, ^uint32(0))
+	_, err := bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a)
+	return err == unix.EPERM
+}
+
+// deviceMapInfo returns a map's type, key size and value size.
+func deviceMapInfo(m *desc.FD) (typ, keySize, valueSize uint32, err error) {
 	var info [80]byte
 	var a bpfAttr
 	a.u32(0, uint32(m.Fd()))
@@ -138,9 +170,8 @@ func DeviceMapInfo(m *desc.FD) (typ, keySize, valueSize uint32, err error) {
 	return n.Uint32(info[0:]), n.Uint32(info[8:]), n.Uint32(info[12:]), err
 }
 
-// DeviceMapKeys lists the keys of the device map m. It only reads,
-// through the descriptor, and needs no privilege (not an action).
-func DeviceMapKeys(m *desc.FD) ([][devcgroup.KeySize]byte, error) {
+// deviceMapKeys lists the keys of the device map m, one of snapd's.
+func deviceMapKeys(m *desc.FD) ([][devcgroup.KeySize]byte, error) {
 	mapfd := m.Fd()
 	var keys [][devcgroup.KeySize]byte
 	var key, next [devcgroup.KeySize]byte
@@ -262,7 +293,12 @@ func bpfProgLoad(typ uint32, insns []byte, name string) (int, error) {
 	a.ptr(8, unsafe.Pointer(&insns[0]))
 	a.ptr(16, unsafe.Pointer(&license[0]))
 	copy(a[48:48+15], name)
+	// The verifier gives up with EAGAIN when a signal comes meanwhile
+	// (a Go program gets some); libbpf tries 5 times, snap-confine twice.
 	fd, err := bpfSys(unix.BPF_PROG_LOAD, &a)
+	for attempt := 1; err == unix.EAGAIN && attempt < 5; attempt++ {
+		fd, err = bpfSys(unix.BPF_PROG_LOAD, &a)
+	}
 	runtime.KeepAlive(insns)
 	runtime.KeepAlive(license)
 	return fd, err

@@ -40,6 +40,9 @@ type Privileges struct {
 	permitted   capSet // the launcher's permitted capabilities
 	inheritable capSet // the caller's inheritable set, left as it was
 	debugf      func(format string, args ...any)
+	// bpfGated is the kernel's answer to probeBPFGated: 0 until asked,
+	// then 1 (every bpf(2) call is open) or 2 (gated).
+	bpfGated int8
 }
 
 // capSet is a capability bit set (two 32-bit words, as capget returns it).
@@ -209,7 +212,7 @@ func (p *Privileges) bracket(op policy.Op, what string, fn func() error) error {
 	var err error
 	if p.mode == planner.Unprivileged {
 		err = fn()
-	} else if err = p.raise(op.Raised(p.mode != planner.FileCaps)); err == nil {
+	} else if err = p.raise(op.RaisedGated(p.mode != planner.FileCaps, p.gated(op))); err == nil {
 		if capHook != nil {
 			capHook(op)
 		}
@@ -222,6 +225,27 @@ func (p *Privileges) bracket(op policy.Op, what string, fn func() error) error {
 		return &actionError{what, err}
 	}
 	return nil
+}
+
+// gated reports whether op, one of policy.Spec's GatedBPF actions, runs
+// on a kernel that refuses every bpf(2) call to a caller without
+// CAP_SYS_ADMIN (before Linux 5.19, kernel.unprivileged_bpf_disabled set,
+// as Debian, Ubuntu and RHEL set it). The kernel is asked once, with no
+// capability effective (before the bracket raises any).
+func (p *Privileges) gated(op policy.Op) bool {
+	if len(policy.Ops[op].GatedBPF) == 0 {
+		return false
+	}
+	if p.bpfGated == 0 {
+		p.bpfGated = 1
+		if probeBPFGated() {
+			p.bpfGated = 2
+			if p.debugf != nil {
+				p.debugf("bpf(2) refuses a caller without CAP_SYS_ADMIN (unprivileged BPF disabled before Linux 5.19): the device map's actions raise it")
+			}
+		}
+	}
+	return p.bpfGated == 2
 }
 
 // bracketFD is bracket for an action that opens a descriptor, which it

@@ -38,7 +38,8 @@ func ProfileFileName(libexecdir string) string {
 // namespace and lock files, the bootstrap's mounts, the helpers it runs
 // (with a transition to snap-update-ns.<instance>) and the app's exec (with
 // a transition to the snap's security tag). Its capabilities are
-// policy.Required() and OptionalCaps(). Tests check its syntax with apparmor_parser and that every
+// policy.Required(), OptionalCaps() and what only the setuid install
+// raises (policy.Spec's SetuidCaps). Tests check its syntax with apparmor_parser and that every
 // file the end-to-end launches make the launcher open is allowed by it.
 func LauncherProfile(libexecdir string) (string, error) {
 	libexecdir = path.Clean(libexecdir)
@@ -52,6 +53,20 @@ func LauncherProfile(libexecdir string) (string, error) {
 	if optional := OptionalCaps(); len(optional) > 0 {
 		caps.WriteString("  # Raised only when held, on older kernels (policy.Spec's Optional).\n")
 		for _, c := range optional {
+			fmt.Fprintf(&caps, "  capability %s,\n", c)
+		}
+	}
+	var setuidOnly []policy.Cap
+	for _, spec := range policy.Ops {
+		for _, c := range spec.SetuidCaps {
+			if !slices.Contains(policy.Required(), c) && !slices.Contains(OptionalCaps(), c) && !slices.Contains(setuidOnly, c) {
+				setuidOnly = append(setuidOnly, c)
+			}
+		}
+	}
+	if len(setuidOnly) > 0 {
+		caps.WriteString("  # Raised only by the setuid install (policy.Spec's SetuidCaps: snap-update-ns\n  # is started as root).\n")
+		for _, c := range setuidOnly {
 			fmt.Fprintf(&caps, "  capability %s,\n", c)
 		}
 	}
@@ -85,6 +100,16 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
 @CAPABILITIES@
   # Reading pid 1's namespace needs ptrace read access.
   ptrace (read) peer=unconfined,
+  # The Go runtime signals its own threads: SIGURG to preempt a
+  # goroutine, SIGRTMIN+1 for a syscall made on every thread
+  # (syscall.AllThreadsSyscall: the capability and id drops). Denied,
+  # the launcher waits for its own threads forever.
+  signal (send, receive) set=(urg, rtmin+1) peer=@LIBEXECDIR@/snap-confine,
+  # Read by the Go runtime as it starts (the huge page size, and its
+  # cgroup's CPU limit, looked for even where GOMAXPROCS does not follow
+  # it: launcher/cmd/snap-confine).
+  /sys/kernel/mm/transparent_hugepage/hpage_pmd_size r,
+  @{PROC}/@{pid}/mountinfo r,
 
   @LIBEXECDIR@/snap-confine mr,
 
@@ -93,6 +118,9 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   @{PROC}/ r,
   @{PROC}/1/ns/mnt r,
   @{PROC}/@{pid}/exe r,
+  # Its own initial environment: the caller's GOTRACEBACK, which the Go
+  # runtime replaces in secure mode (launcher.go callerEnv).
+  @{PROC}/@{pid}/environ r,
   @{PROC}/@{pid}/fd/ r,
   @{PROC}/@{pid}/fd/* rw,
   # Mount ids, where statx has none (before Linux 5.8) or openat2 is
@@ -113,13 +141,17 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   /run/ r,
   /run/snapd/ rw,
   /run/snapd/lock/ rw,
-  /run/snapd/lock/*.lock rwk,
-  /run/snapd/lock/.snap-{dirs,mount}-shared rw,
+  /run/snapd/lock/*.lock rwkl,
+  /run/snapd/lock/.snap-{dirs,mount}-shared rwl,
   /run/snapd/ns/ rw,
-  /run/snapd/ns/*.mnt rw,
-  /run/snapd/ns/snap.*.info{,.tmp} rw,
-  /run/snapd/ns/snap.*.{fstab,user-fstab} rw,
-  /run/snapd/ns/snap.*.fstab.tmp rw,
+  /run/snapd/ns/*.mnt rwl,
+  /run/snapd/ns/snap.*.info{,.tmp} rwl,
+  # Root's new files there are made without a name (O_TMPFILE, which
+  # AppArmor names "#<inode>"), given to root and linked in place
+  # (launcher/actions.go createRootFile).
+  /run/snapd/{lock,ns}/#[0-9]* rwk,
+  /run/snapd/ns/snap.*.{fstab,user-fstab} rwl,
+  /run/snapd/ns/snap.*.fstab.tmp rwl,
   # Root's new directories are made in a root-only staging directory of
   # their parent and renamed into place (launcher/rootobj.go).
   /{,run/,run/snapd/,tmp/,sys/fs/bpf/,var/lib/snapd/}snapns-staging-*/{,**} rw,
@@ -235,7 +267,9 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   mount options=(rw bind) /run/snapd/ns/ -> /run/snapd/ns/,
   mount options=(rw rbind) /run/snapd/ns/ -> /run/snapd/ns/,
   mount options=(rw private) -> /run/snapd/ns/,
-  mount options=(rw bind) /proc/*/ns/mnt -> /run/snapd/ns/*.mnt,
+  # The capture: the source is the new namespace's nsfs file, which
+  # AppArmor names "/" (as snapd's own profile notes).
+  mount options=(rw bind) / -> /run/snapd/ns/*.mnt,
   mount options=(rw bind) /tmp/snap-private-tmp/snap.*/tmp/ -> /tmp/,
   mount options=(rw private) -> /tmp/,
   mount options=(rw private) -> /,
@@ -243,7 +277,8 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   mount -> /var/lib/snapd/hostfs/,
   mount fstype=devpts options=(rw) devpts -> /dev/pts/,
   mount options=(rw bind) /dev/pts/ptmx -> /dev/ptmx,
-  pivot_root oldroot=/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,
+  # The old root's path is taken before the pivot, below the new root.
+  pivot_root oldroot=/tmp/snap-private-tmp/snap.*.rootfs/var/lib/snapd/hostfs/ /tmp/snap-private-tmp/snap.*.rootfs/,
   umount /var/lib/snapd/hostfs/{sys,dev,proc}/,
   umount /run/snapd/ns/*.mnt,
 
@@ -251,7 +286,7 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   # assembled with mount(2) in a staging tmpfs mounted on the new
   # namespace's /run/snapd/ns (launcher/bootstrap_old.go), then pivoted
   # into; the old root is made slave and the staging area detached.
-  /run/snapd/ns/[0-9]* rw,
+  /run/snapd/ns/[0-9]* rwl,
   /run/snapd/ns/[0-9]*/ rw,
   /run/snapd/ns/root/{,**} rw,
   mount fstype=tmpfs options=(rw nosuid nodev noexec) tmpfs -> /run/snapd/ns/,
@@ -259,7 +294,7 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   mount -> /run/snapd/ns/{[0-9]*,[0-9]*/,root/,root/**},
   mount options=(rw slave) -> /,
   mount options=(rw rslave) -> /var/lib/snapd/hostfs/,
-  pivot_root oldroot=/var/lib/snapd/hostfs/ /run/snapd/ns/root/,
+  pivot_root oldroot=/run/snapd/ns/root/var/lib/snapd/hostfs/ /run/snapd/ns/root/,
   umount /var/lib/snapd/hostfs/run/snapd/ns/,
 
   # The snap mount directory made a shared mount point of itself where

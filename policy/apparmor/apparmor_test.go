@@ -55,18 +55,20 @@ func TestLauncherProfile(t *testing.T) {
 			}
 		}
 		// Exactly policy.Required()'s capabilities, then the optional
-		// ones (raised only when held).
+		// ones (raised only when held), then those only the setuid
+		// install raises (cap_setuid and cap_setgid, to start
+		// snap-update-ns as root).
 		var caps, want []string
 		for _, line := range strings.Split(text, "\n") {
 			if c, ok := strings.CutPrefix(strings.TrimSpace(line), "capability "); ok {
 				caps = append(caps, "cap_"+strings.TrimSuffix(c, ","))
 			}
 		}
-		for _, c := range append(policy.Required(), OptionalCaps()...) {
+		for _, c := range append(policy.Required(), append(OptionalCaps(), policy.CapSetuid, policy.CapSetgid)...) {
 			want = append(want, "cap_"+c.String())
 		}
 		if got := strings.Join(caps, ","); got != strings.Join(want, ",") {
-			t.Errorf("the profile's capabilities are %s, want policy.Required() and policy.OptionalCaps(): %s", got, strings.Join(want, ","))
+			t.Errorf("the profile's capabilities are %s, want policy.Required(), OptionalCaps() and the setuid install's: %s", got, strings.Join(want, ","))
 		}
 	}
 	for _, bad := range []string{"lib/snapd", "/usr/lib/snap d", "/usr/{lib,libexec}/snapd", "/usr/lib/*"} {

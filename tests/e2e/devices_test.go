@@ -46,7 +46,7 @@ var deviceHierarchies = []struct {
 	ops   []policy.Op
 	setup func(t *testing.T) string
 }{
-	{"v2", []policy.Op{policy.OpOpenDeviceMap, policy.OpCreateDeviceMap, policy.OpUpdateDeviceMap, policy.OpLoadDeviceProgram, policy.OpAttachDeviceProgram}, deviceWorld},
+	{"v2", []policy.Op{policy.OpOpenDeviceMap, policy.OpCreateDeviceMap, policy.OpReadDeviceMap, policy.OpUpdateDeviceMap, policy.OpLoadDeviceProgram, policy.OpAttachDeviceProgram}, deviceWorld},
 	{"v2-without-bpffs", []policy.Op{policy.OpMountBPFFS}, func(t *testing.T) string {
 		scope := deviceWorld(t)
 		unmountBPFFS(t)
@@ -374,7 +374,7 @@ func TestDeviceCgroupStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 						if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x others=%x", &h.op, &h.eff, &h.prm, &h.others); err != nil {
 							continue
 						}
-						want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm
+						want := capWord(raised(h.op, mode.name == "setuid")) & h.prm
 						if h.eff != want || h.others != 0 {
 							t.Errorf("%s: effective %s (others %s), policy grants %s", h.op, capNames(h.eff), capNames(h.others), capNames(want))
 						}
@@ -501,7 +501,7 @@ func TestDeviceCgroupActionsNeedEachOfTheirCapabilities(t *testing.T) {
 			var table []string
 			for _, h := range deviceHierarchies {
 				for _, op := range h.ops {
-					for _, c := range op.Raised(mode.name == "setuid") {
+					for _, c := range raised(op, mode.name == "setuid") {
 						t.Run(fmt.Sprintf("%s-op%d-%s", h.name, op, c), func(t *testing.T) {
 							scope := h.setup(t)
 							broke := ""
@@ -592,7 +592,7 @@ func TestBPFFSIsMountedWhereNoneIs(t *testing.T) {
 // memory cgroups are charged instead, it leaves the limit alone, and a
 // caller whose limit is 0 still gets the device cgroup.
 func TestTheDeviceCgroupNeedsNoMemlockLimit(t *testing.T) {
-	if wholeRunSimulates(kernelsim.MemlockCharge) {
+	if kernelLacks(kernelsim.MemlockCharge) {
 		t.Skip("SKIPPING: this run's kernel charges BPF objects to RLIMIT_MEMLOCK (TestOldKernelWithALowHardMemlockLimit covers a low limit there)")
 	}
 	for _, in := range installs {

@@ -17,8 +17,11 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -164,20 +167,80 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, "*** "+skipReason+" ***")
 		os.Exit(m.Run())
 	}
-	fetchSnapd()
-	fetchSnapd277()
+	if dir := os.Getenv(prepareEnv); dir != "" {
+		if err := prepare(dir); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	prepared := os.Getenv(preparedEnv)
+	if prepared != "" {
+		if err := usePrepared(prepared); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	} else {
+		fetchSnapd()
+		fetchSnapd277()
+	}
 	staging, err := os.MkdirTemp("", "snapns-e2e-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	status, err := buildAndRun(staging)
+	status, err := buildAndRun(staging, prepared)
 	os.RemoveAll(staging)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	os.Exit(status)
+}
+
+// The split for `make test-kernels` (tests/kernels): this test binary,
+// started on the host with prepareEnv set to a directory, builds there
+// everything the sandbox installs (the binaries, the compiled profiles,
+// snapd's programs) and exits; started again in a QEMU guest with
+// preparedEnv set to the same directory (the host's files, read-only over
+// 9p), it builds nothing and downloads nothing: a guest has neither the
+// network nor the time to run the Go toolchain under emulation.
+const (
+	prepareEnv  = "SNAPNS_E2E_PREPARE"
+	preparedEnv = "SNAPNS_E2E_PREPARED"
+	// snapdEnvFile in a prepared directory holds the verdicts of
+	// fetchSnapd and fetchSnapd277.
+	snapdEnvFile = "snapd.env"
+)
+
+// prepare builds into dir what buildAndRun would build into the staging
+// directory, and records where Debian's snapd packages are, or why not.
+func prepare(dir string) error {
+	fetchSnapd()
+	fetchSnapd277()
+	if err := build(dir); err != nil {
+		return err
+	}
+	var env strings.Builder
+	for _, name := range []string{snapdTreeEnv, snapdSkipEnv, updateNS277TreeEnv, updateNS277SkipEnv} {
+		fmt.Fprintf(&env, "%s=%s\n", name, os.Getenv(name))
+	}
+	return os.WriteFile(filepath.Join(dir, snapdEnvFile), []byte(env.String()), 0o644)
+}
+
+// usePrepared takes the verdicts of fetchSnapd and fetchSnapd277 from a
+// prepared directory.
+func usePrepared(dir string) error {
+	data, err := os.ReadFile(filepath.Join(dir, snapdEnvFile))
+	if err != nil {
+		return fmt.Errorf("cannot use the prepared binaries: %w", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if k, v, ok := strings.Cut(line, "="); ok && v != "" {
+			os.Setenv(k, v)
+		}
+	}
+	return nil
 }
 
 // binaries are built into the staging directory and installed in the sandbox.
@@ -189,8 +252,22 @@ var binaries = map[string]string{
 	"snap-ns":         "github.com/snapns/snapns/cmd/snap-ns",
 }
 
-func buildAndRun(staging string) (int, error) {
+// buildAndRun builds the binaries into the staging directory, or links
+// the prepared ones there, and runs the tests in the sandbox.
+func buildAndRun(staging, prepared string) (int, error) {
 	bin := filepath.Join(staging, "bin")
+	if prepared != "" {
+		if err := os.Symlink(prepared, bin); err != nil {
+			return -1, err
+		}
+	} else if err := build(bin); err != nil {
+		return -1, err
+	}
+	return sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
+}
+
+// build puts into bin everything the sandbox installs.
+func build(bin string) error {
 	args := []string{"build", "-o", bin + "/"}
 	for _, pkg := range binaries {
 		args = append(args, pkg)
@@ -199,21 +276,21 @@ func buildAndRun(staging string) (int, error) {
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := os.MkdirAll(bin, 0o755); err != nil {
-		return -1, err
+		return err
 	}
 	if err := cmd.Run(); err != nil {
-		return -1, fmt.Errorf("cannot build the binaries: %w", err)
+		return fmt.Errorf("cannot build the binaries: %w", err)
 	}
 	// The launcher with the test-only capability hook (privop/hooks_snapnstest.go).
 	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-confine-hook"), binaries["snap-confine"])
 	hook.Env = cmd.Env
 	hook.Stdout, hook.Stderr = os.Stderr, os.Stderr
 	if err := hook.Run(); err != nil {
-		return -1, fmt.Errorf("cannot build the hooked launcher: %w", err)
+		return fmt.Errorf("cannot build the hooked launcher: %w", err)
 	}
 	// An app that needs nothing but write and exit_group.
 	if err := os.WriteFile(filepath.Join(bin, "started"), startedELF(), 0o755); err != nil {
-		return -1, err
+		return err
 	}
 	// snapd's own snap-device-helper, from Debian's package.
 	stageDeviceHelper(bin)
@@ -230,7 +307,7 @@ func buildAndRun(staging string) (int, error) {
 	for name, src := range testProfiles {
 		f, err := os.Create(filepath.Join(bin, name))
 		if err != nil {
-			return -1, err
+			return err
 		}
 		if filepath.Ext(name) == ".bin" {
 			err = compile.CompileLegacy([]byte(src), f)
@@ -239,10 +316,10 @@ func buildAndRun(staging string) (int, error) {
 		}
 		f.Close()
 		if err != nil {
-			return -1, fmt.Errorf("cannot compile the %s test profile: %w", name, err)
+			return fmt.Errorf("cannot compile the %s test profile: %w", name, err)
 		}
 	}
-	return sandbox.Reexec(staging, os.Args[1:], os.Stdout, os.Stderr)
+	return nil
 }
 
 func sandboxFiles() []sandbox.File {
@@ -382,7 +459,8 @@ func (l launch) run() result {
 	cmd := l.command()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
-	err := runInCgroupNS(cmd, l.cgroup != "")
+	err := runBounded(cmd, l.cgroup != "", launchTimeout)
+	pinPreserved()
 	res := result{stderr: stderr.String(), err: err}
 	if err == nil {
 		var r report.Report
@@ -408,6 +486,100 @@ func runInCgroupNS(cmd *exec.Cmd, inNS bool) error {
 	}
 	return cmd.Wait()
 }
+
+// launchTimeout bounds a launch that run makes: one that blocks (a launcher
+// a kernel or a profile stops half-way) fails its test with a line saying
+// so, not the whole run at the test binary's deadline. Launches take
+// seconds at most, even in an emulated guest.
+var launchTimeout = 3 * time.Minute
+
+// runBounded is runInCgroupNS, killing cmd when it runs longer than timeout.
+func runBounded(cmd *exec.Cmd, inNS bool, timeout time.Duration) error {
+	start := cmd.Start
+	if inNS {
+		start = func() error { return sandbox.InNewCgroupNS(cmd.Start) }
+	}
+	// A helper it started may hold its output open after it is killed.
+	cmd.WaitDelay = 5 * time.Second
+	if err := start(); err != nil {
+		return err
+	}
+	timer := time.AfterFunc(timeout, func() {
+		if hook := beforeKill.Load(); hook != nil {
+			(*hook)()
+		}
+		cmd.Process.Kill()
+	})
+	err := cmd.Wait()
+	if !timer.Stop() {
+		return fmt.Errorf("%w: killed after %v (%v)", errHung, timeout, err)
+	}
+	return err
+}
+
+// errHung is the error of a launch runBounded had to kill.
+var errHung = errors.New("the launch hung")
+
+// beforeKill, when set, runs before runBounded kills a launch that hung:
+// where the launcher is confined by AppArmor, even SIGKILL is mediated,
+// and the test's hook unconfines it first (apparmorkernel_test.go).
+var beforeKill atomic.Pointer[func()]
+
+// startHeld starts l with the probe waiting, after its other actions, for
+// the returned function to let it go; that function returns its report. A
+// test holds an app running, and so its namespace alive, while it makes
+// another: without namespace ids (before 6.8) a namespace is known by its
+// inode, which the next namespace made may be given once it dies.
+func (l launch) startHeld(t *testing.T) (release func() *report.Report) {
+	t.Helper()
+	gate := fmt.Sprintf("/run/snapns-e2e-gate-%d", gateSeq.Add(1))
+	l.args = append(append([]string{}, l.args...), "await", gate)
+	cmd := l.command()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Held once the probe runs: its argv replaces the launcher's.
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(10 * time.Millisecond) {
+		argv, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", cmd.Process.Pid))
+		// An exited launch (a zombie) has none: release says why.
+		if len(argv) == 0 || bytes.HasPrefix(argv, []byte(probe+"\x00")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the held launch did not start the app within a minute:\n%s", stderr.String())
+		}
+	}
+	done := false
+	t.Cleanup(func() {
+		if !done {
+			cmd.Process.Kill()
+			cmd.Wait()
+		}
+		os.Remove(gate)
+	})
+	return func() *report.Report {
+		t.Helper()
+		done = true
+		if err := os.WriteFile(gate, nil, 0o644); err != nil {
+			cmd.Process.Kill()
+			t.Fatal(err)
+		}
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("the held launch failed: %v\nstderr:\n%s", err, stderr.String())
+		}
+		var r report.Report
+		if err := json.Unmarshal(stdout.Bytes(), &r); err != nil {
+			t.Fatalf("cannot decode the held app's report %q: %v", stdout.String(), err)
+		}
+		return &r
+	}
+}
+
+var gateSeq atomic.Int64
 
 // mustRun runs l and fails the test unless the app ran.
 func (l launch) mustRun(t *testing.T) *report.Report {
@@ -460,6 +632,7 @@ func world(t *testing.T) {
 		t.Skip(skipReason)
 	}
 	reset := func() {
+		unpin()
 		unmountBelow(t, "/run/snapd")
 		for _, dir := range []string{"/run", "/tmp", "/var/lib/snapd", "/mnt"} {
 			entries, _ := os.ReadDir(dir)
@@ -532,7 +705,8 @@ func installHelper(t *testing.T, data []byte) {
 }
 
 // nsID returns the id of the mount namespace behind an nsfs file, or 0 when
-// the file is not one.
+// the file is not one: the kernel's id, or the file's inode on kernels
+// before 6.8, as the probe reports it (report.MountNSID).
 func nsID(t *testing.T, path string) uint64 {
 	t.Helper()
 	f, err := os.Open(path)
@@ -544,11 +718,65 @@ func nsID(t *testing.T, path string) uint64 {
 	if unix.Fstatfs(int(f.Fd()), &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
 		return 0
 	}
-	id, err := unix.IoctlGetUint64(int(f.Fd()), unix.NS_GET_MNTNS_ID)
+	id, err := report.MountNSID(int(f.Fd()))
 	if err != nil {
 		t.Fatalf("cannot get the namespace id of %s: %v", path, err)
 	}
 	return id
+}
+
+// haveMountNSIDs says whether this kernel has NS_GET_MNTNS_ID (6.8).
+var haveMountNSIDs = sync.OnceValue(report.HaveMountNSIDs)
+
+// pinnedNS are descriptors of namespaces the running test's launches
+// preserved, held until the test ends, on kernels without namespace ids:
+// there a namespace is known by its nsfs inode (report.MountNSID), which the
+// kernel hands to the next namespace made once this one dies. A test that
+// compares the namespace an app ran in with the one a later launch rebuilt
+// would otherwise see the same number for both. Holding the old one alive
+// keeps its number its own; with ids, nothing is pinned.
+var pinnedNS []int
+
+// pinPreserved pins every namespace preserved in /run/snapd/ns now.
+func pinPreserved() {
+	if haveMountNSIDs() {
+		return
+	}
+	paths, _ := filepath.Glob("/run/snapd/ns/*.mnt")
+	for _, path := range paths {
+		// O_PATH: a FIFO a test planted there must not block, and a
+		// path keeps an nsfs file's namespace alive as well as an
+		// open file does.
+		fd, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
+		if err != nil {
+			continue
+		}
+		var sfs unix.Statfs_t
+		if unix.Fstatfs(fd, &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
+			unix.Close(fd)
+			continue
+		}
+		pinnedNS = append(pinnedNS, fd)
+	}
+}
+
+// unpin lets the pinned namespaces go.
+func unpin() {
+	for _, fd := range pinnedNS {
+		unix.Close(fd)
+	}
+	pinnedNS = nil
+}
+
+// listedID is the id snap-ns gives the namespace behind an nsfs file: the
+// kernel's, or 0 (with the reason in id_problem) on kernels without
+// NS_GET_MNTNS_ID (before 6.8).
+func listedID(t *testing.T, path string) uint64 {
+	t.Helper()
+	if !haveMountNSIDs() {
+		return 0
+	}
+	return nsID(t, path)
 }
 
 // exists reports whether path exists (without following a final symlink).

@@ -444,7 +444,7 @@ func TestNvidiaStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 					if h.others != 0 {
 						t.Errorf("%s: other threads hold %s", h.op, capNames(h.others))
 					}
-					if want := capWord(h.op.Raised(mode.name == "setuid")) & h.prm; h.eff != want {
+					if want := capWord(raised(h.op, mode.name == "setuid")) & h.prm; h.eff != want {
 						t.Errorf("%s: effective %s, policy grants %s", h.op, capNames(h.eff), capNames(want))
 					}
 				}
@@ -474,7 +474,7 @@ func TestNvidiaActionsNeedEachOfTheirCapabilities(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			var table []string
 			for _, op := range nvidiaOps {
-				for _, c := range op.Raised(mode.name == "setuid") {
+				for _, c := range raised(op, mode.name == "setuid") {
 					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
 						world(t)
 						plantGPUExport(t)

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/tests/probe/report"
 )
 
 // The instances' $SNAP and $SNAP_DATA, as snapd sets them for both.
@@ -270,9 +271,12 @@ func TestClassicSnapWithTheParallelInstancesFeatureGetsANamespaceOfItsOwn(t *tes
 	if err := os.WriteFile("/snap/hello/marker", []byte("hello itself"), 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// The first app runs until the second has run (startHeld).
+	classic := launch{instance: "hello", flags: []string{"--classic"}, uid: userUID, args: []string{"read", "/snap/hello/marker"}}
+	release := classic.startHeld(t)
+	second := classic.mustRun(t)
 	var ids []uint64
-	for range 2 {
-		r := launch{instance: "hello", flags: []string{"--classic"}, uid: userUID, args: []string{"read", "/snap/hello/marker"}}.mustRun(t)
+	for _, r := range []*report.Report{release(), second} {
 		if r.MountNSID == pid1NSID(t) {
 			t.Fatal("the classic app runs in pid 1's mount namespace")
 		}
@@ -282,7 +286,7 @@ func TestClassicSnapWithTheParallelInstancesFeatureGetsANamespaceOfItsOwn(t *tes
 		ids = append(ids, r.MountNSID)
 	}
 	if ids[0] == ids[1] {
-		t.Error("two classic launches share a namespace")
+		t.Errorf("two classic launches share a namespace: %d (pid 1's is %d)", ids[0], pid1NSID(t))
 	}
 	if exists("/run/snapd/ns/hello.mnt") {
 		t.Error("a classic snap's namespace was preserved")
@@ -427,7 +431,7 @@ func TestParallelInstanceStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 					if _, err := fmt.Sscanf(line, "CAPHOOK op=%d eff=%x prm=%x", &op, &eff, &prm); err != nil {
 						continue
 					}
-					want := capWord(policy.Op(op).Raised(mode.name == "setuid")) & prm
+					want := capWord(raised(policy.Op(op), mode.name == "setuid")) & prm
 					if eff != want {
 						t.Errorf("%s: effective %s, policy grants %s", policy.Op(op), capNames(eff), capNames(want))
 					}
@@ -451,7 +455,7 @@ func TestParallelInstanceActionsNeedEachOfTheirCapabilities(t *testing.T) {
 		t.Run(mode.name, func(t *testing.T) {
 			var table []string
 			for _, op := range parallelOps {
-				for _, c := range op.Raised(mode.name == "setuid") {
+				for _, c := range raised(op, mode.name == "setuid") {
 					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
 						var broke []string
 						for _, flags := range [][]string{{"--classic"}, nil} {

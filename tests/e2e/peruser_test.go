@@ -74,8 +74,10 @@ func TestUsersGetDistinctLayersOnTheSnapNamespace(t *testing.T) {
 
 func TestWithoutTheFeaturePerUserLayersAreEphemeral(t *testing.T) {
 	world(t)
-	first := launch{uid: 1000}.mustRun(t)
+	// The first app runs until the second has run (startHeld).
+	release := launch{uid: 1000}.startHeld(t)
 	second := launch{uid: 1000}.mustRun(t)
+	first := release()
 	snap := nsID(t, "/run/snapd/ns/hello.mnt")
 	if first.MountNSID == second.MountNSID || first.MountNSID == snap || second.MountNSID == snap {
 		t.Fatalf("not a fresh layer per launch: %d, %d (snap %d)", first.MountNSID, second.MountNSID, snap)

@@ -69,9 +69,9 @@ func main() {
 		fds = append(fds, e.Name()+"->"+target)
 	}
 	marker, _ := os.ReadFile("/base-marker")
-	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nfstab=%q\nfds=%s\nroot=%s\n",
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\nsession-leader=%t\nfstab=%q\nfds=%s\nroot=%s\nlabel=%s\n",
 		strings.Join(os.Args, " "), ruid, euid, suid, strings.Join(os.Environ(), " "),
-		sid == os.Getpid(), fstab, strings.Join(fds, " "), strings.TrimSpace(string(marker)))
+		sid == os.Getpid(), fstab, strings.Join(fds, " "), strings.TrimSpace(string(marker)), label())
 	fmt.Fprintln(os.Stderr, "fake snap-update-ns: applied the profile of", os.Args[2])
 	if err := os.WriteFile("/mnt/snap-update-ns.log", []byte(log), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
@@ -95,8 +95,8 @@ func userMounts() {
 			caps = append(caps, strings.ReplaceAll(line, "\t", ""))
 		}
 	}
-	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\n%s\n", strings.Join(os.Args, " "), ruid, euid, suid,
-		strings.Join(os.Environ(), " "), strings.Join(caps, "\n"))
+	log := fmt.Sprintf("argv=%s\nuids=%d/%d/%d\nenv=%s\n%s\nlabel=%s\n", strings.Join(os.Args, " "), ruid, euid, suid,
+		strings.Join(os.Environ(), " "), strings.Join(caps, "\n"), label())
 	if err := os.WriteFile("/var/tmp/user-mounts.log", []byte(log), 0o644); err != nil {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: %v\n", err)
 		os.Exit(5)
@@ -132,4 +132,14 @@ func applyOvername(instance string) error {
 		fmt.Fprintf(os.Stderr, "fake snap-update-ns: mapped %s on %s\n", f[0], f[1])
 	}
 	return nil
+}
+
+// label is the AppArmor label it runs under ("unconfined" where AppArmor
+// is off; empty where the kernel has no such attribute).
+func label() string {
+	data, err := os.ReadFile("/proc/self/attr/apparmor/current")
+	if err != nil {
+		data, _ = os.ReadFile("/proc/self/attr/current")
+	}
+	return strings.TrimRight(string(data), "\n\x00")
 }

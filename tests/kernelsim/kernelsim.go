@@ -210,7 +210,8 @@ func argLow(i int) uint32 {
 // CAP_SYS_ADMIN it sets no_new_privs first, which the kernel requires (and
 // which makes a later setuid exec unprivileged: the e2e tests install it as
 // root). Waiting for the supervisor is killable only, so that the Go
-// runtime's preemption signals do not restart every trapped syscall.
+// runtime's preemption signals do not restart every trapped syscall
+// (since Linux 5.19).
 func Install(fs []Feature, allThreads bool) (int, error) {
 	if auditArch == 0 {
 		return -1, fmt.Errorf("cannot simulate an older kernel on this architecture")
@@ -227,6 +228,14 @@ func Install(fs []Feature, allThreads bool) (int, error) {
 		flags |= unix.SECCOMP_FILTER_FLAG_TSYNC | unix.SECCOMP_FILTER_FLAG_TSYNC_ESRCH
 	}
 	fd, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	if errno == unix.EINVAL {
+		// Before Linux 5.19 (make test-kernels' 5.10 guest)
+		// there is no killable wait: a signal makes the trapped
+		// syscall start again, and notify again, which the
+		// supervisor answers as it did.
+		flags &^= unix.SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV
+		fd, _, errno = unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
+	}
 	if errno != 0 {
 		return -1, fmt.Errorf("cannot install the kernel simulation filter: %w", errno)
 	}

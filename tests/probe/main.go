@@ -126,7 +126,7 @@ func main() {
 	}
 	r.MountNS, _ = os.Readlink("/proc/self/ns/mnt")
 	if f, err := os.Open("/proc/self/ns/mnt"); err == nil {
-		r.MountNSID, _ = unix.IoctlGetUint64(int(f.Fd()), unix.NS_GET_MNTNS_ID)
+		r.MountNSID, _ = report.MountNSID(int(f.Fd()))
 		f.Close()
 	}
 	out, _ := json.Marshal(r)

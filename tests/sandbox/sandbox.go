@@ -346,19 +346,38 @@ func pivot(root string) error {
 
 // EnterCgroupV2 gives the sandbox a unified cgroup hierarchy of its own, as
 // on a cgroup v2 host: the sandbox (this pid 1 and everything under it) moves
-// into a new sub-cgroup of the host's v2 hierarchy, a cgroup namespace rooted
-// there is entered, and cgroup2 is mounted on /sys/fs/cgroup inside the
-// sandbox. The host's hierarchy is never changed otherwise. The returned
-// function moves the sandbox back and removes the sub-cgroup; it must run
-// after every process put in a child group has exited.
+// into a new sub-cgroup of the machine's v2 hierarchy, a cgroup namespace
+// rooted there is entered, and cgroup2 is mounted on /sys/fs/cgroup inside
+// the sandbox. The machine's hierarchy is never changed otherwise. The
+// returned function moves the sandbox back and removes the sub-cgroup; it
+// must run after every process put in a child group has exited.
+//
+// It works on every layout: the machine's v2 hierarchy is reached through a
+// cgroup2 mount of the sandbox's own (hostV2Mount), which can be made
+// whether the host mounts it on /sys/fs/cgroup (pure v2), on
+// /sys/fs/cgroup/unified (systemd's hybrid layout) or nowhere (legacy v1:
+// every controller is then on v1 and the v2 hierarchy has none, which is
+// all the tests need of it); and whatever the sandbox's copy of the host's
+// mounts has on /sys/fs/cgroup is covered, or, where it is the v2
+// hierarchy itself (mounting cgroup2 on the root of a cgroup2 mount is
+// refused with EBUSY), taken away first, in the sandbox only.
 func EnterCgroupV2() (cleanup func() error, err error) {
-	hostV2 := "/sys/fs/cgroup/unified"
-	var sfs unix.Statfs_t
-	if unix.Statfs("/sys/fs/cgroup", &sfs) == nil && sfs.Type == unix.CGROUP2_SUPER_MAGIC {
-		hostV2 = "/sys/fs/cgroup"
+	if err := os.MkdirAll(hostV2Mount, 0o700); err != nil {
+		return nil, err
 	}
+	if err := unix.Mount("cgroup2", hostV2Mount, "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, ""); err != nil {
+		os.Remove(hostV2Mount)
+		return nil, fmt.Errorf("cannot mount the machine's cgroup v2 hierarchy: %w", err)
+	}
+	undo := func() {
+		unix.Unmount(hostV2Mount, unix.MNT_DETACH)
+		os.Remove(hostV2Mount)
+	}
+	// Read after the mount: a legacy host shows no v2 line until the
+	// hierarchy has been mounted once.
 	self, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
+		undo()
 		return nil, err
 	}
 	orig := ""
@@ -368,22 +387,35 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		}
 	}
 	if orig == "" {
+		undo()
 		return nil, fmt.Errorf("cannot find this process's cgroup v2 path")
 	}
-	origDir := filepath.Join(hostV2, orig)
+	origDir := filepath.Join(hostV2Mount, orig)
 	sub, err := newRunGroup(origDir)
 	if err != nil {
+		undo()
 		return nil, err
 	}
 	if err := moveIn(sub); err != nil {
 		os.Remove(sub)
+		undo()
 		return nil, err
+	}
+	var sfs unix.Statfs_t
+	if unix.Statfs("/sys/fs/cgroup", &sfs) == nil && sfs.Type == unix.CGROUP2_SUPER_MAGIC {
+		if err := unix.Unmount("/sys/fs/cgroup", unix.MNT_DETACH); err != nil {
+			moveIn(origDir)
+			os.Remove(sub)
+			undo()
+			return nil, fmt.Errorf("cannot take the host's cgroup2 mount away from the sandbox: %w", err)
+		}
 	}
 	if err := InNewCgroupNS(func() error {
 		return unix.Mount("cgroup2", "/sys/fs/cgroup", "cgroup2", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "")
 	}); err != nil {
 		moveIn(origDir)
 		os.Remove(sub)
+		undo()
 		return nil, err
 	}
 	return func() error {
@@ -393,9 +425,17 @@ func EnterCgroupV2() (cleanup func() error, err error) {
 		if err := moveIn(origDir); err != nil {
 			return err
 		}
-		return removeGroups(sub)
+		if err := removeGroups(sub); err != nil {
+			return err
+		}
+		undo()
+		return nil
 	}, nil
 }
+
+// hostV2Mount is where EnterCgroupV2 mounts the machine's v2 hierarchy for
+// itself, on the sandbox's root tmpfs (which no test resets).
+const hostV2Mount = "/.snapns-cgroup2-host"
 
 // removeGroups removes the group dir and every group below it, deepest
 // first, once whatever runs in them (a killed launcher's orphans) is killed

@@ -155,15 +155,20 @@ func capNames(caps []policy.Cap) string {
 }
 
 // raisedNames names what op raises, an optional capability (raised only
-// when the launcher holds it) followed by "if held".
+// when the launcher holds it) followed by "if held", and one raised only
+// on kernels that gate bpf(2) (policy.Spec's GatedBPF) saying so.
 func raisedNames(op policy.Op, fullSet bool) string {
 	var names []string
-	for _, c := range op.Raised(fullSet) {
+	raised := op.Raised(fullSet)
+	for _, c := range raised {
 		if slices.Contains(policy.Ops[op].Optional, c) {
 			names = append(names, c.String()+" if held")
 		} else {
 			names = append(names, c.String())
 		}
+	}
+	for _, c := range op.RaisedGated(fullSet, true)[len(raised):] {
+		names = append(names, c.String()+" where unprivileged BPF is disabled, before 5.19")
 	}
 	if len(names) == 0 {
 		return "none"
