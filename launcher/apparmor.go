@@ -5,42 +5,26 @@ package launcher
 import (
 	"fmt"
 
-	"golang.org/x/sys/unix"
-
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
-// AppArmor, as snap-confine uses it: the launcher finds out whether
-// AppArmor is enabled and how it is itself confined, refuses to run with
-// elevated privileges while unconfined on a system where AppArmor is
-// enabled (an unprivileged user could otherwise run a copy of the launcher
-// outside its profile), and makes the app and each helper transition to
-// their labels at exec. The labels are derived from the command line's
-// validated names (appLabel, helperLabel), never taken from the caller, so
-// a caller cannot choose the profile an exec lands in.
-//
-// Detection fails closed: when it cannot complete (unreadable files,
-// descriptor exhaustion), the launcher does not conclude that AppArmor is
-// off.
+// AppArmor, as snap-confine uses it (SECURITY.md §4.4): detected (failing
+// closed), a launcher unconfined with elevated privileges refused where it
+// is enabled, and the app and each helper made to transition to labels
+// derived from the validated names, never taken from the caller.
 
 // setExecLabel makes the calling thread's next exec transition to label,
 // writing "exec <label>" to its exec attribute. It does nothing when
 // AppArmor is not enabled; when it is, a failure is fatal.
-func setExecLabel(aa gather.AppArmor, procfd int, label string) error {
+func setExecLabel(aa gather.AppArmor, proc *desc.FD, label string) error {
 	if !aa.Enabled {
 		return nil
 	}
-	fd, err := unix.Openat(procfd, aa.ExecAttr, unix.O_WRONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cannot set the AppArmor exec label %q: %w", label, err)
-	}
-	defer unix.Close(fd)
-	data := []byte("exec " + label)
-	if n, err := unix.Write(fd, data); err != nil || n != len(data) {
-		return fmt.Errorf("cannot set the AppArmor exec label %q: %v", label, err)
-	}
-	return nil
+	return privop.WriteExecLabel(proc, aa.ExecAttr, label)
 }
 
 // appLabel is the label the app execs under: its security tag's profile.
@@ -54,44 +38,44 @@ func (l *launcher) helperLabel() string { return naming.UpdateNSAppArmorLabel(l.
 // planner, which refuses to go on unconfined with elevated privileges
 // where AppArmor is enabled. Detection fails closed: an error is the
 // planner's refusal.
-func (l *launcher) detectAppArmor() {
+func (s *session) detectAppArmor() {
 	err := func() error {
-		procfd, err := openProc()
+		proc, err := trusted.Proc()
 		if err != nil {
 			return err
 		}
-		defer unix.Close(procfd)
-		sysfd, err := openDirPath("/sys")
+		defer proc.Close()
+		sys, err := trusted.Path("/sys")
 		if err != nil {
 			return fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 		}
-		defer unix.Close(sysfd)
-		l.aa, err = gather.DetectAppArmor(sysfd, procfd)
+		defer sys.Close()
+		s.aa, err = gather.DetectAppArmor(sys, proc)
 		return err
 	}()
-	l.facts.AppArmor = l.aa.Fact()
-	l.facts.AppArmor.Err = err
-	if err == nil && l.aa.Enabled {
-		l.debugf("AppArmor: enabled; the launcher runs as %q (%s); the app execs as %q, snap-update-ns as %q", l.aa.Label, l.aa.Mode, l.appLabel(), l.helperLabel())
+	s.facts.AppArmor = s.aa.Fact()
+	s.facts.AppArmor.Err = err
+	if err == nil && s.aa.Enabled {
+		s.debugf("AppArmor: enabled; the launcher runs as %q (%s); the app execs as %q, snap-update-ns as %q", s.aa.Label, s.aa.Mode, s.appLabel(), s.helperLabel())
 	} else if err == nil {
-		l.debugf("AppArmor: not enabled in this kernel: no labels are set")
+		s.debugf("AppArmor: not enabled in this kernel: no labels are set")
 	}
 }
 
 // execLabel sets the calling thread's AppArmor exec label, through the
-// verified /proc (opened again for classic plans, which never opened it).
-func (l *launcher) execLabel(label string) error {
-	if !l.aa.Enabled {
+// verified /proc of pid 1's namespace (opened for classic plans, which
+// never moved there).
+func (s *session) execLabel(label string) error {
+	if !s.aa.Enabled {
 		return nil
 	}
-	procfd := l.procfd
-	if procfd < 0 {
-		fd, err := openProc()
-		if err != nil {
+	proc := s.host.proc
+	if proc == nil {
+		var err error
+		if proc, err = trusted.Proc(); err != nil {
 			return err
 		}
-		defer unix.Close(fd)
-		procfd = fd
+		defer proc.Close()
 	}
-	return setExecLabel(l.aa, procfd, label)
+	return setExecLabel(s.aa, proc, label)
 }

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -25,7 +26,7 @@ const (
 
 // fakeProc builds a fake /proc holding files (paths below the fake root,
 // "proc/...") and returns a descriptor of it.
-func fakeProc(t *testing.T, files map[string]string) (procfd int, root string) {
+func fakeProc(t *testing.T, files map[string]string) (proc *desc.FD, root string) {
 	t.Helper()
 	root = t.TempDir()
 	for path, content := range files {
@@ -44,8 +45,9 @@ func fakeProc(t *testing.T, files map[string]string) (procfd int, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd, root
+	proc = desc.New(fd, "/proc")
+	t.Cleanup(func() { proc.Close() })
+	return proc, root
 }
 
 func TestSetExecLabelWritesExactlyTheTransition(t *testing.T) {
@@ -109,10 +111,10 @@ func TestExecLabelsAreDerivedFromThePlansNames(t *testing.T) {
 				t.Fatal(err)
 			}
 			procfd, root := fakeProc(t, map[string]string{newExec: ""})
-			l := &launcher{
-				launch: planner.Launch{Instance: inst, Tag: tag, Base: "core"},
-				aa:     gather.AppArmor{Enabled: true, Label: "snap-confine", Mode: "enforce", ExecAttr: newExecAttr},
-				procfd: procfd,
+			l := &session{
+				launcher: &launcher{launch: planner.Launch{Instance: inst, Tag: tag, Base: "core"}},
+				aa:       gather.AppArmor{Enabled: true, Label: "snap-confine", Mode: "enforce", ExecAttr: newExecAttr},
+				host:     host{proc: procfd},
 			}
 			for _, want := range []struct{ label, exec string }{{l.appLabel(), tc.app}, {l.helperLabel(), tc.helper}} {
 				// A real attribute file takes each write whole; the

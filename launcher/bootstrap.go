@@ -5,70 +5,68 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"path/filepath"
 	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
-	"github.com/snapns/snapns/shared/resolve"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The bootstrap gives a new namespace the snap's root filesystem, as
-// snap-confine's sc_bootstrap_mount_namespace does, executing the fixed
-// tables of policy/bootstrap.go. Every mount is made with the new mount API
-// from descriptor to descriptor: a host directory is cloned (open_tree), its
-// propagation set on the detached copy (mount_setattr) and the copy attached
-// (move_mount) on a target resolved inside the new root with
-// RESOLVE_IN_ROOT, so that no symlink in the base snap can send a mount
-// outside it. Before Linux 5.12 the same steps are made with mount(2)
-// (bootstrap_old.go).
+// snap-confine's sc_bootstrap_mount_namespace does, from the tables of
+// policy/bootstrap.go: each host directory cloned (open_tree), its
+// propagation set on the detached copy (mount_setattr) and attached
+// (move_mount) on a target resolved in the new root (RESOLVE_IN_ROOT: no
+// symlink of the base sends a mount out of it); before Linux 5.12 with
+// mount(2) (bootstrap_old.go).
 
-// hostSide is what the bootstrap takes from pid 1's namespace, cloned on the
-// throwaway thread before it unshares: open_tree only clones mounts of the
-// caller's own namespace, the base snap was resolved there, and the shared
-// binds must be clones of the host's mounts to stay in their peer groups.
-// Every field is a detached mount tree, visible to no one until attached.
+// hostSide is what the bootstrap clones in pid 1's namespace before it
+// unshares (open_tree clones only the caller's namespace's mounts, and the
+// shared binds must stay in the host's peer groups): detached trees,
+// visible to no one until attached.
 type hostSide struct {
-	root       int            // legacy mode: the host's "/"; -1 in normal mode
-	shared     map[string]int // policy path -> clone; missing optional entries absent
-	snapdTools int            // the launcher's own directory, or -1
+	root       *desc.FD            // legacy mode: the host's "/"; nil in normal mode
+	shared     map[string]*desc.FD // policy path -> clone; missing optional entries absent
+	snapdTools *desc.FD            // the launcher's own directory, or nil
 }
 
 func (h *hostSide) close() {
-	for _, fd := range h.shared {
-		unix.Close(fd)
+	for _, tree := range h.shared {
+		tree.Close()
 	}
-	for _, fd := range []int{h.root, h.snapdTools} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
-	}
+	h.root.Close()
+	h.snapdTools.Close()
 }
 
-// build is what a new namespace is built from: the plan's root, and the
-// base and home directories it was decided on.
-type build struct {
+// builder builds a new namespace, on the throwaway thread that is its
+// only task: from the plan's root and the base and home directories it
+// was decided on; before Linux 5.12 in its staging area.
+type builder struct {
+	*session
 	root     planner.Root
 	base     planner.Base
 	homedirs []string
+	old      *oldMounts // the staging area where the new mount API is missing (bootstrap_old.go)
 }
 
 // prepareHostSide runs in pid 1's namespace, on the throwaway thread.
-func (l *launcher) prepareHostSide(b *build) (*hostSide, error) {
+func (b *builder) prepareHostSide() (*hostSide, error) {
 	normal := b.root.Normal
-	h := &hostSide{root: -1, shared: map[string]int{}, snapdTools: -1}
+	h := &hostSide{shared: map[string]*desc.FD{}}
 	err := func() (err error) {
 		// In normal mode the root is a new tmpfs (replicateBase);
 		// legacy mode keeps the host's whole tree.
 		if !normal {
-			var slash int
-			if slash, err = openRoot(); err == nil {
-				h.root, err = l.clone(slash, true, "the root filesystem")
-				unix.Close(slash)
+			var slash *desc.FD
+			if slash, err = trusted.Root(); err == nil {
+				h.root, err = b.clone(slash.Rename("the root filesystem"), true)
+				slash.Close()
 			}
 			if err != nil {
 				return err
@@ -79,37 +77,21 @@ func (l *launcher) prepareHostSide(b *build) (*hostSide, error) {
 				continue
 			}
 			if hb.CreateOnHost {
-				if err := l.ensureHostDir(hb.Path); err != nil {
+				if err := b.ensureHostDir(hb.Path); err != nil {
 					return err
 				}
 			}
-			src, err := openHostDir(hb.Path)
-			if errors.Is(err, unix.ENOENT) && hb.Optional {
-				continue
+			if err := b.cloneShared(h, hb); err != nil {
+				return err
 			}
-			if err != nil {
-				return fmt.Errorf("cannot bootstrap: %w", err)
-			}
-			for _, at := range []string{hb.Path, hb.AltPath} {
-				if at == "" {
-					continue
-				}
-				tree, err := l.clone(src, true, hb.Path)
-				if err != nil {
-					unix.Close(src)
-					return err
-				}
-				h.shared[at] = tree
-			}
-			unix.Close(src)
 		}
 		if normal && b.root.SnapdTools {
-			fd, _, err := openToolsDir(l.procfd)
+			tools, err := openToolsDir(b.host.proc)
 			if err != nil {
 				return err
 			}
-			h.snapdTools, err = l.clone(fd, false, policy.SnapdToolsDir)
-			unix.Close(fd)
+			defer tools.Close()
+			h.snapdTools, err = b.clone(tools.Rename(policy.SnapdToolsDir), false)
 			return err
 		}
 		return nil
@@ -121,202 +103,210 @@ func (l *launcher) prepareHostSide(b *build) (*hostSide, error) {
 	return h, nil
 }
 
-// ensureHostDir creates the last component of path on the host as a
-// root:root 0755 directory when it is missing (snap-confine does this for
-// /media and /run/netns).
-func (l *launcher) ensureHostDir(path string) error {
-	parent, err := openDirPath(filepath.Dir(path))
-	if err != nil {
-		return err
+// cloneShared clones the host's directory of a shared entry of the table
+// for each place it goes in the new root.
+func (b *builder) cloneShared(h *hostSide, hb policy.HostBind) error {
+	src, err := trusted.HostDir(hb.Path)
+	if errors.Is(err, unix.ENOENT) && hb.Optional {
+		return nil
 	}
-	defer unix.Close(parent)
-	fd, err := l.ensureRootDir(parent, filepath.Base(path), 0o755, path)
 	if err != nil {
-		return err
+		return fmt.Errorf("cannot bootstrap: %w", err)
 	}
-	unix.Close(fd)
+	defer src.Close()
+	for _, at := range []string{hb.Path, hb.AltPath} {
+		if at == "" {
+			continue
+		}
+		if h.shared[at], err = b.clone(src, true); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
-// openToolsDir opens the directory the launcher runs from: snapd's tools
-// are found there, as snap-confine finds them (/usr/lib/snapd, or
-// /usr/libexec/snapd on Fedora, Arch, openSUSE and CentOS), and it is bound
-// over /usr/lib/snapd in the snap's root so that they match the launcher.
-// It must be root-owned and not writable by others: a launcher reached
-// through someone else's directory (a hard link) finds nothing there.
-func openToolsDir(procfd int) (int, string, error) {
-	buf := make([]byte, 4096)
-	n, err := unix.Readlinkat(procfd, "self/exe", buf)
+// ensureHostDir creates the last component of path on the host as a
+// root:root 0755 directory when it is missing (snap-confine does this for
+// /media and /run/netns).
+func (b *builder) ensureHostDir(path string) error {
+	parent, err := trusted.Path(filepath.Dir(path))
 	if err != nil {
-		return -1, "", fmt.Errorf("cannot locate the launcher: %w", err)
+		return err
+	}
+	defer parent.Close()
+	dir, err := b.ensureRootDir(parent, filepath.Base(path), 0o755)
+	dir.Close()
+	return err
+}
+
+// openToolsDir opens the directory the launcher runs from, where snapd's
+// tools are, as snap-confine finds them (/usr/lib/snapd, /usr/libexec/snapd),
+// bound over /usr/lib/snapd in the snap's root. It must be root's and
+// closed to others: a launcher reached through someone else's directory (a
+// hard link) finds nothing there.
+func openToolsDir(proc *desc.FD) (*desc.FD, error) {
+	buf := make([]byte, 4096)
+	n, err := unix.Readlinkat(proc.Fd(), "self/exe", buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot locate the launcher: %w", err)
 	}
 	self := string(buf[:n])
 	if !strings.HasPrefix(self, "/") || strings.HasSuffix(self, " (deleted)") {
-		return -1, "", fmt.Errorf("cannot use the launcher's directory: %q", self)
+		return nil, fmt.Errorf("cannot use the launcher's directory: %q", self)
 	}
-	dir := filepath.Dir(self)
-	fd, err := openDirPath(dir)
+	dir, err := trusted.Path(filepath.Dir(self))
 	if err != nil {
-		return -1, "", err
+		return nil, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Uid != 0 || st.Mode&0o022 != 0 {
-		unix.Close(fd)
-		return -1, "", fmt.Errorf("cannot use snapd's tools in %s: not a root-owned directory closed to others", dir)
+	if err := unix.Fstat(dir.Fd(), &st); err != nil || st.Uid != 0 || st.Mode&0o022 != 0 {
+		dir.Close()
+		return nil, fmt.Errorf("cannot use snapd's tools in %s: not a root-owned directory closed to others", dir.Name())
 	}
-	return fd, dir, nil
+	return dir, nil
 }
 
 // bootstrap builds the snap's root filesystem and pivots into it. It runs
 // on the throwaway thread, in the new namespace, after / was made
 // recursively slave.
-func (l *launcher) bootstrap(b *build, h *hostSide) error {
-	tmp, privBase, err := l.openPrivateTmpDir()
+func (b *builder) bootstrap(h *hostSide) error {
+	tmp, privBase, err := b.openPrivateTmpDir()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tmp)
-	defer unix.Close(privBase)
-	scratchName := layout.RootfsScratchName(l.launch.Instance)
-	scratchDisplay := layout.PrivateTmpDir + "/" + scratchName
-	if l.old != nil {
+	defer tmp.Close()
+	defer privBase.Close()
+	scratchName := layout.RootfsScratchName(b.launch.Instance)
+	if b.old != nil {
 		// Assembled in the staging area, whose mount propagates
 		// nothing (bootstrap_old.go).
-		privBase, scratchName, scratchDisplay = l.old.staging, "root", stagingDisplay+" entry root"
+		privBase, scratchName = b.old.staging, "root"
 	}
-	scratch, err := l.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode, scratchDisplay)
+	scratch, err := b.ensureRootDir(privBase, scratchName, layout.PrivateTmpBaseMode)
 	if err != nil {
 		return err
 	}
 	if b.root.Normal {
-		err = l.mountRootTmpfs(privBase, scratchName)
+		err = b.priv.MountRootTmpfs(privBase, scratchName)
 	} else {
-		err = l.attachHostRoot(h, scratch)
+		err = b.attachHostRoot(h, scratch)
 	}
-	unix.Close(scratch)
+	scratch.Close()
 	if err != nil {
 		return err
 	}
-	root, err := l.openRootOnly(privBase, scratchName, dirFlags, scratchDisplay)
+	root, err := b.priv.OpenRootOnly(privBase, scratchName, dirFlags)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(root)
+	defer root.Close()
+	var base *desc.FD
 	if b.root.Normal {
-		base, err := l.openBaseHere(b.base)
-		if err != nil {
+		if base, err = b.openBaseHere(); err != nil {
 			return err
 		}
-		defer unix.Close(base)
-		if err := l.replicateBase(root, base, b.root.MergedUsr); err != nil {
+		defer base.Close()
+		if err := b.replicateBase(root, base, b.root.MergedUsr); err != nil {
 			return err
 		}
-		if err := l.populateRoot(root, b, h, base); err != nil {
-			return err
-		}
-	} else if err := l.populateRoot(root, b, h, -1); err != nil {
+	}
+	if err := b.populateRoot(root, h, base); err != nil {
 		return err
 	}
 	// On a classic host, the loaded NVIDIA driver below
 	// /var/lib/snapd/lib, before the pivot, as snap-confine does
 	// (nvidia.go).
 	if b.root.HostGPU {
-		if err := l.mountNvidia(root, b); err != nil {
+		if err := b.mountNvidia(root); err != nil {
 			return err
 		}
 	}
-	if err := l.pivot(root, b.root.Normal); err != nil {
+	if err := b.pivot(root, b.root.Normal); err != nil {
 		return err
 	}
 	// Nothing is mounted on the scratch directory any more (before 5.12
 	// it went with the staging area).
-	if l.old != nil {
+	if b.old != nil {
 		return nil
 	}
-	if err := l.unlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR, scratchDisplay); err != nil {
-		l.debugf("%v", err)
+	if err := b.priv.UnlinkRoot(privBase, scratchName, unix.AT_REMOVEDIR); err != nil {
+		b.debugf("%v", err)
 	}
 	return nil
 }
 
 // attachHostRoot puts the clone of the host's whole tree on the scratch
-// directory, as the root of a legacy-mode namespace. (In normal mode the
-// root is a new tmpfs, which replicateBase fills, as snap-confine ≥ 2.59's
-// sc_replicate_base_rootfs; it is unbindable while it is assembled, since
-// it sits below the host's /tmp, which is bound into it recursively, and
-// private after the pivot.)
-func (l *launcher) attachHostRoot(h *hostSide, scratch int) error {
-	if err := l.setAttrs(h.root, unix.MS_SLAVE, false, "the root filesystem"); err != nil {
+// directory, the root of a legacy-mode namespace (a normal one's is a new
+// tmpfs, which replicateBase fills).
+func (b *builder) attachHostRoot(h *hostSide, scratch *desc.FD) error {
+	if err := b.setAttrs(h.root, unix.MS_SLAVE, false); err != nil {
 		return err
 	}
-	return l.attach(h.root, scratch, "the root filesystem")
+	return b.attach(h.root, scratch)
 }
 
 // openBaseHere opens the base snap's revision as mounted in the new
 // namespace (open_tree clones only mounts of the caller's namespace): the
 // revision resolved on the host, checked to be on the same device.
-func (l *launcher) openBaseHere(b planner.Base) (int, error) {
-	fd, err := openDirPath(l.snapDir + "/" + b.Name + "/" + b.Revision)
+func (b *builder) openBaseHere() (*desc.FD, error) {
+	base, err := trusted.Path(b.host.snapDir + "/" + b.base.Name + "/" + b.base.Revision)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Dev != b.Device {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.Name, b.Revision)
+	if err := unix.Fstat(base.Fd(), &st); err != nil || st.Dev != b.base.Device {
+		base.Close()
+		return nil, fmt.Errorf("cannot use base snap %q: revision %s changed device while the namespace was made", b.base.Name, b.base.Revision)
 	}
-	return fd, nil
+	return base.Rename(fmt.Sprintf("base snap %q", b.base.Name)), nil
 }
 
 // replicateBase gives the new root's tmpfs a mount point for every entry of
-// the base snap's root, as snap-confine ≥ 2.59 does: each directory is the
-// base's, bound recursively as a slave, except those the host's
-// directories (policy.NormalModeBinds) and /snap go on; each file is the
-// base's, bound on an empty file; each symlink is copied. The root itself
-// stays a writable tmpfs, so that snap-update-ns makes a layout's new
-// top-level mount point there instead of a writable mimic over "/" (which
-// needs the whole tree moved aside and back).
-func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
-	names, err := readDirNames(base)
+// the base snap's root, as snap-confine ≥ 2.59 does: a directory bound from
+// the base recursively as a slave (but where the host's directories and
+// /snap go), a file bound on an empty one, a symlink copied. The root stays
+// a writable tmpfs, where snap-update-ns makes a layout's new top-level
+// mount point without a writable mimic over "/".
+func (b *builder) replicateBase(root, base *desc.FD, mergedUsr bool) error {
+	names, err := trusted.Names(base)
 	if err != nil {
-		return fmt.Errorf("cannot list the root of base snap %q: %w", l.launch.Base, err)
+		return fmt.Errorf("cannot list the root of base snap %q: %w", b.launch.Base, err)
 	}
 	slices.Sort(names)
 	for _, name := range names {
 		var st unix.Stat_t
-		if err := unix.Fstatat(base, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
-			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, l.launch.Base, err)
+		if err := unix.Fstatat(base.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+			return fmt.Errorf("cannot inspect /%s of base snap %q: %w", name, b.launch.Base, err)
 		}
-		display := fmt.Sprintf("/%s of base snap %q", name, l.launch.Base)
 		switch typ := st.Mode & unix.S_IFMT; typ {
 		case unix.S_IFDIR:
-			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
+			if err := b.priv.MakeRootEntry(root, name, typ, ""); err != nil {
 				return err
 			}
 			if policy.BoundOverBase("/"+name, mergedUsr) {
 				continue
 			}
-			if err := l.bindFromBaseRoot(root, base, name, true, display); err != nil {
+			if err := b.bindFromBaseRoot(root, base, name, true); err != nil {
 				return err
 			}
 		case unix.S_IFREG:
-			if err := l.mkRootEntry(root, name, typ, ""); err != nil {
+			if err := b.priv.MakeRootEntry(root, name, typ, ""); err != nil {
 				return err
 			}
-			if err := l.bindFromBaseRoot(root, base, name, false, display); err != nil {
+			if err := b.bindFromBaseRoot(root, base, name, false); err != nil {
 				return err
 			}
 		case unix.S_IFLNK:
 			buf := make([]byte, unix.PathMax)
-			n, err := unix.Readlinkat(base, name, buf)
+			n, err := unix.Readlinkat(base.Fd(), name, buf)
 			if err != nil {
-				return fmt.Errorf("cannot read the symlink %s: %w", display, err)
+				return fmt.Errorf("cannot read the symlink /%s of base snap %q: %w", name, b.launch.Base, err)
 			}
-			if err := l.mkRootEntry(root, name, typ, string(buf[:n])); err != nil {
+			if err := b.priv.MakeRootEntry(root, name, typ, string(buf[:n])); err != nil {
 				return err
 			}
 		default:
-			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", l.launch.Base, name)
+			return fmt.Errorf("cannot bootstrap on base snap %q: /%s is neither a directory, a file nor a symlink", b.launch.Base, name)
 		}
 	}
 	return nil
@@ -325,37 +315,35 @@ func (l *launcher) replicateBase(root, base int, mergedUsr bool) error {
 // bindFromBaseRoot binds the base's entry name (a directory, recursively,
 // or a file) on the mount point of the same name in the new root, as a
 // slave.
-func (l *launcher) bindFromBaseRoot(root, base int, name string, dir bool, display string) error {
-	flags := unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC
-	if dir {
-		flags |= unix.O_DIRECTORY
-	}
-	src, err := unix.Openat(base, name, flags, 0)
+func (b *builder) bindFromBaseRoot(root, base *desc.FD, name string, dir bool) error {
+	display := fmt.Sprintf("/%s of base snap %q", name, b.launch.Base)
+	src, err := entryAt(base, name, dir)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	defer unix.Close(src)
-	tree, err := l.clone(src, dir, display)
+	defer src.Close()
+	tree, err := b.clone(src.Rename(display), dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tree)
-	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	defer tree.Close()
+	if err := b.setAttrs(tree, unix.MS_SLAVE, false); err != nil {
 		return err
 	}
-	dst, err := unix.Openat(root, name, flags, 0)
+	dst, err := entryAt(root, name, dir)
 	if err != nil {
 		return fmt.Errorf("cannot open the mount point of %s: %w", display, err)
 	}
-	defer unix.Close(dst)
-	return l.attach(tree, dst, display)
+	defer dst.Close()
+	return b.attach(tree, dst)
 }
 
 // populateRoot binds the host's directories, the snapd tools, /snap and a
-// few files of the base's /etc into the new root, in snap-confine's order.
-func (l *launcher) populateRoot(root int, b *build, h *hostSide, baseHere int) error {
+// few files of the base's /etc (baseHere, in normal mode) into the new
+// root, in snap-confine's order.
+func (b *builder) populateRoot(root *desc.FD, h *hostSide, baseHere *desc.FD) error {
 	for _, hb := range b.root.Binds {
-		if err := l.bindHost(root, hb, h); err != nil {
+		if err := b.bindHost(root, hb, h); err != nil {
 			return err
 		}
 	}
@@ -367,122 +355,122 @@ func (l *launcher) populateRoot(root int, b *build, h *hostSide, baseHere int) e
 	// makes them (sc_create_mount_points): possible on the root's tmpfs
 	// and below the host's writable directories, not in the base's.
 	for _, dir := range b.homedirs {
-		src, err := openHostDir(dir)
-		if err != nil {
+		if err := b.bindHomedir(root, dir); err != nil {
 			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
-		}
-		if err := l.ensureMountPoint(root, dir); err != nil {
-			unix.Close(src)
-			return fmt.Errorf("cannot bind home directory %s: %w", dir, err)
-		}
-		err = l.attachAt(root, dir, src, false)
-		unix.Close(src)
-		if err != nil {
-			return err
 		}
 	}
 	for _, path := range b.root.EtcFromBase {
-		if err := l.bindFromBase(root, baseHere, b.base.Name, path); err != nil {
+		if err := b.bindFromBase(root, baseHere, path); err != nil {
 			return err
 		}
 	}
-	if h.snapdTools >= 0 {
-		if err := l.attachTreeAt(root, policy.SnapdToolsDir, h.snapdTools, true); err != nil {
+	if h.snapdTools != nil {
+		if err := b.attachTreeAt(root, policy.SnapdToolsDir, h.snapdTools, true); err != nil {
 			return err
 		}
 	}
-	snap, err := openDirPath(l.snapDir)
+	snap, err := trusted.Path(b.host.snapDir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(snap)
-	return l.attachAt(root, layout.SnapMountDirInSnap, snap, false)
+	defer snap.Close()
+	return b.attachAt(root, layout.SnapMountDirInSnap, snap, false)
+}
+
+// bindHomedir binds the host's home directory dir at the same place in the
+// new root, made where missing.
+func (b *builder) bindHomedir(root *desc.FD, dir string) error {
+	src, err := trusted.HostDir(dir)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	if err := b.ensureMountPoint(root, dir); err != nil {
+		return err
+	}
+	return b.attachAt(root, dir, src, false)
 }
 
 // bindHost binds one host directory of the table into the new root.
-func (l *launcher) bindHost(root int, b policy.HostBind, h *hostSide) error {
-	if b.Propagation == policy.Shared {
-		for _, at := range []string{b.Path, b.AltPath} {
+func (b *builder) bindHost(root *desc.FD, hb policy.HostBind, h *hostSide) error {
+	if hb.Propagation == policy.Shared {
+		for _, at := range []string{hb.Path, hb.AltPath} {
 			tree, ok := h.shared[at]
 			if at == "" || !ok {
-				l.debugf("skipping %s: not on the host", b.Path)
+				b.debugf("skipping %s: not on the host", hb.Path)
 				continue
 			}
-			target, err := l.openTarget(root, at, b.Optional)
-			if err != nil {
-				return err
+			target, err := b.openTarget(root, at, hb.Optional)
+			if err == nil && target != nil {
+				err = b.attach(tree.Rename(at), target)
+				target.Close()
 			}
-			if target < 0 {
-				continue
-			}
-			err = l.attach(tree, target, at)
-			unix.Close(target)
 			if err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	src, err := openHostDir(b.Path)
-	if errors.Is(err, unix.ENOENT) && b.Optional {
-		l.debugf("skipping %s: not on the host", b.Path)
+	src, err := trusted.HostDir(hb.Path)
+	if errors.Is(err, unix.ENOENT) && hb.Optional {
+		b.debugf("skipping %s: not on the host", hb.Path)
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", l.launch.Instance.String(), b.Path, err)
+		return fmt.Errorf("cannot bootstrap snap %q: the host has no usable %s: %w", b.launch.Instance.String(), hb.Path, err)
 	}
-	defer unix.Close(src)
-	return l.attachAt(root, b.Path, src, b.Optional)
+	defer src.Close()
+	return b.attachAt(root, hb.Path, src, hb.Optional)
 }
 
 // attachAt binds the directory src, recursively, at path inside the new root,
 // as a slave.
-func (l *launcher) attachAt(root int, path string, src int, optional bool) error {
-	tree, err := l.clone(src, true, path)
+func (b *builder) attachAt(root *desc.FD, path string, src *desc.FD, optional bool) error {
+	tree, err := b.clone(src.Rename(path), true)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tree)
-	return l.attachTreeAt(root, path, tree, optional)
+	defer tree.Close()
+	return b.attachTreeAt(root, path, tree, optional)
 }
 
 // attachTreeAt attaches a detached tree at path inside the new root, as a
 // slave; read-only for the snapd tools.
-func (l *launcher) attachTreeAt(root int, path string, tree int, optional bool) error {
-	target, err := l.openTarget(root, path, optional)
-	if err != nil || target < 0 {
+func (b *builder) attachTreeAt(root *desc.FD, path string, tree *desc.FD, optional bool) error {
+	target, err := b.openTarget(root, path, optional)
+	if err != nil || target == nil {
 		return err
 	}
-	defer unix.Close(target)
-	if err := l.setAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir, path); err != nil {
+	defer target.Close()
+	if err := b.setAttrs(tree, unix.MS_SLAVE, path == policy.SnapdToolsDir); err != nil {
 		return err
 	}
-	return l.attach(tree, target, path)
+	return b.attach(tree, target)
 }
 
 // ensureMountPoint makes each missing directory of path (absolute, as seen
 // from the new root) below root, one component at a time, following no
 // symlink.
-func (l *launcher) ensureMountPoint(root int, path string) error {
+func (b *builder) ensureMountPoint(root *desc.FD, path string) error {
 	cur := root
 	defer func() {
 		if cur != root {
-			unix.Close(cur)
+			cur.Close()
 		}
 	}()
 	for _, name := range strings.Split(strings.Trim(path, "/"), "/") {
-		next, err := unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+		next, err := trusted.DirEntryAt(cur, name)
 		if err == unix.ENOENT {
-			if err := l.mkRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
+			if err := b.priv.MakeRootEntry(cur, name, unix.S_IFDIR, ""); err != nil {
 				return err
 			}
-			next, err = unix.Openat(cur, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			next, err = trusted.DirEntryAt(cur, name)
 		}
 		if err != nil {
 			return fmt.Errorf("cannot open %s in the snap's root: %w", name, err)
 		}
 		if cur != root {
-			unix.Close(cur)
+			cur.Close()
 		}
 		cur = next
 	}
@@ -490,160 +478,151 @@ func (l *launcher) ensureMountPoint(root int, path string) error {
 }
 
 // openTarget resolves a mount point inside the new root. A missing optional
-// one yields -1 and no error; a missing required one is the base snap's
+// one yields nil and no error; a missing required one is the base snap's
 // fault and says so.
-func (l *launcher) openTarget(root int, path string, optional bool) (int, error) {
-	fd, err := openInRoot(root, path)
+func (b *builder) openTarget(root *desc.FD, path string, optional bool) (*desc.FD, error) {
+	target, err := trusted.InRoot(root, path)
 	if errors.Is(err, unix.ENOENT) && optional {
-		l.debugf("skipping %s: base snap %q has no mount point for it", path, l.launch.Base)
-		return -1, nil
+		b.debugf("skipping %s: base snap %q has no mount point for it", path, b.launch.Base)
+		return nil, nil
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", l.launch.Base, path, err)
+		return nil, fmt.Errorf("cannot bootstrap on base snap %q: no mount point %s in it: %w", b.launch.Base, path, err)
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", l.launch.Base, path)
+	if err := unix.Fstat(target.Fd(), &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFDIR {
+		target.Close()
+		return nil, fmt.Errorf("cannot bootstrap on base snap %q: %s in it is not a directory", b.launch.Base, path)
 	}
-	return fd, nil
-}
-
-// openHostDir opens a directory of the bootstrap table on the host. Unlike
-// openDirPath it follows symlinks (a merged-/usr host has /lib -> usr/lib):
-// the table's paths are fixed, and every directory on the way (/, /usr, /var,
-// /var/lib, /run) is root's, so no one else can plant a link there.
-func openHostDir(path string) (int, error) {
-	fd, err := resolve.Openat2(unix.AT_FDCWD, path, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_NO_MAGICLINKS,
-	}, -1)
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", path, err)
-	}
-	return fd, nil
-}
-
-// openInRoot opens path (absolute, as seen from the new root) below root,
-// resolving every symlink as if root were "/": a base snap's absolute
-// symlink cannot point out of it.
-func openInRoot(root int, path string) (int, error) {
-	return resolve.Openat2(root, strings.TrimPrefix(path, "/"), &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
-	}, -1)
+	return target, nil
 }
 
 // bindFromBase binds the base snap's own copy of a path of /etc over the
 // host's, when both exist with the same type.
-func (l *launcher) bindFromBase(root, base int, baseName, path string) error {
-	src, err := openInRoot(base, path)
+func (b *builder) bindFromBase(root, base *desc.FD, path string) error {
+	src, err := trusted.InRoot(base, path)
 	if err != nil {
 		return nil
 	}
-	defer unix.Close(src)
-	dst, err := openInRoot(root, path)
+	defer src.Close()
+	dst, err := trusted.InRoot(root, path)
 	if err != nil {
 		return nil
 	}
-	defer unix.Close(dst)
+	defer dst.Close()
 	var s, d unix.Stat_t
-	if unix.Fstat(src, &s) != nil || unix.Fstat(dst, &d) != nil {
+	if unix.Fstat(src.Fd(), &s) != nil || unix.Fstat(dst.Fd(), &d) != nil {
 		return nil
 	}
 	if s.Mode&unix.S_IFMT != d.Mode&unix.S_IFMT || (s.Mode&unix.S_IFMT != unix.S_IFREG && s.Mode&unix.S_IFMT != unix.S_IFDIR) {
 		return nil
 	}
-	display := fmt.Sprintf("%s of base snap %q", path, baseName)
-	tree, err := l.clone(src, false, display)
+	tree, err := b.clone(src.Rename(path+" of "+base.Name()), false)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tree)
-	if err := l.setAttrs(tree, unix.MS_SLAVE, false, display); err != nil {
+	defer tree.Close()
+	if err := b.setAttrs(tree, unix.MS_SLAVE, false); err != nil {
 		return err
 	}
-	return l.attach(tree, dst, display)
+	return b.attach(tree, dst)
 }
 
 // pivot makes root the namespace's root, keeps the host's root at
 // HostfsDir (created on the host, root:root 0755, as a private mount of its
 // own so that the old root never propagates back), and detaches what the
 // snap sees at its own paths.
-func (l *launcher) pivot(root int, normal bool) error {
-	varlib, err := openInRoot(root, filepath.Dir(policy.HostfsDir))
+func (b *builder) pivot(root *desc.FD, normal bool) error {
+	varlib, err := trusted.InRoot(root, filepath.Dir(policy.HostfsDir))
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", l.launch.Base, filepath.Dir(policy.HostfsDir), err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no %s in it: %w", b.launch.Base, filepath.Dir(policy.HostfsDir), err)
 	}
-	hostfs, err := l.ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755, policy.HostfsDir)
-	unix.Close(varlib)
+	hostfs, err := b.ensureRootDir(varlib, filepath.Base(policy.HostfsDir), 0o755)
+	varlib.Close()
 	if err != nil {
 		return err
 	}
 	// A private mount of its own, so that the old root never
 	// propagates back.
-	tree, err := l.clone(hostfs, false, policy.HostfsDir)
-	if err == nil {
-		if err = l.setAttrs(tree, unix.MS_PRIVATE, false, policy.HostfsDir); err == nil {
-			err = l.attach(tree, hostfs, policy.HostfsDir)
-		}
-		unix.Close(tree)
-	}
-	unix.Close(hostfs)
+	err = b.privateSelf(hostfs)
+	hostfs.Close()
 	if err != nil {
 		return err
 	}
-	if l.old != nil {
-		if err := l.beforePivotOld(); err != nil {
+	if b.old != nil {
+		if err := b.beforePivotOld(); err != nil {
 			return err
 		}
 	}
-	if err := l.pivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
+	if err := b.priv.PivotRoot(root, strings.TrimPrefix(policy.HostfsDir, "/")); err != nil {
 		return err
 	}
-	if l.old != nil {
-		if err := l.afterPivotOld(); err != nil {
+	if b.old != nil {
+		if err := b.afterPivotOld(); err != nil {
 			return err
 		}
 	}
-	l.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", l.launch.Base, policy.HostfsDir)
+	b.debugf("pivoted into the root filesystem of base snap %q; the host's root is at %s", b.launch.Base, policy.HostfsDir)
 	if normal {
 		// The root was unbindable while it was assembled.
-		slash, err := openRoot()
+		slash, err := trusted.Root()
 		if err != nil {
 			return err
 		}
-		err = l.makePrivate(slash, "/")
-		unix.Close(slash)
+		err = b.priv.MakePrivate(slash)
+		slash.Close()
 		if err != nil {
 			return err
 		}
 	}
 	for _, sub := range policy.HostfsDetach {
-		if err := l.detach(policy.HostfsDir + "/" + sub); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+		if err := b.priv.Detach(policy.HostfsDir + "/" + sub); err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
 			return err
 		}
 	}
 	return nil
 }
 
+// privateSelf binds the directory dir of the new root onto itself, as a
+// private mount.
+func (b *builder) privateSelf(dir *desc.FD) error {
+	tree, err := b.clone(dir.Rename(policy.HostfsDir), false)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	if err := b.setAttrs(tree, unix.MS_PRIVATE, false); err != nil {
+		return err
+	}
+	return b.attach(tree, dir)
+}
+
 // setupPrivateDevpts gives the snap its own devpts instance, so that it
 // cannot reach the host's terminals through /dev/pts.
-func (l *launcher) setupPrivateDevpts() error {
-	pts, err := openDirPath("/dev/pts")
+func (b *builder) setupPrivateDevpts() error {
+	pts, err := trusted.Path("/dev/pts")
 	if err != nil {
 		return err
 	}
-	defer unix.Close(pts)
-	dev, err := openDirPath("/dev")
+	defer pts.Close()
+	dev, err := trusted.Path("/dev")
 	if err != nil {
 		return err
 	}
-	ptmx, err := unix.Openat(dev, "ptmx", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	unix.Close(dev)
+	ptmx, err := trusted.EntryAt(dev, "ptmx")
+	dev.Close()
 	if err != nil {
 		return fmt.Errorf("cannot open /dev/ptmx: %w", err)
 	}
-	defer unix.Close(ptmx)
-	return l.mountDevpts(pts, ptmx)
+	defer ptmx.Close()
+	return b.priv.MountDevpts(pts, ptmx)
+}
+
+// entryAt opens name below dir O_PATH without following a symlink; with
+// isDir, only a directory.
+func entryAt(dir *desc.FD, name string, isDir bool) (*desc.FD, error) {
+	if isDir {
+		return trusted.DirEntryAt(dir, name)
+	}
+	return trusted.EntryAt(dir, name)
 }

@@ -9,52 +9,33 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The bootstrap where the new mount API is missing (open_tree and
 // move_mount came with Linux 5.2, mount_setattr with 5.12): the same
-// steps, on the same descriptors, with mount(2), as snap-confine and runc
-// mount. The new API's guarantees are kept this way:
-//
-//   - No symlink is followed: every source and target is a descriptor
-//     opened as for the new API, and mount(2) gets its /proc/self/fd/N
-//     magic link, which the kernel resolves to exactly that file.
-//   - Nothing is visible half-made: a detached tree becomes a bind mount
-//     staged in a tmpfs mounted on the new namespace's copy of
-//     /run/snapd/ns, which is private (the launcher made it so in pid 1's
-//     namespace, and makes the copy so again): no mount event reaches
-//     another namespace, and the namespace itself is this thread's alone
-//     until it is captured, complete. The staging tmpfs is unbindable, so
-//     the recursive bind of /run does not copy it into the snap's root,
-//     and detached after pivot_root.
-//   - The shared entries (/media, /run/netns) stay in the host's peer
-//     groups: the namespace is not made recursively slave right after
-//     unshare, as with the new API (which clones those entries in pid 1's
-//     namespace first; mount(2) cannot bind across namespaces), so their
-//     staged binds are taken while the namespace's copies are still
-//     peers. Every other mount is made slave (or unbindable, or private)
-//     on its staged copy before it is moved into the root, and every
-//     mount the launcher makes has a parent that propagates nothing (the
-//     staging area, the root being assembled, or a slave under it), so
-//     nothing reaches pid 1's namespace meanwhile; the old root is made
-//     recursively slave right after pivot_root, with its "/" made slave
-//     right before (pivot_root refuses a shared one).
-//
-// The new API's three actions map onto these: open_tree(OPEN_TREE_CLONE)
-// is bindOld onto a new entry of the staging area, mount_setattr is
-// propagateOld (and remountReadOnlyOld), move_mount is moveOld (MS_MOVE).
+// steps, on the same descriptors, with mount(2) of their /proc/self/fd/N
+// magic links, as snap-confine and runc mount. SECURITY.md §4.7 says how
+// the new API's guarantees are kept: a detached tree is a bind mount
+// staged in a private, unbindable tmpfs on the new namespace's copy of
+// /run/snapd/ns, and the namespace is made slave at pivot_root, so that
+// the shared entries (/media, /run/netns), staged while its copies are
+// still peers of the host's, stay in the host's peer groups.
+// open_tree(OPEN_TREE_CLONE) is BindOld onto a new entry of the staging
+// area, mount_setattr is PropagateOld (and RemountReadOnlyOld),
+// move_mount is MoveOld (MS_MOVE).
 
 // oldMounts is the staging area of one namespace's bootstrap.
 type oldMounts struct {
-	staging int // the staging tmpfs, open
-	next    int // the name of the next staged entry
+	staging *desc.FD // the staging tmpfs, open
+	next    int      // the name of the next staged entry
 }
 
 func (o *oldMounts) close() {
-	if o != nil && o.staging >= 0 {
-		unix.Close(o.staging)
-		o.staging = -1
+	if o != nil {
+		o.staging.Close()
 	}
 }
 
@@ -63,108 +44,108 @@ const stagingDisplay = "the staging area (a tmpfs on the new namespace's " + lay
 
 // startOldMounts makes the staging area, in the new namespace, on the
 // throwaway thread, right after unshare.
-func (l *launcher) startOldMounts() error {
-	nsdir, err := openDirPath(layout.NSDir)
+func (b *builder) startOldMounts() error {
+	nsdir, err := trusted.Path(layout.NSDir)
 	if err != nil {
-		return err
-	}
-	if err := checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, layout.NSDir, nil); err != nil {
-		unix.Close(nsdir)
 		return err
 	}
 	// Private in pid 1's namespace already (initRunDirs), so its copy
 	// is: made so again on the copy, whatever happened since.
-	err = l.makePrivate(nsdir, "the new namespace's "+layout.NSDir)
+	err = checkRootOwned(nsdir, unix.S_IFDIR, layout.NSDirMode, nil)
 	if err == nil {
-		err = l.stageOld(nsdir)
+		err = b.priv.MakePrivate(nsdir.Rename("the new namespace's " + layout.NSDir))
 	}
-	unix.Close(nsdir)
+	if err == nil {
+		err = b.priv.StageOld(nsdir)
+	}
+	nsdir.Close()
 	if err != nil {
 		return err
 	}
-	snapd, err := openDirPath(layout.RunSnapdDir)
+	snapd, err := trusted.Path(layout.RunSnapdDir)
 	if err != nil {
 		return err
 	}
-	staging, err := l.openRootOnly(snapd, "ns", dirFlags, stagingDisplay)
-	unix.Close(snapd)
+	staging, err := b.priv.OpenRootOnly(snapd, "ns", dirFlags)
+	snapd.Close()
 	if err != nil {
 		return err
 	}
-	if magic, err := fsMagic(staging); err != nil || magic != unix.TMPFS_MAGIC {
-		unix.Close(staging)
-		return fmt.Errorf("cannot use %s: not the tmpfs just mounted", stagingDisplay)
+	staging.Rename(stagingDisplay)
+	if magic, err := trusted.FSMagic(staging); err != nil || magic != unix.TMPFS_MAGIC {
+		err = fmt.Errorf("cannot use %s: not the tmpfs just mounted", stagingDisplay)
 	}
-	if err := checkRootOwned(staging, unix.S_IFDIR, 0o700, stagingDisplay, nil); err != nil {
-		unix.Close(staging)
+	if err == nil {
+		err = checkRootOwned(staging, unix.S_IFDIR, 0o700, nil)
+	}
+	if err == nil {
+		err = b.priv.PropagateOld(staging, unix.MS_UNBINDABLE)
+	}
+	if err != nil {
+		staging.Close()
 		return err
 	}
-	if err := l.propagateOld(staging, unix.MS_UNBINDABLE, stagingDisplay); err != nil {
-		unix.Close(staging)
-		return err
-	}
-	l.old = &oldMounts{staging: staging}
+	b.old = &oldMounts{staging: staging}
 	return nil
 }
 
 // clone, setAttrs and attach are the bootstrap's three mount steps, with
-// the new API (cloneTree, setTreeAttrs, attachTree) where the kernel has it.
+// the new API (CloneTree, SetTreeAttrs, AttachTree) where the kernel has it.
 
-// clone returns a copy of the mount tree at fd (recursively when asked) to
-// set attributes on and attach: a detached tree, or before 5.12 a bind
-// mount staged in the staging area on an entry of src's type. The staged
-// mount is checked to show src.
-func (l *launcher) clone(fd int, recursive bool, display string) (int, error) {
-	if l.old == nil {
-		return l.cloneTree(fd, recursive, display)
+// clone returns a copy of the mount tree at src (recursively when asked),
+// named as src, to set attributes on and attach: a detached tree, or
+// before 5.12 a bind mount staged in the staging area on an entry of
+// src's type. The staged mount is checked to show src.
+func (b *builder) clone(src *desc.FD, recursive bool) (*desc.FD, error) {
+	if b.old == nil {
+		return b.priv.CloneTree(src, recursive)
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return -1, fmt.Errorf("cannot inspect %s: %w", display, err)
+	if err := unix.Fstat(src.Fd(), &st); err != nil {
+		return nil, fmt.Errorf("cannot inspect %s: %w", src.Name(), err)
 	}
-	name := strconv.Itoa(l.old.next)
-	l.old.next++
-	entryDisplay := stagingDisplay + " entry " + name
-	var entry int
+	name := strconv.Itoa(b.old.next)
+	b.old.next++
+	var entry *desc.FD
 	var err error
 	switch st.Mode & unix.S_IFMT {
 	case unix.S_IFDIR:
-		entry, err = l.mkdirRoot(l.old.staging, name, 0o700, entryDisplay)
+		entry, err = b.priv.MkdirRoot(b.old.staging, name, 0o700)
 	case unix.S_IFREG:
-		if err = l.createRootFile(l.old.staging, name, 0o600, entryDisplay); err == nil {
-			entry, err = l.openRootFile(l.old.staging, name, unix.O_PATH, entryDisplay)
+		if err = b.priv.CreateRootFile(b.host.proc, b.old.staging, name, 0o600); err == nil {
+			entry, err = b.priv.OpenRootFile(b.old.staging, name, unix.O_PATH)
 		}
 	default:
-		return -1, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", display)
+		return nil, fmt.Errorf("cannot bind %s: neither a directory nor a regular file", src.Name())
 	}
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	err = l.bindOld(fd, entry, recursive, display)
-	unix.Close(entry)
+	err = b.priv.BindOld(src, entry, recursive)
+	entry.Close()
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	// The entry's name now leads to the mount on it.
-	tree, err := l.openRootOnly(l.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW, "the staged "+display)
+	tree, err := b.priv.OpenRootOnly(b.old.staging, name, unix.O_PATH|unix.O_NOFOLLOW)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	var got unix.Stat_t
-	if err := unix.Fstat(tree, &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {
-		unix.Close(tree)
-		return -1, fmt.Errorf("cannot use the staged %s: it is not what was bound", display)
+	if err := unix.Fstat(tree.Fd(), &got); err != nil || got.Dev != st.Dev || got.Ino != st.Ino {
+		tree.Close()
+		return nil, fmt.Errorf("cannot use the staged %s: it is not what was bound", src.Name())
 	}
-	return tree, nil
+	return tree.Rename(src.Name()), nil
 }
 
 // setAttrs sets the propagation of every mount of the tree (and makes it
 // read-only when asked).
-func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, display string) error {
-	if l.old == nil {
-		return l.setTreeAttrs(tree, propagation, readonly, display)
+func (b *builder) setAttrs(tree *desc.FD, propagation uintptr, readonly bool) error {
+	if b.old == nil {
+		return b.priv.SetTreeAttrs(tree, propagation, readonly)
 	}
-	if err := l.propagateOld(tree, propagation|unix.MS_REC, display); err != nil {
+	if err := b.priv.PropagateOld(tree, propagation|unix.MS_REC); err != nil {
 		return err
 	}
 	if !readonly {
@@ -173,10 +154,10 @@ func (l *launcher) setAttrs(tree int, propagation uintptr, readonly bool, displa
 	// Only the top mount: every tree made read-only is a single one
 	// (the snapd tools, cloned without AT_RECURSIVE).
 	var sfs unix.Statfs_t
-	if err := unix.Fstatfs(tree, &sfs); err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	if err := unix.Fstatfs(tree.Fd(), &sfs); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", tree.Name(), err)
 	}
-	return l.remountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)), display)
+	return b.priv.RemountReadOnlyOld(tree, keptMountFlags(int64(sfs.Flags)))
 }
 
 // keptMountFlags turns a mount's statfs flags into the mount(2) flags a
@@ -205,37 +186,37 @@ func keptMountFlags(st int64) uintptr {
 }
 
 // attach attaches the tree on target.
-func (l *launcher) attach(tree, target int, display string) error {
-	if l.old == nil {
-		return l.attachTree(tree, target, display)
+func (b *builder) attach(tree, target *desc.FD) error {
+	if b.old == nil {
+		return b.priv.AttachTree(tree, target)
 	}
-	return l.moveOld(tree, target, display)
+	return b.priv.MoveOld(tree, target)
 }
 
 // beforePivotOld makes the namespace's "/" slave: pivot_root refuses a
 // shared one, and before 5.12 it was left shared so far (see above).
-func (l *launcher) beforePivotOld() error {
-	slash, err := openRoot()
+func (b *builder) beforePivotOld() error {
+	slash, err := trusted.Root()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(slash)
-	return l.propagateOld(slash, unix.MS_SLAVE, "/")
+	defer slash.Close()
+	return b.priv.PropagateOld(slash, unix.MS_SLAVE)
 }
 
 // afterPivotOld makes the old root, now at HostfsDir, recursively slave,
 // as the new API's namespace was from the start, then detaches the
 // staging area from it (its descriptor stays open until the bootstrap
 // ends: the scratch entry is removed through it, as with the new API).
-func (l *launcher) afterPivotOld() error {
-	hostfs, err := openDirPath(policy.HostfsDir)
+func (b *builder) afterPivotOld() error {
+	hostfs, err := trusted.Path(policy.HostfsDir)
 	if err != nil {
 		return err
 	}
-	err = l.propagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE, policy.HostfsDir)
-	unix.Close(hostfs)
+	err = b.priv.PropagateOld(hostfs, unix.MS_REC|unix.MS_SLAVE)
+	hostfs.Close()
 	if err != nil {
 		return err
 	}
-	return l.detach(policy.HostfsDir + layout.NSDir)
+	return b.priv.Detach(policy.HostfsDir + layout.NSDir)
 }

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // maxCookie bounds a snap cookie (snap-confine reads at most 254 bytes).
@@ -19,37 +20,35 @@ const maxCookie = 254
 // missing cookie is not an error (snapd may not have written it yet). It
 // runs in pid 1's mount namespace: inside the snap's, a mount over the
 // cookie file could hand the app another snap's cookie.
-func (l *launcher) readCookie() {
+func (l *launcher) readCookie() string {
 	parent, name := filepath.Split(layout.CookieDir)
-	dir, err := openDirPath(parent)
+	dir, err := trusted.Path(parent)
 	if err != nil {
 		l.debugf("no snap cookie: %v", err)
-		return
+		return ""
 	}
-	defer unix.Close(dir)
-	name += "/" + layout.CookieName(l.launch.Instance)
-	display := parent + name
-	fd, err := l.openRootOnly(dir, name, unix.O_RDONLY|unix.O_NONBLOCK, display)
+	defer dir.Close()
+	f, err := l.priv.OpenRootOnly(dir, name+"/"+layout.CookieName(l.launch.Instance), unix.O_RDONLY|unix.O_NONBLOCK)
 	if err != nil {
 		l.debugf("no snap cookie: %v", err)
-		return
+		return ""
 	}
-	defer unix.Close(fd)
+	defer f.Close()
 	var st unix.Stat_t
-	if unix.Fstat(fd, &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
-		l.debugf("ignoring %s: not a regular file owned by root", display)
-		return
+	if unix.Fstat(f.Fd(), &st) != nil || st.Mode&unix.S_IFMT != unix.S_IFREG || st.Uid != 0 {
+		l.debugf("ignoring %s: not a regular file owned by root", f.Name())
+		return ""
 	}
 	buf := make([]byte, maxCookie)
-	n, err := unix.Read(fd, buf)
+	n, err := unix.Read(f.Fd(), buf)
 	if err != nil || n == 0 {
-		return
+		return ""
 	}
 	for _, c := range buf[:n] {
 		if c <= ' ' || c > '~' {
-			l.debugf("ignoring %s: not printable", display)
-			return
+			l.debugf("ignoring %s: not printable", f.Name())
+			return ""
 		}
 	}
-	l.cookie = string(buf[:n])
+	return string(buf[:n])
 }

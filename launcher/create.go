@@ -4,30 +4,31 @@ package launcher
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"runtime"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
-// createAndPreserve makes a new namespace for the snap with the plan's
-// root, populates it and preserves it on /run/snapd/ns/<instance>.mnt
-// (preserve). The info file records what it was built from: the facts the
-// plan was decided on.
-func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planner.Identity, error) {
-	inst := l.launch.Instance
-	hostID, err := mountNSID(s.hostNS)
+// createAndPreserve makes the snap's new namespace with the plan's root
+// and preserves it (preserve), its info file recording what it was built
+// from.
+func (s *session) createAndPreserve(root planner.Root) (*desc.FD, planner.Identity, error) {
+	inst := s.launch.Instance
+	hostID, err := mountNSID(s.host.ns)
 	if err != nil {
-		return -1, planner.Identity{}, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+		return nil, planner.Identity{}, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	snap := l.facts.Snap
-	b := &build{root: root, base: snap.Base, homedirs: snap.Homedirs}
+	snap := s.facts.Snap
+	b := &builder{session: s, root: root, base: snap.Base, homedirs: snap.Homedirs}
 	in := info.Info{BaseSnapName: b.base.Name, BaseSnapRevision: b.base.Revision, BaseSnapDevice: b.base.Device, Homedirs: b.homedirs, HomedirsKnown: true}
-	nsdir := s.nsdir
-	return l.preserve(nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (int, planner.Identity, error) {
+	return s.preserve(s.nsdir, layout.MountNSName(inst), layout.InfoName(inst), in, func() (*desc.FD, planner.Identity, error) {
 		// snap-update-ns compares the snap's desired profile with its
 		// record of what the namespace holds; a record left by a
 		// namespace that was never preserved (a launch killed after
@@ -37,80 +38,73 @@ func (l *launcher) createAndPreserve(s *session, root planner.Root) (int, planne
 		// snap-update-ns must keep (x-snapd.origin=rootfs).
 		fstab := layout.FstabName(inst)
 		if root.Normal {
-			if err := l.writeRootFile(nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
-				return -1, planner.Identity{}, err
+			if err := s.replaceRootFile(s.nsdir, fstab, []byte(layout.RootfsFstabEntry), layout.FstabFileMode); err != nil {
+				return nil, planner.Identity{}, err
 			}
-		} else if err := l.unlinkRoot(nsdir, fstab, 0, layout.NSDir+"/"+fstab); err != nil {
-			return -1, planner.Identity{}, err
+		} else if err := s.priv.UnlinkRoot(s.nsdir, fstab, 0); err != nil {
+			return nil, planner.Identity{}, err
 		}
-		return l.newNamespace(s.hostNS, hostID, b, s.helper)
+		return b.newNamespace(hostID)
 	})
 }
 
-// preserve is what the per-snap namespace and a preserved per-user layer
-// share: it takes the capture target name in /run/snapd/ns (a root-owned
-// file), makes the namespace with build, records in with its identity as the
-// info file infoName, and captures the namespace on the target. The info
-// file is written before the capture, so a launcher killed half-way leaves
-// a preserved namespace with its info file, or a plain file at the target,
-// which means "not preserved".
-func (l *launcher) preserve(nsdir int, name, infoName string, in info.Info, build func() (int, planner.Identity, error)) (int, planner.Identity, error) {
-	display := layout.NSDir + "/" + name
-	target, err := l.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode, display)
+// preserve makes a namespace with build and preserves it on the capture
+// target name, a root-owned file of /run/snapd/ns, recording it (its
+// identity) in the info file infoName first: a launcher killed half-way
+// leaves a preserved namespace with its info file, or a plain file ("not
+// preserved").
+func (s *session) preserve(nsdir *desc.FD, name, infoName string, in info.Info, build func() (*desc.FD, planner.Identity, error)) (*desc.FD, planner.Identity, error) {
+	target, err := s.ensureRootFile(nsdir, name, unix.O_RDONLY, layout.MountNSFileMode)
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
-	defer unix.Close(target)
+	defer target.Close()
 	// Never stack a capture on a live namespace file: the caller found
 	// none under this lock, so one here is an inconsistency.
-	if magic, err := fsMagic(target); err != nil || magic == unix.NSFS_MAGIC {
-		return -1, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", display)
+	if magic, err := trusted.FSMagic(target); err != nil || magic == unix.NSFS_MAGIC {
+		return nil, planner.Identity{}, fmt.Errorf("cannot use %s as a capture target: it is already a namespace", target.Name())
 	}
-	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, display, l.fixOwnerMode); err != nil {
-		return -1, planner.Identity{}, err
+	if err := checkRootOwned(target, unix.S_IFREG, layout.MountNSFileMode, s.priv.FixOwner); err != nil {
+		return nil, planner.Identity{}, err
 	}
-	nsfd, id, err := build()
+	ns, id, err := build()
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
 	in.MountNSID, in.MountNSInode = id.ID, id.Inode
-	if err = l.writeInfoFile(nsdir, infoName, in); err == nil {
-		err = l.capture(nsfd, target, display)
+	if err = s.writeInfoFile(nsdir, infoName, in); err == nil {
+		err = s.priv.Capture(ns, target)
 	}
 	if err != nil {
-		unix.Close(nsfd)
-		return -1, planner.Identity{}, err
+		ns.Close()
+		return nil, planner.Identity{}, err
 	}
-	l.debugf("preserved mount namespace %s at %s", id, display)
-	return nsfd, id, nil
+	s.debugf("preserved mount namespace %s at %s", id, target.Name())
+	return ns, id, nil
 }
 
 // newNamespace creates and populates a mount namespace on a throwaway thread
 // and returns a descriptor of it and its id: no other goroutine ever runs in
 // the half-made namespace, and no helper process is left behind.
-func (l *launcher) newNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
+func (b *builder) newNamespace(hostID uint64) (*desc.FD, planner.Identity, error) {
 	r, err := onThrowawayThread("create the mount namespace", func() (madeNS, error) {
-		nsfd, id, err := l.buildNamespace(hostNS, hostID, b, updateNS)
-		return madeNS{nsfd, id}, err
+		ns, id, err := b.buildNamespace(hostID)
+		return madeNS{ns, id}, err
 	})
-	if err != nil {
-		return -1, planner.Identity{}, err
-	}
-	return r.nsfd, r.id, nil
+	return r.ns, r.id, err
 }
 
 // madeNS is a namespace made on a throwaway thread.
 type madeNS struct {
-	nsfd int
-	id   planner.Identity
+	ns *desc.FD
+	id planner.Identity
 }
 
-// onThrowawayThread runs fn on an OS thread of its own that is never
-// unlocked, so that the Go runtime destroys the thread when fn returns:
-// whatever fn changes that belongs to the thread (its mount namespace, CPU
-// affinity, AppArmor exec label) never reaches another goroutine. fn starts
-// with an fs_struct of its own (setns(CLONE_NEWNS) needs one; Go threads
-// share theirs). A panic in fn is an error.
+// onThrowawayThread runs fn on an OS thread of its own, never unlocked, so
+// that the runtime destroys it when fn returns: what fn changes of the
+// thread (mount namespace, CPU affinity, AppArmor exec label) reaches no
+// other goroutine. fn starts with an fs_struct of its own (setns needs
+// one). A panic in fn is an error.
 func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 	type result struct {
 		v   T
@@ -124,7 +118,7 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 				done <- result{err: fmt.Errorf("cannot %s: internal error: %v", what, r)}
 			}
 		}()
-		if err := unshareFS(); err != nil {
+		if err := privop.UnshareFS(); err != nil {
 			done <- result{err: fmt.Errorf("cannot %s: %w", what, err)}
 			return
 		}
@@ -135,15 +129,14 @@ func onThrowawayThread[T any](what string, fn func() (T, error)) (T, error) {
 	return r.v, r.err
 }
 
-// buildNamespace runs on the throwaway thread: it gathers what the
-// bootstrap needs from pid 1's namespace, creates the new namespace, builds
-// the snap's root filesystem in it, then the private /tmp and /dev/pts, and
-// runs snap-update-ns, in snap-confine's order.
-func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS helper) (int, planner.Identity, error) {
+// buildNamespace runs on the throwaway thread, in snap-confine's order:
+// what the bootstrap needs from pid 1's namespace, the new namespace, its
+// root filesystem, the private /tmp and /dev/pts, snap-update-ns.
+func (b *builder) buildNamespace(hostID uint64) (*desc.FD, planner.Identity, error) {
 	// This thread may have been started from any thread of the process, in
 	// any namespace: start from pid 1's namespace explicitly.
-	if err := l.joinHostNS(hostNS); err != nil {
-		return -1, planner.Identity{}, err
+	if err := b.priv.JoinHostNS(b.host.ns); err != nil {
+		return nil, planner.Identity{}, err
 	}
 	// Before Linux 5.12 the mounts are made with mount(2), from the new
 	// namespace, which is not made slave until pivot_root
@@ -152,65 +145,66 @@ func (l *launcher) buildNamespace(hostNS int, hostID uint64, b *build, updateNS 
 	var h *hostSide
 	if !oldAPI {
 		var err error
-		if h, err = l.prepareHostSide(b); err != nil {
-			return -1, planner.Identity{}, err
+		if h, err = b.prepareHostSide(); err != nil {
+			return nil, planner.Identity{}, err
 		}
 		defer h.close()
 	}
 	// snap-update-ns is the host's, opened on the host before the pivot
 	// (gather), as snap-confine does.
-	id, err := l.unshareAbove(hostNS, hostID)
+	id, err := b.unshareAbove(b.host.ns, hostID)
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
-	l.debugf("created mount namespace %s", id)
+	b.debugf("created mount namespace %s", id)
 	if !oldAPI {
-		if err := l.makeRootRslave(); err != nil {
-			return -1, planner.Identity{}, err
-		}
+		err = b.makeRootSlave()
 	} else {
-		l.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
-		if err := l.startOldMounts(); err != nil {
-			return -1, planner.Identity{}, err
+		b.debugf("no open_tree or mount_setattr (Linux 5.12): the root filesystem is assembled with mount(2) in a staging area")
+		if err = b.startOldMounts(); err == nil {
+			defer b.old.close()
+			if h, err = b.prepareHostSide(); err == nil {
+				defer h.close()
+			}
 		}
-		defer func() { l.old.close(); l.old = nil }()
-		if h, err = l.prepareHostSide(b); err != nil {
-			return -1, planner.Identity{}, err
-		}
-		defer h.close()
 	}
-	if err := l.bootstrap(b, h); err != nil {
-		return -1, planner.Identity{}, err
-	}
-	if err := l.setupPrivateTmp(); err != nil {
-		return -1, planner.Identity{}, err
-	}
-	if err := l.setupPrivateDevpts(); err != nil {
-		return -1, planner.Identity{}, err
-	}
-	if err := l.runSnapUpdateNS(updateNS); err != nil {
-		return -1, planner.Identity{}, err
-	}
-	nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
 	if err != nil {
-		return -1, planner.Identity{}, err
+		return nil, planner.Identity{}, err
 	}
-	return nsfd, id, nil
+	if err := b.bootstrap(h); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	if err := b.setupPrivateTmp(); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	if err := b.setupPrivateDevpts(); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	if err := b.runSnapUpdateNS(); err != nil {
+		return nil, planner.Identity{}, err
+	}
+	ns, err := trusted.NS(b.host.proc, "thread-self/ns/mnt", "the new mount namespace")
+	return ns, id, err
 }
 
-// unshareAbove creates a new mount namespace, a copy of fromNS, whose id is
-// above hostID (pid 1's namespace's, where it will be captured), and
-// returns its identity; hostID 0 means no check (not captured, or a kernel
-// without namespace ids, where ids do not come from per-CPU batches).
-//
-// Since Linux 6.18 mount namespace ids come from per-CPU batches, and the
-// kernel refuses to bind mount a namespace file whose id is not above the
-// caller's own namespace's (its guard against namespace loops). Outside the
-// boot namespace a namespace made on the "wrong" CPU gets a smaller id and
-// could never be preserved. The id is checked (NS_GET_MNTNS_ID) and the
-// namespace remade pinned to each allowed CPU in turn; the original
-// affinity is restored before anything else runs on this thread.
-func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, error) {
+// makeRootSlave makes every mount of the calling thread's new namespace a
+// slave, right after it unshared.
+func (s *session) makeRootSlave() error {
+	slash, err := trusted.Root()
+	if err != nil {
+		return err
+	}
+	defer slash.Close()
+	return s.priv.MakeSlave(slash)
+}
+
+// unshareAbove creates a new mount namespace, a copy of from, whose id is
+// above hostID (pid 1's namespace's; 0: no check) and returns its
+// identity. Linux 6.18 hands out ids in per-CPU batches and will not
+// capture a namespace whose id is not above the caller's (ARCHITECTURE.md
+// §6): it is remade pinned to each allowed CPU in turn, and the affinity
+// restored.
+func (s *session) unshareAbove(from *desc.FD, hostID uint64) (planner.Identity, error) {
 	var orig unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &orig); err != nil {
 		return planner.Identity{}, fmt.Errorf("cannot get the CPU affinity: %w", err)
@@ -239,15 +233,15 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, er
 			}
 			pinned = true
 		}
-		if err := l.unshareFrom(fromNS); err != nil {
+		if err := s.priv.Unshare(from); err != nil {
 			return planner.Identity{}, err
 		}
-		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new mount namespace")
+		ns, err := trusted.NS(s.host.proc, "thread-self/ns/mnt", "the new mount namespace")
 		if err != nil {
 			return planner.Identity{}, err
 		}
-		id, err := identify(nsfd)
-		unix.Close(nsfd)
+		id, err := identify(ns)
+		ns.Close()
 		if err != nil {
 			return planner.Identity{}, fmt.Errorf("cannot get the id of the new mount namespace: %w", err)
 		}
@@ -264,36 +258,33 @@ func (l *launcher) unshareAbove(fromNS int, hostID uint64) (planner.Identity, er
 		if attempt < len(cpus) {
 			next = fmt.Sprintf("retrying on CPU %d", cpus[attempt])
 		}
-		l.debugf("capture retry: new mount namespace id %s is not above pid 1's %d; %s", id, hostID, next)
+		s.debugf("capture retry: new mount namespace id %s is not above pid 1's %d; %s", id, hostID, next)
 	}
 }
 
 // writeInfoFile replaces the info file name in /run/snapd/ns atomically.
-func (l *launcher) writeInfoFile(nsdir int, name string, in info.Info) error {
+func (s *session) writeInfoFile(nsdir *desc.FD, name string, in info.Info) error {
 	data, err := info.Format(in)
 	if err != nil {
 		return err
 	}
-	return l.writeRootFile(nsdir, name, data, layout.InfoFileMode)
+	return s.replaceRootFile(nsdir, name, data, layout.InfoFileMode)
 }
 
-// writeRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
+// replaceRootFile replaces name in /run/snapd/ns (nsdir) atomically with a
 // root-owned file of mode holding data, through name.tmp.
-func (l *launcher) writeRootFile(nsdir int, name string, data []byte, mode uint32) error {
+func (s *session) replaceRootFile(nsdir *desc.FD, name string, data []byte, mode uint32) error {
 	tmpName := name + ".tmp"
-	display := layout.NSDir + "/" + name
-	fd, err := l.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode, display)
+	f, err := s.ensureRootFile(nsdir, tmpName, unix.O_WRONLY|unix.O_TRUNC, mode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, mode, display, l.fixOwnerMode); err != nil {
+	defer f.Close()
+	if err := checkRootOwned(f, unix.S_IFREG, mode, s.priv.FixOwner); err != nil {
 		return err
 	}
-	if n, err := unix.Write(fd, data); err != nil {
-		return fmt.Errorf("cannot write %s: %w", display, err)
-	} else if n != len(data) {
-		return fmt.Errorf("cannot write %s: wrote %d of %d bytes", display, n, len(data))
+	if err := s.priv.WriteRootFile(f, data); err != nil {
+		return err
 	}
-	return l.renameRoot(nsdir, tmpName, name, display)
+	return s.priv.RenameRoot(nsdir, tmpName, name)
 }

@@ -3,16 +3,15 @@
 package launcher
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
-	"github.com/snapns/snapns/shared/help"
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // discard removes the snap's preserved namespace and everything that goes
@@ -23,8 +22,8 @@ import (
 // files are touched; anything else at those names is left alone and
 // reported in the debug log, and another instance's files never match
 // (layout.Discardable).
-func (l *launcher) discard(nsdir int, inst naming.Instance) error {
-	names, err := readDirNames(nsdir)
+func (s *session) discard(nsdir *desc.FD, inst naming.Instance) error {
+	names, err := trusted.Names(nsdir)
 	if err != nil {
 		return fmt.Errorf("cannot list %s: %w", layout.NSDir, err)
 	}
@@ -39,7 +38,7 @@ func (l *launcher) discard(nsdir int, inst naming.Instance) error {
 		}
 	}
 	for _, name := range mounts {
-		if err := l.unmountNSFile(nsdir, name); err != nil {
+		if err := s.unmountNSFile(nsdir, name); err != nil {
 			return err
 		}
 	}
@@ -51,14 +50,14 @@ func (l *launcher) discard(nsdir int, inst naming.Instance) error {
 	}
 	for _, name := range append(mounts, files...) {
 		var st unix.Stat_t
-		if err := unix.Fstatat(nsdir, name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
+		if err := unix.Fstatat(nsdir.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW); err != nil {
 			continue
 		}
 		if st.Mode&unix.S_IFMT != unix.S_IFREG {
-			l.debugf("leaving %s/%s alone: not a regular file", layout.NSDir, name)
+			s.debugf("leaving %s alone: not a regular file", nsdir.Path(name))
 			continue
 		}
-		if err := l.unlinkRoot(nsdir, name, 0, layout.NSDir+"/"+name); err != nil {
+		if err := s.priv.UnlinkRoot(nsdir, name, 0); err != nil {
 			return err
 		}
 	}
@@ -69,168 +68,71 @@ func (l *launcher) discard(nsdir int, inst naming.Instance) error {
 const maxStackedCaptures = 16
 
 // unmountNSFile detaches every namespace mounted on name. The file is opened
-// without following symlinks (a FIFO does not block: O_NONBLOCK) and its
-// filesystem checked on the descriptor before each unmount: only an nsfs (or,
-// from older kernels, procfs) mount is ever unmounted, by a path in the
-// root-only /run/snapd/ns that umount2 does not follow as a symlink.
-func (l *launcher) unmountNSFile(nsdir int, name string) error {
-	display := layout.NSDir + "/" + name
+// without following symlinks (trusted.EntryAt) and its filesystem checked
+// on the descriptor before each unmount: only an nsfs (or, from older
+// kernels, procfs) mount is ever unmounted, by a path in the root-only
+// /run/snapd/ns that umount2 does not follow as a symlink.
+func (s *session) unmountNSFile(nsdir *desc.FD, name string) error {
+	display := nsdir.Path(name)
 	for i := 0; i < maxStackedCaptures; i++ {
-		fd, err := unix.Openat(nsdir, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		f, err := trusted.EntryAt(nsdir, name)
 		if err != nil {
-			l.debugf("leaving %s alone: %v", display, err)
+			s.debugf("leaving %s alone: %v", display, err)
 			return nil
 		}
 		var st unix.Stat_t
-		ferr := unix.Fstat(fd, &st)
-		magic, merr := fsMagic(fd)
-		unix.Close(fd)
+		ferr := unix.Fstat(f.Fd(), &st)
+		magic, merr := trusted.FSMagic(f)
+		f.Close()
 		if ferr != nil || merr != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
-			l.debugf("leaving %s alone: not a regular file", display)
+			s.debugf("leaving %s alone: not a regular file", display)
 			return nil
 		}
 		if magic != unix.NSFS_MAGIC && magic != unix.PROC_SUPER_MAGIC {
 			return nil // a plain file: nothing (more) mounted
 		}
-		if err := l.unmountNS(display); err != nil {
+		if err := s.priv.UnmountNS(display); err != nil {
 			return err
 		}
 	}
 	return fmt.Errorf("cannot unmount %s: more than %d namespaces stacked on it", display, maxStackedCaptures)
 }
 
-func readDirNames(dirfd int) ([]string, error) {
-	// A new descriptor: getdents moves the offset of the one it reads.
-	fd, err := unix.Openat(dirfd, ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
+// Discarder is the launcher's code that snap-discard-ns runs (package
+// launcher/discardns): as root, but like the launcher, each action raising
+// exactly its capabilities (init emptied the effective set of every
+// thread), a missing lock file made through the verified /proc.
+type Discarder struct{ s *session }
+
+// NewDiscarder acquires the privilege of the calling process and opens
+// /proc; Close writes the debug log.
+func NewDiscarder(debug bool) (*Discarder, error) {
+	l := &launcher{debug: debug}
+	var err error
+	if l.priv, err = privop.Acquire(unix.Getuid(), l.debugLog()); err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
-	var names []string
-	buf := make([]byte, 16<<10)
-	for {
-		n, err := unix.ReadDirent(fd, buf)
-		if err != nil {
-			return nil, err
-		}
-		if n == 0 {
-			return names, nil
-		}
-		_, _, names = unix.ParseDirent(buf[:n], -1, names)
+	privop.SetUmask(0)
+	s := &session{launcher: l}
+	if s.host.proc, err = trusted.Proc(); err != nil {
+		return nil, err
 	}
+	return &Discarder{s}, nil
 }
 
-// DiscardMain is snap-discard-ns, command-line compatible with snapd's:
-//
-//	snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE
-//
-// It is a root-only tool (neither setuid nor installed with capabilities).
-// It takes the per-snap lock itself or, with either option (snapd ≥ 2.74
-// passes --snap-already-locked while it holds the lock during a refresh,
-// snap-confine --from-snap-confine), checks that its caller holds it. A
-// missing /run/snapd/ns is success.
-func DiscardMain(args []string) int {
-	if err := discardMain(args); err != nil {
-		fail(err)
-		return 1
-	}
-	return 0
+// Lock takes the snap's lock name in lockdir (lock); release releases it.
+func (d *Discarder) Lock(lockdir *desc.FD, name string) (release func(), err error) {
+	lock, err := d.s.lock(lockdir, name)
+	return func() { unlock(lock) }, err
 }
 
-// parseDiscardArgs returns the instance name and whether the caller holds
-// the snap's lock, or the text to print (help, version).
-func parseDiscardArgs(args []string) (instance string, locked bool, print string, err error) {
-	switch {
-	case len(args) == 2 && (args[1] == "--help" || args[1] == "-h"):
-		return "", false, help.SnapDiscardNS.Help, nil
-	case len(args) == 2 && args[1] == "--version":
-		return "", false, "snap-discard-ns " + Version + "\n", nil
-	case len(args) == 2 && !strings.HasPrefix(args[1], "-"):
-		return args[1], false, "", nil
-	case len(args) == 3 && (args[1] == "--from-snap-confine" || args[1] == "--snap-already-locked"):
-		return args[2], true, "", nil
-	}
-	return "", false, "", errors.New("cannot discard: usage: snap-discard-ns [--from-snap-confine|--snap-already-locked] INSTANCE (see --help)")
+// Discard discards inst's namespaces in nsdir (discard).
+func (d *Discarder) Discard(nsdir *desc.FD, inst naming.Instance) error {
+	return d.s.discard(nsdir, inst)
 }
 
-func discardMain(args []string) error {
-	name, fromSnapConfine, print, err := parseDiscardArgs(args)
-	if err != nil {
-		return err
-	}
-	if print != "" {
-		unix.Write(1, []byte(print))
-		return nil
-	}
-	inst, err := naming.ParseInstance(name)
-	if err != nil {
-		return err
-	}
-	if unix.Geteuid() != 0 {
-		return errors.New("cannot discard: snap-discard-ns must run as root")
-	}
-	debug := os.Getenv("SNAPD_DEBUG") == "1" || os.Getenv("SNAPD_DEBUG") == "yes"
-	l := &launcher{debug: debug, procfd: -1, cwdfd: -1, ruid: unix.Getuid()}
-	defer l.flushStderr()
-	// Root, but like the launcher's: each action raises exactly its
-	// capabilities (init emptied the effective set of every thread).
-	if err := l.initCaps(); err != nil {
-		return err
-	}
-	unix.Umask(0)
-	// A missing lock file is made through the verified /proc.
-	if l.procfd, err = openProc(); err != nil {
-		return err
-	}
-	defer unix.Close(l.procfd)
-	nsdir, err := openDirPath(layout.NSDir)
-	if errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	defer unix.Close(nsdir)
-	lockdir, err := openDirPath(layout.LockDir)
-	switch {
-	case err == nil:
-		defer unix.Close(lockdir)
-	case errors.Is(err, unix.ENOENT) && !fromSnapConfine:
-		lockdir = -1 // no lock directory: no launch can be under way
-	default:
-		return err
-	}
-	name, display := layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst)
-	if fromSnapConfine {
-		if err := checkLockHeld(lockdir, name, display); err != nil {
-			return err
-		}
-	} else if lockdir >= 0 {
-		lock, err := l.lock(lockdir, name, display)
-		if err != nil {
-			return err
-		}
-		defer unlock(lock)
-	}
-	return l.discard(nsdir, inst)
-}
-
-// checkLockHeld verifies that someone (the calling snap-confine) holds the
-// per-snap lock: a non-blocking attempt through a new open file description
-// must fail.
-func checkLockHeld(lockdir int, name, display string) error {
-	fd, err := unix.Openat(lockdir, name, unix.O_RDWR|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return fmt.Errorf("cannot discard: the caller should hold %s: cannot open it: %w", display, err)
-	}
-	defer unix.Close(fd)
-	err = unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
-	if err == nil {
-		unix.Flock(fd, unix.LOCK_UN)
-		return fmt.Errorf("cannot discard: %s is not held by the caller", display)
-	}
-	if err != unix.EWOULDBLOCK {
-		return fmt.Errorf("cannot check %s: %w", display, err)
-	}
-	return nil
+// Close releases what it opened and writes the debug log.
+func (d *Discarder) Close() {
+	d.s.close()
+	d.s.flushStderr()
 }

@@ -9,6 +9,10 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/shared/desc"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 func TestOpenDirPathRefusesSymlinkComponents(t *testing.T) {
@@ -19,14 +23,14 @@ func TestOpenDirPathRefusesSymlinkComponents(t *testing.T) {
 	if err := os.Symlink(filepath.Join(dir, "real"), filepath.Join(dir, "link")); err != nil {
 		t.Fatal(err)
 	}
-	fd, err := openDirPath(filepath.Join(dir, "real/sub") + "/")
+	d, err := trusted.Path(filepath.Join(dir, "real/sub") + "/")
 	if err != nil {
 		t.Fatalf("a real path is refused: %v", err)
 	}
-	unix.Close(fd)
+	d.Close()
 	for _, p := range []string{"link/sub", "link", "real/../link/sub"} {
-		if fd, err := openDirPath(filepath.Join(dir, p)); err == nil {
-			unix.Close(fd)
+		if d, err := trusted.Path(filepath.Join(dir, p)); err == nil {
+			d.Close()
 			t.Errorf("%s: a path through a symlink was opened", p)
 		}
 	}
@@ -68,12 +72,13 @@ func TestCheckRootOwned(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer unix.Close(fd)
-			var fix func(int, uint32) error
+			d := desc.New(fd, path)
+			defer d.Close()
+			var fix func(*desc.FD, uint32) error
 			if tc.fix {
-				fix = (&launcher{}).fixOwnerMode
+				fix = (&privop.Privileges{}).FixOwner
 			}
-			err = checkRootOwned(fd, unix.S_IFDIR, tc.want, path, fix)
+			err = checkRootOwned(d, unix.S_IFDIR, tc.want, fix)
 			if tc.err == "" {
 				if err != nil {
 					t.Fatal(err)
@@ -98,8 +103,9 @@ func TestCheckRootOwnedRefusesWrongType(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fd)
-	if err := checkRootOwned(fd, unix.S_IFREG, 0o600, dir, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+	d := desc.New(fd, dir)
+	defer d.Close()
+	if err := checkRootOwned(d, unix.S_IFREG, 0o600, nil); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Fatalf("a directory passed as a regular file: %v", err)
 	}
 }

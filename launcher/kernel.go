@@ -3,39 +3,24 @@
 package launcher
 
 import (
-	"github.com/snapns/snapns/planner"
 	"path/filepath"
-	"runtime"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/resolve"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
-// The launcher runs on Linux 5.4 and later. Where the kernel has a newer
-// interface that says or does something more directly, it is used; where
-// it does not, an older one that keeps the same property (SECURITY.md,
-// "Kernels before 6.8"):
-//
-//	interface                          since  without it
-//	open_tree, move_mount              5.2    mount(2) on /proc/self/fd/N (bootstrap.go, the old-API path)
-//	openat2 and RESOLVE_*              5.6    a walk of one O_PATH|O_NOFOLLOW component at a time (shared/resolve)
-//	STATX_ATTR_MOUNT_ROOT              5.8    the mount ids of the directory and its parent (mountRoot)
-//	BPF maps charged to the memcg      5.11   RLIMIT_MEMLOCK raised around the device map and program (devcgroup.go)
-//	mount_setattr                      5.12   mount(2) on /proc/self/fd/N, as for open_tree
-//	bpf(2) unprivileged, but for       5.19   CAP_SYS_ADMIN raised for every bpf(2) call where
-//	  creation, where it is disabled          unprivileged BPF is disabled (bpfGated)
-//	BPF_F_PATH_FD                      6.5    BPF_OBJ_GET/BPF_OBJ_PIN by a /proc/self/fd/N path
-//	NS_GET_MNTNS_ID                    6.8    the namespace's nsfs inode (identify)
-//
-// Each is looked for once per launch, at its first use, from the kernel's
-// own answer to a call it must refuse for another reason when it has the
-// interface (never from the version string): ENOSYS means the call is
-// missing, and so does EPERM before any check of privilege, which only a
-// seccomp filter older than the call gives (a container runtime's).
-// Nothing the caller controls can choose the older path: the answers come
-// from the kernel, and the older paths are as safe.
+// The launcher runs on Linux 5.4 and later: where the kernel lacks a newer
+// interface, an older one keeps the same property (SECURITY.md §4.7 has
+// the table and why each holds). Each is looked for once per launch, at
+// its first use, from the kernel's own answer to a call it must refuse
+// for another reason when it has the interface, never from the version
+// string: ENOSYS, or EPERM before any check of privilege (a container's
+// seccomp filter), means it is missing.
 
 // feature is a probe's answer: unknown until asked, then have or lack.
 type feature int8
@@ -51,7 +36,6 @@ var kernel struct {
 	mountAPI  feature
 	nsIDs     feature
 	bpfPathFD feature
-	bpfGated  feature
 }
 
 // probe answers f once with ask.
@@ -75,8 +59,7 @@ func missing(errno unix.Errno) bool { return errno == unix.ENOSYS || errno == un
 // included.
 func haveMountAPI() bool {
 	return probe(&kernel.mountAPI, func() bool {
-		_, _, e1 := unix.Syscall(unix.SYS_OPEN_TREE, ^uintptr(0), 0, 1<<31)
-		_, _, e2 := unix.Syscall6(unix.SYS_MOUNT_SETATTR, ^uintptr(0), 0, 1<<31, 0, 0, 0)
+		e1, e2 := privop.ProbeMountAPI()
 		return !missing(e1) && !missing(e2)
 	})
 }
@@ -88,52 +71,16 @@ func haveMountAPI() bool {
 // every unprivileged bpf(2) (EPERM).
 func haveBPFPathFD() bool {
 	return probe(&kernel.bpfPathFD, func() bool {
-		empty := []byte{0}
-		var a bpfAttr
-		a.ptr(0, unsafe.Pointer(&empty[0]))
-		a.u32(12, unix.BPF_F_PATH_FD)
-		a.u32(16, ^uint32(0))
-		_, err := bpfSys(unix.BPF_OBJ_GET, &a)
-		runtime.KeepAlive(empty)
+		err := privop.ProbeBPFPathFD()
 		return err == unix.ENOENT || err == unix.EBADF
 	})
 }
 
-// bpfGated reports whether the kernel refuses every bpf(2) call to a
-// caller without CAP_SYS_ADMIN (or CAP_BPF): kernels before 5.19 where
-// kernel.unprivileged_bpf_disabled is set, the default of Debian, Ubuntu
-// and RHEL; since 5.19 it gates only the creation of maps and programs.
-// There the actions of policy.Spec's GatedBPF raise CAP_SYS_ADMIN as
-// well. Asked without privilege (no capability is effective outside an
-// action), with BPF_OBJ_GET_INFO_BY_FD of no descriptor, which a kernel
-// that lets the call through refuses for the descriptor (EBADF). A
-// seccomp filter's EPERM reads as gated too, and then raising changes
-// nothing.
-func bpfGated() bool {
-	return probe(&kernel.bpfGated, func() bool {
-		var a bpfAttr
-		a.u32(0, ^uint32(0))
-		_, err := bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a)
-		return err == unix.EPERM
-	})
-}
-
-// identify returns the identity of the namespace nsfd (an nsfs file).
-//
-// A namespace's id (NS_GET_MNTNS_ID, Linux 6.8) is unique and never
-// reused; on older kernels the inode number of its nsfs file is unique
-// among the namespaces alive at one time, which every preserved namespace
-// is (its bind mount keeps it): another namespace bound over a preserved
-// one's file has another inode, as it has another id. What the inode gives
-// up is the past: once a namespace is gone its number may be handed to a
-// new one, so a record that outlives its namespace could match a later
-// one. The launcher never lets a record outlive its namespace (a discard
-// removes the namespaces first, then their info files, and a per-user
-// layer goes with the snap's namespace); only someone who can unmount in
-// /run/snapd/ns (root) can make one, and then the worst is a user's own
-// stale layer of the same snap (captured.go says more).
-func identify(nsfd int) (planner.Identity, error) {
-	id, err := mountNSID(nsfd)
+// identify returns the identity of the namespace ns: its id
+// (NS_GET_MNTNS_ID, Linux 6.8), or before, its nsfs inode (SECURITY.md
+// §4.7 says why an inode does as well for what the launcher compares).
+func identify(ns *desc.FD) (planner.Identity, error) {
+	id, err := mountNSID(ns)
 	if err != nil {
 		return planner.Identity{}, err
 	}
@@ -141,7 +88,7 @@ func identify(nsfd int) (planner.Identity, error) {
 		return planner.Identity{ID: id}, nil
 	}
 	var st unix.Stat_t
-	if err := unix.Fstat(nsfd, &st); err != nil {
+	if err := unix.Fstat(ns.Fd(), &st); err != nil {
 		return planner.Identity{}, err
 	}
 	return planner.Identity{Inode: st.Ino}, nil
@@ -151,11 +98,11 @@ func identify(nsfd int) (planner.Identity, error) {
 // namespace, or 0 on kernels without NS_GET_MNTNS_ID (before 6.8: the
 // ioctl is unknown to nsfs, ENOTTY), which also predate the id ordering
 // that unshareAbove works around.
-func mountNSID(nsfd int) (uint64, error) {
+func mountNSID(ns *desc.FD) (uint64, error) {
 	if kernel.nsIDs == lack {
 		return 0, nil
 	}
-	id, err := unix.IoctlGetUint64(nsfd, unix.NS_GET_MNTNS_ID)
+	id, err := unix.IoctlGetUint64(ns.Fd(), unix.NS_GET_MNTNS_ID)
 	if err == unix.ENOTTY || err == unix.EINVAL {
 		kernel.nsIDs = lack
 		return 0, nil
@@ -167,22 +114,22 @@ func mountNSID(nsfd int) (uint64, error) {
 }
 
 // mountRoot is resolve.MountRoot through the launcher's verified /proc.
-func (l *launcher) mountRoot(parent, child int) (bool, error) {
-	return resolve.MountRoot(l.procfd, parent, child)
+func (s *session) mountRoot(parent, child *desc.FD) (bool, error) {
+	return resolve.MountRoot(s.host.proc.Fd(), parent.Fd(), child.Fd())
 }
 
 // isMountPoint reports whether the directory at the absolute path, walked
 // without following symlinks, is the root of a mount (mountRoot).
-func (l *launcher) isMountPoint(path string) (bool, error) {
-	parent, err := openDirPath(filepath.Dir(path))
+func (s *session) isMountPoint(path string) (bool, error) {
+	parent, err := trusted.Path(filepath.Dir(path))
 	if err != nil {
 		return false, err
 	}
-	defer unix.Close(parent)
-	child, err := unix.Openat(parent, filepath.Base(path), unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer parent.Close()
+	child, err := trusted.DirEntryAt(parent, filepath.Base(path))
 	if err != nil {
 		return false, err
 	}
-	defer unix.Close(child)
-	return l.mountRoot(parent, child)
+	defer child.Close()
+	return s.mountRoot(parent, child)
 }

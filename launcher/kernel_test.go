@@ -15,8 +15,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
+	"github.com/snapns/snapns/shared/trusted"
 	"github.com/snapns/snapns/tests/kernelsim"
 )
 
@@ -62,14 +65,14 @@ func onPrivateThread(t *testing.T, simulated bool, fn func() error) {
 	}
 }
 
-func testProcFD(t *testing.T) int {
+func testProc(t *testing.T) *desc.FD {
 	t.Helper()
-	fd, err := openProc()
+	proc, err := trusted.Proc()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { unix.Close(fd) })
-	return fd
+	t.Cleanup(func() { proc.Close() })
+	return proc
 }
 
 // Linux 5.4's statx has no STATX_ATTR_MOUNT_ROOT: mountRoot then compares
@@ -79,7 +82,7 @@ func testProcFD(t *testing.T) int {
 func TestMountRootWithoutStatxAttribute(t *testing.T) {
 	needRoot(t)
 	simulated := kernelsim.Simulate(t, kernelsim.StatxMountRoot)
-	l := &launcher{procfd: testProcFD(t), debug: true}
+	l := &session{launcher: &launcher{debug: true}, host: host{proc: testProc(t)}}
 	dir := t.TempDir()
 	onPrivateThread(t, simulated, func() error {
 		for _, d := range []string{"tmpfs", "self", "plain"} {
@@ -95,18 +98,20 @@ func TestMountRootWithoutStatxAttribute(t *testing.T) {
 			return err
 		}
 		defer unix.Unmount(filepath.Join(dir, "self"), unix.MNT_DETACH)
-		parent, err := unix.Open(dir, dirFlags, 0)
+		fd, err := unix.Open(dir, dirFlags, 0)
 		if err != nil {
 			return err
 		}
-		defer unix.Close(parent)
+		parent := desc.New(fd, dir)
+		defer parent.Close()
 		for name, want := range map[string]bool{"tmpfs": true, "self": true, "plain": false} {
-			child, err := unix.Openat(parent, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+			fd, err := unix.Openat(parent.Fd(), name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 			if err != nil {
 				return err
 			}
+			child := desc.New(fd, name)
 			got, err := l.mountRoot(parent, child)
-			unix.Close(child)
+			child.Close()
 			if err != nil || got != want {
 				t.Errorf("%s: mount root %t (%v), want %t", name, got, err, want)
 			}
@@ -122,13 +127,14 @@ func TestMountRootWithoutStatxAttribute(t *testing.T) {
 // inode: recorded, verified, and compared as a layer's parent.
 func TestNamespaceIdentityWithoutIDs(t *testing.T) {
 	simulated := kernelsim.Simulate(t, kernelsim.MountNSID)
-	nsfd, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open("/proc/thread-self/ns/mnt", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(nsfd)
+	nsfd := desc.New(fd, "the test's mount namespace")
+	defer nsfd.Close()
 	var st unix.Stat_t
-	if err := unix.Fstat(nsfd, &st); err != nil {
+	if err := unix.Fstat(fd, &st); err != nil {
 		t.Fatal(err)
 	}
 	id, err := identify(nsfd)
@@ -148,14 +154,18 @@ func TestNamespaceIdentityWithoutIDs(t *testing.T) {
 	if in.MountNSID != 0 || in.MountNSInode != st.Ino {
 		t.Fatalf("recorded %+v", in)
 	}
-	l := &launcher{}
-	if err := l.verifyCaptured(nsfd, nsfd, planner.Recorded(in)); err != nil {
+	owner, err := ownerOf(nsfd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := &session{launcher: &launcher{}, host: host{ns: nsfd, owner: owner}}
+	if err := l.verifyCaptured(nsfd, planner.Recorded(in)); err != nil {
 		t.Errorf("the namespace recorded is refused: %v", err)
 	}
-	if err := l.verifyCaptured(nsfd, nsfd, planner.Identity{Inode: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
+	if err := l.verifyCaptured(nsfd, planner.Identity{Inode: st.Ino + 1}); err == nil || !strings.Contains(err.Error(), "inode") {
 		t.Errorf("another inode is accepted: %v", err)
 	}
-	if err := l.verifyCaptured(nsfd, nsfd, planner.Identity{ID: 5}); err == nil {
+	if err := l.verifyCaptured(nsfd, planner.Identity{ID: 5}); err == nil {
 		t.Error("an id recorded on another kernel is accepted without ids to check it")
 	}
 	layer := info.Info{ParentMountNSID: id.ID, ParentMountNSInode: id.Inode}
@@ -173,75 +183,6 @@ func TestMountAPIProbe(t *testing.T) {
 	}
 }
 
-// Before Linux 6.5 bpf(2) refuses BPF_F_PATH_FD: the device map is pinned
-// and opened by its /proc/self/fd path instead, in the same root-only
-// directory, and the object fetched is the one pinned.
-func TestDeviceMapByPathWithoutPathFD(t *testing.T) {
-	needRoot(t)
-	simulated := kernelsim.Simulate(t, kernelsim.BPFPathFD)
-	if got := haveBPFPathFD(); got == simulated {
-		t.Fatalf("haveBPFPathFD() = %t", got)
-	}
-	procfd := testProcFD(t)
-	dir := t.TempDir()
-	onPrivateThread(t, simulated, func() error {
-		if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
-			return err
-		}
-		defer unix.Unmount(dir, unix.MNT_DETACH)
-		snap, err := unix.Open(dir, dirFlags, 0)
-		if err != nil {
-			return err
-		}
-		defer unix.Close(snap)
-		mapfd, err := bpfMapCreate(unix.BPF_MAP_TYPE_HASH, 9, 1, 16, "fallback_test")
-		if err != nil {
-			return err
-		}
-		defer unix.Close(mapfd)
-		if err := bpfObjPinAt(mapfd, snap, "at"); (err == unix.EINVAL) != simulated {
-			t.Errorf("BPF_F_PATH_FD pin: %v", err)
-		}
-		if err := bpfObjPinPath(mapfd, snap, "path"); err != nil {
-			t.Fatalf("pin by path: %v", err)
-		}
-		entry, err := unix.Openat(snap, "path", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-		if err != nil {
-			t.Fatalf("the pin is not in the directory: %v", err)
-		}
-		defer unix.Close(entry)
-		got, err := bpfObjGetPath(procfd, entry)
-		if err != nil {
-			t.Fatalf("get by path: %v", err)
-		}
-		defer unix.Close(got)
-		if mapID(t, got) != mapID(t, mapfd) {
-			t.Error("the map fetched by path is not the one pinned")
-		}
-		if fd, err := bpfObjGetAt(procfd, entry); (err == unix.EINVAL) != simulated {
-			t.Errorf("BPF_F_PATH_FD get: %v", err)
-		} else if err == nil {
-			unix.Close(fd)
-		}
-		return nil
-	})
-}
-
-// mapID is the kernel's id of a BPF map (bpf_map_info.id).
-func mapID(t *testing.T, fd int) uint32 {
-	t.Helper()
-	var mi [80]byte
-	var a bpfAttr
-	a.u32(0, uint32(fd))
-	a.u32(4, uint32(len(mi)))
-	a.ptr(8, unsafe.Pointer(&mi[0]))
-	if _, err := bpfSys(unix.BPF_OBJ_GET_INFO_BY_FD, &a); err != nil {
-		t.Fatal(err)
-	}
-	runtime.KeepAlive(&mi)
-	return binary.NativeEndian.Uint32(mi[4:])
-}
-
 // Before Linux 5.11 a BPF map is charged to RLIMIT_MEMLOCK: with Debian
 // 11's soft limit of 64 KiB the kernel refuses it; the launcher raises the
 // limit to snap-confine's 512 KiB (the hard one too when it holds
@@ -257,11 +198,10 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &orig, nil)
-	_, prm, _, err := getCaps()
-	if err != nil {
-		t.Fatal(err)
-	}
-	sysResource := !capsOf([]policy.Cap{policy.CapSysResource}).and(prm).empty()
+	// As the launcher unprivileged: nothing is raised, and without
+	// cap_sys_resource held the hard limit stays.
+	priv := &privop.Privileges{}
+	sysResource := priv.Holds(policy.CapSysResource)
 	for _, tc := range []struct {
 		name   string
 		caller unix.Rlimit
@@ -281,12 +221,13 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		if err := unix.Prlimit(0, unix.RLIMIT_MEMLOCK, &tc.caller, nil); err != nil {
 			t.Fatal(err)
 		}
-		l := &launcher{debug: true, permitted: prm}
+		l := &session{launcher: &launcher{debug: true, priv: priv}}
 		var mem memlock
 		var during unix.Rlimit
-		fd, err := l.withMemlock(&mem, func() (int, error) {
+		m, err := l.withMemlock(&mem, func() (*desc.FD, error) {
 			unix.Prlimit(0, unix.RLIMIT_MEMLOCK, nil, &during)
-			return bpfMapCreate(unix.BPF_MAP_TYPE_HASH, 9, 1, 1000, "memlock_test")
+			fd, err := createTestMap()
+			return desc.New(fd, "the test map"), err
 		})
 		switch {
 		case tc.fails && (err == nil || !strings.Contains(err.Error(), "cap_sys_resource")):
@@ -298,9 +239,7 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		case !tc.fails && mem.raised != simulated:
 			t.Errorf("%s: raised %t on a kernel that %s BPF maps to RLIMIT_MEMLOCK", tc.name, mem.raised, map[bool]string{true: "charges", false: "does not charge"}[simulated])
 		}
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+		m.Close()
 		if err := mem.restore(); err != nil {
 			t.Fatal(err)
 		}
@@ -311,4 +250,19 @@ func TestMemlockIsRaisedOnlyWhereTheKernelChargesIt(t *testing.T) {
 		}
 		t.Logf("%s: %s", tc.name, l.stderr)
 	}
+}
+
+// createTestMap creates a small BPF hash map, unpinned, as the device map
+// is created.
+func createTestMap() (int, error) {
+	var attr [128]byte
+	binary.NativeEndian.PutUint32(attr[0:], unix.BPF_MAP_TYPE_HASH)
+	binary.NativeEndian.PutUint32(attr[4:], 9)
+	binary.NativeEndian.PutUint32(attr[8:], 1)
+	binary.NativeEndian.PutUint32(attr[12:], 1000)
+	fd, _, errno := unix.Syscall(unix.SYS_BPF, unix.BPF_MAP_CREATE, uintptr(unsafe.Pointer(&attr[0])), unsafe.Sizeof(attr))
+	if errno != 0 {
+		return -1, errno
+	}
+	return int(fd), nil
 }

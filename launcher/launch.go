@@ -5,131 +5,139 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/seccomp/profile"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/shared/stale"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // A launch is a loop: the launcher asks the planner (planner.Decide) what
-// to do with the facts it has gathered, gathers what the plan says it
-// needs next (Plan.Need), in the order it can (the seccomp profile in pid
-// 1's mount namespace; the snap's facts under its lock, after the global
-// set-up; then what only some launches need), and asks again, until the
-// plan needs nothing more or refuses. Then it executes the plan's steps,
-// through the actions, and nothing else: every decision is the planner's,
-// on facts the launcher read itself, with its privileges, under its
-// locks. snap-ns gathers the same facts without privilege and prints the
-// same plan.
+// to do with the facts it has, gathers what the plan needs next
+// (Plan.Need), in the order it can (the seccomp profile in pid 1's
+// namespace, the snap's facts under its lock, then what only some launches
+// need), and asks again until the plan needs nothing more or refuses; then
+// it executes the plan's steps, through the actions. snap-ns gathers the
+// same facts without privilege and prints the same plan.
 
-// session holds what the launcher opened while it gathered facts, for the
-// steps that act on it; close releases everything, the locks last.
+// session is one launch: the facts gathered for the planner, what the
+// launcher opened to gather them and to execute the plan (closed, the
+// locks last, before the handover), and what the handover takes from it.
+// Each step gets what it needs from it by name: nothing of the launch is
+// kept on the launcher.
 type session struct {
-	hostNS         int   // pid 1's mount namespace
-	nsdir, lockdir int   // /run/snapd/ns, /run/snapd/lock
-	locks          []int // the snap's lock, then the caller's per-user lock
-	snapNS, userNS int   // the preserved namespace and per-user layer found, -1 for none
-	baseDir        *os.File
-	helper         helper
+	*launcher
+	facts planner.Facts
+	aa    gather.AppArmor // what AppArmor detection found, at start
+	host  host            // pid 1's namespace, once the launcher is in it (enterHost)
+
+	nsdir, lockdir *desc.FD   // /run/snapd/ns, /run/snapd/lock
+	locks          []*desc.FD // the snap's lock, then the caller's per-user lock
+	snapNS, userNS *desc.FD   // the preserved namespace and per-user layer found, nil for none
+	baseDir        *desc.FD   // the base snap's revision, as resolved
+	helper         helper     // snap-update-ns
+
+	profile   bpf.Profile // the app's seccomp profile, loaded last
+	cookie    string      // the snap's cookie for snapctl, "" if none
+	cwdByPath bool        // the classic app got a namespace of its own: its directory is looked up again
 }
 
-func newSession() *session {
-	return &session{hostNS: -1, nsdir: -1, lockdir: -1, snapNS: -1, userNS: -1, helper: helper{fd: -1}}
-}
-
-func (s *session) close() {
-	for _, fd := range []int{s.userNS, s.snapNS, s.nsdir, s.lockdir, s.hostNS} {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+// release closes what the launch opened, the locks last; pid 1's /proc
+// stays for the handover.
+func (s *session) release() {
+	for _, d := range []*desc.FD{s.userNS, s.snapNS, s.nsdir, s.lockdir, s.host.ns, s.baseDir, s.helper.bin} {
+		d.Close()
 	}
-	if s.baseDir != nil {
-		s.baseDir.Close()
-	}
-	s.helper.close()
 	for i := len(s.locks) - 1; i >= 0; i-- {
 		unlock(s.locks[i])
 	}
-	*s = *newSession()
+	s.locks = nil
+}
+
+// close releases everything, /proc too.
+func (s *session) close() {
+	s.release()
+	s.host.proc.Close()
 }
 
 // decideAndExecute is the loop above. It returns with every lock released
 // and the main thread in the app's namespace.
-func (l *launcher) decideAndExecute() error {
-	s := newSession()
-	defer s.close()
+func (s *session) decideAndExecute() error {
+	defer s.release()
 	for {
-		p := planner.Decide(l.facts, l.mode)
+		p := planner.Decide(s.facts, s.priv.Mode())
 		if p.Refusal != nil {
 			return p.Refusal
 		}
 		if p.Need.Any() {
-			if err := l.gather(p.Need, s); err != nil {
+			if err := s.gather(p.Need); err != nil {
 				return err
 			}
 			continue
 		}
-		if l.debug {
-			for _, step := range p.Steps(l.facts) {
-				l.debugf("plan: %s", step)
+		if s.debug {
+			for _, step := range p.Steps(s.facts) {
+				s.debugf("plan: %s", step)
 			}
 		}
-		return l.execute(p, s)
+		return s.execute(p)
 	}
 }
 
 // gather reads the facts need asks for.
-func (l *launcher) gather(need planner.Need, s *session) error {
-	f := &l.facts
+func (s *session) gather(need planner.Need) error {
+	f := &s.facts
 	if need.Seccomp {
-		if !l.launch.Classic {
+		if !s.launch.Classic {
 			// The namespace work needs a thread with an fs_struct of
 			// its own, in pid 1's namespace: everything from here on
 			// is read there.
-			if err := unshareFS(); err != nil {
+			if err := privop.UnshareFS(); err != nil {
 				return err
 			}
-			var err error
-			if s.hostNS, err = l.reassociate(); err != nil {
+			if err := s.enterHost(); err != nil {
 				return err
 			}
-			if err := l.gatherFeatures(); err != nil {
+			if err := s.gatherFeatures(); err != nil {
 				return err
 			}
 		}
-		f.Seccomp = l.readSeccomp()
+		s.profile, f.Seccomp = s.readSeccomp()
 		// A hook keeps the SNAP_COOKIE snapd gave it, as with
 		// snap-confine.
-		if !l.launch.Tag.IsHook() {
-			l.readCookie()
+		if !s.launch.Tag.IsHook() {
+			s.cookie = s.readCookie()
 		}
 	}
 	if need.Snap {
-		if err := l.gatherSnap(s); err != nil {
+		if err := s.gatherSnap(); err != nil {
 			return err
 		}
 	}
 	if need.TaggedDevices {
-		if err := l.gatherDevices(); err != nil {
+		if err := s.gatherDevices(); err != nil {
 			return err
 		}
 	}
 	if need.Occupancy {
-		busy, why, err := gather.Occupied(layout.CgroupDir, l.launch.Instance)
+		busy, why, err := gather.Occupied(layout.CgroupDir, s.launch.Instance)
 		if err != nil {
 			return err
 		}
 		f.Snap.Preserved.Occupancy = &planner.Occupancy{Busy: busy, Why: why}
 	}
 	if need.Inspection {
-		mounts, err := l.inspectNamespace(s.snapNS)
+		mounts, err := s.inspectNamespace(s.snapNS)
 		if err != nil {
 			return err
 		}
@@ -137,27 +145,27 @@ func (l *launcher) gather(need planner.Need, s *session) error {
 	}
 	if need.UpdateNS {
 		var err error
-		if s.helper, err = l.openHelper(); err != nil {
+		if s.helper, err = s.openHelper(); err != nil {
 			return err
 		}
-		u := &planner.UpdateNS{Path: s.helper.path, Installed: s.helper.fd >= 0}
-		u.Profile, u.UserProfile = gather.MountProfiles(l.launch.Instance)
+		u := &planner.UpdateNS{Path: s.helper.path, Installed: s.helper.bin != nil}
+		u.Profile, u.UserProfile = gather.MountProfiles(s.launch.Instance)
 		f.Snap.UpdateNS = u
 	}
 	return nil
 }
 
 // gatherFeatures reads snapd's feature flags.
-func (l *launcher) gatherFeatures() error {
+func (s *session) gatherFeatures() error {
 	var err error
-	if l.facts.Features, err = gather.Features(); err != nil {
+	if s.facts.Features, err = gather.Features(); err != nil {
 		return err
 	}
-	if l.facts.Features.Parallel {
-		l.debugf("feature %s is on", layout.ParallelInstancesFeature)
+	if s.facts.Features.Parallel {
+		s.debugf("feature %s is on", layout.ParallelInstancesFeature)
 	}
-	if l.facts.Features.PerUser {
-		l.debugf("feature %s is on", layout.PerUserFeature)
+	if s.facts.Features.PerUser {
+		s.debugf("feature %s is on", layout.PerUserFeature)
 	}
 	return nil
 }
@@ -165,118 +173,114 @@ func (l *launcher) gatherFeatures() error {
 // gatherSnap does snap-confine's global set-up of pid 1's namespace, takes
 // the snap's lock and the caller's per-user lock, in that order (SECURITY.md,
 // locks), and reads the snap's facts under them.
-func (l *launcher) gatherSnap(s *session) error {
+func (s *session) gatherSnap() error {
 	var err error
-	if s.nsdir, s.lockdir, err = l.initRunDirs(); err != nil {
+	if s.nsdir, s.lockdir, err = s.initRunDirs(); err != nil {
 		return err
 	}
 	// The rest of snap-confine's global initialisation: the snap mount
 	// directory shared, and with the parallel-instances feature /snap and
 	// /var/snap shared mount points (parallel.go), for confined snaps too.
-	if err := l.ensureSharedSnapMount(s.lockdir); err != nil {
+	if err := s.ensureSharedSnapMount(); err != nil {
 		return err
 	}
-	if l.facts.Features.Parallel {
-		if err := l.ensureSnapDirMounts(s.lockdir); err != nil {
+	if s.facts.Features.Parallel {
+		if err := s.ensureSnapDirMounts(); err != nil {
 			return err
 		}
 	}
-	inst := l.launch.Instance
-	lock, err := l.lock(s.lockdir, layout.LockName(inst), layout.LockDir+"/"+layout.LockName(inst))
-	if err != nil {
-		return err
+	inst, uid := s.launch.Instance, uint32(s.caller.uid)
+	names := []string{layout.LockName(inst)}
+	if uid != 0 {
+		names = append(names, layout.UserLockName(inst, uid))
 	}
-	s.locks = append(s.locks, lock)
-	if l.ruid != 0 {
-		name := layout.UserLockName(inst, uint32(l.ruid))
-		lock, err := l.lock(s.lockdir, name, layout.LockDir+"/"+name)
+	for _, name := range names {
+		lock, err := s.lock(s.lockdir, name)
 		if err != nil {
 			return err
 		}
 		s.locks = append(s.locks, lock)
 	}
 
-	h := &l.facts.Host
+	h := &s.facts.Host
 	h.Distro, h.DebianLike = gather.Distro()
-	h.SnapDir = l.snapDir
-	l.debugf("host is %s, snaps in %s", h.Distro, h.SnapDir)
+	h.SnapDir = s.host.snapDir
+	s.debugf("host is %s, snaps in %s", h.Distro, h.SnapDir)
 	if h.InContainer, err = gather.InContainer(); err != nil {
 		return err
 	}
-	if h.Hierarchy, err = l.cgroupHierarchy(); err != nil {
+	if h.Hierarchy, err = gather.Hierarchy(); err != nil {
 		return err
 	}
 	snap := &planner.Snap{Removing: gather.Removing(inst)}
-	snap.Base, s.baseDir = gather.Base(l.procfd, l.snapDir, l.launch.Base)
+	snap.Base, s.baseDir = gather.Base(s.host.proc, s.host.snapDir, s.launch.Base)
 	if b := snap.Base; b.Err == nil {
-		if b.Name != l.launch.Base {
-			l.debugf("falling back to base snap %q instead of unavailable %q", b.Name, l.launch.Base)
+		if b.Name != s.launch.Base {
+			s.debugf("falling back to base snap %q instead of unavailable %q", b.Name, s.launch.Base)
 		}
-		l.debugf("base snap %s: revision %s on device %d:%d", b.Name, b.Revision, unix.Major(b.Device), unix.Minor(b.Device))
+		s.debugf("base snap %s: revision %s on device %d:%d", b.Name, b.Revision, unix.Major(b.Device), unix.Minor(b.Device))
 	}
 	if snap.Homedirs, err = gather.Homedirs(); err != nil {
 		return err
 	}
 	if !h.InContainer {
-		snap.Devices.Settings, snap.Devices.SettingsErr = l.readDeviceSettings()
+		snap.Devices.Settings, snap.Devices.SettingsErr = s.readDeviceSettings(s.facts.Seccomp)
 	}
-	if s.snapNS, snap.Preserved, err = l.preserved(s, layout.MountNSName(inst), layout.InfoName(inst)); err != nil {
+	if s.snapNS, snap.Preserved, err = s.preserved(layout.MountNSName(inst), layout.InfoName(inst)); err != nil {
 		return err
 	}
-	if l.ruid != 0 && l.facts.Features.PerUser {
-		uid := uint32(l.ruid)
-		if s.userNS, snap.UserLayer, err = l.preserved(s, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid)); err != nil {
+	if uid != 0 && s.facts.Features.PerUser {
+		if s.userNS, snap.UserLayer, err = s.preserved(layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid)); err != nil {
 			return err
 		}
 	}
-	l.facts.Snap = snap
+	s.facts.Snap = snap
 	return nil
 }
 
-// preserved opens the preserved namespace name of /run/snapd/ns (-1 when
+// preserved opens the preserved namespace name of /run/snapd/ns (nil when
 // there is none) and reads its facts: its info file, whether it is the one
 // captured there (verifyCaptured), its identity.
-func (l *launcher) preserved(s *session, name, infoName string) (int, planner.Preserved, error) {
+func (s *session) preserved(name, infoName string) (*desc.FD, planner.Preserved, error) {
 	var pre planner.Preserved
-	fd, err := gather.OpenNS(l.procfd, s.nsdir, name)
-	if err != nil || fd < 0 {
+	ns, err := trusted.PreservedNS(s.host.proc, s.nsdir, name)
+	if err != nil || ns == nil {
 		if err == nil {
-			l.debugf("no preserved mount namespace at %s/%s", layout.NSDir, name)
+			s.debugf("no preserved mount namespace at %s", s.nsdir.Path(name))
 		}
-		return -1, pre, err
+		return nil, pre, err
 	}
 	pre.Present = true
-	display := layout.NSDir + "/" + infoName
 	var why string
-	if pre.Info, pre.HaveInfo, why = gather.Info(s.nsdir, infoName, display); !pre.HaveInfo {
-		l.debugf("no usable info file: %s", why)
+	if pre.Info, pre.HaveInfo, why = gather.Info(s.nsdir, infoName); !pre.HaveInfo {
+		s.debugf("no usable info file: %s", why)
 	}
 	// Before anything else, and before an inspection enters it.
-	if err := l.verifyCaptured(s.hostNS, fd, planner.Recorded(pre.Info)); err != nil {
+	if err := s.verifyCaptured(ns, planner.Recorded(pre.Info)); err != nil {
 		pre.NotOurs = err.Error()
-		return fd, pre, nil
+		return ns, pre, nil
 	}
-	if pre.Identity, err = identify(fd); err != nil {
-		unix.Close(fd)
-		return -1, pre, fmt.Errorf("cannot get the id of %s/%s: %w", layout.NSDir, name, err)
+	if pre.Identity, err = identify(ns); err != nil {
+		ns.Close()
+		return nil, pre, fmt.Errorf("cannot get the id of %s: %w", ns.Name(), err)
 	}
-	return fd, pre, nil
+	return ns, pre, nil
 }
 
 // gatherDevices reads the devices udev tagged for the app, the host's
 // extra nodes and, on cgroup v2, the launcher's own cgroup.
-func (l *launcher) gatherDevices() error {
-	d := &l.facts.Snap.Devices
-	tag := l.launch.Tag.String()
+func (s *session) gatherDevices() error {
+	d := &s.facts.Snap.Devices
+	tag := s.launch.Tag.String()
 	tagged, err := gather.TaggedDevices(devcgroup.UdevTag(tag), func(name, why string) {
-		l.debugf("skipping device %s: %s", name, why)
+		s.debugf("skipping device %s: %s", name, why)
 	})
 	if err != nil {
 		return fmt.Errorf("cannot set up the device cgroup of %s: %w", tag, err)
 	}
 	d.Tagged, d.Extra = &tagged, gather.ExtraDevices()
-	if l.facts.Host.Hierarchy == devcgroup.V2 {
-		self, err := readProcFile(l.procfd, "self/cgroup", devcgroup.MaxCgroupFileSize)
+	if s.facts.Host.Hierarchy == devcgroup.V2 {
+		self, err := trusted.ProcFile(s.host.proc, "self/cgroup", devcgroup.MaxCgroupFileSize)
 		if err != nil {
 			return err
 		}
@@ -287,20 +291,17 @@ func (l *launcher) gatherDevices() error {
 	return nil
 }
 
-// inspectNamespace reads the mount table of the preserved namespace nsfd
-// as a stream (mountinfo.Scan: any number of mounts, of any size, as users'
-// mounts propagate into it), keeping only the entries an inspection looks
-// at (stale.Relevant), on a throwaway thread that joins it
-// (onThrowawayThread), so the rest of the launcher never leaves pid 1's
-// namespace and nothing is forked.
-func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
-	cur := l.facts.Current()
+// inspectNamespace reads the preserved namespace's mount table as a
+// stream (mountinfo.Scan: of any size), keeping what an inspection looks at
+// (stale.Relevant), on a throwaway thread that joins it.
+func (s *session) inspectNamespace(ns *desc.FD) ([]mountinfo.Entry, error) {
+	cur := s.facts.Current()
 	kept, err := onThrowawayThread("inspect the preserved namespace", func() ([]mountinfo.Entry, error) {
-		if err := l.inspect(nsfd); err != nil {
+		if err := s.priv.Inspect(ns); err != nil {
 			return nil, err
 		}
 		kept := []mountinfo.Entry{}
-		return kept, l.scanMountTable("the preserved namespace's mountinfo", func(e mountinfo.Entry) error {
+		return kept, s.scanMountTable("the preserved namespace's mountinfo", func(e mountinfo.Entry) error {
 			if stale.Relevant(e, cur) {
 				if len(kept) == maxInspected {
 					return fmt.Errorf("more than %d mounts of the base or home directories", maxInspected)
@@ -313,7 +314,7 @@ func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.debugf("inspected the preserved namespace: %d mounts of the base or home directories", len(kept))
+	s.debugf("inspected the preserved namespace: %d mounts of the base or home directories", len(kept))
 	return kept, nil
 }
 
@@ -321,36 +322,34 @@ func (l *launcher) inspectNamespace(nsfd int) ([]mountinfo.Entry, error) {
 // and home directories, a handful of times.
 const maxInspected = 4096
 
-// Device settings wait bounds, as snap-confine's: the settings file is
-// waited for under the per-snap lock (DEVICES_FILE_MAX_WAIT, 120 s,
-// whatever the environment says), so the caller may shorten the wait
-// (SNAP_CONFINE_MAX_PROFILE_WAIT) but never hold the lock longer than
-// snap-confine would.
+// deviceSettingsMaxWait is snap-confine's DEVICES_FILE_MAX_WAIT: the file
+// is waited for under the per-snap lock, so the caller may shorten the wait
+// (SNAP_CONFINE_MAX_PROFILE_WAIT) but never make it longer.
 const deviceSettingsMaxWait = 120 * time.Second
 
 // readDeviceSettings reads snapd's settings file of the instance, waiting
-// for it as snap-confine does. A snapd that writes .bin profiles may be
-// older than the file (snapd 2.62 started writing it): then there is
-// nothing to wait for, and its snap-confine set up a device cgroup only
-// for tagged devices.
-func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
-	display := devcgroup.SettingsDir + "/" + devcgroup.SettingsName(l.launch.Instance.String())
+// for it as snap-confine does. A snapd that writes .bin profiles (seccomp,
+// the profile read before) may be older than the file (snapd 2.62 started
+// writing it): then there is nothing to wait for, and its snap-confine
+// set up a device cgroup only for tagged devices.
+func (s *session) readDeviceSettings(seccomp *planner.Seccomp) (devcgroup.Settings, error) {
+	display := devcgroup.SettingsDir + "/" + devcgroup.SettingsName(s.launch.Instance.String())
 	var wait *profileWait
 	defer wait.stop()
 	for {
-		settings, err := gather.DeviceSettings(l.launch.Instance)
+		settings, err := gather.DeviceSettings(s.launch.Instance)
 		if !errors.Is(err, unix.ENOENT) {
 			return settings, err
 		}
-		if l.legacySnapd() {
-			l.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: as snapd 2.61", display)
+		if seccomp != nil && profile.Format(seccomp.Format).Legacy() {
+			s.debugf("no %s, and the seccomp profile is a .bin of snapd 2.63 or older: as snapd 2.61", display)
 			return devcgroup.Settings{OldSnapd: true}, nil
 		}
 		if wait == nil {
 			if wait, err = startProfileWait(deviceSettingsMaxWait); err != nil {
 				return devcgroup.Settings{}, err
 			}
-			l.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), display)
+			s.debugf("waiting up to %s for %s", wait.deadline.Sub(wait.start), display)
 		}
 		if err := wait.next(); err != nil {
 			return devcgroup.Settings{}, fmt.Errorf("cannot open %s: %w", display, err)
@@ -360,69 +359,69 @@ func (l *launcher) readDeviceSettings() (devcgroup.Settings, error) {
 
 // execute carries the plan out. A confined launch leaves the main thread
 // in the app's namespace.
-func (l *launcher) execute(p planner.Plan, s *session) error {
-	if l.launch.Classic {
-		return l.classicNamespace(p.Classic)
+func (s *session) execute(p planner.Plan) error {
+	if s.launch.Classic {
+		return s.classicNamespace(p.Classic)
 	}
 	// The device cgroup is set up under the per-snap lock, before the
 	// namespace, as snap-confine 2.77 does.
 	if p.Devices.Set {
-		if err := l.deviceCgroup(p.Devices); err != nil {
-			return fmt.Errorf("cannot set up the device cgroup of %s: %w", l.launch.Tag, err)
+		if err := s.deviceCgroup(p.Devices); err != nil {
+			return fmt.Errorf("cannot set up the device cgroup of %s: %w", s.launch.Tag, err)
 		}
 	}
-	inst := l.launch.Instance
-	snapNS, display := s.snapNS, "the preserved mount namespace "+layout.NSDir+"/"+layout.MountNSName(inst)
-	snapID := l.facts.Snap.Preserved.Identity
+	inst := s.launch.Instance
+	snapNS := s.snapNS.Rename("the preserved mount namespace " + s.nsdir.Path(layout.MountNSName(inst)))
+	snapID := s.facts.Snap.Preserved.Identity
 	if p.Namespace.Action == planner.NamespaceRebuild {
-		l.debugf("discarding the preserved mount namespace: %s", p.Namespace.Why)
-		unix.Close(s.snapNS)
-		s.snapNS, snapNS = -1, -1
+		s.debugf("discarding the preserved mount namespace: %s", p.Namespace.Why)
 		// Per-user layers go with it.
-		unix.Close(s.userNS)
-		s.userNS = -1
-		if err := l.discard(s.nsdir, inst); err != nil {
+		s.snapNS.Close()
+		s.userNS.Close()
+		s.snapNS, s.userNS = nil, nil
+		if err := s.discard(s.nsdir, inst); err != nil {
 			return err
 		}
 	}
 	if p.Namespace.Action == planner.NamespaceRebuild || p.Namespace.Action == planner.NamespaceCreate {
 		var err error
-		if snapNS, snapID, err = l.createAndPreserve(s, p.Root); err != nil {
+		if s.snapNS, snapID, err = s.createAndPreserve(p.Root); err != nil {
 			return err
 		}
-		s.snapNS, display = snapNS, "the new mount namespace"
-		l.ensureVoidDir()
+		snapNS = s.snapNS
+		s.ensureVoidDir()
 	}
 	// A non-root caller's app runs in a per-user layer on top of the
 	// snap's namespace; root's runs in the snap's namespace itself.
 	final := snapNS
+	userNS := s.nsdir.Path(layout.UserMountNSName(inst, uint32(s.caller.uid)))
 	switch p.PerUser.Action {
 	case planner.PerUserJoin:
-		final, display = s.userNS, "the preserved per-user mount namespace "+layout.NSDir+"/"+layout.UserMountNSName(inst, uint32(l.ruid))
+		final = s.userNS.Rename("the preserved per-user mount namespace " + userNS)
 	case planner.PerUserEphemeral:
-		nsfd, _, err := l.newUserNamespace(snapNS, 0, s.helper, p.PerUser.UpdateNS)
+		ns, _, err := s.newUserNamespace(snapNS, 0, p.PerUser.UpdateNS)
 		if err != nil {
 			return err
 		}
-		s.userNS, final, display = nsfd, nsfd, "a new, ephemeral per-user mount namespace (the per-user-mount-namespace feature is off)"
+		s.userNS, final = ns, ns.Rename("a new, ephemeral per-user mount namespace (the per-user-mount-namespace feature is off)")
 	case planner.PerUserCreate:
-		if p.PerUser.Discard && s.userNS >= 0 {
-			l.debugf("discarding the preserved per-user mount namespace: %s", p.PerUser.Why)
-			unix.Close(s.userNS)
-			s.userNS = -1
-			if err := l.discardUserLayer(s.nsdir); err != nil {
+		if p.PerUser.Discard && s.userNS != nil {
+			s.debugf("discarding the preserved per-user mount namespace: %s", p.PerUser.Why)
+			s.userNS.Close()
+			s.userNS = nil
+			if err := s.discardUserLayer(); err != nil {
 				return err
 			}
 		}
-		nsfd, err := l.createUserLayer(s, snapNS, snapID, p.PerUser.UpdateNS)
+		ns, err := s.createUserLayer(snapNS, snapID, p.PerUser.UpdateNS)
 		if err != nil {
 			return err
 		}
-		s.userNS, final, display = nsfd, nsfd, "the new per-user mount namespace "+layout.NSDir+"/"+layout.UserMountNSName(inst, uint32(l.ruid))
+		s.userNS, final = ns, ns.Rename("the new per-user mount namespace "+userNS)
 	}
-	if err := l.join(final, display); err != nil {
+	if err := s.priv.Join(final); err != nil {
 		return err
 	}
-	l.debugf("joined %s", display)
+	s.debugf("joined %s", final.Name())
 	return nil
 }

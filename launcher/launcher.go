@@ -3,23 +3,15 @@
 // Package launcher is the privileged half of snapns, installed as snapd's
 // snap-confine: it takes snap-confine's command line as untrusted input,
 // gathers the facts of the launch itself, asks the planner what to do
-// (planner.Decide, pure) and executes only that plan, through its closed
-// set of privileged actions, before it drops every privilege and execs the
-// target (launch.go).
+// (planner.Decide, pure), executes only that plan through its closed set of
+// actions (package privop), drops every privilege and execs the target.
 //
-// The threat it answers: snap-confine is setuid root (or has file
-// capabilities), so whoever runs it controls its argv, environment,
-// descriptors, working directory, limits, signals and timing. The promise:
-// for every command line, the launcher does nothing that the same user
-// could not have had it do through an honest one (as snapd runs it). It
-// re-derives every path from validated names (shared/layout), re-checks
-// every file it uses on the descriptor, and makes its privileged syscalls
-// only in actions.go, one function per policy.Op.
-//
-// Threads: the main goroutine is locked to the main thread from init, which
-// unshares CLONE_FS so that setns(CLONE_NEWNS) is allowed; the namespace work
-// and the final exec happen on that thread. A new namespace is made on a
-// second, throwaway thread (see create.go).
+// The promise: whoever runs it controls its argv, environment, descriptors,
+// working directory, limits, signals and timing, and yet for every command
+// line it does nothing the same user could not have had it do through an
+// honest one (SECURITY.md §1). The main goroutine is locked to the main
+// thread from init; the namespace work and the final exec happen on that
+// thread, a new namespace on a throwaway one (create.go).
 package launcher
 
 import (
@@ -28,15 +20,14 @@ import (
 	"runtime"
 	"slices"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/launcher/nodump"
+	"github.com/snapns/snapns/launcher/privop"
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
-	"github.com/snapns/snapns/seccomp/bpf"
-	"github.com/snapns/snapns/shared/gather"
+	"github.com/snapns/snapns/shared/desc"
 )
 
 func init() {
@@ -47,8 +38,8 @@ func init() {
 	reexecWithoutRuntimeEnv(os.Args)
 	// Then, while the process has the fewest threads (the lock below
 	// starts the runtime's template thread): no thread keeps an effective
-	// capability (caps.go).
-	emptyEffectiveErr = emptyEffectiveEverywhere()
+	// capability (privop).
+	privop.EmptyEffectiveEverywhere()
 	// The namespace work and the exec must happen on one known thread: a
 	// mount namespace belongs to a thread, and execve keeps only the
 	// calling thread. init runs on the main goroutine, so this pins it.
@@ -58,34 +49,16 @@ func init() {
 // Version is set at build time.
 var Version = "dev"
 
-// launcher holds what one launch knows: the caller's credentials, its
-// validated command line, and the facts gathered so far.
+// launcher is one run of the launcher: who called it (caller), its
+// privilege (privop), the validated command line and its own output. None
+// of it changes once run has read it; what a launch learns and opens is a
+// session's (launch.go).
 type launcher struct {
+	caller caller
+	priv   *privop.Privileges // the launcher's privilege, and its actions
 	launch planner.Launch
 	target []string
-	env    []string
 	debug  bool
-	// facts are what the launcher has gathered so far (launch.go).
-	facts planner.Facts
-
-	ruid, rgid int
-	groups     []int
-	umask      int    // the caller's, restored right before the exec
-	cwd        string // the caller's working directory, "" if unknown
-	cwdfd      int    // O_PATH descriptor of it, for classic plans; -1 if none
-	cookie     string // the snap's cookie for snapctl, "" if none
-
-	profile     bpf.Profile     // the app's seccomp profile, loaded last
-	secure      bool            // the kernel's AT_SECURE: the launch raised privilege
-	aa          gather.AppArmor // what AppArmor detection found
-	mode        planner.Install // how the launcher got its privilege
-	permitted   capSet          // the launcher's permitted capabilities
-	inheritable capSet          // the caller's inheritable set, left as it was
-
-	procfd    int        // the verified /proc of pid 1's namespace
-	hostOwner *nsOwner   // the user namespace owning pid 1's mount namespace, once known
-	snapDir   string     // the host's snap mount directory, probed in pid 1's namespace (reassociate)
-	old       *oldMounts // the bootstrap's staging area where the new mount API is missing (bootstrap_old.go)
 
 	// stderr holds what the launcher and its helper have to say until no
 	// lock is held any more: the caller owns fd 2 and can make a write to
@@ -93,6 +66,44 @@ type launcher struct {
 	// terminal), which must never happen while other users wait for a
 	// lock.
 	stderr []byte
+}
+
+// caller is who runs the launcher and what the process inherited from
+// them besides the command line, read once at start.
+type caller struct {
+	uid, gid int
+	groups   []int
+	umask    int      // cleared at start, theirs again right before the exec
+	cwd      string   // their working directory, "" if unknown
+	cwdDir   *desc.FD // it, O_PATH, for classic launches; nil if none
+	env      []string // their environment (callerEnv)
+	secure   bool     // the kernel's AT_SECURE: the launch raised privilege
+}
+
+// readCaller reads the caller of this process. Its umask is cleared
+// (every file the launcher creates gets exactly its mode) while every
+// thread still shares the fs_struct. Its working directory is a path to
+// re-enter after the namespace changed and, for classic launches, a
+// descriptor.
+func readCaller(classic bool) (caller, error) {
+	secure := atSecure()
+	c := caller{uid: unix.Getuid(), gid: unix.Getgid(), umask: privop.SetUmask(0), env: callerEnv(secure), secure: secure}
+	if err := checkCallerIDs(c.uid, c.gid); err != nil {
+		return c, err
+	}
+	var err error
+	if c.groups, err = unix.Getgroups(); err != nil {
+		return c, fmt.Errorf("cannot get supplementary groups: %w", err)
+	}
+	if wd, err := unix.Getwd(); err == nil {
+		c.cwd = wd
+	}
+	if classic {
+		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
+			c.cwdDir = desc.New(fd, c.cwd)
+		}
+	}
+	return c, nil
 }
 
 // maxDeferredStderr bounds what is kept for stderr; the rest is dropped.
@@ -105,7 +116,7 @@ func Main(args []string) (status int) {
 		fail(fmt.Errorf("cannot make the launcher non-dumpable: %w", nodump.Err))
 		return 1
 	}
-	l := &launcher{procfd: -1, cwdfd: -1}
+	l := &launcher{}
 	defer func() {
 		if r := recover(); r != nil {
 			l.flushStderr()
@@ -122,34 +133,26 @@ func Main(args []string) (status int) {
 }
 
 // reexecWithoutRuntimeEnv executes the launcher again with the Go runtime's
-// variables (policy.RuntimeEnv) renamed when the caller set any: the
-// runtime has acted on them already, and some (GODEBUG=schedtrace=1 with a
-// blocked stderr) could stall the launcher later, while it holds a lock.
-// It is the first thing the package's initialiser does, so none of the
-// launcher's code runs under them. The new image is non-dumpable as the
-// first was (package nodump). The app gets them back as the caller set
-// them. snapd sets none of them, so this costs an exec only for callers
-// who set them themselves.
+// variables (policy.RuntimeEnv) renamed when the caller set any, before any
+// of the launcher's code runs: the runtime has acted on them, and some
+// (GODEBUG=schedtrace=1 with a blocked stderr) could stall the launcher
+// while it holds a lock. The app gets them back (SECURITY.md §6); snapd
+// sets none, so only such callers pay for the exec.
 func reexecWithoutRuntimeEnv(args []string) {
 	env, found := policy.SaveRuntimeEnv(callerEnv(atSecure()))
 	if !found {
 		return
 	}
-	err := syscall.Exec("/proc/self/exe", args, env)
+	err := privop.Reexec(args, env)
 	fail(fmt.Errorf("cannot re-execute without the Go runtime's variables: %w", err))
 	os.Exit(1)
 }
 
 // callerEnv is the environment the caller passed. In secure mode the
-// runtime has replaced GOTRACEBACK with its own "none", or added that, in
-// its copy of the environment before main; the caller's own value, if any,
-// is still in the process's initial environment block, which
-// /proc/self/environ reads (the runtime never writes it), so that one is
-// taken instead. It only ever reaches the app, as snap-confine passes it;
-// the launcher has not acted on it. The file is root's 0400 in a
-// non-dumpable process: the setuid install reads it as its owner; the
-// file-capability one, with no capability effective yet, cannot, and the
-// caller's value is lost (SECURITY.md §9).
+// runtime has put its own GOTRACEBACK in its copy; the caller's, if any,
+// is taken from the initial environment block (/proc/self/environ, root's
+// 0400 in a non-dumpable process: the file-capability install cannot read
+// it, SECURITY.md §9). It only ever reaches the app.
 func callerEnv(secure bool) []string {
 	env := os.Environ()
 	if secure {
@@ -172,7 +175,7 @@ func initialEnv(prefix string) (string, bool) {
 	if err != nil {
 		return "", false
 	}
-	defer unix.Close(fd)
+	defer desc.New(fd, "/proc/self/environ").Close()
 	buf := make([]byte, 0, 16<<10)
 	for len(buf) < maxEnviron {
 		if len(buf) == cap(buf) {
@@ -235,66 +238,38 @@ func (l *launcher) run(args []string) error {
 		unix.Write(1, []byte(version))
 		return nil
 	}
-	l.secure = atSecure()
 	l.launch = planner.Launch{Classic: p.Classic, Instance: p.Instance, Tag: p.Tag, Base: p.Base}
-	l.target, l.env, l.debug = p.Target(), callerEnv(l.secure), p.Debug
-	// Every file and directory the launcher creates gets exactly the mode
-	// it asks for, whatever umask the caller chose (umask 002 would
-	// otherwise make root's directories group-writable). umask lives in
-	// the fs_struct every thread still shares at this point.
-	l.umask = unix.Umask(0)
-	l.ruid, l.rgid = unix.Getuid(), unix.Getgid()
-	if err := checkCallerIDs(l.ruid, l.rgid); err != nil {
+	l.target, l.debug = p.Target(), p.Debug
+	if l.caller, err = readCaller(p.Classic); err != nil {
 		return err
 	}
-	l.groups, err = unix.Getgroups()
-	if err != nil {
-		return fmt.Errorf("cannot get supplementary groups: %w", err)
-	}
-	// The caller's working directory: a path to re-enter as the caller
-	// after the namespace changed (getcwd fails for an unreachable one),
-	// and, for classic launches, which stay where they are, a descriptor.
-	if wd, err := unix.Getwd(); err == nil {
-		l.cwd = wd
-	}
-	if p.Classic {
-		if fd, err := unix.Open(".", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0); err == nil {
-			l.cwdfd = fd
-		}
-	}
+	c := &l.caller
 	l.debugf("launch: classic=%t instance=%s tag=%s base=%s", p.Classic, p.Instance, p.Tag, p.Base)
-	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", l.ruid, l.rgid, l.groups, unix.Geteuid(), l.cwd)
-
-	l.facts = planner.Facts{Launch: l.launch, CallerUID: uint32(l.ruid)}
-	if err := l.initCaps(); err != nil {
+	l.debugf("caller: uid=%d gid=%d groups=%v euid=%d cwd=%q", c.uid, c.gid, c.groups, unix.Geteuid(), c.cwd)
+	if l.priv, err = privop.Acquire(c.uid, l.debugLog()); err != nil {
 		return err
 	}
-	l.detectAppArmor()
+	s := &session{launcher: l, facts: planner.Facts{Launch: l.launch, CallerUID: uint32(c.uid)}}
+	defer s.close()
+	s.detectAppArmor()
 	if p.Classic {
 		// A classic app stays in the caller's namespace, where
 		// snap-confine reads the flags too.
-		if err := l.gatherFeatures(); err != nil {
+		if err := s.gatherFeatures(); err != nil {
 			return err
 		}
 	}
-	if err := l.decideAndExecute(); err != nil {
+	if err := s.decideAndExecute(); err != nil {
 		return err
 	}
-	return l.handover()
+	return s.handover()
 }
 
 // checkCallerIDs refuses a caller whose real uid or gid is (uid_t)-1 or
-// (uid_t)-2, first, before anything is created or mounted: a launch that
-// could only fail later would otherwise leave /run/snapd, a private /tmp or
-// a preserved namespace behind for an id no account has. -1 is the "leave
-// unchanged" value of setresuid(2), setresgid(2) and chown(2), so a drop to
-// it would keep root's ids (the kernel never gives it to a process, which
-// makes this check a defence in depth); -2 is the sentinel next to it that
-// userspace and filesystems use for "no id" (NFS's nfsnobody), never an id
-// snapd runs a snap as.
-//
-// The ids are compared as the kernel's 32-bit uid_t, so that a 32-bit int
-// (where Getuid returns -2) and a 64-bit one (4294967294) agree.
+// -2 before anything is created: -1 is chown's and setresuid's "leave
+// unchanged" (a drop to it would keep root's ids; the kernel never gives
+// it, so this is defence in depth), -2 the "no id" next to it (NFS's
+// nfsnobody). Compared as the kernel's 32-bit uid_t, whatever int's size.
 func checkCallerIDs(uid, gid int) error {
 	invalid := func(id int) bool { return uint32(id) == ^uint32(0) || uint32(id) == ^uint32(1) }
 	if invalid(uid) {
@@ -323,6 +298,14 @@ func atSecure() bool {
 		}
 	}
 	return true
+}
+
+// debugLog is debugf for privop, nil without a debug log.
+func (l *launcher) debugLog() func(format string, args ...any) {
+	if !l.debug {
+		return nil
+	}
+	return l.debugf
 }
 
 func (l *launcher) debugf(format string, args ...any) {

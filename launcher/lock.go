@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 )
 
@@ -19,32 +20,32 @@ const lockTimeout = 30 * time.Second
 // lock takes an exclusive flock(2) on name in the root-owned lock directory,
 // creating the lock file (0600 root:root) when missing. The lock is released
 // when the descriptor is closed, so a killed launcher never leaves one stuck.
-func (l *launcher) lock(lockdir int, name, display string) (int, error) {
-	fd, err := l.ensureRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode, "lock file "+display)
+func (s *session) lock(lockdir *desc.FD, name string) (*desc.FD, error) {
+	f, err := s.ensureRootFile(lockdir, name, unix.O_RDWR, layout.LockFileMode)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	if err := checkRootOwned(fd, unix.S_IFREG, layout.LockFileMode, display, l.fixOwnerMode); err != nil {
-		unix.Close(fd)
-		return -1, err
+	if err := checkRootOwned(f, unix.S_IFREG, layout.LockFileMode, s.priv.FixOwner); err != nil {
+		f.Close()
+		return nil, err
 	}
 	// Poll with a short backoff rather than block: a blocked flock cannot
 	// be given a deadline without signals.
 	deadline := time.Now().Add(lockTimeout)
 	wait := 500 * time.Microsecond
 	for {
-		err := unix.Flock(fd, unix.LOCK_EX|unix.LOCK_NB)
+		err := unix.Flock(f.Fd(), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			l.debugf("locked %s", display)
-			return fd, nil
+			s.debugf("locked %s", f.Name())
+			return f, nil
 		}
 		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			unix.Close(fd)
-			return -1, fmt.Errorf("cannot lock %s: %w", display, err)
+			f.Close()
+			return nil, fmt.Errorf("cannot lock %s: %w", f.Name(), err)
 		}
 		if time.Now().After(deadline) {
-			unix.Close(fd)
-			return -1, fmt.Errorf("cannot lock %s: still held by another process after %s", display, lockTimeout)
+			f.Close()
+			return nil, fmt.Errorf("cannot lock %s: still held by another process after %s", f.Name(), lockTimeout)
 		}
 		time.Sleep(wait)
 		if wait < 20*time.Millisecond {
@@ -54,7 +55,7 @@ func (l *launcher) lock(lockdir int, name, display string) (int, error) {
 }
 
 // unlock releases a lock taken by lock.
-func unlock(fd int) {
-	unix.Flock(fd, unix.LOCK_UN)
-	unix.Close(fd)
+func unlock(f *desc.FD) {
+	unix.Flock(f.Fd(), unix.LOCK_UN)
+	f.Close()
 }

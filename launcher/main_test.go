@@ -4,7 +4,11 @@ package launcher
 
 import (
 	"os"
+	"syscall"
 	"testing"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
 )
 
 // TestMain gives the test process root's effective capabilities back: the
@@ -13,8 +17,13 @@ import (
 // Under the race detector (cgo) neither call is possible and init's failed:
 // nothing was emptied.
 func TestMain(m *testing.M) {
-	if _, prm, inh, err := getCaps(); err == nil && !prm.empty() {
-		setCapsAllThreads(prm, prm, inh)
+	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
+	var data [2]unix.CapUserData
+	if unix.Capget(&hdr, &data[0]) == nil && (data[0].Permitted != 0 || data[1].Permitted != 0) {
+		for i := range data {
+			data[i].Effective = data[i].Permitted
+		}
+		syscall.AllThreadsSyscall(unix.SYS_CAPSET, uintptr(unsafe.Pointer(&hdr)), uintptr(unsafe.Pointer(&data[0])), 0)
 	}
 	os.Exit(m.Run())
 }

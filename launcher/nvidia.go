@@ -13,25 +13,22 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
 // The host's NVIDIA driver in the snap's root, as snap-confine 2.77's
-// sc_mount_nvidia_driver makes it visible on a classic host, in the new
-// namespace before pivot_root: policy/nvidia.go decides which files, from
-// what is read here; the mounts are actions (actions.go). Everything read
-// of the host is read without privilege, through descriptors, without
-// following symlinks: the library and vendor directories must be root's
-// and writable by nobody else all the way from "/" (trusted.OpenDir), or
-// they are left out; the entries found there are only inspected
-// (lstat, readlink), never opened. The farms made of them are symlinks,
-// which grant nothing: the app reaches a file through them only as it
-// could through /var/lib/snapd/hostfs.
+// sc_mount_nvidia_driver makes it visible on a classic host, before
+// pivot_root (SECURITY.md §4.8): policy/nvidia.go decides which files from
+// what is read here, without privilege, through directories of root's
+// writable by nobody else all the way (trusted.OpenDir), their entries
+// only inspected (lstat, readlink). The farms are symlinks, which grant
+// nothing the app could not reach through /var/lib/snapd/hostfs.
 
 // mountNvidia makes the loaded NVIDIA driver visible below
 // /var/lib/snapd/lib in the new root (root); nothing when the nvidia module
 // is not loaded.
-func (l *launcher) mountNvidia(root int, b *build) error {
+func (b *builder) mountNvidia(root *desc.FD) error {
 	ver, loaded, err := readNvidiaVersion()
 	if err != nil || !loaded {
 		return err
@@ -44,33 +41,33 @@ func (l *launcher) mountNvidia(root int, b *build) error {
 		Is64Bit: bits.UintSize == 64,
 		Lib64:   isRealDir("/usr/lib64"),
 	}
-	l.debugf("NVIDIA driver %s is loaded; the host's libraries are in its %s layout", ver.Raw, h.Layout)
-	varlib, err := openInRoot(root, "/var/lib/snapd")
+	b.debugf("NVIDIA driver %s is loaded; the host's libraries are in its %s layout", ver.Raw, h.Layout)
+	varlib, err := trusted.InRoot(root, "/var/lib/snapd")
 	if err != nil {
-		return fmt.Errorf("cannot bootstrap on base snap %q: no /var/lib/snapd in it: %w", l.launch.Base, err)
+		return fmt.Errorf("cannot bootstrap on base snap %q: no /var/lib/snapd in it: %w", b.launch.Base, err)
 	}
-	lib, err := l.ensureRootDir(varlib, "lib", 0o755, policy.ExtraLibDir)
-	unix.Close(varlib)
+	lib, err := b.ensureRootDir(varlib, "lib", 0o755)
+	varlib.Close()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(lib)
-	dirs := &hostDirs{l: l, fds: map[string]int{}, names: map[string][]string{}}
+	defer lib.Close()
+	dirs := &hostDirs{debugf: b.debugf, dirs: map[string]*desc.FD{}, names: map[string][]string{}}
 	defer dirs.close()
 	if h.Layout == policy.NvidiaMultiarch {
 		// Libraries exported by snaps replace the host's driver.
-		if exported, err := l.mountGPUExports(lib, dirs); exported || err != nil {
+		if exported, err := b.mountGPUExports(lib, dirs); exported || err != nil {
 			return err
 		}
 	}
 	p := policy.PlanNvidia(h, dirs)
-	for _, b := range p.Binds {
-		if err := l.bindNvidiaDir(lib, b); err != nil {
+	for _, db := range p.Binds {
+		if err := b.bindNvidiaDir(lib, db); err != nil {
 			return err
 		}
 	}
 	for _, farm := range p.Farms {
-		if err := l.makeFarm(lib, farm, farm.Links(ver, dirs)); err != nil {
+		if err := b.makeFarm(lib, farm, farm.Links(ver, dirs)); err != nil {
 			return err
 		}
 	}
@@ -89,26 +86,16 @@ func readNvidiaVersion() (v policy.NvidiaVersion, loaded bool, err error) {
 	if err != nil {
 		return v, false, err
 	}
-	defer unix.Close(dir)
-	display := policy.NvidiaModuleDir + "/" + policy.NvidiaVersionFile
-	fd, err := unix.Openat(dir, policy.NvidiaVersionFile, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
+	defer dir.Close()
+	display := dir.Path(policy.NvidiaVersionFile)
+	data, err := trusted.ReadAttrAt(dir, policy.NvidiaVersionFile, 128)
+	if errors.Is(err, unix.ENOENT) {
 		return v, false, nil
 	}
 	if err != nil {
-		return v, false, fmt.Errorf("cannot open %s: %w", display, err)
+		return v, false, err
 	}
-	defer unix.Close(fd)
-	// sysfs gives every attribute a size of a page: read up to the bound.
-	if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
-		return v, false, fmt.Errorf("cannot use %s: it is %w", display, err)
-	}
-	buf := make([]byte, 128)
-	n, err := trusted.ReadFull(fd, buf)
-	if err != nil {
-		return v, false, fmt.Errorf("cannot read %s: %w", display, err)
-	}
-	if v, err = policy.ParseNvidiaVersion(buf[:n]); err != nil {
+	if v, err = policy.ParseNvidiaVersion(data); err != nil {
 		return v, false, fmt.Errorf("%w in %s", err, display)
 	}
 	return v, true, nil
@@ -125,53 +112,50 @@ func isRealDir(path string) bool {
 // root's and writable by nobody else all the way (trusted.OpenDir), and
 // everyone may list it.
 type hostDirs struct {
-	l     *launcher
-	fds   map[string]int // -1: missing or not trusted
-	names map[string][]string
+	debugf func(string, ...any)
+	dirs   map[string]*desc.FD // nil: missing or not trusted
+	names  map[string][]string
 }
 
-func (h *hostDirs) open(dir string) int {
-	if fd, ok := h.fds[dir]; ok {
-		return fd
+func (h *hostDirs) open(path string) *desc.FD {
+	if dir, ok := h.dirs[path]; ok {
+		return dir
 	}
-	fd, err := trusted.OpenDir(dir)
+	dir, err := trusted.OpenDir(path)
 	var st unix.Stat_t
-	if err == nil && (unix.Fstat(fd, &st) != nil || st.Mode&0o005 != 0o005) {
+	if err == nil && (unix.Fstat(dir.Fd(), &st) != nil || st.Mode&0o005 != 0o005) {
 		// Only what everyone may list: the setuid install opens as
 		// root's owner, and a farm shows the names it finds.
-		unix.Close(fd)
-		fd, err = -1, errors.New("not one everyone may list")
+		dir.Close()
+		dir, err = nil, errors.New("not one everyone may list")
 	}
-	if err != nil {
-		if !errors.Is(err, unix.ENOENT) {
-			h.l.debugf("leaving out %s: %v", dir, err)
-		}
-		fd = -1
+	if err != nil && !errors.Is(err, unix.ENOENT) {
+		h.debugf("leaving out %s: %v", path, err)
 	}
-	h.fds[dir] = fd
-	return fd
+	h.dirs[path] = dir
+	return dir
 }
 
-func (h *hostDirs) List(dir string) []string {
-	if names, ok := h.names[dir]; ok {
+func (h *hostDirs) List(path string) []string {
+	if names, ok := h.names[path]; ok {
 		return names
 	}
 	var names []string
-	if fd := h.open(dir); fd >= 0 {
+	if dir := h.open(path); dir != nil {
 		var err error
-		if names, err = readDirNames(fd); err != nil {
-			h.l.debugf("leaving out %s: cannot read it: %v", dir, err)
+		if names, err = trusted.Names(dir); err != nil {
+			h.debugf("leaving out %s: cannot read it: %v", path, err)
 			names = nil
 		}
 	}
-	h.names[dir] = names
+	h.names[path] = names
 	return names
 }
 
-func (h *hostDirs) Entry(dir, name string) (policy.EntryKind, string) {
-	fd := h.open(dir)
+func (h *hostDirs) Entry(path, name string) (policy.EntryKind, string) {
+	dir := h.open(path)
 	var st unix.Stat_t
-	if fd < 0 || unix.Fstatat(fd, name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
+	if dir == nil || unix.Fstatat(dir.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) != nil {
 		return policy.EntryOther, ""
 	}
 	switch st.Mode & unix.S_IFMT {
@@ -179,7 +163,7 @@ func (h *hostDirs) Entry(dir, name string) (policy.EntryKind, string) {
 		return policy.EntryFile, ""
 	case unix.S_IFLNK:
 		buf := make([]byte, unix.PathMax)
-		n, err := unix.Readlinkat(fd, name, buf)
+		n, err := unix.Readlinkat(dir.Fd(), name, buf)
 		if err != nil {
 			return policy.EntryOther, ""
 		}
@@ -189,26 +173,23 @@ func (h *hostDirs) Entry(dir, name string) (policy.EntryKind, string) {
 }
 
 func (h *hostDirs) close() {
-	for _, fd := range h.fds {
-		if fd >= 0 {
-			unix.Close(fd)
-		}
+	for _, dir := range h.dirs {
+		dir.Close()
 	}
 }
 
 // libDir makes sure dir (one or two components) exists below lib, the
 // host's /var/lib/snapd/lib as the new root shows it, root's 0755, as
 // snap-confine makes it there, and opens it.
-func (l *launcher) libDir(lib int, dir string) (int, error) {
-	cur, display := lib, policy.ExtraLibDir
+func (b *builder) libDir(lib *desc.FD, dir string) (*desc.FD, error) {
+	cur := lib
 	for _, name := range strings.Split(dir, "/") {
-		display += "/" + name
-		next, err := l.ensureRootDir(cur, name, 0o755, display)
+		next, err := b.ensureRootDir(cur, name, 0o755)
 		if cur != lib {
-			unix.Close(cur)
+			cur.Close()
 		}
 		if err != nil {
-			return -1, err
+			return nil, err
 		}
 		cur = next
 	}
@@ -217,56 +198,54 @@ func (l *launcher) libDir(lib int, dir string) (int, error) {
 
 // mountLibTmpfs mounts a new tmpfs on dir below lib and returns its root:
 // the tmpfs only this namespace sees over the host's directory.
-func (l *launcher) mountLibTmpfs(lib int, dir string) (int, error) {
-	display := policy.ExtraLibDir + "/" + dir
-	point, err := l.libDir(lib, dir)
+func (b *builder) mountLibTmpfs(lib *desc.FD, dir string) (*desc.FD, error) {
+	point, err := b.libDir(lib, dir)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	var under unix.Stat_t
-	err = unix.Fstat(point, &under)
+	err = unix.Fstat(point.Fd(), &under)
 	if err == nil {
-		err = l.mountGPUTmpfs(point, display)
+		err = b.priv.MountGPUTmpfs(point)
 	}
-	unix.Close(point)
+	point.Close()
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	parent, name := lib, dir
 	if i := strings.LastIndexByte(dir, '/'); i >= 0 {
-		if parent, err = openDirAt(lib, dir[:i], display); err != nil {
-			return -1, err
+		if parent, err = trusted.DirAt(lib, dir[:i]); err != nil {
+			return nil, err
 		}
-		defer unix.Close(parent)
+		defer parent.Close()
 		name = dir[i+1:]
 	}
-	tmp, err := openDirAt(parent, name, display)
+	tmp, err := trusted.DirAt(parent, name)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
 	var st unix.Stat_t
-	magic, merr := fsMagic(tmp)
-	if merr != nil || magic != unix.TMPFS_MAGIC || unix.Fstat(tmp, &st) != nil || st.Dev == under.Dev || st.Uid != 0 {
-		unix.Close(tmp)
-		return -1, fmt.Errorf("cannot use %s: it is not the tmpfs just mounted there", display)
+	magic, merr := trusted.FSMagic(tmp)
+	if merr != nil || magic != unix.TMPFS_MAGIC || unix.Fstat(tmp.Fd(), &st) != nil || st.Dev == under.Dev || st.Uid != 0 {
+		tmp.Close()
+		return nil, fmt.Errorf("cannot use %s: it is not the tmpfs just mounted there", lib.Path(dir))
 	}
 	return tmp, nil
 }
 
 // makeFarm mounts a tmpfs on the farm's directory, fills it with links
 // and makes it read-only.
-func (l *launcher) makeFarm(lib int, farm policy.Farm, links []policy.FarmLink) error {
-	display := policy.ExtraLibDir + "/" + farm.Dir
-	tmp, err := l.mountLibTmpfs(lib, farm.Dir)
+func (b *builder) makeFarm(lib *desc.FD, farm policy.Farm, links []policy.FarmLink) error {
+	tmp, err := b.mountLibTmpfs(lib, farm.Dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tmp)
-	subs := map[string]int{"": tmp}
+	defer tmp.Close()
+	subs := map[string]*desc.FD{"": tmp}
 	defer func() {
-		for sub, fd := range subs {
+		for sub, dir := range subs {
 			if sub != "" {
-				unix.Close(fd)
+				dir.Close()
 			}
 		}
 	}()
@@ -275,57 +254,57 @@ func (l *launcher) makeFarm(lib int, farm policy.Farm, links []policy.FarmLink) 
 		sub = strings.TrimSuffix(sub, "/")
 		dir, ok := subs[sub]
 		if !ok {
-			if err := l.mkRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
+			if err := b.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
 				return err
 			}
-			if dir, err = openDirAt(tmp, sub, display+"/"+sub); err != nil {
+			if dir, err = trusted.DirAt(tmp, sub); err != nil {
 				return err
 			}
 			subs[sub] = dir
 		}
-		if err := l.mkRootEntry(dir, name, unix.S_IFLNK, link.Target); err != nil {
+		if err := b.priv.MakeRootEntry(dir, name, unix.S_IFLNK, link.Target); err != nil {
 			return err
 		}
 	}
-	l.debugf("%s: %d links to the host's driver files", display, len(links))
-	return l.remountGPUReadOnly(tmp, display)
+	b.debugf("%s: %d links to the host's driver files", tmp.Name(), len(links))
+	return b.priv.RemountGPUReadOnly(tmp)
 }
 
 // bindNvidiaDir binds a host directory of the driver's (Ubuntu's old
 // /usr/lib/nvidia-<major>) on its directory below lib, read-only (a
 // snap's root could otherwise write to the host's driver through it),
 // when it exists and is root's.
-func (l *launcher) bindNvidiaDir(lib int, b policy.DirBind) error {
-	src, err := trusted.OpenDir(b.Source)
+func (b *builder) bindNvidiaDir(lib *desc.FD, db policy.DirBind) error {
+	src, err := trusted.OpenDir(db.Source)
 	if err != nil {
 		if !errors.Is(err, unix.ENOENT) {
-			l.debugf("leaving out %s: %v", b.Source, err)
+			b.debugf("leaving out %s: %v", db.Source, err)
 		}
 		return nil
 	}
-	defer unix.Close(src)
-	dst, err := l.libDir(lib, b.Dir)
+	defer src.Close()
+	dst, err := b.libDir(lib, db.Dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(dst)
-	return l.bindReadOnly(src, dst, b.Source)
+	defer dst.Close()
+	return b.bindReadOnly(src, dst)
 }
 
 // bindReadOnly binds the directory src (not recursively, as snap-confine
 // does) on dst in the new root, read-only and a slave of its source: with
 // the new mount API, or before Linux 5.12 staged with mount(2) as the rest
 // of the bootstrap is (bootstrap_old.go).
-func (l *launcher) bindReadOnly(src, dst int, display string) error {
-	tree, err := l.clone(src, false, display)
+func (b *builder) bindReadOnly(src, dst *desc.FD) error {
+	tree, err := b.clone(src, false)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tree)
-	if err := l.setAttrs(tree, unix.MS_SLAVE, true, display); err != nil {
+	defer tree.Close()
+	if err := b.setAttrs(tree, unix.MS_SLAVE, true); err != nil {
 		return err
 	}
-	return l.attach(tree, dst, display)
+	return b.attach(tree, dst)
 }
 
 // mountGPUExports binds the library directories snaps export (the
@@ -333,64 +312,68 @@ func (l *launcher) bindReadOnly(src, dst int, display string) error {
 // their vendor files into /var/lib/snapd/lib/{glvnd,vulkan}, when snapd
 // wrote any export file (exported), as snap-confine does on a multiarch
 // host; the host's driver is then left out.
-func (l *launcher) mountGPUExports(lib int, dirs *hostDirs) (exported bool, err error) {
+func (b *builder) mountGPUExports(lib *desc.FD, dirs *hostDirs) (exported bool, err error) {
 	files := policy.GPUExportFiles(dirs.List(policy.GPUExportDir))
 	if len(files) == 0 {
 		return false, nil
 	}
 	var wanted []string
 	for _, name := range files {
-		display := policy.GPUExportDir + "/" + name
-		data, err := trusted.ReadFileAt(dirs.open(policy.GPUExportDir), name, display, policy.MaxGPUExportFile)
+		data, err := trusted.ReadFileAt(dirs.open(policy.GPUExportDir), name, policy.MaxGPUExportFile)
 		if err != nil {
 			return true, err
 		}
 		wanted = append(wanted, policy.GPUExportDirs(data)...)
 	}
-	snap, err := openDirPath(l.snapDir)
+	snap, err := trusted.Path(b.host.snapDir)
 	if err != nil {
 		return true, err
 	}
-	defer unix.Close(snap)
-	gpuDir := policy.LibSystem + "/" + policy.LibGPU
-	display := policy.ExtraLibDir + "/" + gpuDir
-	tmp, err := l.mountLibTmpfs(lib, gpuDir)
+	defer snap.Close()
+	tmp, err := b.mountLibTmpfs(lib, policy.LibSystem+"/"+policy.LibGPU)
 	if err != nil {
 		return true, err
 	}
-	defer unix.Close(tmp)
+	defer tmp.Close()
 	for _, rel := range policy.GPUExportMounts(wanted) {
-		// Below the snap mount directory, through no symlink: a snap
-		// cannot make it bind anything else.
-		src, err := unix.Openat2(snap, rel, &unix.OpenHow{
-			Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-		})
-		if err != nil {
-			l.debugf("not binding %s/%s: %v", l.snapDir, rel, err)
-			continue
-		}
-		err = l.ensureMountPoint(tmp, rel)
-		var dst int
-		if err == nil {
-			dst, err = openInRoot(tmp, rel)
-		}
-		if err == nil {
-			err = l.bindReadOnly(src, dst, l.snapDir+"/"+rel)
-			unix.Close(dst)
-		}
-		unix.Close(src)
-		if err != nil {
+		if err := b.bindGPUExport(snap, tmp, rel); err != nil {
 			return true, err
 		}
 	}
-	if err := l.remountGPUReadOnly(tmp, display); err != nil {
+	if err := b.priv.RemountGPUReadOnly(tmp); err != nil {
 		return true, err
 	}
-	if err := l.copySnapVendorFiles(lib, snap, dirs, policy.LibGlvnd, policy.SnapEGLVendorSubdir, policy.SnapEGLVendorDir, policy.SnapEGLVendorGlob); err != nil {
+	if err := b.copySnapVendorFiles(lib, snap, dirs, policy.LibGlvnd, policy.SnapEGLVendorSubdir, policy.SnapEGLVendorDir, policy.SnapEGLVendorGlob); err != nil {
 		return true, err
 	}
-	return true, l.copySnapVendorFiles(lib, snap, dirs, policy.LibVulkan, policy.SnapVulkanICDSubdir, policy.SnapVulkanICDDir, policy.SnapVulkanICDGlob)
+	return true, b.copySnapVendorFiles(lib, snap, dirs, policy.LibVulkan, policy.SnapVulkanICDSubdir, policy.SnapVulkanICDDir, policy.SnapVulkanICDGlob)
+}
+
+// bindGPUExport binds the directory rel below the snap mount directory
+// (snap) on the same path below tmp, read-only; one that cannot be
+// reached below snap without a symlink is left out.
+func (b *builder) bindGPUExport(snap, tmp *desc.FD, rel string) error {
+	// Below the snap mount directory, through no symlink: a snap
+	// cannot make it bind anything else.
+	fd, err := unix.Openat2(snap.Fd(), rel, &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		b.debugf("not binding %s: %v", snap.Path(rel), err)
+		return nil
+	}
+	src := desc.New(fd, snap.Path(rel))
+	defer src.Close()
+	if err := b.ensureMountPoint(tmp, rel); err != nil {
+		return err
+	}
+	dst, err := trusted.InRoot(tmp, rel)
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	return b.bindReadOnly(src, dst)
 }
 
 // copySnapVendorFiles copies the snaps' vendor files of srcDir that
@@ -398,16 +381,16 @@ func (l *launcher) mountGPUExports(lib int, dirs *hostDirs) (exported bool, err 
 // snapd's entries there are symlinks into the snaps; a file is copied only
 // when it is reached without any other symlink, below the snap mount
 // directory, and anyone may read it; others are left out.
-func (l *launcher) copySnapVendorFiles(lib, snap int, dirs *hostDirs, dir, sub, srcDir, pattern string) error {
+func (b *builder) copySnapVendorFiles(lib, snap *desc.FD, dirs *hostDirs, dir, sub, srcDir, pattern string) error {
 	type file struct {
 		name string
 		data []byte
 	}
 	var files []file
 	for _, name := range policy.SnapVendorFiles(dirs.List(srcDir), pattern) {
-		data, err := l.readSnapVendorFile(dirs, snap, srcDir, name)
+		data, err := b.readSnapVendorFile(dirs, snap, srcDir, name)
 		if err != nil {
-			l.debugf("not copying %s/%s: %v", srcDir, name, err)
+			b.debugf("not copying %s/%s: %v", srcDir, name, err)
 			continue
 		}
 		files = append(files, file{name, data})
@@ -415,43 +398,42 @@ func (l *launcher) copySnapVendorFiles(lib, snap int, dirs *hostDirs, dir, sub, 
 	if len(files) == 0 {
 		return nil
 	}
-	display := policy.ExtraLibDir + "/" + dir
-	tmp, err := l.mountLibTmpfs(lib, dir)
+	tmp, err := b.mountLibTmpfs(lib, dir)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tmp)
-	if err := l.mkRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
+	defer tmp.Close()
+	if err := b.priv.MakeRootEntry(tmp, sub, unix.S_IFDIR, ""); err != nil {
 		return err
 	}
-	subfd, err := openDirAt(tmp, sub, display+"/"+sub)
+	subdir, err := trusted.DirAt(tmp, sub)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(subfd)
+	defer subdir.Close()
 	for _, f := range files {
-		if err := l.writeGPUFile(subfd, f.name, f.data, display+"/"+sub+"/"+f.name); err != nil {
+		if err := b.priv.WriteGPUFile(subdir, f.name, f.data); err != nil {
 			return err
 		}
 	}
-	return l.remountGPUReadOnly(tmp, display)
+	return b.priv.RemountGPUReadOnly(tmp)
 }
 
 // readSnapVendorFile reads name of srcDir: a regular file, or snapd's
 // symlink to a file of a snap.
-func (l *launcher) readSnapVendorFile(dirs *hostDirs, snap int, srcDir, name string) ([]byte, error) {
+func (b *builder) readSnapVendorFile(dirs *hostDirs, snap *desc.FD, srcDir, name string) ([]byte, error) {
 	kind, target := dirs.Entry(srcDir, name)
 	var fd int
 	var err error
 	switch kind {
 	case policy.EntryFile:
-		fd, err = unix.Openat(dirs.open(srcDir), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+		fd, err = unix.Openat(dirs.open(srcDir).Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	case policy.EntrySymlink:
-		rel, ok := policy.SnapFileBelow(l.snapDir, target)
+		rel, ok := policy.SnapFileBelow(b.host.snapDir, target)
 		if !ok {
-			return nil, fmt.Errorf("it points to %q, not into %s", target, l.snapDir)
+			return nil, fmt.Errorf("it points to %q, not into %s", target, b.host.snapDir)
 		}
-		fd, err = unix.Openat2(snap, rel, &unix.OpenHow{
+		fd, err = unix.Openat2(snap.Fd(), rel, &unix.OpenHow{
 			Flags:   unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_NONBLOCK | unix.O_CLOEXEC,
 			Resolve: unix.RESOLVE_BENEATH | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 		})
@@ -461,7 +443,8 @@ func (l *launcher) readSnapVendorFile(dirs *hostDirs, snap int, srcDir, name str
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(fd)
+	f := desc.New(fd, srcDir+"/"+name)
+	defer f.Close()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return nil, err
@@ -470,7 +453,7 @@ func (l *launcher) readSnapVendorFile(dirs *hostDirs, snap int, srcDir, name str
 		return nil, fmt.Errorf("not a regular file anyone may read of at most %d bytes", policy.MaxVendorFile)
 	}
 	buf := make([]byte, st.Size+1)
-	n, err := trusted.ReadFull(fd, buf)
+	n, err := trusted.ReadFull(f, buf)
 	if err != nil {
 		return nil, err
 	}

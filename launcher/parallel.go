@@ -2,47 +2,35 @@
 
 package launcher
 
-// Parallel instances of classic snaps: what snapd 2.77's snap-confine does
-// when snapd's experimental parallel-instances feature is on
-// (/var/lib/snapd/features/parallel-instances).
-//
-// A parallel instance "name_key" of snap "name" is installed in
-// /snap/name_key and /var/snap/name_key, while snapd builds $SNAP and
-// $SNAP_DATA from the snap name (/snap/name/<rev>, /var/snap/name/<rev>).
-// For a confined snap, snap-update-ns maps one onto the other in the snap's
-// namespace, from the x-snapd.origin=overname entries of its mount profile;
-// the launcher does nothing special. A classic snap has no such namespace,
-// so with the feature on the launcher gives every classic app a mount
-// namespace of its own, and for an instance binds its directories over the
-// snap's name there:
-//
-//  1. global initialisation, as for a confined snap: re-associate with pid
-//     1's mount namespace and make /run/snapd/ns a private mount; then, under
-//     the global lock, make /snap and /var/snap shared mount points of
-//     themselves in pid 1's namespace (once per boot);
-//  2. a new mount namespace for the app, on the thread that execs it;
-//  3. for an instance: /snap and /var/snap made recursively slave in it, then
-//     /snap/name_key bound (recursively) on /snap/name and /var/snap/name_key
-//     on /var/snap/name.
+// Parallel instances of classic snaps, as snapd 2.77's snap-confine does
+// them when snapd's experimental parallel-instances feature is on: a
+// parallel instance "name_key" is installed in /snap/name_key and
+// /var/snap/name_key while $SNAP and $SNAP_DATA name /snap/name and
+// /var/snap/name. A confined snap's namespace maps one onto the other
+// (snap-update-ns); a classic snap has none, so the launcher gives every
+// classic app a namespace of its own: /snap and /var/snap shared mount
+// points of themselves in pid 1's namespace (once per boot), then, in the
+// app's new namespace, made recursively slave, and for an instance its
+// directories bound on the snap's name.
 //
 // The threat: the caller names the instance. Every path is built from the
-// validated instance name (shared/layout), every directory is opened from
-// "/" without following symlinks and checked on the descriptor to be a
-// root-owned directory not writable by others, and the instance's four
-// directories are checked before anything is mounted anywhere, so a
-// symlink, a user's directory or a missing target is refused with one line
-// and leaves the host as it was. The binds are made in the app's own
-// namespace only, behind slave propagation.
+// validated name, every directory opened from "/" without following
+// symlinks and checked to be root's and writable by nobody else, and the
+// instance's four directories are checked before anything is mounted
+// anywhere, so a symlink, a user's directory or a missing target is
+// refused with one line and leaves the host as it was.
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"io"
 	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
 	"github.com/snapns/snapns/shared/trusted"
@@ -50,148 +38,118 @@ import (
 
 // snapDirs are the directories an instance is mapped in, in snap-confine's
 // order: the host's snap mount directory, and /var/snap.
-func (l *launcher) snapDirs() []string { return []string{l.snapDir, layout.SnapDataDir} }
+func (s *session) snapDirs() []string { return []string{s.host.snapDir, layout.SnapDataDir} }
 
 // classicNamespace is the namespace work of a classic launch, as the plan
 // says: none unless the parallel-instances feature is on (see the top of
 // this file). It leaves the main thread in the app's new namespace.
-func (l *launcher) classicNamespace(c planner.ClassicStep) error {
+func (s *session) classicNamespace(c planner.ClassicStep) error {
 	if !c.NewNamespace {
 		return nil
 	}
-	inst := l.launch.Instance
+	inst := s.launch.Instance
 	own, mapped, isInstance := c.Own, c.Mapped, c.Own != ""
 	// As for a confined snap: this thread needs an fs_struct of its own
 	// to setns and unshare, and works from pid 1's namespace.
-	if err := unshareFS(); err != nil {
+	if err := privop.UnshareFS(); err != nil {
 		return err
 	}
-	hostNS, err := l.reassociate()
-	if err != nil {
+	if err := s.enterHost(); err != nil {
 		return err
 	}
-	unix.Close(hostNS)
 	if isInstance {
 		// Refused here, before anything is mounted.
-		for _, parent := range l.snapDirs() {
-			src, dst, err := l.openInstanceDirs(parent, own, mapped)
+		for _, parent := range s.snapDirs() {
+			src, dst, err := s.openInstanceDirs(parent, own, mapped)
 			if err != nil {
 				return err
 			}
-			unix.Close(src)
-			unix.Close(dst)
+			src.Close()
+			dst.Close()
 		}
 	}
-	nsdir, lockdir, err := l.initRunDirs()
-	if err != nil {
+	var err error
+	if s.nsdir, s.lockdir, err = s.initRunDirs(); err != nil {
 		return err
 	}
-	unix.Close(nsdir)
-	err = l.ensureSharedSnapMount(lockdir)
-	if err == nil {
-		err = l.ensureSnapDirMounts(lockdir)
-	}
-	unix.Close(lockdir)
-	if err != nil {
+	if err := s.ensureSharedSnapMount(); err != nil {
 		return err
 	}
-	if err := l.classicUnshare(); err != nil {
+	if err := s.ensureSnapDirMounts(); err != nil {
 		return err
 	}
-	l.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
+	if err := s.priv.ClassicUnshare(); err != nil {
+		return err
+	}
+	s.debugf("classic snap %s: a new mount namespace for this launch (parallel-instances feature)", inst)
 	if isInstance {
-		if err := l.mapInstanceDirs(own, mapped); err != nil {
+		if err := s.mapInstanceDirs(own, mapped); err != nil {
 			return err
 		}
 	}
 	// The caller's directory is looked up again by path, in the new
 	// namespace, as snap-confine does (exec.go restoreCwd): the descriptor
 	// names it in pid 1's namespace, where /snap/<snap> is not mapped.
-	if l.cwdfd >= 0 {
-		unix.Close(l.cwdfd)
-		l.cwdfd = -1
-	}
+	s.cwdByPath = true
 	return nil
 }
 
 // openInstanceDirs opens parent/own (the instance's directory) and
-// parent/mapped (the snap's, which it is bound on) in the calling thread's
-// namespace, and checks parent and both on the descriptors: root-owned
-// directories, not writable by group or others, not symlinks. snapd creates
-// all of them when it installs the instance.
-func (l *launcher) openInstanceDirs(parent, own, mapped string) (src, dst int, err error) {
+// parent/mapped (the snap's, which it is bound on), checked to be root's
+// directories closed to others, as snapd makes them.
+func (s *session) openInstanceDirs(parent, own, mapped string) (src, dst *desc.FD, err error) {
 	what := fmt.Sprintf("cannot map snap instance %s onto %s", own, mapped)
-	pfd, err := openDirPath(parent)
+	pdir, err := trusted.Path(parent)
 	if err != nil {
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	defer unix.Close(pfd)
-	if err := checkRootDir(pfd, parent); err != nil {
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	defer pdir.Close()
+	if err := checkRootDir(pdir); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if src, err = openRootDirAt(pfd, own, parent+"/"+own); err != nil {
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	if src, err = trusted.RootDirAt(pdir, own); err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
-	if dst, err = openRootDirAt(pfd, mapped, parent+"/"+mapped); err != nil {
-		unix.Close(src)
-		return -1, -1, fmt.Errorf("%s: %w", what, err)
+	if dst, err = trusted.RootDirAt(pdir, mapped); err != nil {
+		src.Close()
+		return nil, nil, fmt.Errorf("%s: %w", what, err)
 	}
 	return src, dst, nil
 }
 
-// openRootDirAt opens name below dirfd without following a symlink (O_PATH:
-// no permission on the directory itself is needed) and checks it with
-// checkRootDir.
-func openRootDirAt(dirfd int, name, display string) (int, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		return -1, fmt.Errorf("%s does not exist", display)
-	}
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	if err := checkRootDir(fd, display); err != nil {
-		unix.Close(fd)
-		return -1, err
-	}
-	return fd, nil
-}
-
-// checkRootDir checks, on the descriptor, that fd is a directory owned by
+// checkRootDir checks, on the descriptor, that d is a directory owned by
 // root and not writable by group or others.
-func checkRootDir(fd int, display string) error {
-	if err := trusted.RootOnly(fd, unix.S_IFDIR); err != nil {
-		return fmt.Errorf("%s is %w", display, err)
+func checkRootDir(d *desc.FD) error {
+	if err := trusted.RootOnly(d, unix.S_IFDIR); err != nil {
+		return fmt.Errorf("%s is %w", d.Name(), err)
 	}
 	return nil
 }
 
 // ensureSnapDirMounts makes /snap and /var/snap shared mount points of
-// themselves in pid 1's namespace when they are not (snap-confine's
-// sc_ensure_snap_dir_shared_mounts: a recursive bind on itself, then
-// recursively shared): a classic app's namespace can then make them slave
-// and mount over the snap's name without the mounts reaching the host,
-// while the host's new snap mounts keep reaching it. Once per boot
-// (onceAtBoot); a launch that finds it done also checks that both are
-// still mount points.
-func (l *launcher) ensureSnapDirMounts(lockdir int) error {
+// themselves in pid 1's namespace (snap-confine's
+// sc_ensure_snap_dir_shared_mounts), once per boot, so that a classic app's
+// namespace can make them slave and mount over the snap's name while the
+// host's new snap mounts still reach it; a launch that finds it done
+// checks that both are still mount points.
+func (s *session) ensureSnapDirMounts() error {
 	stillMounted := func() bool {
-		for _, dir := range l.snapDirs() {
-			if mounted, err := l.isMountPoint(dir); err != nil || !mounted {
-				l.debugf("%s is not a mount point any more: setting it up again", dir)
+		for _, dir := range s.snapDirs() {
+			if mounted, err := s.isMountPoint(dir); err != nil || !mounted {
+				s.debugf("%s is not a mount point any more: setting it up again", dir)
 				return false
 			}
 		}
 		return true
 	}
-	return l.onceAtBoot(lockdir, layout.SnapDirsSharedName, stillMounted, func() error {
-		shared, err := l.sharedMountPoints(l.snapDirs()...)
+	return s.onceAtBoot(layout.SnapDirsSharedName, stillMounted, func() error {
+		shared, err := s.sharedMountPoints(s.snapDirs()...)
 		if err != nil {
 			return err
 		}
-		for i, dir := range l.snapDirs() {
+		for i, dir := range s.snapDirs() {
 			if !shared[i] {
-				if err := l.makeSharedMountPoint(dir); err != nil {
+				if err := s.makeSharedMountPoint(dir); err != nil {
 					return err
 				}
 			}
@@ -202,37 +160,37 @@ func (l *launcher) ensureSnapDirMounts(lockdir int) error {
 
 // makeSharedMountPoint binds dir on itself and makes the new mount
 // recursively shared.
-func (l *launcher) makeSharedMountPoint(dir string) error {
-	fd, err := openDirPath(dir)
+func (s *session) makeSharedMountPoint(path string) error {
+	dir, err := trusted.Path(path)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(fd)
-	if err := checkRootDir(fd, dir); err != nil {
-		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+	defer dir.Close()
+	if err := checkRootDir(dir); err != nil {
+		return fmt.Errorf("cannot make %s a shared mount point: %w", path, err)
 	}
-	if err := l.bindSelf(fd, dir); err != nil {
+	if err := s.priv.BindSelf(dir); err != nil {
 		return err
 	}
-	// fd names the directory under the new mount; the propagation is set
-	// on the mount itself.
-	mounted, err := openDirPath(dir)
+	// dir names the directory under the new mount; the propagation is
+	// set on the mount itself.
+	mounted, err := trusted.Path(path)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(mounted)
-	if err := checkRootDir(mounted, dir); err != nil {
-		return fmt.Errorf("cannot make %s a shared mount point: %w", dir, err)
+	defer mounted.Close()
+	if err := checkRootDir(mounted); err != nil {
+		return fmt.Errorf("cannot make %s a shared mount point: %w", path, err)
 	}
-	return l.makeShared(mounted, dir)
+	return s.priv.MakeShared(mounted)
 }
 
 // sharedMountPoints tells, for each of dirs, whether it is a mount point
 // with shared propagation in the calling thread's namespace, from its mount
 // table: the last (topmost) mount on the directory counts.
-func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
+func (s *session) sharedMountPoints(dirs ...string) ([]bool, error) {
 	shared := make([]bool, len(dirs))
-	err := l.scanMountTable("the mount table", func(e mountinfo.Entry) error {
+	err := s.scanMountTable("the mount table", func(e mountinfo.Entry) error {
 		for i, dir := range dirs {
 			if e.MountDir == dir {
 				shared[i] = slices.ContainsFunc(e.Optional, func(opt string) bool { return strings.HasPrefix(opt, "shared:") })
@@ -246,24 +204,25 @@ func (l *launcher) sharedMountPoints(dirs ...string) ([]bool, error) {
 // scanMountTable reads the calling thread's mount table through the
 // verified /proc as a stream (mountinfo.Scan: any number of mounts, of any
 // size), calling fn with each entry; what names it in errors.
-func (l *launcher) scanMountTable(what string, fn func(mountinfo.Entry) error) error {
-	fd, err := unix.Openat(l.procfd, "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+func (s *session) scanMountTable(what string, fn func(mountinfo.Entry) error) error {
+	fd, err := unix.Openat(s.host.proc.Fd(), "thread-self/mountinfo", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return fmt.Errorf("cannot open %s: %w", what, err)
 	}
-	defer unix.Close(fd)
-	if err := mountinfo.Scan(fdReader(fd), fn); err != nil {
+	f := desc.New(fd, what)
+	defer f.Close()
+	if err := mountinfo.Scan(fdReader{f}, fn); err != nil {
 		return fmt.Errorf("cannot read %s: %w", what, err)
 	}
 	return nil
 }
 
 // fdReader reads a descriptor with read(2).
-type fdReader int
+type fdReader struct{ f *desc.FD }
 
-func (fd fdReader) Read(p []byte) (int, error) {
+func (r fdReader) Read(p []byte) (int, error) {
 	for {
-		n, err := unix.Read(int(fd), p)
+		n, err := unix.Read(r.f.Fd(), p)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -279,34 +238,33 @@ func (fd fdReader) Read(p []byte) (int, error) {
 // mapInstanceDirs runs in the classic app's new namespace: /snap and
 // /var/snap made recursively slave, then the instance's directories bound
 // on the snap's, each opened again here and checked again.
-func (l *launcher) mapInstanceDirs(own, mapped string) error {
-	for _, parent := range l.snapDirs() {
-		fd, err := openDirPath(parent)
+func (s *session) mapInstanceDirs(own, mapped string) error {
+	for _, parent := range s.snapDirs() {
+		dir, err := trusted.Path(parent)
 		if err != nil {
 			return err
 		}
-		err = checkRootDir(fd, parent)
+		err = checkRootDir(dir)
 		if err == nil {
-			err = l.makeRslave(fd, parent)
+			err = s.priv.MakeSlave(dir)
 		}
-		unix.Close(fd)
+		dir.Close()
 		if err != nil {
 			return err
 		}
 	}
-	for _, parent := range l.snapDirs() {
-		src, dst, err := l.openInstanceDirs(parent, own, mapped)
+	for _, parent := range s.snapDirs() {
+		src, dst, err := s.openInstanceDirs(parent, own, mapped)
 		if err != nil {
 			return err
 		}
-		display := parent + "/" + own + " on " + parent + "/" + mapped
-		err = l.bindInstanceDir(src, dst, display)
-		unix.Close(src)
-		unix.Close(dst)
+		err = s.priv.BindInstanceDir(src, dst)
+		src.Close()
+		dst.Close()
 		if err != nil {
 			return err
 		}
-		l.debugf("parallel instance: bound %s", display)
+		s.debugf("parallel instance: bound %s on %s", src.Name(), dst.Name())
 	}
 	return nil
 }

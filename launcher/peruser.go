@@ -4,49 +4,47 @@ package launcher
 
 import (
 	"fmt"
-	"github.com/snapns/snapns/planner"
 
+	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // A non-root caller's app runs in a per-user layer on top of the snap's
-// namespace, where the snap's per-user mounts (snap-update-ns
-// --user-mounts) live. With the per-user-mount-namespace feature the layer
-// is preserved as <instance>.<uid>.mnt and joined next time, but only while
-// it was derived from the snap's current namespace (its info file records
-// that namespace's identity: id, or inode before Linux 6.8): a layer on top
-// of a namespace that has since been discarded would run the app on a
-// stale base. Without the feature, the layer is rebuilt on every launch
-// (snapd's behaviour today). The planner decides which (DecidePerUser);
-// the uid is the launcher's own view of the caller (the real uid). It all
-// happens under the per-snap lock and the per-user lock, taken in that
-// order (SECURITY.md, locks).
+// namespace, holding the snap's per-user mounts (snap-update-ns
+// --user-mounts): with the per-user-mount-namespace feature preserved as
+// <instance>.<uid>.mnt and joined while its info file records the snap's
+// current namespace as its parent, else rebuilt on every launch. The
+// planner decides (DecidePerUser); it happens under the per-snap lock and
+// the per-user lock, in that order (SECURITY.md §7).
 
 // createUserLayer makes a new layer on top of snapNS (whose identity is
 // snapID) and preserves it.
-func (l *launcher) createUserLayer(s *session, snapNS int, snapID planner.Identity, userMounts bool) (int, error) {
-	inst, uid := l.launch.Instance, uint32(l.ruid)
-	hostID, err := mountNSID(s.hostNS)
+func (s *session) createUserLayer(snapNS *desc.FD, snapID planner.Identity, userMounts bool) (*desc.FD, error) {
+	inst, uid := s.launch.Instance, uint32(s.caller.uid)
+	hostID, err := mountNSID(s.host.ns)
 	if err != nil {
-		return -1, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
+		return nil, fmt.Errorf("cannot get the id of pid 1's mount namespace: %w", err)
 	}
-	in := info.Info{BaseSnapName: l.facts.Snap.Base.Name, ParentMountNSID: snapID.ID, ParentMountNSInode: snapID.Inode}
-	nsfd, _, err := l.preserve(s.nsdir, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid), in, func() (int, planner.Identity, error) {
-		return l.newUserNamespace(snapNS, hostID, s.helper, userMounts)
+	in := info.Info{BaseSnapName: s.facts.Snap.Base.Name, ParentMountNSID: snapID.ID, ParentMountNSInode: snapID.Inode}
+	ns, _, err := s.preserve(s.nsdir, layout.UserMountNSName(inst, uid), layout.UserInfoName(inst, uid), in, func() (*desc.FD, planner.Identity, error) {
+		return s.newUserNamespace(snapNS, hostID, userMounts)
 	})
-	return nsfd, err
+	return ns, err
 }
 
 // discardUserLayer discards the caller's preserved layer, under the locks.
-func (l *launcher) discardUserLayer(nsdir int) error {
-	inst, uid := l.launch.Instance, uint32(l.ruid)
+func (s *session) discardUserLayer() error {
+	nsdir := s.nsdir
+	inst, uid := s.launch.Instance, uint32(s.caller.uid)
 	name := layout.UserMountNSName(inst, uid)
-	if err := l.unmountNSFile(nsdir, name); err != nil {
+	if err := s.unmountNSFile(nsdir, name); err != nil {
 		return err
 	}
 	for _, n := range []string{name, layout.UserInfoName(inst, uid)} {
-		if err := l.unlinkRoot(nsdir, n, 0, layout.NSDir+"/"+n); err != nil {
+		if err := s.priv.UnlinkRoot(nsdir, n, 0); err != nil {
 			return err
 		}
 	}
@@ -57,23 +55,20 @@ func (l *launcher) discardUserLayer(nsdir int) error {
 // throwaway thread: a copy of it, made recursively slave (the snap's mounts
 // keep arriving, the user's never leave), with the snap's per-user mounts.
 // hostID is 0 when the layer will not be captured.
-func (l *launcher) newUserNamespace(snapNS int, hostID uint64, updateNS helper, userMounts bool) (int, planner.Identity, error) {
+func (s *session) newUserNamespace(snapNS *desc.FD, hostID uint64, userMounts bool) (*desc.FD, planner.Identity, error) {
 	r, err := onThrowawayThread("create the per-user mount namespace", func() (madeNS, error) {
-		id, err := l.unshareAbove(snapNS, hostID)
+		id, err := s.unshareAbove(snapNS, hostID)
 		if err == nil {
-			err = l.makeRootRslave()
+			err = s.makeRootSlave()
 		}
 		if err == nil && userMounts {
-			err = l.runUserSnapUpdateNS(updateNS)
+			err = s.runUserSnapUpdateNS()
 		}
 		if err != nil {
 			return madeNS{}, err
 		}
-		nsfd, err := openNS(l.procfd, "thread-self/ns/mnt", "the new per-user mount namespace")
-		return madeNS{nsfd, id}, err
+		ns, err := trusted.NS(s.host.proc, "thread-self/ns/mnt", "the new per-user mount namespace")
+		return madeNS{ns, id}, err
 	})
-	if err != nil {
-		return -1, planner.Identity{}, err
-	}
-	return r.nsfd, r.id, nil
+	return r.ns, r.id, err
 }

@@ -8,140 +8,130 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/shared/desc"
 )
 
 // Root's files and directories in places others can look into (/run,
-// /run/snapd, /tmp, a bpffs root mounted world-writable) are made without
-// filesystem ids 0 and yet never seen with any owner but root, nor with a
-// mode, an access control list or contents anyone else chose:
-//
-//   - a file is made without a name and linked once it is root's
-//     (createRootFile);
-//   - a directory is made in a root-only staging directory and renamed into
-//     place once it is root's (createRootDir); where its parent is already
-//     closed to everyone else it is made there directly.
-//
-// The staging directory itself is the caller's for a moment in the
-// file-capability install (it is made as the caller): stageDir sets its
-// owner, mode and access control lists, and it is used only if it is still
-// empty, so nothing the caller did to it reaches what is made in it.
+// /tmp, a bpffs mounted 1777) are never seen with any owner, mode, access
+// control list or contents but root's (SECURITY.md §4.1): a file is made
+// without a name and linked once root's (CreateRootFile), a directory in a
+// root-only staging directory and renamed into place once root's
+// (createRootDir), which is used only if still empty.
 
-// ensureRootFile opens name in the root-owned directory dirfd with flags,
+// ensureRootFile opens name in the root-owned directory dir with flags,
 // creating it root's with mode when it is missing. The caller checks on
 // the descriptor what it got.
-func (l *launcher) ensureRootFile(dirfd int, name string, flags int, mode uint32, display string) (int, error) {
+func (s *session) ensureRootFile(dir *desc.FD, name string, flags int, mode uint32) (*desc.FD, error) {
 	for attempt := 0; ; attempt++ {
-		fd, err := l.openRootFile(dirfd, name, flags, display)
+		f, err := s.priv.OpenRootFile(dir, name, flags)
 		if !errors.Is(err, unix.ENOENT) || attempt == 2 {
-			return fd, err
+			return f, err
 		}
 		// EEXIST: made by another launch meanwhile; either way, open
 		// what is there now.
-		if err := l.createRootFile(dirfd, name, mode, display); err != nil && !errors.Is(err, unix.EEXIST) {
-			return -1, err
+		if err := s.priv.CreateRootFile(s.host.proc, dir, name, mode); err != nil && !errors.Is(err, unix.EEXIST) {
+			return nil, err
 		}
 	}
 }
 
-// ensureRootDir opens the directory name below parent, creating it
-// root:root with mode when it is missing, and checks it (repairing the
-// group and mode of one of root's). In a directory where everyone may
-// make entries (/tmp, a bpffs mounted 1777), anyone could have made one at
-// name first: one that is not root's is moved aside, once, rather than
-// failing every user's launch.
-func (l *launcher) ensureRootDir(parent int, name string, mode uint32, display string) (int, error) {
+// ensureRootDir opens the directory name below parent, made root:root with
+// mode when missing, and checks it (repairing the group and mode of one of
+// root's). Where everyone may make entries (/tmp, a bpffs mounted 1777),
+// someone else's entry at name is moved aside, once, rather than failing.
+func (s *session) ensureRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
 	for attempt := 0; ; attempt++ {
-		fd, err := l.openDirIn(parent, name, display)
+		dir, err := s.openDirIn(parent, name)
 		if errors.Is(err, unix.ENOENT) {
-			if fd, err = l.createRootDir(parent, name, mode, display); errors.Is(err, unix.EEXIST) {
-				fd, err = l.openDirIn(parent, name, display)
+			if dir, err = s.createRootDir(parent, name, mode); errors.Is(err, unix.EEXIST) {
+				dir, err = s.openDirIn(parent, name)
 			}
 		}
 		if err == nil {
-			if err = checkRootOwned(fd, unix.S_IFDIR, mode, display, l.fixOwnerMode); err != nil {
-				unix.Close(fd)
+			if err = checkRootOwned(dir, unix.S_IFDIR, mode, s.priv.FixOwner); err == nil {
+				return dir, nil
 			}
-		}
-		if err == nil {
-			return fd, nil
+			dir.Close()
 		}
 		if attempt > 0 || !othersEntry(parent, name) {
-			return -1, err
+			return nil, err
 		}
 		aside, nerr := asideName()
 		if nerr != nil {
-			return -1, nerr
+			return nil, nerr
 		}
-		l.debugf("%v: moving it aside as %s", err, aside)
-		if err := l.moveAside(parent, name, aside, display); err != nil {
-			return -1, err
+		s.debugf("%v: moving it aside as %s", err, aside)
+		if err := s.priv.MoveAside(parent, name, aside); err != nil {
+			return nil, err
 		}
 	}
 }
 
 // othersEntry reports whether parent is a root-owned sticky directory
 // that everyone may write, and name in it an entry someone else made.
-func othersEntry(parent int, name string) bool {
+func othersEntry(parent *desc.FD, name string) bool {
 	var dir, st unix.Stat_t
-	return unix.Fstat(parent, &dir) == nil && dir.Uid == 0 && dir.Mode&unix.S_ISVTX != 0 && dir.Mode&0o002 != 0 &&
-		unix.Fstatat(parent, name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0
+	return unix.Fstat(parent.Fd(), &dir) == nil && dir.Uid == 0 && dir.Mode&unix.S_ISVTX != 0 && dir.Mode&0o002 != 0 &&
+		unix.Fstatat(parent.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW) == nil && st.Uid != 0
 }
 
 // openDirIn opens the directory name below parent without following a
 // symlink, with privilege only where the parent is closed to the caller.
-func (l *launcher) openDirIn(parent int, name, display string) (int, error) {
-	fd, err := unix.Openat(parent, name, dirFlags, 0)
+func (s *session) openDirIn(parent *desc.FD, name string) (*desc.FD, error) {
+	fd, err := unix.Openat(parent.Fd(), name, dirFlags, 0)
 	if err == unix.EACCES {
-		return l.openRootOnly(parent, name, dirFlags, display)
+		return s.priv.OpenRootOnly(parent, name, dirFlags)
 	}
 	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, whyNot(parent, name, err))
+		return nil, fmt.Errorf("cannot open %s: %w", parent.Path(name), privop.WhyNot(parent, name, err))
 	}
-	return fd, nil
+	return desc.New(fd, parent.Path(name)), nil
 }
 
 // createRootDir makes name below parent, a root:root directory of mode,
 // and opens it; EEXIST when another launch made it first.
-func (l *launcher) createRootDir(parent int, name string, mode uint32, display string) (int, error) {
+func (s *session) createRootDir(parent *desc.FD, name string, mode uint32) (*desc.FD, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(parent, &st); err != nil {
-		return -1, fmt.Errorf("cannot inspect the parent of %s: %w", display, err)
+	if err := unix.Fstat(parent.Fd(), &st); err != nil {
+		return nil, fmt.Errorf("cannot inspect the parent of %s: %w", parent.Path(name), err)
 	}
 	if st.Uid == 0 && st.Mode&0o011 == 0 {
 		// No one else can even search parent.
-		return l.mkdirRoot(parent, name, mode, display)
+		return s.priv.MkdirRoot(parent, name, mode)
 	}
 	stageName, err := stagingName()
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	stage, err := l.stageDir(parent, stageName, display)
+	stage, err := s.priv.StageDir(parent, stageName, name)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	defer unix.Close(stage)
+	defer stage.Close()
 	if empty, err := dirIsEmpty(stage); err != nil || !empty {
 		// Left as it is: what is in it is the caller's doing, and
 		// nothing of root's is.
-		return -1, fmt.Errorf("cannot create %s: someone else put entries in its staging directory", display)
+		return nil, fmt.Errorf("cannot create %s: someone else put entries in its staging directory", parent.Path(name))
 	}
 	defer func() {
-		if err := l.unlinkRoot(parent, stageName, unix.AT_REMOVEDIR, "the staging directory of "+display); err != nil {
-			l.debugf("%v", err)
+		if err := s.priv.UnlinkRoot(parent, stageName, unix.AT_REMOVEDIR); err != nil {
+			s.debugf("%v", err)
 		}
 	}()
-	fd, err := l.mkdirRoot(stage, name, mode, display)
+	dir, err := s.priv.MkdirRoot(stage, name, mode)
 	if err != nil {
-		return -1, err
+		return nil, err
 	}
-	if err := l.placeStaged(stage, parent, name, display); err != nil {
-		unix.Close(fd)
+	if err := s.priv.PlaceStaged(stage, parent, name); err != nil {
+		dir.Close()
 		if errors.Is(err, unix.EEXIST) {
-			l.unlinkRoot(stage, name, unix.AT_REMOVEDIR, display)
+			s.priv.UnlinkRoot(stage, name, unix.AT_REMOVEDIR)
 		}
-		return -1, err
+		return nil, err
 	}
-	return fd, nil
+	return dir.Rename(parent.Path(name)), nil
 }
 
 // stagingName is a fresh name for a staging directory: no one can have
@@ -161,12 +151,12 @@ func randomName(prefix string) (string, error) {
 	return prefix + hex.EncodeToString(b[:]), nil
 }
 
-// dirIsEmpty reads the directory fd (opened before anyone but its owner
+// dirIsEmpty reads the directory dir (opened before anyone but its owner
 // could search it) and reports whether it holds nothing but "." and "..".
-func dirIsEmpty(fd int) (bool, error) {
+func dirIsEmpty(dir *desc.FD) (bool, error) {
 	buf := make([]byte, 4096)
 	for {
-		n, err := unix.Getdents(fd, buf)
+		n, err := unix.Getdents(dir.Fd(), buf)
 		if err != nil {
 			return false, err
 		}

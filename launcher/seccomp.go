@@ -5,7 +5,6 @@ package launcher
 import (
 	"errors"
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"os"
 	"os/signal"
 	"strconv"
@@ -14,18 +13,17 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/seccomp/bpf"
 	"github.com/snapns/snapns/seccomp/profile"
 )
 
-// The app's seccomp profile is read in pid 1's namespace, before the snap's
-// is joined, from what snapd compiled for its security tag, in
-// snap-confine's order and with its checks (seccomp/profile). When neither
-// format is there yet, snapd may still be writing it (a service snap
-// started in parallel with snapd at boot), so the launcher waits for one to
-// appear, as snap-confine does, for SNAP_CONFINE_MAX_PROFILE_WAIT seconds
-// (default 120, at most 3600). No lock is held while waiting, and the
-// caller's SIGINT, SIGTERM, SIGHUP or SIGQUIT end the wait.
+// The app's seccomp profile is read in pid 1's namespace, in
+// snap-confine's order and with its checks (seccomp/profile); when snapd
+// has not written it yet (a service started with snapd at boot) it is
+// waited for as snap-confine waits, SNAP_CONFINE_MAX_PROFILE_WAIT seconds
+// (default 120, at most 3600), holding no lock, until the caller's SIGINT,
+// SIGTERM, SIGHUP or SIGQUIT.
 
 // Wait bounds, as snap-confine's.
 const (
@@ -34,18 +32,11 @@ const (
 	profilePoll        = 50 * time.Millisecond
 )
 
-// readSeccomp reads and checks the app's profile (readProfile), keeps it
-// for the handover and tells the planner what it holds.
-func (l *launcher) readSeccomp() *planner.Seccomp {
+// readSeccomp reads and checks the app's profile (readProfile), for the
+// handover, and tells the planner what it holds.
+func (l *launcher) readSeccomp() (bpf.Profile, *planner.Seccomp) {
 	p, format, file, err := l.readProfile()
-	l.profile = p
-	return &planner.Seccomp{Path: file, Format: string(format), Programs: len(p.Programs), Unrestricted: p.Unrestricted, Err: err}
-}
-
-// legacySnapd tells whether the app's profile is a .bin: snapd 2.63 or
-// older wrote it.
-func (l *launcher) legacySnapd() bool {
-	return l.facts.Seccomp != nil && profile.Format(l.facts.Seccomp.Format).Legacy()
+	return p, &planner.Seccomp{Path: file, Format: string(format), Programs: len(p.Programs), Unrestricted: p.Unrestricted, Err: err}
 }
 
 // readProfile reads and checks the app's profile, waiting for it.

@@ -3,65 +3,59 @@
 package launcher
 
 import (
-	"golang.org/x/sys/unix"
-
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
+	"github.com/snapns/snapns/shared/trusted"
 )
 
 // setupPrivateTmp gives the snap its own /tmp, kept across launches in
 // /tmp/snap-private-tmp/snap.<instance>/tmp (parents 0700 root:root, tmp
-// 01777 root:root). It runs on the throwaway thread, in the new namespace.
-//
-// /tmp is world-writable: any user can pre-create snap-private-tmp, or any
-// name below a directory they own, as a symlink, FIFO or their own directory
-// to redirect root's mkdir or mount. Each component is therefore created
-// with mkdirat and opened with O_NOFOLLOW relative to its parent, and
-// refused unless it is a directory owned by root; the bind mount uses the
-// opened descriptors, never a path.
-func (l *launcher) setupPrivateTmp() error {
-	tmp, base, err := l.openPrivateTmpDir()
+// 01777), on the throwaway thread, in the new namespace. /tmp is
+// world-writable: each component is made and opened relative to its parent
+// without following symlinks and must be root's directory (ensureRootDir);
+// the bind mount uses the descriptors.
+func (b *builder) setupPrivateTmp() error {
+	tmp, base, err := b.openPrivateTmpDir()
 	if err != nil {
 		return err
 	}
-	defer unix.Close(tmp)
-	defer unix.Close(base)
-	instName := layout.PrivateTmpName(l.launch.Instance)
-	instDisplay := layout.PrivateTmpDir + "/" + instName
-	inst, err := l.ensureRootDir(base, instName, layout.PrivateTmpBaseMode, instDisplay)
+	defer tmp.Close()
+	defer base.Close()
+	inst, err := b.ensureRootDir(base, layout.PrivateTmpName(b.launch.Instance), layout.PrivateTmpBaseMode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(inst)
-	priv, err := l.ensureRootDir(inst, "tmp", layout.PrivateTmpMode, instDisplay+"/tmp")
+	defer inst.Close()
+	priv, err := b.ensureRootDir(inst, "tmp", layout.PrivateTmpMode)
 	if err != nil {
 		return err
 	}
-	defer unix.Close(priv)
-	if err := l.bindPrivateTmp(priv, tmp); err != nil {
+	defer priv.Close()
+	if err := b.priv.BindPrivateTmp(priv, tmp); err != nil {
 		return err
 	}
-	mounted, err := openDirPath("/tmp")
+	mounted, err := trusted.Path("/tmp")
 	if err != nil {
 		return err
 	}
-	defer unix.Close(mounted)
-	if err := l.makePrivate(mounted, "the private /tmp"); err != nil {
+	defer mounted.Close()
+	if err := b.priv.MakePrivate(mounted.Rename("the private /tmp")); err != nil {
 		return err
 	}
-	l.debugf("mounted %s/tmp on /tmp", instDisplay)
+	b.debugf("mounted %s on /tmp", priv.Name())
 	return nil
 }
 
 // openPrivateTmpDir opens /tmp and the root-only /tmp/snap-private-tmp in it
 // (creating it when missing), which holds every snap's private tmp and the
 // scratch directories new roots are assembled on.
-func (l *launcher) openPrivateTmpDir() (tmp, base int, err error) {
-	if tmp, err = openDirPath("/tmp"); err != nil {
-		return -1, -1, err
+func (b *builder) openPrivateTmpDir() (tmp, base *desc.FD, err error) {
+	if tmp, err = trusted.Path("/tmp"); err != nil {
+		return nil, nil, err
 	}
-	if base, err = l.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode, layout.PrivateTmpDir); err != nil {
-		unix.Close(tmp)
-		return -1, -1, err
+	if base, err = b.ensureRootDir(tmp, "snap-private-tmp", layout.PrivateTmpBaseMode); err != nil {
+		tmp.Close()
+		return nil, nil, err
 	}
 	return tmp, base, nil
 }

@@ -5,7 +5,6 @@ package launcher
 import (
 	"bytes"
 	"fmt"
-	"github.com/snapns/snapns/planner"
 	"strconv"
 	"strings"
 	"syscall"
@@ -13,7 +12,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/launcher/privop"
+	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/trusted"
 )
@@ -23,75 +25,64 @@ import (
 const updateNSTimeout = 30 * time.Second
 
 // helper is snapd's snap-update-ns, opened next to the launcher's own
-// executable (openHelper); fd is -1 when it is not installed.
+// executable (openHelper) and named by its path; bin is nil when it is
+// not installed.
 type helper struct {
-	fd   int
+	bin  *desc.FD
 	path string
 }
 
-func (h helper) close() {
-	if h.fd >= 0 {
-		unix.Close(h.fd)
-	}
-}
-
-// runSnapUpdateNS runs snapd's snap-update-ns (fd, opened by openHelper on
-// the host; -1 when it is not installed) inside the new namespace: it runs on
-// the throwaway thread, so the child is forked from that thread and inherits
-// its namespace. The binary was opened without following symlinks, checked on
-// the descriptor to be root-owned and not writable by others, and is executed
-// through that descriptor, so it cannot be swapped between the check and the
-// exec.
-//
-// The helper runs as root, so nothing of the caller reaches it: its
-// environment is snap-confine's (SNAPD_DEBUG only), it gets a session of its
-// own (the caller's terminal cannot signal it), /dev/null as stdin, a pipe
-// as stdout and stderr (kept and shown after the locks are released), and
-// none of the caller's inherited descriptors.
-func (l *launcher) runSnapUpdateNS(h helper) error {
-	if h.fd < 0 {
+// runSnapUpdateNS runs snap-update-ns (openHelper's; nil bin: not
+// installed) in the new namespace, forked from the throwaway thread, by
+// the descriptor checked to be root's: nothing of the caller reaches it
+// (its environment, a session of its own, /dev/null and a pipe as its
+// standard descriptors, no inherited descriptor).
+func (s *session) runSnapUpdateNS() error {
+	h := s.helper
+	if h.bin == nil {
 		// Without a mount profile (the planner refuses a launch that
 		// has one).
-		l.debugf("%s is not installed and there is no mount profile", h.path)
+		s.debugf("%s is not installed and there is no mount profile", h.path)
 		return nil
 	}
-	argv := []string{"snap-update-ns", "--from-snap-confine", l.launch.Instance.String()}
+	argv := []string{"snap-update-ns", "--from-snap-confine", s.launch.Instance.String()}
 	// With file capabilities the launcher cannot become root (no
 	// cap_setuid): snap-update-ns runs as the caller with snap-confine
 	// 2.70's ambient capabilities. The setuid install runs it as root.
 	var asCaller *syscall.Credential
-	if l.mode == planner.FileCaps {
-		asCaller = l.callerCredential()
+	if s.priv.Mode() == planner.FileCaps {
+		asCaller = s.callerCredential()
 	}
-	return l.runHelper(h, argv, l.helperEnv(false), asCaller)
+	return s.runHelper(h, argv, s.helperEnv(false), asCaller)
 }
 
 // callerCredential is the caller's uid, gid and groups for a helper.
-func (l *launcher) callerCredential() *syscall.Credential {
-	groups := make([]uint32, len(l.groups))
-	for i, g := range l.groups {
+func (s *session) callerCredential() *syscall.Credential {
+	groups := make([]uint32, len(s.caller.groups))
+	for i, g := range s.caller.groups {
 		groups[i] = uint32(g)
 	}
-	return &syscall.Credential{Uid: uint32(l.ruid), Gid: uint32(l.rgid), Groups: groups}
+	return &syscall.Credential{Uid: uint32(s.caller.uid), Gid: uint32(s.caller.gid), Groups: groups}
 }
 
 // runUserSnapUpdateNS runs snap-update-ns --user-mounts in a new per-user
 // namespace (the plan runs it when the snap has a per-user mount profile,
 // as snap-confine does), as the caller with only policy.UserHelperCaps.
-func (l *launcher) runUserSnapUpdateNS(h helper) error {
-	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", l.launch.Instance.String()}
-	return l.runHelper(h, argv, l.helperEnv(true), l.callerCredential())
+func (s *session) runUserSnapUpdateNS() error {
+	h := s.helper
+	argv := []string{"snap-update-ns", "--from-snap-confine", "--user-mounts", s.launch.Instance.String()}
+	return s.runHelper(h, argv, s.helperEnv(true), s.callerCredential())
 }
 
 // helperEnv is snap-confine's environment for snap-update-ns: SNAPD_DEBUG,
 // and for --user-mounts the caller's XDG_RUNTIME_DIR and SNAP_REAL_HOME.
-func (l *launcher) helperEnv(user bool) []string {
+func (s *session) helperEnv(user bool) []string {
 	env := []string{"SNAPD_DEBUG=0"}
-	if l.debug {
+	if s.debug {
 		env = []string{"SNAPD_DEBUG=1"}
 	}
 	if user {
-		for _, kv := range l.env {
+		for _, kv := range s.caller.env {
 			if strings.HasPrefix(kv, "XDG_RUNTIME_DIR=") || strings.HasPrefix(kv, "SNAP_REAL_HOME=") {
 				env = append(env, kv)
 			}
@@ -101,103 +92,92 @@ func (l *launcher) helperEnv(user bool) []string {
 }
 
 // runHelper runs snap-update-ns with argv and env, as root or as the caller.
-func (l *launcher) runHelper(h helper, argv, env []string, asCaller *syscall.Credential) error {
-	l.debugf("running %s %v", h.path, argv[1:])
+func (s *session) runHelper(h helper, argv, env []string, asCaller *syscall.Credential) error {
+	s.debugf("running %s %v", h.path, argv[1:])
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
 		return fmt.Errorf("cannot make a pipe for %s: %w", h.path, err)
 	}
+	out, in := desc.New(p[0], h.path+"'s output"), desc.New(p[1], h.path+"'s output")
+	defer out.Close()
+	defer in.Close()
 	// Only the launcher's end is non-blocking: a helper's grandchild
 	// holding the other end must not stall the read.
-	unix.SetNonblock(p[0], true)
-	defer unix.Close(p[0])
-	null, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	unix.SetNonblock(out.Fd(), true)
+	fd, err := unix.Open("/dev/null", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		unix.Close(p[1])
 		return fmt.Errorf("cannot open /dev/null: %w", err)
 	}
+	null := desc.New(fd, "/dev/null")
+	defer null.Close()
 	// The helper transitions to snap-update-ns.<instance> at its exec: the
 	// exec label set on this (forking, throwaway) thread is inherited by
 	// the child.
 	var pid int
-	if err = l.execLabel(l.helperLabel()); err == nil {
-		err = l.withInheritedFDsClosedOnExec(func() (err error) {
-			pid, err = l.startHelper(h.fd, h.path, argv, env, null, p[1], asCaller)
+	if err = s.execLabel(s.helperLabel()); err == nil {
+		err = s.withInheritedFDsClosedOnExec(func() (err error) {
+			pid, err = s.priv.StartSnapUpdateNS(h.bin, argv, env, null, in, asCaller)
 			return err
 		})
 	}
-	unix.Close(null)
-	unix.Close(p[1])
+	// The launcher keeps no write end: the pipe ends with the helper.
+	in.Close()
+	null.Close()
 	if err != nil {
 		return err
 	}
-	return l.waitHelper(pid, p[0], h.path, updateNSTimeout)
+	return s.waitHelper(pid, out, h.path, updateNSTimeout)
 }
 
 // openHelper opens snap-update-ns next to the launcher's own executable, as
-// snap-confine finds its tools, for execution by descriptor; fd is -1 when
-// it is not installed.
-func (l *launcher) openHelper() (helper, error) {
-	dirfd, dir, err := openToolsDir(l.procfd)
+// snap-confine finds its tools, for execution by descriptor; bin is nil
+// when it is not installed.
+func (s *session) openHelper() (helper, error) {
+	dir, err := openToolsDir(s.host.proc)
 	if err != nil {
-		return helper{fd: -1}, err
+		return helper{}, err
 	}
-	defer unix.Close(dirfd)
-	h := helper{fd: -1, path: dir + "/" + layout.SnapUpdateNSName}
-	fd, err := unix.Openat(dirfd, layout.SnapUpdateNSName, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	defer dir.Close()
+	h := helper{path: dir.Path(layout.SnapUpdateNSName)}
+	bin, err := trusted.EntryAt(dir, layout.SnapUpdateNSName)
 	if err == unix.ENOENT {
 		return h, nil
 	}
 	if err != nil {
 		return h, fmt.Errorf("cannot open %s: %w", h.path, err)
 	}
-	if err := checkHelper(fd, h.path); err != nil {
-		unix.Close(fd)
-		return h, err
+	if err := trusted.RootOnly(bin, unix.S_IFREG); err != nil {
+		bin.Close()
+		return h, fmt.Errorf("cannot run %s: %w", h.path, err)
 	}
-	h.fd = fd
+	h.bin = bin
 	return h, nil
 }
 
-func checkHelper(fd int, path string) error {
-	if err := trusted.RootOnly(fd, unix.S_IFREG); err != nil {
-		return fmt.Errorf("cannot run %s: %w", path, err)
-	}
-	return nil
-}
-
 // withInheritedFDsClosedOnExec runs fn (which starts a root helper) with
-// close-on-exec set on every descriptor the caller passed without it, and
-// clears the flag again afterwards, so that those descriptors reach the app,
-// as they must, but never the helper.
-func (l *launcher) withInheritedFDsClosedOnExec(fn func() error) error {
-	dir, err := unix.Openat(l.procfd, "self/fd", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+// close-on-exec set on every descriptor the caller passed without it, then
+// clears it again: they reach the app, never the helper.
+func (s *session) withInheritedFDsClosedOnExec(fn func() error) error {
+	dir, err := trusted.DirAt(s.host.proc, "self/fd")
 	if err != nil {
 		return fmt.Errorf("cannot list descriptors: %w", err)
 	}
+	names, err := trusted.Names(dir)
+	dir.Close()
+	if err != nil {
+		return fmt.Errorf("cannot list descriptors: %w", err)
+	}
+	// The launcher's own descriptors are all close-on-exec.
 	var inherited []int
-	buf := make([]byte, 4096)
-	for {
-		n, err := unix.ReadDirent(dir, buf)
-		if err != nil {
-			unix.Close(dir)
-			return fmt.Errorf("cannot list descriptors: %w", err)
+	for _, name := range names {
+		fd, err := strconv.Atoi(name)
+		if err != nil || fd < 3 {
+			continue
 		}
-		if n == 0 {
-			break
-		}
-		_, _, names := unix.ParseDirent(buf[:n], -1, nil)
-		for _, name := range names {
-			fd, err := strconv.Atoi(name)
-			if err != nil || fd < 3 || fd == dir {
-				continue
-			}
-			if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
-				inherited = append(inherited, fd)
-			}
+		if flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err == nil && flags&unix.FD_CLOEXEC == 0 {
+			inherited = append(inherited, fd)
 		}
 	}
-	unix.Close(dir)
 	for _, fd := range inherited {
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); err != nil {
 			return fmt.Errorf("cannot hide descriptor %d from the helper: %w", fd, err)
@@ -249,37 +229,38 @@ const maxDrainReads = 256
 // waitHelper collects a helper's output from out until it exits, with a
 // deadline after which it is killed, and turns its exit status into an
 // error. The output is kept for stderr, shown once no lock is held.
-func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) error {
-	pidfd, err := unix.PidfdOpen(pid, 0)
+func (s *session) waitHelper(pid int, out *desc.FD, path string, timeout time.Duration) error {
+	fd, err := unix.PidfdOpen(pid, 0)
 	if err != nil {
-		unix.Kill(pid, unix.SIGKILL)
+		privop.KillHelper(pid)
 		unix.Wait4(pid, nil, 0, nil)
 		if err == unix.ENOSYS {
 			return fmt.Errorf("cannot watch %s: the kernel has no pidfd_open (Linux 5.3; the launcher needs Linux %s or later)", path, policy.KernelFloor)
 		}
 		return fmt.Errorf("cannot watch %s: %w", path, err)
 	}
-	defer unix.Close(pidfd)
+	pidfd := desc.New(fd, path)
+	defer pidfd.Close()
 	deadline := time.Now().Add(timeout)
 	buf := make([]byte, 4096)
 	var output helperOutput
-	defer func() { l.deferStderr(output.text(path)) }()
+	defer func() { s.deferStderr(output.text(path)) }()
 	for exited, outOpen := false, true; !exited; {
 		left := time.Until(deadline)
 		if left <= 0 {
-			unix.Kill(pid, unix.SIGKILL)
+			privop.KillHelper(pid)
 			break
 		}
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(pidfd.Fd()), Events: unix.POLLIN}}
 		if outOpen {
-			fds = append(fds, unix.PollFd{Fd: int32(out), Events: unix.POLLIN})
+			fds = append(fds, unix.PollFd{Fd: int32(out.Fd()), Events: unix.POLLIN})
 		}
 		if _, err := unix.Poll(fds, int(left/time.Millisecond)+1); err != nil && err != unix.EINTR {
-			unix.Kill(pid, unix.SIGKILL)
+			privop.KillHelper(pid)
 			break
 		}
 		if outOpen && fds[1].Revents != 0 {
-			n, err := unix.Read(out, buf)
+			n, err := unix.Read(out.Fd(), buf)
 			if n > 0 {
 				output.add(buf[:n])
 			}
@@ -299,11 +280,11 @@ func (l *launcher) waitHelper(pid, out int, path string, timeout time.Duration) 
 	// Whatever the helper wrote last is still in the pipe; a read that
 	// would wait (a child left behind holds the pipe) ends the drain.
 	for i := 0; i < maxDrainReads; i++ {
-		fds := []unix.PollFd{{Fd: int32(out), Events: unix.POLLIN}}
+		fds := []unix.PollFd{{Fd: int32(out.Fd()), Events: unix.POLLIN}}
 		if n, err := unix.Poll(fds, 0); err != nil || n == 0 {
 			break
 		}
-		n, _ := unix.Read(out, buf)
+		n, _ := unix.Read(out.Fd(), buf)
 		if n <= 0 {
 			break
 		}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/snapns/snapns/planner"
 	"github.com/snapns/snapns/seccomp/profile"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
@@ -241,10 +242,9 @@ func (e *explainer) readSnap() (planner.Host, *planner.Snap) {
 		return h, s
 	}
 	s.Removing = gather.Removing(inst)
-	var dir *os.File
-	if s.Base, dir = gather.Base(procFD(), h.SnapDir, e.f.Launch.Base); dir != nil {
-		dir.Close()
-	}
+	var dir *desc.FD
+	s.Base, dir = gather.Base(procDir(), h.SnapDir, e.f.Launch.Base)
+	dir.Close()
 	if s.Homedirs, err = gather.Homedirs(); err != nil {
 		e.fail(err)
 	}
@@ -361,9 +361,9 @@ func snapBase(inst naming.Instance) (string, string) {
 			return gatherDefaultBase, "snap"
 		}
 	}
-	if dir, err := trusted.Walk(layout.NSDir, nil); err == nil {
-		in, have, _ := gather.Info(dir, layout.InfoName(inst), layout.NSDir+"/"+layout.InfoName(inst))
-		unix.Close(dir)
+	if dir, err := trusted.Path(layout.NSDir); err == nil {
+		in, have, _ := gather.Info(dir, layout.InfoName(inst))
+		dir.Close()
 		if have {
 			return in.BaseSnapName, "namespace"
 		}

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/mountinfo"
@@ -27,27 +28,24 @@ import (
 
 // detectAppArmor detects AppArmor as the launcher does.
 func detectAppArmor() (gather.AppArmor, error) {
-	procfd, err := trusted.Walk("/proc", nil)
+	proc, err := trusted.Proc()
 	if err != nil {
 		return gather.AppArmor{}, fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 	}
-	defer unix.Close(procfd)
-	sysfd, err := trusted.Walk("/sys", nil)
+	defer proc.Close()
+	sys, err := trusted.Path("/sys")
 	if err != nil {
 		return gather.AppArmor{}, fmt.Errorf("cannot tell whether AppArmor is enabled: %w", err)
 	}
-	defer unix.Close(sysfd)
-	return gather.DetectAppArmor(sysfd, procfd)
+	defer sys.Close()
+	return gather.DetectAppArmor(sys, proc)
 }
 
-// procFD is /proc, opened once for snap-ns's run (-1 when it cannot be:
+// procDir is /proc, opened once for snap-ns's run (nil when it cannot be:
 // the readers then fail on it, saying so).
-var procFD = sync.OnceValue(func() int {
-	fd, err := trusted.Walk("/proc", nil)
-	if err != nil {
-		return -1
-	}
-	return fd
+var procDir = sync.OnceValue(func() *desc.FD {
+	proc, _ := trusted.Proc()
+	return proc
 })
 
 // launcherDir is where the launcher is installed: next to snap-ns when it
@@ -91,22 +89,22 @@ func exists(path string) bool {
 }
 
 // preserved reads a preserved namespace's facts as the launcher does
-// (gather.OpenNS, gather.Info), without privilege: whether it is the one
+// (trusted.PreservedNS, gather.Info), without privilege: whether it is the one
 // captured there (its owner is snap-ns's own user namespace, which is pid
 // 1's, and its identity the one recorded). A file that cannot be opened
 // without privilege is taken to be the one captured there.
 func (e *explainer) preserved(name, infoName string) planner.Preserved {
 	var pre planner.Preserved
-	dir, err := trusted.Walk(layout.NSDir, nil)
+	dir, err := trusted.Path(layout.NSDir)
 	if err != nil {
 		return pre
 	}
-	defer unix.Close(dir)
-	fd, err := gather.OpenNS(procFD(), dir, name)
+	defer dir.Close()
+	ns, err := trusted.PreservedNS(procDir(), dir, name)
 	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
 		e.assume(fmt.Sprintf("%s/%s is the namespace captured there (%v: needs root)", layout.NSDir, name, err))
 		pre.Present = true
-		pre.Info, pre.HaveInfo, _ = gather.Info(dir, infoName, layout.NSDir+"/"+infoName)
+		pre.Info, pre.HaveInfo, _ = gather.Info(dir, infoName)
 		pre.Identity = planner.Recorded(pre.Info)
 		return pre
 	}
@@ -114,10 +112,11 @@ func (e *explainer) preserved(name, infoName string) planner.Preserved {
 		e.fail(err)
 		return pre
 	}
-	if fd < 0 {
+	if ns == nil {
 		return pre
 	}
-	defer unix.Close(fd)
+	defer ns.Close()
+	fd := ns.Fd()
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		e.fail(fmt.Errorf("cannot inspect %s/%s", layout.NSDir, name))
@@ -126,7 +125,7 @@ func (e *explainer) preserved(name, infoName string) planner.Preserved {
 	pre.Present = true
 	display := layout.NSDir + "/" + infoName
 	var why string
-	if pre.Info, pre.HaveInfo, why = gather.Info(dir, infoName, display); !pre.HaveInfo && !strings.Contains(why, "no such file") {
+	if pre.Info, pre.HaveInfo, why = gather.Info(dir, infoName); !pre.HaveInfo && !strings.Contains(why, "no such file") {
 		e.x.Ignored = append(e.x.Ignored, Ignored{File: display, Reason: why})
 	}
 	recorded := planner.Recorded(pre.Info)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/gather"
 	"github.com/snapns/snapns/shared/info"
 	"github.com/snapns/snapns/shared/layout"
@@ -185,13 +186,15 @@ func describeNS(dirfd int, dir, name string, inst naming.Instance, uid uint32, i
 	if isUser {
 		n.Kind, n.UID = "user", &uid
 	}
-	// O_PATH: nothing is read and nothing can block; O_NOFOLLOW: a
-	// symlink is the link itself, reported below, never its target.
-	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	// As the launcher opens it (trusted.EntryAt): nothing is read and
+	// nothing can block; a symlink is the link itself, reported below,
+	// never its target.
+	entry, err := trusted.EntryAt(desc.New(dirfd, dir), name)
 	if err != nil {
 		return n, &Entry{Name: name, Type: "unknown", Problem: fmt.Sprintf("cannot open %s/%s: %v", dir, name, err)}
 	}
-	defer unix.Close(fd)
+	defer entry.Close()
+	fd := entry.Fd()
 	var st unix.Stat_t
 	var sfs unix.Statfs_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -218,7 +221,7 @@ func describeNS(dirfd int, dir, name string, inst naming.Instance, uid uint32, i
 	if isUser {
 		n.InfoFile = layout.UserInfoName(inst, uid)
 	}
-	in, have, why := gather.Info(dirfd, n.InfoFile, dir+"/"+n.InfoFile)
+	in, have, why := gather.Info(desc.New(dirfd, dir), n.InfoFile)
 	n.InfoProblem = why
 	if have {
 		n.Base, n.Revision, n.ParentID = in.BaseSnapName, in.BaseSnapRevision, in.ParentMountNSID
@@ -292,20 +295,20 @@ func occupied(inst naming.Instance) (bool, string, string) {
 func decideAll(dir string, nss []Namespace) {
 	snaps := map[string]*Namespace{}
 	facts := map[string]planner.Facts{}
-	dirfd, err := trusted.Walk(dir, nil)
+	nsdir, err := trusted.Path(dir)
 	if err != nil {
 		return
 	}
-	defer unix.Close(dirfd)
+	defer nsdir.Close()
 	for i := range nss {
 		if nss[i].Kind == "snap" && nss[i].Preserved {
-			facts[nss[i].Instance] = decideSnap(dirfd, &nss[i])
+			facts[nss[i].Instance] = decideSnap(nsdir, &nss[i])
 			snaps[nss[i].Instance] = &nss[i]
 		}
 	}
 	for i := range nss {
 		if nss[i].Kind == "user" && nss[i].Preserved {
-			decideUser(dirfd, &nss[i], snaps[nss[i].Instance], facts[nss[i].Instance])
+			decideUser(nsdir, &nss[i], snaps[nss[i].Instance], facts[nss[i].Instance])
 		}
 	}
 }
@@ -314,7 +317,7 @@ func decideAll(dir string, nss []Namespace) {
 // the launcher would gather, against its own base: the base the snap's next
 // launch names is not known here (`snap-ns explain` finds it), so a change
 // of base is not seen.
-func decideSnap(dirfd int, n *Namespace) planner.Facts {
+func decideSnap(nsdir *desc.FD, n *Namespace) planner.Facts {
 	inst, _ := naming.ParseInstance(n.Instance)
 	base := n.Base
 	if base == "" {
@@ -327,10 +330,9 @@ func decideSnap(dirfd int, n *Namespace) planner.Facts {
 		n.Stale, n.NextLaunch, n.Reason = "unknown", "refused", err.Error()
 		return f
 	}
-	var dir *os.File
-	if f.Snap.Base, dir = gather.Base(procFD(), f.Host.SnapDir, base); dir != nil {
-		dir.Close()
-	}
+	var dir *desc.FD
+	f.Snap.Base, dir = gather.Base(procDir(), f.Host.SnapDir, base)
+	dir.Close()
 	if f.Snap.Homedirs, err = gather.Homedirs(); err == nil {
 		err = f.Snap.Base.Err
 	}
@@ -340,7 +342,7 @@ func decideSnap(dirfd int, n *Namespace) planner.Facts {
 	}
 	pre := &f.Snap.Preserved
 	pre.Present = true
-	pre.Info, pre.HaveInfo, _ = gather.Info(dirfd, n.InfoFile, layout.NSDir+"/"+n.InfoFile)
+	pre.Info, pre.HaveInfo, _ = gather.Info(nsdir, n.InfoFile)
 	pre.Identity = n.identity(pre.Info)
 	busy, why := n.Occupied, n.OccupiedBy
 	if n.OccupancyProblem != "" {
@@ -390,7 +392,7 @@ func (n *Namespace) identity(in info.Info) planner.Identity {
 
 // decideUser is the planner's decision on a per-user layer, given its snap
 // namespace's.
-func decideUser(dirfd int, n *Namespace, snap *Namespace, f planner.Facts) {
+func decideUser(nsdir *desc.FD, n *Namespace, snap *Namespace, f planner.Facts) {
 	switch {
 	case snap == nil:
 		n.Stale, n.NextLaunch, n.Reason = "must", "discard", "the snap's namespace is not preserved"
@@ -402,7 +404,7 @@ func decideUser(dirfd int, n *Namespace, snap *Namespace, f planner.Facts) {
 	f.CallerUID, f.Features.PerUser = *n.UID, true
 	layer := &f.Snap.UserLayer
 	layer.Present = true
-	layer.Info, layer.HaveInfo, _ = gather.Info(dirfd, n.InfoFile, layout.NSDir+"/"+n.InfoFile)
+	layer.Info, layer.HaveInfo, _ = gather.Info(nsdir, n.InfoFile)
 	layer.Identity = n.identity(layer.Info)
 	step := planner.DecidePerUser(f, planner.NamespaceStep{Action: planner.NamespaceJoin})
 	n.Stale, n.NextLaunch, n.Reason = "keep", "join", step.Why

@@ -4,6 +4,7 @@ package nsview
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"runtime"
 	"slices"
@@ -150,7 +151,7 @@ func mountsOf(ino, dev uint64) ([]mountinfo.Entry, int, string) {
 	if err != nil {
 		return nil, 0, fmt.Sprintf("cannot open %s: %v", path, err)
 	}
-	entries, err := mountinfo.ReadAll(f)
+	entries, err := readMountTable(f)
 	f.Close()
 	if err != nil {
 		return nil, 0, fmt.Sprintf("cannot read %s: %v", path, err)
@@ -217,7 +218,7 @@ func enterAndRead(nsfd int, ino, dev uint64) ([]mountinfo.Entry, error) {
 	}
 	f := os.NewFile(uintptr(fd), "/proc/thread-self/mountinfo")
 	defer f.Close()
-	entries, err := mountinfo.ReadAll(f)
+	entries, err := readMountTable(f)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read /proc/thread-self/mountinfo in it: %w", err)
 	}
@@ -254,4 +255,18 @@ func memberOf(ino, dev uint64) (int, error) {
 func inNamespace(pid int, ino, dev uint64) bool {
 	var st unix.Stat_t
 	return unix.Stat(fmt.Sprintf("/proc/%d/ns/mnt", pid), &st) == nil && st.Ino == ino && st.Dev == dev
+}
+
+// readMountTable reads a whole mount table from r (mountinfo.Scan), of
+// any size, to show it.
+func readMountTable(r io.Reader) ([]mountinfo.Entry, error) {
+	var entries []mountinfo.Entry
+	err := mountinfo.Scan(r, func(e mountinfo.Entry) error {
+		entries = append(entries, e)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return entries, nil
 }

@@ -10,22 +10,16 @@ import (
 	"strings"
 )
 
-// The host's NVIDIA driver in a snap's root. On a classic host whose
-// kernel has the nvidia module loaded, snap-confine 2.77
-// (cmd/snap-confine/mount-support-nvidia.c) makes the driver's userspace
-// libraries, and the Vulkan and EGL vendor files that name them, visible
-// below /var/lib/snapd/lib, where the opengl interface lets a snap read
-// them: a tmpfs per directory holding a symlink per file, into the host's
-// root at /var/lib/snapd/hostfs. This file is the decision, as data and
-// pure functions over what the launcher read of the host
-// (launcher/nvidia.go does the reading and the mounts).
-//
-// How the libraries are found depends on how snapd built snap-confine for
-// the distribution: --enable-nvidia-multiarch (Debian, Ubuntu) or
-// --enable-nvidia-biarch (Fedora, Arch, openSUSE, CentOS). Those are
-// exactly the distributions that mount snaps in /snap and in
-// /var/lib/snapd/snap respectively, which the launcher probes anyway, so
-// the layout follows from it (NvidiaLayoutOf).
+// The host's NVIDIA driver in a snap's root. On a classic host with the
+// nvidia module loaded, snap-confine 2.77 (mount-support-nvidia.c) makes
+// the driver's userspace libraries and the Vulkan and EGL vendor files that
+// name them visible below /var/lib/snapd/lib (the opengl interface): a
+// tmpfs per directory, a symlink per file into /var/lib/snapd/hostfs. This
+// is the decision, as data and pure functions over what the launcher read
+// (launcher/nvidia.go). How the libraries are found is snapd's build-time
+// choice per distribution, multiarch (Debian, Ubuntu) or biarch (Fedora,
+// Arch, openSUSE, CentOS): exactly those that mount snaps in /snap and in
+// /var/lib/snapd/snap, so the layout follows from it (NvidiaLayoutOf).
 
 // Where the driver is looked for and where it is made visible.
 const (

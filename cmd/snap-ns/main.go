@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Command snap-ns is the operator's read-only view of preserved snap mount
-// namespaces (help.SnapNS has its usage, docs/snap-ns.md the details):
+// namespaces (nsview.Help has its usage, docs/snap-ns.md the details):
 //
 //	snap-ns [OPTION]... list
 //	snap-ns [OPTION]... explain SECURITY-TAG
@@ -27,7 +27,6 @@ import (
 
 	"github.com/snapns/snapns/nsview"
 	"github.com/snapns/snapns/shared/cmdline"
-	"github.com/snapns/snapns/shared/help"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 )
@@ -86,7 +85,7 @@ func run(args []string, stdout io.Writer) error {
 	}
 	switch {
 	case o.help:
-		_, err := io.WriteString(stdout, help.SnapNS.Help)
+		_, err := io.WriteString(stdout, nsview.Help.Help)
 		return err
 	case o.version:
 		_, err := fmt.Fprintf(stdout, "snap-ns %s\n", Version)

@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/snapns/snapns/nsview"
-	"github.com/snapns/snapns/shared/help"
 )
 
 // GNU habits: --help and --version on standard output, options anywhere,
@@ -20,9 +19,9 @@ func TestCommandLine(t *testing.T) {
 		args     []string
 		out, err string
 	}{
-		{[]string{"--help"}, help.SnapNS.Help, ""},
-		{[]string{"-h"}, help.SnapNS.Help, ""},
-		{[]string{"list", "--help"}, help.SnapNS.Help, ""},
+		{[]string{"--help"}, nsview.Help.Help, ""},
+		{[]string{"-h"}, nsview.Help.Help, ""},
+		{[]string{"list", "--help"}, nsview.Help.Help, ""},
 		{[]string{"--version"}, "snap-ns " + Version + "\n", ""},
 		{nil, "", "cannot understand the command line: no command"},
 		{[]string{"frobnicate"}, "", `cannot understand the command line: unknown command "frobnicate"`},

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Package apparmor makes the launcher's own AppArmor profile from the
-// policy (its capabilities are policy.Required() and policy.OptionalCaps()).
+// policy (its capabilities are policy.Required() and OptionalCaps()).
 // The launcher does not link it.
 package apparmor
 
@@ -38,7 +38,7 @@ func ProfileFileName(libexecdir string) string {
 // namespace and lock files, the bootstrap's mounts, the helpers it runs
 // (with a transition to snap-update-ns.<instance>) and the app's exec (with
 // a transition to the snap's security tag). Its capabilities are
-// policy.Required(), policy.OptionalCaps() and what only the setuid install
+// policy.Required(), OptionalCaps() and what only the setuid install
 // raises (policy.Spec's SetuidCaps). Tests check its syntax with apparmor_parser and that every
 // file the end-to-end launches make the launcher open is allowed by it.
 func LauncherProfile(libexecdir string) (string, error) {
@@ -50,7 +50,7 @@ func LauncherProfile(libexecdir string) (string, error) {
 	for _, c := range policy.Required() {
 		fmt.Fprintf(&caps, "  capability %s,\n", c)
 	}
-	if optional := policy.OptionalCaps(); len(optional) > 0 {
+	if optional := OptionalCaps(); len(optional) > 0 {
 		caps.WriteString("  # Raised only when held, on older kernels (policy.Spec's Optional).\n")
 		for _, c := range optional {
 			fmt.Fprintf(&caps, "  capability %s,\n", c)
@@ -59,7 +59,7 @@ func LauncherProfile(libexecdir string) (string, error) {
 	var setuidOnly []policy.Cap
 	for _, spec := range policy.Ops {
 		for _, c := range spec.SetuidCaps {
-			if !slices.Contains(policy.Required(), c) && !slices.Contains(policy.OptionalCaps(), c) && !slices.Contains(setuidOnly, c) {
+			if !slices.Contains(policy.Required(), c) && !slices.Contains(OptionalCaps(), c) && !slices.Contains(setuidOnly, c) {
 				setuidOnly = append(setuidOnly, c)
 			}
 		}
@@ -325,3 +325,21 @@ profile @LIBEXECDIR@/snap-confine flags=(attach_disconnected,mediate_deleted) {
   signal (send) set=(kill) peer=snap-update-ns.*,
 }
 `
+
+// OptionalCaps is the union of every action's Optional capabilities, less
+// policy.Required(): raised only when held, and granted by the profile.
+func OptionalCaps() []policy.Cap {
+	var caps []policy.Cap
+	required := map[policy.Cap]bool{}
+	for _, c := range policy.Required() {
+		required[c] = true
+	}
+	for _, spec := range policy.Ops {
+		for _, c := range spec.Optional {
+			if !required[c] && !slices.Contains(caps, c) {
+				caps = append(caps, c)
+			}
+		}
+	}
+	return caps
+}

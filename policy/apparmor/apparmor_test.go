@@ -64,11 +64,11 @@ func TestLauncherProfile(t *testing.T) {
 				caps = append(caps, "cap_"+strings.TrimSuffix(c, ","))
 			}
 		}
-		for _, c := range append(policy.Required(), append(policy.OptionalCaps(), policy.CapSetuid, policy.CapSetgid)...) {
+		for _, c := range append(policy.Required(), append(OptionalCaps(), policy.CapSetuid, policy.CapSetgid)...) {
 			want = append(want, "cap_"+c.String())
 		}
 		if got := strings.Join(caps, ","); got != strings.Join(want, ",") {
-			t.Errorf("the profile's capabilities are %s, want policy.Required(), policy.OptionalCaps() and the setuid install's: %s", got, strings.Join(want, ","))
+			t.Errorf("the profile's capabilities are %s, want policy.Required(), OptionalCaps() and the setuid install's: %s", got, strings.Join(want, ","))
 		}
 	}
 	for _, bad := range []string{"lib/snapd", "/usr/lib/snap d", "/usr/{lib,libexec}/snapd", "/usr/lib/*"} {

@@ -34,27 +34,14 @@ func NewFilter(prog []unix.SockFilter) (*Filter, error) {
 //
 //	seccomp(SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_LOG, &prog)
 //
-// as snap-confine does (the kernel logs every action but ALLOW), or without
-// the flag where the kernel does not know it. It returns the errno, 0 for
-// success. What the caller must know:
-//
-//   - The filter is permanent, survives execve(2) and binds the program the
-//     thread execs next: that is the point. Filters only accumulate.
-//   - It binds this thread alone (no TSYNC). execve keeps only the calling
-//     thread, so a filter loaded on the thread that then execs binds the
-//     app, and the process's other threads never run under it; in a Go
-//     process, the runtime's threads keep working unfiltered while this one
-//     finishes, whatever the app's profile denies (an epoll_pwait or futex
-//     a stop-the-world would need, for example).
-//   - From the first load on, this thread may make only the syscalls the
-//     filter allows: LoadOnThread itself makes nothing else, allocates
-//     nothing and is nosplit, so it cannot enter the scheduler or grow the
-//     stack. The caller keeps to raw syscalls too until the exec.
-//   - The kernel accepts a filter only from a thread that has CAP_SYS_ADMIN
-//     in its user namespace or has no_new_privs set; which one is the
-//     caller's decision.
-//
-//go:nosplit
+// as snap-confine does (or without the flag where the kernel lacks it),
+// and returns the errno, 0 for success. The filter is permanent and binds
+// what the thread execs next; it binds this thread alone (no TSYNC: execve
+// keeps only this thread, and the runtime's other threads never run under
+// it). From the first load on, this thread may make only what the filter
+// allows: LoadOnThread makes nothing else, allocates nothing and is
+// nosplit, and the caller keeps to raw syscalls until the exec. The kernel
+// takes a filter only from a thread with CAP_SYS_ADMIN or no_new_privs.
 func (f *Filter) LoadOnThread() unix.Errno {
 	_, _, errno := unix.RawSyscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_LOG, uintptr(unsafe.Pointer(&f.fprog)))
 	if errno == unix.EINVAL {

@@ -56,18 +56,3 @@ func parseProgram(data []byte) ([]unix.SockFilter, error) {
 	}
 	return prog, nil
 }
-
-// Encode is the inverse of Parse: the on-disk form of prog. The compiler
-// uses it to write what Parse reads.
-func Encode(prog []unix.SockFilter) []byte {
-	return appendProgram(make([]byte, 0, len(prog)*InstructionSize), prog)
-}
-
-func appendProgram(data []byte, prog []unix.SockFilter) []byte {
-	for _, insn := range prog {
-		data = binary.NativeEndian.AppendUint16(data, insn.Code)
-		data = append(data, insn.Jt, insn.Jf)
-		data = binary.NativeEndian.AppendUint32(data, insn.K)
-	}
-	return data
-}

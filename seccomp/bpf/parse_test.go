@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/seccomp/encode"
 )
 
 func TestParse(t *testing.T) {
@@ -23,8 +24,8 @@ func TestParse(t *testing.T) {
 		want    []unix.SockFilter
 		wantErr string
 	}{
-		{name: "one instruction", data: bpf.Encode([]unix.SockFilter{ret}), want: []unix.SockFilter{ret}},
-		{name: "every field decoded", data: bpf.Encode([]unix.SockFilter{load, jump, ret}), want: []unix.SockFilter{load, jump, ret}},
+		{name: "one instruction", data: encode.Program([]unix.SockFilter{ret}), want: []unix.SockFilter{ret}},
+		{name: "every field decoded", data: encode.Program([]unix.SockFilter{load, jump, ret}), want: []unix.SockFilter{load, jump, ret}},
 		{name: "at the kernel's limit", data: make([]byte, 8*4096), want: make([]unix.SockFilter, 4096)},
 		{name: "nil", data: nil, wantErr: "cannot parse seccomp program: empty"},
 		{name: "empty", data: []byte{}, wantErr: "cannot parse seccomp program: empty"},
@@ -74,7 +75,7 @@ func TestParseReadsHostByteOrder(t *testing.T) {
 	} else {
 		want = []byte{0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08}
 	}
-	if got := bpf.Encode([]unix.SockFilter{insn}); !bytes.Equal(got, want) {
+	if got := encode.Program([]unix.SockFilter{insn}); !bytes.Equal(got, want) {
 		t.Fatalf("Encode: got % x, want % x", got, want)
 	}
 	got, err := bpf.Parse(want)
@@ -97,7 +98,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte{})
 	f.Add(make([]byte, 8))
 	f.Add(make([]byte, 9))
-	f.Add(bpf.Encode([]unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}))
+	f.Add(encode.Program([]unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: unix.SECCOMP_RET_ALLOW}}))
 	f.Add(make([]byte, 8*4096))
 	f.Add(make([]byte, 8*4097))
 	f.Fuzz(func(t *testing.T, data []byte) {
@@ -117,7 +118,7 @@ func FuzzParse(f *testing.F) {
 		if len(prog) == 0 || len(prog) > bpf.MaxInstructions {
 			t.Fatalf("accepted %d instructions", len(prog))
 		}
-		if !bytes.Equal(bpf.Encode(prog), data) {
+		if !bytes.Equal(encode.Program(prog), data) {
 			t.Fatalf("Encode(Parse(data)) != data")
 		}
 	})

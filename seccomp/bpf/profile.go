@@ -22,7 +22,7 @@ type Profile struct {
 //	offset  size
 //	0       2    magic 'S', 'C'
 //	2       1    version, 1
-//	3       1    flags: bin2Unrestricted, other bits unused
+//	3       1    flags: Bin2Unrestricted, other bits unused
 //	4       4    padding
 //	8       4    length of the allow program in bytes
 //	12      4    length of the deny program in bytes
@@ -37,8 +37,10 @@ const (
 	// a .bin2 file may hold: MaxInstructions instructions.
 	MaxProgramSize = 32 * 1024
 
-	bin2Version      = 1
-	bin2Unrestricted = 0x1
+	// Bin2Version is the header's version, Bin2Unrestricted its only
+	// flag.
+	Bin2Version      = 1
+	Bin2Unrestricted = 0x1
 )
 
 // ParseBin2 reads a .bin2 file. It refuses exactly what snap-confine 2.77
@@ -66,7 +68,7 @@ func ParseBin2(data []byte) (Profile, error) {
 	if data[0] != 'S' || data[1] != 'C' {
 		return Profile{}, fmt.Errorf("bad magic %q", data[0:2])
 	}
-	if data[2] != bin2Version {
+	if data[2] != Bin2Version {
 		return Profile{}, fmt.Errorf("unsupported version %d", data[2])
 	}
 	allowLen := binary.NativeEndian.Uint32(data[8:12])
@@ -86,7 +88,7 @@ func ParseBin2(data []byte) (Profile, error) {
 	if want := Bin2HeaderSize + int(allowLen) + int(denyLen); len(data) != want {
 		return Profile{}, fmt.Errorf("file is %d bytes, header says %d", len(data), want)
 	}
-	if data[3]&bin2Unrestricted != 0 {
+	if data[3]&Bin2Unrestricted != 0 {
 		return Profile{Unrestricted: true}, nil
 	}
 	for _, p := range []struct {
@@ -126,19 +128,4 @@ func ParseBin(data []byte) (Profile, error) {
 		return Profile{}, err
 	}
 	return Profile{Programs: [][]unix.SockFilter{prog}}, nil
-}
-
-// EncodeBin2 is the .bin2 file holding allow and deny, with the
-// unrestricted flag set if unrestricted (snap-seccomp then writes no
-// programs: pass nil). It checks nothing; ParseBin2 does.
-func EncodeBin2(allow, deny []unix.SockFilter, unrestricted bool) []byte {
-	data := make([]byte, Bin2HeaderSize, Bin2HeaderSize+(len(allow)+len(deny))*InstructionSize)
-	data[0], data[1], data[2] = 'S', 'C', bin2Version
-	if unrestricted {
-		data[3] = bin2Unrestricted
-	}
-	binary.NativeEndian.PutUint32(data[8:12], uint32(len(allow)*InstructionSize))
-	binary.NativeEndian.PutUint32(data[12:16], uint32(len(deny)*InstructionSize))
-	data = appendProgram(data, allow)
-	return appendProgram(data, deny)
 }

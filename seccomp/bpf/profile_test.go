@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/seccomp/encode"
 )
 
 // bin2 builds a .bin2 file field by field, so that a test can break any
@@ -50,7 +51,7 @@ func wellFormed(allow, deny []unix.SockFilter) bin2 {
 	return bin2{
 		magic: "SC", version: 1,
 		allowLen: uint32(len(allow) * 8), denyLen: uint32(len(deny) * 8),
-		allow: bpf.Encode(allow), deny: bpf.Encode(deny),
+		allow: encode.Program(allow), deny: encode.Program(deny),
 	}
 }
 
@@ -90,7 +91,7 @@ func TestParseBin2(t *testing.T) {
 
 		{name: "nil", data: nil, wantErr: "file is 0 bytes, shorter than the 128-byte header"},
 		{name: "shorter than the header", data: bin2{magic: "SC", version: 1, flags: 1}.bytes()[:127], wantErr: "file is 127 bytes, shorter than the 128-byte header"},
-		{name: "a legacy program", data: bpf.Encode(make([]unix.SockFilter, 20)), wantErr: `bad magic "\x00\x00"`},
+		{name: "a legacy program", data: encode.Program(make([]unix.SockFilter, 20)), wantErr: `bad magic "\x00\x00"`},
 		{name: "legacy unrestricted text", data: []byte("@unrestricted\n"), wantErr: "file is 14 bytes, shorter than the 128-byte header"},
 		{name: "bad magic", data: with(func(b *bin2) { b.magic = "SD" }), wantErr: `bad magic "SD"`},
 		{name: "magic in the wrong case", data: with(func(b *bin2) { b.magic = "sc" }), wantErr: `bad magic "sc"`},
@@ -144,13 +145,13 @@ func TestParseBin(t *testing.T) {
 		want    bpf.Profile
 		wantErr string
 	}{
-		{name: "one program", data: bpf.Encode(denyUname()), want: bpf.Profile{Programs: [][]unix.SockFilter{denyUname()}}},
+		{name: "one program", data: encode.Program(denyUname()), want: bpf.Profile{Programs: [][]unix.SockFilter{denyUname()}}},
 		{name: "unrestricted", data: []byte("@unrestricted\n"), want: bpf.Profile{Unrestricted: true}},
 		{name: "unrestricted without the newline", data: []byte("@unrestricted"), wantErr: "length 13 is not a multiple of 8"},
 		{name: "unrestricted with more after it", data: []byte("@unrestricted\n\x00"), wantErr: "length 15 is not a multiple of 8"},
 		{name: "unrestricted with a carriage return", data: []byte("@unrestricted\r\n"), wantErr: "length 15 is not a multiple of 8"},
 		{name: "empty", data: nil, wantErr: "empty"},
-		{name: "truncated", data: bpf.Encode(denyUname())[:29], wantErr: "length 29 is not a multiple of 8"},
+		{name: "truncated", data: encode.Program(denyUname())[:29], wantErr: "length 29 is not a multiple of 8"},
 		{name: "over the kernel's limit", data: make([]byte, 8*4097), wantErr: "4097 instructions, more than the kernel's limit of 4096"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -179,27 +180,27 @@ func TestParseBin(t *testing.T) {
 func TestEncodeBin2Layout(t *testing.T) {
 	allow := []unix.SockFilter{{Code: 0x0102, Jt: 3, Jf: 4, K: 0x05060708}, retInsn(0)}
 	deny := []unix.SockFilter{retInsn(unix.SECCOMP_RET_ALLOW)}
-	data := bpf.EncodeBin2(allow, deny, false)
+	data := encode.Bin2(allow, deny, false)
 	want := make([]byte, 128)
 	copy(want, "SC\x01\x00")
 	binary.NativeEndian.PutUint32(want[8:], 16)
 	binary.NativeEndian.PutUint32(want[12:], 8)
-	want = append(want, bpf.Encode(allow)...)
-	want = append(want, bpf.Encode(deny)...)
+	want = append(want, encode.Program(allow)...)
+	want = append(want, encode.Program(deny)...)
 	if !bytes.Equal(data, want) {
-		t.Fatalf("EncodeBin2:\n got % x\nwant % x", data, want)
+		t.Fatalf("encode.Bin2:\n got % x\nwant % x", data, want)
 	}
-	bare := bpf.EncodeBin2(nil, nil, true)
+	bare := encode.Bin2(nil, nil, true)
 	wantBare := make([]byte, 128)
 	copy(wantBare, "SC\x01\x01")
 	if !bytes.Equal(bare, wantBare) {
-		t.Fatalf("EncodeBin2 unrestricted:\n got % x\nwant % x", bare, wantBare)
+		t.Fatalf("encode.Bin2 unrestricted:\n got % x\nwant % x", bare, wantBare)
 	}
 }
 
 // testdata/deny-uname.amd64.bin2 is what cmd/snap-seccomp wrote for
 // testdata/deny-uname.src, so this reads the real .bin2 layout rather than
-// EncodeBin2's.
+// encode.Bin2's.
 //
 //go:generate go run ../../cmd/snap-seccomp compile testdata/deny-uname.src testdata/deny-uname.amd64.bin2
 func TestParseBin2ReadsCompiledFile(t *testing.T) {
@@ -215,8 +216,8 @@ func TestParseBin2ReadsCompiledFile(t *testing.T) {
 		t.Fatalf("got %+v, want two programs", p)
 	}
 	deny, allow := p.Programs[0], p.Programs[1]
-	if !bytes.Equal(bpf.EncodeBin2(allow, deny, false), data) {
-		t.Fatal("EncodeBin2 does not give back the compiled file")
+	if !bytes.Equal(encode.Bin2(allow, deny, false), data) {
+		t.Fatal("encode.Bin2 does not give back the compiled file")
 	}
 	if runtime.GOARCH == "amd64" {
 		runHelper(t, "compiled-bin2-deny-uname")
@@ -271,12 +272,12 @@ func checkReason(t *testing.T, err error) {
 
 func FuzzParseBin2(f *testing.F) {
 	f.Add([]byte{})
-	f.Add(bpf.EncodeBin2(nil, nil, true))
-	f.Add(bpf.EncodeBin2(nil, nil, false))
-	f.Add(bpf.EncodeBin2(testAllow, testDeny, false))
-	f.Add(bpf.EncodeBin2(testAllow, testDeny, true))
-	f.Add(bpf.EncodeBin2(testAllow, nil, false))
-	f.Add(append(bpf.EncodeBin2(testAllow, testDeny, false), 0))
+	f.Add(encode.Bin2(nil, nil, true))
+	f.Add(encode.Bin2(nil, nil, false))
+	f.Add(encode.Bin2(testAllow, testDeny, false))
+	f.Add(encode.Bin2(testAllow, testDeny, true))
+	f.Add(encode.Bin2(testAllow, nil, false))
+	f.Add(append(encode.Bin2(testAllow, testDeny, false), 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := bpf.ParseBin2(data)
 		if err != nil {
@@ -304,9 +305,9 @@ func FuzzParseBin2(f *testing.F) {
 			}
 		}
 		// Everything but the bytes version 1 ignores comes back.
-		again := bpf.EncodeBin2(p.Programs[1], p.Programs[0], false)
+		again := encode.Bin2(p.Programs[1], p.Programs[0], false)
 		if len(again) != len(data) || !bytes.Equal(again[8:16], data[8:16]) || !bytes.Equal(again[bpf.Bin2HeaderSize:], data[bpf.Bin2HeaderSize:]) {
-			t.Fatalf("EncodeBin2 does not give back the programs read")
+			t.Fatalf("encode.Bin2 does not give back the programs read")
 		}
 	})
 }
@@ -315,7 +316,7 @@ func FuzzParseBin(f *testing.F) {
 	f.Add([]byte{})
 	f.Add([]byte("@unrestricted\n"))
 	f.Add([]byte("@unrestricted"))
-	f.Add(bpf.Encode(denyUname()))
+	f.Add(encode.Program(denyUname()))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		p, err := bpf.ParseBin(data)
 		if err != nil {
@@ -331,7 +332,7 @@ func FuzzParseBin(f *testing.F) {
 			}
 			return
 		}
-		if len(p.Programs) != 1 || !bytes.Equal(bpf.Encode(p.Programs[0]), data) {
+		if len(p.Programs) != 1 || !bytes.Equal(encode.Program(p.Programs[0]), data) {
 			t.Fatalf("ParseBin(data) is not the one program in data")
 		}
 		if _, err := bpf.Parse(data); err != nil {

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/seccomp/encode"
 )
 
 // The errnos snapd's programs return: EPERM for what the profile does not
@@ -36,13 +37,13 @@ func Compile(src []byte, out io.Writer) error {
 	}
 	var data []byte
 	if p.unrestricted {
-		data = bpf.EncodeBin2(nil, nil, true)
+		data = encode.Bin2(nil, nil, true)
 	} else {
 		f, err := compileFilters(p)
 		if err != nil {
 			return err
 		}
-		data = bpf.EncodeBin2(f.allow, f.deny, false)
+		data = encode.Bin2(f.allow, f.deny, false)
 	}
 	if _, err := out.Write(data); err != nil {
 		return fmt.Errorf("cannot write seccomp program: %w", err)
@@ -79,7 +80,7 @@ func CompileLegacy(src []byte, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		data = bpf.Encode(prog)
+		data = encode.Program(prog)
 	}
 	if _, err := out.Write(data); err != nil {
 		return fmt.Errorf("cannot write seccomp program: %w", err)

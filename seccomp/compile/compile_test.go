@@ -22,6 +22,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/seccomp/encode"
 )
 
 // The kernel judges the compiled programs: a child process (this test
@@ -175,7 +176,7 @@ func probeKernel(t *testing.T, progs [][]unix.SockFilter, probes []probe) []sysc
 	var paths []string
 	for i, prog := range progs {
 		path := filepath.Join(dir, fmt.Sprintf("%d.bin", i))
-		if err := os.WriteFile(path, bpf.Encode(prog), 0o644); err != nil {
+		if err := os.WriteFile(path, encode.Program(prog), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		paths = append(paths, path)

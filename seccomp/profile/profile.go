@@ -1,20 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Package profile reads a security tag's seccomp profile from snapd's
-// directory, in the order snap-confine looks for it:
-//
-//  1. <tag>.bin2 (snapd 2.64 and later): a header and two programs, deny
-//     then allow in load order, or the unrestricted flag and nothing;
-//  2. otherwise <tag>.bin (snapd 2.63 and earlier): one program, or the text
-//     "@unrestricted"; a restricted one is followed by global.bin when
-//     present, as snap-confine 2.57 loaded them.
-//
-// Every directory from / down to the profile must be root's, user and
-// group, and closed to group and other writes, and so must the file
-// (shared/trusted: snap-confine requires uid and gid 0 of each, 2.77's
-// validate_bpfpath_is_safe, so that nobody but root can choose what the
-// kernel is given; it allows a group write, which we do not). The launcher loads what Read returns; snap-ns reports it, in the
-// launcher's words.
+// directory, in snap-confine's order: <tag>.bin2 (snapd ≥ 2.64: deny then
+// allow, or the unrestricted flag), otherwise <tag>.bin (snapd ≤ 2.63: one
+// program or "@unrestricted"; a restricted one followed by global.bin when
+// present). Every directory from / down, and the file, must be root's,
+// user and group, and closed to group and other writes (shared/trusted;
+// snap-confine 2.77's validate_bpfpath_is_safe, which allows a group
+// write). The launcher loads what Read returns; snap-ns reports it.
 package profile
 
 import (
@@ -24,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/seccomp/bpf"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/layout"
 	"github.com/snapns/snapns/shared/naming"
 	"github.com/snapns/snapns/shared/trusted"
@@ -54,7 +48,7 @@ func Read(tag naming.SecurityTag) (bpf.Profile, Format, string, error) {
 	if err != nil {
 		return bpf.Profile{}, Bin2, bin2, fmt.Errorf("cannot load the seccomp profile of %s: %w", tag, err)
 	}
-	defer unix.Close(dir)
+	defer dir.Rename("seccomp profile " + layout.SeccompDir).Close()
 	p, err := readFile(dir, layout.SeccompName(tag), bpf.ParseBin2)
 	if !errors.Is(err, unix.ENOENT) {
 		return p, Bin2, bin2, err
@@ -80,15 +74,14 @@ func Read(tag naming.SecurityTag) (bpf.Profile, Format, string, error) {
 
 // readFile reads one profile file below dir with parse. A missing file is
 // an error that wraps ENOENT.
-func readFile(dir int, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
-	display := "seccomp profile " + layout.SeccompDir + "/" + name
-	data, err := trusted.ReadRootGroupFileAt(dir, name, display, MaxSize)
+func readFile(dir *desc.FD, name string, parse func([]byte) (bpf.Profile, error)) (bpf.Profile, error) {
+	data, err := trusted.ReadRootGroupFileAt(dir, name, MaxSize)
 	if err != nil {
 		return bpf.Profile{}, err
 	}
 	p, err := parse(data)
 	if err != nil {
-		return bpf.Profile{}, fmt.Errorf("cannot use %s: %w", display, err)
+		return bpf.Profile{}, fmt.Errorf("cannot use %s: %w", dir.Path(name), err)
 	}
 	return p, nil
 }

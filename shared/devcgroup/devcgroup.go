@@ -1,17 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package devcgroup decides, in pure Go and without privilege, whether and
-// how a snap app's device access is confined, as snap-confine 2.77 does it:
-// the settings file snapd writes per snap, the mode a base requires, the
-// devices udev tagged for the app, the fixed common set every confined app
-// may use, and the key layout of the BPF map that snapd's
-// snap-device-helper updates on hotplug.
-//
-// The threat it answers: a drop-in for snap-confine that gives an app every
-// device node its user can open is weaker than what it replaces. Every input
-// here (snapd's settings file, udev's database, /proc/self/cgroup) is parsed
-// as untrusted bytes, bounded, and refused when malformed; the launcher
-// opens and checks the files, this package only reads their bytes.
+// Package devcgroup decides, in pure Go, whether and how a snap app's
+// device access is confined, as snap-confine 2.77 does: snapd's settings
+// file, the mode a base requires, the devices udev tagged for the app, the
+// common set, the BPF map's key layout snap-device-helper updates on
+// hotplug. A drop-in that gave an app every device its user can open would
+// be weaker than what it replaces; every input here is parsed as untrusted
+// bytes, bounded, and refused when malformed.
 package devcgroup
 
 import (

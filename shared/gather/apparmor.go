@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 )
 
 // AppArmor, as snap-confine finds it: enabled when securityfs has its
@@ -46,7 +47,8 @@ const (
 )
 
 // DetectAppArmor reads sysfd (/sys) and procfd (/proc).
-func DetectAppArmor(sysfd, procfd int) (AppArmor, error) {
+func DetectAppArmor(sys, proc *desc.FD) (AppArmor, error) {
+	sysfd, procfd := sys.Fd(), proc.Fd()
 	aa := AppArmor{Label: "unconfined"}
 	var st unix.Stat_t
 	err := unix.Fstatat(sysfd, aaSecurityfsDir, &st, 0)

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/desc"
 )
 
 // fakeRoot builds a fake /sys and /proc for AppArmor detection: files maps
@@ -83,7 +85,7 @@ func TestDetectAppArmor(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sysfd, procfd, _ := fakeRoot(t, tc.files)
-			aa, err := DetectAppArmor(sysfd, procfd)
+			aa, err := DetectAppArmor(desc.New(sysfd, "/sys"), desc.New(procfd, "/proc"))
 			if tc.err != "" {
 				if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
 					t.Fatalf("got %+v, %v; want an error %q", aa, err, tc.err)
@@ -103,7 +105,7 @@ func TestDetectAppArmor(t *testing.T) {
 // Descriptor exhaustion (here: descriptors that are not open) makes
 // detection fail, not conclude that AppArmor is off.
 func TestDetectAppArmorFailsClosed(t *testing.T) {
-	if aa, err := DetectAppArmor(-1, -1); err == nil {
+	if aa, err := DetectAppArmor(nil, nil); err == nil {
 		t.Fatalf("detection without usable descriptors concluded %+v", aa)
 	}
 }

@@ -14,14 +14,13 @@ package gather
 import (
 	"errors"
 	"fmt"
-	"os"
 	"path"
-	"strconv"
 	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/snapns/snapns/planner"
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/host"
 	"github.com/snapns/snapns/shared/info"
@@ -58,16 +57,16 @@ func SnapMountDir() (string, error) {
 // there (a user cannot put it there, but a broken install may have) is off.
 func Feature(name string) (bool, error) {
 	display := layout.FeaturesDir + "/" + name
-	dir, err := trusted.Walk(layout.FeaturesDir, nil)
+	dir, err := trusted.Path(layout.FeaturesDir)
 	if errors.Is(err, unix.ENOENT) {
 		return false, nil
 	}
 	if err != nil {
 		return false, fmt.Errorf("cannot check the feature flag %s: %w", display, err)
 	}
-	defer unix.Close(dir)
+	defer dir.Close()
 	var st unix.Stat_t
-	err = unix.Fstatat(dir, name, &st, unix.AT_SYMLINK_NOFOLLOW)
+	err = unix.Fstatat(dir.Fd(), name, &st, unix.AT_SYMLINK_NOFOLLOW)
 	if err == unix.ENOENT {
 		return false, nil
 	}
@@ -120,16 +119,17 @@ const maxOSRelease = 16 << 10
 func Distro() (host.Distro, bool) {
 	var osRelease []byte
 	if fd, err := unix.Open("/etc/os-release", unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NONBLOCK, 0); err == nil {
+		f := desc.New(fd, "/etc/os-release")
 		// A buffer of the file's size (a few hundred bytes), not of the
 		// bound: fresh pages cost a launch microseconds each.
 		var st unix.Stat_t
 		if unix.Fstat(fd, &st) == nil && st.Mode&unix.S_IFMT == unix.S_IFREG {
 			buf := make([]byte, min(max(st.Size, 0), maxOSRelease))
-			if n, _ := trusted.ReadFull(fd, buf); n > 0 {
+			if n, _ := trusted.ReadFull(f, buf); n > 0 {
 				osRelease = buf[:n]
 			}
 		}
-		unix.Close(fd)
+		f.Close()
 	}
 	var st unix.Stat_t
 	meta := unix.Lstat("/meta/snap.yaml", &st) == nil
@@ -156,11 +156,16 @@ func InContainer() (bool, error) {
 // /sys/fs/cgroup is cgroup2, the v1 devices controller otherwise (legacy
 // and hybrid hosts), as snap-confine decides.
 func Hierarchy() (devcgroup.Hierarchy, error) {
+	dir, err := trusted.Path(devcgroup.CgroupDir)
+	if err != nil {
+		return devcgroup.V1, err
+	}
+	defer dir.Close()
 	var sfs unix.Statfs_t
-	if err := unix.Statfs(devcgroup.CgroupDir, &sfs); err != nil {
+	if err := unix.Fstatfs(dir.Fd(), &sfs); err != nil {
 		return devcgroup.V1, fmt.Errorf("cannot inspect %s: %w", devcgroup.CgroupDir, err)
 	}
-	return devcgroup.HierarchyOf(int64(sfs.Type)), nil
+	return devcgroup.HierarchyOf(int64(uint32(sfs.Type))), nil
 }
 
 // DeviceSettings reads snapd's device cgroup settings file of inst once;
@@ -201,28 +206,28 @@ func ExtraDevices() []devcgroup.Device {
 // MountProfiles says whether snapd wrote the snap's mount profile and the
 // per-user one. A profile that cannot be looked at counts as none.
 func MountProfiles(inst naming.Instance) (profile, user bool) {
-	dir, err := trusted.Walk(layout.MountProfileDir, nil)
+	dir, err := trusted.Path(layout.MountProfileDir)
 	if err != nil {
 		return false, false
 	}
-	defer unix.Close(dir)
+	defer dir.Close()
 	var st unix.Stat_t
-	profile = unix.Fstatat(dir, layout.MountProfileName(inst), &st, unix.AT_SYMLINK_NOFOLLOW) == nil
-	user = unix.Fstatat(dir, layout.UserMountProfileName(inst), &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	profile = unix.Fstatat(dir.Fd(), layout.MountProfileName(inst), &st, unix.AT_SYMLINK_NOFOLLOW) == nil
+	user = unix.Fstatat(dir.Fd(), layout.UserMountProfileName(inst), &st, unix.AT_SYMLINK_NOFOLLOW) == nil
 	return profile, user
 }
 
 // Info reads a preserved namespace's info file name in the directory
-// dirfd (display names it). A missing one, or anything but a root-owned
-// regular file there, or one that does not parse, counts as "no info"
-// (have is false, why says why): the namespace is then inspected instead.
-func Info(dirfd int, name, display string) (in info.Info, have bool, why string) {
-	data, err := trusted.ReadFileAt(dirfd, name, display, info.MaxSize)
+// dir. A missing one, or anything but a root-owned regular file there, or
+// one that does not parse, counts as "no info" (have is false, why says
+// why): the namespace is then inspected instead.
+func Info(dir *desc.FD, name string) (in info.Info, have bool, why string) {
+	data, err := trusted.ReadFileAt(dir, name, info.MaxSize)
 	if err != nil {
 		return info.Info{}, false, err.Error()
 	}
 	if in, err = info.Parse(data); err != nil {
-		return info.Info{}, false, fmt.Sprintf("cannot use %s: %v", display, err)
+		return info.Info{}, false, fmt.Sprintf("cannot use %s: %v", dir.Path(name), err)
 	}
 	return in, true, ""
 }
@@ -236,23 +241,25 @@ func Info(dirfd int, name, display string) (in info.Info, have bool, why string)
 // revision's directory is returned open (O_PATH), so that a refresh that
 // changes the link in the meantime cannot mix two revisions. A base that
 // cannot be used has Err set (the launch's refusal) and no directory.
-// procfd is /proc, for resolve.MountRoot.
-func Base(procfd int, snapDir, name string) (planner.Base, *os.File) {
-	refuse := func(err error) (planner.Base, *os.File) { return planner.Base{Name: name, Err: err}, nil }
-	snap, err := trusted.Walk(snapDir, nil)
+// proc is /proc, for resolve.MountRoot.
+func Base(proc *desc.FD, snapDir, name string) (planner.Base, *desc.FD) {
+	refuse := func(err error) (planner.Base, *desc.FD) { return planner.Base{Name: name, Err: err}, nil }
+	snapfd, err := trusted.Path(snapDir)
 	if err != nil {
 		return refuse(fmt.Errorf("cannot use base snap %q: %w", name, err))
 	}
-	defer unix.Close(snap)
+	defer snapfd.Close()
+	snap := snapfd.Fd()
 	if fallback, ok := layout.BaseFallback(name); ok && !hasCurrent(snap, name) && hasCurrent(snap, fallback) {
 		name = fallback
 	}
 	display := snapDir + "/" + name
-	dir, err := unix.Openat(snap, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	dirfd, err := unix.Openat(snap, name, unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return refuse(fmt.Errorf("cannot use base snap %q: cannot open %s: %w", name, display, err))
 	}
-	defer unix.Close(dir)
+	defer unix.Close(dirfd)
+	dir := dirfd
 	buf := make([]byte, 256)
 	n, err := unix.Readlinkat(dir, "current", buf)
 	if err != nil {
@@ -267,21 +274,21 @@ func Base(procfd int, snapDir, name string) (planner.Base, *os.File) {
 	if err != nil {
 		return refuse(fmt.Errorf("cannot use base snap %q: cannot open %s/%s: %w", name, display, rev, err))
 	}
+	revision := desc.New(fd, display+"/"+rev)
 	var st unix.Stat_t
-	mounted, err := resolve.MountRoot(procfd, dir, fd)
+	mounted, err := resolve.MountRoot(proc.Fd(), dir, fd)
 	if err == nil {
 		err = unix.Fstat(fd, &st)
 	}
 	if err != nil {
-		unix.Close(fd)
+		revision.Close()
 		return refuse(fmt.Errorf("cannot inspect %s/%s: %w", display, rev, err))
 	}
 	if !mounted {
-		unix.Close(fd)
+		revision.Close()
 		return refuse(fmt.Errorf("cannot use base snap %q: %s/%s is not a mount point", name, display, rev))
 	}
-	b := planner.Base{Name: name, Revision: rev, Device: st.Dev}
-	return b, os.NewFile(uintptr(fd), display+"/"+rev)
+	return planner.Base{Name: name, Revision: rev, Device: st.Dev}, revision
 }
 
 // hasCurrent reports whether the snap name has a current revision below
@@ -290,44 +297,4 @@ func Base(procfd int, snapDir, name string) (planner.Base, *os.File) {
 func hasCurrent(snap int, name string) bool {
 	var st unix.Stat_t
 	return unix.Fstatat(snap, name+"/current", &st, 0) == nil
-}
-
-// OpenNS opens the namespace file name of /run/snapd/ns (nsdir) for
-// setns, or returns -1 when it is missing or a plain file ("not
-// preserved": a capture that never happened, or a namespace discarded by
-// unmounting). It is opened O_PATH first, without following symlinks, so
-// that a plain 0600 file needs no privilege to be looked at, and its
-// filesystem checked on that descriptor; only an nsfs file (mode 0444) is
-// then opened for reading, through the descriptor's magic link below
-// procfd. Anything else there is refused.
-func OpenNS(procfd, nsdir int, name string) (int, error) {
-	display := layout.NSDir + "/" + name
-	path, err := unix.Openat(nsdir, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err == unix.ENOENT {
-		return -1, nil
-	}
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	defer unix.Close(path)
-	var st unix.Stat_t
-	var sfs unix.Statfs_t
-	if unix.Fstat(path, &st) != nil || unix.Fstatfs(path, &sfs) != nil {
-		return -1, fmt.Errorf("cannot inspect %s", display)
-	}
-	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return -1, fmt.Errorf("cannot use %s: not a regular file nor a preserved namespace", display)
-	}
-	if sfs.Type != unix.NSFS_MAGIC {
-		return -1, nil
-	}
-	fd, err := unix.Openat(procfd, "self/fd/"+strconv.Itoa(path), unix.O_RDONLY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1, fmt.Errorf("cannot open %s: %w", display, err)
-	}
-	if unix.Fstatfs(fd, &sfs) != nil || sfs.Type != unix.NSFS_MAGIC {
-		unix.Close(fd)
-		return -1, fmt.Errorf("cannot use %s: it changed while it was opened", display)
-	}
-	return fd, nil
 }

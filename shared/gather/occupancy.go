@@ -32,21 +32,17 @@ const (
 )
 
 // Occupied reports whether the snap instance still has processes, from the
-// cgroup hierarchy mounted at root (normally /sys/fs/cgroup): on a unified
-// (cgroup v2) host, any of snapd's tracking groups for the instance holding a
-// process; otherwise the v1 freezer group snap.<instance> holding a task.
+// cgroup hierarchy at root (normally /sys/fs/cgroup): on cgroup v2, any of
+// snapd's tracking groups for the instance holding a process; otherwise
+// the v1 freezer group snap.<instance> holding a task.
 //
-// When it cannot tell (a group it may not read, more groups or deeper ones
-// than it visits), it says the snap runs, and why: users make groups with
-// snapd's tracking names, in any number and with any permissions, in the
-// subtrees delegated to them, so a walk that fails on what they made
-// would let them fail every other user's launch, and one that skipped it
-// could discard a namespace while another user's app still runs in it.
-// Counting the snap as running keeps a stale namespace (the app starts on
-// the base it was built from, as while the snap runs), which any user can
-// have anyway by running a process in a group with a tracking name; so
-// this direction gives nobody more than they had, and every launch goes
-// on. Its only error is a root it cannot inspect at all.
+// When it cannot tell (a group it may not read, more or deeper groups than
+// it visits) it says the snap runs, and why: users make groups with
+// tracking names, in any number and with any permissions, in their
+// delegated subtrees; failing on them would fail everyone's launches,
+// skipping them could discard a namespace another user's app runs in. A
+// stale namespace kept is what any user can have anyway, by running a
+// process in such a group. Its only error is a root it cannot inspect.
 func Occupied(root string, inst naming.Instance) (bool, string, error) {
 	var sfs unix.Statfs_t
 	if err := unix.Statfs(root, &sfs); err != nil {

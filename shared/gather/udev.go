@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/devcgroup"
 	"github.com/snapns/snapns/shared/trusted"
 )
@@ -33,15 +34,15 @@ func TaggedDevices(udevTag string, skip func(name, why string)) ([]devcgroup.Dev
 	} else if err != nil {
 		return nil, err
 	}
-	defer unix.Close(tags)
+	defer tags.Close()
 	display := UdevTagsDir + "/" + udevTag
-	dir, err := unix.Openat(tags, udevTag, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0)
+	dir, err := unix.Openat(tags.Fd(), udevTag, unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC|unix.O_RDONLY, 0)
 	if err == unix.ENOENT {
 		return nil, nil
 	} else if err != nil {
 		return nil, fmt.Errorf("cannot open %s: %w", display, err)
 	}
-	if err := trusted.CheckDir(dir, display); err != nil {
+	if err := trusted.CheckDir(desc.New(dir, display)); err != nil {
 		unix.Close(dir)
 		return nil, err
 	}

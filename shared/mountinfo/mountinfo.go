@@ -69,20 +69,6 @@ type Entry struct {
 	Options, SuperOptions string
 }
 
-// ReadAll reads a whole mount table from r (Scan), of any size, for a
-// caller that shows it.
-func ReadAll(r io.Reader) ([]Entry, error) {
-	var entries []Entry
-	err := Scan(r, func(e Entry) error {
-		entries = append(entries, e)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return entries, nil
-}
-
 func parseLine(line string) (Entry, error) {
 	var e Entry
 	f := strings.Split(line, " ")

@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"testing"
@@ -108,4 +109,14 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// ReadAll reads a whole mount table from r with Scan (snap-ns's way).
+func ReadAll(r io.Reader) ([]Entry, error) {
+	var entries []Entry
+	err := Scan(r, func(e Entry) error {
+		entries = append(entries, e)
+		return nil
+	})
+	return entries, err
 }

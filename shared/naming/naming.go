@@ -1,46 +1,26 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package naming validates the names that snap-confine receives from its
-// untrusted caller: snap names (including base snap names), snap instance
-// names ("name" or "name_key"), app and hook names and security tags
-// ("snap.<instance>.<app>" or "snap.<instance>.hook.<hook>").
+// Package naming validates the names snap-confine receives from its
+// untrusted caller: snap names (base snaps included), instance names
+// ("name" or "name_key"), app and hook names and security tags
+// ("snap.<instance>.<app>" or "snap.<instance>.hook.<hook>"). They build
+// paths such as /run/snapd/ns/<instance>.mnt; a crafted one ("../x", "x\n",
+// a NUL, an over-long name) could otherwise make a privileged program act
+// outside its directories. An Instance or a SecurityTag is had only from
+// the parsers below, and its String() holds only [a-zA-Z0-9._+-] (never
+// "/", "..", NUL or a newline; "+" only in a component's hook tag).
 //
-// Threat: the security tag arrives on the command line and the instance name
-// in the environment of a privileged program. Both are used to build paths
-// such as /run/snapd/ns/<instance>.mnt, lock files and profile names. A
-// crafted value ("../x", "x/..", "x\n", a name with a NUL, an over-long name)
-// could otherwise make the program open, create, mount or bind-mount outside
-// the intended directory, or confuse log and info files. The only way to get
-// an Instance or a SecurityTag is through the parsers below, so holding one
-// means the value has been validated; its String() is guaranteed to contain
-// only [a-zA-Z0-9._+-] (never "/", "..", NUL or a newline; "+" only in a
-// component's hook tag).
-//
-// The rules follow snap-confine's C implementation
-// (cmd/libsnap-confine-private/snap.c in snapd), which this code replaces.
-// snapd's Go implementation (snap/naming/validate.go, snap/naming/tag.go)
-// accepts the same snap names, instance names, app names and hook names.
-// Where the two sides differ the C rule is used; the differences are:
-//
-//   - Security tags longer than 256 bytes are refused (C:
-//     SNAP_SECURITY_TAG_MAX_LEN); the Go side has no overall limit.
-//   - Component hook tags ("snap.<instance>+<component>.hook.<hook>") are
-//     accepted by C only when SNAP_COMPONENT_NAME ("<snap>+<component>")
-//     names that component, and any other tag only when it is unset: the
-//     command line's parser (package plan) holds the two together
-//     (ParseComponent, SecurityTag.Component).
-//   - C's sc_is_hook_security_tag (used only to decide whether to fetch the
-//     snap cookie) requires the snap name inside the tag to start with a
-//     letter, so C does not treat "snap.0ad.hook.configure" as a hook tag
-//     although it validates it. SecurityTag.IsHook reports whether the tag
-//     has the hook form, for every valid snap name.
-//
-// Otherwise the C and Go rules agree: the C tag regular expression alone is
-// looser for the instance part (digits-only, one-character or over-long snap
-// names), but snap-confine also requires the tag's instance to equal the
-// instance name from the environment, which passes sc_instance_name_validate;
-// the net effect is the Go rule, which is applied here to the tag's instance
-// directly.
+// The rules are snap-confine's (cmd/libsnap-confine-private/snap.c);
+// snapd's Go side (snap/naming) accepts the same names, but where the two
+// differ C's rule is used: a security tag is at most 256 bytes; a
+// component hook tag ("snap.<instance>+<component>.hook.<hook>") only when
+// SNAP_COMPONENT_NAME names that component, any other tag only when it is
+// unset (ParseComponent, SecurityTag.Component); and SecurityTag.IsHook is
+// true for every valid snap name's hook tag, where C's
+// sc_is_hook_security_tag wants the snap name to start with a letter. C's
+// tag expression alone is looser for the instance, but snap-confine also
+// requires it to equal the validated instance name: the net effect is the
+// Go rule, applied here to the tag's instance directly.
 package naming
 
 import (

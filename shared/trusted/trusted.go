@@ -1,15 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
-// Package trusted opens and reads what only root can have chosen: files
-// and directories that are root's and that nobody else can write, reached
-// from "/" one component at a time without following a symlink, and read
-// without ever blocking (a FIFO planted where a file should be is refused,
-// never waited on).
-//
-// The launcher reads the host's snapd files this way (seccomp profiles,
-// the device cgroup settings, udev's records) and snap-ns reads the same
-// files the same way, so that what it says the launcher would refuse is
-// what the launcher refuses, in the same words.
+// Package trusted is the one place of named path-resolution policies
+// (open.go lists them): how the launcher and snap-ns open a path and what
+// they check on what they opened, so that what snap-ns says the launcher
+// would refuse is what it refuses, in the same words. Root's files are
+// read only through it: root's, writable by nobody else, reached without
+// following a symlink, read without ever blocking (a FIFO is refused).
 package trusted
 
 import (
@@ -17,6 +13,8 @@ import (
 	"fmt"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/snapns/snapns/shared/desc"
 )
 
 const dirFlags = unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_RDONLY
@@ -37,53 +35,47 @@ func (e *openError) Unwrap() error { return e.err }
 // following symlinks, and checks every directory on the way, "/" included:
 // root's, and writable by nobody else. A missing component is an error
 // wrapping ENOENT.
-func OpenDir(path string) (int, error) { return Walk(path, CheckDir) }
+func OpenDir(path string) (*desc.FD, error) { return Walk(path, CheckDir) }
 
 // Walk opens the directory at the absolute path from "/" one component at
 // a time, without following symlinks, and calls check, unless it is nil, on
-// every directory on the way, "/" included, with the path so far. A missing
-// component is an error wrapping ENOENT.
-func Walk(path string, check func(fd int, display string) error) (int, error) {
+// every directory on the way, "/" included, named by the path so far. A
+// missing component is an error wrapping ENOENT.
+func Walk(path string, check func(dir *desc.FD) error) (*desc.FD, error) {
 	fd, err := unix.Open("/", dirFlags, 0)
 	if err != nil {
-		return -1, &openError{"/", err}
+		return nil, &openError{"/", err}
 	}
-	if check != nil {
-		if err := check(fd, "/"); err != nil {
-			unix.Close(fd)
-			return -1, err
-		}
-	}
-	start := 1
-	for i := 1; i <= len(path); i++ {
-		if i < len(path) && path[i] != '/' {
-			continue
-		}
-		if i == start {
-			start = i + 1
-			continue
-		}
-		next, err := unix.Openat(fd, path[start:i], dirFlags, 0)
-		unix.Close(fd)
-		if err != nil {
-			return -1, &openError{path[:i], err}
-		}
-		fd, start = next, i+1
+	dir := desc.New(fd, "/")
+	for start, i := 1, 1; ; i++ {
 		if check != nil {
-			if err := check(fd, path[:i]); err != nil {
-				unix.Close(fd)
-				return -1, err
+			if err := check(dir); err != nil {
+				dir.Close()
+				return nil, err
 			}
 		}
+		for ; i < len(path) && (path[i] != '/' || i == start); i++ {
+			if i == start && path[i] == '/' {
+				start++
+			}
+		}
+		if start >= len(path) {
+			return dir, nil
+		}
+		next, err := unix.Openat(dir.Fd(), path[start:i], dirFlags, 0)
+		dir.Close()
+		if err != nil {
+			return nil, &openError{path[:i], err}
+		}
+		dir, start = desc.New(next, path[:i]), i+1
 	}
-	return fd, nil
 }
 
-// CheckDir checks, on the descriptor, that the directory display is root's
+// CheckDir checks, on the descriptor, that the directory dir is root's
 // and writable by nobody else.
-func CheckDir(fd int, display string) error {
-	if err := RootOnly(fd, unix.S_IFDIR); err != nil {
-		return fmt.Errorf("cannot trust %s: %w", display, err)
+func CheckDir(dir *desc.FD) error {
+	if err := RootOnly(dir, unix.S_IFDIR); err != nil {
+		return fmt.Errorf("cannot trust %s: %w", dir.Name(), err)
 	}
 	return nil
 }
@@ -92,15 +84,15 @@ func CheckDir(fd int, display string) error {
 // root's and writable by nobody else, or, like /tmp, writable by others
 // only with the sticky bit (no one removes or renames another's entries
 // there): a bpffs mounted with the kernel's default mode 1777.
-func CheckStickyDir(fd int, display string) error {
+func CheckStickyDir(dir *desc.FD) error {
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return fmt.Errorf("cannot inspect %s: %w", display, err)
+	if err := unix.Fstat(dir.Fd(), &st); err != nil {
+		return fmt.Errorf("cannot inspect %s: %w", dir.Name(), err)
 	}
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR && st.Uid == 0 && st.Mode&unix.S_ISVTX != 0 {
 		return nil
 	}
-	return CheckDir(fd, display)
+	return CheckDir(dir)
 }
 
 // Seccomp profiles are held to snap-confine's rule for them (2.77's
@@ -110,37 +102,33 @@ func CheckStickyDir(fd int, display string) error {
 
 // OpenRootGroupDir is OpenDir, every directory on the way also of root's
 // group.
-func OpenRootGroupDir(path string) (int, error) { return Walk(path, checkRootGroupDir) }
+func OpenRootGroupDir(path string) (*desc.FD, error) { return Walk(path, checkRootGroupDir) }
 
-func checkRootGroupDir(fd int, display string) error {
-	if _, err := rootOnlyGroup(fd, unix.S_IFDIR, true); err != nil {
-		return fmt.Errorf("cannot trust %s: %w", display, err)
+func checkRootGroupDir(dir *desc.FD) error {
+	if _, err := rootOnlyGroup(dir, unix.S_IFDIR, true); err != nil {
+		return fmt.Errorf("cannot trust %s: %w", dir.Name(), err)
 	}
 	return nil
 }
 
 // ReadRootGroupFileAt is ReadFileAt, the file also of root's group.
-func ReadRootGroupFileAt(dirfd int, name, display string, max int) ([]byte, error) {
-	return readFileAt(dirfd, name, display, max, true)
+func ReadRootGroupFileAt(dir *desc.FD, name string, max int) ([]byte, error) {
+	return readFileAt(dir, name, max, true)
 }
 
 // RootOnly checks, on the descriptor, that fd is of the type fmtType, owned
 // by root and writable by nobody else: what only root can have made or
 // changed. It says why not in words that follow "<path> is" or "<path>:".
-func RootOnly(fd int, fmtType uint32) error {
-	_, err := rootOnly(fd, fmtType)
+func RootOnly(d *desc.FD, fmtType uint32) error {
+	_, err := rootOnlyGroup(d, fmtType, false)
 	return err
 }
 
-// rootOnly is RootOnly, returning what fstat said.
-func rootOnly(fd int, fmtType uint32) (unix.Stat_t, error) {
-	return rootOnlyGroup(fd, fmtType, false)
-}
-
-// rootOnlyGroup is rootOnly, and with group the group must be root's too.
-func rootOnlyGroup(fd int, fmtType uint32, group bool) (unix.Stat_t, error) {
+// rootOnlyGroup is RootOnly, returning what fstat said, and with group the
+// group must be root's too.
+func rootOnlyGroup(d *desc.FD, fmtType uint32, group bool) (unix.Stat_t, error) {
 	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
+	if err := unix.Fstat(d.Fd(), &st); err != nil {
 		return st, fmt.Errorf("cannot inspect it: %w", err)
 	}
 	switch {
@@ -169,29 +157,32 @@ func TypeName(fmtType uint32) string {
 // ReadFile reads name below the trusted directory dir (OpenDir), as
 // ReadFileAt does.
 func ReadFile(dir, name string, max int) ([]byte, error) {
-	dirfd, err := OpenDir(dir)
+	d, err := OpenDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer unix.Close(dirfd)
-	return ReadFileAt(dirfd, name, dir+"/"+name, max)
+	defer d.Close()
+	return ReadFileAt(d, name, max)
 }
 
-// ReadFileAt reads name below the directory dirfd: a regular file of
+// ReadFileAt reads name below the directory dir: a regular file of
 // root's that nobody else can write, of at most max bytes, opened without
-// following a symlink or blocking. Errors are one line naming display; a
-// missing file is one wrapping ENOENT.
-func ReadFileAt(dirfd int, name, display string, max int) ([]byte, error) {
-	return readFileAt(dirfd, name, display, max, false)
+// following a symlink or blocking. Errors are one line naming it (the
+// directory's name, a slash and name); a missing file is one wrapping
+// ENOENT.
+func ReadFileAt(dir *desc.FD, name string, max int) ([]byte, error) {
+	return readFileAt(dir, name, max, false)
 }
 
-func readFileAt(dirfd int, name, display string, max int, group bool) ([]byte, error) {
-	fd, err := unix.Openat(dirfd, name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+func readFileAt(dir *desc.FD, name string, max int, group bool) ([]byte, error) {
+	display := dir.Path(name)
+	fd, err := unix.Openat(dir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, &openError{display, err}
 	}
-	defer unix.Close(fd)
-	st, err := rootOnlyGroup(fd, unix.S_IFREG, group)
+	f := desc.New(fd, display)
+	defer f.Close()
+	st, err := rootOnlyGroup(f, unix.S_IFREG, group)
 	if err == nil && st.Size > int64(max) {
 		err = fmt.Errorf("%d bytes is over the limit of %d", st.Size, max)
 	}
@@ -203,11 +194,11 @@ func readFileAt(dirfd int, name, display string, max int, group bool) ([]byte, e
 	// never cut to a valid prefix. (A buffer of max bytes up front would
 	// cost a launch a fresh heap span of up to half a megabyte.)
 	buf := make([]byte, st.Size+1)
-	n, err := ReadFull(fd, buf)
+	n, err := ReadFull(f, buf)
 	if err == nil && n == len(buf) && n <= max {
 		buf = append(buf, make([]byte, max+1-n)...)
 		var more int
-		more, err = ReadFull(fd, buf[n:])
+		more, err = ReadFull(f, buf[n:])
 		n += more
 	}
 	if err != nil {
@@ -219,11 +210,31 @@ func readFileAt(dirfd int, name, display string, max int, group bool) ([]byte, e
 	return buf[:n], nil
 }
 
-// ReadFull reads until buf is full or the file ends.
-func ReadFull(fd int, buf []byte) (int, error) {
+// ReadAttrAt reads name below dir as ReadFileAt opens and checks it, to at
+// most max bytes whatever size it says: a sysfs attribute (a page).
+func ReadAttrAt(dir *desc.FD, name string, max int) ([]byte, error) {
+	fd, err := unix.Openat(dir.Fd(), name, unix.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &openError{dir.Path(name), err}
+	}
+	f := desc.New(fd, dir.Path(name))
+	defer f.Close()
+	if err := RootOnly(f, unix.S_IFREG); err != nil {
+		return nil, fmt.Errorf("cannot use %s: it is %w", f.Name(), err)
+	}
+	buf := make([]byte, max)
+	n, err := ReadFull(f, buf)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read %s: %w", f.Name(), err)
+	}
+	return buf[:n], nil
+}
+
+// ReadFull reads f until buf is full or the file ends.
+func ReadFull(f *desc.FD, buf []byte) (int, error) {
 	n := 0
 	for n < len(buf) {
-		m, err := unix.Read(fd, buf[n:])
+		m, err := unix.Read(f.Fd(), buf[n:])
 		if err == unix.EINTR {
 			continue
 		}

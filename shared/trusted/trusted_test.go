@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/snapns/snapns/shared/desc"
 	"github.com/snapns/snapns/shared/trusted"
 )
 
@@ -57,11 +58,11 @@ func TestOpenDirChecksEveryComponent(t *testing.T) {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
-				unix.Close(fd)
+				fd.Close()
 				return
 			}
 			if err == nil {
-				unix.Close(fd)
+				fd.Close()
 				t.Fatal("opened")
 			}
 			if !strings.HasPrefix(err.Error(), "cannot trust ") || !strings.Contains(err.Error(), tc.want) {
@@ -79,16 +80,17 @@ func TestReadFileAtReadsPastWhatFstatSaid(t *testing.T) {
 	if err != nil || len(want) < 20 {
 		t.Skipf("no /proc/version to read: %v", err)
 	}
-	dir, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	fd, err := unix.Open("/proc", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(dir)
+	dir := desc.New(fd, "/proc")
+	defer dir.Close()
 	for _, tc := range []struct {
 		max  int
 		fail bool
 	}{{len(want), false}, {len(want) + 100, false}, {len(want) - 1, true}, {1, true}} {
-		got, err := trusted.ReadFileAt(dir, "version", "/proc/version", tc.max)
+		got, err := trusted.ReadFileAt(dir, "version", tc.max)
 		switch {
 		case tc.fail && err == nil:
 			t.Errorf("max %d: read %d bytes, want a refusal", tc.max, len(got))
@@ -111,7 +113,7 @@ func TestRootGroupIsRequiredWhereAsked(t *testing.T) {
 	if fd, err := trusted.OpenRootGroupDir(wd); err != nil {
 		t.Skipf("SKIPPING: this checkout is not in a directory of root's user and group: %v", err)
 	} else {
-		unix.Close(fd)
+		fd.Close()
 	}
 	base, err := os.MkdirTemp(wd, ".trusted-test-")
 	if err != nil {
@@ -133,8 +135,8 @@ func TestRootGroupIsRequiredWhereAsked(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		defer unix.Close(fd)
-		_, err = trusted.ReadRootGroupFileAt(fd, "p", "p", 10)
+		defer fd.Close()
+		_, err = trusted.ReadRootGroupFileAt(fd, "p", 10)
 		return err
 	}
 	if err := read(); err != nil {
@@ -150,7 +152,7 @@ func TestRootGroupIsRequiredWhereAsked(t *testing.T) {
 		if fd, err := trusted.OpenDir(dir); err != nil {
 			t.Errorf("OpenDir refuses a directory of another group: %v", err)
 		} else {
-			unix.Close(fd)
+			fd.Close()
 		}
 		os.Chown(path, 0, 0)
 	}

@@ -46,13 +46,13 @@ var deviceHierarchies = []struct {
 	ops   []policy.Op
 	setup func(t *testing.T) string
 }{
-	{"v2", []policy.Op{policy.OpDeviceMapOpen, policy.OpDeviceMapCreate, policy.OpDeviceMapRead, policy.OpDeviceMapFill, policy.OpDeviceProgLoad, policy.OpDeviceProgAttach}, deviceWorld},
+	{"v2", []policy.Op{policy.OpOpenDeviceMap, policy.OpCreateDeviceMap, policy.OpReadDeviceMap, policy.OpUpdateDeviceMap, policy.OpLoadDeviceProgram, policy.OpAttachDeviceProgram}, deviceWorld},
 	{"v2-without-bpffs", []policy.Op{policy.OpMountBPFFS}, func(t *testing.T) string {
 		scope := deviceWorld(t)
 		unmountBPFFS(t)
 		return scope
 	}},
-	{"v1", []policy.Op{policy.OpDeviceGroupCreate, policy.OpDeviceGroupOpen, policy.OpDeviceGroupReset, policy.OpDeviceGroupAttach}, func(t *testing.T) string {
+	{"v1", []policy.Op{policy.OpCreateDeviceGroup, policy.OpChownDeviceGroupFile, policy.OpOpenDeviceGroup, policy.OpWriteDeviceRule, policy.OpAttachDeviceGroup}, func(t *testing.T) string {
 		v1World(t)
 		return ""
 	}},

@@ -281,7 +281,7 @@ func build(bin string) error {
 	if err := cmd.Run(); err != nil {
 		return fmt.Errorf("cannot build the binaries: %w", err)
 	}
-	// The launcher with the test-only capability hook (caphook_test_build.go).
+	// The launcher with the test-only capability hook (privop/hooks_snapnstest.go).
 	hook := exec.Command("go", "build", "-tags", "snapnstest", "-o", filepath.Join(bin, "snap-confine-hook"), binaries["snap-confine"])
 	hook.Env = cmd.Env
 	hook.Stdout, hook.Stderr = os.Stderr, os.Stderr

@@ -30,7 +30,7 @@ import (
 const nvidiaVersion = "535.104.05"
 
 // nvidiaOps are the actions only the NVIDIA driver's set-up uses.
-var nvidiaOps = []policy.Op{policy.OpGPUTmpfs, policy.OpGPUReadOnly, policy.OpGPUFile}
+var nvidiaOps = []policy.Op{policy.OpMountGPUTmpfs, policy.OpRemountGPUReadOnly, policy.OpWriteGPUFile}
 
 // hideModules puts an empty tmpfs, root's, over the sandbox's
 // /sys/module: no module is loaded.

@@ -639,7 +639,7 @@ func TestOldKernelActionsNeedEachOfTheirCapabilities(t *testing.T) {
 				for _, c := range raised(op, mode.name == "setuid") {
 					t.Run(fmt.Sprintf("op%d-%s", op, c), func(t *testing.T) {
 						var broke string
-						if op == policy.OpRemountReadOnly {
+						if op == policy.OpRemountReadOnlyOld {
 							// Only a base other than core binds the
 							// snapd tools read-only.
 							scope := deviceWorld(t)

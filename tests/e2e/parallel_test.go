@@ -438,7 +438,7 @@ func TestParallelInstanceStepsRaiseExactlyTheirCapabilities(t *testing.T) {
 					seen[policy.Op(op)] = true
 				}
 			}
-			for _, op := range append([]policy.Op{policy.OpReassociate, policy.OpMakePrivate}, parallelOps...) {
+			for _, op := range append([]policy.Op{policy.OpJoinHostNS, policy.OpMakePrivate}, parallelOps...) {
 				if !seen[op] {
 					t.Errorf("%s was never observed", op)
 				}

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-only
 
 // Command mangen writes the man pages from each binary's --help text
-// (shared/help) and what only a manual says (man/<name>.<section>.in: roff
+// (shared/help, nsview.Help, discardns.Help) and what only a manual says (man/<name>.<section>.in: roff
 // sections such as FILES, DIAGNOSTICS, SEE ALSO), so that a man page and
 // --help never disagree:
 //
@@ -16,6 +16,8 @@ import (
 	"regexp"
 	"strings"
 
+	"github.com/snapns/snapns/launcher/discardns"
+	"github.com/snapns/snapns/nsview"
 	"github.com/snapns/snapns/shared/help"
 )
 
@@ -28,7 +30,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cannot understand the command line: usage: mangen [-version VERSION] [-man DIR] -o DIR")
 		os.Exit(1)
 	}
-	for _, p := range help.Pages {
+	for _, p := range Pages {
 		extra, err := os.ReadFile(filepath.Join(*src, fmt.Sprintf("%s.%d.in", p.Name, p.Section)))
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "cannot read the manual's own sections: %v\n", err)
@@ -41,6 +43,9 @@ func main() {
 		}
 	}
 }
+
+// Pages are every binary's page, in the order of the manual.
+var Pages = []help.Page{nsview.Help, help.SnapConfine, discardns.Help}
 
 // itemRe is an item of a "Heading:" block: its term, then two spaces or
 // more, then the start of its description (or nothing: the description is

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/snapns/snapns/shared/help"
+	"github.com/snapns/snapns/launcher/discardns"
 )
 
 // Every page renders without a warning from man's formatter, and has what
@@ -23,7 +23,7 @@ func TestPages(t *testing.T) {
 		t.Log("SKIPPING the formatter's check: groff is not installed (Debian's groff-base, which man-db needs)")
 	}
 	optRe := regexp.MustCompile(`(?m)^ {2,6}(-\S+(?:, --\S+)?)`)
-	for _, p := range help.Pages {
+	for _, p := range Pages {
 		extra, err := os.ReadFile(fmt.Sprintf("../../man/%s.%d.in", p.Name, p.Section))
 		if err != nil {
 			t.Fatal(err)
@@ -63,7 +63,7 @@ func TestPages(t *testing.T) {
 
 // snap-discard-ns's synopsis is snapd's command line (docs/ARCHITECTURE.md).
 func TestDiscardSynopsisIsSnapds(t *testing.T) {
-	if !strings.HasPrefix(help.SnapDiscardNS.Help, "Usage: snap-discard-ns [--from-snap-confine | --snap-already-locked] INSTANCE\n") {
-		t.Errorf("snap-discard-ns's usage is not snapd's: %q", strings.SplitN(help.SnapDiscardNS.Help, "\n", 2)[0])
+	if !strings.HasPrefix(discardns.Help.Help, "Usage: snap-discard-ns [--from-snap-confine | --snap-already-locked] INSTANCE\n") {
+		t.Errorf("snap-discard-ns's usage is not snapd's: %q", strings.SplitN(discardns.Help.Help, "\n", 2)[0])
 	}
 }

@@ -2,9 +2,11 @@
 
 // Command securitydoc writes the tables of SECURITY.md that follow from the
 // code, so that they cannot drift from it: the privileged operations with
-// their capabilities and syscalls (policy.Ops) and the size of the
+// their capabilities and syscalls (policy.Ops), the size of the
 // privileged audit set (every package the launcher, snap-confine, links,
-// counted from `go list`). Each table stands between
+// counted from `go list`), the places of the closed set (tools/closedset's
+// configuration, which make vet enforces) and the files that call its
+// actions (from the type-checked code). Each table stands between
 // "<!-- BEGIN GENERATED: name -->" and "<!-- END GENERATED: name -->".
 //
 //	securitydoc -check SECURITY.md   # exit 1 when a table differs
@@ -24,6 +26,7 @@ import (
 	"strings"
 
 	"github.com/snapns/snapns/policy"
+	"github.com/snapns/snapns/tools/closedset"
 )
 
 func main() {
@@ -106,7 +109,23 @@ func Tables(root string) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "audit-set": a}, nil
+	abs, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	pkgs, err := loadPrivileged(abs)
+	if err != nil {
+		return nil, err
+	}
+	if err := CheckActionNames(pkgs); err != nil {
+		return nil, err
+	}
+	sites, err := CallSiteTable(abs, pkgs)
+	if err != nil {
+		return nil, err
+	}
+	return map[string]string{"operations": OperationsTable(), "capabilities": CapabilitiesTable(), "audit-set": a,
+		"closed-set": ClosedSetTable(closedset.Project), "call-sites": sites}, nil
 }
 
 // Fill replaces the body of every generated block of doc.
@@ -157,19 +176,20 @@ func raisedNames(op policy.Op, fullSet bool) string {
 	return strings.Join(names, ", ")
 }
 
-// OperationsTable lists policy.Ops: each operation, the capabilities it
+// OperationsTable lists policy.Ops: each action by its name (the Op's and
+// its function's in launcher/privop), what it does, the capabilities it
 // raises in the file-capability install and in the setuid install, and its
 // syscalls.
 func OperationsTable() string {
 	var b strings.Builder
-	b.WriteString("| operation | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- |\n")
+	b.WriteString("| action | what it does | raised with file capabilities | raised when setuid root | syscalls |\n| --- | --- | --- | --- | --- |\n")
 	for op := range policy.Ops {
 		o := policy.Op(op)
 		sys := policy.Ops[op].Syscalls
 		if k := policy.Ops[op].Kernels; k != "" {
 			sys += "; only " + k
 		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s |\n", o, raisedNames(o, false), raisedNames(o, true), sys)
+		fmt.Fprintf(&b, "| `%s` | %s | %s | %s | %s |\n", o, policy.Ops[op].Does, raisedNames(o, false), raisedNames(o, true), sys)
 	}
 	fmt.Fprintf(&b, "\nThe file-capability set (`setcap %s=p`) is the union of the second column, less what is raised only if held, and of the ambient capabilities snap-update-ns --user-mounts gets (%s).\n", policy.RequiredSetcap(), capNames(policy.UserHelperCaps))
 	return b.String()
@@ -185,7 +205,7 @@ func CapabilitiesTable() string {
 		var ops []string
 		for op := range policy.Ops {
 			if slices.Contains(policy.Op(op).Raised(false), c) {
-				ops = append(ops, policy.Op(op).String())
+				ops = append(ops, "`"+policy.Op(op).String()+"`")
 			}
 		}
 		if len(ops) == 0 {

@@ -3,15 +3,15 @@
 // Command snap-discard-ns discards a snap's preserved mount namespaces,
 // command-line compatible with snapd's: snap-discard-ns
 // [--from-snap-confine|--snap-already-locked] INSTANCE. It is a root-only
-// tool: see launcher.DiscardMain.
+// tool: see package launcher/discardns.
 package main
 
 import (
 	"os"
 
-	"github.com/snapns/snapns/launcher"
+	"github.com/snapns/snapns/launcher/discardns"
 )
 
 func main() {
-	os.Exit(launcher.DiscardMain(os.Args))
+	os.Exit(discardns.Main(os.Args))
 }

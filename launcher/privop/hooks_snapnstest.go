@@ -2,7 +2,7 @@
 
 //go:build snapnstest
 
-package launcher
+package privop
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ import (
 // the kernel reports effective on the calling thread while it runs, so that
 // the end-to-end tests can compare reality with what policy grants; and
 // SNAPNS_TEST_WITHHOLD=<op>:<cap> (numbers) takes one capability away from
-// one operation after it is reported, so that they can show it is needed.
+// one action after it is reported, so that they can show it is needed.
 func init() {
 	var withholdOp, withholdCap int
 	if _, err := fmt.Sscanf(os.Getenv("SNAPNS_TEST_WITHHOLD"), "%d:%d", &withholdOp, &withholdCap); err != nil {
