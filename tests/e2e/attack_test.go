@@ -259,6 +259,14 @@ func TestNothingTheLauncherCreatesIsEverTheCallers(t *testing.T) {
 								return nil
 							}
 							seen++
+							// A staging directory is the caller's
+							// for an instant, by design, between
+							// its mkdir and its chown (SECURITY.md
+							// §4.1): caught there only where the
+							// instant is long (an emulated guest).
+							if d.IsDir() && strings.HasPrefix(d.Name(), "snapns-staging-") {
+								return nil
+							}
 							if st.Uid != 0 && !slices.Contains(bad, path) {
 								bad = append(bad, fmt.Sprintf("%s (uid %d)", path, st.Uid))
 							}
