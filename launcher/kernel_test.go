@@ -8,7 +8,6 @@ import (
 	"github.com/snapns/snapns/shared/resolve"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"unsafe"
@@ -35,36 +34,6 @@ func needRoot(t *testing.T) {
 	}
 }
 
-// onPrivateThread runs fn on a locked thread of its own in a private
-// mount namespace, discarded afterwards; in a kernelsim child, where the
-// test's own thread is the simulated one, on that thread.
-func onPrivateThread(t *testing.T, simulated bool, fn func() error) {
-	t.Helper()
-	run := func() error {
-		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
-			return err
-		}
-		if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			return err
-		}
-		return fn()
-	}
-	if simulated {
-		if err := run(); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
-		errc <- run()
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
-}
-
 func testProc(t *testing.T) *desc.FD {
 	t.Helper()
 	proc, err := trusted.Proc()
@@ -84,7 +53,7 @@ func TestMountRootWithoutStatxAttribute(t *testing.T) {
 	simulated := kernelsim.Simulate(t, kernelsim.StatxMountRoot)
 	l := &session{launcher: &launcher{debug: true}, host: host{proc: testProc(t)}}
 	dir := t.TempDir()
-	onPrivateThread(t, simulated, func() error {
+	kernelsim.OnPrivateThread(t, simulated, func() error {
 		for _, d := range []string{"tmpfs", "self", "plain"} {
 			if err := os.Mkdir(filepath.Join(dir, d), 0o755); err != nil {
 				return err

@@ -35,13 +35,7 @@ func TestDeviceMapByPathWithoutPathFD(t *testing.T) {
 	dir := t.TempDir()
 	// As the launcher unprivileged: nothing raised; the test runs as root.
 	p := &Privileges{}
-	run := func() error {
-		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
-			return err
-		}
-		if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
-			return err
-		}
+	kernelsim.OnPrivateThread(t, simulated, func() error {
 		if err := unix.Mount("bpf", dir, "bpf", 0, "mode=0700"); err != nil {
 			return err
 		}
@@ -82,24 +76,7 @@ func TestDeviceMapByPathWithoutPathFD(t *testing.T) {
 		}
 		at.Close()
 		return nil
-	}
-	// On a locked thread of its own in a private mount namespace,
-	// discarded afterwards; in a kernelsim child, where the test's own
-	// thread is the simulated one, on that thread.
-	if simulated {
-		if err := run(); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
-		errc <- run()
-	}()
-	if err := <-errc; err != nil {
-		t.Fatal(err)
-	}
+	})
 }
 
 // mapID is the kernel's id of a BPF map (bpf_map_info.id).

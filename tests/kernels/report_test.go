@@ -4,6 +4,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -133,5 +134,25 @@ func TestCPIOIsNewc(t *testing.T) {
 	out := b.String()
 	if !strings.HasPrefix(out, "070701") || strings.Index(out, "bin\x00") > strings.Index(out, "init\x00") || !strings.Contains(out, "TRAILER!!!\x00") || b.Len()%4 != 0 {
 		t.Errorf("not a newc archive with bin before init: %q", out)
+	}
+}
+
+func TestOnlyFailingTestsAreRunAgain(t *testing.T) {
+	failed := &outcome{fail: 3, failed: map[string]string{"TestB/setuid": "x", "TestB/file-capabilities": "y", "TestA": "z"}}
+	for _, tc := range []struct {
+		name string
+		r    run
+		args []string
+		want string
+	}{
+		{"failing tests", run{out: failed}, nil, "TestA,TestB"},
+		{"asked for some tests", run{out: failed}, []string{"-test.run=TestA"}, ""},
+		{"a panic", run{out: &outcome{fail: 1, failed: map[string]string{"TestA": "z"}, panicked: "panic: x"}}, nil, ""},
+		{"a lost guest", run{out: failed, err: errors.New("the guest stopped")}, nil, ""},
+		{"nothing failed", run{out: &outcome{pass: 3}}, nil, ""},
+	} {
+		if got := strings.Join(tc.r.retryable(tc.args), ","); got != tc.want {
+			t.Errorf("%s: run again %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

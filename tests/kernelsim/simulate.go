@@ -11,6 +11,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 )
 
 // childEnv carries the features to simulate to the test's own child.
@@ -62,4 +64,34 @@ func Simulate(t *testing.T, fs ...Feature) bool {
 		t.Fatalf("the test did not pass on a kernel without %s", Describe(fs))
 	}
 	return false
+}
+
+// OnPrivateThread runs fn on a locked thread of its own in a private mount
+// namespace, discarded afterwards; in a Simulate child (simulated), where
+// the test's own thread is the simulated one, on that thread.
+func OnPrivateThread(t *testing.T, simulated bool, fn func() error) {
+	t.Helper()
+	run := func() error {
+		if err := unix.Unshare(unix.CLONE_FS | unix.CLONE_NEWNS); err != nil {
+			return err
+		}
+		if err := unix.Mount("none", "/", "", unix.MS_REC|unix.MS_PRIVATE, ""); err != nil {
+			return err
+		}
+		return fn()
+	}
+	if simulated {
+		if err := run(); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread dies with its namespace
+		errc <- run()
+	}()
+	if err := <-errc; err != nil {
+		t.Fatal(err)
+	}
 }
