@@ -517,15 +517,7 @@ func (b *builder) bindFromBase(root, base *desc.FD, path string) error {
 	if s.Mode&unix.S_IFMT != d.Mode&unix.S_IFMT || (s.Mode&unix.S_IFMT != unix.S_IFREG && s.Mode&unix.S_IFMT != unix.S_IFDIR) {
 		return nil
 	}
-	tree, err := b.clone(src.Rename(path+" of "+base.Name()), false)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	if err := b.setAttrs(tree, unix.MS_SLAVE, false); err != nil {
-		return err
-	}
-	return b.attach(tree, dst)
+	return b.bind(src.Rename(path+" of "+base.Name()), dst, unix.MS_SLAVE, false)
 }
 
 // pivot makes root the namespace's root, keeps the host's root at
@@ -586,15 +578,7 @@ func (b *builder) pivot(root *desc.FD, normal bool) error {
 // privateSelf binds the directory dir of the new root onto itself, as a
 // private mount.
 func (b *builder) privateSelf(dir *desc.FD) error {
-	tree, err := b.clone(dir.Rename(policy.HostfsDir), false)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	if err := b.setAttrs(tree, unix.MS_PRIVATE, false); err != nil {
-		return err
-	}
-	return b.attach(tree, dir)
+	return b.bind(dir.Rename(policy.HostfsDir), dir, unix.MS_PRIVATE, false)
 }
 
 // setupPrivateDevpts gives the snap its own devpts instance, so that it

@@ -193,6 +193,20 @@ func (b *builder) attach(tree, target *desc.FD) error {
 	return b.priv.MoveOld(tree, target)
 }
 
+// bind binds src (not recursively) on dst in the new root with
+// propagation, read-only when asked: clone, setAttrs, attach.
+func (b *builder) bind(src, dst *desc.FD, propagation uintptr, readonly bool) error {
+	tree, err := b.clone(src, false)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	if err := b.setAttrs(tree, propagation, readonly); err != nil {
+		return err
+	}
+	return b.attach(tree, dst)
+}
+
 // beforePivotOld makes the namespace's "/" slave: pivot_root refuses a
 // shared one, and before 5.12 it was left shared so far (see above).
 func (b *builder) beforePivotOld() error {

@@ -288,23 +288,9 @@ func (b *builder) bindNvidiaDir(lib *desc.FD, db policy.DirBind) error {
 		return err
 	}
 	defer dst.Close()
-	return b.bindReadOnly(src, dst)
-}
-
-// bindReadOnly binds the directory src (not recursively, as snap-confine
-// does) on dst in the new root, read-only and a slave of its source: with
-// the new mount API, or before Linux 5.12 staged with mount(2) as the rest
-// of the bootstrap is (bootstrap_old.go).
-func (b *builder) bindReadOnly(src, dst *desc.FD) error {
-	tree, err := b.clone(src, false)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
-	if err := b.setAttrs(tree, unix.MS_SLAVE, true); err != nil {
-		return err
-	}
-	return b.attach(tree, dst)
+	// Not recursively, as snap-confine does; read-only, a slave of
+	// its source.
+	return b.bind(src, dst, unix.MS_SLAVE, true)
 }
 
 // mountGPUExports binds the library directories snaps export (the
@@ -373,7 +359,9 @@ func (b *builder) bindGPUExport(snap, tmp *desc.FD, rel string) error {
 		return err
 	}
 	defer dst.Close()
-	return b.bindReadOnly(src, dst)
+	// Not recursively, as snap-confine does; read-only, a slave of
+	// its source.
+	return b.bind(src, dst, unix.MS_SLAVE, true)
 }
 
 // copySnapVendorFiles copies the snaps' vendor files of srcDir that
